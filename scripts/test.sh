@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds, and runs the whole test suite (fast and slow tiers).
+# `scripts/test.sh fast` runs only the fast tier.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+bash scripts/build.sh
+export LOWBIT_SHARED=${LOWBIT_SHARED:-$(cd .. && pwd)/shared}
+label=()
+[ "${1:-}" = fast ] && label=(-L fast)
+ctest --test-dir "${LOWBIT_BUILD_DIR:-build}" --output-on-failure -j "$(nproc)" "${label[@]}"

@@ -1,0 +1,133 @@
+#include "core/cpu.hpp"
+
+#include <cpuid.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+
+#include "lowbit/error.hpp"
+
+namespace lowbit {
+namespace {
+
+cpu_features detect() {
+    cpu_features f;
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+    f.sse42 = c & bit_SSE4_2;
+    f.fma = c & bit_FMA;
+    f.f16c = c & bit_F16C;
+    f.avx = c & bit_AVX;
+    const bool osxsave = c & bit_OSXSAVE;
+    unsigned long long xcr0 = 0;
+    if (osxsave) {
+        unsigned lo, hi;
+        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        xcr0 = (static_cast<unsigned long long>(hi) << 32) | lo;
+    }
+    const bool ymm_os = (xcr0 & 0x6) == 0x6;
+    const bool zmm_os = (xcr0 & 0xe6) == 0xe6;
+    if (!ymm_os) {
+        f.avx = f.fma = f.f16c = false;
+        return f;
+    }
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+        f.avx2 = b & bit_AVX2;
+        f.bmi2 = b & bit_BMI2;
+        if (zmm_os) {
+            f.avx512f = b & bit_AVX512F;
+            f.avx512bw = b & bit_AVX512BW;
+            f.avx512vl = b & bit_AVX512VL;
+            f.avx512dq = b & bit_AVX512DQ;
+            f.avx512vnni = c & bit_AVX512VNNI;
+            f.avx512fp16 = d & (1u << 23);
+        }
+    }
+    if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) {
+        f.avxvnni = a & (1u << 4);
+        if (zmm_os) f.avx512bf16 = a & (1u << 5);
+    }
+    return f;
+}
+
+std::atomic<int> g_forced{-1};
+
+}  // namespace
+
+const cpu_features& host_cpu() {
+    static const cpu_features f = detect();
+    return f;
+}
+
+isa_tier best_isa_tier() {
+    const auto& f = host_cpu();
+    const bool avx2 = f.avx2 && f.fma && f.f16c;
+    const bool avx512 = avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
+    if (avx512 && f.avx512vnni) return isa_tier::avx512vnni;
+    if (avx512) return isa_tier::avx512;
+    if (avx2) return isa_tier::avx2;
+    return isa_tier::generic;
+}
+
+const char* isa_tier_name(isa_tier t) {
+    switch (t) {
+        case isa_tier::ref: return "ref";
+        case isa_tier::generic: return "generic";
+        case isa_tier::avx2: return "avx2";
+        case isa_tier::avx512: return "avx512";
+        case isa_tier::avx512vnni: return "avx512vnni";
+    }
+    return "?";
+}
+
+isa_tier parse_isa_tier(const std::string& name) {
+    for (int i = 0; i <= static_cast<int>(isa_tier::avx512vnni); ++i)
+        if (name == isa_tier_name(static_cast<isa_tier>(i))) return static_cast<isa_tier>(i);
+    fail("unknown ISA tier '{}' (expected ref, generic, avx2, avx512 or avx512vnni)", name);
+}
+
+void set_isa_tier(isa_tier t) {
+    LOWBIT_REQUIRE(static_cast<int>(t) <= static_cast<int>(best_isa_tier()),
+                   "ISA tier '{}' is not supported by this CPU (best: '{}')", isa_tier_name(t),
+                   isa_tier_name(best_isa_tier()));
+    g_forced.store(static_cast<int>(t));
+}
+
+isa_tier active_isa_tier() {
+    int forced = g_forced.load(std::memory_order_relaxed);
+    if (forced >= 0) return static_cast<isa_tier>(forced);
+    static const isa_tier from_env = [] {
+        const char* e = std::getenv("LOWBIT_ISA");
+        isa_tier best = best_isa_tier();
+        if (!e || !*e) return best;
+        isa_tier t = parse_isa_tier(e);
+        return static_cast<int>(t) < static_cast<int>(best) ? t : best;
+    }();
+    return from_env;
+}
+
+std::string cpu_summary() {
+    const auto& f = host_cpu();
+    std::string s;
+    auto add = [&](bool on, const char* n) {
+        if (on) {
+            if (!s.empty()) s += ' ';
+            s += n;
+        }
+    };
+    add(f.sse42, "sse4.2");
+    add(f.avx2, "avx2");
+    add(f.fma, "fma");
+    add(f.f16c, "f16c");
+    add(f.avx512f, "avx512f");
+    add(f.avx512bw, "avx512bw");
+    add(f.avx512vl, "avx512vl");
+    add(f.avx512vnni, "avx512vnni");
+    add(f.avx512bf16, "avx512bf16");
+    add(f.avx512fp16, "avx512fp16");
+    add(f.avxvnni, "avxvnni");
+    return s + " (tier " + isa_tier_name(active_isa_tier()) + ")";
+}
+
+}  // namespace lowbit

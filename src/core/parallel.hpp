@@ -1,0 +1,17 @@
+// A small persistent thread pool: parallel_for splits [0, n) into contiguous chunks, one per worker,
+// and runs them with the caller as worker 0. No allocation per call.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+namespace lowbit {
+
+// Number of threads used when a caller passes 0: LOWBIT_THREADS or the hardware concurrency.
+int default_threads();
+
+// Runs fn(begin, end, worker) over [0, n) split into at most `n_threads` contiguous chunks
+// (n_threads <= 0: default_threads()). Exceptions from fn are rethrown in the caller.
+void parallel_for(int64_t n, int n_threads, const std::function<void(int64_t, int64_t, int)>& fn);
+
+}  // namespace lowbit

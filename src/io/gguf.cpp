@@ -1,0 +1,2 @@
+// STUB: to be replaced by the real implementation.
+#include "lowbit/gguf.hpp"

@@ -1,0 +1,58 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+#include <vector>
+
+#include "core/cpu.hpp"
+#include "core/half.hpp"
+#include "core/parallel.hpp"
+#include "core/sha256.hpp"
+#include "lowbit/error.hpp"
+
+namespace lowbit {
+
+TEST(Sha256, KnownVectors) {
+    EXPECT_EQ(sha256_hex("", 0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(sha256_hex("abc", 3), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    std::string m(1000000, 'a');
+    sha256 h;
+    for (size_t i = 0; i < m.size(); i += 777) h.update(m.data() + i, std::min<size_t>(777, m.size() - i));
+    EXPECT_EQ(h.hex_digest(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST(Half, RoundTripsEveryHalf) {
+    for (uint32_t h = 0; h < 65536; ++h) {
+        float f = fp16_to_f32(static_cast<uint16_t>(h));
+        if (f != f) continue;  // NaN payloads may change
+        ASSERT_EQ(f32_to_fp16(f), h) << "half 0x" << std::hex << h;
+    }
+    EXPECT_EQ(f32_to_fp16(1.0f), 0x3c00);
+    EXPECT_EQ(f32_to_fp16(65520.0f), 0x7c00);        // rounds to inf
+    EXPECT_EQ(f32_to_fp16(1.0f + 1.0f / 2048), 0x3c00);  // ties to even
+    EXPECT_EQ(f32_to_bf16(1.0f), 0x3f80);
+    EXPECT_EQ(bf16_to_f32(0x3f80), 1.0f);
+}
+
+TEST(Parallel, CoversRangeOnceAndPropagatesErrors) {
+    for (int threads : {1, 2, 3, 8}) {
+        std::vector<std::atomic<int>> hit(1001);
+        parallel_for(1001, threads, [&](int64_t b, int64_t e, int) {
+            for (int64_t i = b; i < e; ++i) hit[i]++;
+        });
+        for (auto& h : hit) ASSERT_EQ(h.load(), 1);
+    }
+    EXPECT_THROW(parallel_for(10, 2, [](int64_t b, int64_t, int) {
+                     if (b > 0) fail("boom");
+                 }),
+                 error);
+}
+
+TEST(Cpu, TierParsingAndLimits) {
+    EXPECT_EQ(parse_isa_tier("avx2"), isa_tier::avx2);
+    EXPECT_THROW(parse_isa_tier("sse9"), error);
+    EXPECT_LE(static_cast<int>(active_isa_tier()), static_cast<int>(best_isa_tier()));
+    EXPECT_FALSE(cpu_summary().empty());
+}
+
+}  // namespace lowbit
