@@ -1,27 +1,521 @@
-// STUB: to be replaced by the real implementation.
+// llama.cpp's legacy tensor types and plain floats: scalar reference decoders and encoders.
+//
+// Block layouts (src/formats/ggml_blocks.hpp, docs/formats.md#ggml-legacy-types), 32 weights each:
+//   Q4_0  d:f16 qs[16]          w = d * (q - 8)        q in [0,15]   4.5 bpw
+//   Q4_1  d:f16 m:f16 qs[16]    w = d * q + m          q in [0,15]   5.0 bpw
+//   Q5_0  d:f16 qh:u32 qs[16]   w = d * (q - 16)       q in [0,31]   5.5 bpw
+//   Q5_1  d:f16 m:f16 qh qs     w = d * q + m          q in [0,31]   6.0 bpw
+//   Q8_0  d:f16 qs:i8[32]       w = d * q              q in [-127,127] 8.5 bpw
+//   Q8_1  d:f16 s:f16 qs:i8[32] w = d * q, s = d*sum(q)                9.0 bpw
+// Nibble j of qs (j < 16) holds weight j in its low half and weight j+16 in its high half; bit j of
+// qh is the 5th bit of weight j.
+//
+// Decoders are bit-exact with ggml's dequantize_row_* (ggml/src/ggml-quants.c). Encoders are
+// byte-exact with quantize_row_*_ref when `importance` is null (what llama-quantize writes without an
+// imatrix), and with quantize_row_*_impl (make_qx_quants / make_qkx3_quants, weighted by
+// importance * sqrt(sigma^2 + x^2)) when it is given, for Q4_0/Q4_1/Q5_0/Q5_1. Q8_0/Q8_1 and the float
+// types ignore it, as llama.cpp does. Every float operation below is written in the order ggml
+// performs it and without fused multiply-add, so results round identically.
+//
+// Rows are `n` weights; n must be a multiple of 32 for the block types (kernels never throw: a tail
+// shorter than a block is left untouched).
 #include "formats/ggml_legacy.hpp"
 
-#include "lowbit/error.hpp"
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+
+#include "core/half.hpp"
+#include "formats/ggml_blocks.hpp"
 
 namespace lowbit {
+namespace {
 
-void dequantize_row_f32__ref(const void*, float*, int64_t) { fail("f32: decoder not implemented"); }
-void quantize_row_f32__ref(const float*, void*, int64_t, const float*) { fail("f32: encoder not implemented"); }
-void dequantize_row_f16__ref(const void*, float*, int64_t) { fail("f16: decoder not implemented"); }
-void quantize_row_f16__ref(const float*, void*, int64_t, const float*) { fail("f16: encoder not implemented"); }
-void dequantize_row_bf16__ref(const void*, float*, int64_t) { fail("bf16: decoder not implemented"); }
-void quantize_row_bf16__ref(const float*, void*, int64_t, const float*) { fail("bf16: encoder not implemented"); }
-void dequantize_row_q4_0__ref(const void*, float*, int64_t) { fail("q4_0: decoder not implemented"); }
-void quantize_row_q4_0__ref(const float*, void*, int64_t, const float*) { fail("q4_0: encoder not implemented"); }
-void dequantize_row_q4_1__ref(const void*, float*, int64_t) { fail("q4_1: decoder not implemented"); }
-void quantize_row_q4_1__ref(const float*, void*, int64_t, const float*) { fail("q4_1: encoder not implemented"); }
-void dequantize_row_q5_0__ref(const void*, float*, int64_t) { fail("q5_0: decoder not implemented"); }
-void quantize_row_q5_0__ref(const float*, void*, int64_t, const float*) { fail("q5_0: encoder not implemented"); }
-void dequantize_row_q5_1__ref(const void*, float*, int64_t) { fail("q5_1: decoder not implemented"); }
-void quantize_row_q5_1__ref(const float*, void*, int64_t, const float*) { fail("q5_1: encoder not implemented"); }
-void dequantize_row_q8_0__ref(const void*, float*, int64_t) { fail("q8_0: decoder not implemented"); }
-void quantize_row_q8_0__ref(const float*, void*, int64_t, const float*) { fail("q8_0: encoder not implemented"); }
-void dequantize_row_q8_1__ref(const void*, float*, int64_t) { fail("q8_1: decoder not implemented"); }
-void quantize_row_q8_1__ref(const float*, void*, int64_t, const float*) { fail("q8_1: encoder not implemented"); }
+// ggml's nearest_int: round to nearest, ties to even, via the 1.5*2^23 magic number (|v| < 2^22).
+inline int nearest_int(float v) {
+    const float t = v + 12582912.f;
+    int32_t i;
+    std::memcpy(&i, &t, sizeof(i));
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+// Writes q[0..32) (values < 32) as nibbles and, when `qh` is non-null, 5th bits.
+inline void pack_nibbles(const uint8_t* q, uint8_t* qs, uint8_t* qh) {
+    uint32_t h = 0;
+    for (int j = 0; j < 16; ++j) {
+        qs[j] = static_cast<uint8_t>((q[j] & 0x0F) | ((q[j + 16] & 0x0F) << 4));
+        h |= ((q[j] & 0x10u) >> 4) << j;
+        h |= ((q[j + 16] & 0x10u) >> 4) << (j + 16);
+    }
+    if (qh) std::memcpy(qh, &h, 4);
+}
+
+inline uint32_t load_u32(const uint8_t* p) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+// Mean square of the row: sigma^2 in llama.cpp's imatrix weighting.
+float row_sigma2(const float* x, int64_t n) {
+    float sum_x2 = 0;
+    for (int64_t j = 0; j < n; ++j) sum_x2 += x[j] * x[j];
+    return sum_x2 / static_cast<float>(n);
+}
+
+constexpr float k_group_max_eps = 1e-15f;
+
+// Symmetric weighted quantization to L in [0, 2*nmax) (llama.cpp make_qx_quants, rmse_type 1 with
+// explicit weights qw): tries 19 scales around nmax/max and keeps the one with the best weighted
+// least-squares fit. Returns the scale d with x ~= d * (L - nmax).
+float make_qx_quants(int n, int nmax, const float* x, int8_t* L, const float* qw) {
+    float max = 0, amax = 0;
+    for (int i = 0; i < n; ++i) {
+        const float ax = std::fabs(x[i]);
+        if (ax > amax) {
+            amax = ax;
+            max = x[i];
+        }
+    }
+    if (amax < k_group_max_eps) {
+        for (int i = 0; i < n; ++i) L[i] = 0;
+        return 0.f;
+    }
+    float iscale = -nmax / max;
+    float sumlx = 0, suml2 = 0;
+    for (int i = 0; i < n; ++i) {
+        int l = nearest_int(iscale * x[i]);
+        l = std::max(-nmax, std::min(nmax - 1, l));
+        L[i] = static_cast<int8_t>(l + nmax);
+        const float w = qw[i];
+        sumlx += w * x[i] * l;
+        suml2 += w * l * l;
+    }
+    float scale = suml2 ? sumlx / suml2 : 0.0f;
+    float best = scale * sumlx;
+    for (int is = -9; is <= 9; ++is) {
+        if (is == 0) continue;
+        iscale = -(nmax + 0.1f * is) / max;
+        sumlx = suml2 = 0;
+        for (int i = 0; i < n; ++i) {
+            int l = nearest_int(iscale * x[i]);
+            l = std::max(-nmax, std::min(nmax - 1, l));
+            const float w = qw[i];
+            sumlx += w * x[i] * l;
+            suml2 += w * l * l;
+        }
+        if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+            for (int i = 0; i < n; ++i) {
+                const int l = nearest_int(iscale * x[i]);
+                L[i] = static_cast<int8_t>(nmax + std::max(-nmax, std::min(nmax - 1, l)));
+            }
+            scale = sumlx / suml2;
+            best = scale * sumlx;
+        }
+    }
+    return scale;
+}
+
+// Asymmetric weighted quantization to L in [0, nmax] (llama.cpp make_qkx3_quants with use_mad =
+// false): grid search over nstep+1 scales, each refined by a weighted least-squares fit of scale and
+// min. Returns the scale; *the_min receives -min, so x ~= scale * L - *the_min.
+float make_qkx3_quants(int n, int nmax, const float* x, const float* weights, uint8_t* L,
+                       float* the_min, uint8_t* Laux, float rmin, float rdelta, int nstep) {
+    float min = x[0], max = x[0];
+    float sum_w = weights[0];
+    float sum_x = sum_w * x[0];
+    for (int i = 1; i < n; ++i) {
+        if (x[i] < min) min = x[i];
+        if (x[i] > max) max = x[i];
+        const float w = weights[i];
+        sum_w += w;
+        sum_x += w * x[i];
+    }
+    if (min > 0) min = 0;
+    if (max <= min) {
+        std::memset(L, 0, static_cast<size_t>(n));
+        *the_min = -min;
+        return 0.f;
+    }
+    float iscale = nmax / (max - min);
+    float scale = 1 / iscale;
+    float best_mad = 0;
+    for (int i = 0; i < n; ++i) {
+        const int l = nearest_int(iscale * (x[i] - min));
+        L[i] = static_cast<uint8_t>(std::max(0, std::min(nmax, l)));
+        float diff = scale * L[i] + min - x[i];
+        diff = diff * diff;
+        best_mad += weights[i] * diff;
+    }
+    if (nstep < 1) {
+        *the_min = -min;
+        return scale;
+    }
+    for (int is = 0; is <= nstep; ++is) {
+        iscale = (rmin + rdelta * is + nmax) / (max - min);
+        float sum_l = 0, sum_l2 = 0, sum_xl = 0;
+        for (int i = 0; i < n; ++i) {
+            int l = nearest_int(iscale * (x[i] - min));
+            l = std::max(0, std::min(nmax, l));
+            Laux[i] = static_cast<uint8_t>(l);
+            const float w = weights[i];
+            sum_l += w * l;
+            sum_l2 += w * l * l;
+            sum_xl += w * l * x[i];
+        }
+        const float D = sum_w * sum_l2 - sum_l * sum_l;
+        if (D > 0) {
+            float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
+            float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
+            if (this_min > 0) {
+                this_min = 0;
+                this_scale = sum_xl / sum_l2;
+            }
+            float mad = 0;
+            for (int i = 0; i < n; ++i) {
+                float diff = this_scale * Laux[i] + this_min - x[i];
+                diff = diff * diff;
+                mad += weights[i] * diff;
+            }
+            if (mad < best_mad) {
+                for (int i = 0; i < n; ++i) L[i] = Laux[i];
+                best_mad = mad;
+                scale = this_scale;
+                min = this_min;
+            }
+        }
+    }
+    *the_min = -min;
+    return scale;
+}
+
+// Per-weight error weights of llama.cpp's legacy imatrix path: importance * sqrt(sigma^2 + x^2).
+inline void imatrix_weights(const float* xb, const float* qw, float sigma2, float* weight) {
+    for (int j = 0; j < 32; ++j) weight[j] = qw[j] * std::sqrt(sigma2 + xb[j] * xb[j]);
+}
+
+// ---- symmetric types with imatrix (Q4_0: nmax 8, Q5_0: nmax 16) ----
+template <typename Block>
+void quantize_sym_imatrix(const float* x, Block* y, int64_t n, const float* importance, int nmax) {
+    const float sigma2 = row_sigma2(x, n);
+    float weight[32];
+    int8_t L[32];
+    for (int64_t ib = 0; ib < n / 32; ++ib) {
+        const float* xb = x + 32 * ib;
+        imatrix_weights(xb, importance + 32 * ib, sigma2, weight);
+        const float d = make_qx_quants(32, nmax, xb, L, weight);
+        y[ib].d = f32_to_fp16(d);
+        uint8_t q[32];
+        for (int j = 0; j < 32; ++j) q[j] = static_cast<uint8_t>(L[j]);
+        if constexpr (requires(Block b) { b.qh; }) {
+            pack_nibbles(q, y[ib].qs, y[ib].qh);
+        } else {
+            pack_nibbles(q, y[ib].qs, nullptr);
+        }
+    }
+}
+
+// ---- asymmetric types with imatrix (Q4_1: nmax 15, Q5_1: nmax 31) ----
+template <typename Block>
+void quantize_asym_imatrix(const float* x, Block* y, int64_t n, const float* importance, int nmax) {
+    const float sigma2 = row_sigma2(x, n);
+    float weight[32];
+    uint8_t L[32], Laux[32];
+    for (int64_t ib = 0; ib < n / 32; ++ib) {
+        const float* xb = x + 32 * ib;
+        imatrix_weights(xb, importance + 32 * ib, sigma2, weight);
+        float min;
+        const float d = make_qkx3_quants(32, nmax, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36);
+        y[ib].d = f32_to_fp16(d);
+        y[ib].m = f32_to_fp16(-min);
+        if constexpr (requires(Block b) { b.qh; }) {
+            pack_nibbles(L, y[ib].qs, y[ib].qh);
+        } else {
+            pack_nibbles(L, y[ib].qs, nullptr);
+        }
+    }
+}
+
+// The value of largest magnitude (the first one on ties), signed: the legacy symmetric scale source.
+inline float signed_absmax(const float* x, int n) {
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < n; ++j) {
+        if (amax < std::fabs(x[j])) {
+            amax = std::fabs(x[j]);
+            max = x[j];
+        }
+    }
+    return max;
+}
+
+inline void min_max(const float* x, int n, float& min, float& max) {
+    min = FLT_MAX;
+    max = -FLT_MAX;
+    for (int j = 0; j < n; ++j) {
+        if (x[j] < min) min = x[j];
+        if (x[j] > max) max = x[j];
+    }
+}
+
+// ggml's MAX macro (a > b ? a : b), which differs from std::max when b is NaN.
+inline float c_max(float a, float b) { return a > b ? a : b; }
+
+// float -> integer as C's (int) cast: truncation toward zero (values here are in range).
+inline int trunc_int(float v) { return static_cast<int>(v); }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// F32 / F16 / BF16
+// ---------------------------------------------------------------------------------------------
+
+void dequantize_row_f32__ref(const void* src, float* dst, int64_t n) {
+    std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+}
+void quantize_row_f32__ref(const float* src, void* dst, int64_t n, const float*) {
+    std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+}
+
+void dequantize_row_f16__ref(const void* src, float* dst, int64_t n) {
+    const auto* h = static_cast<const uint8_t*>(src);
+    for (int64_t i = 0; i < n; ++i) {
+        uint16_t v;
+        std::memcpy(&v, h + 2 * i, 2);
+        dst[i] = fp16_to_f32(v);
+    }
+}
+void quantize_row_f16__ref(const float* src, void* dst, int64_t n, const float*) {
+    auto* h = static_cast<uint8_t*>(dst);
+    for (int64_t i = 0; i < n; ++i) {
+        const uint16_t v = f32_to_fp16(src[i]);
+        std::memcpy(h + 2 * i, &v, 2);
+    }
+}
+
+void dequantize_row_bf16__ref(const void* src, float* dst, int64_t n) {
+    const auto* h = static_cast<const uint8_t*>(src);
+    for (int64_t i = 0; i < n; ++i) {
+        uint16_t v;
+        std::memcpy(&v, h + 2 * i, 2);
+        dst[i] = bf16_to_f32(v);
+    }
+}
+void quantize_row_bf16__ref(const float* src, void* dst, int64_t n, const float*) {
+    auto* h = static_cast<uint8_t*>(dst);
+    for (int64_t i = 0; i < n; ++i) {
+        const uint16_t v = f32_to_bf16(src[i]);
+        std::memcpy(h + 2 * i, &v, 2);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Q4_0
+// ---------------------------------------------------------------------------------------------
+
+void dequantize_row_q4_0__ref(const void* src, float* dst, int64_t n) {
+    const auto* x = static_cast<const block_q4_0*>(src);
+    for (int64_t i = 0; i < n / k_qk4_0; ++i) {
+        const float d = fp16_to_f32(x[i].d);
+        float* y = dst + i * k_qk4_0;
+        for (int j = 0; j < 16; ++j) {
+            const int x0 = (x[i].qs[j] & 0x0F) - 8;
+            const int x1 = (x[i].qs[j] >> 4) - 8;
+            y[j] = x0 * d;
+            y[j + 16] = x1 * d;
+        }
+    }
+}
+
+void quantize_row_q4_0__ref(const float* src, void* dst, int64_t n, const float* importance) {
+    auto* y = static_cast<block_q4_0*>(dst);
+    if (importance) return quantize_sym_imatrix(src, y, n, importance, 8);
+    for (int64_t i = 0; i < n / k_qk4_0; ++i) {
+        const float* x = src + i * k_qk4_0;
+        const float max = signed_absmax(x, k_qk4_0);
+        const float d = max / -8;
+        const float id = d ? 1.0f / d : 0.0f;
+        y[i].d = f32_to_fp16(d);
+        uint8_t q[32];
+        for (int j = 0; j < 32; ++j) {
+            const float v = x[j] * id;
+            q[j] = static_cast<uint8_t>(std::min(15, static_cast<int>(static_cast<int8_t>(trunc_int(v + 8.5f)))));
+        }
+        pack_nibbles(q, y[i].qs, nullptr);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Q4_1
+// ---------------------------------------------------------------------------------------------
+
+void dequantize_row_q4_1__ref(const void* src, float* dst, int64_t n) {
+    const auto* x = static_cast<const block_q4_1*>(src);
+    for (int64_t i = 0; i < n / k_qk4_1; ++i) {
+        const float d = fp16_to_f32(x[i].d);
+        const float m = fp16_to_f32(x[i].m);
+        float* y = dst + i * k_qk4_1;
+        for (int j = 0; j < 16; ++j) {
+            const int x0 = x[i].qs[j] & 0x0F;
+            const int x1 = x[i].qs[j] >> 4;
+            y[j] = x0 * d + m;
+            y[j + 16] = x1 * d + m;
+        }
+    }
+}
+
+void quantize_row_q4_1__ref(const float* src, void* dst, int64_t n, const float* importance) {
+    auto* y = static_cast<block_q4_1*>(dst);
+    if (importance) return quantize_asym_imatrix(src, y, n, importance, 15);
+    for (int64_t i = 0; i < n / k_qk4_1; ++i) {
+        const float* x = src + i * k_qk4_1;
+        float min, max;
+        min_max(x, k_qk4_1, min, max);
+        const float d = (max - min) / ((1 << 4) - 1);
+        const float id = d ? 1.0f / d : 0.0f;
+        y[i].d = f32_to_fp16(d);
+        y[i].m = f32_to_fp16(min);
+        uint8_t q[32];
+        for (int j = 0; j < 32; ++j) {
+            const float v = (x[j] - min) * id;
+            q[j] = static_cast<uint8_t>(std::min(15, static_cast<int>(static_cast<int8_t>(trunc_int(v + 0.5f)))));
+        }
+        pack_nibbles(q, y[i].qs, nullptr);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Q5_0
+// ---------------------------------------------------------------------------------------------
+
+void dequantize_row_q5_0__ref(const void* src, float* dst, int64_t n) {
+    const auto* x = static_cast<const block_q5_0*>(src);
+    for (int64_t i = 0; i < n / k_qk5_0; ++i) {
+        const float d = fp16_to_f32(x[i].d);
+        const uint32_t qh = load_u32(x[i].qh);
+        float* y = dst + i * k_qk5_0;
+        for (int j = 0; j < 16; ++j) {
+            const int h0 = static_cast<int>(((qh >> j) << 4) & 0x10);
+            const int h1 = static_cast<int>((qh >> (j + 12)) & 0x10);
+            const int x0 = ((x[i].qs[j] & 0x0F) | h0) - 16;
+            const int x1 = ((x[i].qs[j] >> 4) | h1) - 16;
+            y[j] = x0 * d;
+            y[j + 16] = x1 * d;
+        }
+    }
+}
+
+void quantize_row_q5_0__ref(const float* src, void* dst, int64_t n, const float* importance) {
+    auto* y = static_cast<block_q5_0*>(dst);
+    if (importance) return quantize_sym_imatrix(src, y, n, importance, 16);
+    for (int64_t i = 0; i < n / k_qk5_0; ++i) {
+        const float* x = src + i * k_qk5_0;
+        const float max = signed_absmax(x, k_qk5_0);
+        const float d = max / -16;
+        const float id = d ? 1.0f / d : 0.0f;
+        y[i].d = f32_to_fp16(d);
+        uint8_t q[32];
+        for (int j = 0; j < 32; ++j) {
+            const float v = x[j] * id;
+            q[j] = static_cast<uint8_t>(std::min(31, static_cast<int>(static_cast<int8_t>(trunc_int(v + 16.5f)))));
+        }
+        pack_nibbles(q, y[i].qs, y[i].qh);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Q5_1
+// ---------------------------------------------------------------------------------------------
+
+void dequantize_row_q5_1__ref(const void* src, float* dst, int64_t n) {
+    const auto* x = static_cast<const block_q5_1*>(src);
+    for (int64_t i = 0; i < n / k_qk5_1; ++i) {
+        const float d = fp16_to_f32(x[i].d);
+        const float m = fp16_to_f32(x[i].m);
+        const uint32_t qh = load_u32(x[i].qh);
+        float* y = dst + i * k_qk5_1;
+        for (int j = 0; j < 16; ++j) {
+            const int h0 = static_cast<int>(((qh >> j) << 4) & 0x10);
+            const int h1 = static_cast<int>((qh >> (j + 12)) & 0x10);
+            const int x0 = (x[i].qs[j] & 0x0F) | h0;
+            const int x1 = (x[i].qs[j] >> 4) | h1;
+            y[j] = x0 * d + m;
+            y[j + 16] = x1 * d + m;
+        }
+    }
+}
+
+void quantize_row_q5_1__ref(const float* src, void* dst, int64_t n, const float* importance) {
+    auto* y = static_cast<block_q5_1*>(dst);
+    if (importance) return quantize_asym_imatrix(src, y, n, importance, 31);
+    for (int64_t i = 0; i < n / k_qk5_1; ++i) {
+        const float* x = src + i * k_qk5_1;
+        float min, max;
+        min_max(x, k_qk5_1, min, max);
+        const float d = (max - min) / ((1 << 5) - 1);
+        const float id = d ? 1.0f / d : 0.0f;
+        y[i].d = f32_to_fp16(d);
+        y[i].m = f32_to_fp16(min);
+        uint8_t q[32];
+        for (int j = 0; j < 32; ++j) {
+            const float v = (x[j] - min) * id;
+            q[j] = static_cast<uint8_t>(trunc_int(v + 0.5f));
+        }
+        pack_nibbles(q, y[i].qs, y[i].qh);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Q8_0 / Q8_1
+// ---------------------------------------------------------------------------------------------
+
+void dequantize_row_q8_0__ref(const void* src, float* dst, int64_t n) {
+    const auto* x = static_cast<const block_q8_0*>(src);
+    for (int64_t i = 0; i < n / k_qk8_0; ++i) {
+        const float d = fp16_to_f32(x[i].d);
+        for (int j = 0; j < k_qk8_0; ++j) dst[i * k_qk8_0 + j] = x[i].qs[j] * d;
+    }
+}
+
+void quantize_row_q8_0__ref(const float* src, void* dst, int64_t n, const float*) {
+    auto* y = static_cast<block_q8_0*>(dst);
+    for (int64_t i = 0; i < n / k_qk8_0; ++i) {
+        const float* x = src + i * k_qk8_0;
+        float amax = 0.0f;
+        for (int j = 0; j < k_qk8_0; ++j) amax = c_max(amax, std::fabs(x[j]));
+        const float d = amax / ((1 << 7) - 1);
+        const float id = d ? 1.0f / d : 0.0f;
+        y[i].d = f32_to_fp16(d);
+        for (int j = 0; j < k_qk8_0; ++j) y[i].qs[j] = static_cast<int8_t>(std::round(x[j] * id));
+    }
+}
+
+// Q8_1 stores weights like Q8_0; the decoder ignores s (llama.cpp has no Q8_1 to_float on the CPU;
+// this is the obvious one, w = d * q).
+void dequantize_row_q8_1__ref(const void* src, float* dst, int64_t n) {
+    const auto* x = static_cast<const block_q8_1*>(src);
+    for (int64_t i = 0; i < n / k_qk8_1; ++i) {
+        const float d = fp16_to_f32(x[i].d);
+        for (int j = 0; j < k_qk8_1; ++j) dst[i * k_qk8_1 + j] = x[i].qs[j] * d;
+    }
+}
+
+void quantize_row_q8_1__ref(const float* src, void* dst, int64_t n, const float*) {
+    auto* y = static_cast<block_q8_1*>(dst);
+    for (int64_t i = 0; i < n / k_qk8_1; ++i) {
+        const float* x = src + i * k_qk8_1;
+        float amax = 0.0f;
+        for (int j = 0; j < k_qk8_1; ++j) amax = c_max(amax, std::fabs(x[j]));
+        const float d = amax / ((1 << 7) - 1);
+        const float id = d ? 1.0f / d : 0.0f;
+        y[i].d = f32_to_fp16(d);
+        int sum = 0;
+        for (int j = 0; j < k_qk8_1; ++j) {
+            y[i].qs[j] = static_cast<int8_t>(std::round(x[j] * id));
+            sum += y[i].qs[j];
+        }
+        y[i].s = f32_to_fp16(static_cast<float>(sum) * d);
+    }
+}
 
 }  // namespace lowbit
