@@ -1,0 +1,88 @@
+// `lowbit quantize IN OUT --type T`: see include/lowbit/quantize.hpp for the rules.
+#include <cstdio>
+#include <filesystem>
+
+#include "command.hpp"
+#include "core/progress.hpp"
+#include "lowbit/error.hpp"
+#include "lowbit/quantize.hpp"
+
+namespace {
+
+struct args {
+    std::string in, out, type = "q4_0", output_type, embd_type, fallback = "ggml", tokenizer;
+    std::vector<std::string> tensor_types;
+    bool pure = false, requant = false, dry_run = false, json = false, quiet = false, verbose = false;
+    int threads = 0;
+};
+
+lowbit::type parse_type(const std::string& flag, const std::string& name) {
+    auto t = lowbit::type_from_name(name);
+    LOWBIT_REQUIRE(t.has_value(), "{}: unknown type '{}' (see `lowbit types`)", flag, name);
+    return *t;
+}
+
+void run(const args& a) {
+    lowbit::quantize_options opt;
+    opt.preset = a.type;
+    opt.pure = a.pure;
+    opt.allow_requantize = a.requant;
+    opt.threads = a.threads;
+    if (a.fallback == "lowbit") opt.fallback = lowbit::fallback_mode::lowbit;
+    else LOWBIT_REQUIRE(a.fallback == "ggml", "--fallback: expected 'ggml' or 'lowbit', got '{}'", a.fallback);
+    if (!a.output_type.empty()) opt.output_tensor_type = parse_type("--output-tensor-type", a.output_type);
+    if (!a.embd_type.empty()) opt.token_embedding_type = parse_type("--token-embedding-type", a.embd_type);
+    for (const auto& tt : a.tensor_types) {
+        auto eq = tt.rfind('=');
+        LOWBIT_REQUIRE(eq != std::string::npos && eq > 0, "--tensor-type: expected REGEX=TYPE, got '{}'", tt);
+        opt.tensor_types.emplace_back(tt.substr(0, eq), parse_type("--tensor-type", tt.substr(eq + 1)));
+    }
+    if (!a.dry_run) {
+        std::error_code ec;
+        LOWBIT_REQUIRE(!std::filesystem::equivalent(a.in, a.out, ec), "{}: output would overwrite the input", a.out);
+    }
+    lowbit::load_options lo;
+    lo.tokenizer_path = a.tokenizer;
+    const lowbit::model_data m = lowbit::load_model(a.in, lo);
+
+    lowbit::quantize_report rep;
+    if (a.dry_run) {
+        rep = lowbit::plan_quantization(m, opt);
+    } else {
+        lowbit::progress_bar bar("quantize", !a.quiet && !a.json);
+        opt.on_progress = [&](size_t, size_t, uint64_t done, uint64_t total, const std::string& name) {
+            bar.update(total ? double(done) / double(total) : 1.0, name);
+        };
+        rep = lowbit::quantize_model(m, a.out, opt);
+        bar.finish(a.out);
+    }
+    if (a.json) std::printf("%s\n", lowbit::quantize_report_json(rep).c_str());
+    else if (!a.quiet) std::printf("%s", lowbit::format_quantize_report(rep, a.verbose || a.dry_run).c_str());
+}
+
+void setup(CLI::App& app) {
+    auto a = std::make_shared<args>();
+    auto* s = app.add_subcommand("quantize", "quantize a model (GGUF, safetensors or llama2.c) to a GGUF file");
+    s->add_option("input", a->in, "input model")->required();
+    s->add_option("output", a->out, "output GGUF file")->required();
+    s->add_option("-t,--type", a->type, "type or preset: q4_0, q4_k_m, q8_0, int4_g32, nf4, ... (default q4_0)");
+    s->add_option("--tensor-type", a->tensor_types, "REGEX=TYPE override for matching tensors (repeatable)");
+    s->add_option("--output-tensor-type", a->output_type, "type of output.weight");
+    s->add_option("--token-embedding-type", a->embd_type, "type of token_embd.weight");
+    s->add_option("--fallback", a->fallback,
+                  "for rows the type's block does not divide: 'ggml' (llama.cpp-compatible, default) or "
+                  "'lowbit' (padded lowbit formats)");
+    s->add_flag("--pure", a->pure, "no mixture rules: every weight gets the base type (shape fallbacks still apply)");
+    s->add_flag("--allow-requantize", a->requant, "allow re-encoding tensors that are already quantized");
+    s->add_flag("--dry-run", a->dry_run, "plan and report sizes only; write nothing");
+    s->add_option("--threads", a->threads, "worker threads (default: all cores)");
+    s->add_option("--tokenizer", a->tokenizer, "llama2.c input: tokenizer file");
+    s->add_flag("--json", a->json, "print the report as JSON");
+    s->add_flag("-q,--quiet", a->quiet, "no progress or report");
+    s->add_flag("-v,--verbose", a->verbose, "per-tensor table");
+    s->callback([a] { run(*a); });
+}
+
+LOWBIT_REGISTER_COMMAND(setup);
+
+}  // namespace
