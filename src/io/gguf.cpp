@@ -468,4 +468,258 @@ const tensor_info* gguf_file::find_tensor(std::string_view name) const {
     return nullptr;
 }
 
+// ---- gguf_writer --------------------------------------------------------------------------------
+
+namespace {
+
+struct byte_sink {
+    std::vector<uint8_t> b;
+    void put(const void* p, size_t n) {
+        const auto* c = static_cast<const uint8_t*>(p);
+        b.insert(b.end(), c, c + n);
+    }
+    template <typename T>
+    void pod(T v) {
+        put(&v, sizeof(T));
+    }
+    void str(const std::string& s) {
+        pod<uint64_t>(s.size());
+        put(s.data(), s.size());
+    }
+};
+
+template <typename T>
+const T& held(const gguf_value& v, const std::string& key) {
+    if (!std::holds_alternative<T>(v.scalar))
+        fail("gguf_writer: '{}': a {} value holds the wrong kind of scalar", key, gguf_type_name(v.type));
+    return std::get<T>(v.scalar);
+}
+
+template <typename T>
+void put_unsigned(byte_sink& s, const gguf_value& v, const std::string& key) {
+    const uint64_t x = held<uint64_t>(v, key);
+    LOWBIT_REQUIRE(x <= std::numeric_limits<T>::max(), "gguf_writer: '{}': value {} does not fit in {}", key, x,
+                   gguf_type_name(v.type));
+    s.pod<T>(static_cast<T>(x));
+}
+
+template <typename T>
+void put_signed(byte_sink& s, const gguf_value& v, const std::string& key) {
+    const int64_t x = held<int64_t>(v, key);
+    LOWBIT_REQUIRE(x >= std::numeric_limits<T>::min() && x <= std::numeric_limits<T>::max(),
+                   "gguf_writer: '{}': value {} does not fit in {}", key, x, gguf_type_name(v.type));
+    s.pod<T>(static_cast<T>(x));
+}
+
+void put_value(byte_sink& s, const gguf_value& v, const std::string& key, int depth) {
+    switch (v.type) {
+        case gguf_type::u8: put_unsigned<uint8_t>(s, v, key); break;
+        case gguf_type::u16: put_unsigned<uint16_t>(s, v, key); break;
+        case gguf_type::u32: put_unsigned<uint32_t>(s, v, key); break;
+        case gguf_type::u64: put_unsigned<uint64_t>(s, v, key); break;
+        case gguf_type::i8: put_signed<int8_t>(s, v, key); break;
+        case gguf_type::i16: put_signed<int16_t>(s, v, key); break;
+        case gguf_type::i32: put_signed<int32_t>(s, v, key); break;
+        case gguf_type::i64: put_signed<int64_t>(s, v, key); break;
+        case gguf_type::f32: s.pod<float>(static_cast<float>(held<double>(v, key))); break;
+        case gguf_type::f64: s.pod<double>(held<double>(v, key)); break;
+        case gguf_type::boolean: s.pod<uint8_t>(held<bool>(v, key) ? 1 : 0); break;
+        case gguf_type::string: s.str(held<std::string>(v, key)); break;
+        case gguf_type::array:
+            LOWBIT_REQUIRE(depth < k_max_array_depth, "gguf_writer: '{}': arrays nested deeper than {} levels", key,
+                           k_max_array_depth);
+            LOWBIT_REQUIRE(valid_gguf_type(static_cast<uint32_t>(v.elem_type)),
+                           "gguf_writer: '{}': unknown array element type {}", key,
+                           static_cast<uint32_t>(v.elem_type));
+            s.pod<uint32_t>(static_cast<uint32_t>(v.elem_type));
+            s.pod<uint64_t>(v.array.size());
+            for (size_t i = 0; i < v.array.size(); ++i) {
+                LOWBIT_REQUIRE(v.array[i].type == v.elem_type, "gguf_writer: '{}': element {} of an array of {} has type {}",
+                               key, i, gguf_type_name(v.elem_type), gguf_type_name(v.array[i].type));
+                put_value(s, v.array[i], key, depth + 1);
+            }
+            break;
+        default: fail("gguf_writer: '{}': unknown value type {}", key, static_cast<uint32_t>(v.type));
+    }
+}
+
+size_t align_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
+
+// The serialized header (up to the data section, padding included), each tensor's offset and the
+// total file size: shared by write() and file_size().
+struct gguf_layout {
+    std::vector<uint8_t> header;
+    std::vector<uint64_t> offsets;
+    size_t alignment = k_default_alignment;
+    size_t total = 0;
+};
+
+template <typename Pending>
+gguf_layout make_layout(const std::vector<gguf_kv>& kv, const std::vector<Pending>& tensors) {
+    gguf_layout L;
+    // Files holding a lowbit extension type are marked so other tools fail with a clear reason.
+    bool needs_marker = false;
+    for (const auto& t : tensors)
+        if (static_cast<uint32_t>(t.t) >= k_lowbit_type_base) needs_marker = true;
+    bool has_marker = false;
+    for (const auto& [k, v] : kv) {
+        if (k == k_requires_key) has_marker = true;
+        if (k == k_alignment_key) {
+            LOWBIT_REQUIRE(v.is_integer() && v.as_f64() >= 1 && v.as_f64() <= double(1u << 30) &&
+                               std::has_single_bit(v.as_u64()),
+                           "gguf_writer: {} = {} is not a power of two between 1 and 2^30", k_alignment_key,
+                           v.to_display());
+            L.alignment = static_cast<size_t>(v.as_u64());
+        }
+    }
+    const bool add_marker = needs_marker && !has_marker;
+
+    byte_sink s;
+    s.pod<uint32_t>(k_gguf_magic);
+    s.pod<uint32_t>(3);
+    s.pod<uint64_t>(tensors.size());
+    s.pod<uint64_t>(kv.size() + (add_marker ? 1 : 0));
+    for (const auto& [k, v] : kv) {
+        s.str(k);
+        s.pod<uint32_t>(static_cast<uint32_t>(v.type));
+        put_value(s, v, k, 0);
+    }
+    if (add_marker) {
+        s.str(k_requires_key);
+        s.pod<uint32_t>(static_cast<uint32_t>(gguf_type::string));
+        s.str(k_requires_value);
+    }
+    uint64_t off = 0;
+    for (const auto& t : tensors) {
+        s.str(t.name);
+        s.pod<uint32_t>(static_cast<uint32_t>(t.shape.size()));
+        for (int64_t d : t.shape) s.pod<int64_t>(d);
+        s.pod<uint32_t>(static_cast<uint32_t>(t.t));
+        s.pod<uint64_t>(off);
+        L.offsets.push_back(off);
+        off += align_up(t.bytes.size(), L.alignment);
+    }
+    s.b.resize(align_up(s.b.size(), L.alignment), 0);
+    L.header = std::move(s.b);
+    L.total = L.header.size() + off;
+    return L;
+}
+
+// write(2) all of `n` bytes; returns 0 or an errno.
+int write_all(int fd, const void* p, size_t n) {
+    const auto* c = static_cast<const uint8_t*>(p);
+    while (n > 0) {
+        const ssize_t w = ::write(fd, c, std::min<size_t>(n, size_t{1} << 30));
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        if (w == 0) return EIO;
+        c += w;
+        n -= static_cast<size_t>(w);
+    }
+    return 0;
+}
+
+int write_zeros(int fd, size_t n) {
+    static const uint8_t k_zeros[4096] = {};
+    while (n > 0) {
+        const size_t k = std::min(n, sizeof(k_zeros));
+        if (int e = write_all(fd, k_zeros, k)) return e;
+        n -= k;
+    }
+    return 0;
+}
+
+}  // namespace
+
+void gguf_writer::set(const std::string& key, gguf_value v) {
+    LOWBIT_REQUIRE(!key.empty(), "gguf_writer: empty metadata key");
+    for (auto& kv : kv_)
+        if (kv.first == key) {
+            kv.second = std::move(v);
+            return;
+        }
+    kv_.emplace_back(key, std::move(v));
+}
+
+void gguf_writer::remove(const std::string& key) {
+    std::erase_if(kv_, [&](const gguf_kv& kv) { return kv.first == key; });
+}
+
+const gguf_value* gguf_writer::find(std::string_view key) const {
+    for (const auto& kv : kv_)
+        if (kv.first == key) return &kv.second;
+    return nullptr;
+}
+
+void gguf_writer::add_tensor_view(const std::string& name, type t, std::vector<int64_t> shape,
+                                  std::span<const uint8_t> bytes) {
+    LOWBIT_REQUIRE(!name.empty(), "gguf_writer: empty tensor name");
+    for (const auto& p : tensors_)
+        LOWBIT_REQUIRE(p.name != name, "gguf_writer: duplicate tensor name '{}'", name);
+    const type_traits* tr = find_traits(static_cast<uint32_t>(t));
+    LOWBIT_REQUIRE(tr != nullptr, "gguf_writer: tensor '{}': unknown tensor type id {}", name,
+                   static_cast<uint32_t>(t));
+    LOWBIT_REQUIRE(shape.size() <= k_max_dims, "gguf_writer: tensor '{}': {} dimensions, at most {}", name,
+                   shape.size(), k_max_dims);
+    uint64_t n_el = 1;
+    for (int64_t d : shape) {
+        LOWBIT_REQUIRE(d > 0, "gguf_writer: tensor '{}': shape {} has a dimension <= 0", name, shape_text(shape));
+        LOWBIT_REQUIRE(!__builtin_mul_overflow(n_el, static_cast<uint64_t>(d), &n_el) && n_el <= k_max_elements,
+                       "gguf_writer: tensor '{}': shape {} has too many elements", name, shape_text(shape));
+    }
+    const int64_t row_len = shape.empty() ? 1 : shape[0];
+    LOWBIT_REQUIRE(row_supported(t, row_len), "gguf_writer: tensor '{}': row length {} does not fit {} blocks of {}",
+                   name, row_len, tr->name, tr->block_size);
+    const uint64_t want = static_cast<uint64_t>(n_el / row_len) * row_bytes(t, row_len);
+    LOWBIT_REQUIRE(bytes.size() == want, "gguf_writer: tensor '{}': {} bytes given, shape {} of {} needs {}", name,
+                   bytes.size(), shape_text(shape), tr->name, want);
+    tensors_.push_back(pending{name, t, std::move(shape), bytes, nullptr});
+}
+
+void gguf_writer::add_tensor(const std::string& name, type t, std::vector<int64_t> shape,
+                             std::vector<uint8_t> bytes) {
+    auto owned = std::make_shared<std::vector<uint8_t>>(std::move(bytes));
+    add_tensor_view(name, t, std::move(shape), std::span<const uint8_t>(*owned));
+    tensors_.back().owned = std::move(owned);
+}
+
+size_t gguf_writer::file_size() const { return make_layout(kv_, tensors_).total; }
+
+void gguf_writer::write(const std::string& path) const {
+    const gguf_layout L = make_layout(kv_, tensors_);
+    std::string tmp = path + ".tmp-XXXXXX";
+    const int fd = ::mkstemp(tmp.data());
+    if (fd < 0) fail("{}: cannot create temporary file {}: {}", path, tmp, std::strerror(errno));
+    int err = ::fchmod(fd, 0644) != 0 ? errno : 0;
+    const char* what = "set permissions on";
+    if (!err) {
+        what = "write";
+        err = write_all(fd, L.header.data(), L.header.size());
+    }
+    for (size_t i = 0; i < tensors_.size() && !err; ++i) {
+        const auto& t = tensors_[i];
+        err = write_all(fd, t.bytes.data(), t.bytes.size());
+        if (!err) err = write_zeros(fd, align_up(t.bytes.size(), L.alignment) - t.bytes.size());
+    }
+    if (!err && ::fsync(fd) != 0) {
+        what = "flush";
+        err = errno;
+    }
+    if (::close(fd) != 0 && !err) {
+        what = "close";
+        err = errno;
+    }
+    if (!err && ::rename(tmp.c_str(), path.c_str()) != 0) {
+        what = "rename the temporary file onto";
+        err = errno;
+    }
+    if (err) {
+        ::unlink(tmp.c_str());
+        fail("{}: cannot {} the output file ({} bytes, via {}): {}; the temporary file was removed", path, what,
+             L.total, tmp, std::strerror(err));
+    }
+}
+
 }  // namespace lowbit
