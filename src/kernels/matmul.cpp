@@ -1,0 +1,58 @@
+#include "kernels/matmul.hpp"
+
+#include <algorithm>
+
+#include "core/parallel.hpp"
+#include "kernels/gemm_f32.hpp"
+
+namespace lowbit {
+
+void matmul_scratch::reserve_workers(int n) {
+    if (static_cast<int>(buf_.size()) < n) buf_.resize(static_cast<size_t>(n));
+}
+
+float* matmul_scratch::tile(int worker, size_t n_floats) {
+    auto& b = buf_[static_cast<size_t>(worker)];
+    if (b.size() < n_floats) b.resize(n_floats);
+    return b.data();
+}
+
+int64_t matmul_tile_rows(int64_t n_cols) {
+    const int64_t rows = 8192 / std::max<int64_t>(n_cols, 1);
+    return std::max<int64_t>(4, rows / 4 * 4);
+}
+
+void matmul(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ldx, float* y, int64_t ldy,
+            int n_threads, matmul_scratch& scratch) {
+    if (n_tokens <= 0 || w.n_rows <= 0) return;
+    if (n_threads <= 0) n_threads = default_threads();
+    const kernels::gemm_f32_fn gemm = kernels::gemm_f32();
+    const int64_t k = w.n_cols;
+    if (w.t == type::f32) {
+        const float* wf = reinterpret_cast<const float*>(w.data);
+        const int64_t ldw = static_cast<int64_t>(w.row_stride / sizeof(float));
+        const int64_t n_quads = (w.n_rows + 3) / 4;
+        parallel_for(n_quads, n_threads, [&](int64_t b, int64_t e, int) {
+            const int64_t r0 = b * 4, r1 = std::min(w.n_rows, e * 4);
+            gemm(n_tokens, r1 - r0, k, x, ldx, wf + r0 * ldw, ldw, y + r0, ldy);
+        });
+        return;
+    }
+    const int64_t tile_rows = matmul_tile_rows(k);
+    const int64_t n_tiles = (w.n_rows + tile_rows - 1) / tile_rows;
+    // Enough tiles for every thread: split finer when the matrix is small.
+    const int64_t rows_per = n_tiles >= n_threads ? tile_rows
+                                                  : std::max<int64_t>(4, (w.n_rows / std::max(n_threads, 1) + 3) / 4 * 4);
+    const int64_t n_parts = (w.n_rows + rows_per - 1) / rows_per;
+    scratch.reserve_workers(std::max(n_threads, 1));
+    parallel_for(n_parts, n_threads, [&](int64_t b, int64_t e, int worker) {
+        float* buf = scratch.tile(worker, static_cast<size_t>(rows_per * k));
+        for (int64_t p = b; p < e; ++p) {
+            const int64_t r0 = p * rows_per, r1 = std::min(w.n_rows, r0 + rows_per);
+            for (int64_t r = r0; r < r1; ++r) dequantize_row(w.t, w.row(r), buf + (r - r0) * k, k);
+            gemm(n_tokens, r1 - r0, k, x, ldx, buf, k, y + r0, ldy);
+        }
+    });
+}
+
+}  // namespace lowbit

@@ -1,0 +1,46 @@
+// y = x W^T with W kept in its stored number format. Weight rows are de-quantized (dequantize_row)
+// tile by tile into a small per-thread buffer, once per call, and each tile is multiplied against all
+// n_tokens activation rows with gemm_f32 -- so a batch of tokens pays for de-quantization once and a
+// full F32 copy of W never exists. F32 weights are used in place.
+//   w: [n_rows][n_cols] stored rows;  x: [n_tokens][n_cols] (row stride ldx);  y: [n_tokens][n_rows] (ldy)
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lowbit/types.hpp"
+
+namespace lowbit {
+
+struct weight_matrix {
+    std::string name;
+    type t = type::f32;
+    int64_t n_rows = 0, n_cols = 0;
+    const uint8_t* data = nullptr;
+    size_t row_stride = 0;  // bytes per stored row
+
+    const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_stride; }
+    size_t n_bytes() const { return static_cast<size_t>(n_rows) * row_stride; }
+};
+
+// Per-thread tile buffers, grown on first use and reused (no allocation in steady state).
+class matmul_scratch {
+public:
+    float* tile(int worker, size_t n_floats);
+    void reserve_workers(int n);
+
+private:
+    std::vector<std::vector<float>> buf_;
+};
+
+// Rows per de-quantized tile for a row of n_cols weights (a multiple of 4, about 32 KiB of floats).
+int64_t matmul_tile_rows(int64_t n_cols);
+
+// y[t][r] = sum_k x[t][k] * W[r][k] over n_threads threads (split by rows). Never throws for valid
+// shapes; shapes are checked when the weight_matrix is built.
+void matmul(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ldx, float* y, int64_t ldy,
+            int n_threads, matmul_scratch& scratch);
+
+}  // namespace lowbit

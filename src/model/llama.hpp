@@ -1,0 +1,115 @@
+// The LLaMA-family decoder: configuration from GGUF-style metadata, a view of the weights in their
+// stored formats (nothing is de-quantized ahead of time; see kernels/matmul.hpp), and a context that
+// runs the forward pass over batches of tokens with a KV cache.
+//
+// Per layer, for a batch x: [n_tokens, n_embd]
+//   h = x + Wo . attention(rope(Wq . rms(x)), rope(Wk . rms(x)), Wv . rms(x))   (causal, GQA)
+//   x = h + Wdown . (silu(Wgate . rms(h)) * (Wup . rms(h)))                       (SwiGLU)
+// logits = Wout . rms(x), Wout = token_embd when the model ties them.
+// RoPE: "normal" (GGUF llama: rotates adjacent pairs x[2i], x[2i+1]) or "neox" (pairs x[i], x[i+n_rot/2]).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kernels/matmul.hpp"
+#include "lowbit/model_file.hpp"
+#include "model/kv_cache.hpp"
+
+namespace lowbit {
+
+enum class rope_style { normal, neox };
+
+struct llama_config {
+    std::string arch;  // general.architecture
+    int64_t n_vocab = 0, n_embd = 0, n_ff = 0, n_layer = 0, n_head = 0, n_head_kv = 0;
+    int64_t head_dim = 0;     // per head, for q, k and v
+    int64_t n_rot = 0;        // dimensions RoPE rotates (<= head_dim)
+    int64_t n_ctx_train = 0;  // <arch>.context_length
+    float rms_eps = 1e-5f;
+    float rope_freq_base = 10000.0f;
+    float rope_freq_scale = 1.0f;  // linear scaling: positions are multiplied by this
+    rope_style rope = rope_style::normal;
+    bool tied_output = false;
+
+    // Reads `<arch>.*` keys and tensor shapes; throws lowbit::error naming the missing/bad key.
+    static llama_config from_model(const model_data& m);
+};
+
+struct llama_layer {
+    std::vector<float> attn_norm, ffn_norm;  // [n_embd]
+    weight_matrix wq, wk, wv, wo, w_gate, w_up, w_down;
+};
+
+class llama_model {
+public:
+    // Takes ownership of the loaded data (the mappings stay alive with it) and checks every tensor's
+    // presence, shape and byte size.
+    explicit llama_model(model_data m);
+    static std::shared_ptr<const llama_model> load(const std::string& path, const load_options& opt = {});
+
+    const llama_config& config() const { return cfg_; }
+    const model_data& data() const { return data_; }
+    const weight_matrix& tok_embd() const { return tok_embd_; }
+    const weight_matrix& output() const { return output_; }
+    const std::vector<float>& output_norm() const { return output_norm_; }
+    const std::vector<llama_layer>& layers() const { return layers_; }
+
+    int64_t n_params() const { return n_params_; }    // elements of all tensors
+    uint64_t n_bytes() const { return n_bytes_; }     // stored bytes of all tensors
+    double bits_per_weight() const { return n_params_ ? 8.0 * double(n_bytes_) / double(n_params_) : 0.0; }
+
+private:
+    model_data data_;
+    llama_config cfg_;
+    weight_matrix tok_embd_, output_;
+    std::vector<float> output_norm_;
+    std::vector<llama_layer> layers_;
+    int64_t n_params_ = 0;
+    uint64_t n_bytes_ = 0;
+};
+
+struct context_options {
+    int64_t n_ctx = 0;     // 0: the model's training context
+    int64_t n_batch = 512; // tokens per forward pass (longer inputs are split)
+    int n_threads = 0;     // 0: default_threads()
+};
+
+// One sequence's state: KV cache, scratch buffers (allocated once), per-thread kernel buffers.
+// Not thread-safe: use one context per thread for independent sequences.
+class llama_context {
+public:
+    llama_context(std::shared_ptr<const llama_model> model, const context_options& opt);
+
+    // Appends `tokens` at positions n_past()..; returns the logits of the tokens with index
+    // >= first_logit in this call, as [n - first_logit][n_vocab] (valid until the next call).
+    // Throws lowbit::error if the context would overflow or a token id is out of range.
+    std::span<const float> decode(std::span<const int32_t> tokens, int64_t first_logit);
+    // Logits of the last token only.
+    std::span<const float> decode_last(std::span<const int32_t> tokens) {
+        return decode(tokens, static_cast<int64_t>(tokens.size()) - 1);
+    }
+
+    void clear() { kv_.clear(); }
+    int64_t n_past() const { return kv_.n_past(); }
+    int64_t n_ctx() const { return kv_.n_ctx(); }
+    int n_threads() const { return n_threads_; }
+    const llama_model& model() const { return *model_; }
+    size_t n_bytes() const;  // memory held by the KV cache and buffers
+
+private:
+    void forward(const int32_t* tokens, int64_t n, int64_t n_out, float* logits);
+
+    std::shared_ptr<const llama_model> model_;
+    int n_threads_ = 1;
+    int64_t n_batch_ = 512;
+    kv_cache kv_;
+    matmul_scratch mm_;
+    std::vector<float> rope_cos_, rope_sin_;  // [n_ctx][n_rot / 2]
+    std::vector<float> x_, xn_, q_, k_, v_, att_, g_, u_, attn_scratch_, logits_;
+};
+
+}  // namespace lowbit
