@@ -22,6 +22,12 @@ namespace {
         type::T, #T, BS, BYTES, true, Q, false, 8.0 * (BYTES) / (BS), dequantize_row_##T##__ref, \
             quantize_row_##T##__ref, type::DOT, DESC                                            \
     }
+// A row whose decoder also has an AVX2 variant, dequantize_row_<T>__avx2 (bit-exact with __ref).
+#define LOWBIT_GGML_ROW_AVX2(T, BS, BYTES, Q, DOT, DESC)                                         \
+    type_traits {                                                                               \
+        type::T, #T, BS, BYTES, true, Q, false, 8.0 * (BYTES) / (BS), dequantize_row_##T##__ref, \
+            quantize_row_##T##__ref, type::DOT, DESC, nullptr, dequantize_row_##T##__avx2       \
+    }
 
 const std::array k_ggml_rows = {
     LOWBIT_GGML_ROW(f32, 1, 4, false, f32, "IEEE binary32"),
@@ -32,12 +38,12 @@ const std::array k_ggml_rows = {
     LOWBIT_GGML_ROW(q5_1, 32, 24, true, q8_1, "5-bit, fp16 scale+min per 32, w = d*q+m"),
     LOWBIT_GGML_ROW(q8_0, 32, 34, true, q8_0, "8-bit, fp16 scale per 32, w = d*q"),
     LOWBIT_GGML_ROW(q8_1, 32, 36, true, q8_1, "8-bit, fp16 scale and sum per 32 (activations)"),
-    LOWBIT_GGML_ROW(q2_k, 256, 84, true, q8_k, "2-bit K-quant, 4-bit scales/mins per 16"),
-    LOWBIT_GGML_ROW(q3_k, 256, 110, true, q8_k, "3-bit K-quant, 6-bit scales per 16"),
-    LOWBIT_GGML_ROW(q4_k, 256, 144, true, q8_k, "4-bit K-quant, 6-bit scales/mins per 32"),
-    LOWBIT_GGML_ROW(q5_k, 256, 176, true, q8_k, "5-bit K-quant, 6-bit scales/mins per 32"),
-    LOWBIT_GGML_ROW(q6_k, 256, 210, true, q8_k, "6-bit K-quant, 8-bit scales per 16"),
-    LOWBIT_GGML_ROW(q8_k, 256, 292, true, q8_k, "8-bit, f32 scale per 256, sums per 16 (activations)"),
+    LOWBIT_GGML_ROW_AVX2(q2_k, 256, 84, true, q8_k, "2-bit K-quant, 4-bit scales/mins per 16"),
+    LOWBIT_GGML_ROW_AVX2(q3_k, 256, 110, true, q8_k, "3-bit K-quant, 6-bit scales per 16"),
+    LOWBIT_GGML_ROW_AVX2(q4_k, 256, 144, true, q8_k, "4-bit K-quant, 6-bit scales/mins per 32"),
+    LOWBIT_GGML_ROW_AVX2(q5_k, 256, 176, true, q8_k, "5-bit K-quant, 6-bit scales/mins per 32"),
+    LOWBIT_GGML_ROW_AVX2(q6_k, 256, 210, true, q8_k, "6-bit K-quant, 8-bit scales per 16"),
+    LOWBIT_GGML_ROW_AVX2(q8_k, 256, 292, true, q8_k, "8-bit, f32 scale per 256, sums per 16 (activations)"),
     LOWBIT_GGML_ROW(iq3_xxs, 256, 98, true, q8_k, "3.06-bit lattice codebook (E8-based grid)"),
     LOWBIT_GGML_ROW(iq4_nl, 32, 18, true, q8_0, "4-bit non-linear codebook, fp16 scale per 32"),
     LOWBIT_GGML_ROW(iq3_s, 256, 110, true, q8_k, "3.44-bit lattice codebook with signs"),
@@ -48,11 +54,17 @@ const std::array k_ggml_rows = {
     LOWBIT_GGML_ROW(mxfp4, 32, 17, true, q8_0, "OCP MXFP4: E2M1 values, E8M0 shared exponent per 32"),
 };
 #undef LOWBIT_GGML_ROW
+#undef LOWBIT_GGML_ROW_AVX2
 
 struct table {
     std::vector<type_traits> rows;
     table() {
         rows.assign(k_ggml_rows.begin(), k_ggml_rows.end());
+        // SIMD decoders of the legacy and float types (ggml_legacy_avx2.cpp).
+        for (auto& r : rows) {
+            if (!r.to_float_avx2) r.to_float_avx2 = ggml_legacy_to_float_avx2(r.id);
+            if (!r.to_float_avx512) r.to_float_avx512 = ggml_legacy_to_float_avx512(r.id);
+        }
         for (const auto& r : lowbit_format_rows()) rows.push_back(r);
         std::sort(rows.begin(), rows.end(), [](const type_traits& a, const type_traits& b) {
             return static_cast<uint32_t>(a.id) < static_cast<uint32_t>(b.id);
