@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/mmap.hpp"
+#include "io/byte_reader.hpp"
 #include "lowbit/error.hpp"
 #include "lowbit/model_file.hpp"
 
@@ -116,31 +117,21 @@ std::string find_tokenizer(const std::string& model_path, int64_t vocab, const l
 // Appends tokenizer.ggml.{tokens,scores,token_type,model} in llama.cpp's order.
 void load_tokenizer(const std::string& path, int64_t vocab, std::vector<gguf_kv>& kv) {
     auto map = mapped_file::open(path);
-    const uint8_t* p = map->data();
-    const size_t n = map->size();
-    size_t pos = 0;
-    LOWBIT_REQUIRE(n >= 4, "{}: llama2.c tokenizer: file has {} bytes, the header needs 4", path, n);
-    const int32_t max_len = read_i32(p);
+    byte_reader r(map->data(), map->size(), path);
+    const int32_t max_len = r.read_i32("llama2.c tokenizer max_token_length");
     LOWBIT_REQUIRE(max_len >= 1 && max_len <= (1 << 16),
                    "{}: llama2.c tokenizer: max_token_length {} is outside [1, 65536]", path, max_len);
-    pos = 4;
     std::vector<std::string> tokens;
     std::vector<float> scores;
     std::vector<int32_t> types;
     tokens.reserve(vocab), scores.reserve(vocab), types.reserve(vocab);
     for (int64_t id = 0; id < vocab; ++id) {
-        LOWBIT_REQUIRE(n - pos >= 8, "{}: llama2.c tokenizer truncated at token {} of {} (offset {})",
-                       path, id, vocab, pos);
-        float score;
-        std::memcpy(&score, p + pos, 4);
-        const int32_t len = read_i32(p + pos + 4);
-        pos += 8;
-        LOWBIT_REQUIRE(len >= 0 && len <= max_len && static_cast<size_t>(len) <= n - pos,
-                       "{}: llama2.c tokenizer: token {} length {} exceeds max_token_length {} or the "
-                       "{} bytes left in the file",
-                       path, id, len, max_len, n - pos);
-        std::string text(reinterpret_cast<const char*>(p + pos), static_cast<size_t>(len));
-        pos += static_cast<size_t>(len);
+        const std::string field = fmt::format("llama2.c tokenizer token {} of {}", id, vocab);
+        const float score = r.read_f32(field);
+        const int32_t len = r.read_i32(field);
+        LOWBIT_REQUIRE(len >= 0 && len <= max_len, "{}: {}: length {} is outside [0, max_token_length {}]",
+                       path, field, len, max_len);
+        std::string text(r.read_string_view(static_cast<size_t>(len), field));
         int32_t type = k_tok_normal;
         // Ids 0..2 are fixed in llama2.c's tokenizer; their stored texts ("\n<s>\n") are display forms.
         if (id == 0) {
@@ -158,10 +149,10 @@ void load_tokenizer(const std::string& path, int64_t vocab, std::vector<gguf_kv>
         scores.push_back(score);
         types.push_back(type);
     }
-    LOWBIT_REQUIRE(pos == n,
+    LOWBIT_REQUIRE(r.remaining() == 0,
                    "{}: llama2.c tokenizer has {} bytes after its {} tokens: it belongs to a model with a "
                    "larger vocabulary (pass the matching tokenizer)",
-                   path, n - pos, vocab);
+                   path, r.remaining(), vocab);
     kv.emplace_back("tokenizer.ggml.tokens", gguf_value::str_array(tokens));
     kv.emplace_back("tokenizer.ggml.scores", gguf_value::f32_array(scores));
     kv.emplace_back("tokenizer.ggml.token_type", gguf_value::i32_array(types));
@@ -190,7 +181,10 @@ model_data load_llama2c_model(const std::string& path, const load_options& opt) 
                    "freq_cis tables){}",
                    path, size, h.dim, h.hidden, h.n_layers, h.n_heads, h.n_kv_heads,
                    h.shared_classifier ? h.vocab : -h.vocab, h.seq_len, size_without, size_with,
-                   size < size_without ? ": the file is truncated" : "");
+                   size < size_without ? ": the file is truncated"
+                   : size < size_with  ? fmt::format(": {} bytes short of the size with freq_cis tables "
+                                                     "(truncated?)", size_with - size)
+                                       : fmt::format(": {} bytes too many", size - size_with));
     const bool has_freq = size == size_with;
 
     model_data m;
