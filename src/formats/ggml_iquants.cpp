@@ -5,16 +5,18 @@
 // block structs: formats/ggml_blocks.hpp; codebooks: formats/iq_grids.hpp.
 //
 // Decoders are bit-exact with ggml's dequantize_row_* (every multiply is done in the same order
-// in float). Encoders follow llama.cpp's quantize_* (ggml/src/ggml-quants.c; the i-quant
-// algorithms are from Kawrakow's llama.cpp PRs #4773, #5676, #5747):
-//   - TQ1_0 / TQ2_0: byte-exact with quantize_row_tq{1,2}_0_ref (importance is ignored, as there).
-//   - IQ4_NL / IQ4_XS: byte-exact with quantize_iq4_nl / quantize_iq4_xs (the functions
-//     llama-quantize calls, 7 scale trials), with or without importance weights.
-//   - IQ3_XXS / IQ3_S: the same search as quantize_row_iq3_xxs_impl / quantize_row_iq3_s_impl
-//     (signs folded into the data, a 4-D lattice point per 4 weights with a neighbour search for
-//     off-grid points, a weighted least-squares scale per 32 weights). One deliberate deviation:
-//     llama.cpp's IQ3_S encoder forgets to advance its qs/signs pointers after an all-zero
-//     sub-block, which misplaces every later group of that super-block; we store them in place.
+// in float). Encoders are byte-exact with the encoders llama-quantize runs (ggml/src/ggml-quants.c;
+// the i-quant algorithms are from Kawrakow's llama.cpp PRs #4773, #5676, #5747), checked against
+// ../shared/ggml-vectors with and without an imatrix:
+//   - TQ1_0 / TQ2_0: quantize_row_tq{1,2}_0_ref (importance is ignored, as there).
+//   - IQ4_NL / IQ4_XS: quantize_iq4_nl / quantize_iq4_xs (7 scale trials per side), not the
+//     trial-less quantize_row_iq4_nl_ref.
+//   - IQ3_XXS / IQ3_S: quantize_row_iq3_xxs_impl / quantize_row_iq3_s_impl (signs folded into the
+//     data, a 4-D lattice point per 4 weights with a neighbour search for off-grid points built as
+//     iq3xs_init_impl does, a weighted least-squares scale per 32 weights). One deliberate
+//     deviation: llama.cpp's IQ3_S encoder does not advance its qs/signs pointers past an all-zero
+//     32-weight sub-block, which misplaces every later group of that super-block; we store them in
+//     place (so rows with an all-zero sub-block inside a non-zero super-block differ, correctly).
 //
 // Each function handles one row of n weights; n must be a multiple of the block size (the caller
 // checks with row_supported()). Kernels never throw.
