@@ -518,4 +518,24 @@ void quantize_row_q8_1__ref(const float* src, void* dst, int64_t n, const float*
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// SIMD decoder lookup (the table's to_float_avx2 / to_float_avx512 columns)
+// ---------------------------------------------------------------------------------------------
+
+to_float_fn ggml_legacy_to_float_avx2(type t) {
+    switch (t) {
+        case type::f16: return dequantize_row_f16__avx2;
+        case type::bf16: return dequantize_row_bf16__avx2;
+        case type::q4_0: return dequantize_row_q4_0__avx2;
+        case type::q4_1: return dequantize_row_q4_1__avx2;
+        case type::q5_0: return dequantize_row_q5_0__avx2;
+        case type::q5_1: return dequantize_row_q5_1__avx2;
+        case type::q8_0: return dequantize_row_q8_0__avx2;
+        case type::q8_1: return dequantize_row_q8_1__avx2;
+        default: return nullptr;
+    }
+}
+
+to_float_fn ggml_legacy_to_float_avx512(type) { return nullptr; }
+
 }  // namespace lowbit
