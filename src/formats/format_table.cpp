@@ -65,11 +65,6 @@ struct table {
             if (!r.to_float_avx2) r.to_float_avx2 = ggml_legacy_to_float_avx2(r.id);
             if (!r.to_float_avx512) r.to_float_avx512 = ggml_legacy_to_float_avx512(r.id);
         }
-        // SIMD decoders of the legacy and float types (ggml_legacy_avx2.cpp).
-        for (auto& r : rows) {
-            if (!r.to_float_avx2) r.to_float_avx2 = ggml_legacy_to_float_avx2(r.id);
-            if (!r.to_float_avx512) r.to_float_avx512 = ggml_legacy_to_float_avx512(r.id);
-        }
         for (const auto& r : lowbit_format_rows()) rows.push_back(r);
         std::sort(rows.begin(), rows.end(), [](const type_traits& a, const type_traits& b) {
             return static_cast<uint32_t>(a.id) < static_cast<uint32_t>(b.id);
