@@ -26,6 +26,8 @@ void matmul(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ld
             int n_threads, matmul_scratch& scratch) {
     if (n_tokens <= 0 || w.n_rows <= 0) return;
     if (n_threads <= 0) n_threads = default_threads();
+    // Waking threads costs microseconds: below ~256K multiply-adds one thread is faster.
+    if (n_tokens * w.n_rows * w.n_cols < (int64_t(1) << 18)) n_threads = 1;
     const kernels::gemm_f32_fn gemm = kernels::gemm_f32();
     const int64_t k = w.n_cols;
     if (w.t == type::f32) {

@@ -299,7 +299,8 @@ void llama_context::forward(const int32_t* tok, int64_t n, int64_t n_out, float*
                     vt[d * n_ctx + p0 + t] = v[t * KD + h * D + d];
                 }
         }
-        parallel_for(H * q_blocks, nt, [&](int64_t b, int64_t e, int worker) {
+        const int attn_threads = n * (p0 + n) * D * H < (int64_t(1) << 18) ? 1 : nt;
+        parallel_for(H * q_blocks, attn_threads, [&](int64_t b, int64_t e, int worker) {
             float* scratch = attn_scratch_.data() + static_cast<size_t>(worker) * static_cast<size_t>(n_ctx);
             for (int64_t it = b; it < e; ++it) {
                 const int64_t h = it / q_blocks, t0 = (it % q_blocks) * q_per_block;
