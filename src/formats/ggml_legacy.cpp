@@ -261,6 +261,10 @@ inline void min_max(const float* x, int n, float& min, float& max) {
 // ggml's MAX macro (a > b ? a : b), which differs from std::max when b is NaN.
 inline float c_max(float a, float b) { return a > b ? a : b; }
 
+// C's roundf (half away from zero) for |v| < 2^23, without a libm call: adding the largest float
+// below 0.5 with v's sign and truncating rounds ties away from zero and everything else to nearest.
+inline int round_half_away(float v) { return static_cast<int>(v + std::copysign(0.49999997f, v)); }
+
 // float -> integer as C's (int) cast: truncation toward zero (values here are in range).
 inline int trunc_int(float v) { return static_cast<int>(v); }
 
@@ -486,7 +490,7 @@ void quantize_row_q8_0__ref(const float* src, void* dst, int64_t n, const float*
         const float d = amax / ((1 << 7) - 1);
         const float id = d ? 1.0f / d : 0.0f;
         y[i].d = f32_to_fp16(d);
-        for (int j = 0; j < k_qk8_0; ++j) y[i].qs[j] = static_cast<int8_t>(std::round(x[j] * id));
+        for (int j = 0; j < k_qk8_0; ++j) y[i].qs[j] = static_cast<int8_t>(round_half_away(x[j] * id));
     }
 }
 
@@ -511,7 +515,7 @@ void quantize_row_q8_1__ref(const float* src, void* dst, int64_t n, const float*
         y[i].d = f32_to_fp16(d);
         int sum = 0;
         for (int j = 0; j < k_qk8_1; ++j) {
-            y[i].qs[j] = static_cast<int8_t>(std::round(x[j] * id));
+            y[i].qs[j] = static_cast<int8_t>(round_half_away(x[j] * id));
             sum += y[i].qs[j];
         }
         y[i].s = f32_to_fp16(static_cast<float>(sum) * d);

@@ -100,6 +100,20 @@ TEST(GgmlLegacy, Q5_0StoresFifthBitsInQh) {
     for (int j = 0; j < 32; ++j) EXPECT_EQ(y[j], x[j]) << j;
 }
 
+TEST(GgmlLegacy, Q8_0RoundsHalfAwayFromZero) {
+    // amax = 127 makes d = 1 exactly, so the codes are roundf(x): ties go away from zero.
+    std::vector<float> x(32, 0.0f);
+    const float in[] = {127.0f, 2.5f, -2.5f, 0.5f, -0.5f, 1.5f, -1.5f, 0.49999997f, -126.5f, 3.4999998f};
+    const int want[] = {127, 3, -3, 1, -1, 2, -2, 0, -127, 3};
+    for (size_t j = 0; j < std::size(in); ++j) x[j] = in[j];
+    for (type t : {type::q8_0, type::q8_1}) {
+        const auto q = encode(t, x);
+        const size_t off = t == type::q8_0 ? 2 : 4;
+        for (size_t j = 0; j < std::size(in); ++j)
+            EXPECT_EQ(static_cast<int8_t>(q[off + j]), want[j]) << lowbit::type_name(t) << " x = " << in[j];
+    }
+}
+
 TEST(GgmlLegacy, ZeroBlocksDecodeToZero) {
     std::vector<float> x(64, 0.0f);
     for (type t : k_block_types) {
