@@ -49,6 +49,8 @@ TEST(Convert, Llama2cToGgufEqualsLlamaCpp) {
         EXPECT_EQ(a.metadata()[i].first, b.metadata()[i].first);
         EXPECT_TRUE(a.metadata()[i].second == b.metadata()[i].second) << b.metadata()[i].first;
     }
+    // Same keys, order, tensors, alignment: the whole file equals llama.cpp's, byte for byte.
+    EXPECT_TRUE(lowbit::test::read_file(out) == lowbit::test::read_file(shared_path(k_gguf)));
 }
 
 TEST(Convert, SafetensorsToGguf) {
