@@ -24,6 +24,7 @@ constexpr type_traits int_row(const char* name, const char* desc) {
     r.is_quantized = true;
     r.to_float = dequantize_row_int__ref<Bits, G, Asym>;
     r.from_float = quantize_row_int__ref<Bits, G, Asym>;
+    r.to_float_avx2 = dequantize_row_int__avx2<Bits, G, Asym>;
     r.vec_dot_type = k_dot;
     r.description = desc;
     if constexpr (G == 0) {
@@ -40,7 +41,7 @@ constexpr type_traits int_row(const char* name, const char* desc) {
 }
 
 constexpr type_traits block_row(type id, const char* name, int64_t bs, size_t bytes, to_float_fn dec,
-                                from_float_fn enc, const char* desc) {
+                                to_float_fn dec_avx2, from_float_fn enc, const char* desc) {
     type_traits r{};
     r.id = id;
     r.name = name;
@@ -54,11 +55,12 @@ constexpr type_traits block_row(type id, const char* name, int64_t bs, size_t by
     r.from_float = enc;
     r.vec_dot_type = k_dot;
     r.description = desc;
+    r.to_float_avx2 = dec_avx2;
     return r;
 }
 
 constexpr type_traits per_row(type id, const char* name, size_t header, double bpw, to_float_fn dec,
-                              from_float_fn enc, size_t (*rb)(int64_t), const char* desc) {
+                              to_float_fn dec_avx2, from_float_fn enc, size_t (*rb)(int64_t), const char* desc) {
     type_traits r{};
     r.id = id;
     r.name = name;
@@ -73,6 +75,7 @@ constexpr type_traits per_row(type id, const char* name, size_t header, double b
     r.vec_dot_type = k_dot;
     r.description = desc;
     r.row_bytes_fn = rb;
+    r.to_float_avx2 = dec_avx2;
     return r;
 }
 
@@ -91,22 +94,22 @@ const std::array k_rows = {
     LOWBIT_INT_ROWS(4),
     LOWBIT_INT_ROWS(3),
     LOWBIT_INT_ROWS(2),
-    block_row(ext_type::nf4, "nf4", k_qk_nf4, sizeof(block_nf4), dequantize_row_nf4__ref, quantize_row_nf4__ref,
+    block_row(ext_type::nf4, "nf4", k_qk_nf4, sizeof(block_nf4), dequantize_row_nf4__ref, dequantize_row_nf4__avx2, quantize_row_nf4__ref,
               "QLoRA NormalFloat4 codebook, fp16 absmax per 64"),
-    block_row(ext_type::nf4_dq, "nf4_dq", k_qk_nf4_dq, sizeof(block_nf4_dq), dequantize_row_nf4_dq__ref,
+    block_row(ext_type::nf4_dq, "nf4_dq", k_qk_nf4_dq, sizeof(block_nf4_dq), dequantize_row_nf4_dq__ref, dequantize_row_nf4_dq__avx2,
               quantize_row_nf4_dq__ref, "NF4, 8-bit scales per 64 under an fp16 super-scale per 256"),
-    block_row(ext_type::fp8_e4m3, "fp8_e4m3", k_qk_fp8, sizeof(block_fp8), dequantize_row_fp8_e4m3__ref,
+    block_row(ext_type::fp8_e4m3, "fp8_e4m3", k_qk_fp8, sizeof(block_fp8), dequantize_row_fp8_e4m3__ref, dequantize_row_fp8_e4m3__avx2,
               quantize_row_fp8_e4m3__ref, "OCP FP8 E4M3 (max 448), fp16 scale per 32"),
-    block_row(ext_type::fp8_e5m2, "fp8_e5m2", k_qk_fp8, sizeof(block_fp8), dequantize_row_fp8_e5m2__ref,
+    block_row(ext_type::fp8_e5m2, "fp8_e5m2", k_qk_fp8, sizeof(block_fp8), dequantize_row_fp8_e5m2__ref, dequantize_row_fp8_e5m2__avx2,
               quantize_row_fp8_e5m2__ref, "OCP FP8 E5M2 (max 57344), fp16 scale per 32"),
-    per_row(ext_type::fp8_e4m3_pt, "fp8_e4m3_pt", sizeof(row_header_fp8_pt), 8.0, dequantize_row_fp8_e4m3_pt__ref,
+    per_row(ext_type::fp8_e4m3_pt, "fp8_e4m3_pt", sizeof(row_header_fp8_pt), 8.0, dequantize_row_fp8_e4m3_pt__ref, dequantize_row_fp8_e4m3_pt__avx2,
             quantize_row_fp8_e4m3_pt__ref, row_bytes_fp8_pt, "OCP FP8 E4M3, one fp32 scale per row"),
-    per_row(ext_type::fp8_e5m2_pt, "fp8_e5m2_pt", sizeof(row_header_fp8_pt), 8.0, dequantize_row_fp8_e5m2_pt__ref,
+    per_row(ext_type::fp8_e5m2_pt, "fp8_e5m2_pt", sizeof(row_header_fp8_pt), 8.0, dequantize_row_fp8_e5m2_pt__ref, dequantize_row_fp8_e5m2_pt__avx2,
             quantize_row_fp8_e5m2_pt__ref, row_bytes_fp8_pt, "OCP FP8 E5M2, one fp32 scale per row"),
-    block_row(ext_type::fp4_e2m1, "fp4_e2m1", k_qk_fp4, sizeof(block_fp4_e2m1), dequantize_row_fp4_e2m1__ref,
+    block_row(ext_type::fp4_e2m1, "fp4_e2m1", k_qk_fp4, sizeof(block_fp4_e2m1), dequantize_row_fp4_e2m1__ref, dequantize_row_fp4_e2m1__avx2,
               quantize_row_fp4_e2m1__ref, "OCP FP4 E2M1, fp16 scale per 32"),
     block_row(ext_type::ternary_g64, "ternary_g64", k_qk_ternary, sizeof(block_ternary),
-              dequantize_row_ternary_g64__ref, quantize_row_ternary_g64__ref,
+              dequantize_row_ternary_g64__ref, dequantize_row_ternary_g64__avx2, quantize_row_ternary_g64__ref,
               "ternary {-1,0,1}, absmean-assigned, fp16 scale per 64 (2 bits each)"),
 };
 #undef LOWBIT_INT_ROWS

@@ -585,6 +585,45 @@ TEST(LowbitFormats, TernaryStructure) {
     EXPECT_LE(rel_rmse(x, y), rel_rmse(x, y_absmean) * 1.001);
 }
 
+// ---- SIMD decoders: bit-exact with the reference -------------------------------------------------
+
+// Bitwise equal, or both NaN (NaN payloads are not part of the contract).
+bool same_float(float a, float b) {
+    return std::memcmp(&a, &b, 4) == 0 || (std::isnan(a) && std::isnan(b));
+}
+
+TEST(LowbitFormats, Avx2DecodersMatchReference) {
+    if (best_isa_tier() < isa_tier::avx2) GTEST_SKIP() << "CPU lacks AVX2";
+    int n_checked = 0;
+    for (const auto* t : lowbit_rows()) {
+        if (!t->to_float_avx2) continue;
+        ++n_checked;
+        for (int64_t n : {1, 7, 8, 9, 31, 32, 33, 63, 64, 65, 127, 128, 129, 172, 255, 256, 257, 1000, 4097}) {
+            for (int kind = 0; kind < 3; ++kind) {
+                const uint32_t seed = 77u * static_cast<uint32_t>(n) + static_cast<uint32_t>(kind);
+                SCOPED_TRACE(::testing::Message() << t->name << " avx2 n=" << n << " kind=" << kind << " seed=" << seed);
+                std::vector<uint8_t> q;
+                if (kind < 2) {
+                    auto x = gaussian(n, seed);
+                    if (kind == 1)  // heavy tails and exact zeros
+                        for (int64_t i = 0; i < n; ++i) x[i] = (i % 5 == 0) ? 0.0f : x[i] * x[i] * x[i];
+                    q = encode(*t, x);
+                } else {  // arbitrary bytes: every code, odd scales (NaN/Inf included)
+                    std::mt19937 rng(seed);
+                    q.resize(row_bytes(t->id, n));
+                    for (auto& b : q) b = static_cast<uint8_t>(rng());
+                }
+                std::vector<float> ref(static_cast<size_t>(n + k_guard), k_sentinel), got = ref;
+                t->to_float(q.data(), ref.data(), n);
+                t->to_float_avx2(q.data(), got.data(), n);
+                for (int64_t i = 0; i < n + k_guard; ++i)
+                    ASSERT_TRUE(same_float(ref[i], got[i])) << "i=" << i << " ref=" << ref[i] << " avx2=" << got[i];
+            }
+        }
+    }
+    EXPECT_GT(n_checked, 0);
+}
+
 // ---- ggml MXFP4 --------------------------------------------------------------------------------------
 
 TEST(Mxfp4, HandComputedBlock) {
