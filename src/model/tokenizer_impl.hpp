@@ -56,6 +56,8 @@ struct fragment {
 std::vector<fragment> partition_special(const vocab_data& v, std::string_view text, bool parse_special);
 
 std::unique_ptr<tokenizer> make_spm_tokenizer(vocab_data v);
+// The words the BPE pre-tokenizer named by tokenizer.ggml.pre splits `text` into (for tests).
+std::vector<std::string_view> bpe_pre_split(const std::string& pre, std::string_view text);
 std::unique_ptr<tokenizer> make_bpe_tokenizer(vocab_data v);
 
 }  // namespace lowbit::detail

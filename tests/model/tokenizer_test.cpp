@@ -12,7 +12,12 @@
 #include "lowbit/error.hpp"
 #include "lowbit/gguf.hpp"
 #include "lowbit/tokenizer.hpp"
+#include "model/tokenizer_impl.hpp"
+#include "model/unicode.hpp"
 #include "test_util.hpp"
+
+#include <nlohmann/json.hpp>
+#include <cstdlib>
 
 namespace lowbit {
 namespace {
@@ -206,6 +211,206 @@ TEST_F(Stories260K, PerStoryLlama2cMatchesReferenceProtocol) {
     EXPECT_EQ(predicted, 68476u);
     EXPECT_EQ(all.size(), 68676u);
     EXPECT_EQ(ids_sha256(all), "8ec0e918ff1a655b03d3647fac63cbd1ebfde86588320756bd052a6229c3cb63");
+}
+
+TEST_F(Stories260K, WholeFileMatchesLlamaCppAlgorithm) {
+    // llama.cpp perplexity: the whole file in one call, BOS added, `<|endoftext|>` as plain text.
+    // Reference: llama2c_tokenize.py --algo llamacpp (llm_tokenizer_spm transliterated).
+    const ids_t ids = tok_->encode(text_, true);
+    EXPECT_EQ(ids.size(), 77164u);
+    EXPECT_EQ(ids_sha256(ids), "64c3cbe75ab7dd277e7e96706fe92ce1eba066aa8e7f1dd18daf88dc4dde7f22");
+    EXPECT_EQ(tok_->decode(ids), text_);
+}
+
+TEST_F(Stories260K, ThousandStoriesFastAndExact) {
+    const std::string path = test::shared_path("data/tinystories_valid_first1000.txt");
+    if (!test::file_exists(path)) GTEST_SKIP() << "needs " << path;
+    const std::string text = read_text(path);
+    const auto t0 = std::chrono::steady_clock::now();
+    const ids_t ids = tok_->encode(text, true);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("encoded %zu bytes -> %zu tokens in %.3f s\n", text.size(), ids.size(), secs);
+    EXPECT_EQ(ids.size(), 404019u);
+    EXPECT_EQ(ids_sha256(ids), "fc66601777e3f60a3f30f8782af511599f7d05c24b6c541b0f6626b7e2b778d4");
+    EXPECT_LT(secs, 1.0);
+    EXPECT_EQ(tok_->decode(ids), text);
+}
+
+TEST_F(Stories260K, ArbitraryBytesRoundTrip) {
+    std::string s;
+    uint32_t x = 12345;
+    for (int i = 0; i < 5000; ++i) {
+        x = x * 1103515245u + 12345u;
+        // Spaces become U+2581 before splitting; a truncated UTF-8 lead byte in front of one
+        // swallows it into an invalid sequence that falls back to bytes E2 96 81 (as in
+        // llama.cpp), so random bytes here contain no spaces.
+        const char c = static_cast<char>(x >> 24);
+        s += c == ' ' ? 'x' : c;
+    }
+    s += "....\n caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x99\x82 <s> </s>";
+    EXPECT_EQ(tok_->decode(tok_->encode(s, true)), s);
+    EXPECT_EQ(tok_->decode(tok_->encode_llama2c(s, true)), s);
+    // The leading-space rule: one space is taken off, the text's own spaces stay.
+    EXPECT_EQ(tok_->decode(tok_->encode("  two spaces", true)), "  two spaces");
+}
+
+// ---- byte-level BPE --------------------------------------------------------------------------------
+
+std::string gpt2_text(std::string_view raw) {
+    std::string out;
+    for (char c : raw) unicode::append_utf8(out, unicode::byte_to_cp(static_cast<uint8_t>(c)));
+    return out;
+}
+
+// 256 byte tokens in byte order, `<|endoftext|>` (control), then the results of `merges` (raw text
+// pairs "a b" over raw bytes; ' ' inside a part is written as the GPT-2 'Ġ').
+struct tiny_bpe {
+    model_data m;
+    std::vector<std::string> tokens;
+    int32_t id(std::string_view raw) const {
+        const std::string t = gpt2_text(raw);
+        for (size_t i = 0; i < tokens.size(); ++i)
+            if (tokens[i] == t) return static_cast<int32_t>(i);
+        ADD_FAILURE() << "no token " << raw;
+        return -1;
+    }
+};
+
+tiny_bpe make_tiny_bpe(const std::string& pre, const std::vector<std::pair<std::string, std::string>>& merges) {
+    tiny_bpe b;
+    std::vector<int32_t> types;
+    for (int c = 0; c < 256; ++c) {
+        b.tokens.push_back(gpt2_text(std::string(1, static_cast<char>(c))));
+        types.push_back(1);
+    }
+    b.tokens.push_back("<|endoftext|>");
+    types.push_back(3);
+    std::vector<std::string> mg;
+    for (const auto& [l, r] : merges) {
+        mg.push_back(gpt2_text(l) + " " + gpt2_text(r));
+        b.tokens.push_back(gpt2_text(l + r));
+        types.push_back(1);
+    }
+    b.m.source_path = "tiny-bpe";
+    b.m.metadata.emplace_back("tokenizer.ggml.model", gguf_value::str("gpt2"));
+    b.m.metadata.emplace_back("tokenizer.ggml.pre", gguf_value::str(pre));
+    b.m.metadata.emplace_back("tokenizer.ggml.tokens", gguf_value::str_array(b.tokens));
+    b.m.metadata.emplace_back("tokenizer.ggml.token_type", gguf_value::i32_array(types));
+    b.m.metadata.emplace_back("tokenizer.ggml.merges", gguf_value::str_array(mg));
+    b.m.metadata.emplace_back("tokenizer.ggml.eos_token_id", gguf_value::u32(256));
+    return b;
+}
+
+std::vector<std::string> words(const std::string& pre, std::string_view text) {
+    std::vector<std::string> out;
+    for (auto w : detail::bpe_pre_split(pre, text)) out.emplace_back(w);
+    return out;
+}
+
+using strs = std::vector<std::string>;
+
+TEST(TokenizerBpe, PreTokenizerSplits) {
+    EXPECT_EQ(words("gpt-2", "Hello world's  123 !!x\n\n"),
+              (strs{"Hello", " world", "'s", " ", " 123", " !!", "x", "\n\n"}));
+    EXPECT_EQ(words("gpt-2", "caf\xC3\xA9 \xD9\xA3\xD9\xA4 x  "),  // letters, Arabic-Indic digits
+              (strs{"caf\xC3\xA9", " \xD9\xA3\xD9\xA4", " x", "  "}));
+    EXPECT_EQ(words("smollm", "abc123 45"), (strs{"abc", "1", "2", "3", " ", "4", "5"}));
+    EXPECT_EQ(words("llama3", "Hello world's  1234\n\n x"),
+              (strs{"Hello", " world", "'s", " ", " ", "123", "4", "\n\n", " x"}));
+    EXPECT_EQ(words("llama3", "DON'T stop!!\r\n"), (strs{"DON", "'T", " stop", "!!\r\n"}));
+    EXPECT_EQ(words("qwen2", "x1234"), (strs{"x", "1", "2", "3", "4"}));
+    EXPECT_EQ(words("default", "a+b=1234!"), (strs{"a", "+", "b", "=", "123", "4", "!"}));
+    EXPECT_THROW(words("no-such-pre", "x"), error);
+}
+
+TEST(TokenizerBpe, RankedMergesAndRoundTrip) {
+    // Ranks: "h e" < " t" < "t he" < " the" ... "e r" is ranked after "h e", so "her" -> "he" "r".
+    auto b = make_tiny_bpe("gpt-2", {{"h", "e"}, {" ", "t"}, {"t", "he"}, {" t", "he"}, {"e", "r"}, {"a", "t"}});
+    auto tok = tokenizer::from_model(b.m);
+    EXPECT_EQ(tok->kind(), "gpt2");
+    EXPECT_FALSE(tok->add_bos_default());
+    EXPECT_EQ(tok->bos_id(), -1);
+    EXPECT_EQ(tok->eos_id(), 256);
+    EXPECT_TRUE(tok->is_eog(256));
+    EXPECT_EQ(tok->encode("the", false), (ids_t{b.id("the")}));
+    EXPECT_EQ(tok->encode(" the", false), (ids_t{b.id(" the")}));
+    EXPECT_EQ(tok->encode("her", false), (ids_t{b.id("he"), b.id("r")}));
+    EXPECT_EQ(tok->encode("ter", false), (ids_t{b.id("t"), b.id("er")}));
+    EXPECT_EQ(tok->encode("the cat", false), (ids_t{b.id("the"), b.id(" "), b.id("c"), b.id("at")}));
+    // Special tokens: plain text unless parsed.
+    EXPECT_EQ(tok->encode("at<|endoftext|>", false, true), (ids_t{b.id("at"), 256}));
+    EXPECT_EQ(tok->encode("at<|endoftext|>", false).size(), 1u + 2u + 9u + 2u);  // <| endoftext |>
+    EXPECT_EQ(tok->token_to_piece(256), "");
+    EXPECT_EQ(tok->token_to_piece(b.id(" the")), " the");
+    // Every byte string, valid UTF-8 or not, round-trips.
+    std::string all;
+    for (int c = 0; c < 256; ++c) all += static_cast<char>(c);
+    all += "the \xF0\x9F\x99\x82 \xC3( end";
+    EXPECT_EQ(tok->decode(tok->encode(all, false)), all);
+}
+
+TEST(TokenizerBpe, IgnoreMergesForLlama3) {
+    // "abc" is a token, but no merge chain builds it: llama3 (ignore_merges) takes it whole.
+    auto b = make_tiny_bpe("llama3", {{"a", "b"}});
+    auto& toks = b.tokens;
+    toks.push_back(gpt2_text("abc"));
+    for (auto& [k, v] : b.m.metadata) {
+        if (k == "tokenizer.ggml.tokens") v = gguf_value::str_array(toks);
+        if (k == "tokenizer.ggml.token_type") {
+            std::vector<int32_t> t(toks.size(), 1);
+            t[256] = 3;
+            v = gguf_value::i32_array(t);
+        }
+    }
+    auto tok = tokenizer::from_model(b.m);
+    EXPECT_TRUE(tok->add_bos_default());
+    EXPECT_EQ(tok->encode("abc", false), (ids_t{static_cast<int32_t>(toks.size() - 1)}));
+    EXPECT_EQ(tok->encode("abd", false), (ids_t{b.id("ab"), b.id("d")}));
+    auto g = make_tiny_bpe("gpt-2", {{"a", "b"}});
+    g.m.metadata = b.m.metadata;
+    for (auto& [k, v] : g.m.metadata)
+        if (k == "tokenizer.ggml.pre") v = gguf_value::str("gpt-2");
+    EXPECT_EQ(tokenizer::from_model(g.m)->encode("abc", false), (ids_t{b.id("ab"), b.id("c")}));
+}
+
+// Compares with Hugging Face `tokenizers` on ~400 KB of wiki.test.raw. Needs the files of
+// tests/model/bpe_reference.py in $LOWBIT_BPE_REF (skipped otherwise).
+TEST(TokenizerBpe, HfReference) {
+    const char* dir = std::getenv("LOWBIT_BPE_REF");
+    if (!dir) GTEST_SKIP() << "set LOWBIT_BPE_REF to the output folder of tests/model/bpe_reference.py";
+    const std::string d = dir;
+    const auto spec = nlohmann::json::parse(read_text(d + "/vocab.json"));
+    const auto tokens = spec["tokens"].get<std::vector<std::string>>();
+    const auto merges = spec["merges"].get<std::vector<std::string>>();
+    const std::string sample = read_text(d + "/sample.txt");
+    for (const std::string pre : {"gpt-2", "smollm", "llama3"}) {
+        const auto raw = test::read_file(d + "/ids_" + pre + ".bin");
+        ids_t expect(raw.size() / 4);
+        std::memcpy(expect.data(), raw.data(), expect.size() * 4);
+        std::vector<int32_t> types(tokens.size(), 1);
+        types[0] = 3;  // <|endoftext|>, HF's special token
+        model_data m;
+        m.source_path = d;
+        m.metadata.emplace_back("tokenizer.ggml.model", gguf_value::str("gpt2"));
+        m.metadata.emplace_back("tokenizer.ggml.pre", gguf_value::str(pre));
+        m.metadata.emplace_back("tokenizer.ggml.tokens", gguf_value::str_array(tokens));
+        m.metadata.emplace_back("tokenizer.ggml.token_type", gguf_value::i32_array(types));
+        m.metadata.emplace_back("tokenizer.ggml.merges", gguf_value::str_array(merges));
+        auto tok = tokenizer::from_model(m);
+        const ids_t got = tok->encode(sample, false, /*parse_special=*/true);
+        size_t i = 0;
+        while (i < got.size() && i < expect.size() && got[i] == expect[i]) ++i;
+        EXPECT_EQ(got.size(), expect.size()) << pre;
+        EXPECT_EQ(i, expect.size()) << pre << ": first difference at token " << i << " got "
+                                    << (i < got.size() ? got[i] : -1) << " expected "
+                                    << (i < expect.size() ? expect[i] : -1) << " near '"
+                                    << tok->decode(ids_t(got.begin() + (i > 5 ? i - 5 : 0),
+                                                         got.begin() + std::min(got.size(), i + 5)))
+                                    << "'";
+        std::string plain = sample;  // the control token decodes to nothing
+        for (size_t p; (p = plain.find("<|endoftext|>")) != std::string::npos;) plain.erase(p, 13);
+        EXPECT_TRUE(tok->decode(got) == plain) << pre << ": decode(encode(sample)) differs";
+    }
 }
 
 }  // namespace
