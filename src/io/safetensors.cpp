@@ -215,7 +215,23 @@ std::string shape_str(const std::vector<int64_t>& s) { return fmt::format("[{}]"
 
 }  // namespace
 
+namespace {
+model_data load_checked(const std::string& path);
+}
+
 model_data load_safetensors_model(const std::string& path) {
+    // Field types are checked where they are read; this catches what slips through (e.g. a non-string
+    // where nlohmann's value() expects one) so callers only ever see lowbit::error.
+    try {
+        return load_checked(path);
+    } catch (const nlohmann::json::exception& e) {
+        fail("{}: unexpected JSON content in the checkpoint's header, config or tokenizer: {}", path, e.what());
+    }
+}
+
+namespace {
+
+model_data load_checked(const std::string& path) {
     source src = open_source(path);
     model_data m;
     m.source_path = path;
@@ -316,5 +332,7 @@ model_data load_safetensors_model(const std::string& path) {
     });
     return m;
 }
+
+}  // namespace
 
 }  // namespace lowbit

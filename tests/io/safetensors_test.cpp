@@ -176,6 +176,60 @@ TEST_F(SafetensorsFixture, Bf16ShardedEqualsRoundedGguf) {
     }
 }
 
+TEST_F(SafetensorsFixture, F16EqualsRoundedGguf) {
+    const std::string dir = lowbit::test::temp_dir() + "/hf";
+    if (!make_fixture(dir, "--dtype F16")) GTEST_SKIP() << "python3 with numpy unavailable";
+    const auto g = lowbit::gguf_file::open(shared_path(k_gguf));
+    const auto m = lowbit::load_model(dir + "/model.safetensors");
+    ASSERT_EQ(m.tensors.size(), g.tensors().size() - 1);
+    for (const auto& a : m.tensors) {
+        const auto* b = g.find_tensor(a.name);
+        ASSERT_NE(b, nullptr) << a.name;
+        EXPECT_EQ(a.t, lowbit::type::f16);
+        int64_t bad = 0;
+        for (int64_t i = 0; i < b->n_elements(); ++i) {
+            float f;
+            uint16_t h;
+            std::memcpy(&f, b->data + 4 * i, 4);
+            std::memcpy(&h, a.bytes.data() + 2 * i, 2);
+            bad += h != lowbit::f32_to_fp16(f);
+        }
+        EXPECT_EQ(bad, 0) << a.name;
+    }
+}
+
+// Random byte corruption of a header must give lowbit::error or a valid load, never a crash or another
+// exception type.
+TEST(Safetensors, MutatedHeadersNeverCrash) {
+    const std::string dir = lowbit::test::temp_dir();
+    json h = {{"model.embed_tokens.weight", {{"dtype", "F32"}, {"shape", {4, 2}}, {"data_offsets", {0, 32}}}},
+              {"model.norm.weight", {{"dtype", "BF16"}, {"shape", {2}}, {"data_offsets", {32, 36}}}}};
+    const std::string hs = h.dump();
+    std::vector<uint8_t> base(8);
+    const uint64_t n = hs.size();
+    std::memcpy(base.data(), &n, 8);
+    base.insert(base.end(), hs.begin(), hs.end());
+    const auto data = floats(9);
+    base.insert(base.end(), data.begin(), data.end());
+    const std::string p = dir + "/m.safetensors";
+    uint32_t seed = 12345;
+    auto rnd = [&] { return seed = seed * 1664525u + 1013904223u, seed >> 8; };
+    int errors = 0;
+    for (int iter = 0; iter < 400; ++iter) {
+        auto b = base;
+        for (int k = 0; k < 1 + iter % 3; ++k) b[rnd() % (8 + hs.size())] = static_cast<uint8_t>(rnd());
+        lowbit::test::write_file(p, b.data(), b.size());
+        try {
+            lowbit::load_safetensors_model(p);
+        } catch (const lowbit::error&) {
+            ++errors;
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << "iteration " << iter << " (seed 12345): non-lowbit exception: " << e.what();
+        }
+    }
+    EXPECT_GT(errors, 100);
+}
+
 TEST(Safetensors, QkPermutationMatchesLlamaCpp) {
     // convert_hf_to_gguf.py: w.reshape(n_head, 2, hd/2, in).swapaxes(1, 2): GGUF row (h, i, j) is HF
     // row (h, j, i). n_head 2, hd 6, rows of 1 byte: HF rows 0..11.
