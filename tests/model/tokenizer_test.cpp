@@ -222,6 +222,17 @@ TEST_F(Stories260K, WholeFileMatchesLlamaCppAlgorithm) {
     EXPECT_EQ(tok_->decode(ids), text_);
 }
 
+TEST_F(Stories260K, Llama2cTokenizerFileGivesTheSameTokens) {
+    // model-io maps tok512.bin onto the same tokenizer.ggml.* keys: same ids in both encoders.
+    const std::string bin = test::shared_path("models/stories260K/stories260K.bin");
+    if (!test::file_exists(bin)) GTEST_SKIP() << "needs " << bin;
+    auto tok2 = tokenizer::from_model(load_llama2c_model(bin));
+    EXPECT_EQ(tok2->n_vocab(), tok_->n_vocab());
+    EXPECT_EQ(tok2->encode(text_, true), tok_->encode(text_, true));
+    const auto s = stories();
+    for (size_t i = 0; i < 20; ++i) EXPECT_EQ(tok2->encode_llama2c(s[i], true), tok_->encode_llama2c(s[i], true));
+}
+
 TEST_F(Stories260K, ThousandStoriesFastAndExact) {
     const std::string path = test::shared_path("data/tinystories_valid_first1000.txt");
     if (!test::file_exists(path)) GTEST_SKIP() << "needs " << path;
@@ -397,7 +408,10 @@ TEST(TokenizerBpe, HfReference) {
         m.metadata.emplace_back("tokenizer.ggml.token_type", gguf_value::i32_array(types));
         m.metadata.emplace_back("tokenizer.ggml.merges", gguf_value::str_array(merges));
         auto tok = tokenizer::from_model(m);
+        const auto t0 = std::chrono::steady_clock::now();
         const ids_t got = tok->encode(sample, false, /*parse_special=*/true);
+        std::printf("%s: %zu bytes -> %zu tokens in %.3f s\n", pre.c_str(), sample.size(), got.size(),
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         size_t i = 0;
         while (i < got.size() && i < expect.size() && got[i] == expect[i]) ++i;
         EXPECT_EQ(got.size(), expect.size()) << pre;
