@@ -19,10 +19,14 @@ void setup(CLI::App& app) {
     sub->add_option("model", a->model, "model file (GGUF, safetensors, llama2.c)")->required();
     sub->add_option("-p,--prompt", a->prompt, "prompt text");
     sub->add_option("-n,--n-predict", a->g.n_predict, "tokens to generate");
-    sub->add_option("--temp", a->g.temperature, "temperature (0: greedy)");
-    sub->add_option("--top-k", a->g.top_k, "keep the k most likely tokens (0: all)");
-    sub->add_option("--top-p", a->g.top_p, "keep the smallest set with this probability mass (1: all)");
-    sub->add_option("--seed", a->g.seed, "random seed (same seed, same text)");
+    auto& sp = a->g.sampling;
+    sub->add_option("--temp", sp.temperature, "temperature (0: greedy)");
+    sub->add_option("--top-k", sp.top_k, "keep the k most likely tokens (0: all)");
+    sub->add_option("--top-p", sp.top_p, "keep the smallest set with this probability mass (1: all)");
+    sub->add_option("--min-p", sp.min_p, "drop tokens with p < min-p * p_max (0: off)");
+    sub->add_option("--repeat-penalty", sp.repeat_penalty, "penalty for recent tokens (1: off)");
+    sub->add_option("--repeat-last-n", sp.repeat_last_n, "how many recent tokens the penalty sees");
+    sub->add_option("--seed", sp.seed, "random seed (same seed, same text)");
     sub->add_option("-t,--threads", a->g.n_threads, "threads (default: all)");
     sub->add_option("-c,--ctx", a->g.n_ctx, "context length (default: the model's)");
     sub->add_option("--tokenizer", a->tokenizer, "tokenizer file for llama2.c checkpoints");
