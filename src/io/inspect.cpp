@@ -32,6 +32,26 @@ struct type_total {
     uint64_t n_tensors = 0, elements = 0, bytes = 0;
 };
 
+struct totals {
+    std::map<std::string, type_total> by_type;
+    uint64_t elements = 0, bytes = 0;
+};
+
+totals sum_tensors(const model_data& m) {
+    totals t;
+    for (const auto& x : m.tensors) {
+        auto& tt = t.by_type[type_name(x.t)];
+        ++tt.n_tensors;
+        tt.elements += x.n_elements();
+        tt.bytes += x.bytes.size();
+        t.elements += x.n_elements();
+        t.bytes += x.bytes.size();
+    }
+    return t;
+}
+
+double bpw(uint64_t bytes, uint64_t elements) { return elements ? 8.0 * bytes / elements : 0.0; }
+
 std::vector<std::string> fallbacks_of(const model_data& m) {
     std::vector<std::string> out;
     if (const gguf_value* f = m.find("lowbit.quantize.fallbacks"); f && f->type == gguf_type::array)
@@ -50,24 +70,15 @@ std::string inspect_json(const model_data& m, bool include_arrays) {
     auto& md = j["metadata"] = nlohmann::json::object();
     for (const auto& [k, v] : m.metadata) md[k] = value_json(v, include_arrays);
     auto& ts = j["tensors"] = nlohmann::json::array();
-    std::map<std::string, type_total> totals;
-    uint64_t elems = 0, bytes = 0;
-    for (const auto& t : m.tensors) {
-        const int64_t n = t.n_elements();
+    for (const auto& t : m.tensors)
         ts.push_back({{"name", t.name}, {"type", type_name(t.t)}, {"shape", t.shape}, {"bytes", t.bytes.size()},
-                      {"bits_per_weight", n ? 8.0 * t.bytes.size() / n : 0.0}});
-        auto& tt = totals[type_name(t.t)];
-        ++tt.n_tensors;
-        tt.elements += n;
-        tt.bytes += t.bytes.size();
-        elems += n;
-        bytes += t.bytes.size();
-    }
+                      {"bits_per_weight", bpw(t.bytes.size(), t.n_elements())}});
+    const totals tot = sum_tensors(m);
     auto& ty = j["types"] = nlohmann::json::object();
-    for (const auto& [name, tt] : totals)
+    for (const auto& [name, tt] : tot.by_type)
         ty[name] = {{"tensors", tt.n_tensors}, {"elements", tt.elements}, {"bytes", tt.bytes}};
-    j["totals"] = {{"tensors", m.tensors.size()}, {"elements", elems}, {"bytes", bytes},
-                   {"bits_per_weight", elems ? 8.0 * bytes / elems : 0.0}};
+    j["totals"] = {{"tensors", m.tensors.size()}, {"elements", tot.elements}, {"bytes", tot.bytes},
+                   {"bits_per_weight", bpw(tot.bytes, tot.elements)}};
     j["fallbacks"] = fallbacks_of(m);
     j["requires_lowbit"] = m.find("lowbit.requires") != nullptr;
     return j.dump(2);
@@ -77,29 +88,21 @@ std::string inspect_text(const model_data& m, bool per_tensor) {
     std::string s = fmt::format("{} ({})\n", m.source_path, m.source_format);
     s += fmt::format("metadata: {} keys\n", m.metadata.size());
     for (const auto& [k, v] : m.metadata) s += fmt::format("  {:<44} {}\n", k, v.to_display());
-    std::map<std::string, type_total> totals;
-    uint64_t elems = 0, bytes = 0;
     if (per_tensor) s += fmt::format("tensors: {}\n  {:<36} {:>8} {:>16} {:>8} {:>12}\n", m.tensors.size(), "name", "type", "shape", "bpw", "bytes");
     for (const auto& t : m.tensors) {
-        const int64_t n = t.n_elements();
+        if (!per_tensor) break;
         std::string shape;
         for (size_t i = 0; i < t.shape.size(); ++i) shape += (i ? " x " : "") + std::to_string(t.shape[i]);
-        if (per_tensor)
-            s += fmt::format("  {:<36} {:>8} {:>16} {:>8.3f} {:>12}\n", t.name, type_name(t.t), shape,
-                             n ? 8.0 * t.bytes.size() / n : 0.0, t.bytes.size());
-        auto& tt = totals[type_name(t.t)];
-        ++tt.n_tensors;
-        tt.elements += n;
-        tt.bytes += t.bytes.size();
-        elems += n;
-        bytes += t.bytes.size();
+        s += fmt::format("  {:<36} {:>8} {:>16} {:>8.3f} {:>12}\n", t.name, type_name(t.t), shape,
+                         bpw(t.bytes.size(), t.n_elements()), t.bytes.size());
     }
+    const totals tot = sum_tensors(m);
     s += "by type:\n";
-    for (const auto& [name, tt] : totals)
+    for (const auto& [name, tt] : tot.by_type)
         s += fmt::format("  {:<10} {:>4} tensors {:>12} weights {:>12} bytes {:>7.3f} bpw\n", name, tt.n_tensors,
-                         tt.elements, tt.bytes, tt.elements ? 8.0 * tt.bytes / tt.elements : 0.0);
-    s += fmt::format("total: {} weights, {} bytes of tensor data, {:.3f} bits per weight\n", elems, bytes,
-                     elems ? 8.0 * bytes / elems : 0.0);
+                         tt.elements, tt.bytes, bpw(tt.bytes, tt.elements));
+    s += fmt::format("total: {} weights, {} bytes of tensor data, {:.3f} bits per weight\n", tot.elements,
+                     tot.bytes, bpw(tot.bytes, tot.elements));
     auto fb = fallbacks_of(m);
     if (!fb.empty()) {
         s += fmt::format("shape fallbacks ({}):\n", fb.size());
