@@ -34,7 +34,7 @@ def main(path):
         last = f.types[-1]
         values = [leaf(f.parts[i], last) for i in f.data]
         out["metadata"].append([key, {"types": types, "values": values}])
-    out["alignment"] = r.alignment
+    out["alignment"] = int(r.alignment)
     for t in r.tensors:
         raw = bytes(r.data[t.data_offset:t.data_offset + t.n_bytes])
         out["tensors"].append({

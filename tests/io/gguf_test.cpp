@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstring>
 #include <limits>
+#include <set>
 #include <filesystem>
 #include <fstream>
 
@@ -397,6 +398,312 @@ TEST(ModelGguf, DispatchesLlama2cAndSafetensors) {
     } catch (const error& e) {
         EXPECT_EQ(std::string(e.what()).find("unrecognized"), std::string::npos) << e.what();
     }
+}
+
+// ---- corruption -----------------------------------------------------------------------------------
+
+// A small valid file holding every structure the checks look at.
+std::vector<uint8_t> base_file() {
+    gguf_writer w;
+    w.set("general.architecture", gguf_value::str("llama"));
+    w.set("general.name", gguf_value::str("test-model"));
+    w.set("general.alignment", gguf_value::u32(32));
+    w.set("k.aa", gguf_value::u32(1));
+    w.set("k.ab", gguf_value::u32(2));
+    w.set("tokenizer.ggml.tokens", gguf_value::str_array({"a", "bb", "ccc"}));
+    w.set("b.flag", gguf_value::boolean(true));
+    w.set("t.nested", gguf_value::arr(gguf_type::array, {gguf_value::i32_array({1, 2})}));
+    w.add_tensor("t.a", type::f32, {8, 2}, std::vector<uint8_t>(64, 1));
+    w.add_tensor("t.b", type::q8_0, {64, 3}, std::vector<uint8_t>(3 * 68, 2));
+    w.add_tensor("t.c", type::f16, {5}, std::vector<uint8_t>(10, 3));
+    const std::string path = test::temp_dir() + "/base.gguf";
+    w.write(path);
+    return test::read_file(path);
+}
+
+size_t find_bytes(const std::vector<uint8_t>& b, const std::string& s) {
+    for (size_t i = 8; i + s.size() <= b.size(); ++i)
+        if (std::memcmp(b.data() + i, s.data(), s.size()) == 0) {
+            uint64_t len;
+            std::memcpy(&len, b.data() + i - 8, 8);
+            if (len == s.size()) return i;  // a length-prefixed string, not a substring of one
+        }
+    ADD_FAILURE() << "not found: " << s;
+    return 0;
+}
+
+template <typename T>
+std::vector<uint8_t> patched(std::vector<uint8_t> b, size_t pos, T v) {
+    std::memcpy(b.data() + pos, &v, sizeof(T));
+    return b;
+}
+
+// Opens `bytes` as a file; expects lowbit::error starting with the path and containing `want`.
+void expect_rejected(const std::vector<uint8_t>& bytes, const std::string& want, const std::string& label) {
+    SCOPED_TRACE(label);
+    static int n = 0;
+    const std::string path = test::temp_dir() + "/bad-" + std::to_string(n++) + ".gguf";
+    test::write_file(path, bytes.data(), bytes.size());
+    try {
+        const gguf_file f = gguf_file::open(path);
+        ADD_FAILURE() << "accepted";
+    } catch (const error& e) {
+        const std::string msg = e.what();
+        EXPECT_EQ(msg.rfind(path + ": ", 0), 0u) << msg;
+        EXPECT_NE(msg.find(want), std::string::npos) << "want '" << want << "' in: " << msg;
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << "not a lowbit::error: " << e.what();
+    }
+}
+
+TEST(GgufCorrupt, BaseFileIsValid) {
+    const auto b = base_file();
+    const std::string path = test::temp_dir() + "/ok.gguf";
+    test::write_file(path, b.data(), b.size());
+    const gguf_file f = gguf_file::open(path);
+    EXPECT_EQ(f.tensors().size(), 3u);
+    EXPECT_EQ(f.metadata().size(), 8u);
+}
+
+TEST(GgufCorrupt, TruncatedAnywhere) {
+    const auto b = base_file();
+    const std::string path = test::temp_dir() + "/ok.gguf";
+    test::write_file(path, b.data(), b.size());
+    const gguf_file f = gguf_file::open(path);
+    const size_t hdr = f.data_offset();
+    for (size_t k = 0; k < 64; ++k) {
+        const size_t cut = hdr * k / 64;
+        expect_rejected({b.begin(), b.begin() + cut}, "", "cut at " + std::to_string(cut));
+    }
+    for (const auto& t : f.tensors())
+        for (size_t cut : {hdr + t.offset + 1, hdr + t.offset + t.n_bytes - 1})
+            expect_rejected({b.begin(), b.begin() + cut}, "exceeds file size", "cut in " + t.name);
+}
+
+TEST(GgufCorrupt, HeaderFields) {
+    const auto b = base_file();
+    expect_rejected(patched(b, 0, uint32_t{0x58554747}), "magic", "magic");
+    expect_rejected(patched(b, 4, uint32_t{1}), "version 1 is not supported", "v1");
+    expect_rejected(patched(b, 4, uint32_t{4}), "unsupported GGUF version 4", "v4");
+    expect_rejected(patched(b, 4, uint32_t{0x03000000}), "big-endian", "swapped");
+    expect_rejected(patched(b, 8, uint64_t{1} << 60), "tensor_count", "tensor count 2^60");
+    expect_rejected(patched(b, 16, uint64_t{1} << 60), "kv_count", "kv count 2^60");
+    expect_rejected(patched(b, 8, uint64_t{4}), "", "tensor count + 1");
+    expect_rejected(patched(b, 16, uint64_t{9}), "", "kv count + 1");
+    expect_rejected(patched(b, 8, ~uint64_t{0}), "tensor_count", "tensor count max");
+}
+
+TEST(GgufCorrupt, MetadataFields) {
+    const auto b = base_file();
+    const size_t name = find_bytes(b, "general.name");
+    const size_t name_val = name + 12 + 4;
+    expect_rejected(patched(b, name_val, uint64_t{1} << 62), "value of 'general.name'", "string length 2^62");
+    expect_rejected(patched(b, name_val, uint64_t{b.size()}), "string length", "string length = size");
+    expect_rejected(patched(b, find_bytes(b, "k.aa") - 8, uint64_t{1} << 40), "key of kv #3", "key length");
+    expect_rejected(patched(b, find_bytes(b, "k.aa") + 4, uint32_t{13}), "unknown value type 13", "value type");
+    expect_rejected(patched(b, find_bytes(b, "k.aa") + 4, ~uint32_t{0}), "unknown value type", "value type max");
+    const size_t toks = find_bytes(b, "tokenizer.ggml.tokens") + 21;
+    expect_rejected(patched(b, toks + 4, uint32_t{77}), "unknown array element type 77", "elem type");
+    expect_rejected(patched(b, toks + 8, uint64_t{1} << 60), "array length", "array length 2^60");
+    expect_rejected(patched(b, toks + 8, uint64_t{1000000}), "'tokenizer.ggml.tokens'", "array length 1e6");
+    const size_t nested = find_bytes(b, "t.nested") + 8;
+    expect_rejected(patched(b, nested + 16, uint64_t{1} << 61), "array length", "inner array length");
+    expect_rejected(patched(b, find_bytes(b, "b.flag") + 6 + 4, uint8_t{2}), "bool value 2", "bool");
+    // Duplicate keys (same length, so the layout is unchanged).
+    auto dup = b;
+    std::memcpy(dup.data() + find_bytes(b, "k.ab"), "k.aa", 4);
+    expect_rejected(dup, "duplicate metadata key 'k.aa'", "duplicate key");
+    const size_t align = find_bytes(b, "general.alignment") + 17 + 4;
+    expect_rejected(patched(b, align, uint32_t{24}), "general.alignment", "alignment 24");
+    expect_rejected(patched(b, align, uint32_t{0}), "general.alignment", "alignment 0");
+    expect_rejected(patched(b, align - 4, uint32_t{8}), "general.alignment", "alignment as a string");
+
+    // Arrays nested 100 deep: refused at a fixed depth (no recursion blow-up).
+    std::vector<uint8_t> deep;
+    auto put = [&](auto v) {
+        const auto* p = reinterpret_cast<const uint8_t*>(&v);
+        deep.insert(deep.end(), p, p + sizeof(v));
+    };
+    put(uint32_t{0x46554747});
+    put(uint32_t{3});
+    put(uint64_t{0});
+    put(uint64_t{1});
+    put(uint64_t{4});
+    deep.insert(deep.end(), {'d', 'e', 'e', 'p'});
+    put(uint32_t{9});
+    for (int i = 0; i < 100; ++i) {
+        put(uint32_t{9});
+        put(uint64_t{1});
+    }
+    put(uint32_t{0});
+    put(uint64_t{0});
+    expect_rejected(deep, "nested deeper", "deep arrays");
+}
+
+TEST(GgufCorrupt, TensorInfoFields) {
+    const auto b = base_file();
+    const size_t a = find_bytes(b, "t.a") + 3;  // n_dims of t.a, then dims, type, offset
+    const size_t bb = find_bytes(b, "t.b") + 3;
+    const size_t c = find_bytes(b, "t.c") + 3;  // 1 dim
+    expect_rejected(patched(b, a, uint32_t{5}), "n_dims 5", "n_dims");
+    expect_rejected(patched(b, a + 4, int64_t{0}), "tensor 't.a': dimension 0 is 0", "dim 0");
+    expect_rejected(patched(b, a + 12, int64_t{-1}), "dimension 1 is -1", "dim -1");
+    expect_rejected(patched(patched(b, a + 4, int64_t{1} << 40), a + 12, int64_t{1} << 40), "more than 2^56",
+                    "product overflow");
+    expect_rejected(patched(patched(b, a + 4, int64_t{1} << 28), a + 12, int64_t{1} << 20),
+                    "more than the file size", "huge shape");
+    expect_rejected(patched(b, bb + 4, int64_t{48}), "not a multiple of the q8_0 block size 32", "row length");
+    expect_rejected(patched(b, bb + 20, uint32_t{1000}), "tensor 't.b' at offset", "type 1000");
+    expect_rejected(patched(b, bb + 20, uint32_t{1000}), "unknown tensor type id 1000", "type 1000 msg");
+    expect_rejected(patched(b, bb + 20, uint32_t{5}), "unknown tensor type id 5", "type 5 (removed Q4_2)");
+    expect_rejected(patched(b, bb + 24, uint64_t{65}), "tensor 't.b': offset 65 is not a multiple of the alignment 32",
+                    "misaligned");
+    expect_rejected(patched(b, c + 16, uint64_t{1} << 62), "tensor 't.c': offset 4611686018427387904 + 10 bytes exceeds file size",
+                    "offset 2^62");
+    expect_rejected(patched(b, c + 16, uint64_t{4096}), "tensor 't.c': offset 4096 + 10 bytes exceeds file size", "offset past end");
+    expect_rejected(patched(b, bb + 24, uint64_t{0}), "overlaps", "overlap");
+    auto dup = b;
+    std::memcpy(dup.data() + find_bytes(b, "t.b"), "t.a", 3);
+    expect_rejected(dup, "duplicate tensor name 't.a'", "duplicate tensor");
+    expect_rejected(patched(b, find_bytes(b, "t.c") - 8, uint64_t{1} << 50), "name of tensor #2", "name length");
+}
+
+TEST(GgufCorrupt, RandomByteFlipsNeverCrash) {
+    const auto b = base_file();
+    const std::string path = test::temp_dir() + "/ok.gguf";
+    test::write_file(path, b.data(), b.size());
+    const size_t hdr = gguf_file::open(path).data_offset();
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    auto next = [&] {
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        return seed;
+    };
+    const std::string fuzz = test::temp_dir() + "/fuzz.gguf";
+    int n_ok = 0, n_err = 0;
+    for (int it = 0; it < 1500; ++it) {
+        auto m = b;
+        const int flips = 1 + static_cast<int>(next() % 3);
+        for (int k = 0; k < flips; ++k) m[next() % hdr] ^= static_cast<uint8_t>(1u << (next() % 8));
+        fs::remove(fuzz);  // a fresh file: truncating one in place makes ext4 flush it each time
+        test::write_file(fuzz, m.data(), m.size());
+        try {
+            const gguf_file f = gguf_file::open(fuzz);
+            for (const auto& t : f.tensors()) ASSERT_LE(t.data + t.n_bytes, f.mapping()->data() + m.size());
+            ++n_ok;
+        } catch (const error& e) {
+            ASSERT_EQ(std::string(e.what()).rfind(fuzz + ": ", 0), 0u) << e.what();
+            ++n_err;
+        } catch (const std::exception& e) {
+            FAIL() << "iteration " << it << ": not a lowbit::error: " << e.what();
+        }
+    }
+    EXPECT_GT(n_err, 500);  // most flips in a header are caught
+}
+
+// ---- the PyPI `gguf` package as an independent reader ---------------------------------------------
+
+bool have_python_gguf() { return std::system("python3 -c 'import gguf' >/dev/null 2>&1") == 0; }
+
+nlohmann::json py_view(const std::string& path) {
+    const std::string cmd = std::string("python3 '") + LOWBIT_SOURCE_DIR + "/tests/io/gguf_pycheck.py' '" + path + "'";
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) throw std::runtime_error("popen failed");
+    std::string out;
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+    EXPECT_EQ(pclose(p), 0) << cmd;
+    return nlohmann::json::parse(out);
+}
+
+std::string hex(const std::string& s) {
+    static const char* d = "0123456789abcdef";
+    std::string h;
+    for (unsigned char c : s) h += d[c >> 4], h += d[c & 15];
+    return h;
+}
+
+// lowbit's view in gguf_pycheck.py's canonical form (nested arrays flattened, types of the first element).
+void leaves(const gguf_value& v, nlohmann::json& out) {
+    if (v.type == gguf_type::array) {
+        for (const auto& e : v.array) leaves(e, out);
+    } else if (v.type == gguf_type::string) {
+        out.push_back(hex(v.as_string()));
+    } else if (v.type == gguf_type::boolean) {
+        out.push_back(v.as_bool());
+    } else if (v.is_float()) {
+        out.push_back(v.as_f64());
+    } else if (v.is_integer() && v.as_f64() < 0) {
+        out.push_back(v.as_i64());
+    } else {
+        out.push_back(v.as_u64());
+    }
+}
+
+nlohmann::json lowbit_view(const gguf_file& f) {
+    nlohmann::json j;
+    j["version"] = f.version();
+    j["alignment"] = f.alignment();
+    j["metadata"] = nlohmann::json::array();
+    for (const auto& [k, v] : f.metadata()) {
+        nlohmann::json types = nlohmann::json::array();
+        for (const gguf_value* cur = &v;;) {
+            types.push_back(static_cast<uint32_t>(cur->type));
+            if (cur->type != gguf_type::array || cur->array.empty()) break;
+            cur = &cur->array[0];
+        }
+        nlohmann::json values = nlohmann::json::array();
+        leaves(v, values);
+        j["metadata"].push_back({k, {{"types", types}, {"values", values}}});
+    }
+    j["tensors"] = nlohmann::json::array();
+    for (const auto& t : f.tensors())
+        j["tensors"].push_back({{"name", t.name},
+                                {"type", static_cast<uint32_t>(t.t)},
+                                {"shape", t.shape},
+                                {"n_bytes", t.n_bytes},
+                                {"sha256", sha256_hex(t.data, t.n_bytes)}});
+    return j;
+}
+
+TEST(GgufPython, WrittenModelReadsTheSameInGgufPy) {
+    if (!have_python_gguf()) GTEST_SKIP() << "python3 -c 'import gguf' failed: install the PyPI gguf package";
+    const std::string meta_src = test::shared_path("models/stories260K/llama.cpp-quantized/s260k-Q4_K_M.gguf");
+    const std::string vec_dir = test::shared_path("ggml-vectors");
+    if (!test::file_exists(meta_src) || !fs::is_directory(vec_dir)) GTEST_SKIP() << "missing shared files";
+    // Metadata of a real model plus every value type, and one tensor of each ggml type in the vectors.
+    const gguf_file src = gguf_file::open(meta_src);
+    gguf_writer w = writer_from(src);
+    w.set("general.alignment", gguf_value::u32(64));
+    w.set("x.u8", gguf_value::u8(200));
+    w.set("x.i8", gguf_value::i8(-100));
+    w.set("x.u16", gguf_value::u16(60000));
+    w.set("x.i16", gguf_value::i16(-30000));
+    w.set("x.i64", gguf_value::i64(-(int64_t{1} << 40)));
+    w.set("x.u64", gguf_value::u64(~0ull));
+    w.set("x.f64", gguf_value::f64(3.141592653589793));
+    w.set("x.bool", gguf_value::boolean(false));
+    w.set("x.utf8", gguf_value::str("\xE2\x96\x81h\xC3\xA9"));
+    w.set("x.nested", gguf_value::arr(gguf_type::array, {gguf_value::i32_array({1, -2}), gguf_value::i32_array({3})}));
+    std::vector<gguf_file> keep;
+    for (const std::string& path : shared_ggufs())
+        if (path.find("synth-llama-256-") != std::string::npos) keep.push_back(gguf_file::open(path));
+    std::set<type> seen;
+    for (const auto& f : keep)
+        for (const auto& t : f.tensors())
+            if (seen.insert(t.t).second)
+                w.add_tensor_view("v." + type_name(t.t) + "." + t.name, t.t, t.shape, {t.data, t.n_bytes});
+    EXPECT_GE(seen.size(), 15u);
+    const std::string out = test::temp_dir() + "/pycheck.gguf";
+    w.write(out);
+    const nlohmann::json py = py_view(out);
+    const nlohmann::json me = lowbit_view(gguf_file::open(out));
+    EXPECT_EQ(py["tensors"], me["tensors"]);
+    EXPECT_EQ(py["version"], me["version"]);
+    EXPECT_EQ(py["alignment"], me["alignment"]);
+    ASSERT_EQ(py["metadata"].size(), me["metadata"].size());
+    for (size_t i = 0; i < me["metadata"].size(); ++i)
+        EXPECT_EQ(py["metadata"][i], me["metadata"][i]) << me["metadata"][i][0];
 }
 
 }  // namespace
