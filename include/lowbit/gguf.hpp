@@ -1,6 +1,6 @@
 // GGUF v3 reader (memory-mapped, zero-copy, every length/offset/count checked against the bytes that
 // exist before anything is allocated) and writer (all metadata value types, aligned tensor data,
-// written to a temporary file and renamed when complete). Spec: docs/formats.md#gguf.
+// written to a temporary file and renamed when complete). Spec: docs/gguf.md.
 #pragma once
 
 #include <cstdint>
