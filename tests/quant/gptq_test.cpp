@@ -1,0 +1,157 @@
+// GPTQ on small layers with known answers: bytes equal to RTN when H is diagonal (nothing to
+// propagate), and a lower layer-output error than RTN on correlated calibration inputs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "lowbit/types.hpp"
+#include "quant/gptq.hpp"
+#include "quant/int_grid.hpp"
+
+namespace lowbit {
+namespace {
+
+std::vector<float> random_matrix(int64_t rows, int64_t n, uint64_t seed, double scale = 1.0) {
+    std::mt19937_64 rng(seed);
+    std::student_t_distribution<float> dist(5.0f);
+    std::vector<float> w(static_cast<size_t>(rows * n));
+    for (auto& v : w) v = static_cast<float>(scale) * dist(rng);
+    return w;
+}
+
+std::vector<uint8_t> rtn(type t, const std::vector<float>& w, int64_t rows, int64_t n) {
+    const size_t rb = row_bytes(t, n);
+    std::vector<uint8_t> out(static_cast<size_t>(rows) * rb);
+    for (int64_t r = 0; r < rows; ++r) quantize_row(t, w.data() + r * n, out.data() + r * rb, n);
+    return out;
+}
+
+std::vector<float> decode(type t, const std::vector<uint8_t>& q, int64_t rows, int64_t n) {
+    const size_t rb = row_bytes(t, n);
+    std::vector<float> w(static_cast<size_t>(rows * n));
+    for (int64_t r = 0; r < rows; ++r) dequantize_row(t, q.data() + r * rb, w.data() + r * n, n);
+    return w;
+}
+
+// ||(W - Wq) X^T||^2 over T tokens x: [T][n].
+double output_error(const std::vector<float>& w, const std::vector<float>& wq, int64_t rows, int64_t n,
+                    const std::vector<float>& x, int64_t T) {
+    double e = 0.0;
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t t = 0; t < T; ++t) {
+            double s = 0.0;
+            for (int64_t i = 0; i < n; ++i) s += (double(w[r * n + i]) - wq[r * n + i]) * x[t * n + i];
+            e += s * s;
+        }
+    return e;
+}
+
+const type k_types[] = {type_from_name("int4_g32").value(),      type_from_name("int4_g32_asym").value(),
+                        type_from_name("int3_g64").value(),      type_from_name("int3_g128_asym").value(),
+                        type_from_name("int2_g32_asym").value(), type_from_name("int4_pc").value(),
+                        type_from_name("int2_pc_asym").value(),  type_from_name("int8_g32").value()};
+
+TEST(IntGrid, PackOfRtnGridEqualsFormatEncoder) {
+    for (type t : k_types)
+        for (int64_t n : {1, 31, 32, 100, 256, 300}) {
+            const auto s = int_spec_of(t).value();
+            auto w = random_matrix(3, n, 7 + n, 0.05);
+            w[0] = 0.0f;
+            const size_t rb = row_bytes(t, n);
+            for (int64_t r = 0; r < 3; ++r) {
+                const float* x = w.data() + r * n;
+                const int64_t G = s.group_len(n), ng = (n + G - 1) / G;
+                std::vector<int_grid> g(static_cast<size_t>(ng));
+                std::vector<int> codes(static_cast<size_t>(n));
+                for (int64_t gi = 0; gi < ng; ++gi) {
+                    g[gi] = int_grid_rtn(s, x + gi * G, std::min(G, n - gi * G));
+                    for (int64_t i = gi * G; i < std::min(n, (gi + 1) * G); ++i) codes[i] = int_code(s, g[gi], x[i]);
+                }
+                std::vector<uint8_t> a(rb), b(rb);
+                int_pack_row(s, g.data(), codes.data(), n, a.data());
+                quantize_row(t, x, b.data(), n);
+                ASSERT_EQ(a, b) << type_name(t) << " n=" << n << " row " << r;
+            }
+        }
+    EXPECT_FALSE(int_spec_of(type::q4_0).has_value());
+    EXPECT_FALSE(int_spec_of(type_from_name("nf4").value()).has_value());
+}
+
+// With H diagonal, U = chol(H^-1) is diagonal: no error is spread and every group's grid comes from
+// the untouched weights, so GPTQ is exactly RTN, with or without act-order.
+TEST(Gptq, DiagonalHessianEqualsRtnBytes) {
+    const int64_t rows = 24, n = 256;
+    const auto w = random_matrix(rows, n, 11, 0.02);
+    std::vector<double> h(static_cast<size_t>(n * n), 0.0);
+    std::mt19937_64 rng(3);
+    for (int64_t i = 0; i < n; ++i) h[i * n + i] = 0.5 + std::uniform_real_distribution<double>(0, 2)(rng);
+    for (type t : k_types)
+        for (bool act : {false, true}) {
+            gptq_options o;
+            o.act_order = act;
+            o.block_size = 64;
+            EXPECT_EQ(gptq_quantize(t, w.data(), rows, n, h, o), rtn(t, w, rows, n))
+                << type_name(t) << " act_order=" << act;
+        }
+}
+
+// White inputs (orthogonal columns of X): X^T X = c I exactly, so GPTQ == RTN.
+TEST(Gptq, WhiteInputsEqualRtn) {
+    const int64_t rows = 16, n = 64, T = 64;
+    std::vector<float> x(static_cast<size_t>(T * n), 0.0f);
+    // Sylvester-Hadamard rows: x_t . x_s = n delta_ts, columns orthogonal as well.
+    for (int64_t t = 0; t < T; ++t)
+        for (int64_t i = 0; i < n; ++i) x[t * n + i] = (__builtin_popcountll(t & i) & 1) ? -1.0f : 1.0f;
+    std::vector<double> h;
+    hessian_accumulate(h, x.data(), T, n, 1);
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < n; ++j) ASSERT_EQ(h[i * n + j], i == j ? double(T) : 0.0);
+    const auto w = random_matrix(rows, n, 5, 0.1);
+    const type t = type_from_name("int3_g32").value();
+    EXPECT_EQ(gptq_quantize(t, w.data(), rows, n, h, {}), rtn(t, w, rows, n));
+}
+
+TEST(Gptq, LowersLayerOutputErrorVsRtn) {
+    const int64_t rows = 32, n = 128, T = 512;
+    // Correlated inputs: x = A z with a random mixing matrix, plus a few strong channels.
+    std::mt19937_64 rng(42);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    std::vector<float> a(static_cast<size_t>(n * n)), x(static_cast<size_t>(T * n));
+    for (auto& v : a) v = nd(rng) / std::sqrt(float(n));
+    for (int64_t i = 0; i < n; ++i) a[i * n + i] += 1.0f;
+    for (int64_t t = 0; t < T; ++t) {
+        std::vector<float> z(static_cast<size_t>(n));
+        for (auto& v : z) v = nd(rng);
+        for (int64_t i = 0; i < n; ++i) {
+            float s = 0;
+            for (int64_t k = 0; k < n; ++k) s += a[i * n + k] * z[k];
+            x[t * n + i] = s * (i % 17 == 0 ? 4.0f : 1.0f);
+        }
+    }
+    std::vector<double> h;
+    hessian_accumulate(h, x.data(), T, n, 2);
+    const auto w = random_matrix(rows, n, 9, 0.02);
+    for (const char* name : {"int4_g32", "int3_g32", "int2_g32_asym", "int3_g128", "int2_pc_asym"}) {
+        const type t = type_from_name(name).value();
+        const double e_rtn = output_error(w, decode(t, rtn(t, w, rows, n), rows, n), rows, n, x, T);
+        for (bool act : {false, true}) {
+            gptq_options o;
+            o.act_order = act;
+            const double e_gptq =
+                output_error(w, decode(t, gptq_quantize(t, w.data(), rows, n, h, o), rows, n), rows, n, x, T);
+            EXPECT_LT(e_gptq, 0.8 * e_rtn) << name << " act_order=" << act << " rtn " << e_rtn << " gptq " << e_gptq;
+        }
+    }
+}
+
+TEST(Gptq, RejectsUnsupportedType) {
+    std::vector<float> w(64, 0.1f);
+    std::vector<double> h(64 * 64, 0.0);
+    EXPECT_ANY_THROW(gptq_quantize(type::q4_k, w.data(), 1, 64, h, {}));
+    EXPECT_ANY_THROW(gptq_quantize(type_from_name("int4_g32").value(), w.data(), 1, 64, std::vector<double>(5), {}));
+}
+
+}  // namespace
+}  // namespace lowbit
