@@ -52,6 +52,10 @@ struct quantize_options {
     int threads = 0;                // 0 = default_threads()
     // Per-column importance (imatrix) for a tensor; null = none. Called once per tensor.
     std::function<const std::vector<float>*(const std::string& tensor)> importance;
+    // Tensors a weight method (GPTQ, HQQ: src/quant/weight_methods.hpp) has already encoded: called
+    // once per tensor to quantize with its chosen type; returns rows * row_bytes(type, row length)
+    // bytes to store as they are, or null for the format's own encoder.
+    std::function<const std::vector<uint8_t>*(const std::string& tensor, type chosen)> encoded;
     // Progress: (tensors done, tensors total, bytes of input done, bytes total, current tensor).
     std::function<void(size_t, size_t, uint64_t, uint64_t, const std::string&)> on_progress;
 };

@@ -254,6 +254,13 @@ quantize_report quantize_model(const model_data& in, const std::string& out_path
             LOWBIT_REQUIRE(!imp || static_cast<int64_t>(imp->size()) == n,
                            "importance for tensor '{}' has {} values, the row has {}", t.name,
                            imp ? imp->size() : 0, n);
+            if (const std::vector<uint8_t>* pre = opt.encoded ? opt.encoded(t.name, p.chosen) : nullptr) {
+                LOWBIT_REQUIRE(pre->size() == static_cast<size_t>(rows) * out_row,
+                               "tensor '{}': pre-encoded {} bytes, expected {}", t.name, pre->size(), rows * out_row);
+                w.add_tensor(t.name, p.chosen, t.shape, std::vector<uint8_t>(*pre));
+                done_bytes += p.bytes_in;
+                continue;
+            }
             std::vector<uint8_t> out(static_cast<size_t>(rows) * out_row);
             parallel_for(rows, opt.threads, [&](int64_t r0, int64_t r1, int) {
                 std::vector<float> buf(static_cast<size_t>(n));

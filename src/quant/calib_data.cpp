@@ -1,0 +1,240 @@
+// Calibration sequences and the layer-by-layer runner; see calib_data.hpp.
+#include "quant/calib_data.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "core/parallel.hpp"
+#include "kernels/attention.hpp"
+#include "kernels/matmul.hpp"
+#include "lowbit/error.hpp"
+#include "lowbit/tokenizer.hpp"
+#include "model/llama.hpp"
+
+namespace lowbit {
+namespace {
+
+std::vector<float> tensor_f32(const model_data& m, const std::string& name, int64_t n_expected) {
+    const model_tensor* t = m.find_tensor(name);
+    LOWBIT_REQUIRE(t != nullptr, "{}: tensor '{}' is missing", m.source_path, name);
+    LOWBIT_REQUIRE(t->n_elements() == n_expected, "{}: tensor '{}' has {} elements, expected {}", m.source_path,
+                   name, t->n_elements(), n_expected);
+    const int64_t n = t->row_len(), rows = t->n_rows();
+    const size_t rb = row_bytes(t->t, n);
+    LOWBIT_REQUIRE(t->bytes.size() >= rb * static_cast<size_t>(rows), "{}: tensor '{}' is truncated", m.source_path,
+                   name);
+    std::vector<float> v(static_cast<size_t>(n_expected));
+    for (int64_t r = 0; r < rows; ++r) dequantize_row(t->t, t->bytes.data() + r * rb, v.data() + r * n, n);
+    return v;
+}
+
+// y: [T][rows] = x: [T][cols] . W^T, W: [rows][cols] F32.
+void mm(const std::vector<float>& w, int64_t rows, int64_t cols, const float* x, int64_t T, float* y, int threads,
+        matmul_scratch& s) {
+    weight_matrix wm;
+    wm.t = type::f32;
+    wm.n_rows = rows;
+    wm.n_cols = cols;
+    wm.data = reinterpret_cast<const uint8_t*>(w.data());
+    wm.row_stride = static_cast<size_t>(cols) * sizeof(float);
+    matmul(wm, T, x, cols, y, rows, threads, s);
+}
+
+void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps) {
+    for (int64_t t = 0; t < n_rows; ++t) {
+        const float* xr = x + t * n;
+        float* yr = y + t * n;
+        double ss = 0.0;
+        for (int64_t i = 0; i < n; ++i) ss += double(xr[i]) * double(xr[i]);
+        const float scale = 1.0f / std::sqrt(static_cast<float>(ss / double(n)) + eps);
+        for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] * scale * w[i];
+    }
+}
+
+}  // namespace
+
+const char* calib_point_name(calib_point p) {
+    switch (p) {
+        case calib_point::attn_in: return "attn_in";
+        case calib_point::attn_out: return "attn_out";
+        case calib_point::ffn_in: return "ffn_in";
+        case calib_point::ffn_mid: return "ffn_mid";
+    }
+    return "?";
+}
+
+std::vector<std::vector<int32_t>> calib_sequences(const model_data& m, const calib_options& opt) {
+    LOWBIT_REQUIRE(opt.n_seq > 0 && opt.seq_len > 1, "calibration: need n_seq > 0 and seq_len > 1 (got {}, {})",
+                   opt.n_seq, opt.seq_len);
+    std::ifstream f(opt.text_path, std::ios::binary);
+    LOWBIT_REQUIRE(f.good(), "{}: cannot open the calibration text", opt.text_path);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    const auto tok = tokenizer::from_model(m);
+    const std::vector<int32_t> ids = tok->encode(ss.str(), false);
+    const auto T = static_cast<int64_t>(ids.size());
+    LOWBIT_REQUIRE(T > opt.seq_len, "{}: {} tokens, need more than seq_len = {}", opt.text_path, T, opt.seq_len);
+    std::mt19937_64 rng(opt.seed);
+    std::uniform_int_distribution<int64_t> pick(0, T - opt.seq_len);
+    std::vector<std::vector<int32_t>> seqs;
+    for (int64_t s = 0; s < opt.n_seq; ++s) {
+        const int64_t o = pick(rng);
+        std::vector<int32_t> q(ids.begin() + o, ids.begin() + o + opt.seq_len);
+        if (tok->bos_id() >= 0) q[0] = tok->bos_id();
+        seqs.push_back(std::move(q));
+    }
+    return seqs;
+}
+
+std::vector<layer_f32> load_layers_f32(const model_data& m) {
+    const llama_config c = llama_config::from_model(m);
+    const int64_t E = c.n_embd, QD = c.n_head * c.head_dim, KD = c.n_head_kv * c.head_dim;
+    std::vector<layer_f32> layers(static_cast<size_t>(c.n_layer));
+    for (int64_t l = 0; l < c.n_layer; ++l) {
+        auto& L = layers[static_cast<size_t>(l)];
+        const std::string b = "blk." + std::to_string(l) + ".";
+        const model_tensor* g = m.find_tensor(b + "ffn_gate.weight");
+        LOWBIT_REQUIRE(g && g->shape.size() == 2, "{}: tensor '{}ffn_gate.weight' is missing or not 2-D",
+                       m.source_path, b);
+        L.n_ff = g->shape[1];
+        L.attn_norm = tensor_f32(m, b + "attn_norm.weight", E);
+        L.ffn_norm = tensor_f32(m, b + "ffn_norm.weight", E);
+        L.wq = tensor_f32(m, b + "attn_q.weight", QD * E);
+        L.wk = tensor_f32(m, b + "attn_k.weight", KD * E);
+        L.wv = tensor_f32(m, b + "attn_v.weight", KD * E);
+        L.wo = tensor_f32(m, b + "attn_output.weight", E * QD);
+        L.w_gate = tensor_f32(m, b + "ffn_gate.weight", L.n_ff * E);
+        L.w_up = tensor_f32(m, b + "ffn_up.weight", L.n_ff * E);
+        L.w_down = tensor_f32(m, b + "ffn_down.weight", E * L.n_ff);
+    }
+    return layers;
+}
+
+void run_layerwise(const model_data& m, const std::vector<std::vector<int32_t>>& seqs, std::vector<layer_f32>& layers,
+                   const calib_visitor& visit, int threads, std::vector<float>* final_logits) {
+    const llama_config c = llama_config::from_model(m);
+    LOWBIT_REQUIRE(static_cast<int64_t>(layers.size()) == c.n_layer, "run_layerwise: {} layers given, model has {}",
+                   layers.size(), c.n_layer);
+    LOWBIT_REQUIRE(!seqs.empty(), "run_layerwise: no calibration sequences");
+    const int nt = threads > 0 ? threads : default_threads();
+    const int64_t E = c.n_embd, H = c.n_head, HKV = c.n_head_kv, D = c.head_dim;
+    const int64_t QD = H * D, KD = HKV * D, group = H / HKV, half = c.n_rot / 2;
+    const auto S = static_cast<int64_t>(seqs.size());
+    const auto T = static_cast<int64_t>(seqs[0].size());
+    for (const auto& s : seqs) LOWBIT_REQUIRE(static_cast<int64_t>(s.size()) == T, "run_layerwise: ragged sequences");
+    const int64_t N = S * T;
+    int64_t F = 0;
+    for (const auto& L : layers) F = std::max(F, L.n_ff);
+
+    std::vector<float> rc(static_cast<size_t>(T * half)), rs(static_cast<size_t>(T * half));
+    for (int64_t pos = 0; pos < T; ++pos)
+        for (int64_t i = 0; i < half; ++i) {
+            const double th = double(pos) * double(c.rope_freq_scale) *
+                              std::pow(double(c.rope_freq_base), -2.0 * double(i) / double(c.n_rot));
+            rc[pos * half + i] = static_cast<float>(std::cos(th));
+            rs[pos * half + i] = static_cast<float>(std::sin(th));
+        }
+    auto rope = [&](float* y, int64_t ld, int64_t n_heads) {
+        for (int64_t t = 0; t < N; ++t) {
+            const float* cs = rc.data() + (t % T) * half;
+            const float* sn = rs.data() + (t % T) * half;
+            for (int64_t h = 0; h < n_heads; ++h) {
+                float* r = y + t * ld + h * D;
+                for (int64_t i = 0; i < half; ++i) {
+                    const int64_t i0 = c.rope == rope_style::normal ? 2 * i : i;
+                    const int64_t i1 = c.rope == rope_style::normal ? 2 * i + 1 : i + half;
+                    const float a = r[i0], b = r[i1];
+                    r[i0] = a * cs[i] - b * sn[i];
+                    r[i1] = a * sn[i] + b * cs[i];
+                }
+            }
+        }
+    };
+
+    std::vector<float> x(static_cast<size_t>(N * E)), xn(x.size()), q(static_cast<size_t>(N * QD)),
+        att(q.size()), k(static_cast<size_t>(N * KD)), v(k.size()), g(static_cast<size_t>(N * F)), u(g.size());
+    const model_tensor* emb = m.find_tensor("token_embd.weight");
+    LOWBIT_REQUIRE(emb != nullptr, "{}: tensor 'token_embd.weight' is missing", m.source_path);
+    const size_t erb = row_bytes(emb->t, E);
+    for (int64_t s = 0; s < S; ++s)
+        for (int64_t t = 0; t < T; ++t) {
+            const int32_t id = seqs[s][t];
+            LOWBIT_REQUIRE(id >= 0 && id < c.n_vocab, "run_layerwise: token id {} out of range", id);
+            dequantize_row(emb->t, emb->bytes.data() + static_cast<size_t>(id) * erb, x.data() + (s * T + t) * E, E);
+        }
+
+    matmul_scratch mms;
+    mms.reserve_workers(nt);
+    const auto attn = kernels::attn_head_f32();
+    const auto silu_mul = kernels::silu_mul_f32();
+    const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+
+    for (int64_t l = 0; l < c.n_layer; ++l) {
+        layer_f32& L = layers[static_cast<size_t>(l)];
+        const int64_t FF = L.n_ff;
+        rms_norm(x.data(), L.attn_norm.data(), xn.data(), N, E, c.rms_eps);
+        if (visit) {
+            visit(l, calib_point::attn_in, L, xn.data(), N, E);
+            rms_norm(x.data(), L.attn_norm.data(), xn.data(), N, E, c.rms_eps);
+        }
+        auto attention = [&] {
+            mm(L.wq, QD, E, xn.data(), N, q.data(), nt, mms);
+            mm(L.wk, KD, E, xn.data(), N, k.data(), nt, mms);
+            mm(L.wv, KD, E, xn.data(), N, v.data(), nt, mms);
+            rope(q.data(), QD, H);
+            rope(k.data(), KD, HKV);
+            parallel_for(S * HKV, nt, [&](int64_t b, int64_t e, int) {
+                std::vector<float> kt(static_cast<size_t>(D * T)), vt(kt.size()), scratch(static_cast<size_t>(T));
+                for (int64_t it = b; it < e; ++it) {
+                    const int64_t s = it / HKV, hk = it % HKV;
+                    for (int64_t t = 0; t < T; ++t)
+                        for (int64_t d = 0; d < D; ++d) {
+                            kt[d * T + t] = k[(s * T + t) * KD + hk * D + d];
+                            vt[d * T + t] = v[(s * T + t) * KD + hk * D + d];
+                        }
+                    for (int64_t h = hk * group; h < (hk + 1) * group; ++h)
+                        attn(D, T, 0, q.data() + s * T * QD + h * D, QD, kt.data(), vt.data(), T, scale,
+                             att.data() + s * T * QD + h * D, QD, scratch.data());
+                }
+            });
+        };
+        attention();
+        if (visit) {
+            visit(l, calib_point::attn_out, L, att.data(), N, QD);
+            attention();  // wv may have changed (scales folded into it)
+        }
+        mm(L.wo, E, QD, att.data(), N, xn.data(), nt, mms);
+        for (int64_t i = 0; i < N * E; ++i) x[i] += xn[i];
+
+        rms_norm(x.data(), L.ffn_norm.data(), xn.data(), N, E, c.rms_eps);
+        if (visit) {
+            visit(l, calib_point::ffn_in, L, xn.data(), N, E);
+            rms_norm(x.data(), L.ffn_norm.data(), xn.data(), N, E, c.rms_eps);
+        }
+        auto ffn_mid = [&] {
+            mm(L.w_gate, FF, E, xn.data(), N, g.data(), nt, mms);
+            mm(L.w_up, FF, E, xn.data(), N, u.data(), nt, mms);
+            silu_mul(N * FF, g.data(), u.data(), g.data());
+        };
+        ffn_mid();
+        if (visit) {
+            visit(l, calib_point::ffn_mid, L, g.data(), N, FF);
+            ffn_mid();
+        }
+        mm(L.w_down, E, FF, g.data(), N, xn.data(), nt, mms);
+        for (int64_t i = 0; i < N * E; ++i) x[i] += xn[i];
+    }
+    if (final_logits) {
+        const std::vector<float> on = tensor_f32(m, "output_norm.weight", E);
+        const std::string out_name = m.find_tensor("output.weight") ? "output.weight" : "token_embd.weight";
+        const std::vector<float> wout = tensor_f32(m, out_name, c.n_vocab * E);
+        rms_norm(x.data(), on.data(), xn.data(), N, E, c.rms_eps);
+        final_logits->resize(static_cast<size_t>(N * c.n_vocab));
+        mm(wout, c.n_vocab, E, xn.data(), N, final_logits->data(), nt, mms);
+    }
+}
+
+}  // namespace lowbit

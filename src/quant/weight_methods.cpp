@@ -1,0 +1,112 @@
+// Drives GPTQ / AWQ / HQQ over a whole model; see weight_methods.hpp.
+#include "quant/weight_methods.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <memory>
+
+#include "lowbit/error.hpp"
+
+namespace lowbit {
+namespace {
+
+using encoded_map = std::map<std::string, std::vector<uint8_t>>;
+
+// Chosen types of the tensors the plan quantizes.
+std::map<std::string, type> planned_types(const model_data& in, const quantize_options& opt) {
+    std::map<std::string, type> r;
+    for (const auto& p : plan_quantization(in, opt).tensors)
+        if (p.quantize && p.chosen != p.from) r[p.name] = p.chosen;
+    return r;
+}
+
+void run_gptq(const model_data& in, const std::map<std::string, type>& types, const weight_method_options& mo,
+              encoded_map& enc) {
+    const auto seqs = calib_sequences(in, mo.calib);
+    std::vector<layer_f32> layers = load_layers_f32(in);
+    auto visit = [&](int64_t l, calib_point p, layer_f32& L, const float* x, int64_t N, int64_t n) {
+        const std::string b = "blk." + std::to_string(l) + ".";
+        std::vector<std::pair<std::string, std::vector<float>*>> cons;
+        switch (p) {
+            case calib_point::attn_in:
+                cons = {{b + "attn_q.weight", &L.wq}, {b + "attn_k.weight", &L.wk}, {b + "attn_v.weight", &L.wv}};
+                break;
+            case calib_point::attn_out: cons = {{b + "attn_output.weight", &L.wo}}; break;
+            case calib_point::ffn_in: cons = {{b + "ffn_gate.weight", &L.w_gate}, {b + "ffn_up.weight", &L.w_up}}; break;
+            case calib_point::ffn_mid: cons = {{b + "ffn_down.weight", &L.w_down}}; break;
+        }
+        std::vector<double> h;
+        const auto t0 = std::chrono::steady_clock::now();
+        for (auto& [name, w] : cons) {
+            auto it = types.find(name);
+            if (it == types.end()) continue;  // stays unquantized
+            const type t = it->second;
+            const int64_t rows = static_cast<int64_t>(w->size()) / n;
+            const size_t rb = row_bytes(t, n);
+            std::vector<uint8_t> bytes;
+            if (gptq_supports(t)) {
+                if (h.empty()) hessian_accumulate(h, x, N, n, mo.gptq.threads);
+                bytes = gptq_quantize(t, w->data(), rows, n, h, mo.gptq);
+            } else {
+                bytes.resize(static_cast<size_t>(rows) * rb);
+                for (int64_t r = 0; r < rows; ++r) quantize_row(t, w->data() + r * n, bytes.data() + r * rb, n);
+            }
+            // Later matrices and layers see the quantized weights.
+            for (int64_t r = 0; r < rows; ++r) dequantize_row(t, bytes.data() + r * rb, w->data() + r * n, n);
+            if (gptq_supports(t)) enc[name] = std::move(bytes);
+        }
+        if (mo.verbose)
+            std::fprintf(stderr, "gptq: layer %lld %s: %.2f s\n", static_cast<long long>(l), calib_point_name(p),
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    };
+    run_layerwise(in, seqs, layers, visit, mo.calib.threads);
+}
+
+}  // namespace
+
+bool is_weight_method(const std::string& name) {
+    return name == "rtn" || name == "gptq" || name == "awq" || name == "hqq";
+}
+
+quantize_report quantize_model_with_method(const model_data& in, const std::string& out_path, quantize_options opt,
+                                           const weight_method_options& mo) {
+    LOWBIT_REQUIRE(is_weight_method(mo.method), "unknown weight method '{}' (valid: rtn, gptq, awq, hqq)", mo.method);
+    if (mo.method == "rtn") return quantize_model(in, out_path, opt);
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto types = planned_types(in, opt);
+    auto enc = std::make_shared<encoded_map>();
+    quantize_report rep;
+    if (mo.method == "awq") {
+        const auto seqs = calib_sequences(in, mo.calib);
+        const model_data a = awq_transform(in, seqs, [&](const std::string& name) -> std::optional<type> {
+            auto it = types.find(name);
+            return it == types.end() ? std::nullopt : std::optional<type>(it->second);
+        }, mo.awq);
+        rep = quantize_model(a, out_path, opt);
+    } else {
+        if (mo.method == "gptq") {
+            run_gptq(in, types, mo, *enc);
+        } else {  // hqq: per tensor, no calibration
+            for (const auto& t : in.tensors) {
+                auto it = types.find(t.name);
+                if (it == types.end() || !hqq_supports(it->second)) continue;
+                const int64_t n = t.row_len(), rows = t.n_rows();
+                std::vector<float> w(static_cast<size_t>(n * rows));
+                const size_t rb = row_bytes(t.t, n);
+                LOWBIT_REQUIRE(t.bytes.size() >= rb * static_cast<size_t>(rows), "tensor '{}' is truncated", t.name);
+                for (int64_t r = 0; r < rows; ++r) dequantize_row(t.t, t.bytes.data() + r * rb, w.data() + r * n, n);
+                (*enc)[t.name] = hqq_quantize(it->second, w.data(), rows, n, mo.hqq);
+            }
+        }
+        opt.encoded = [enc](const std::string& name, type) -> const std::vector<uint8_t>* {
+            auto it = enc->find(name);
+            return it == enc->end() ? nullptr : &it->second;
+        };
+        rep = quantize_model(in, out_path, opt);
+    }
+    rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return rep;
+}
+
+}  // namespace lowbit
