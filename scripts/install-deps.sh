@@ -5,7 +5,8 @@
 set -euo pipefail
 
 pkgs=(g++ cmake ninja-build ccache pkg-config libgtest-dev libgmock-dev libbenchmark-dev
-      nlohmann-json3-dev libcli11-dev libfmt-dev python3 python3-pip)
+      nlohmann-json3-dev libcli11-dev libfmt-dev python3 python3-pip
+      libtomlplusplus-dev chromium)  # toml++: recipe files; chromium: headless check of HTML reports
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
