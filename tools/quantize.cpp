@@ -6,6 +6,7 @@
 #include "core/progress.hpp"
 #include "lowbit/error.hpp"
 #include "lowbit/quantize.hpp"
+#include "quant/weight_methods.hpp"
 
 namespace {
 
@@ -14,6 +15,11 @@ struct args {
     std::vector<std::string> tensor_types;
     bool pure = false, requant = false, dry_run = false, json = false, quiet = false, verbose = false;
     int threads = 0;
+    // weight methods (src/quant/weight_methods.hpp)
+    std::string method = "rtn", method_calib;
+    int64_t method_seqs = 32, method_len = 256;
+    uint64_t seed = 1234;
+    bool act_order = false, no_clip = false;
 };
 
 lowbit::type parse_type(const std::string& flag, const std::string& name) {
@@ -45,6 +51,22 @@ void run(const args& a) {
     lo.tokenizer_path = a.tokenizer;
     const lowbit::model_data m = lowbit::load_model(a.in, lo);
 
+    lowbit::weight_method_options wm;
+    wm.method = a.method;
+    LOWBIT_REQUIRE(lowbit::is_weight_method(a.method), "--method: expected rtn, gptq, awq or hqq, got '{}'", a.method);
+    if (a.method == "gptq" || a.method == "awq") {
+        LOWBIT_REQUIRE(!a.method_calib.empty(), "--method {} needs a calibration text (--method-calib FILE)", a.method);
+        wm.calib.text_path = a.method_calib;
+        wm.calib.n_seq = a.method_seqs;
+        wm.calib.seq_len = a.method_len;
+        wm.calib.seed = a.seed;
+        wm.calib.threads = a.threads;
+    }
+    wm.gptq.act_order = a.act_order;
+    wm.gptq.threads = wm.awq.threads = wm.hqq.threads = a.threads;
+    wm.awq.clip = !a.no_clip;
+    wm.verbose = a.verbose;
+
     lowbit::quantize_report rep;
     if (a.dry_run) {
         rep = lowbit::plan_quantization(m, opt);
@@ -53,7 +75,7 @@ void run(const args& a) {
         opt.on_progress = [&](size_t, size_t, uint64_t done, uint64_t total, const std::string& name) {
             bar.update(total ? double(done) / double(total) : 1.0, name);
         };
-        rep = lowbit::quantize_model(m, a.out, opt);
+        rep = lowbit::quantize_model_with_method(m, a.out, opt, wm);
         bar.finish(a.out);
     }
     if (a.json) std::printf("%s\n", lowbit::quantize_report_json(rep).c_str());
@@ -77,6 +99,14 @@ void setup(CLI::App& app) {
     s->add_flag("--dry-run", a->dry_run, "plan and report sizes only; write nothing");
     s->add_option("--threads", a->threads, "worker threads (default: all cores)");
     s->add_option("--tokenizer", a->tokenizer, "llama2.c input: tokenizer file");
+    s->add_option("--method", a->method,
+                  "weight method: rtn (default), gptq, awq (calibrated, llama models), hqq (lowbit INT formats)");
+    s->add_option("--method-calib", a->method_calib, "calibration text for --method gptq/awq");
+    s->add_option("--method-seqs", a->method_seqs, "calibration sequences for gptq/awq (default 32)");
+    s->add_option("--method-ctx", a->method_len, "tokens per calibration sequence for gptq/awq (default 256)");
+    s->add_option("--seed", a->seed, "seed picking the calibration windows (default 1234)");
+    s->add_flag("--act-order", a->act_order, "gptq: quantize columns in order of decreasing activation energy");
+    s->add_flag("--no-clip", a->no_clip, "awq: skip the clipping search");
     s->add_flag("--json", a->json, "print the report as JSON");
     s->add_flag("-q,--quiet", a->quiet, "no progress or report");
     s->add_flag("-v,--verbose", a->verbose, "per-tensor table");
