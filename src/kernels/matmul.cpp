@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "core/parallel.hpp"
+#include "kernels/dot.hpp"
 #include "kernels/gemm_f32.hpp"
+#include "kernels/quant_act.hpp"
 
 namespace lowbit {
 
@@ -16,6 +18,40 @@ float* matmul_scratch::tile(int worker, size_t n_floats) {
     if (b.size() < n_floats) b.resize(n_floats);
     return b.data();
 }
+
+uint8_t* matmul_scratch::act(size_t n_bytes) {
+    if (act_.size() < n_bytes) act_.resize(n_bytes);
+    return act_.data();
+}
+
+namespace {
+
+// The generation path: y[t][r] = dot(W[r], quantized x[t]). Returns false (nothing done) when the
+// weight type has no quantized dot product or the row length is not a whole number of blocks.
+bool matmul_quantized(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ldx, float* y,
+                      int64_t ldy, int n_threads, matmul_scratch& scratch) {
+    const kernels::dot_fn dot = kernels::dot_kernel(w.t);
+    if (!dot) return false;
+    const type at = kernels::dot_act_type(w.t);
+    const kernels::quantize_act_fn quant = kernels::quantize_act_kernel(at);
+    const int64_t k = w.n_cols;
+    if (!quant || k % traits(w.t).block_size != 0 || k % traits(at).block_size != 0) return false;
+    const size_t arb = row_bytes(at, k);
+    uint8_t* qa = scratch.act(arb * static_cast<size_t>(n_tokens));
+    for (int64_t t = 0; t < n_tokens; ++t) quant(x + t * ldx, qa + arb * static_cast<size_t>(t), k);
+    // Chunks of 16 rows keep each thread's writes to y apart (no false sharing within a chunk).
+    const int64_t n_chunks = (w.n_rows + 15) / 16;
+    parallel_for(n_chunks, n_threads, [&](int64_t b, int64_t e, int) {
+        const int64_t r1 = std::min(w.n_rows, e * 16);
+        for (int64_t r = b * 16; r < r1; ++r) {
+            const uint8_t* row = w.row(r);
+            for (int64_t t = 0; t < n_tokens; ++t) y[t * ldy + r] = dot(k, row, qa + arb * static_cast<size_t>(t));
+        }
+    });
+    return true;
+}
+
+}  // namespace
 
 int64_t matmul_tile_rows(int64_t n_cols) {
     const int64_t rows = 8192 / std::max<int64_t>(n_cols, 1);
@@ -40,6 +76,9 @@ void matmul(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ld
         });
         return;
     }
+    if (n_tokens <= scratch.quantized_max_tokens() &&
+        matmul_quantized(w, n_tokens, x, ldx, y, ldy, n_threads, scratch))
+        return;
     const int64_t tile_rows = matmul_tile_rows(k);
     const int64_t n_tiles = (w.n_rows + tile_rows - 1) / tile_rows;
     // Enough tiles for every thread: split finer when the matrix is small.

@@ -2,6 +2,10 @@
 // tile by tile into a small per-thread buffer, once per call, and each tile is multiplied against all
 // n_tokens activation rows with gemm_f32 -- so a batch of tokens pays for de-quantization once and a
 // full F32 copy of W never exists. F32 weights are used in place.
+// Small batches (n_tokens <= quantized_max_tokens(), 4 by default; generation is 1 token) of a weight
+// type with a quantized dot product (kernels/dot.hpp) take the generation path instead: the
+// activations are quantized once to Q8_0 / Q8_1 / Q8_K and each output is one integer dot product
+// over the stored row, so W is streamed from memory once and never expanded to F32.
 //   w: [n_rows][n_cols] stored rows;  x: [n_tokens][n_cols] (row stride ldx);  y: [n_tokens][n_rows] (ldy)
 #pragma once
 
@@ -30,9 +34,16 @@ class matmul_scratch {
 public:
     float* tile(int worker, size_t n_floats);
     void reserve_workers(int n);
+    // Quantized activation rows (grown on first use and reused).
+    uint8_t* act(size_t n_bytes);
+    // Batches of at most this many tokens use the quantized dot products (0: never).
+    int quantized_max_tokens() const { return q_max_tokens_; }
+    void set_quantized_max_tokens(int n) { q_max_tokens_ = n; }
 
 private:
     std::vector<std::vector<float>> buf_;
+    std::vector<uint8_t> act_;
+    int q_max_tokens_ = 4;
 };
 
 // Rows per de-quantized tile for a row of n_cols weights (a multiple of 4, about 32 KiB of floats).

@@ -128,6 +128,7 @@ TEST(Matmul, QuantizedWeightsMatchDequantizedReference) {
                                    ref.data(), s.n_rows);
             for (int threads : {1, 2, 3}) {
                 matmul_scratch scratch;
+                scratch.set_quantized_max_tokens(0);  // F32 activations (quantized path: dot_test.cpp)
                 std::vector<float> got(ref.size(), NAN);
                 matmul(w, s.n_tokens, x.data(), s.n_cols, got.data(), s.n_rows, threads, scratch);
                 EXPECT_LT(nmse(got.data(), ref.data(), ref.size()), k_nmse)

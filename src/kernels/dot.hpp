@@ -1,0 +1,61 @@
+// Quantized dot products for the generation path (matrix-vector, a few tokens): one weight row in its
+// stored format against one activation row quantized on the fly to the weight type's partner format
+// (Q8_0 for the 32-blocks Q4_0/Q5_0/Q8_0/IQ4_NL, Q8_1 for Q4_1/Q5_1, Q8_K for the K-quants), with
+// integer multiply-adds inside each block and one float scale multiply per block. The same math as
+// llama.cpp's ggml_vec_dot_<w>_<a> (ggml-cpu/ggml-cpu-quants.c), written from the formulas:
+//
+//   Q4_0 . Q8_0:  sum_b  d_w[b] d_a[b] * sum_j (q_w[j] - 8) q_a[j]
+//   Q8_0 . Q8_0:  sum_b  d_w[b] d_a[b] * sum_j q_w[j] q_a[j]
+//   Q4_1 . Q8_1:  sum_b  d_w d_a * sum_j q_w q_a  +  m_w * s_a        (s_a = d_a sum_j q_a)
+//   Q4_K . Q8_K:  sum_b  d d_a * sum_s sc[s] sum_j q q_a  -  dmin d_a * sum_s m[s] sum_j q_a
+//   Q6_K . Q8_K:  sum_b  d d_a * sum_s sc[s] sum_j (q - 32) q_a
+//
+// Every kernel is named dot_<weights>_<activations>__<tier>. The __ref versions read like the math
+// (integer sum per block, then float); the SIMD versions of the K-quants compute the same per-block
+// integers and apply the float operations in the same order, so they equal __ref bit for bit; the
+// 32-blocks SIMD versions accumulate the scaled block sums in 8 float lanes (as ggml does), so they
+// differ from __ref only by float summation order (|diff| <= 1e-5 * sum_b |block term|).
+#pragma once
+
+#include <cstdint>
+
+#include "core/cpu.hpp"
+#include "lowbit/types.hpp"
+
+namespace lowbit::kernels {
+
+// n weights (a multiple of the weight type's block size) at `w` dotted with the activation row `a`
+// (the same n values in dot_act_type(w's type)). Never throws.
+using dot_fn = float (*)(int64_t n, const void* w, const void* a);
+
+float dot_q4_0_q8_0__ref(int64_t n, const void* w, const void* a);
+float dot_q4_1_q8_1__ref(int64_t n, const void* w, const void* a);
+float dot_q5_0_q8_0__ref(int64_t n, const void* w, const void* a);
+float dot_q5_1_q8_1__ref(int64_t n, const void* w, const void* a);
+float dot_q8_0_q8_0__ref(int64_t n, const void* w, const void* a);
+float dot_iq4_nl_q8_0__ref(int64_t n, const void* w, const void* a);
+float dot_q2_k_q8_k__ref(int64_t n, const void* w, const void* a);
+float dot_q3_k_q8_k__ref(int64_t n, const void* w, const void* a);
+float dot_q4_k_q8_k__ref(int64_t n, const void* w, const void* a);
+float dot_q5_k_q8_k__ref(int64_t n, const void* w, const void* a);
+float dot_q6_k_q8_k__ref(int64_t n, const void* w, const void* a);
+
+float dot_q4_0_q8_0__avx2(int64_t n, const void* w, const void* a);
+float dot_q5_0_q8_0__avx2(int64_t n, const void* w, const void* a);
+float dot_q8_0_q8_0__avx2(int64_t n, const void* w, const void* a);
+float dot_iq4_nl_q8_0__avx2(int64_t n, const void* w, const void* a);
+float dot_q2_k_q8_k__avx2(int64_t n, const void* w, const void* a);
+float dot_q3_k_q8_k__avx2(int64_t n, const void* w, const void* a);
+float dot_q4_k_q8_k__avx2(int64_t n, const void* w, const void* a);
+float dot_q5_k_q8_k__avx2(int64_t n, const void* w, const void* a);
+float dot_q6_k_q8_k__avx2(int64_t n, const void* w, const void* a);
+
+// The activation format paired with weight type `t` (q8_0, q8_1 or q8_k); f32 when `t` has no kernel.
+type dot_act_type(type t);
+// The kernel for weights of type `t` at `tier` (falls back to lower tiers, ending at __ref); null when
+// `t` has no quantized dot product.
+dot_fn dot_kernel(type t, isa_tier tier);
+// At active_isa_tier().
+dot_fn dot_kernel(type t);
+
+}  // namespace lowbit::kernels

@@ -1,0 +1,296 @@
+// AVX2 dot products of quantized weight rows with Q8_0 / Q8_K activation rows (see dot.hpp).
+//
+// Signed x signed bytes: _mm256_maddubs_epi16 needs an unsigned first operand, so |w| is multiplied
+// by sign(w) * a (vpsignb), giving int16 pair sums (|.| <= 2 * 128 * 127, no saturation because
+// activations stay in [-127, 127]); _mm256_madd_epi16 with ones (or with per-sub-block scales) widens
+// to int32. K-quant codes are unsigned (0..63) and go straight into maddubs; their offsets (-8, -32,
+// -4, mins) are applied through the activation block sums (Q8_K bsums).
+//
+// K-quants: per super-block the exact integer sums are formed and the float scales applied in the
+// same order as __ref, so the result equals __ref bit for bit. 32-blocks: the scaled block sums are
+// accumulated in 8 float lanes (llama.cpp does the same), so only the float summation order differs.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "formats/ggml_blocks.hpp"
+#include "formats/iq_grids.hpp"
+#include "kernels/dot.hpp"
+
+namespace lowbit::kernels {
+
+void unpack_q3_k_scales(const uint8_t* packed, int8_t* out);  // dot_ref.cpp
+
+namespace {
+
+inline float fp16(uint16_t h) { return _cvtsh_ss(h); }
+
+// Keeps the compiler from fusing a multiply with the following add into an FMA (which would round
+// differently from the portable __ref build).
+inline float no_contract(float v) {
+    __asm__("" : "+x"(v));
+    return v;
+}
+
+inline int hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x1));
+    return _mm_cvtsi128_si32(s);
+}
+
+inline float hsum_f32(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// Sum of x[i] * y[i] over 32 signed bytes, as 8 int32 lanes.
+inline __m256i dot_i8_i8(__m256i x, __m256i y) {
+    const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
+}
+
+// 16 packed bytes -> 32 nibbles: low nibbles in bytes 0..15, high nibbles in bytes 16..31.
+inline __m256i unpack_nibbles(const uint8_t* qs) {
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+// 32 bits -> 32 bytes, 0xFF where the bit is set (byte j <- bit j).
+inline __m256i bits_to_bytes(const uint8_t* p) {
+    uint32_t bits;
+    std::memcpy(&bits, p, 4);
+    const __m256i rep = _mm256_shuffle_epi8(
+        _mm256_set1_epi32(static_cast<int>(bits)),
+        _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
+    const __m256i sel = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ull));
+    return _mm256_cmpeq_epi8(_mm256_and_si256(rep, sel), sel);
+}
+
+inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// int16 scale vector: sc_lo in the low 128-bit lane, sc_hi in the high one.
+inline __m256i scale_pair(int sc_lo, int sc_hi) {
+    return _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(sc_hi)), _mm_set1_epi16(static_cast<short>(sc_lo)));
+}
+
+inline void scale_min_k4(int j, const uint8_t* q, int& sc, int& m) {
+    if (j < 4) {
+        sc = q[j] & 63;
+        m = q[j + 4] & 63;
+    } else {
+        sc = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
+        m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+// sum += y_d * d * sumi - y_d * dmin * summ, rounded as __ref rounds it.
+inline float k_term(float sum, float y_d, float d, float dmin, int sumi, int summ) {
+    const float a = no_contract(no_contract(y_d * d) * static_cast<float>(sumi));
+    const float b = no_contract(no_contract(y_d * dmin) * static_cast<float>(summ));
+    return sum + (a - b);
+}
+
+}  // namespace
+
+float dot_q4_0_q8_0__avx2(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_q4_0*>(w);
+    const auto* y = static_cast<const block_q8_0*>(a);
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i eight = _mm256_set1_epi8(8);
+    for (int64_t b = 0; b < n / k_qk4_0; ++b) {
+        const __m256 d = _mm256_set1_ps(fp16(x[b].d) * fp16(y[b].d));
+        const __m256i qx = _mm256_sub_epi8(unpack_nibbles(x[b].qs), eight);
+        const __m256i s = dot_i8_i8(qx, load32(y[b].qs));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc);
+    }
+    return hsum_f32(acc);
+}
+
+float dot_iq4_nl_q8_0__avx2(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_iq4_nl*>(w);
+    const auto* y = static_cast<const block_q8_0*>(a);
+    const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(k_iq4nl_values));
+    const __m256i table = _mm256_set_m128i(t, t);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < n / k_qk4_nl; ++b) {
+        const __m256 d = _mm256_set1_ps(fp16(x[b].d) * fp16(y[b].d));
+        const __m256i qx = _mm256_shuffle_epi8(table, unpack_nibbles(x[b].qs));
+        const __m256i s = dot_i8_i8(qx, load32(y[b].qs));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc);
+    }
+    return hsum_f32(acc);
+}
+
+float dot_q5_0_q8_0__avx2(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_q5_0*>(w);
+    const auto* y = static_cast<const block_q8_0*>(a);
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i f0 = _mm256_set1_epi8(static_cast<char>(0xF0));
+    for (int64_t b = 0; b < n / k_qk5_0; ++b) {
+        const __m256 d = _mm256_set1_ps(fp16(x[b].d) * fp16(y[b].d));
+        // q - 16 as int8: the nibble with 0xF0 or-ed in where bit 4 is clear (nibble - 16).
+        const __m256i clear = _mm256_andnot_si256(bits_to_bytes(x[b].qh), f0);
+        const __m256i qx = _mm256_or_si256(unpack_nibbles(x[b].qs), clear);
+        const __m256i s = dot_i8_i8(qx, load32(y[b].qs));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc);
+    }
+    return hsum_f32(acc);
+}
+
+float dot_q8_0_q8_0__avx2(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_q8_0*>(w);
+    const auto* y = static_cast<const block_q8_0*>(a);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < n / k_qk8_0; ++b) {
+        const __m256 d = _mm256_set1_ps(fp16(x[b].d) * fp16(y[b].d));
+        const __m256i s = dot_i8_i8(load32(x[b].qs), load32(y[b].qs));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc);
+    }
+    return hsum_f32(acc);
+}
+
+float dot_q2_k_q8_k__avx2(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_q2_k*>(w);
+    const auto* y = static_cast<const block_q8_k*>(a);
+    const __m256i m3 = _mm256_set1_epi8(3);
+    float sum = 0;
+    for (int64_t b = 0; b < n / k_qk_k; ++b) {
+        const uint8_t* sc = x[b].scales;
+        __m256i acc = _mm256_setzero_si256();
+        for (int h = 0; h < 2; ++h) {
+            const __m256i q = load32(x[b].qs + 32 * h);
+            for (int g = 0; g < 4; ++g) {
+                const __m256i u = _mm256_and_si256(_mm256_srli_epi16(q, 2 * g), m3);
+                const __m256i p = _mm256_maddubs_epi16(u, load32(y[b].qs + 128 * h + 32 * g));
+                const int s = 8 * h + 2 * g;
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, scale_pair(sc[s] & 15, sc[s + 1] & 15)));
+            }
+        }
+        // Mins: sum_s (sc[s] >> 4) * bsums[s].
+        const __m256i mins = _mm256_cvtepu8_epi16(_mm_srli_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)), 4));
+        const __m256i mins4 = _mm256_and_si256(mins, _mm256_set1_epi16(15));
+        const int summ = hsum_i32(_mm256_madd_epi16(mins4, load32(y[b].bsums)));
+        sum = k_term(sum, y[b].d, fp16(x[b].d), fp16(x[b].dmin), hsum_i32(acc), summ);
+    }
+    return sum;
+}
+
+float dot_q3_k_q8_k__avx2(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_q3_k*>(w);
+    const auto* y = static_cast<const block_q8_k*>(a);
+    const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4);
+    float sum = 0;
+    for (int64_t b = 0; b < n / k_qk_k; ++b) {
+        alignas(16) int8_t sc[16];
+        unpack_q3_k_scales(x[b].scales, sc);
+        const __m256i hm = load32(x[b].hmask);
+        __m256i acc = _mm256_setzero_si256();
+        for (int h = 0; h < 2; ++h) {
+            const __m256i q = load32(x[b].qs + 32 * h);
+            for (int g = 0; g < 4; ++g) {
+                // u = low 2 bits + 4 * high bit (0..7); q - 4 * !high = u - 4.
+                const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(q, 2 * g), m3);
+                const __m256i hi = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(hm, 4 * h + g), 2), m4);
+                const __m256i p = _mm256_maddubs_epi16(_mm256_or_si256(lo, hi), load32(y[b].qs + 128 * h + 32 * g));
+                const int s = 8 * h + 2 * g;
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, scale_pair(sc[s], sc[s + 1])));
+            }
+        }
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(sc)));
+        const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(sc16, load32(y[b].bsums)), 2);
+        const int sumi = hsum_i32(_mm256_sub_epi32(acc, off));
+        sum = k_term(sum, y[b].d, fp16(x[b].d), 0.0f, sumi, 0);
+    }
+    return sum;
+}
+
+float dot_q4_k_q8_k__avx2(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_q4_k*>(w);
+    const auto* y = static_cast<const block_q8_k*>(a);
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    float sum = 0;
+    for (int64_t b = 0; b < n / k_qk_k; ++b) {
+        int sc[8], mn[8];
+        for (int s = 0; s < 8; ++s) scale_min_k4(s, x[b].scales, sc[s], mn[s]);
+        __m256i acc = _mm256_setzero_si256();
+        for (int j = 0; j < 4; ++j) {
+            const __m256i q = load32(x[b].qs + 32 * j);
+            const __m256i p0 = _mm256_maddubs_epi16(_mm256_and_si256(q, m4), load32(y[b].qs + 64 * j));
+            const __m256i p1 = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4),
+                                                    load32(y[b].qs + 64 * j + 32));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p0, _mm256_set1_epi16(static_cast<short>(sc[2 * j]))));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p1, _mm256_set1_epi16(static_cast<short>(sc[2 * j + 1]))));
+        }
+        int summ = 0;
+        for (int s = 0; s < 8; ++s) summ += mn[s] * (y[b].bsums[2 * s] + y[b].bsums[2 * s + 1]);
+        sum = k_term(sum, y[b].d, fp16(x[b].d), fp16(x[b].dmin), hsum_i32(acc), summ);
+    }
+    return sum;
+}
+
+float dot_q5_k_q8_k__avx2(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_q5_k*>(w);
+    const auto* y = static_cast<const block_q8_k*>(a);
+    const __m256i m4 = _mm256_set1_epi8(0x0F), bit4 = _mm256_set1_epi8(0x10);
+    float sum = 0;
+    for (int64_t b = 0; b < n / k_qk_k; ++b) {
+        int sc[8], mn[8];
+        for (int s = 0; s < 8; ++s) scale_min_k4(s, x[b].scales, sc[s], mn[s]);
+        const __m256i qh = load32(x[b].qh);
+        __m256i acc = _mm256_setzero_si256();
+        for (int j = 0; j < 4; ++j) {
+            const __m256i q = load32(x[b].qs + 32 * j);
+            // bit 2j (2j+1) of qh[l] -> 0x10 of byte l.
+            const __m256i h0 = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * j), 4), bit4);
+            const __m256i h1 = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * j + 1), 4), bit4);
+            const __m256i u0 = _mm256_or_si256(_mm256_and_si256(q, m4), h0);
+            const __m256i u1 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h1);
+            const __m256i p0 = _mm256_maddubs_epi16(u0, load32(y[b].qs + 64 * j));
+            const __m256i p1 = _mm256_maddubs_epi16(u1, load32(y[b].qs + 64 * j + 32));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p0, _mm256_set1_epi16(static_cast<short>(sc[2 * j]))));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p1, _mm256_set1_epi16(static_cast<short>(sc[2 * j + 1]))));
+        }
+        int summ = 0;
+        for (int s = 0; s < 8; ++s) summ += mn[s] * (y[b].bsums[2 * s] + y[b].bsums[2 * s + 1]);
+        sum = k_term(sum, y[b].d, fp16(x[b].d), fp16(x[b].dmin), hsum_i32(acc), summ);
+    }
+    return sum;
+}
+
+float dot_q6_k_q8_k__avx2(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_q6_k*>(w);
+    const auto* y = static_cast<const block_q8_k*>(a);
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+    float sum = 0;
+    for (int64_t b = 0; b < n / k_qk_k; ++b) {
+        const int8_t* sc = x[b].scales;
+        __m256i acc = _mm256_setzero_si256();
+        for (int h = 0; h < 2; ++h) {
+            const __m256i ql0 = load32(x[b].ql + 64 * h), ql1 = load32(x[b].ql + 64 * h + 32);
+            const __m256i qh = load32(x[b].qh + 32 * h);
+            // u = low 4 bits | high 2 bits << 4, 0..63; weight = u - 32.
+            const __m256i u[4] = {
+                _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)),
+                _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30)),
+            };
+            for (int g = 0; g < 4; ++g) {
+                const __m256i p = _mm256_maddubs_epi16(u[g], load32(y[b].qs + 128 * h + 32 * g));
+                const int s = 8 * h + 2 * g;
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, scale_pair(sc[s], sc[s + 1])));
+            }
+        }
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)));
+        const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(sc16, load32(y[b].bsums)), 5);
+        sum = k_term(sum, y[b].d, fp16(x[b].d), 0.0f, hsum_i32(_mm256_sub_epi32(acc, off)), 0);
+    }
+    return sum;
+}
+
+}  // namespace lowbit::kernels

@@ -1,0 +1,246 @@
+// Scalar reference dot products (see dot.hpp for the math). Block layouts: formats/ggml_blocks.hpp.
+// Each kernel forms the exact integer sum of a block, then applies the block's float scales.
+#include <cstring>
+
+#include "core/half.hpp"
+#include "formats/ggml_blocks.hpp"
+#include "formats/iq_grids.hpp"
+#include "kernels/dot.hpp"
+
+namespace lowbit::kernels {
+namespace {
+
+// Q4_0/IQ4_NL/Q5_0 nibble order: qs[j] holds weight j (low nibble) and weight j + 16 (high nibble).
+inline int lo4(uint8_t b) { return b & 0x0F; }
+inline int hi4(uint8_t b) { return b >> 4; }
+
+// Q5_0/Q5_1: bit 4 of weight j is bit j of qh.
+inline int q5(const uint8_t* qs, const uint8_t* qh_bytes, int j) {
+    uint32_t qh;
+    std::memcpy(&qh, qh_bytes, 4);
+    const int low = j < 16 ? lo4(qs[j]) : hi4(qs[j - 16]);
+    return low | static_cast<int>(((qh >> j) & 1u) << 4);
+}
+
+// Q4_K/Q5_K: 6-bit scale and min of sub-block j (0..7) from the packed 12 bytes.
+inline void scale_min_k4(int j, const uint8_t* q, int& sc, int& m) {
+    if (j < 4) {
+        sc = q[j] & 63;
+        m = q[j + 4] & 63;
+    } else {
+        sc = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
+        m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+}  // namespace
+
+// Q3_K: 16 signed 6-bit scales (value - 32) from the packed 12 bytes: low 4 bits of scale s are in
+// byte s % 8 (low nibble for s < 8, high nibble otherwise), the high 2 bits in byte 8 + s % 4 at bit
+// 2 * (s / 4).
+void unpack_q3_k_scales(const uint8_t* packed, int8_t* out) {
+    for (int s = 0; s < 16; ++s) {
+        const int low = s < 8 ? (packed[s] & 0x0F) : (packed[s - 8] >> 4);
+        const int high = (packed[8 + s % 4] >> (2 * (s / 4))) & 3;
+        out[s] = static_cast<int8_t>((low | (high << 4)) - 32);
+    }
+}
+
+float dot_q4_0_q8_0__ref(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_q4_0*>(w);
+    const auto* y = static_cast<const block_q8_0*>(a);
+    float sum = 0;
+    for (int64_t b = 0; b < n / k_qk4_0; ++b) {
+        int sumi = 0;
+        for (int j = 0; j < 16; ++j)
+            sumi += (lo4(x[b].qs[j]) - 8) * y[b].qs[j] + (hi4(x[b].qs[j]) - 8) * y[b].qs[j + 16];
+        sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d) * fp16_to_f32(y[b].d));
+    }
+    return sum;
+}
+
+float dot_q4_1_q8_1__ref(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_q4_1*>(w);
+    const auto* y = static_cast<const block_q8_1*>(a);
+    float sum = 0;
+    for (int64_t b = 0; b < n / k_qk4_1; ++b) {
+        int sumi = 0;
+        for (int j = 0; j < 16; ++j) sumi += lo4(x[b].qs[j]) * y[b].qs[j] + hi4(x[b].qs[j]) * y[b].qs[j + 16];
+        sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d) * fp16_to_f32(y[b].d)) +
+               fp16_to_f32(x[b].m) * fp16_to_f32(y[b].s);
+    }
+    return sum;
+}
+
+float dot_q5_0_q8_0__ref(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_q5_0*>(w);
+    const auto* y = static_cast<const block_q8_0*>(a);
+    float sum = 0;
+    for (int64_t b = 0; b < n / k_qk5_0; ++b) {
+        int sumi = 0;
+        for (int j = 0; j < 32; ++j) sumi += (q5(x[b].qs, x[b].qh, j) - 16) * y[b].qs[j];
+        sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d) * fp16_to_f32(y[b].d));
+    }
+    return sum;
+}
+
+float dot_q5_1_q8_1__ref(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_q5_1*>(w);
+    const auto* y = static_cast<const block_q8_1*>(a);
+    float sum = 0;
+    for (int64_t b = 0; b < n / k_qk5_1; ++b) {
+        int sumi = 0;
+        for (int j = 0; j < 32; ++j) sumi += q5(x[b].qs, x[b].qh, j) * y[b].qs[j];
+        sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d) * fp16_to_f32(y[b].d)) +
+               fp16_to_f32(x[b].m) * fp16_to_f32(y[b].s);
+    }
+    return sum;
+}
+
+float dot_q8_0_q8_0__ref(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_q8_0*>(w);
+    const auto* y = static_cast<const block_q8_0*>(a);
+    float sum = 0;
+    for (int64_t b = 0; b < n / k_qk8_0; ++b) {
+        int sumi = 0;
+        for (int j = 0; j < 32; ++j) sumi += x[b].qs[j] * y[b].qs[j];
+        sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d) * fp16_to_f32(y[b].d));
+    }
+    return sum;
+}
+
+float dot_iq4_nl_q8_0__ref(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_iq4_nl*>(w);
+    const auto* y = static_cast<const block_q8_0*>(a);
+    float sum = 0;
+    for (int64_t b = 0; b < n / k_qk4_nl; ++b) {
+        int sumi = 0;
+        for (int j = 0; j < 16; ++j)
+            sumi += k_iq4nl_values[lo4(x[b].qs[j])] * y[b].qs[j] + k_iq4nl_values[hi4(x[b].qs[j])] * y[b].qs[j + 16];
+        sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d) * fp16_to_f32(y[b].d));
+    }
+    return sum;
+}
+
+// Q2_K: weight i of the 256 sits in byte 32 * (i / 128) + i % 32 of qs at bits 2 * ((i % 128) / 32);
+// sub-block s = i / 16 has scale scales[s] & 15 and min scales[s] >> 4.
+float dot_q2_k_q8_k__ref(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_q2_k*>(w);
+    const auto* y = static_cast<const block_q8_k*>(a);
+    float sum = 0;
+    for (int64_t b = 0; b < n / k_qk_k; ++b) {
+        int sumi = 0, summ = 0;
+        for (int s = 0; s < 16; ++s) {
+            int si = 0;
+            for (int l = 0; l < 16; ++l) {
+                const int i = s * 16 + l;
+                const int q = (x[b].qs[32 * (i / 128) + i % 32] >> (2 * ((i % 128) / 32))) & 3;
+                si += q * y[b].qs[i];
+            }
+            sumi += (x[b].scales[s] & 15) * si;
+            summ += (x[b].scales[s] >> 4) * y[b].bsums[s];
+        }
+        sum += y[b].d * fp16_to_f32(x[b].d) * static_cast<float>(sumi) -
+               y[b].d * fp16_to_f32(x[b].dmin) * static_cast<float>(summ);
+    }
+    return sum;
+}
+
+// Q3_K: low 2 bits as Q2_K; the high bit of weight i is bit i / 32 of hmask[i % 32]; a clear bit
+// subtracts 4. Sub-block s = i / 16 has scale unpack_q3_k_scales()[s].
+float dot_q3_k_q8_k__ref(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_q3_k*>(w);
+    const auto* y = static_cast<const block_q8_k*>(a);
+    float sum = 0;
+    for (int64_t b = 0; b < n / k_qk_k; ++b) {
+        int8_t sc[16];
+        unpack_q3_k_scales(x[b].scales, sc);
+        int sumi = 0;
+        for (int s = 0; s < 16; ++s) {
+            int si = 0;
+            for (int l = 0; l < 16; ++l) {
+                const int i = s * 16 + l;
+                const int low = (x[b].qs[32 * (i / 128) + i % 32] >> (2 * ((i % 128) / 32))) & 3;
+                const int high = (x[b].hmask[i % 32] >> (i / 32)) & 1;
+                si += (low - (high ? 0 : 4)) * y[b].qs[i];
+            }
+            sumi += sc[s] * si;
+        }
+        sum += y[b].d * fp16_to_f32(x[b].d) * static_cast<float>(sumi);
+    }
+    return sum;
+}
+
+// Q4_K: sub-block s (32 weights) = low nibbles (s even) or high nibbles (s odd) of qs[32 * (s / 2) ..+32].
+float dot_q4_k_q8_k__ref(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_q4_k*>(w);
+    const auto* y = static_cast<const block_q8_k*>(a);
+    float sum = 0;
+    for (int64_t b = 0; b < n / k_qk_k; ++b) {
+        int sumi = 0, summ = 0;
+        for (int s = 0; s < 8; ++s) {
+            int sc, m;
+            scale_min_k4(s, x[b].scales, sc, m);
+            const uint8_t* q = x[b].qs + 32 * (s / 2);
+            int si = 0;
+            for (int l = 0; l < 32; ++l) si += ((s & 1) ? hi4(q[l]) : lo4(q[l])) * y[b].qs[32 * s + l];
+            sumi += sc * si;
+            summ += m * (y[b].bsums[2 * s] + y[b].bsums[2 * s + 1]);
+        }
+        sum += y[b].d * fp16_to_f32(x[b].d) * static_cast<float>(sumi) -
+               y[b].d * fp16_to_f32(x[b].dmin) * static_cast<float>(summ);
+    }
+    return sum;
+}
+
+// Q5_K: as Q4_K plus bit 4 of weight 32 * s + l in bit s of qh[l].
+float dot_q5_k_q8_k__ref(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_q5_k*>(w);
+    const auto* y = static_cast<const block_q8_k*>(a);
+    float sum = 0;
+    for (int64_t b = 0; b < n / k_qk_k; ++b) {
+        int sumi = 0, summ = 0;
+        for (int s = 0; s < 8; ++s) {
+            int sc, m;
+            scale_min_k4(s, x[b].scales, sc, m);
+            const uint8_t* q = x[b].qs + 32 * (s / 2);
+            int si = 0;
+            for (int l = 0; l < 32; ++l) {
+                const int v = ((s & 1) ? hi4(q[l]) : lo4(q[l])) | (((x[b].qh[l] >> s) & 1) << 4);
+                si += v * y[b].qs[32 * s + l];
+            }
+            sumi += sc * si;
+            summ += m * (y[b].bsums[2 * s] + y[b].bsums[2 * s + 1]);
+        }
+        sum += y[b].d * fp16_to_f32(x[b].d) * static_cast<float>(sumi) -
+               y[b].d * fp16_to_f32(x[b].dmin) * static_cast<float>(summ);
+    }
+    return sum;
+}
+
+// Q6_K: weight i = 128 * h + 32 * g + l (h 0..1, g 0..3, l 0..31): low 4 bits are the low (g < 2) or
+// high (g >= 2) nibble of ql[64 h + 32 (g % 2) + l], high 2 bits are bits 2 g of qh[32 h + l];
+// sub-block i / 16 has the int8 scale scales[i / 16].
+float dot_q6_k_q8_k__ref(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_q6_k*>(w);
+    const auto* y = static_cast<const block_q8_k*>(a);
+    float sum = 0;
+    for (int64_t b = 0; b < n / k_qk_k; ++b) {
+        int sumi = 0;
+        for (int s = 0; s < 16; ++s) {
+            int si = 0;
+            for (int l16 = 0; l16 < 16; ++l16) {
+                const int i = s * 16 + l16, h = i / 128, g = (i % 128) / 32, l = i % 32;
+                const uint8_t lb = x[b].ql[64 * h + 32 * (g % 2) + l];
+                const int low = g < 2 ? lo4(lb) : hi4(lb);
+                const int high = (x[b].qh[32 * h + l] >> (2 * g)) & 3;
+                si += ((low | (high << 4)) - 32) * y[b].qs[i];
+            }
+            sumi += x[b].scales[s] * si;
+        }
+        sum += y[b].d * fp16_to_f32(x[b].d) * static_cast<float>(sumi);
+    }
+    return sum;
+}
+
+}  // namespace lowbit::kernels

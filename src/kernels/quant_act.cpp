@@ -1,0 +1,85 @@
+// Scalar activation quantizers (see quant_act.hpp) and their run-time selection.
+#include "kernels/quant_act.hpp"
+
+#include <cmath>
+#include <cstring>
+
+#include "core/cpu.hpp"
+#include "core/half.hpp"
+#include "formats/ggml_blocks.hpp"
+
+namespace lowbit::kernels {
+namespace {
+
+// Round half to even (the default floating-point environment), as _mm256_round_ps(.., NEAREST).
+inline int round_even(float v) { return static_cast<int>(std::nearbyint(v)); }
+
+}  // namespace
+
+void quantize_act_q8_0__ref(const float* x, void* dst, int64_t n) {
+    auto* y = static_cast<block_q8_0*>(dst);
+    for (int64_t b = 0; b < n / k_qk8_0; ++b, x += k_qk8_0) {
+        float amax = 0;
+        for (int j = 0; j < k_qk8_0; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+        const float d = amax / 127.0f;
+        const float id = d != 0 ? 1.0f / d : 0.0f;
+        y[b].d = f32_to_fp16(d);
+        for (int j = 0; j < k_qk8_0; ++j) y[b].qs[j] = static_cast<int8_t>(round_even(x[j] * id));
+    }
+}
+
+void quantize_act_q8_1__ref(const float* x, void* dst, int64_t n) {
+    auto* y = static_cast<block_q8_1*>(dst);
+    for (int64_t b = 0; b < n / k_qk8_1; ++b, x += k_qk8_1) {
+        float amax = 0;
+        for (int j = 0; j < k_qk8_1; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+        const float d = amax / 127.0f;
+        const float id = d != 0 ? 1.0f / d : 0.0f;
+        int sum = 0;
+        for (int j = 0; j < k_qk8_1; ++j) {
+            y[b].qs[j] = static_cast<int8_t>(round_even(x[j] * id));
+            sum += y[b].qs[j];
+        }
+        y[b].d = f32_to_fp16(d);
+        y[b].s = f32_to_fp16(static_cast<float>(sum) * d);
+    }
+}
+
+void quantize_act_q8_k__ref(const float* x, void* dst, int64_t n) {
+    auto* y = static_cast<block_q8_k*>(dst);
+    for (int64_t b = 0; b < n / k_qk_k; ++b, x += k_qk_k) {
+        float amax = 0, max = 0;
+        for (int j = 0; j < k_qk_k; ++j)
+            if (std::fabs(x[j]) > amax) {
+                amax = std::fabs(x[j]);
+                max = x[j];
+            }
+        if (amax == 0) {
+            std::memset(&y[b], 0, sizeof(block_q8_k));
+            continue;
+        }
+        const float iscale = -127.0f / max;
+        for (int j = 0; j < k_qk_k; ++j) {
+            const int q = round_even(iscale * x[j]);
+            y[b].qs[j] = static_cast<int8_t>(q < 127 ? q : 127);
+        }
+        for (int s = 0; s < k_qk_k / 16; ++s) {
+            int sum = 0;
+            for (int l = 0; l < 16; ++l) sum += y[b].qs[16 * s + l];
+            y[b].bsums[s] = static_cast<int16_t>(sum);
+        }
+        y[b].d = 1 / iscale;
+    }
+}
+
+quantize_act_fn quantize_act_kernel(type act) {
+    const bool avx2 = active_isa_tier() >= isa_tier::avx2;
+    switch (act) {
+        case type::q8_0: return avx2 ? quantize_act_q8_0__avx2 : quantize_act_q8_0__ref;
+        case type::q8_1: return quantize_act_q8_1__ref;
+        case type::q8_k: return avx2 ? quantize_act_q8_k__avx2 : quantize_act_q8_k__ref;
+        default: return nullptr;
+    }
+}
+
+}  // namespace lowbit::kernels
