@@ -1,0 +1,162 @@
+// Automatic mixed precision: the allocator against brute force on synthetic sensitivity tables, and
+// (slow) a stories260K model under a bits-per-weight target against llama.cpp's own Q3_K_M file.
+#include "quant/mixed_precision.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "eval/perplexity.hpp"
+#include "lowbit/error.hpp"
+#include "test_util.hpp"
+
+namespace lowbit {
+namespace {
+
+// Exhaustive optimum: min summed cost with summed bytes <= budget.
+double brute_force(const std::vector<mp_item>& items, uint64_t budget, std::vector<size_t>& best_pick) {
+    double best = std::numeric_limits<double>::infinity();
+    std::vector<size_t> pick(items.size(), 0);
+    while (true) {
+        uint64_t b = 0;
+        double c = 0;
+        for (size_t i = 0; i < items.size(); ++i) b += items[i].bytes[pick[i]], c += items[i].cost[pick[i]];
+        if (b <= budget && c < best) best = c, best_pick = pick;
+        size_t i = 0;
+        while (i < items.size() && ++pick[i] == items[i].bytes.size()) pick[i++] = 0;
+        if (i == items.size()) break;
+    }
+    return best;
+}
+
+double total_cost(const std::vector<mp_item>& items, const std::vector<size_t>& p) {
+    double c = 0;
+    for (size_t i = 0; i < items.size(); ++i) c += items[i].cost[p[i]];
+    return c;
+}
+uint64_t total_bytes(const std::vector<mp_item>& items, const std::vector<size_t>& p) {
+    uint64_t b = 0;
+    for (size_t i = 0; i < items.size(); ++i) b += items[i].bytes[p[i]];
+    return b;
+}
+
+// Formats as bits per weight; cost = sensitivity * 2^(-2 bits): convex in bytes, like RTN error.
+std::vector<mp_item> convex_table(const std::vector<double>& sens, const std::vector<uint64_t>& n_weights) {
+    const int bits[] = {2, 3, 4, 5, 6, 8};
+    std::vector<mp_item> items;
+    for (size_t i = 0; i < sens.size(); ++i) {
+        mp_item it;
+        for (int b : bits) {
+            it.bytes.push_back(n_weights[i] * b / 8);
+            it.cost.push_back(sens[i] * std::ldexp(1.0, -2 * b));
+        }
+        items.push_back(it);
+    }
+    return items;
+}
+
+TEST(MixedPrecisionAllocator, PicksTheKnownOptimumOnAConvexTable) {
+    // 4 tensors of different size and sensitivity; at every budget that falls on a breakpoint of the
+    // greedy path, greedy equals the exhaustive optimum.
+    const auto items = convex_table({1.0, 8.0, 0.5, 3.0}, {1024, 512, 2048, 256});
+    const std::vector<size_t> cheapest(items.size(), 0);
+    uint64_t lo = total_bytes(items, cheapest);
+    // Known optimum by hand: 640 extra bytes buy the 2->5 bit upgrades of the most sensitive tensor per
+    // byte first. Check a sweep of budgets against brute force.
+    int n_exact = 0;
+    for (uint64_t budget = lo; budget <= lo + 4000; budget += 32) {
+        const auto g = allocate_greedy(items, budget);
+        std::vector<size_t> bp;
+        const double opt = brute_force(items, budget, bp);
+        ASSERT_LE(total_bytes(items, g), budget) << "budget " << budget;
+        ASSERT_GE(total_cost(items, g), opt - 1e-12) << "budget " << budget;
+        // Greedy is within the cost of one upgrade step of the optimum, and exact at breakpoints.
+        if (std::abs(total_cost(items, g) - opt) < 1e-12) ++n_exact;
+    }
+    EXPECT_GT(n_exact, 20);
+    // Infinite budget: the best option everywhere; too small: the cheapest everywhere.
+    EXPECT_EQ(allocate_greedy(items, UINT64_MAX), std::vector<size_t>(items.size(), 5));
+    EXPECT_EQ(allocate_greedy(items, 0), cheapest);
+}
+
+TEST(MixedPrecisionAllocator, HandTable) {
+    // Two tensors of equal size; A is 10x more sensitive. With room for one upgrade, A gets it.
+    std::vector<mp_item> items = {{{100, 200}, {1.0, 0.1}}, {{100, 200}, {0.1, 0.01}}};
+    EXPECT_EQ(allocate_greedy(items, 300), (std::vector<size_t>{1, 0}));
+    EXPECT_EQ(allocate_greedy(items, 299), (std::vector<size_t>{0, 0}));
+    EXPECT_EQ(allocate_greedy(items, 400), (std::vector<size_t>{1, 1}));
+    // A dominated option (more bytes, higher cost) is never chosen; options in any order.
+    items = {{{300, 100, 200}, {0.5, 1.0, 0.1}}};
+    EXPECT_EQ(allocate_greedy(items, 1000), (std::vector<size_t>{2}));
+    // A non-convex middle point is skipped in favour of the jump when the budget allows it.
+    items = {{{100, 150, 200}, {1.0, 0.95, 0.0}}, {{100, 200}, {0.5, 0.0}}};
+    EXPECT_EQ(allocate_greedy(items, 300), (std::vector<size_t>{2, 0}));
+}
+
+TEST(MixedPrecisionAllocator, CostTargetGivesTheSmallestModelThatMeetsIt) {
+    const auto items = convex_table({1.0, 8.0, 0.5, 3.0}, {1024, 512, 2048, 256});
+    const auto all = allocate_greedy(items, UINT64_MAX);
+    const double target = total_cost(items, std::vector<size_t>(items.size(), 2));  // all at 4 bits
+    const auto g = allocate_greedy(items, UINT64_MAX, target);
+    EXPECT_LE(total_cost(items, g), target);
+    EXPECT_LT(total_bytes(items, g), total_bytes(items, all));
+    // No cheaper assignment (brute force over byte budgets below the greedy's) meets the target.
+    std::vector<size_t> bp;
+    const double best_below = brute_force(items, total_bytes(items, g) - 1, bp);
+    EXPECT_GT(best_below, target * 0.999 - 1e-15);
+}
+
+TEST(MixedPrecisionAllocator, RejectsMalformedItems) {
+    std::vector<mp_item> items = {{{100, 200}, {1.0}}};
+    EXPECT_THROW(allocate_greedy(items, 300), lowbit::error);
+}
+
+// stories260K: --target-bpw at the bits per weight of llama.cpp's Q3_K_M file must give a file no
+// larger in bits per weight and no worse in KLD vs F32 (tinystories first200, chunks of 256).
+TEST(SlowMixedPrecision, Stories260KBeatsLlamaCppQ3KMAtItsSize) {
+    const std::string f32 = test::shared_path("models/stories260K/stories260K-f32.gguf");
+    const std::string lc = test::shared_path("models/stories260K/llama.cpp-quantized/s260k-Q3_K_M.gguf");
+    const std::string text1000 = test::shared_path("data/tinystories_valid_first1000.txt");
+    const std::string text200 = test::shared_path("data/tinystories_valid_first200.txt");
+    for (const auto& p : {f32, lc, text1000, text200})
+        if (!test::file_exists(p)) GTEST_SKIP() << "missing " << p;
+
+    const model_data in = load_model(f32);
+    // Calibrate on stories 201..1000 (disjoint from the evaluation text).
+    const std::string all = eval::read_text_file(text1000);
+    size_t pos = 0;
+    for (int i = 0; i < 200; ++i) pos = all.find("<|endoftext|>", pos) + 13;
+    mp_options mo;
+    mo.calib_text = all.substr(pos);
+    mo.target_bpw = llama_model::load(lc)->bits_per_weight();
+    mo.threads = 2;
+    const mp_plan plan = plan_mixed_precision(in, mo);
+    quantize_options qo;
+    qo.pure = true;
+    qo.tensor_types = plan.tensor_types();
+    const std::string out = test::temp_dir() + "/mp.gguf";
+    const quantize_report rep = quantize_model(in, out, qo);
+    EXPECT_LE(rep.bits_per_weight(), mo.target_bpw);
+
+    auto ref = llama_model::load(f32);
+    eval::ppl_options po;
+    po.n_ctx = 256;
+    po.allow_long_context = true;
+    po.n_threads = 2;
+    const std::string text = eval::read_text_file(text200);
+    auto mean = [](const std::vector<double>& v) {
+        double s = 0;
+        for (double x : v) s += x;
+        return s / double(v.size());
+    };
+    const double kld_mp = mean(eval::evaluator(llama_model::load(out), ref, po).score_text(text, "first200").kld);
+    const double kld_lc = mean(eval::evaluator(llama_model::load(lc), ref, po).score_text(text, "first200").kld);
+    std::printf("target %.4f bpw: mixed precision %.4f bpw KLD %.5f; llama.cpp Q3_K_M KLD %.5f\n", mo.target_bpw,
+                rep.bits_per_weight(), kld_mp, kld_lc);
+    EXPECT_LE(kld_mp, kld_lc);
+}
+
+}  // namespace
+}  // namespace lowbit
