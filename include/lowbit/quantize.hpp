@@ -30,6 +30,12 @@ enum class fallback_mode {
     lowbit,  // padded lowbit formats (file then needs lowbit to load)
 };
 
+// How weights are rounded. rtn: each format's reference encoder (with importance when given: for
+// ggml types these are llama.cpp's imatrix-aware encoders). mse: for lowbit's INT/NF4/FP4 group
+// formats, a per-group search over clipping ratios that minimizes the (importance-weighted) squared
+// error (src/quant/mse.hpp); for ggml types the same as rtn, whose encoders already search scales.
+enum class quant_method { rtn, mse };
+
 // A named mixture ("q4_k_m") or a plain type ("q4_0", "int4_g32").
 struct quant_preset {
     std::string name;
@@ -50,6 +56,7 @@ struct quantize_options {
     bool pure = false;              // no mixture rules: every quantizable weight gets the base type
     bool allow_requantize = false;  // inputs already quantized are de-quantized and re-encoded
     int threads = 0;                // 0 = default_threads()
+    quant_method method = quant_method::rtn;
     // Per-column importance (imatrix) for a tensor; null = none. Called once per tensor.
     std::function<const std::vector<float>*(const std::string& tensor)> importance;
     // Tensors a weight method (GPTQ, HQQ: src/quant/weight_methods.hpp) has already encoded: called

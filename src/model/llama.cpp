@@ -181,6 +181,7 @@ llama_context::llama_context(std::shared_ptr<const llama_model> model, const con
     LOWBIT_REQUIRE(n_ctx <= (int64_t(1) << 20), "context {} exceeds the limit 1048576", n_ctx);
     n_threads_ = opt.n_threads > 0 ? opt.n_threads : default_threads();
     n_batch_ = std::clamp<int64_t>(opt.n_batch > 0 ? opt.n_batch : 512, 1, n_ctx);
+    observer_ = opt.observer;
     kv_ = kv_cache(c.n_layer, c.n_head_kv, c.head_dim, n_ctx);
 
     const int64_t half = c.n_rot / 2;
@@ -254,6 +255,12 @@ void llama_context::forward(const int32_t* tok, int64_t n, int64_t n_out, float*
     const auto attn = kernels::attn_head_f32();
     const auto silu_mul = kernels::silu_mul_f32();
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+    // Every product's input is contiguous ([n_tokens][n_cols]), as the observer expects.
+    auto matmul = [this](const weight_matrix& w, int64_t nr, const float* xin, int64_t ldx, float* y, int64_t ldy,
+                         int threads, matmul_scratch& scratch) {
+        if (observer_) observer_(w.name, xin, nr, ldx);
+        lowbit::matmul(w, nr, xin, ldx, y, ldy, threads, scratch);
+    };
 
     auto rope = [&](float* y, int64_t ld, int64_t n_heads) {
         for (int64_t t = 0; t < n; ++t) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -72,10 +73,16 @@ private:
     uint64_t n_bytes_ = 0;
 };
 
+// Sees the input of every matrix product of the forward pass before it runs: (weight tensor name,
+// X as [n_tokens][n_cols] row-major, n_tokens, n_cols). Used to collect activation statistics
+// (quant/imatrix.hpp). Called on the thread that runs decode(); unset, it costs one test per product.
+using matmul_observer = std::function<void(const std::string& weight, const float* x, int64_t n_tokens, int64_t n_cols)>;
+
 struct context_options {
     int64_t n_ctx = 0;     // 0: the model's training context
     int64_t n_batch = 512; // tokens per forward pass (longer inputs are split)
     int n_threads = 0;     // 0: default_threads()
+    matmul_observer observer;  // optional
 };
 
 // One sequence's state: KV cache, scratch buffers (allocated once), per-thread kernel buffers.
@@ -106,6 +113,7 @@ private:
     std::shared_ptr<const llama_model> model_;
     int n_threads_ = 1;
     int64_t n_batch_ = 512;
+    matmul_observer observer_;
     kv_cache kv_;
     matmul_scratch mm_;
     std::vector<float> rope_cos_, rope_sin_;  // [n_ctx][n_rot / 2]
