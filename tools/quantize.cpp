@@ -6,8 +6,9 @@
 #include "core/progress.hpp"
 #include "lowbit/error.hpp"
 #include "lowbit/quantize.hpp"
-#include "quant/imatrix.hpp"
 #include "quant/weight_methods.hpp"
+#include "eval/perplexity.hpp"
+#include "quant/mixed_precision.hpp"
 
 namespace {
 
@@ -16,12 +17,16 @@ struct args {
     std::vector<std::string> tensor_types;
     bool pure = false, requant = false, dry_run = false, json = false, quiet = false, verbose = false;
     int threads = 0;
-    std::string imatrix;  // importance matrix file (src/quant/imatrix.hpp)
     // weight methods (src/quant/weight_methods.hpp)
     std::string method = "rtn", method_calib;
     int64_t method_seqs = 32, method_len = 256;
     uint64_t seed = 1234;
     bool act_order = false, no_clip = false;
+    // automatic mixed precision (src/quant/mixed_precision.hpp)
+    double target_bpw = 0, max_kld = -1;
+    uint64_t target_size = 0;
+    std::string calib, mp_measure = "auto", mp_candidates, mp_report;
+    int64_t calib_ctx = 128, calib_chunks = 8;
 };
 
 lowbit::type parse_type(const std::string& flag, const std::string& name) {
@@ -45,16 +50,6 @@ void run(const args& a) {
         LOWBIT_REQUIRE(eq != std::string::npos && eq > 0, "--tensor-type: expected REGEX=TYPE, got '{}'", tt);
         opt.tensor_types.emplace_back(tt.substr(0, eq), parse_type("--tensor-type", tt.substr(eq + 1)));
     }
-    // --method mse: error-minimizing group scales inside the pipeline's encoders (docs/methods.md).
-    if (a.method == "mse") opt.method = lowbit::quant_method::mse;
-    std::map<std::string, std::vector<float>> importance;
-    if (!a.imatrix.empty()) {
-        importance = lowbit::read_imatrix(a.imatrix).importance_map();
-        opt.importance = [&importance](const std::string& t) -> const std::vector<float>* {
-            const auto it = importance.find(t);
-            return it == importance.end() ? nullptr : &it->second;
-        };
-    }
     if (!a.dry_run) {
         std::error_code ec;
         LOWBIT_REQUIRE(!std::filesystem::equivalent(a.in, a.out, ec), "{}: output would overwrite the input", a.out);
@@ -63,9 +58,56 @@ void run(const args& a) {
     lo.tokenizer_path = a.tokenizer;
     const lowbit::model_data m = lowbit::load_model(a.in, lo);
 
+    const bool mixed = a.target_bpw > 0 || a.target_size > 0 || a.max_kld >= 0;
+    if (mixed) {
+        LOWBIT_REQUIRE(!a.calib.empty(), "--target-bpw/--target-size/--max-kld need a calibration text (--calib FILE)");
+        lowbit::mp_options mo;
+        mo.calib_text = lowbit::eval::read_text_file(a.calib);
+        mo.n_ctx = a.calib_ctx;
+        mo.n_chunks = a.calib_chunks;
+        mo.threads = a.threads;
+        mo.fallback = opt.fallback;
+        mo.target_bpw = a.target_bpw;
+        mo.target_file_bytes = a.target_size;
+        mo.max_kld = a.max_kld;
+        if (a.mp_measure == "all") mo.measure = lowbit::mp_measure::all;
+        else if (a.mp_measure == "anchor") mo.measure = lowbit::mp_measure::anchor;
+        else LOWBIT_REQUIRE(a.mp_measure == "auto", "--mp-measure: expected auto, all or anchor, got '{}'", a.mp_measure);
+        if (!a.mp_candidates.empty()) {
+            mo.candidates.clear();
+            std::string s = a.mp_candidates;
+            for (size_t p = 0; p <= s.size();) {
+                size_t q = s.find(',', p);
+                if (q == std::string::npos) q = s.size();
+                if (q > p) mo.candidates.push_back(parse_type("--mp-candidates", s.substr(p, q - p)));
+                p = q + 1;
+            }
+        }
+        lowbit::progress_bar bar("sensitivity", !a.quiet && !a.json);
+        mo.on_progress = [&](size_t done, size_t total, const std::string& name) {
+            bar.update(total ? double(done) / double(total) : 1.0, name);
+        };
+        const lowbit::mp_plan plan = lowbit::plan_mixed_precision(m, mo);
+        bar.finish("done");
+        // The plan's exact-name assignments come first; the user's --tensor-type rules stay after them.
+        auto tt = plan.tensor_types();
+        tt.insert(tt.end(), opt.tensor_types.begin(), opt.tensor_types.end());
+        opt.tensor_types = std::move(tt);
+        opt.pure = true;
+        opt.allow_requantize = true;
+        if (!a.mp_report.empty()) {
+            std::FILE* f = std::fopen(a.mp_report.c_str(), "w");
+            LOWBIT_REQUIRE(f != nullptr, "--mp-report: cannot write '{}'", a.mp_report);
+            const std::string js = lowbit::mp_report_json(plan);
+            std::fwrite(js.data(), 1, js.size(), f);
+            std::fclose(f);
+        }
+        if (!a.quiet && !a.json) std::printf("%s", lowbit::format_mp_report(plan).c_str());
+    }
+
     lowbit::weight_method_options wm;
-    wm.method = a.method == "mse" ? "rtn" : a.method;
-    LOWBIT_REQUIRE(lowbit::is_weight_method(wm.method), "--method: expected rtn, mse, gptq, awq or hqq, got '{}'", a.method);
+    wm.method = a.method;
+    LOWBIT_REQUIRE(lowbit::is_weight_method(a.method), "--method: expected rtn, gptq, awq or hqq, got '{}'", a.method);
     if (a.method == "gptq" || a.method == "awq") {
         LOWBIT_REQUIRE(!a.method_calib.empty(), "--method {} needs a calibration text (--method-calib FILE)", a.method);
         wm.calib.text_path = a.method_calib;
@@ -111,9 +153,17 @@ void setup(CLI::App& app) {
     s->add_flag("--dry-run", a->dry_run, "plan and report sizes only; write nothing");
     s->add_option("--threads", a->threads, "worker threads (default: all cores)");
     s->add_option("--tokenizer", a->tokenizer, "llama2.c input: tokenizer file");
-    s->add_option("--imatrix", a->imatrix, "importance matrix (GGUF, from `lowbit imatrix` or llama-imatrix)");
+    s->add_option("--target-bpw", a->target_bpw, "automatic mixed precision: at most this many bits per weight");
+    s->add_option("--target-size", a->target_size, "automatic mixed precision: output file of at most this many bytes");
+    s->add_option("--max-kld", a->max_kld, "automatic mixed precision: smallest model with estimated KLD <= this");
+    s->add_option("--calib", a->calib, "calibration text for mixed-precision sensitivities");
+    s->add_option("--calib-ctx", a->calib_ctx, "tokens per calibration chunk (default 128)");
+    s->add_option("--calib-chunks", a->calib_chunks, "calibration chunks (default 8)");
+    s->add_option("--mp-measure", a->mp_measure, "sensitivity: auto, all (every tensor x format) or anchor (one format per tensor, scaled by reconstruction error)");
+    s->add_option("--mp-candidates", a->mp_candidates, "comma-separated candidate types (default q2_k,q3_k,q4_k,q5_k,q6_k,q8_0,f16)");
+    s->add_option("--mp-report", a->mp_report, "write the mixed-precision decisions as JSON to this file");
     s->add_option("--method", a->method,
-                  "weight method: rtn (default), mse (error-minimizing group scales), gptq, awq (calibrated, llama models), hqq (lowbit INT formats)");
+                  "weight method: rtn (default), gptq, awq (calibrated, llama models), hqq (lowbit INT formats)");
     s->add_option("--method-calib", a->method_calib, "calibration text for --method gptq/awq");
     s->add_option("--method-seqs", a->method_seqs, "calibration sequences for gptq/awq (default 32)");
     s->add_option("--method-ctx", a->method_len, "tokens per calibration sequence for gptq/awq (default 256)");
