@@ -9,6 +9,7 @@
 #include "quant/weight_methods.hpp"
 #include "eval/perplexity.hpp"
 #include "quant/mixed_precision.hpp"
+#include "quant/imatrix.hpp"
 
 namespace {
 
@@ -17,6 +18,7 @@ struct args {
     std::vector<std::string> tensor_types;
     bool pure = false, requant = false, dry_run = false, json = false, quiet = false, verbose = false;
     int threads = 0;
+    std::string imatrix;  // importance matrix file (src/quant/imatrix.hpp)
     // weight methods (src/quant/weight_methods.hpp)
     std::string method = "rtn", method_calib;
     int64_t method_seqs = 32, method_len = 256;
@@ -49,6 +51,16 @@ void run(const args& a) {
         auto eq = tt.rfind('=');
         LOWBIT_REQUIRE(eq != std::string::npos && eq > 0, "--tensor-type: expected REGEX=TYPE, got '{}'", tt);
         opt.tensor_types.emplace_back(tt.substr(0, eq), parse_type("--tensor-type", tt.substr(eq + 1)));
+    }
+    // --method mse: error-minimizing group scales inside the pipeline's encoders (docs/methods.md).
+    if (a.method == "mse") opt.method = lowbit::quant_method::mse;
+    std::map<std::string, std::vector<float>> importance;
+    if (!a.imatrix.empty()) {
+        importance = lowbit::read_imatrix(a.imatrix).importance_map();
+        opt.importance = [&importance](const std::string& t) -> const std::vector<float>* {
+            const auto it = importance.find(t);
+            return it == importance.end() ? nullptr : &it->second;
+        };
     }
     if (!a.dry_run) {
         std::error_code ec;
@@ -106,8 +118,8 @@ void run(const args& a) {
     }
 
     lowbit::weight_method_options wm;
-    wm.method = a.method;
-    LOWBIT_REQUIRE(lowbit::is_weight_method(a.method), "--method: expected rtn, gptq, awq or hqq, got '{}'", a.method);
+    wm.method = a.method == "mse" ? "rtn" : a.method;
+    LOWBIT_REQUIRE(lowbit::is_weight_method(wm.method), "--method: expected rtn, mse, gptq, awq or hqq, got '{}'", a.method);
     if (a.method == "gptq" || a.method == "awq") {
         LOWBIT_REQUIRE(!a.method_calib.empty(), "--method {} needs a calibration text (--method-calib FILE)", a.method);
         wm.calib.text_path = a.method_calib;
@@ -153,6 +165,7 @@ void setup(CLI::App& app) {
     s->add_flag("--dry-run", a->dry_run, "plan and report sizes only; write nothing");
     s->add_option("--threads", a->threads, "worker threads (default: all cores)");
     s->add_option("--tokenizer", a->tokenizer, "llama2.c input: tokenizer file");
+    s->add_option("--imatrix", a->imatrix, "importance matrix (GGUF, from `lowbit imatrix` or llama-imatrix)");
     s->add_option("--target-bpw", a->target_bpw, "automatic mixed precision: at most this many bits per weight");
     s->add_option("--target-size", a->target_size, "automatic mixed precision: output file of at most this many bytes");
     s->add_option("--max-kld", a->max_kld, "automatic mixed precision: smallest model with estimated KLD <= this");
@@ -163,7 +176,7 @@ void setup(CLI::App& app) {
     s->add_option("--mp-candidates", a->mp_candidates, "comma-separated candidate types (default q2_k,q3_k,q4_k,q5_k,q6_k,q8_0,f16)");
     s->add_option("--mp-report", a->mp_report, "write the mixed-precision decisions as JSON to this file");
     s->add_option("--method", a->method,
-                  "weight method: rtn (default), gptq, awq (calibrated, llama models), hqq (lowbit INT formats)");
+                  "weight method: rtn (default), mse (error-minimizing group scales), gptq, awq (calibrated, llama models), hqq (lowbit INT formats)");
     s->add_option("--method-calib", a->method_calib, "calibration text for --method gptq/awq");
     s->add_option("--method-seqs", a->method_seqs, "calibration sequences for gptq/awq (default 32)");
     s->add_option("--method-ctx", a->method_len, "tokens per calibration sequence for gptq/awq (default 256)");
