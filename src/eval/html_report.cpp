@@ -184,6 +184,27 @@ std::string svg_pareto(const std::vector<point_view>& pts) {
     s += fmt::format("<polyline class=\"front\" points=\"{}\" fill=\"none\" stroke=\"#d62728\" "
                      "stroke-width=\"2\" stroke-dasharray=\"6 3\"/>\n",
                      poly);
+    // Labels right of their point, moved down/up past labels they would overlap (12 px per line,
+    // ~7 px per character).
+    std::vector<std::pair<double, double>> lab(pts.size());
+    std::vector<size_t> placed;
+    for (size_t i : idx) {
+        double lx = X(pts[i].size) + 9, ly = Y(pts[i].kld) - 7;
+        const double w = 7.0 * double(pts[i].label.size());
+        for (int attempt = 0; attempt < 8; ++attempt) {
+            bool clash = false;
+            for (size_t k : placed) {
+                const double kw = 7.0 * double(pts[k].label.size());
+                if (std::fabs(lab[k].second - ly) < 13 && lx < lab[k].first + kw && lab[k].first < lx + w) {
+                    ly = lab[k].second + 14;
+                    clash = true;
+                }
+            }
+            if (!clash) break;
+        }
+        lab[i] = {lx, ly};
+        placed.push_back(i);
+    }
     for (size_t i : idx) {
         const auto& p = pts[i];
         const bool f = on_front.count(i) > 0;
@@ -192,7 +213,7 @@ std::string svg_pareto(const std::vector<point_view>& pts) {
                          "<text class=\"label\" x=\"{:.1f}\" y=\"{:.1f}\">{}</text></g>\n",
                          f ? " on-front" : "", html_escape(p.label), X(p.size), Y(p.kld),
                          f ? "#d62728" : "#1f77b4", html_escape(p.label), html_escape(human_bytes(p.size)), p.bpw,
-                         html_escape(fmt_g(p.kld)), X(p.size) + 9, Y(p.kld) - 7, html_escape(p.label));
+                         html_escape(fmt_g(p.kld)), lab[i].first, lab[i].second, html_escape(p.label));
     }
     // legend
     s += fmt::format("<g class=\"legend\"><circle cx=\"{0:.1f}\" cy=\"{1:.1f}\" r=\"6\" fill=\"#d62728\" stroke=\"#333\"/>"
