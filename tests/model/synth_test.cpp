@@ -37,7 +37,11 @@ TEST(Synth, TinyModelRunsWithFiniteLogits) {
         EXPECT_EQ(model->config().n_vocab, 300);
         EXPECT_FALSE(model->config().tied_output);
         EXPECT_EQ(model->layers()[0].wq.t, t);
-        llama_context ctx(model, {.n_ctx = 64, .n_batch = 64, .n_threads = 2});
+        context_options co;
+        co.n_ctx = 64;
+        co.n_batch = 64;
+        co.n_threads = 2;
+        llama_context ctx(model, co);
         const std::vector<int32_t> toks = {1, 50, 260, 7, 299};
         const auto logits = ctx.decode(toks, 0);
         ASSERT_EQ(logits.size(), toks.size() * 300);

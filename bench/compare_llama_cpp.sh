@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Compares lowbit's and llama.cpp's prompt-processing (pp) and generation (tg) throughput on the same
+# synthetic LLaMA-shaped models (random weights; dim 2048, ffn 5632, 8 layers, 16 heads, 4 KV heads,
+# vocab 512 -- about 363M parameters) in Q4_0, Q4_K (pure, llama.cpp's Q4_K_S minus its mixture) and
+# Q8_0, run back to back so both see the same machine load.
+#
+# usage: LLAMA_CPP_DIR=/path/to/llama.cpp/build [LOWBIT=build/lowbit] [THREADS=2] [WORK=/tmp/lowbit-cmp] \
+#        bench/compare_llama_cpp.sh
+# LLAMA_CPP_DIR is a llama.cpp build made outside this repository (its bin/llama-bench is used), e.g.
+#   cmake -S llama.cpp -B llama-build -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DCMAKE_BUILD_TYPE=Release
+#   cmake --build llama-build -j2 --target llama-bench
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+LOWBIT=${LOWBIT:-$here/build/lowbit}
+THREADS=${THREADS:-2}
+WORK=${WORK:-/tmp/lowbit-cmp}
+TYPES=${TYPES:-"q4_0 q4_k q8_0"}
+TOKENIZER=${TOKENIZER:-$here/../shared/models/stories260K/stories260K-f32.gguf}
+: "${LLAMA_CPP_DIR:?set LLAMA_CPP_DIR to a llama.cpp build directory (containing bin/llama-bench)}"
+LLAMA_BENCH=$LLAMA_CPP_DIR/bin/llama-bench
+[[ -x $LLAMA_BENCH ]] || { echo "no llama-bench at $LLAMA_BENCH" >&2; exit 1; }
+[[ -x $LOWBIT ]] || { echo "no lowbit binary at $LOWBIT (set LOWBIT=)" >&2; exit 1; }
+command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
+mkdir -p "$WORK"
+
+tok_args=()
+[[ -f $TOKENIZER ]] && tok_args=(--tokenizer-from "$TOKENIZER")
+
+printf '| %-6s | %-5s | %12s | %12s | %7s |\n' type test lowbit_t/s llama_t/s ratio
+printf '| %-6s | %-5s | %12s | %12s | %7s |\n' --- --- --- --- ---
+for t in $TYPES; do
+  model=$WORK/synth-2048-$t.gguf
+  [[ -f $model ]] || "$LOWBIT" synth "$model" --dim 2048 --ffn 5632 --layers 8 --heads 16 --kv-heads 4 \
+                       --vocab 512 --type "$t" --seed 1 "${tok_args[@]}" >&2
+  lb=$("$LOWBIT" bench "$model" -p 128 -n 64 -r 3 -t "$THREADS" --json)
+  lc=$("$LLAMA_BENCH" -m "$model" -p 128 -n 64 -r 3 -t "$THREADS" -o json)
+  for test in pp128 tg64; do
+    a=$(jq -r --arg t "$test" '.results[] | select(.test == $t) | .tokens_per_s' <<<"$lb")
+    if [[ $test == pp128 ]]; then
+      b=$(jq -r '.[] | select(.n_prompt > 0 and .n_gen == 0) | .avg_ts' <<<"$lc")
+    else
+      b=$(jq -r '.[] | select(.n_gen > 0 and .n_prompt == 0) | .avg_ts' <<<"$lc")
+    fi
+    printf '| %-6s | %-5s | %12.2f | %12.2f | %7.3f |\n' "$t" "$test" "$a" "$b" "$(echo "$a / $b" | bc -l)"
+  done
+done
