@@ -13,6 +13,7 @@
 #include "lowbit/error.hpp"
 #include "lowbit/gguf.hpp"
 #include "quant/mixture.hpp"
+#include "quant/mse.hpp"
 
 namespace lowbit {
 namespace {
@@ -262,6 +263,7 @@ quantize_report quantize_model(const model_data& in, const std::string& out_path
                 continue;
             }
             std::vector<uint8_t> out(static_cast<size_t>(rows) * out_row);
+            const bool use_mse = opt.method == quant_method::mse && mse_supported(p.chosen);
             parallel_for(rows, opt.threads, [&](int64_t r0, int64_t r1, int) {
                 std::vector<float> buf(static_cast<size_t>(n));
                 for (int64_t r = r0; r < r1; ++r) {
@@ -272,7 +274,8 @@ quantize_report quantize_model(const model_data& in, const std::string& out_path
                         if (!std::isfinite(buf[c]))
                             fail("tensor '{}': weight [row {}, column {}] is {}; refusing to quantize non-finite "
                                  "weights", t.name, r, c, buf[c]);
-                    quantize_row(p.chosen, buf.data(), out.data() + r * out_row, n, imp ? imp->data() : nullptr);
+                    if (use_mse) quantize_row_mse(p.chosen, buf.data(), out.data() + r * out_row, n, imp ? imp->data() : nullptr);
+                    else quantize_row(p.chosen, buf.data(), out.data() + r * out_row, n, imp ? imp->data() : nullptr);
                 }
             });
             w.add_tensor(t.name, p.chosen, t.shape, std::move(out));
