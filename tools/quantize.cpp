@@ -27,7 +27,7 @@ struct args {
     // automatic mixed precision (src/quant/mixed_precision.hpp)
     double target_bpw = 0, max_kld = -1;
     uint64_t target_size = 0;
-    std::string calib, mp_measure = "auto", mp_candidates, mp_report;
+    std::string calib, mp_measure = "auto", mp_candidates, mp_report, mp_cache;
     int64_t calib_ctx = 128, calib_chunks = 8;
 };
 
@@ -82,6 +82,7 @@ void run(const args& a) {
         mo.target_bpw = a.target_bpw;
         mo.target_file_bytes = a.target_size;
         mo.max_kld = a.max_kld;
+        mo.cache_path = a.mp_cache;
         if (a.mp_measure == "all") mo.measure = lowbit::mp_measure::all;
         else if (a.mp_measure == "anchor") mo.measure = lowbit::mp_measure::anchor;
         else LOWBIT_REQUIRE(a.mp_measure == "auto", "--mp-measure: expected auto, all or anchor, got '{}'", a.mp_measure);
@@ -174,6 +175,7 @@ void setup(CLI::App& app) {
     s->add_option("--calib-chunks", a->calib_chunks, "calibration chunks (default 8)");
     s->add_option("--mp-measure", a->mp_measure, "sensitivity: auto, all (every tensor x format) or anchor (one format per tensor, scaled by reconstruction error)");
     s->add_option("--mp-candidates", a->mp_candidates, "comma-separated candidate types (default q2_k,q3_k,q4_k,q5_k,q6_k,q8_0,f16)");
+    s->add_option("--mp-cache", a->mp_cache, "sensitivity cache file: reused when it matches the calibration, else written");
     s->add_option("--mp-report", a->mp_report, "write the mixed-precision decisions as JSON to this file");
     s->add_option("--method", a->method,
                   "weight method: rtn (default), mse (error-minimizing group scales), gptq, awq (calibrated, llama models), hqq (lowbit INT formats)");

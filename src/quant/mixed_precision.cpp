@@ -9,7 +9,10 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <fstream>
+#include <map>
 #include <queue>
+#include <sstream>
 
 #include "core/parallel.hpp"
 #include "eval/kld.hpp"
@@ -288,10 +291,50 @@ mp_plan plan_mixed_precision(const model_data& in, const mp_options& opt) {
                    ? mp_measure::all : mp_measure::anchor;
     plan.measure = mode == mp_measure::all ? "all" : "anchor";
 
-    kld_probe probe(in, opt.calib_text, opt.n_ctx, opt.n_chunks, threads);
-    plan.n_calib_tokens = probe.n_tokens_scored();
+    // Key of the cache: calibration settings, text size and a cheap text hash, and the mode.
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char ch : opt.calib_text) h = (h ^ ch) * 1099511628211ull;
+    const std::string key = fmt::format("lowbit-mp-cache v1 ctx={} chunks={} text={}:{:016x} mode={}", opt.n_ctx,
+                                        opt.n_chunks, opt.calib_text.size(), h, plan.measure);
+    if (!opt.cache_path.empty()) {
+        std::ifstream f(opt.cache_path);
+        std::string line;
+        std::map<std::pair<std::string, std::string>, std::tuple<double, double, int>> cached;
+        if (f && std::getline(f, line) && line == key) {
+            while (std::getline(f, line)) {
+                std::istringstream ls(line);
+                std::string name, ty;
+                double rel = 0, dk = 0;
+                int meas = 0;
+                if (ls >> name >> ty >> rel >> dk >> meas) cached[{name, ty}] = {rel, dk, meas};
+            }
+            bool complete = true;
+            for (const auto& mt : plan.tensors)
+                for (const auto& c : mt.candidates)
+                    if (!cached.count({mt.name, type_name(c.t)})) complete = false;
+            if (complete) {
+                for (auto& mt : plan.tensors)
+                    for (auto& c : mt.candidates) {
+                        const auto& [rel, dk, meas] = cached[{mt.name, type_name(c.t)}];
+                        c.rel_err = rel;
+                        c.dkld = dk;
+                        c.measured = meas != 0;
+                    }
+                plan.measure += " (cached)";
+            }
+        }
+    }
+    const bool from_cache = plan.measure.find("cached") != std::string::npos;
+
+    std::unique_ptr<kld_probe> probe_ptr;
+    if (!from_cache) {
+        probe_ptr = std::make_unique<kld_probe>(in, opt.calib_text, opt.n_ctx, opt.n_chunks, threads);
+        plan.n_calib_tokens = probe_ptr->n_tokens_scored();
+    }
     size_t done = 0;
     for (auto& mt : plan.tensors) {
+        if (from_cache) break;
+        const kld_probe& probe = *probe_ptr;
         if (opt.on_progress) opt.on_progress(done, plan.tensors.size(), mt.name);
         const model_tensor* src = in.find_tensor(mt.name);
         const std::vector<float> w = to_f32(*src);
@@ -330,7 +373,20 @@ mp_plan plan_mixed_precision(const model_data& in, const mp_options& opt) {
         }
         ++done;
     }
-    if (opt.on_progress) opt.on_progress(done, plan.tensors.size(), "");
+    if (opt.on_progress) opt.on_progress(plan.tensors.size(), plan.tensors.size(), "");
+    if (!from_cache && !opt.cache_path.empty()) {
+        const std::string tmp = opt.cache_path + ".tmp";
+        {
+            std::ofstream f(tmp);
+            LOWBIT_REQUIRE(static_cast<bool>(f), "mixed precision: cannot write the sensitivity cache '{}'", tmp);
+            f << key << "\n";
+            for (const auto& mt : plan.tensors)
+                for (const auto& c : mt.candidates)
+                    f << mt.name << ' ' << type_name(c.t) << ' ' << fmt::format("{:.9g} {:.9g}", c.rel_err, c.dkld)
+                      << ' ' << (c.measured ? 1 : 0) << "\n";
+        }
+        std::rename(tmp.c_str(), opt.cache_path.c_str());
+    }
 
     // Budget for the quantizable tensors' data.
     uint64_t budget = std::numeric_limits<uint64_t>::max();

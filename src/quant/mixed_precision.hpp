@@ -61,6 +61,9 @@ struct mp_options {
     uint64_t target_file_bytes = 0;  // whole output file
     double max_kld = -1;
     std::function<void(size_t, size_t, const std::string&)> on_progress;  // (done, total, tensor)
+    // Sensitivity cache (text, one line per tensor x candidate): reused when it holds every
+    // (tensor, type) of this plan with the same calibration settings, else measured and written.
+    std::string cache_path;
 };
 
 struct mp_candidate {
