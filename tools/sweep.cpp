@@ -10,7 +10,7 @@
 namespace {
 
 struct args {
-    std::string model, reference, tokenizer, out, protocol = "chunks", fallback = "ggml";
+    std::string model, reference, tokenizer, calib, out, protocol = "chunks", fallback = "ggml";
     std::vector<std::string> types, methods = {"rtn"}, texts;
     int64_t n_ctx = 0, max_units = 0, gen = 0;
     int threads = 0;
@@ -26,6 +26,7 @@ void run(const args& a) {
     o.types = a.types;
     o.methods = a.methods;
     o.texts = a.texts;
+    o.calib_text = a.calib;
     o.out_dir = a.out;
     o.eval.proto = ev::parse_protocol(a.protocol);
     LOWBIT_REQUIRE(a.n_ctx >= 0, "-c: context {} must not be negative", a.n_ctx);
@@ -46,8 +47,9 @@ void setup(CLI::App& app) {
     auto* s = app.add_subcommand("sweep", "quantize to a grid of types/methods, evaluate each, write JSON + HTML report");
     s->add_option("model", a->model, "full-precision model")->required();
     s->add_option("--types", a->types, "comma-separated presets/types, e.g. q8_0,q4_k_m,int4_g32")->required()->delimiter(',');
-    s->add_option("--methods", a->methods, "comma-separated methods (default rtn)")->delimiter(',');
+    s->add_option("--methods", a->methods, "comma-separated methods: rtn, mse, hqq, gptq, awq (default rtn)")->delimiter(',');
     s->add_option("--text", a->texts, "text file to evaluate on (repeatable; one report row per file)")->required();
+    s->add_option("--calib", a->calib, "calibration text for --methods gptq/awq");
     s->add_option("--reference", a->reference, "reference model (default: MODEL itself)");
     s->add_option("-o,--out", a->out, "output folder (models, report.json, report.html)")->required();
     s->add_option("-c,--ctx", a->n_ctx, "context / chunk size (default: the reference's)");

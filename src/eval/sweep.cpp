@@ -12,6 +12,7 @@
 #include "eval/throughput.hpp"
 #include "lowbit/error.hpp"
 #include "model/llama.hpp"
+#include "quant/weight_methods.hpp"
 
 namespace lowbit::eval {
 
@@ -73,16 +74,13 @@ std::string source_commit() {
     return s;
 }
 
-std::vector<std::string> supported_methods() { return {"rtn"}; }
+std::vector<std::string> supported_methods() { return {"rtn", "mse", "hqq", "gptq", "awq"}; }
 
 namespace {
 
 void check_method(const std::string& m) {
     const auto ms = supported_methods();
     if (std::find(ms.begin(), ms.end(), m) != ms.end()) return;
-    static const char* planned[] = {"mse", "gptq", "awq", "hqq"};
-    for (const char* p : planned)
-        LOWBIT_REQUIRE(m != p, "method '{}' is not supported yet by lowbit quantize (supported: rtn)", m);
     fail("unknown method '{}' (expected rtn, mse, gptq, awq or hqq)", m);
 }
 
@@ -100,7 +98,11 @@ sweep_result run_sweep(const sweep_options& opt) {
     LOWBIT_REQUIRE(!opt.methods.empty(), "sweep: --methods is empty");
     LOWBIT_REQUIRE(!opt.texts.empty(), "sweep: no text files (--text)");
     LOWBIT_REQUIRE(!opt.out_dir.empty(), "sweep: no output folder (-o)");
-    for (const auto& m : opt.methods) check_method(m);
+    for (const auto& m : opt.methods) {
+        check_method(m);
+        LOWBIT_REQUIRE(!(m == "gptq" || m == "awq") || !opt.calib_text.empty(),
+                       "sweep: method '{}' needs a calibration text (--calib FILE)", m);
+    }
     for (const auto& t : opt.types) (void)find_preset(t);  // fail on a bad name before any work
     for (const auto& f : opt.texts) (void)read_text_file(f);
     std::error_code ec;
@@ -150,7 +152,16 @@ sweep_result run_sweep(const sweep_options& opt) {
             qo.preset = type;
             qo.fallback = opt.fallback;
             qo.threads = threads;
-            p.quantize = quantize_model(input, p.model_file, qo);
+            if (method == "mse") qo.method = quant_method::mse;
+            if (method == "gptq" || method == "awq" || method == "hqq") {
+                weight_method_options wm;
+                wm.method = method;
+                wm.calib.text_path = opt.calib_text;
+                wm.calib.threads = wm.gptq.threads = wm.awq.threads = wm.hqq.threads = threads;
+                p.quantize = quantize_model_with_method(input, p.model_file, qo, wm);
+            } else {
+                p.quantize = quantize_model(input, p.model_file, qo);
+            }
             progress("evaluating " + type + " (" + method + ")");
             eval_request q;
             q.model = llama_model::load(p.model_file, lo);

@@ -39,6 +39,7 @@ struct sweep_options {
     std::vector<std::string> types;            // presets or type names
     std::vector<std::string> methods = {"rtn"};
     std::vector<std::string> texts;
+    std::string calib_text;  // calibration text file for gptq / awq
     std::string out_dir;
     ppl_options eval;
     int64_t gen = 0;

@@ -16,6 +16,9 @@
 #include "eval/sweep.hpp"
 #include "lowbit/error.hpp"
 #include "model/llama.hpp"
+#include "quant/imatrix.hpp"
+#include "quant/mixed_precision.hpp"
+#include "quant/weight_methods.hpp"
 #include "recipe/calib_cache.hpp"
 
 namespace lowbit::recipe {
@@ -172,7 +175,7 @@ uint64_t parse_size_at(reader& r, const toml::node& n, const std::string& key) {
     r.fail_at(n, key, fmt::format("unknown unit in '{}' (B, kB, MB, GB, KiB, MiB, GiB)", s));
 }
 
-const std::vector<std::string> k_supported_methods = {"rtn"};
+const std::vector<std::string> k_supported_methods = {"rtn", "mse", "gptq", "awq", "hqq"};
 const std::vector<std::string> k_known_methods = {"rtn", "mse", "gptq", "awq", "hqq"};
 
 }  // namespace
@@ -214,7 +217,7 @@ recipe parse_recipe_text(const std::string& text, const std::string& name, const
             if (std::find(k_known_methods.begin(), k_known_methods.end(), *m) == k_known_methods.end())
                 q.fail_at(*n, "method", fmt::format("unknown method '{}' (rtn, mse, gptq, awq, hqq)", *m));
             if (std::find(k_supported_methods.begin(), k_supported_methods.end(), *m) == k_supported_methods.end())
-                q.fail_at(*n, "method", fmt::format("method '{}' is not supported yet by lowbit quantize (supported: rtn)", *m));
+                q.fail_at(*n, "method", fmt::format("method '{}' is not supported yet by lowbit quantize (supported: rtn, mse, gptq, awq, hqq)", *m));
             rc.method = *m;
         }
         rc.pure = q.boolean("pure").value_or(false);
@@ -255,10 +258,6 @@ recipe parse_recipe_text(const std::string& text, const std::string& name, const
         const int n_set = int(rc.target_bpw.has_value()) + int(rc.target_size.has_value()) + int(rc.max_kld.has_value());
         LOWBIT_REQUIRE(n_set <= 1, "{}:{}: budget: set one of target_bpw, target_size, max_kld (got {})", name,
                        bt->source().begin.line, n_set);
-        if (n_set == 1)
-            fail("{}:{}: budget: mixed-precision budgets (target_bpw / target_size / max_kld) are not supported yet "
-                 "by lowbit quantize; use quantize.type and [[quantize.override]] instead",
-                 name, bt->source().begin.line);
     }
 
     if (const auto* ct = top.table("calibration")) {
@@ -273,10 +272,6 @@ recipe parse_recipe_text(const std::string& text, const std::string& name, const
         c.finish({"files", "tokens", "seed", "ctx", "imatrix"});
         LOWBIT_REQUIRE(!cs.files.empty(), "{}:{}: calibration: 'files' is required (text files)", name,
                        ct->source().begin.line);
-        if (cs.imatrix)
-            fail("{}:{}: calibration.imatrix: importance-matrix collection is not supported yet by lowbit "
-                 "(no imatrix collector in the library); remove it or set it to false",
-                 name, ct->get("imatrix")->source().begin.line);
         rc.calibration = cs;
     }
 
@@ -317,6 +312,9 @@ recipe parse_recipe_text(const std::string& text, const std::string& name, const
         e.finish({"texts", "reference", "protocol", "ctx", "max_units", "gen", "gate"});
         rc.eval = es;
     }
+    const bool needs_calib = rc.method == "gptq" || rc.method == "awq" || rc.target_bpw || rc.target_size || rc.max_kld;
+    LOWBIT_REQUIRE(!needs_calib || rc.calibration.has_value(),
+                   "{}: method '{}' / a [budget] needs calibration text: add [calibration] files = [...]", name, rc.method);
     top.finish({"model", "output", "tokenizer", "cache_dir", "threads", "quantize", "budget", "calibration", "eval"});
     return rc;
 }
@@ -370,7 +368,82 @@ recipe_result run_recipe(const recipe& r, const run_hooks& hooks) {
     qo.on_progress = [&](size_t, size_t, uint64_t done, uint64_t total, const std::string& name) {
         progress("quantize", total ? double(done) / double(total) : 1.0, name);
     };
-    res.quantize = quantize_model(input, r.output, qo);
+    // Calibration text: the files concatenated in order.
+    std::string calib_text;
+    if (r.calibration)
+        for (const auto& f : r.calibration->files) calib_text += eval::read_text_file(f);
+
+    // Importance matrix, cached by (model bytes, calibration bytes, collection settings).
+    importance_map importance;
+    if (r.calibration && r.calibration->imatrix) {
+        const auto& c = *r.calibration;
+        const auto t0 = std::chrono::steady_clock::now();
+        imatrix_options io;
+        io.n_ctx = c.ctx > 0 ? c.ctx : 512;
+        io.n_chunks = c.tokens > 0 ? std::max<int64_t>(1, c.tokens / io.n_ctx) : -1;
+        io.n_threads = r.threads;
+        io.dataset = fs::path(c.files.front()).filename().string();
+        const std::string settings =
+            fmt::format("imatrix-v1 n_ctx={} n_chunks={} include_output=0", io.n_ctx, io.n_chunks);
+        const std::string key = calibration_key(file_sha256(r.model), files_sha256(c.files), settings);
+        const calib_cache cache(r.cache_dir);
+        auto got = cache.get_or_compute(key, [&] {
+            progress("imatrix", 0, "collecting on " + io.dataset);
+            auto model = llama_model::load(r.model, lo);
+            return collect_imatrix(model, calib_text, io).importance_map();
+        });
+        importance = std::move(got.data);
+        res.imatrix_used = true;
+        res.imatrix_cache_hit = got.hit;
+        res.imatrix_cache_file = got.file;
+        res.imatrix_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        qo.importance = [&importance](const std::string& t) -> const std::vector<float>* {
+            const auto it = importance.find(t);
+            return it == importance.end() ? nullptr : &it->second;
+        };
+    }
+
+    // Mixed precision: the plan's exact-name assignments first, the recipe's overrides after them.
+    if (r.target_bpw || r.target_size || r.max_kld) {
+        mp_options mo;
+        mo.calib_text = calib_text;
+        if (r.calibration->ctx > 0) mo.n_ctx = r.calibration->ctx;
+        if (r.calibration->tokens > 0) mo.n_chunks = std::max<int64_t>(1, r.calibration->tokens / mo.n_ctx);
+        mo.threads = r.threads;
+        mo.fallback = r.fallback;
+        mo.target_bpw = r.target_bpw.value_or(0);
+        mo.target_file_bytes = r.target_size.value_or(0);
+        mo.max_kld = r.max_kld.value_or(-1);
+        mo.on_progress = [&](size_t done, size_t total, const std::string& t) {
+            progress("sensitivity", total ? double(done) / double(total) : 1.0, t);
+        };
+        const mp_plan plan = plan_mixed_precision(input, mo);
+        auto tt = plan.tensor_types();
+        tt.insert(tt.end(), qo.tensor_types.begin(), qo.tensor_types.end());
+        qo.tensor_types = std::move(tt);
+        qo.pure = true;
+        qo.allow_requantize = true;
+    }
+
+    if (r.method == "mse") qo.method = quant_method::mse;
+    if (r.method == "gptq" || r.method == "awq" || r.method == "hqq") {
+        weight_method_options wm;
+        wm.method = r.method;
+        if (r.method != "hqq") {
+            const auto& c = *r.calibration;
+            LOWBIT_REQUIRE(c.files.size() == 1, "{}: calibration.files: method {} takes one text file, got {}", r.path,
+                           r.method, c.files.size());
+            wm.calib.text_path = c.files.front();
+            if (c.ctx > 0) wm.calib.seq_len = c.ctx;
+            if (c.tokens > 0) wm.calib.n_seq = std::max<int64_t>(1, c.tokens / wm.calib.seq_len);
+            wm.calib.seed = c.seed;
+            wm.calib.threads = r.threads;
+        }
+        wm.gptq.threads = wm.awq.threads = wm.hqq.threads = r.threads;
+        res.quantize = quantize_model_with_method(input, r.output, qo, wm);
+    } else {
+        res.quantize = quantize_model(input, r.output, qo);
+    }
     res.output_sha256 = file_sha256(r.output);
 
     if (r.eval) {

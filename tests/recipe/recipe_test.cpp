@@ -113,20 +113,23 @@ TEST(Recipe, ErrorsNameTheKeyAndTheLine) {
     }
 }
 
-TEST(Recipe, FeaturesNotYetInTheLibraryAreRejectedNotIgnored) {
-    for (const char* m : {"gptq", "awq", "hqq", "mse"}) {
-        const std::string e = error_of(std::string(k_minimal) + "[quantize]\nmethod = \"" + m + "\"\n");
-        EXPECT_NE(e.find("not supported yet"), std::string::npos) << m << ": " << e;
-        EXPECT_NE(e.find("r.toml:4: quantize.method"), std::string::npos) << e;
+TEST(Recipe, MethodsBudgetsAndImatrixAreWiredAndChecked) {
+    for (const char* m : {"rtn", "mse", "hqq"}) {
+        const auto r = rc::parse_recipe_text(std::string(k_minimal) + "[quantize]\nmethod = \"" + m + "\"\n", "r.toml", "/b");
+        EXPECT_EQ(r.method, m);
     }
-    for (const char* b : {"target_bpw = 4.5", "target_size = \"2MB\"", "max_kld = 0.01"}) {
-        const std::string e = error_of(std::string(k_minimal) + "[budget]\n" + b + "\n");
-        EXPECT_NE(e.find("not supported yet"), std::string::npos) << b << ": " << e;
-        EXPECT_NE(e.find("r.toml:3: budget"), std::string::npos) << e;
+    // gptq / awq and budgets need calibration text.
+    for (const char* extra : {"[quantize]\nmethod = \"gptq\"\n", "[quantize]\nmethod = \"awq\"\n", "[budget]\ntarget_bpw = 4.5\n",
+                              "[budget]\nmax_kld = 0.01\n"}) {
+        const std::string e = error_of(std::string(k_minimal) + extra);
+        EXPECT_NE(e.find("needs calibration text"), std::string::npos) << extra << ": " << e;
     }
-    const std::string e = error_of(std::string(k_minimal) + "[calibration]\nfiles = \"c.txt\"\nimatrix = true\n");
-    EXPECT_NE(e.find("r.toml:5: calibration.imatrix"), std::string::npos) << e;
-    EXPECT_NE(e.find("not supported yet"), std::string::npos) << e;
+    const auto r = rc::parse_recipe_text(std::string(k_minimal) +
+                                             "[budget]\ntarget_size = \"1.5MiB\"\n[calibration]\nfiles = \"c.txt\"\nimatrix = true\n",
+                                         "r.toml", "/b");
+    EXPECT_EQ(r.target_size, uint64_t(1.5 * 1048576));
+    ASSERT_TRUE(r.calibration.has_value());
+    EXPECT_TRUE(r.calibration->imatrix);
 }
 
 TEST(CalibCache, KeyDependsOnModelDataAndSettings) {
@@ -225,4 +228,40 @@ TEST(Recipe, RunTwiceGivesByteIdenticalOutputAndGatesDecide) {
     EXPECT_FALSE(c.passed());
     ASSERT_FALSE(c.gate_failures.empty());
     EXPECT_NE(c.gate_failures[0].find("kld"), std::string::npos) << c.gate_failures[0];
+}
+
+// The imatrix is collected once: a rerun with another output type finds it in the cache (same model,
+// same text, same settings), and the cached statistics give the same file as a fresh collection.
+TEST(Recipe, ImatrixIsCachedAcrossOutputTypes) {
+    const auto model = shared_path("models/stories260K/stories260K-f32.gguf");
+    const auto text = shared_path("data/tinystories_valid_first200.txt");
+    if (!lowbit::test::file_exists(model)) GTEST_SKIP() << "needs " << model;
+    const auto dir = lowbit::test::temp_dir();
+    auto body = [&](const std::string& out, const std::string& type, const std::string& cache) {
+        return "model = \"" + model + "\"\noutput = \"" + out + "\"\ncache_dir = \"" + cache +
+               "\"\nthreads = 2\n[quantize]\ntype = \"" + type + "\"\n[calibration]\nfiles = [\"" + text +
+               "\"]\nctx = 128\ntokens = 2048\nimatrix = true\n";
+    };
+    const auto q4 = rc::run_recipe(rc::parse_recipe_file(write_recipe(dir, "q4.toml", body(dir + "/q4.gguf", "q4_k_m", dir + "/cache"))));
+    EXPECT_TRUE(q4.imatrix_used);
+    EXPECT_FALSE(q4.imatrix_cache_hit);
+    ASSERT_TRUE(lowbit::test::file_exists(q4.imatrix_cache_file)) << q4.imatrix_cache_file;
+    const auto q2 = rc::run_recipe(rc::parse_recipe_file(write_recipe(dir, "q2.toml", body(dir + "/q2.gguf", "q2_k", dir + "/cache"))));
+    EXPECT_TRUE(q2.imatrix_cache_hit);
+    EXPECT_EQ(q2.imatrix_cache_file, q4.imatrix_cache_file);
+    std::printf("imatrix: collected in %.3f s, loaded from cache in %.3f s\n", q4.imatrix_seconds, q2.imatrix_seconds);
+    // Fresh collection in another cache folder: byte-identical output (the cache changes nothing).
+    const auto q2b = rc::run_recipe(rc::parse_recipe_file(write_recipe(dir, "q2b.toml", body(dir + "/q2b.gguf", "q2_k", dir + "/cache2"))));
+    EXPECT_FALSE(q2b.imatrix_cache_hit);
+    EXPECT_EQ(q2.output_sha256, q2b.output_sha256);
+    // The imatrix changes the encoding: a q2_k file without it differs.
+    const auto plain = rc::run_recipe(rc::parse_recipe_text(
+        "model = \"" + model + "\"\noutput = \"" + dir + "/plain.gguf\"\n[quantize]\ntype = \"q2_k\"\n", "p.toml", dir));
+    EXPECT_NE(plain.output_sha256, q2.output_sha256);
+    // Other calibration settings: a new key.
+    auto other = body(dir + "/q2c.gguf", "q2_k", dir + "/cache");
+    other.replace(other.find("tokens = 2048"), 13, "tokens = 1024");
+    const auto q2c = rc::run_recipe(rc::parse_recipe_file(write_recipe(dir, "q2c.toml", other)));
+    EXPECT_FALSE(q2c.imatrix_cache_hit);
+    EXPECT_NE(q2c.imatrix_cache_file, q2.imatrix_cache_file);
 }

@@ -35,7 +35,7 @@ TEST(RecipeCli, BadRecipeFailsWithFileLineAndKey) {
     const auto g = write_text(dir + "/gptq.toml", "model = \"m.gguf\"\noutput = \"o.gguf\"\n[quantize]\nmethod = \"gptq\"\n");
     const auto r2 = run_cli("recipe run --check " + g);
     EXPECT_EQ(r2.exit_code, 1) << r2.out;
-    EXPECT_NE(r2.out.find("not supported yet"), std::string::npos) << r2.out;
+    EXPECT_NE(r2.out.find("needs calibration text"), std::string::npos) << r2.out;
     EXPECT_EQ(run_cli("recipe run " + dir + "/missing.toml").exit_code, 1);
     EXPECT_EQ(run_cli("recipe").exit_code, 2);  // usage
 }
@@ -81,8 +81,8 @@ TEST(SweepCli, WritesJsonAndHtml) {
     EXPECT_TRUE(lowbit::test::file_exists(dir + "/report.json"));
     EXPECT_TRUE(lowbit::test::file_exists(dir + "/report.html"));
     EXPECT_TRUE(lowbit::test::file_exists(dir + "/int4_g32-rtn.gguf"));
-    const auto bad = run_cli("sweep -q " + shared_path("models/stories260K/stories260K-f32.gguf") + " --types q4_0 --methods gptq --text " +
+    const auto bad = run_cli("sweep -q " + shared_path("models/stories260K/stories260K-f32.gguf") + " --types q4_0 --methods gptqq --text " +
                              shared_path("data/tinystories_valid_first200.txt") + " -o " + dir);
     EXPECT_EQ(bad.exit_code, 1);
-    EXPECT_NE(bad.out.find("not supported yet"), std::string::npos) << bad.out;
+    EXPECT_NE(bad.out.find("unknown method 'gptqq'"), std::string::npos) << bad.out;
 }
