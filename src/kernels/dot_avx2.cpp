@@ -77,6 +77,22 @@ inline __m256i scale_pair(int sc_lo, int sc_hi) {
     return _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(sc_hi)), _mm_set1_epi16(static_cast<short>(sc_lo)));
 }
 
+// sum_b d_w[b] d_a[b] * (block_dot(b) summed over its 8 int32 lanes), two blocks per step in two
+// float accumulators (independent dependency chains).
+template <class W, class A, class F>
+inline float sum_blocks32(int64_t nb, const W* x, const A* y, F block_dot) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t b = 0;
+    for (; b + 1 < nb; b += 2) {
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[b].d) * fp16(y[b].d)), _mm256_cvtepi32_ps(block_dot(b)), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[b + 1].d) * fp16(y[b + 1].d)),
+                               _mm256_cvtepi32_ps(block_dot(b + 1)), acc1);
+    }
+    if (b < nb)
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[b].d) * fp16(y[b].d)), _mm256_cvtepi32_ps(block_dot(b)), acc0);
+    return hsum_f32(_mm256_add_ps(acc0, acc1));
+}
+
 inline void scale_min_k4(int j, const uint8_t* q, int& sc, int& m) {
     if (j < 4) {
         sc = q[j] & 63;
@@ -99,15 +115,10 @@ inline float k_term(float sum, float y_d, float d, float dmin, int sumi, int sum
 float dot_q4_0_q8_0__avx2(int64_t n, const void* w, const void* a) {
     const auto* x = static_cast<const block_q4_0*>(w);
     const auto* y = static_cast<const block_q8_0*>(a);
-    __m256 acc = _mm256_setzero_ps();
     const __m256i eight = _mm256_set1_epi8(8);
-    for (int64_t b = 0; b < n / k_qk4_0; ++b) {
-        const __m256 d = _mm256_set1_ps(fp16(x[b].d) * fp16(y[b].d));
-        const __m256i qx = _mm256_sub_epi8(unpack_nibbles(x[b].qs), eight);
-        const __m256i s = dot_i8_i8(qx, load32(y[b].qs));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc);
-    }
-    return hsum_f32(acc);
+    return sum_blocks32(n / k_qk4_0, x, y, [&](int64_t b) {
+        return dot_i8_i8(_mm256_sub_epi8(unpack_nibbles(x[b].qs), eight), load32(y[b].qs));
+    });
 }
 
 float dot_iq4_nl_q8_0__avx2(int64_t n, const void* w, const void* a) {
@@ -115,42 +126,27 @@ float dot_iq4_nl_q8_0__avx2(int64_t n, const void* w, const void* a) {
     const auto* y = static_cast<const block_q8_0*>(a);
     const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(k_iq4nl_values));
     const __m256i table = _mm256_set_m128i(t, t);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < n / k_qk4_nl; ++b) {
-        const __m256 d = _mm256_set1_ps(fp16(x[b].d) * fp16(y[b].d));
-        const __m256i qx = _mm256_shuffle_epi8(table, unpack_nibbles(x[b].qs));
-        const __m256i s = dot_i8_i8(qx, load32(y[b].qs));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc);
-    }
-    return hsum_f32(acc);
+    return sum_blocks32(n / k_qk4_nl, x, y, [&](int64_t b) {
+        return dot_i8_i8(_mm256_shuffle_epi8(table, unpack_nibbles(x[b].qs)), load32(y[b].qs));
+    });
 }
 
 float dot_q5_0_q8_0__avx2(int64_t n, const void* w, const void* a) {
     const auto* x = static_cast<const block_q5_0*>(w);
     const auto* y = static_cast<const block_q8_0*>(a);
-    __m256 acc = _mm256_setzero_ps();
     const __m256i f0 = _mm256_set1_epi8(static_cast<char>(0xF0));
-    for (int64_t b = 0; b < n / k_qk5_0; ++b) {
-        const __m256 d = _mm256_set1_ps(fp16(x[b].d) * fp16(y[b].d));
-        // q - 16 as int8: the nibble with 0xF0 or-ed in where bit 4 is clear (nibble - 16).
+    // q - 16 as int8: the nibble with 0xF0 or-ed in where bit 4 is clear (nibble - 16).
+    return sum_blocks32(n / k_qk5_0, x, y, [&](int64_t b) {
         const __m256i clear = _mm256_andnot_si256(bits_to_bytes(x[b].qh), f0);
-        const __m256i qx = _mm256_or_si256(unpack_nibbles(x[b].qs), clear);
-        const __m256i s = dot_i8_i8(qx, load32(y[b].qs));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc);
-    }
-    return hsum_f32(acc);
+        return dot_i8_i8(_mm256_or_si256(unpack_nibbles(x[b].qs), clear), load32(y[b].qs));
+    });
 }
 
 float dot_q8_0_q8_0__avx2(int64_t n, const void* w, const void* a) {
     const auto* x = static_cast<const block_q8_0*>(w);
     const auto* y = static_cast<const block_q8_0*>(a);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < n / k_qk8_0; ++b) {
-        const __m256 d = _mm256_set1_ps(fp16(x[b].d) * fp16(y[b].d));
-        const __m256i s = dot_i8_i8(load32(x[b].qs), load32(y[b].qs));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc);
-    }
-    return hsum_f32(acc);
+    return sum_blocks32(n / k_qk8_0, x, y,
+                        [&](int64_t b) { return dot_i8_i8(load32(x[b].qs), load32(y[b].qs)); });
 }
 
 float dot_q2_k_q8_k__avx2(int64_t n, const void* w, const void* a) {
@@ -171,7 +167,8 @@ float dot_q2_k_q8_k__avx2(int64_t n, const void* w, const void* a) {
             }
         }
         // Mins: sum_s (sc[s] >> 4) * bsums[s].
-        const __m256i mins = _mm256_cvtepu8_epi16(_mm_srli_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)), 4));
+        const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc));
+        const __m256i mins = _mm256_cvtepu8_epi16(_mm_srli_epi16(sc8, 4));
         const __m256i mins4 = _mm256_and_si256(mins, _mm256_set1_epi16(15));
         const int summ = hsum_i32(_mm256_madd_epi16(mins4, load32(y[b].bsums)));
         sum = k_term(sum, y[b].d, fp16(x[b].d), fp16(x[b].dmin), hsum_i32(acc), summ);

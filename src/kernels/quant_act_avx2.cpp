@@ -72,8 +72,13 @@ void quantize_act_q8_k__avx2(const float* x, void* dst, int64_t n) {
             alignas(32) int32_t lo[8], hi[8];
             _mm256_store_si256(reinterpret_cast<__m256i*>(lo), p);
             _mm256_store_si256(reinterpret_cast<__m256i*>(hi), r);
-            y[b].bsums[j / 16] = static_cast<int16_t>(lo[0] + lo[1] + lo[2] + lo[3] + lo[4] + lo[5] + lo[6] + lo[7]);
-            y[b].bsums[j / 16 + 1] = static_cast<int16_t>(hi[0] + hi[1] + hi[2] + hi[3] + hi[4] + hi[5] + hi[6] + hi[7]);
+            int sum_lo = 0, sum_hi = 0;
+            for (int i = 0; i < 8; ++i) {
+                sum_lo += lo[i];
+                sum_hi += hi[i];
+            }
+            y[b].bsums[j / 16] = static_cast<int16_t>(sum_lo);
+            y[b].bsums[j / 16 + 1] = static_cast<int16_t>(sum_hi);
         }
         y[b].d = 1 / iscale;
     }
