@@ -479,6 +479,17 @@ nlohmann::json recipe_result_json(const recipe& r, const recipe_result& res) {
     j["quantize"] = nlohmann::json::parse(quantize_report_json(res.quantize));
     j["imatrix"] = {{"used", res.imatrix_used}, {"cache_hit", res.imatrix_cache_hit},
                     {"cache_file", res.imatrix_cache_file}, {"seconds", res.imatrix_seconds}};
+    if (r.target_bpw || r.target_size || r.max_kld) {
+        // The planner's budgets are estimates (and a model whose cheapest formats already exceed a
+        // size budget cannot meet it): report what was achieved next to what was asked.
+        nlohmann::json b;
+        if (r.target_bpw) b["target_bpw"] = *r.target_bpw, b["bpw_met"] = res.quantize.bits_per_weight() <= *r.target_bpw;
+        if (r.target_size) b["target_size"] = *r.target_size, b["size_met"] = res.quantize.file_bytes <= *r.target_size;
+        if (r.max_kld) b["max_kld"] = *r.max_kld;
+        b["achieved_bpw"] = res.quantize.bits_per_weight();
+        b["achieved_size"] = res.quantize.file_bytes;
+        j["budget"] = b;
+    }
     if (res.eval) j["eval"] = eval::to_json(*res.eval);
     j["passed"] = res.passed();
     j["gate_failures"] = res.gate_failures;
