@@ -155,3 +155,55 @@ TEST(Gptq, RejectsUnsupportedType) {
 
 }  // namespace
 }  // namespace lowbit
+
+#include "lowbit/model_file.hpp"
+#include "quant/weight_methods.hpp"
+#include "test_util.hpp"
+
+namespace lowbit {
+namespace {
+
+// The whole-model path: sequential GPTQ and HQQ through quantize_model_with_method write a model
+// whose tensors have the target type; layer 0's q (first matrix GPTQ sees, inputs from the F32
+// embedding) differs from RTN; HQQ's bytes equal hqq_quantize of the tensor.
+TEST(GptqModel, Stories260KThroughThePipeline) {
+    const std::string mp = test::shared_path("models/stories260K/stories260K-f32.gguf");
+    const std::string tp = test::shared_path("data/tinystories_valid_first200.txt");
+    if (!test::file_exists(mp) || !test::file_exists(tp)) GTEST_SKIP() << "shared model/text missing";
+    const model_data in = load_model(mp);
+    const type t = type_from_name("int3_g32").value();
+    quantize_options qo;
+    qo.preset = "int3_g32";
+    qo.token_embedding_type = type::q8_0;
+    qo.threads = 2;
+    const std::string dir = test::temp_dir();
+    quantize_model(in, dir + "/rtn.gguf", qo);
+    weight_method_options wm;
+    wm.calib.text_path = tp;
+    wm.calib.n_seq = 4;
+    wm.calib.seq_len = 64;
+    wm.method = "gptq";
+    quantize_model_with_method(in, dir + "/gptq.gguf", qo, wm);
+    wm.method = "hqq";
+    quantize_model_with_method(in, dir + "/hqq.gguf", qo, wm);
+    const model_data r = load_model(dir + "/rtn.gguf"), g = load_model(dir + "/gptq.gguf"),
+                     h = load_model(dir + "/hqq.gguf");
+    for (const char* nm : {"blk.0.attn_q.weight", "blk.4.ffn_down.weight"}) {
+        const auto *a = r.find_tensor(nm), *b = g.find_tensor(nm), *c = h.find_tensor(nm);
+        ASSERT_TRUE(a && b && c);
+        EXPECT_EQ(a->t, t);
+        EXPECT_EQ(b->t, t);
+        EXPECT_EQ(c->t, t);
+        ASSERT_EQ(a->bytes.size(), b->bytes.size());
+        EXPECT_FALSE(std::equal(a->bytes.begin(), a->bytes.end(), b->bytes.begin())) << nm;
+        const auto* src = in.find_tensor(nm);
+        const auto want = hqq_quantize(t, reinterpret_cast<const float*>(src->bytes.data()), src->n_rows(),
+                                       src->row_len(), {});
+        EXPECT_TRUE(std::equal(want.begin(), want.end(), c->bytes.begin())) << nm;
+    }
+    EXPECT_EQ(g.find_tensor("token_embd.weight")->t, type::q8_0);
+    EXPECT_ANY_THROW(quantize_model_with_method(in, dir + "/x.gguf", qo, weight_method_options{"nope"}));
+}
+
+}  // namespace
+}  // namespace lowbit
