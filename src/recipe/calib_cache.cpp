@@ -51,6 +51,35 @@ std::string files_sha256(const std::vector<std::string>& paths) {
     return h.hex_digest();
 }
 
+std::string file_sha256_memo(const std::string& path, const std::string& cache_dir) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const std::string abs = fs::absolute(path, ec).lexically_normal().string();
+    const uint64_t size = fs::file_size(path, ec);
+    LOWBIT_REQUIRE(!ec, "{}: cannot read size: {}", path, ec.message());
+    const auto mtime = fs::last_write_time(path, ec);
+    LOWBIT_REQUIRE(!ec, "{}: cannot read modification time: {}", path, ec.message());
+    const std::string stamp = fmt::format("{} {}", size, mtime.time_since_epoch().count());
+    const fs::path memo = fs::path(cache_dir) / "files" / (sha256_hex(abs.data(), abs.size()) + ".txt");
+    {
+        std::ifstream f(memo);
+        std::string line;
+        if (f && std::getline(f, line) && line.size() == stamp.size() + 1 + 64 && line.compare(0, stamp.size(), stamp) == 0 &&
+            line[stamp.size()] == ' ')
+            return line.substr(stamp.size() + 1);
+    }
+    const std::string h = file_sha256(path);
+    fs::create_directories(memo.parent_path(), ec);
+    if (!ec) {
+        const std::string tmp = memo.string() + ".tmp";
+        std::ofstream f(tmp, std::ios::trunc);
+        f << stamp << ' ' << h << '\n';
+        f.close();
+        if (f.good()) fs::rename(tmp, memo, ec);
+    }
+    return h;  // a memo that cannot be written only costs the next run a rehash
+}
+
 std::string calibration_key(const std::string& model_sha256, const std::string& data_sha256,
                             const std::string& settings) {
     const std::string s = "lowbit-calib-v1\n" + model_sha256 + "\n" + data_sha256 + "\n" + settings;

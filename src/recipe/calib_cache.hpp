@@ -24,6 +24,10 @@ std::string file_sha256(const std::string& path);
 // sha256 (hex) over several files' bytes, each prefixed by its length (order matters).
 std::string files_sha256(const std::vector<std::string>& paths);
 
+// file_sha256 remembered in <cache_dir>/files/ by (absolute path, size, mtime in ns): a large model
+// is hashed once, not on every run (as ccache/make trust mtimes). A changed size or mtime rehashes.
+std::string file_sha256_memo(const std::string& path, const std::string& cache_dir);
+
 std::string calibration_key(const std::string& model_sha256, const std::string& data_sha256,
                             const std::string& settings);
 

@@ -385,7 +385,7 @@ recipe_result run_recipe(const recipe& r, const run_hooks& hooks) {
         io.dataset = fs::path(c.files.front()).filename().string();
         const std::string settings =
             fmt::format("imatrix-v1 n_ctx={} n_chunks={} include_output=0", io.n_ctx, io.n_chunks);
-        const std::string key = calibration_key(file_sha256(r.model), files_sha256(c.files), settings);
+        const std::string key = calibration_key(file_sha256_memo(r.model, r.cache_dir), files_sha256(c.files), settings);
         const calib_cache cache(r.cache_dir);
         auto got = cache.get_or_compute(key, [&] {
             progress("imatrix", 0, "collecting on " + io.dataset);

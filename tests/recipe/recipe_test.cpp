@@ -155,6 +155,23 @@ TEST(CalibCache, KeyDependsOnModelDataAndSettings) {
     EXPECT_EQ(rc::file_sha256(abc), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+TEST(CalibCache, FileHashMemoFollowsSizeAndMtime) {
+    const auto dir = lowbit::test::temp_dir();
+    const std::string f = dir + "/m.bin", cache = dir + "/cache";
+    lowbit::test::write_file(f, "abc", 3);
+    const std::string abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    EXPECT_EQ(rc::file_sha256_memo(f, cache), abc);
+    EXPECT_EQ(rc::file_sha256_memo(f, cache), abc);  // from the memo
+    EXPECT_TRUE(std::filesystem::exists(cache + "/files"));
+    lowbit::test::write_file(f, "abcd", 4);  // new size: rehashed
+    EXPECT_EQ(rc::file_sha256_memo(f, cache), rc::file_sha256(f));
+    EXPECT_NE(rc::file_sha256_memo(f, cache), abc);
+    // Same size, new content and mtime: rehashed.
+    lowbit::test::write_file(f, "abce", 4);
+    std::filesystem::last_write_time(f, std::filesystem::last_write_time(f) + std::chrono::seconds(5));
+    EXPECT_EQ(rc::file_sha256_memo(f, cache), rc::file_sha256(f));
+}
+
 TEST(CalibCache, SecondLookupIsAHitWithTheSameDataAndDamageIsAMiss) {
     const rc::calib_cache cache(lowbit::test::temp_dir() + "/cache");
     const std::string key = rc::calibration_key("model", "data", "s");
