@@ -56,7 +56,9 @@ void run(const args& a) {
     if (a.method == "mse") opt.method = lowbit::quant_method::mse;
     std::map<std::string, std::vector<float>> importance;
     if (!a.imatrix.empty()) {
-        importance = lowbit::read_imatrix(a.imatrix).importance_map();
+        const lowbit::imatrix_data im = lowbit::read_imatrix(a.imatrix);
+        importance = im.importance_map();
+        opt.metadata = lowbit::imatrix_quantize_metadata(im, a.imatrix);
         opt.importance = [&importance](const std::string& t) -> const std::vector<float>* {
             const auto it = importance.find(t);
             return it == importance.end() ? nullptr : &it->second;

@@ -57,6 +57,8 @@ struct quantize_options {
     bool allow_requantize = false;  // inputs already quantized are de-quantized and re-encoded
     int threads = 0;                // 0 = default_threads()
     quant_method method = quant_method::rtn;
+    // Extra metadata written to the output (e.g. llama.cpp's quantize.imatrix.* provenance keys).
+    std::vector<std::pair<std::string, gguf_value>> metadata;
     // Per-column importance (imatrix) for a tensor; null = none. Called once per tensor.
     std::function<const std::vector<float>*(const std::string& tensor)> importance;
     // Tensors a weight method (GPTQ, HQQ: src/quant/weight_methods.hpp) has already encoded: called

@@ -53,6 +53,16 @@ std::map<std::string, std::vector<float>> imatrix_data::importance_map() const {
     return r;
 }
 
+std::vector<std::pair<std::string, gguf_value>> imatrix_quantize_metadata(const imatrix_data& m,
+                                                                         const std::string& file) {
+    std::vector<std::pair<std::string, gguf_value>> kv;
+    kv.emplace_back("quantize.imatrix.file", gguf_value::str(file));
+    if (!m.datasets.empty()) kv.emplace_back("quantize.imatrix.dataset", gguf_value::str(m.datasets[0]));
+    kv.emplace_back("quantize.imatrix.entries_count", gguf_value::u32(static_cast<uint32_t>(m.entries.size())));
+    kv.emplace_back("quantize.imatrix.chunks_count", gguf_value::u32(m.chunk_count));
+    return kv;
+}
+
 imatrix_data read_imatrix(const std::string& path) {
     const gguf_file f = gguf_file::open(path);
     imatrix_data m;

@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model/llama.hpp"
@@ -42,6 +43,11 @@ struct imatrix_data {
     // All importance vectors at once (what quantize_options::importance serves).
     std::map<std::string, std::vector<float>> importance_map() const;
 };
+
+// The provenance keys llama-quantize writes into a model quantized with this imatrix:
+// quantize.imatrix.file (as given), .dataset (the first one), .entries_count, .chunks_count.
+std::vector<std::pair<std::string, gguf_value>> imatrix_quantize_metadata(const imatrix_data& m,
+                                                                         const std::string& file);
 
 // Reads a GGUF imatrix; throws lowbit::error naming the file and the bad key/tensor.
 imatrix_data read_imatrix(const std::string& path);

@@ -237,6 +237,8 @@ quantize_report quantize_model(const model_data& in, const std::string& out_path
     const quant_preset preset = find_preset(opt.preset);
     gguf_writer w;
     set_output_metadata(w, in, rep, preset);
+    if (opt.method == quant_method::mse) w.set("lowbit.quantize.method", gguf_value::str("mse"));
+    for (const auto& [k, v] : opt.metadata) w.set(k, v);
 
     uint64_t done_bytes = 0;
     for (size_t ti = 0; ti < in.tensors.size(); ++ti) {

@@ -215,6 +215,21 @@ TEST(Imatrix, CliCollectsAndQuantizes) {
     EXPECT_EQ(m.entries.at("blk.0.attn_q.weight").counts, std::vector<float>{256});
     r = test::run_cli("quantize " + synth_f32() + " " + d + "/q.gguf -t q4_k --pure --imatrix " + d + "/im.gguf -q");
     ASSERT_EQ(r.exit_code, 0) << r.out;
+    {
+        const gguf_file q = gguf_file::open(d + "/q.gguf");  // llama-quantize's provenance keys
+        EXPECT_EQ(q.get_string("quantize.imatrix.file"), d + "/im.gguf");
+        EXPECT_EQ(q.get_string("quantize.imatrix.dataset"), "tinystories_valid_first200.txt");
+        EXPECT_EQ(q.get_int("quantize.imatrix.entries_count", 0), 14);
+        EXPECT_EQ(q.get_int("quantize.imatrix.chunks_count", 0), 4);
+    }
+    // Held-out calibration: --skip-bytes drops the start of the text (fewer tokens -> fewer chunks).
+    r = test::run_cli("imatrix " + synth_f32() + " --text " + ts200() + " -o " + d + "/skip.gguf -c 64 --skip-bytes 150000 -q");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    const imatrix_data sk = read_imatrix(d + "/skip.gguf");
+    EXPECT_GT(sk.chunk_count, 10u);
+    EXPECT_LT(sk.chunk_count, 200u);
+    r = test::run_cli("imatrix " + synth_f32() + " --text " + ts200() + " -o " + d + "/skip.gguf --skip-bytes 999999999 -q");
+    EXPECT_NE(r.exit_code, 0);
     r = test::run_cli("imatrix " + synth_f32() + " --text " + ts200() + " -o " + d + "/x.gguf -c 100000 -q");
     EXPECT_NE(r.exit_code, 0);
     EXPECT_NE(r.out.find("tokenizes to"), std::string::npos) << r.out;
