@@ -128,6 +128,8 @@ std::vector<uint8_t> gptq_quantize(type t, const float* w, int64_t rows, int64_t
         damp = std::max(damp * 10.0, 1e-6);
     }
 
+    std::vector<double> hdiag(static_cast<size_t>(n));  // by permuted column, damped
+    for (int64_t a = 0; a < n; ++a) hdiag[a] = hp[a * n + a] + damp * mean_diag;
     const size_t out_row = row_bytes(t, n);
     std::vector<uint8_t> out(static_cast<size_t>(rows) * out_row);
     parallel_for(rows, opt.threads, [&](int64_t r0, int64_t r1, int) {
@@ -135,7 +137,7 @@ std::vector<uint8_t> gptq_quantize(type t, const float* w, int64_t rows, int64_t
         std::vector<int_grid> grids(static_cast<size_t>(n_groups));
         std::vector<bool> have(static_cast<size_t>(n_groups));
         std::vector<int> codes(static_cast<size_t>(n));
-        std::vector<float> gv(static_cast<size_t>(G));
+        std::vector<float> gv(static_cast<size_t>(G)), gc(static_cast<size_t>(G));
         for (int64_t r = r0; r < r1; ++r) {
             const float* wr = w + r * n;
             for (int64_t a = 0; a < n; ++a) wp[a] = dead[perm[a]] ? 0.0 : double(wr[perm[a]]);
@@ -156,6 +158,27 @@ std::vector<uint8_t> gptq_quantize(type t, const float* w, int64_t rows, int64_t
                             gv[c - c0] = static_cast<float>(v);
                         }
                         grids[gi] = int_grid_rtn(spec, gv.data(), nv);
+                        if (opt.n_grid > 0) {
+                            auto werr = [&](const int_grid& g) {
+                                double e = 0.0;
+                                for (int64_t c = 0; c < nv; ++c) {
+                                    const double d = double(gv[c]) - int_value(spec, g, int_code(spec, g, gv[c]));
+                                    e += hdiag[inv[c0 + c]] * d * d;
+                                }
+                                return e;
+                            };
+                            double best = werr(grids[gi]);
+                            for (int k = 1; k <= opt.n_grid; ++k) {
+                                const float f = static_cast<float>(1.0 - opt.max_shrink * k / opt.n_grid);
+                                for (int64_t c = 0; c < nv; ++c) gc[c] = gv[c] * f;
+                                const int_grid g = int_grid_rtn(spec, gc.data(), nv);
+                                const double e = werr(g);
+                                if (e < best) {
+                                    best = e;
+                                    grids[gi] = g;
+                                }
+                            }
+                        }
                         have[gi] = true;
                     }
                     const float x = static_cast<float>(wp[a]);

@@ -9,7 +9,8 @@
 // per block. A group's grid (scale, min) is computed from the group's current (error-updated) weights
 // when the first of its columns is quantized. With act_order, columns go in order of decreasing
 // H_ii; groups stay the format's fixed column groups.
-// With a diagonal H there is nothing to spread: the result is exactly the format's RTN encoding.
+// With a diagonal H there is nothing to spread: with n_grid = 0 the result is exactly the format's
+// RTN encoding.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,11 @@ struct gptq_options {
     int64_t block_size = 128;  // lazy-batch width
     double damp = 0.01;        // fraction of mean(diag H) added to the diagonal
     bool act_order = false;
+    // Grid search at each group start (as the reference quantizer's `mse` option): the clamp
+    // c = amax * (1 - k / n_grid * max_shrink), k = 0..n_grid, with the lowest H_ii-weighted squared
+    // error over the group's current weights. 0 = plain absmax/min-max grids (RTN's).
+    int n_grid = 20;
+    double max_shrink = 0.6;
     int threads = 0;           // 0 = default_threads()
 };
 

@@ -92,6 +92,7 @@ TEST(Gptq, DiagonalHessianEqualsRtnBytes) {
             gptq_options o;
             o.act_order = act;
             o.block_size = 64;
+            o.n_grid = 0;
             EXPECT_EQ(gptq_quantize(t, w.data(), rows, n, h, o), rtn(t, w, rows, n))
                 << type_name(t) << " act_order=" << act;
         }
@@ -110,7 +111,9 @@ TEST(Gptq, WhiteInputsEqualRtn) {
         for (int64_t j = 0; j < n; ++j) ASSERT_EQ(h[i * n + j], i == j ? double(T) : 0.0);
     const auto w = random_matrix(rows, n, 5, 0.1);
     const type t = type_from_name("int3_g32").value();
-    EXPECT_EQ(gptq_quantize(t, w.data(), rows, n, h, {}), rtn(t, w, rows, n));
+    gptq_options o;
+    o.n_grid = 0;
+    EXPECT_EQ(gptq_quantize(t, w.data(), rows, n, h, o), rtn(t, w, rows, n));
 }
 
 TEST(Gptq, LowersLayerOutputErrorVsRtn) {
