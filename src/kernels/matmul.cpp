@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/cpu.hpp"
 #include "core/parallel.hpp"
 #include "kernels/dot.hpp"
 #include "kernels/gemm_f32.hpp"
@@ -30,8 +31,10 @@ namespace {
 // weight type has no quantized dot product or the row length is not a whole number of blocks.
 bool matmul_quantized(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ldx, float* y,
                       int64_t ldy, int n_threads, matmul_scratch& scratch) {
-    const kernels::dot_fn dot = kernels::dot_kernel(w.t);
-    if (!dot) return false;
+    const isa_tier tier = active_isa_tier();
+    const kernels::dot_fn dot = kernels::dot_kernel(w.t, tier);
+    // With SIMD decoders but only a scalar dot (Q4_1, Q5_1 today), de-quantize + GEMM is faster.
+    if (!dot || (tier >= isa_tier::avx2 && dot == kernels::dot_kernel(w.t, isa_tier::ref))) return false;
     const type at = kernels::dot_act_type(w.t);
     const kernels::quantize_act_fn quant = kernels::quantize_act_kernel(at);
     const int64_t k = w.n_cols;

@@ -3,7 +3,8 @@
 // n_tokens activation rows with gemm_f32 -- so a batch of tokens pays for de-quantization once and a
 // full F32 copy of W never exists. F32 weights are used in place.
 // Small batches (n_tokens <= quantized_max_tokens(), 4 by default; generation is 1 token) of a weight
-// type with a quantized dot product (kernels/dot.hpp) take the generation path instead: the
+// type with a quantized dot product (kernels/dot.hpp; on SIMD tiers only where that dot product has a
+// SIMD version) take the generation path instead: the
 // activations are quantized once to Q8_0 / Q8_1 / Q8_K and each output is one integer dot product
 // over the stored row, so W is streamed from memory once and never expanded to F32.
 //   w: [n_rows][n_cols] stored rows;  x: [n_tokens][n_cols] (row stride ldx);  y: [n_tokens][n_rows] (ldy)
