@@ -1,6 +1,6 @@
 // `lowbit eval MODEL TEXT... [--reference REF] [--gate SPEC]`: perplexity (llama.cpp chunks or
 // per-document protocol), KL divergence against a reference in the same pass, throughput and memory,
-// as a table or --json. The logic lives in src/eval/; this file only parses arguments.
+// as a table or --json. The logic lives in src/eval/ (evaluate_model); this file only parses arguments.
 #include <cstdio>
 
 #include "command.hpp"
@@ -8,7 +8,7 @@
 #include "eval/gate.hpp"
 #include "eval/perplexity.hpp"
 #include "eval/report.hpp"
-#include "eval/throughput.hpp"
+#include "eval/sweep.hpp"
 #include "lowbit/error.hpp"
 
 namespace {
@@ -39,45 +39,18 @@ void run(const args& a) {
     o.allow_long_context = a.allow_long;
     o.separator = a.separator;
     o.max_units = a.max_units;
-    // Read every text first: a missing or empty file fails before any model work.
-    std::vector<std::string> texts;
-    for (const auto& f : a.files) texts.push_back(ev::read_text_file(f));
-
     lowbit::load_options lo;
     lo.tokenizer_path = a.tokenizer;
-    auto model = lowbit::llama_model::load(a.model, lo);
-    std::shared_ptr<const lowbit::llama_model> ref;
-    if (!a.reference.empty()) ref = lowbit::llama_model::load(a.reference, lo);
-    ev::evaluator e(model, ref, o);
-
-    ev::run_report r;
-    r.context = ev::current_context(o.n_threads);
-    r.model_path = a.model;
-    r.reference_path = a.reference;
-    r.protocol = ev::protocol_name(o.proto);
-    r.n_ctx = e.n_ctx();
-    r.model_bytes = model->n_bytes();
-    r.model_params = model->n_params();
-    r.bits_per_weight = model->bits_per_weight();
-    double secs = 0;
-    int64_t evaluated = 0;
-    for (size_t i = 0; i < a.files.size(); ++i) {
-        const auto s = e.score_text(texts[i], a.files[i]);
-        r.files.push_back(ev::summarize(a.files[i], s));
-        secs += s.seconds;
-        evaluated += s.n_evaluated;
-    }
-    r.prompt_tokens_per_s = secs > 0 ? double(evaluated) / secs : 0;
-    if (a.gen > 0) {
-        const int64_t n_gen = model->config().n_ctx_train > 0 ? std::min(a.gen, model->config().n_ctx_train) : a.gen;
-        r.gen_tokens = n_gen;
-        r.gen_tokens_per_s = ev::bench_generation(model, n_gen, 1, o.n_threads).mean;
-    }
-    r.peak_rss = ev::peak_rss_bytes();
-    if (!gate.empty()) {
-        r.gated = true;
-        r.gate_failures = ev::check_gate(gate, r.files);
-    }
+    ev::eval_request req;
+    req.model = lowbit::llama_model::load(a.model, lo);
+    if (!a.reference.empty()) req.reference = lowbit::llama_model::load(a.reference, lo);
+    req.model_path = a.model;
+    req.reference_path = a.reference;
+    req.text_paths = a.files;
+    req.options = o;
+    req.gen = a.gen;
+    req.gate = gate;
+    const ev::run_report r = ev::evaluate_model(req);
     if (a.json)
         std::printf("%s\n", ev::to_json(r).dump(2).c_str());
     else
