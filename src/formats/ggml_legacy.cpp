@@ -28,17 +28,15 @@
 
 #include "core/half.hpp"
 #include "formats/ggml_blocks.hpp"
+#include "formats/ggml_quant_common.hpp"
 
 namespace lowbit {
 namespace {
 
-// ggml's nearest_int: round to nearest, ties to even, via the 1.5*2^23 magic number (|v| < 2^22).
-inline int nearest_int(float v) {
-    const float t = v + 12582912.f;
-    int32_t i;
-    std::memcpy(&i, &t, sizeof(i));
-    return (i & 0x007fffff) - 0x00400000;
-}
+using ggml_quant::make_qkx_quants;
+using ggml_quant::make_qx_quants;
+using ggml_quant::nearest_int;
+
 
 // Writes q[0..32) (values < 32) as nibbles and, when `qh` is non-null, 5th bits.
 inline void pack_nibbles(const uint8_t* q, uint8_t* qs, uint8_t* qh) {
@@ -64,131 +62,9 @@ float row_sigma2(const float* x, int64_t n) {
     return sum_x2 / static_cast<float>(n);
 }
 
-constexpr float k_group_max_eps = 1e-15f;
+using ggml_quant::k_group_max_eps;
 
-// Symmetric weighted quantization to L in [0, 2*nmax) (llama.cpp make_qx_quants, rmse_type 1 with
-// explicit weights qw): tries 19 scales around nmax/max and keeps the one with the best weighted
-// least-squares fit. Returns the scale d with x ~= d * (L - nmax).
-float make_qx_quants(int n, int nmax, const float* x, int8_t* L, const float* qw) {
-    float max = 0, amax = 0;
-    for (int i = 0; i < n; ++i) {
-        const float ax = std::fabs(x[i]);
-        if (ax > amax) {
-            amax = ax;
-            max = x[i];
-        }
-    }
-    if (amax < k_group_max_eps) {
-        for (int i = 0; i < n; ++i) L[i] = 0;
-        return 0.f;
-    }
-    float iscale = -nmax / max;
-    float sumlx = 0, suml2 = 0;
-    for (int i = 0; i < n; ++i) {
-        int l = nearest_int(iscale * x[i]);
-        l = std::max(-nmax, std::min(nmax - 1, l));
-        L[i] = static_cast<int8_t>(l + nmax);
-        const float w = qw[i];
-        sumlx += w * x[i] * l;
-        suml2 += w * l * l;
-    }
-    float scale = suml2 ? sumlx / suml2 : 0.0f;
-    float best = scale * sumlx;
-    for (int is = -9; is <= 9; ++is) {
-        if (is == 0) continue;
-        iscale = -(nmax + 0.1f * is) / max;
-        sumlx = suml2 = 0;
-        for (int i = 0; i < n; ++i) {
-            int l = nearest_int(iscale * x[i]);
-            l = std::max(-nmax, std::min(nmax - 1, l));
-            const float w = qw[i];
-            sumlx += w * x[i] * l;
-            suml2 += w * l * l;
-        }
-        if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-            for (int i = 0; i < n; ++i) {
-                const int l = nearest_int(iscale * x[i]);
-                L[i] = static_cast<int8_t>(nmax + std::max(-nmax, std::min(nmax - 1, l)));
-            }
-            scale = sumlx / suml2;
-            best = scale * sumlx;
-        }
-    }
-    return scale;
-}
 
-// Asymmetric weighted quantization to L in [0, nmax] (llama.cpp make_qkx3_quants with use_mad =
-// false): grid search over nstep+1 scales, each refined by a weighted least-squares fit of scale and
-// min. Returns the scale; *the_min receives -min, so x ~= scale * L - *the_min.
-float make_qkx3_quants(int n, int nmax, const float* x, const float* weights, uint8_t* L,
-                       float* the_min, uint8_t* Laux, float rmin, float rdelta, int nstep) {
-    float min = x[0], max = x[0];
-    float sum_w = weights[0];
-    float sum_x = sum_w * x[0];
-    for (int i = 1; i < n; ++i) {
-        if (x[i] < min) min = x[i];
-        if (x[i] > max) max = x[i];
-        const float w = weights[i];
-        sum_w += w;
-        sum_x += w * x[i];
-    }
-    if (min > 0) min = 0;
-    if (max <= min) {
-        std::memset(L, 0, static_cast<size_t>(n));
-        *the_min = -min;
-        return 0.f;
-    }
-    float iscale = nmax / (max - min);
-    float scale = 1 / iscale;
-    float best_mad = 0;
-    for (int i = 0; i < n; ++i) {
-        const int l = nearest_int(iscale * (x[i] - min));
-        L[i] = static_cast<uint8_t>(std::max(0, std::min(nmax, l)));
-        float diff = scale * L[i] + min - x[i];
-        diff = diff * diff;
-        best_mad += weights[i] * diff;
-    }
-    if (nstep < 1) {
-        *the_min = -min;
-        return scale;
-    }
-    for (int is = 0; is <= nstep; ++is) {
-        iscale = (rmin + rdelta * is + nmax) / (max - min);
-        float sum_l = 0, sum_l2 = 0, sum_xl = 0;
-        for (int i = 0; i < n; ++i) {
-            int l = nearest_int(iscale * (x[i] - min));
-            l = std::max(0, std::min(nmax, l));
-            Laux[i] = static_cast<uint8_t>(l);
-            const float w = weights[i];
-            sum_l += w * l;
-            sum_l2 += w * l * l;
-            sum_xl += w * l * x[i];
-        }
-        const float D = sum_w * sum_l2 - sum_l * sum_l;
-        if (D > 0) {
-            float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
-            float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
-            if (this_min > 0) {
-                this_min = 0;
-                this_scale = sum_xl / sum_l2;
-            }
-            float mad = 0;
-            for (int i = 0; i < n; ++i) {
-                float diff = this_scale * Laux[i] + this_min - x[i];
-                diff = diff * diff;
-                mad += weights[i] * diff;
-            }
-            if (mad < best_mad) {
-                for (int i = 0; i < n; ++i) L[i] = Laux[i];
-                best_mad = mad;
-                scale = this_scale;
-                min = this_min;
-            }
-        }
-    }
-    *the_min = -min;
-    return scale;
-}
 
 // Per-weight error weights of llama.cpp's legacy imatrix path: importance * sqrt(sigma^2 + x^2).
 inline void imatrix_weights(const float* xb, const float* qw, float sigma2, float* weight) {
@@ -226,7 +102,7 @@ void quantize_asym_imatrix(const float* x, Block* y, int64_t n, const float* imp
         const float* xb = x + 32 * ib;
         imatrix_weights(xb, importance + 32 * ib, sigma2, weight);
         float min;
-        const float d = make_qkx3_quants(32, nmax, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36);
+        const float d = make_qkx_quants(32, nmax, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36, false);
         y[ib].d = f32_to_fp16(d);
         y[ib].m = f32_to_fp16(-min);
         if constexpr (requires(Block b) { b.qh; }) {
