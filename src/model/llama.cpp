@@ -78,6 +78,9 @@ std::vector<float> load_vector(const model_data& m, const std::string& name, int
     return v;
 }
 
+
+}  // namespace
+
 // y = x / sqrt(mean(x^2) + eps) * w, row by row. The sum of squares is accumulated in double.
 void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps) {
     for (int64_t t = 0; t < n_rows; ++t) {
@@ -89,8 +92,6 @@ void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t 
         for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] * scale * w[i];
     }
 }
-
-}  // namespace
 
 llama_config llama_config::from_model(const model_data& m) {
     llama_config c;

@@ -22,6 +22,9 @@
 
 namespace lowbit {
 
+// y = x / sqrt(mean(x^2) + eps) * w for each of n_rows rows of n values (sum of squares in double).
+void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps);
+
 enum class rope_style { normal, neox };
 
 struct llama_config {

@@ -43,16 +43,6 @@ void mm(const std::vector<float>& w, int64_t rows, int64_t cols, const float* x,
     matmul(wm, T, x, cols, y, rows, threads, s);
 }
 
-void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps) {
-    for (int64_t t = 0; t < n_rows; ++t) {
-        const float* xr = x + t * n;
-        float* yr = y + t * n;
-        double ss = 0.0;
-        for (int64_t i = 0; i < n; ++i) ss += double(xr[i]) * double(xr[i]);
-        const float scale = 1.0f / std::sqrt(static_cast<float>(ss / double(n)) + eps);
-        for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] * scale * w[i];
-    }
-}
 
 }  // namespace
 
