@@ -11,9 +11,9 @@ struct dot_row {
 
 constexpr dot_row k_dots[] = {
     {type::q4_0, type::q8_0, dot_q4_0_q8_0__ref, dot_q4_0_q8_0__avx2},
-    {type::q4_1, type::q8_1, dot_q4_1_q8_1__ref, nullptr},
+    {type::q4_1, type::q8_1, dot_q4_1_q8_1__ref, dot_q4_1_q8_1__avx2},
     {type::q5_0, type::q8_0, dot_q5_0_q8_0__ref, dot_q5_0_q8_0__avx2},
-    {type::q5_1, type::q8_1, dot_q5_1_q8_1__ref, nullptr},
+    {type::q5_1, type::q8_1, dot_q5_1_q8_1__ref, dot_q5_1_q8_1__avx2},
     {type::q8_0, type::q8_0, dot_q8_0_q8_0__ref, dot_q8_0_q8_0__avx2},
     {type::iq4_nl, type::q8_0, dot_iq4_nl_q8_0__ref, dot_iq4_nl_q8_0__avx2},
     {type::q2_k, type::q8_k, dot_q2_k_q8_k__ref, dot_q2_k_q8_k__avx2},

@@ -41,7 +41,9 @@ float dot_q5_k_q8_k__ref(int64_t n, const void* w, const void* a);
 float dot_q6_k_q8_k__ref(int64_t n, const void* w, const void* a);
 
 float dot_q4_0_q8_0__avx2(int64_t n, const void* w, const void* a);
+float dot_q4_1_q8_1__avx2(int64_t n, const void* w, const void* a);
 float dot_q5_0_q8_0__avx2(int64_t n, const void* w, const void* a);
+float dot_q5_1_q8_1__avx2(int64_t n, const void* w, const void* a);
 float dot_q8_0_q8_0__avx2(int64_t n, const void* w, const void* a);
 float dot_iq4_nl_q8_0__avx2(int64_t n, const void* w, const void* a);
 float dot_q2_k_q8_k__avx2(int64_t n, const void* w, const void* a);

@@ -1,4 +1,4 @@
-// AVX2 dot products of quantized weight rows with Q8_0 / Q8_K activation rows (see dot.hpp).
+// AVX2 dot products of quantized weight rows with Q8_0 / Q8_1 / Q8_K activation rows (see dot.hpp).
 //
 // Signed x signed bytes: _mm256_maddubs_epi16 needs an unsigned first operand, so |w| is multiplied
 // by sign(w) * a (vpsignb), giving int16 pair sums (|.| <= 2 * 128 * 127, no saturation because
@@ -128,6 +128,47 @@ float dot_iq4_nl_q8_0__avx2(int64_t n, const void* w, const void* a) {
     const __m256i table = _mm256_set_m128i(t, t);
     return sum_blocks32(n / k_qk4_nl, x, y, [&](int64_t b) {
         return dot_i8_i8(_mm256_shuffle_epi8(table, unpack_nibbles(x[b].qs)), load32(y[b].qs));
+    });
+}
+
+// Q4_1 / Q5_1: unsigned codes (0..15 / 0..31) go straight into maddubs; the mins are added as
+// m_w * s_a per block in a scalar sum (as ggml does).
+namespace {
+template <class W, class F>
+inline float sum_blocks32_min(int64_t nb, const W* x, const block_q8_1* y, F block_dot) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    float summ = 0;
+    int64_t b = 0;
+    for (; b + 1 < nb; b += 2) {
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[b].d) * fp16(y[b].d)), _mm256_cvtepi32_ps(block_dot(b)), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[b + 1].d) * fp16(y[b + 1].d)),
+                               _mm256_cvtepi32_ps(block_dot(b + 1)), acc1);
+        summ += fp16(x[b].m) * fp16(y[b].s) + fp16(x[b + 1].m) * fp16(y[b + 1].s);
+    }
+    if (b < nb) {
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[b].d) * fp16(y[b].d)), _mm256_cvtepi32_ps(block_dot(b)), acc0);
+        summ += fp16(x[b].m) * fp16(y[b].s);
+    }
+    return hsum_f32(_mm256_add_ps(acc0, acc1)) + summ;
+}
+}  // namespace
+
+float dot_q4_1_q8_1__avx2(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_q4_1*>(w);
+    const auto* y = static_cast<const block_q8_1*>(a);
+    const __m256i ones = _mm256_set1_epi16(1);
+    return sum_blocks32_min(n / k_qk4_1, x, y, [&](int64_t b) {
+        return _mm256_madd_epi16(_mm256_maddubs_epi16(unpack_nibbles(x[b].qs), load32(y[b].qs)), ones);
+    });
+}
+
+float dot_q5_1_q8_1__avx2(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_q5_1*>(w);
+    const auto* y = static_cast<const block_q8_1*>(a);
+    const __m256i ones = _mm256_set1_epi16(1), bit4 = _mm256_set1_epi8(0x10);
+    return sum_blocks32_min(n / k_qk5_1, x, y, [&](int64_t b) {
+        const __m256i u = _mm256_or_si256(unpack_nibbles(x[b].qs), _mm256_and_si256(bits_to_bytes(x[b].qh), bit4));
+        return _mm256_madd_epi16(_mm256_maddubs_epi16(u, load32(y[b].qs)), ones);
     });
 }
 

@@ -76,7 +76,7 @@ quantize_act_fn quantize_act_kernel(type act) {
     const bool avx2 = active_isa_tier() >= isa_tier::avx2;
     switch (act) {
         case type::q8_0: return avx2 ? quantize_act_q8_0__avx2 : quantize_act_q8_0__ref;
-        case type::q8_1: return quantize_act_q8_1__ref;
+        case type::q8_1: return avx2 ? quantize_act_q8_1__avx2 : quantize_act_q8_1__ref;
         case type::q8_k: return avx2 ? quantize_act_q8_k__avx2 : quantize_act_q8_k__ref;
         default: return nullptr;
     }

@@ -17,6 +17,7 @@ void quantize_act_q8_0__ref(const float* x, void* dst, int64_t n);
 void quantize_act_q8_1__ref(const float* x, void* dst, int64_t n);
 void quantize_act_q8_k__ref(const float* x, void* dst, int64_t n);
 void quantize_act_q8_0__avx2(const float* x, void* dst, int64_t n);
+void quantize_act_q8_1__avx2(const float* x, void* dst, int64_t n);
 void quantize_act_q8_k__avx2(const float* x, void* dst, int64_t n);
 
 using quantize_act_fn = void (*)(const float* x, void* dst, int64_t n);

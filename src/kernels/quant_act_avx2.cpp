@@ -48,6 +48,26 @@ void quantize_act_q8_0__avx2(const float* x, void* dst, int64_t n) {
     }
 }
 
+void quantize_act_q8_1__avx2(const float* x, void* dst, int64_t n) {
+    auto* y = static_cast<block_q8_1*>(dst);
+    for (int64_t b = 0; b < n / k_qk8_1; ++b, x += k_qk8_1) {
+        __m256 m = abs_ps(_mm256_loadu_ps(x));
+        for (int j = 8; j < k_qk8_1; j += 8) m = _mm256_max_ps(m, abs_ps(_mm256_loadu_ps(x + j)));
+        const float amax = hmax(m);
+        const float d = amax / 127.0f;
+        const float id = d != 0 ? 1.0f / d : 0.0f;
+        const __m256i q = round_pack32(x, _mm256_set1_ps(id));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(y[b].qs), q);
+        // sum of the 32 codes (exact in int32), then the same scalar expression as __ref.
+        const __m256i s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), q), _mm256_set1_epi16(1));
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
+        s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x1));
+        y[b].d = f32_to_fp16(d);
+        y[b].s = f32_to_fp16(static_cast<float>(_mm_cvtsi128_si32(s)) * d);
+    }
+}
+
 void quantize_act_q8_k__avx2(const float* x, void* dst, int64_t n) {
     auto* y = static_cast<block_q8_k*>(dst);
     for (int64_t b = 0; b < n / k_qk_k; ++b, x += k_qk_k) {

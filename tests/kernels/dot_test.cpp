@@ -35,9 +35,9 @@ struct case_t {
 
 const case_t k_cases[] = {
     {type::q4_0, kernels::dot_q4_0_q8_0__ref, kernels::dot_q4_0_q8_0__avx2},
-    {type::q4_1, kernels::dot_q4_1_q8_1__ref, nullptr},
+    {type::q4_1, kernels::dot_q4_1_q8_1__ref, kernels::dot_q4_1_q8_1__avx2},
     {type::q5_0, kernels::dot_q5_0_q8_0__ref, kernels::dot_q5_0_q8_0__avx2},
-    {type::q5_1, kernels::dot_q5_1_q8_1__ref, nullptr},
+    {type::q5_1, kernels::dot_q5_1_q8_1__ref, kernels::dot_q5_1_q8_1__avx2},
     {type::q8_0, kernels::dot_q8_0_q8_0__ref, kernels::dot_q8_0_q8_0__avx2},
     {type::iq4_nl, kernels::dot_iq4_nl_q8_0__ref, kernels::dot_iq4_nl_q8_0__avx2},
     {type::q2_k, kernels::dot_q2_k_q8_k__ref, kernels::dot_q2_k_q8_k__avx2},
@@ -196,7 +196,8 @@ TEST(Dot, KernelSelection) {
     EXPECT_EQ(kernels::dot_kernel(type::f16, isa_tier::avx2), nullptr);
     EXPECT_EQ(kernels::dot_kernel(type::q4_k, isa_tier::ref), kernels::dot_q4_k_q8_k__ref);
     EXPECT_EQ(kernels::dot_kernel(type::q4_k, isa_tier::avx2), kernels::dot_q4_k_q8_k__avx2);
-    EXPECT_EQ(kernels::dot_kernel(type::q4_1, isa_tier::avx2), kernels::dot_q4_1_q8_1__ref);
+    EXPECT_EQ(kernels::dot_kernel(type::q4_1, isa_tier::avx2), kernels::dot_q4_1_q8_1__avx2);
+    EXPECT_EQ(kernels::dot_kernel(type::q4_1, isa_tier::ref), kernels::dot_q4_1_q8_1__ref);
 }
 
 TEST(QuantAct, Avx2MatchesReferenceBytes) {
@@ -209,11 +210,14 @@ TEST(QuantAct, Avx2MatchesReferenceBytes) {
         for (int64_t i = 0; i < 256 && n >= 512; ++i) x[static_cast<size_t>(256 + i)] = 0.0f;
         x[3] = 9.0f;
         x[200] = -9.0f;
-        for (type at : {type::q8_0, type::q8_k}) {
+        for (type at : {type::q8_0, type::q8_1, type::q8_k}) {
             std::vector<uint8_t> want(row_bytes(at, n), 0xAB), got(row_bytes(at, n), 0xCD);
             if (at == type::q8_0) {
                 kernels::quantize_act_q8_0__ref(x.data(), want.data(), n);
                 kernels::quantize_act_q8_0__avx2(x.data(), got.data(), n);
+            } else if (at == type::q8_1) {
+                kernels::quantize_act_q8_1__ref(x.data(), want.data(), n);
+                kernels::quantize_act_q8_1__avx2(x.data(), got.data(), n);
             } else {
                 kernels::quantize_act_q8_k__ref(x.data(), want.data(), n);
                 kernels::quantize_act_q8_k__avx2(x.data(), got.data(), n);
@@ -236,8 +240,7 @@ TEST(QuantAct, Q8kMatchesFormatEncoder) {
 
 // matmul with a small batch (the quantized path) == de-quantized weights . de-quantized activations.
 TEST(MatmulQuantized, SmallBatchMatchesDequantizedDots) {
-    // (Q4_1/Q5_1 have no SIMD dot yet: matmul keeps de-quantize + GEMM for them on SIMD tiers.)
-    const type types[] = {type::q4_0, type::q8_0, type::q5_0, type::iq4_nl, type::q2_k,
+    const type types[] = {type::q4_0, type::q4_1, type::q5_1, type::q8_0, type::q5_0, type::iq4_nl, type::q2_k,
                           type::q3_k, type::q4_k, type::q5_k, type::q6_k};
     for (type t : types) {
         const type at = kernels::dot_act_type(t);
