@@ -7,6 +7,7 @@
 #include "kernels/dot.hpp"
 #include "kernels/gemm_f32.hpp"
 #include "kernels/quant_act.hpp"
+#include "kernels/w8a8.hpp"
 
 namespace lowbit {
 
@@ -64,6 +65,10 @@ int64_t matmul_tile_rows(int64_t n_cols) {
 void matmul(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ldx, float* y, int64_t ldy,
             int n_threads, matmul_scratch& scratch) {
     if (n_tokens <= 0 || w.n_rows <= 0) return;
+    if (w.act.mode != act_mode::none) {  // int8 activations: kernels/w8a8.hpp (owner: act-quant)
+        matmul_w8a8(w, n_tokens, x, ldx, y, ldy, n_threads, scratch);
+        return;
+    }
     if (n_threads <= 0) n_threads = default_threads();
     // Waking threads costs microseconds: below ~256K multiply-adds one thread is faster.
     if (n_tokens * w.n_rows * w.n_cols < (int64_t(1) << 18)) n_threads = 1;

@@ -19,12 +19,21 @@
 
 namespace lowbit {
 
+// Activation quantization of a product with this matrix (kernels/w8a8.hpp): none (weight-only, A16/A32),
+// dynamic (one int8 scale per token, computed at run time) or static (one calibrated scale per tensor).
+enum class act_mode : uint8_t { none = 0, dynamic = 1, static_tensor = 2 };
+struct act_quant_desc {
+    act_mode mode = act_mode::none;
+    float scale = 0.0f;  // static_tensor: d_x (q = round(x / d_x) clamped to [-127, 127])
+};
+
 struct weight_matrix {
     std::string name;
     type t = type::f32;
     int64_t n_rows = 0, n_cols = 0;
     const uint8_t* data = nullptr;
     size_t row_stride = 0;  // bytes per stored row
+    act_quant_desc act;     // mode none: matmul's ordinary weight-only paths
 
     const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_stride; }
     size_t n_bytes() const { return static_cast<size_t>(n_rows) * row_stride; }
