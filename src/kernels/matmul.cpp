@@ -6,6 +6,7 @@
 #include "core/parallel.hpp"
 #include "kernels/dot.hpp"
 #include "kernels/gemm_f32.hpp"
+#include "kernels/gemm_q.hpp"
 #include "kernels/quant_act.hpp"
 #include "kernels/w8a8.hpp"
 
@@ -55,6 +56,82 @@ bool matmul_quantized(const weight_matrix& w, int64_t n_tokens, const float* x, 
     return true;
 }
 
+// The prompt path: integer GEMM over packed 8-row groups (kernels/gemm_q.hpp). Returns false (nothing
+// done) when the weight type has no integer GEMM or the row length is not a whole number of blocks.
+bool matmul_gemm_q(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ldx, float* y, int64_t ldy,
+                   int n_threads, matmul_scratch& scratch) {
+    const kernels::gemm_q_kernels kq = kernels::gemm_q_kernel(w.t, active_isa_tier());
+    const int64_t k = w.n_cols;
+    if (!kq.gemm || k % kq.block != 0 || k % traits(kq.act).block_size != 0) return false;
+    const kernels::quantize_act_fn quant = kernels::quantize_act_kernel(kq.act);
+    if (!quant) return false;
+    const int64_t nb = k / kq.block;
+    const int n_sides = kq.act == type::q8_k ? 4 : 1;
+    const size_t arb = row_bytes(kq.act, k);
+
+    // Activations: quantized once per call, or reused from the previous call on the same shared input.
+    auto& c = scratch.gact;
+    const bool hit = scratch.sharing_input() && c.key_gen == c.gen && c.x == x && c.n_tokens == n_tokens &&
+                     c.ldx == ldx && c.n_cols == k && c.act == kq.act;
+    if (!hit) {
+        const size_t nt = static_cast<size_t>(n_tokens);
+        if (c.q.size() < arb * nt) c.q.resize(arb * nt);
+        if (c.d.size() < nt * static_cast<size_t>(nb)) c.d.resize(nt * static_cast<size_t>(nb));
+        if (c.s.size() < nt * static_cast<size_t>(nb * n_sides)) c.s.resize(nt * static_cast<size_t>(nb * n_sides));
+        uint8_t* q = c.q.data();
+        float* d = c.d.data();
+        int32_t* s = c.s.data();
+        const int q_threads = n_tokens * k < (int64_t(1) << 15) ? 1 : n_threads;
+        parallel_for(n_tokens, q_threads, [&](int64_t b, int64_t e, int) {
+            for (int64_t t = b; t < e; ++t) {
+                uint8_t* qt = q + arb * static_cast<size_t>(t);
+                quant(x + t * ldx, qt, k);
+                kernels::gemm_act_sides(kq.act, qt, arb, 1, nb, d + t * nb, s + t * nb * n_sides);
+            }
+        });
+        c.x = x;
+        c.n_tokens = n_tokens;
+        c.ldx = ldx;
+        c.n_cols = k;
+        c.act = kq.act;
+        c.key_gen = c.gen;
+    }
+    kernels::gemm_act a;
+    a.q = c.q.data();
+    a.row_bytes = arb;
+    a.d = c.d.data();
+    a.s = c.s.data();
+    a.n_blocks = nb;
+
+    // Each worker takes a contiguous range of 8-row groups and walks it in chunks of up to `per` groups
+    // whose packed copy (about 128 KiB) stays in L2 while every token tile passes over it.
+    constexpr int64_t R = kernels::k_gemm_rows, T = kernels::k_gemm_tokens;
+    const size_t group_bytes = static_cast<size_t>(nb) * kq.packed_bytes;
+    const int64_t per = std::clamp<int64_t>(static_cast<int64_t>((size_t(128) << 10) / group_bytes), 1, 16);
+    const int64_t n_groups = (w.n_rows + R - 1) / R;
+    scratch.reserve_workers(std::max(n_threads, 1));
+    parallel_for(n_groups, n_threads, [&](int64_t b, int64_t e, int worker) {
+        const size_t chunk_bytes = group_bytes * static_cast<size_t>(std::min(per, e - b));
+        auto* buf = reinterpret_cast<uint8_t*>(scratch.tile(worker, (chunk_bytes + sizeof(float) - 1) / sizeof(float)));
+        for (int64_t g0 = b; g0 < e; g0 += per) {
+            const int64_t g1 = std::min(e, g0 + per);
+            for (int64_t g = g0; g < g1; ++g) {
+                const int rows = static_cast<int>(std::min(R, w.n_rows - g * R));
+                kq.pack(w.row(g * R), w.row_stride, rows, k, buf + group_bytes * static_cast<size_t>(g - g0));
+            }
+            for (int64_t t0 = 0; t0 < n_tokens; t0 += T) {
+                const int n_tok = static_cast<int>(std::min(T, n_tokens - t0));
+                for (int64_t g = g0; g < g1; ++g) {
+                    const int rows = static_cast<int>(std::min(R, w.n_rows - g * R));
+                    kq.gemm(nb, buf + group_bytes * static_cast<size_t>(g - g0), a, t0, n_tok, y + t0 * ldy + g * R,
+                            ldy, rows);
+                }
+            }
+        }
+    });
+    return true;
+}
+
 }  // namespace
 
 int64_t matmul_tile_rows(int64_t n_cols) {
@@ -86,6 +163,8 @@ void matmul(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ld
     }
     if (n_tokens <= scratch.quantized_max_tokens() &&
         matmul_quantized(w, n_tokens, x, ldx, y, ldy, n_threads, scratch))
+        return;
+    if (n_tokens > scratch.quantized_max_tokens() && matmul_gemm_q(w, n_tokens, x, ldx, y, ldy, n_threads, scratch))
         return;
     const int64_t tile_rows = matmul_tile_rows(k);
     const int64_t n_tiles = (w.n_rows + tile_rows - 1) / tile_rows;

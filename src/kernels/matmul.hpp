@@ -7,6 +7,9 @@
 // SIMD version) take the generation path instead: the
 // activations are quantized once to Q8_0 / Q8_1 / Q8_K and each output is one integer dot product
 // over the stored row, so W is streamed from memory once and never expanded to F32.
+// Larger batches of Q4_0, Q8_0 and Q4_K take the integer prompt GEMM (kernels/gemm_q.hpp): activations
+// quantized once per call (or once per shared input, see share_input_begin), 8-row groups of W packed
+// into a per-thread buffer, and 8-row x 4-token integer micro-kernels. Other types use the F32 GEMM.
 //   w: [n_rows][n_cols] stored rows;  x: [n_tokens][n_cols] (row stride ldx);  y: [n_tokens][n_rows] (ldy)
 #pragma once
 
@@ -50,10 +53,36 @@ public:
     int quantized_max_tokens() const { return q_max_tokens_; }
     void set_quantized_max_tokens(int n) { q_max_tokens_ = n; }
 
+    // Input sharing for the integer prompt GEMM: between share_input_begin() and share_input_end(),
+    // a matmul whose x, n_tokens, ldx, n_cols and activation format equal the previous one's reuses
+    // its quantized activations (q/k/v, or gate/up, read the same normed x). The caller must not change
+    // x in between. Outside such a scope every call quantizes afresh.
+    void share_input_begin() {
+        sharing_ = true;
+        ++gact.gen;
+    }
+    void share_input_end() {
+        sharing_ = false;
+        ++gact.gen;
+    }
+    bool sharing_input() const { return sharing_; }
+
+    // Quantized activations of the integer GEMM path and the key of the input they hold.
+    struct gemm_act_cache {
+        std::vector<uint8_t> q;
+        std::vector<float> d;
+        std::vector<int32_t> s;
+        const float* x = nullptr;
+        int64_t n_tokens = 0, ldx = 0, n_cols = 0;
+        type act = type::f32;
+        uint64_t gen = 0, key_gen = ~uint64_t(0);
+    } gact;
+
 private:
     std::vector<std::vector<float>> buf_;
     std::vector<uint8_t> act_;
     int q_max_tokens_ = 4;
+    bool sharing_ = false;
 };
 
 // Rows per de-quantized tile for a row of n_cols weights (a multiple of 4, about 32 KiB of floats).

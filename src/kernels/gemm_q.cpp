@@ -1,0 +1,200 @@
+// Scalar packing and micro-kernels of the integer prompt GEMM (see gemm_q.hpp), activation side
+// values, and run-time kernel selection.
+#include "kernels/gemm_q.hpp"
+
+#include <cmath>
+#include <cstring>
+
+#include "core/half.hpp"
+#include "formats/ggml_blocks.hpp"
+
+namespace lowbit::kernels {
+namespace {
+
+// The 6-bit scale and min of sub-block j of a Q4_K super-block (12 packed bytes).
+inline void q4_k_scale_min(int j, const uint8_t* q, int& sc, int& m) {
+    if (j < 4) {
+        sc = q[j] & 63;
+        m = q[j + 4] & 63;
+    } else {
+        sc = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
+        m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+// Code of column c (0..31) of a Q4_0 block: low nibbles are columns 0..15, high nibbles 16..31.
+inline int q4_0_code(const block_q4_0& b, int c) { return c < 16 ? (b.qs[c] & 0x0F) : (b.qs[c - 16] >> 4); }
+
+// Code of column c (0..255) of a Q4_K super-block: 32-byte chunk c / 64, low nibble for the first 32.
+inline int q4_k_code(const block_q4_k& b, int c) {
+    const uint8_t v = b.qs[32 * (c / 64) + c % 32];
+    return (c % 64) < 32 ? (v & 0x0F) : (v >> 4);
+}
+
+inline const block_q8_0* act_q8_0(const gemm_act& a, int64_t t) {
+    return reinterpret_cast<const block_q8_0*>(a.q + static_cast<size_t>(t) * a.row_bytes);
+}
+
+inline const block_q8_k* act_q8_k(const gemm_act& a, int64_t t) {
+    return reinterpret_cast<const block_q8_k*>(a.q + static_cast<size_t>(t) * a.row_bytes);
+}
+
+// Shared by the Q4_0 and Q8_0 __ref kernels: the codes are read as unsigned (Q4_0) or signed (Q8_0).
+template <bool Unsigned>
+void gemm_q8x8_ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
+                   int n_rows) {
+    const auto* w = static_cast<const gemm_block_q8x8*>(pw);
+    for (int t = 0; t < n_tok; ++t) {
+        const block_q8_0* x = act_q8_0(a, t0 + t);
+        const float* da = a.d + (t0 + t) * a.n_blocks;
+        const int32_t* s8 = a.s + (t0 + t) * a.n_blocks;
+        for (int r = 0; r < n_rows; ++r) {
+            float acc = 0;
+            for (int64_t b = 0; b < nb; ++b) {
+                int sum = 0;
+                for (int j = 0; j < 32; ++j) {
+                    const int8_t c = w[b].q[j / 4][r][j % 4];
+                    sum += (Unsigned ? static_cast<int>(static_cast<uint8_t>(c)) : c) * x[b].qs[j];
+                }
+                if (Unsigned) sum -= s8[b];  // Q4_0: weight = code - 8
+                const float scale = w[b].d[r] * da[b];
+                acc = std::fma(static_cast<float>(sum), scale, acc);
+            }
+            y[t * ldy + r] = acc;
+        }
+    }
+}
+
+}  // namespace
+
+void gemm_pack_q4_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < k / k_qk4_0; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const auto& blk = reinterpret_cast<const block_q4_0*>(w + row_stride * static_cast<size_t>(r))[b];
+            out[b].d[r] = fp16_to_f32(blk.d);
+            for (int c = 0; c < 32; ++c) out[b].q[c / 4][r][c % 4] = static_cast<int8_t>(q4_0_code(blk, c));
+        }
+    }
+}
+
+void gemm_pack_q8_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < k / k_qk8_0; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const auto& blk = reinterpret_cast<const block_q8_0*>(w + row_stride * static_cast<size_t>(r))[b];
+            out[b].d[r] = fp16_to_f32(blk.d);
+            for (int c = 0; c < 32; ++c) out[b].q[c / 4][r][c % 4] = blk.qs[c];
+        }
+    }
+}
+
+void gemm_pack_q4_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_q4_kx8*>(dst);
+    for (int64_t b = 0; b < k / k_qk_k; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const auto& blk = reinterpret_cast<const block_q4_k*>(w + row_stride * static_cast<size_t>(r))[b];
+            out[b].d[r] = fp16_to_f32(blk.d);
+            out[b].dmin[r] = fp16_to_f32(blk.dmin);
+            for (int s = 0; s < 8; ++s) {
+                int sc, m;
+                q4_k_scale_min(s, blk.scales, sc, m);
+                out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = static_cast<int16_t>(sc);
+                out[b].mn[s / 2][2 * r + s % 2] = static_cast<int16_t>(m);
+            }
+            for (int c = 0; c < k_qk_k; ++c) out[b].q[c / 4][r][c % 4] = static_cast<uint8_t>(q4_k_code(blk, c));
+        }
+    }
+}
+
+void gemm_q4_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                             int64_t ldy, int n_rows) {
+    gemm_q8x8_ref<true>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
+}
+
+void gemm_q8_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                             int64_t ldy, int n_rows) {
+    gemm_q8x8_ref<false>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
+}
+
+void gemm_q4_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                             int64_t ldy, int n_rows) {
+    const auto* w = static_cast<const gemm_block_q4_kx8*>(pw);
+    for (int t = 0; t < n_tok; ++t) {
+        const block_q8_k* x = act_q8_k(a, t0 + t);
+        const float* da = a.d + (t0 + t) * a.n_blocks;
+        const int32_t* bs = a.s + (t0 + t) * a.n_blocks * 4;
+        for (int r = 0; r < n_rows; ++r) {
+            float acc = 0;
+            for (int64_t b = 0; b < nb; ++b) {
+                int sumi = 0;
+                for (int s = 0; s < 8; ++s) {
+                    int sub = 0;
+                    for (int j = 32 * s; j < 32 * s + 32; ++j) sub += w[b].q[j / 4][r][j % 4] * x[b].qs[j];
+                    sumi += w[b].sc[s][2 * r] * sub;
+                }
+                int summ = 0;
+                for (int p = 0; p < 4; ++p) {
+                    const int32_t pair = bs[b * 4 + p];
+                    const int lo = static_cast<int16_t>(pair & 0xFFFF), hi = static_cast<int16_t>(pair >> 16);
+                    summ += w[b].mn[p][2 * r] * lo + w[b].mn[p][2 * r + 1] * hi;
+                }
+                const float m = (da[b] * w[b].dmin[r]) * static_cast<float>(summ);
+                acc = acc + std::fma(da[b] * w[b].d[r], static_cast<float>(sumi), -m);
+            }
+            y[t * ldy + r] = acc;
+        }
+    }
+}
+
+void gemm_act_sides(type act, const uint8_t* q, size_t row_bytes, int64_t n_tokens, int64_t n_blocks, float* d,
+                    int32_t* s) {
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        const uint8_t* row = q + static_cast<size_t>(t) * row_bytes;
+        for (int64_t b = 0; b < n_blocks; ++b) {
+            const int64_t i = t * n_blocks + b;
+            if (act == type::q8_0) {
+                const auto& blk = reinterpret_cast<const block_q8_0*>(row)[b];
+                int sum = 0;
+                for (int j = 0; j < k_qk8_0; ++j) sum += blk.qs[j];
+                d[i] = fp16_to_f32(blk.d);
+                s[i] = 8 * sum;
+            } else {
+                const auto& blk = reinterpret_cast<const block_q8_k*>(row)[b];
+                d[i] = blk.d;
+                for (int p = 0; p < 4; ++p) {
+                    const int lo = blk.bsums[4 * p] + blk.bsums[4 * p + 1];
+                    const int hi = blk.bsums[4 * p + 2] + blk.bsums[4 * p + 3];
+                    s[i * 4 + p] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(lo)) |
+                                                        (static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16));
+                }
+            }
+        }
+    }
+}
+
+gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
+    const bool avx2 = tier >= isa_tier::avx2;
+    gemm_q_kernels k;
+    switch (t) {
+        case type::q4_0:
+            k = {type::q8_0, k_qk4_0, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_q4_0__avx2 : gemm_pack_q4_0__ref,
+                 avx2 ? gemm_q4_0_q8_0_8x4__avx2 : gemm_q4_0_q8_0_8x4__ref};
+            break;
+        case type::q8_0:
+            k = {type::q8_0, k_qk8_0, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_q8_0__avx2 : gemm_pack_q8_0__ref,
+                 avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
+            break;
+        case type::q4_k:
+            k = {type::q8_k, k_qk_k, sizeof(gemm_block_q4_kx8), avx2 ? gemm_pack_q4_k__avx2 : gemm_pack_q4_k__ref,
+                 avx2 ? gemm_q4_k_q8_k_8x4__avx2 : gemm_q4_k_q8_k_8x4__ref};
+            break;
+        default: break;
+    }
+    return k;
+}
+
+}  // namespace lowbit::kernels

@@ -1,0 +1,110 @@
+// Integer GEMM for prompt processing: y[t][r] = sum_k W[r][k] x[t][k] for many tokens at once, with
+// W in its stored format (Q4_0, Q8_0, Q4_K) and the activations quantized once per call to Q8_0 / Q8_K.
+//
+// matmul (kernels/matmul.cpp) drives it: for each group of 8 weight rows it first *packs* the rows
+// into a small per-thread buffer (an interleaved copy, L2-resident, built once per call and reused by
+// every token), then runs a micro-kernel that computes an 8-row x up-to-4-token tile: the 8 rows sit
+// in the 8 int32 / float lanes of an AVX2 register, so a 32-byte weight load feeds 4 tokens and no
+// horizontal sum is ever needed.
+//
+// Packed layout ("x8"): per block of 32 columns (Q4_0/Q8_0) or super-block of 256 (Q4_K), groups of 4
+// consecutive columns; group g holds 4 codes of row 0, then 4 codes of row 1, ... row 7 (32 bytes):
+//   q[g][r][i] = code of W[r][4g + i].
+// With a token's 4 activation bytes broadcast to all lanes, _mm256_maddubs_epi16 + add gives each lane
+// (row) its sum over those 4 columns.
+//
+// Math per (row r, token t), all integer sums exact (|codes| <= 15 or 127, |activations| <= 127):
+//   Q4_0 . Q8_0:  acc = fma(float(sum_j q[j] a[j] - 8 sum_j a[j]), d_w * d_a, acc)       per block
+//                 (codes kept unsigned 0..15 so maddubs applies; the -8 goes through the block sum)
+//   Q8_0 . Q8_0:  acc = fma(float(sum_j q[j] a[j]), d_w * d_a, acc)                       per block
+//   Q4_K . Q8_K:  acc = acc + fma(d_a * d, float(sum_s sc[s] sum_j q a), -((d_a * dmin) * float(sum_s m[s] bs[s])))
+//                                                                                        per super-block
+//                 (bs[s]: the activation sum over sub-block s of 32, from Q8_K's bsums)
+// The float operations are the same, in the same order, in __ref and __avx2, so the micro-kernels
+// agree bit for bit.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/cpu.hpp"
+#include "lowbit/types.hpp"
+
+namespace lowbit::kernels {
+
+constexpr int k_gemm_rows = 8;    // weight rows per packed group (one per lane)
+constexpr int k_gemm_tokens = 4;  // most tokens per micro-kernel call
+
+// Q4_0 / Q8_0 packed block: 32 columns x 8 rows (288 bytes).
+struct gemm_block_q8x8 {
+    float d[8];            // row scales (0 for padding rows)
+    int8_t q[8][8][4];     // [group][row][i]: Q4_0 codes 0..15 (the stored nibble), Q8_0 codes as stored
+};
+static_assert(sizeof(gemm_block_q8x8) == 288, "gemm_block_q8x8 must be 288 bytes");
+
+// Q4_K packed super-block: 256 columns x 8 rows (2496 bytes).
+struct gemm_block_q4_kx8 {
+    float d[8], dmin[8];
+    int16_t sc[8][16];     // [sub-block s][2r] = [2r+1] = 6-bit scale of row r (a madd operand)
+    int16_t mn[4][16];     // [pair p][2r] = min of sub-block 2p of row r, [2r+1] = min of sub-block 2p+1
+    uint8_t q[64][8][4];   // [group][row][i] codes 0..15
+};
+static_assert(sizeof(gemm_block_q4_kx8) == 2496, "gemm_block_q4_kx8 must be 2496 bytes");
+
+// Quantized activations of n_tokens rows plus per-block side values the micro-kernels need.
+struct gemm_act {
+    const uint8_t* q = nullptr;  // [n_tokens] rows of Q8_0 / Q8_K blocks
+    size_t row_bytes = 0;        // bytes per token row in q
+    const float* d = nullptr;    // [n_tokens][n_blocks] block scales as float
+    const int32_t* s = nullptr;  // Q8_0: [n_tokens][n_blocks] 8 * sum of the block's codes
+                                 // Q8_K: [n_tokens][n_blocks][4] int16 pairs (bs[2p], bs[2p+1]), bs = sum per 32
+    int64_t n_blocks = 0;        // blocks per row
+};
+
+// Packs rows w[0 .. n_rows) (n_rows 1..8, row stride `row_stride` bytes, k columns) into k / block
+// packed blocks at dst; rows n_rows..7 are zero. Never throws.
+using gemm_pack_fn = void (*)(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+// y[t * ldy + r] for t < n_tok (1..4), r < n_rows (1..8) from packed weights `pw` (nb blocks) and
+// activation tokens t0 .. t0 + n_tok of `a`. Never throws.
+using gemm_q_fn = void (*)(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                           int64_t ldy, int n_rows);
+
+void gemm_pack_q4_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_q8_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_q4_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_q4_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_q8_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_q4_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+
+void gemm_q4_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                             int64_t ldy, int n_rows);
+void gemm_q8_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                             int64_t ldy, int n_rows);
+void gemm_q4_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                             int64_t ldy, int n_rows);
+void gemm_q4_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                              int64_t ldy, int n_rows);
+void gemm_q8_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                              int64_t ldy, int n_rows);
+void gemm_q4_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                              int64_t ldy, int n_rows);
+
+struct gemm_q_kernels {
+    type act = type::f32;       // activation format (q8_0 / q8_k)
+    int block = 0;              // columns per packed block
+    size_t packed_bytes = 0;    // bytes per packed block (8 rows)
+    gemm_pack_fn pack = nullptr;
+    gemm_q_fn gemm = nullptr;
+};
+
+// The kernels for weight type `t` at `tier` (falls back to __ref); act == f32 and null functions when
+// `t` has no integer GEMM.
+gemm_q_kernels gemm_q_kernel(type t, isa_tier tier);
+
+// Side values of quantized activation rows (see gemm_act): for token rows q[0 .. n_tokens) of format
+// `act` (q8_0 or q8_k), n_blocks blocks each, writes d[n_tokens * n_blocks] and
+// s[n_tokens * n_blocks * (act == q8_k ? 4 : 1)]. Never throws.
+void gemm_act_sides(type act, const uint8_t* q, size_t row_bytes, int64_t n_tokens, int64_t n_blocks, float* d,
+                    int32_t* s);
+
+}  // namespace lowbit::kernels

@@ -1,0 +1,296 @@
+// AVX2 packing and micro-kernels of the integer prompt GEMM (see gemm_q.hpp for layouts and math).
+//
+// Packing: each row's block is loaded as 32 code bytes (Q4_0: nibbles unpacked, low = columns 0..15;
+// Q8_0: as stored; Q4_K: one 32-column sub-block), then 8 rows are transposed as an 8x8 matrix of
+// 32-bit elements, so register g holds columns 4g..4g+3 of rows 0..7.
+//
+// Micro-kernels: an 8-row x T-token tile (T = 1..4) of float accumulators, one lane per row. For each
+// group of 4 columns one 32-byte weight load is multiplied against each token's 4 activation bytes
+// broadcast to all lanes:
+//   Q4_0, Q4_K: unsigned codes (0..15) x signed activations (|a| <= 127) -> _mm256_maddubs_epi16; the
+//               int16 pair sums (<= 3810) of the 8 groups of one 32-column block are added in int16
+//               (<= 30480, no overflow) before one _mm256_madd_epi16 widens them (with ones, or with
+//               the Q4_K sub-block scales).
+//   Q8_0:       signed x signed through the vpsignb trick (|w| times sign(w) a), widened per group.
+// The float operations match gemm_q.cpp's __ref exactly (same products, fma, order), so the results
+// are bit-identical.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "formats/ggml_blocks.hpp"
+#include "kernels/gemm_q.hpp"
+
+namespace lowbit::kernels {
+namespace {
+
+inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline void store32(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
+
+// 4 bytes broadcast to the 8 int32 lanes.
+inline __m256i bcast4(const int8_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+// 16 packed bytes -> 32 nibbles: low nibbles in bytes 0..15, high nibbles in bytes 16..31.
+inline __m256i unpack_nibbles(const uint8_t* qs) {
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+// r[0..7] rows of 8 int32 -> out + 32 * g: element g of every row (an 8x8 transpose).
+inline void transpose_store(const __m256i r[8], uint8_t* out) {
+    const __m256i t0 = _mm256_unpacklo_epi32(r[0], r[1]), t1 = _mm256_unpackhi_epi32(r[0], r[1]);
+    const __m256i t2 = _mm256_unpacklo_epi32(r[2], r[3]), t3 = _mm256_unpackhi_epi32(r[2], r[3]);
+    const __m256i t4 = _mm256_unpacklo_epi32(r[4], r[5]), t5 = _mm256_unpackhi_epi32(r[4], r[5]);
+    const __m256i t6 = _mm256_unpacklo_epi32(r[6], r[7]), t7 = _mm256_unpackhi_epi32(r[6], r[7]);
+    const __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
+    const __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
+    const __m256i u4 = _mm256_unpacklo_epi64(t4, t6), u5 = _mm256_unpackhi_epi64(t4, t6);
+    const __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
+    store32(out + 0 * 32, _mm256_permute2x128_si256(u0, u4, 0x20));
+    store32(out + 1 * 32, _mm256_permute2x128_si256(u1, u5, 0x20));
+    store32(out + 2 * 32, _mm256_permute2x128_si256(u2, u6, 0x20));
+    store32(out + 3 * 32, _mm256_permute2x128_si256(u3, u7, 0x20));
+    store32(out + 4 * 32, _mm256_permute2x128_si256(u0, u4, 0x31));
+    store32(out + 5 * 32, _mm256_permute2x128_si256(u1, u5, 0x31));
+    store32(out + 6 * 32, _mm256_permute2x128_si256(u2, u6, 0x31));
+    store32(out + 7 * 32, _mm256_permute2x128_si256(u3, u7, 0x31));
+}
+
+inline void scale_min_k4(int j, const uint8_t* q, int& sc, int& m) {
+    if (j < 4) {
+        sc = q[j] & 63;
+        m = q[j + 4] & 63;
+    } else {
+        sc = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
+        m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+// Stores 8 lanes of acc to y[0 .. n_rows).
+inline void store_rows(float* y, __m256 acc, int n_rows) {
+    if (n_rows == 8) {
+        _mm256_storeu_ps(y, acc);
+        return;
+    }
+    alignas(32) float tmp[8];
+    _mm256_store_ps(tmp, acc);
+    for (int r = 0; r < n_rows; ++r) y[r] = tmp[r];
+}
+
+template <int T, bool Q4>
+void gemm_q8x8(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
+    const auto* w = static_cast<const gemm_block_q8x8*>(pw);
+    const block_q8_0* x[T];
+    const float* da[T];
+    const int32_t* s8[T];
+    for (int t = 0; t < T; ++t) {
+        x[t] = reinterpret_cast<const block_q8_0*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
+        da[t] = a.d + (t0 + t) * a.n_blocks;
+        s8[t] = a.s + (t0 + t) * a.n_blocks;
+    }
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        __m256i isum[T];
+        if constexpr (Q4) {
+            __m256i p16[T];
+            for (int t = 0; t < T; ++t) p16[t] = _mm256_setzero_si256();
+            for (int g = 0; g < 8; ++g) {
+                const __m256i wv = load32(w[b].q[g]);
+                for (int t = 0; t < T; ++t)
+                    p16[t] = _mm256_add_epi16(p16[t], _mm256_maddubs_epi16(wv, bcast4(x[t][b].qs + 4 * g)));
+            }
+            for (int t = 0; t < T; ++t)
+                isum[t] = _mm256_sub_epi32(_mm256_madd_epi16(p16[t], ones), _mm256_set1_epi32(s8[t][b]));
+        } else {
+            for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
+            for (int g = 0; g < 8; ++g) {
+                const __m256i wv = load32(w[b].q[g]);
+                const __m256i aw = _mm256_sign_epi8(wv, wv);
+                for (int t = 0; t < T; ++t) {
+                    const __m256i p = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(bcast4(x[t][b].qs + 4 * g), wv));
+                    isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, ones));
+                }
+            }
+        }
+        const __m256 dw = _mm256_loadu_ps(w[b].d);
+        for (int t = 0; t < T; ++t) {
+            const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(da[t][b]));
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), scale, acc[t]);
+        }
+    }
+    for (int t = 0; t < T; ++t) store_rows(y + t * ldy, acc[t], n_rows);
+}
+
+template <int T>
+void gemm_q4_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
+    const auto* w = static_cast<const gemm_block_q4_kx8*>(pw);
+    const block_q8_k* x[T];
+    const float* da[T];
+    const int32_t* bs[T];
+    for (int t = 0; t < T; ++t) {
+        x[t] = reinterpret_cast<const block_q8_k*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
+        da[t] = a.d + (t0 + t) * a.n_blocks;
+        bs[t] = a.s + (t0 + t) * a.n_blocks * 4;
+    }
+    __m256 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        __m256i sumi[T];
+        for (int t = 0; t < T; ++t) sumi[t] = _mm256_setzero_si256();
+        for (int s = 0; s < 8; ++s) {
+            __m256i p16[T];
+            for (int t = 0; t < T; ++t) p16[t] = _mm256_setzero_si256();
+            for (int g = 0; g < 8; ++g) {
+                const __m256i wv = load32(w[b].q[8 * s + g]);
+                for (int t = 0; t < T; ++t)
+                    p16[t] = _mm256_add_epi16(p16[t],
+                                              _mm256_maddubs_epi16(wv, bcast4(x[t][b].qs + 32 * s + 4 * g)));
+            }
+            const __m256i sc = load32(w[b].sc[s]);
+            for (int t = 0; t < T; ++t) sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p16[t], sc));
+        }
+        const __m256 dv = _mm256_loadu_ps(w[b].d), dminv = _mm256_loadu_ps(w[b].dmin);
+        for (int t = 0; t < T; ++t) {
+            __m256i summ = _mm256_setzero_si256();
+            for (int p = 0; p < 4; ++p)
+                summ = _mm256_add_epi32(summ, _mm256_madd_epi16(load32(w[b].mn[p]), _mm256_set1_epi32(bs[t][b * 4 + p])));
+            const __m256 dab = _mm256_set1_ps(da[t][b]);
+            const __m256 m = _mm256_mul_ps(_mm256_mul_ps(dab, dminv), _mm256_cvtepi32_ps(summ));
+            acc[t] = _mm256_add_ps(acc[t], _mm256_fmsub_ps(_mm256_mul_ps(dab, dv), _mm256_cvtepi32_ps(sumi[t]), m));
+        }
+    }
+    for (int t = 0; t < T; ++t) store_rows(y + t * ldy, acc[t], n_rows);
+}
+
+template <template <int> class K>
+void dispatch(int n_tok, int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy,
+              int n_rows) {
+    switch (n_tok) {
+        case 1: K<1>::run(nb, pw, a, t0, y, ldy, n_rows); break;
+        case 2: K<2>::run(nb, pw, a, t0, y, ldy, n_rows); break;
+        case 3: K<3>::run(nb, pw, a, t0, y, ldy, n_rows); break;
+        default: K<4>::run(nb, pw, a, t0, y, ldy, n_rows); break;
+    }
+}
+
+template <int T>
+struct k_q4_0 {
+    static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
+        gemm_q8x8<T, true>(nb, pw, a, t0, y, ldy, n_rows);
+    }
+};
+template <int T>
+struct k_q8_0 {
+    static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
+        gemm_q8x8<T, false>(nb, pw, a, t0, y, ldy, n_rows);
+    }
+};
+template <int T>
+struct k_q4_k {
+    static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
+        gemm_q4_k<T>(nb, pw, a, t0, y, ldy, n_rows);
+    }
+};
+
+}  // namespace
+
+void gemm_pack_q4_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < k / k_qk4_0; ++b) {
+        __m256i r[8];
+        for (int i = 0; i < 8; ++i) {
+            if (i < n_rows) {
+                const auto& blk = reinterpret_cast<const block_q4_0*>(w + row_stride * static_cast<size_t>(i))[b];
+                r[i] = unpack_nibbles(blk.qs);
+                out[b].d[i] = _cvtsh_ss(blk.d);
+            } else {
+                r[i] = _mm256_setzero_si256();
+                out[b].d[i] = 0.0f;
+            }
+        }
+        transpose_store(r, reinterpret_cast<uint8_t*>(out[b].q));
+    }
+}
+
+void gemm_pack_q8_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < k / k_qk8_0; ++b) {
+        __m256i r[8];
+        for (int i = 0; i < 8; ++i) {
+            if (i < n_rows) {
+                const auto& blk = reinterpret_cast<const block_q8_0*>(w + row_stride * static_cast<size_t>(i))[b];
+                r[i] = load32(blk.qs);
+                out[b].d[i] = _cvtsh_ss(blk.d);
+            } else {
+                r[i] = _mm256_setzero_si256();
+                out[b].d[i] = 0.0f;
+            }
+        }
+        transpose_store(r, reinterpret_cast<uint8_t*>(out[b].q));
+    }
+}
+
+void gemm_pack_q4_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_q4_kx8*>(dst);
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int64_t b = 0; b < k / k_qk_k; ++b) {
+        const block_q4_k* blk[8] = {};
+        for (int i = 0; i < 8; ++i) {
+            if (i < n_rows) {
+                blk[i] = reinterpret_cast<const block_q4_k*>(w + row_stride * static_cast<size_t>(i)) + b;
+                out[b].d[i] = _cvtsh_ss(blk[i]->d);
+                out[b].dmin[i] = _cvtsh_ss(blk[i]->dmin);
+                for (int s = 0; s < 8; ++s) {
+                    int sc, m;
+                    scale_min_k4(s, blk[i]->scales, sc, m);
+                    out[b].sc[s][2 * i] = out[b].sc[s][2 * i + 1] = static_cast<int16_t>(sc);
+                    out[b].mn[s / 2][2 * i + s % 2] = static_cast<int16_t>(m);
+                }
+            } else {
+                out[b].d[i] = out[b].dmin[i] = 0.0f;
+                for (int s = 0; s < 8; ++s) {
+                    out[b].sc[s][2 * i] = out[b].sc[s][2 * i + 1] = 0;
+                    out[b].mn[s / 2][2 * i + s % 2] = 0;
+                }
+            }
+        }
+        for (int j = 0; j < 4; ++j) {
+            __m256i lo[8], hi[8];
+            for (int i = 0; i < 8; ++i) {
+                if (blk[i]) {
+                    const __m256i q = load32(blk[i]->qs + 32 * j);
+                    lo[i] = _mm256_and_si256(q, m4);
+                    hi[i] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+                } else {
+                    lo[i] = hi[i] = _mm256_setzero_si256();
+                }
+            }
+            transpose_store(lo, reinterpret_cast<uint8_t*>(out[b].q[8 * (2 * j)]));
+            transpose_store(hi, reinterpret_cast<uint8_t*>(out[b].q[8 * (2 * j + 1)]));
+        }
+    }
+}
+
+void gemm_q4_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                              int64_t ldy, int n_rows) {
+    dispatch<k_q4_0>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+}
+
+void gemm_q8_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                              int64_t ldy, int n_rows) {
+    dispatch<k_q8_0>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+}
+
+void gemm_q4_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                              int64_t ldy, int n_rows) {
+    dispatch<k_q4_k>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+}
+
+}  // namespace lowbit::kernels

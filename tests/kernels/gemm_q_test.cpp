@@ -1,0 +1,316 @@
+// Integer prompt GEMM (kernels/gemm_q.hpp) and matmul's large-batch path:
+//  - every __avx2 packer writes the same bytes as its __ref (1..8 rows, odd block counts, random codes);
+//  - every __avx2 micro-kernel equals its __ref bit for bit (same integer sums, same float operations
+//    in the same order) for 1..4 tokens, 1..8 rows, token offsets, strided output with sentinels;
+//  - __ref against de-quantized weights . de-quantized activations in double (within 1e-5 sum|w a|);
+//  - matmul with big batches (n_tokens not a multiple of 4, rows not a multiple of 8, 1-2 threads)
+//    against de-quantize + f32 product within the activation-quantization bound, sentinels intact,
+//    and bit-equal between the avx2 and ref tiers;
+//  - input sharing (q/k/v): reuse only inside share_input_begin/end, identical results.
+// Seeds are printed on failure.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/cpu.hpp"
+#include "core/half.hpp"
+#include "formats/ggml_blocks.hpp"
+#include "kernels/gemm_q.hpp"
+#include "kernels/matmul.hpp"
+#include "kernels/quant_act.hpp"
+
+namespace lowbit {
+namespace {
+
+using namespace kernels;
+
+constexpr uint32_t k_seed = 20261123;
+constexpr float k_sentinel = -12345.5f;
+
+struct gemm_case {
+    type w;
+    gemm_pack_fn pack_ref, pack_avx2;
+    gemm_q_fn ref, avx2;
+};
+
+const gemm_case k_cases[] = {
+    {type::q4_0, gemm_pack_q4_0__ref, gemm_pack_q4_0__avx2, gemm_q4_0_q8_0_8x4__ref, gemm_q4_0_q8_0_8x4__avx2},
+    {type::q8_0, gemm_pack_q8_0__ref, gemm_pack_q8_0__avx2, gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2},
+    {type::q4_k, gemm_pack_q4_k__ref, gemm_pack_q4_k__avx2, gemm_q4_k_q8_k_8x4__ref, gemm_q4_k_q8_k_8x4__avx2},
+};
+
+bool have_avx2() { return best_isa_tier() >= isa_tier::avx2; }
+
+std::vector<float> gaussian(size_t n, std::mt19937& rng, float sigma = 1.0f) {
+    std::normal_distribution<float> d(0.0f, sigma);
+    std::vector<float> v(n);
+    for (auto& x : v) x = d(rng);
+    return v;
+}
+
+// n_rows rows of k columns: random code bytes (every bit pattern) with sane fp16 scales.
+std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t k, std::mt19937& rng) {
+    const size_t rb = row_bytes(t, k);
+    std::vector<uint8_t> w(rb * static_cast<size_t>(n_rows));
+    std::uniform_int_distribution<int> byte(0, 255);
+    std::uniform_real_distribution<float> sc(0.001f, 0.05f);
+    for (auto& b : w) b = static_cast<uint8_t>(byte(rng));
+    const int64_t nb = k / traits(t).block_size;
+    for (int64_t r = 0; r < n_rows; ++r) {
+        uint8_t* row = w.data() + rb * static_cast<size_t>(r);
+        for (int64_t b = 0; b < nb; ++b) {
+            if (t == type::q4_k) {
+                auto& blk = reinterpret_cast<block_q4_k*>(row)[b];
+                blk.d = f32_to_fp16(sc(rng));
+                blk.dmin = f32_to_fp16(sc(rng));
+            } else if (t == type::q4_0) {
+                reinterpret_cast<block_q4_0*>(row)[b].d = f32_to_fp16(sc(rng));
+            } else {
+                reinterpret_cast<block_q8_0*>(row)[b].d = f32_to_fp16(sc(rng));
+            }
+        }
+    }
+    return w;
+}
+
+// Quantized activations plus side values, owned.
+struct acts {
+    std::vector<uint8_t> q;
+    std::vector<float> d;
+    std::vector<int32_t> s;
+    gemm_act a;
+};
+
+acts quantize_acts(type act, const std::vector<float>& x, int64_t n_tokens, int64_t k) {
+    acts r;
+    const size_t rb = row_bytes(act, k);
+    const int64_t nb = k / traits(act).block_size;
+    r.q.resize(rb * static_cast<size_t>(n_tokens));
+    r.d.resize(static_cast<size_t>(n_tokens * nb));
+    r.s.resize(static_cast<size_t>(n_tokens * nb * 4));
+    const quantize_act_fn quant = act == type::q8_0 ? quantize_act_q8_0__ref : quantize_act_q8_k__ref;
+    for (int64_t t = 0; t < n_tokens; ++t) quant(x.data() + t * k, r.q.data() + rb * static_cast<size_t>(t), k);
+    gemm_act_sides(act, r.q.data(), rb, n_tokens, nb, r.d.data(), r.s.data());
+    r.a = {r.q.data(), rb, r.d.data(), r.s.data(), nb};
+    return r;
+}
+
+TEST(GemmQ, PackAvx2MatchesRef) {
+    if (!have_avx2()) GTEST_SKIP() << "no AVX2";
+    for (const auto& c : k_cases) {
+        const int64_t bs = traits(c.w).block_size;
+        for (int64_t nb : {1, 3, 7}) {
+            for (int n_rows = 1; n_rows <= 8; ++n_rows) {
+                std::mt19937 rng(k_seed + static_cast<uint32_t>(nb * 16 + n_rows));
+                const int64_t k = nb * bs;
+                const auto w = random_rows(c.w, n_rows, k, rng);
+                const size_t packed = static_cast<size_t>(nb) * gemm_q_kernel(c.w, isa_tier::ref).packed_bytes;
+                std::vector<uint8_t> a(packed, 0xAB), b(packed, 0xCD);
+                c.pack_ref(w.data(), row_bytes(c.w, k), n_rows, k, a.data());
+                c.pack_avx2(w.data(), row_bytes(c.w, k), n_rows, k, b.data());
+                ASSERT_EQ(std::memcmp(a.data(), b.data(), packed), 0)
+                    << type_name(c.w) << " nb " << nb << " rows " << n_rows << " seed " << k_seed;
+            }
+        }
+    }
+}
+
+TEST(GemmQ, MicroKernelAvx2BitExactWithRef) {
+    if (!have_avx2()) GTEST_SKIP() << "no AVX2";
+    for (const auto& c : k_cases) {
+        const type at = gemm_q_kernel(c.w, isa_tier::ref).act;
+        const int64_t bs = traits(c.w).block_size;
+        for (int64_t nb : {1, 2, 5, 16}) {
+            const int64_t k = nb * bs, n_tokens = 7;
+            std::mt19937 rng(k_seed + static_cast<uint32_t>(nb));
+            const auto w = random_rows(c.w, 8, k, rng);
+            const auto x = gaussian(static_cast<size_t>(n_tokens * k), rng);
+            const acts act = quantize_acts(at, x, n_tokens, k);
+            for (int n_rows = 1; n_rows <= 8; ++n_rows) {
+                std::vector<uint8_t> pw(static_cast<size_t>(nb) * gemm_q_kernel(c.w, isa_tier::ref).packed_bytes);
+                c.pack_ref(w.data(), row_bytes(c.w, k), n_rows, k, pw.data());
+                for (int n_tok = 1; n_tok <= 4; ++n_tok) {
+                    for (int64_t t0 : {int64_t(0), int64_t(3)}) {
+                        const int64_t ldy = 11;
+                        std::vector<float> ya(static_cast<size_t>(ldy * 5), k_sentinel), yb = ya;
+                        c.ref(nb, pw.data(), act.a, t0, n_tok, ya.data(), ldy, n_rows);
+                        c.avx2(nb, pw.data(), act.a, t0, n_tok, yb.data(), ldy, n_rows);
+                        for (int64_t i = 0; i < ldy * 5; ++i) {
+                            const int64_t t = i / ldy, r = i % ldy;
+                            const bool inside = t < n_tok && r < n_rows;
+                            ASSERT_EQ(std::memcmp(&ya[i], &yb[i], 4), 0)
+                                << type_name(c.w) << " nb " << nb << " rows " << n_rows << " tokens " << n_tok
+                                << " t0 " << t0 << " at t " << t << " r " << r << ": ref " << ya[i] << " avx2 "
+                                << yb[i] << " seed " << k_seed;
+                            if (!inside) ASSERT_EQ(yb[i], k_sentinel) << "written outside the tile at " << i;
+                            else ASSERT_NE(yb[i], k_sentinel);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// Exact product of de-quantized weights and de-quantized activations, in double, with sum |w a|.
+void exact_dot(type wt, type at, const uint8_t* wrow, const uint8_t* arow, int64_t k, double& dot, double& mag) {
+    std::vector<float> wf(static_cast<size_t>(k)), af(static_cast<size_t>(k));
+    dequantize_row(wt, wrow, wf.data(), k);
+    if (at == type::q8_0) {
+        const auto* b = reinterpret_cast<const block_q8_0*>(arow);
+        for (int64_t i = 0; i < k; ++i) af[i] = fp16_to_f32(b[i / 32].d) * b[i / 32].qs[i % 32];
+    } else {
+        const auto* b = reinterpret_cast<const block_q8_k*>(arow);
+        for (int64_t i = 0; i < k; ++i) af[i] = b[i / 256].d * b[i / 256].qs[i % 256];
+    }
+    dot = mag = 0;
+    for (int64_t i = 0; i < k; ++i) {
+        dot += static_cast<double>(wf[i]) * af[i];
+        mag += std::fabs(static_cast<double>(wf[i]) * af[i]);
+    }
+}
+
+TEST(GemmQ, RefMatchesDequantizedProduct) {
+    for (const auto& c : k_cases) {
+        const type at = gemm_q_kernel(c.w, isa_tier::ref).act;
+        const int64_t k = 4 * traits(c.w).block_size * (c.w == type::q4_k ? 1 : 8), n_tokens = 4;
+        std::mt19937 rng(k_seed + 99);
+        const auto w = random_rows(c.w, 8, k, rng);
+        const auto x = gaussian(static_cast<size_t>(n_tokens * k), rng);
+        const acts act = quantize_acts(at, x, n_tokens, k);
+        const int64_t nb = k / traits(c.w).block_size;
+        std::vector<uint8_t> pw(static_cast<size_t>(nb) * gemm_q_kernel(c.w, isa_tier::ref).packed_bytes);
+        c.pack_ref(w.data(), row_bytes(c.w, k), 8, k, pw.data());
+        std::vector<float> y(8 * n_tokens);
+        c.ref(nb, pw.data(), act.a, 0, n_tokens, y.data(), 8, 8);
+        for (int64_t t = 0; t < n_tokens; ++t)
+            for (int r = 0; r < 8; ++r) {
+                double dot, mag;
+                exact_dot(c.w, at, w.data() + row_bytes(c.w, k) * r, act.q.data() + act.a.row_bytes * t, k, dot, mag);
+                EXPECT_NEAR(y[t * 8 + r], dot, 1e-5 * mag + 1e-6) << type_name(c.w) << " t " << t << " r " << r;
+            }
+    }
+}
+
+// matmul's big-batch path against de-quantized weights times the f32 activations. The activations are
+// rounded to 8 bits per value (error <= d_a / 2 per value, d_a = block max |x| / 127), so the bound is
+// sum_j |w_j| d_a(j) / 2 plus float summation error.
+void check_matmul(type t, int64_t n_rows, int64_t k, int64_t n_tokens, int threads, std::mt19937& rng,
+                  std::vector<float>* out = nullptr) {
+    const auto w8 = random_rows(t, n_rows, k, rng);
+    weight_matrix w;
+    w.name = "test";
+    w.t = t;
+    w.n_rows = n_rows;
+    w.n_cols = k;
+    w.data = w8.data();
+    w.row_stride = row_bytes(t, k);
+    const int64_t ldx = k + 3, ldy = n_rows + 5;
+    const auto x = gaussian(static_cast<size_t>(n_tokens * ldx), rng);
+    std::vector<float> y(static_cast<size_t>(n_tokens * ldy), k_sentinel);
+    matmul_scratch scratch;
+    matmul(w, n_tokens, x.data(), ldx, y.data(), ldy, threads, scratch);
+    const int64_t abs_ = traits(gemm_q_kernel(t, isa_tier::ref).act).block_size;
+    std::vector<float> wf(static_cast<size_t>(k));
+    for (int64_t r = 0; r < n_rows; ++r) {
+        dequantize_row(t, w8.data() + w.row_stride * r, wf.data(), k);
+        for (int64_t tk = 0; tk < n_tokens; ++tk) {
+            const float* xr = x.data() + tk * ldx;
+            double dot = 0, mag = 0, bound = 0;
+            for (int64_t b = 0; b < k / abs_; ++b) {
+                float amax = 0;
+                for (int64_t j = b * abs_; j < (b + 1) * abs_; ++j) amax = std::max(amax, std::fabs(xr[j]));
+                for (int64_t j = b * abs_; j < (b + 1) * abs_; ++j) {
+                    dot += static_cast<double>(wf[j]) * xr[j];
+                    mag += std::fabs(static_cast<double>(wf[j]) * xr[j]);
+                    bound += std::fabs(wf[j]) * (amax / 127.0) * 0.5 * 1.001;
+                }
+            }
+            ASSERT_NEAR(y[tk * ldy + r], dot, bound + 1e-5 * mag + 1e-6)
+                << type_name(t) << " rows " << n_rows << " k " << k << " tokens " << n_tokens << " threads "
+                << threads << " at t " << tk << " r " << r << " seed " << k_seed;
+        }
+        for (int64_t tk = 0; tk < n_tokens; ++tk)
+            for (int64_t j = n_rows; j < ldy; ++j) ASSERT_EQ(y[tk * ldy + j], k_sentinel) << "padding overwritten";
+    }
+    if (out) *out = y;
+}
+
+TEST(GemmQ, MatmulBigBatchMatchesDequantizedReference) {
+    for (const auto& c : k_cases) {
+        const int64_t bs = traits(c.w).block_size;
+        for (int threads : {1, 2}) {
+            std::mt19937 rng(k_seed + static_cast<uint32_t>(threads));
+            check_matmul(c.w, 13, 3 * bs, 5, threads, rng);
+            check_matmul(c.w, 37, 2 * bs, 23, threads, rng);
+            check_matmul(c.w, 8, bs, 9, threads, rng);
+            check_matmul(c.w, 130, 4 * bs, 34, threads, rng);
+        }
+    }
+}
+
+TEST(GemmQ, MatmulRefTierEqualsAvx2Tier) {
+    if (!have_avx2()) GTEST_SKIP() << "no AVX2";
+    const isa_tier saved = active_isa_tier();
+    for (const auto& c : k_cases) {
+        const int64_t bs = traits(c.w).block_size;
+        std::vector<float> ya, yb;
+        std::mt19937 rng_a(k_seed), rng_b(k_seed);
+        set_isa_tier(isa_tier::avx2);
+        check_matmul(c.w, 21, 2 * bs, 11, 2, rng_a, &ya);
+        set_isa_tier(isa_tier::ref);
+        check_matmul(c.w, 21, 2 * bs, 11, 2, rng_b, &yb);
+        set_isa_tier(saved);
+        ASSERT_EQ(ya.size(), yb.size());
+        EXPECT_EQ(std::memcmp(ya.data(), yb.data(), ya.size() * sizeof(float)), 0) << type_name(c.w);
+    }
+    set_isa_tier(saved);
+}
+
+TEST(GemmQ, SharedInputIsReusedOnlyInsideScope) {
+    std::mt19937 rng(k_seed + 5);
+    const int64_t k = 512, n_tokens = 12, n_rows = 24;
+    const auto w8a = random_rows(type::q4_0, n_rows, k, rng);
+    const auto w8b = random_rows(type::q4_0, n_rows, k, rng);
+    auto make = [&](const std::vector<uint8_t>& d) {
+        weight_matrix w;
+        w.t = type::q4_0;
+        w.n_rows = n_rows;
+        w.n_cols = k;
+        w.data = d.data();
+        w.row_stride = row_bytes(type::q4_0, k);
+        return w;
+    };
+    const weight_matrix wa = make(w8a), wb = make(w8b);
+    auto x = gaussian(static_cast<size_t>(n_tokens * k), rng);
+    const size_t ny = static_cast<size_t>(n_tokens * n_rows);
+    std::vector<float> ra(ny), rb(ny), sa(ny), sb(ny);
+    {
+        matmul_scratch fresh;
+        matmul(wa, n_tokens, x.data(), k, ra.data(), n_rows, 1, fresh);
+        matmul(wb, n_tokens, x.data(), k, rb.data(), n_rows, 1, fresh);
+    }
+    matmul_scratch scratch;
+    scratch.share_input_begin();
+    matmul(wa, n_tokens, x.data(), k, sa.data(), n_rows, 2, scratch);
+    matmul(wb, n_tokens, x.data(), k, sb.data(), n_rows, 2, scratch);
+    scratch.share_input_end();
+    EXPECT_EQ(std::memcmp(ra.data(), sa.data(), ny * 4), 0);
+    EXPECT_EQ(std::memcmp(rb.data(), sb.data(), ny * 4), 0);
+    // Outside the scope, a changed x at the same address is quantized afresh.
+    for (auto& v : x) v = -v;
+    matmul(wa, n_tokens, x.data(), k, sa.data(), n_rows, 2, scratch);
+    for (size_t i = 0; i < ny; ++i) ASSERT_EQ(sa[i], -ra[i]) << i;
+    // A new scope does not see the previous scope's activations either.
+    for (auto& v : x) v = -v;
+    scratch.share_input_begin();
+    matmul(wa, n_tokens, x.data(), k, sa.data(), n_rows, 2, scratch);
+    scratch.share_input_end();
+    EXPECT_EQ(std::memcmp(ra.data(), sa.data(), ny * 4), 0);
+}
+
+}  // namespace
+}  // namespace lowbit
