@@ -31,6 +31,12 @@ inline int q4_k_code(const block_q4_k& b, int c) {
     return (c % 64) < 32 ? (v & 0x0F) : (v >> 4);
 }
 
+// Two int16 values in one int32 (lo in bits 0..15), as a broadcast int32 puts them in int16 lanes.
+inline int32_t pack_i16_pair(int lo, int hi) {
+    return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(lo)) |
+                                (static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16));
+}
+
 inline const block_q8_0* act_q8_0(const gemm_act& a, int64_t t) {
     return reinterpret_cast<const block_q8_0*>(a.q + static_cast<size_t>(t) * a.row_bytes);
 }
@@ -56,7 +62,9 @@ void gemm_q8x8_ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, in
                     const int8_t c = w[b].q[j / 4][r][j % 4];
                     sum += (Unsigned ? static_cast<int>(static_cast<uint8_t>(c)) : c) * x[b].qs[j];
                 }
-                if (Unsigned) sum -= s8[b];  // Q4_0: weight = code - 8
+                if (Unsigned) {  // Q4_0: weight = code - 8; s8 holds -8 x the activation sum as two int16 halves
+                    sum += static_cast<int16_t>(s8[b] & 0xFFFF) + static_cast<int16_t>(s8[b] >> 16);
+                }
                 const float scale = w[b].d[r] * da[b];
                 acc = std::fma(static_cast<float>(sum), scale, acc);
             }
@@ -158,18 +166,17 @@ void gemm_act_sides(type act, const uint8_t* q, size_t row_bytes, int64_t n_toke
             const int64_t i = t * n_blocks + b;
             if (act == type::q8_0) {
                 const auto& blk = reinterpret_cast<const block_q8_0*>(row)[b];
-                int sum = 0;
-                for (int j = 0; j < k_qk8_0; ++j) sum += blk.qs[j];
+                int even = 0, odd = 0;  // columns 4g, 4g+1 and 4g+2, 4g+3
+                for (int j = 0; j < k_qk8_0; ++j) (j % 4 < 2 ? even : odd) += blk.qs[j];
                 d[i] = fp16_to_f32(blk.d);
-                s[i] = 8 * sum;
+                s[i] = pack_i16_pair(-8 * even, -8 * odd);
             } else {
                 const auto& blk = reinterpret_cast<const block_q8_k*>(row)[b];
                 d[i] = blk.d;
                 for (int p = 0; p < 4; ++p) {
                     const int lo = blk.bsums[4 * p] + blk.bsums[4 * p + 1];
                     const int hi = blk.bsums[4 * p + 2] + blk.bsums[4 * p + 3];
-                    s[i * 4 + p] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(lo)) |
-                                                        (static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16));
+                    s[i * 4 + p] = pack_i16_pair(lo, hi);
                 }
             }
         }

@@ -56,7 +56,8 @@ struct gemm_act {
     const uint8_t* q = nullptr;  // [n_tokens] rows of Q8_0 / Q8_K blocks
     size_t row_bytes = 0;        // bytes per token row in q
     const float* d = nullptr;    // [n_tokens][n_blocks] block scales as float
-    const int32_t* s = nullptr;  // Q8_0: [n_tokens][n_blocks] 8 * sum of the block's codes
+    const int32_t* s = nullptr;  // Q8_0: [n_tokens][n_blocks] int16 pair (-8 x sum of codes in columns
+                                 //       4g, 4g+1; -8 x sum in columns 4g+2, 4g+3): Q4_0's offset
                                  // Q8_K: [n_tokens][n_blocks][4] int16 pairs (bs[2p], bs[2p+1]), bs = sum per 32
     int64_t n_blocks = 0;        // blocks per row
 };

@@ -10,7 +10,10 @@
 //   Q4_0, Q4_K: unsigned codes (0..15) x signed activations (|a| <= 127) -> _mm256_maddubs_epi16; the
 //               int16 pair sums (<= 3810) of the 8 groups of one 32-column block are added in int16
 //               (<= 30480, no overflow) before one _mm256_madd_epi16 widens them (with ones, or with
-//               the Q4_K sub-block scales).
+//               the Q4_K sub-block scales). Q4_0's -8 offset enters as the starting value of those
+//               int16 sums: lane 2r starts at -8 x (activations of columns 4g, 4g+1 over all g), lane
+//               2r+1 at -8 x (columns 4g+2, 4g+3), so each lane ends at sum (q - 8) a, |.| <= 16256
+//               (intermediate sums may wrap; int16 addition is modular, so the final value is exact).
 //   Q8_0:       signed x signed through the vpsignb trick (|w| times sign(w) a), widened per group.
 // The float operations match gemm_q.cpp's __ref exactly (same products, fma, order), so the results
 // are bit-identical.
@@ -99,17 +102,19 @@ void gemm_q8x8(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
     for (int64_t b = 0; b < nb; ++b) {
         __m256i isum[T];
         if constexpr (Q4) {
+            // Start from the -8 correction (see gemm_act): the int16 lane sums wrap but end in range.
             __m256i p16[T];
-            for (int t = 0; t < T; ++t) p16[t] = _mm256_setzero_si256();
+            for (int t = 0; t < T; ++t) p16[t] = _mm256_set1_epi32(s8[t][b]);
+#pragma GCC unroll 1
             for (int g = 0; g < 8; ++g) {
                 const __m256i wv = load32(w[b].q[g]);
                 for (int t = 0; t < T; ++t)
                     p16[t] = _mm256_add_epi16(p16[t], _mm256_maddubs_epi16(wv, bcast4(x[t][b].qs + 4 * g)));
             }
-            for (int t = 0; t < T; ++t)
-                isum[t] = _mm256_sub_epi32(_mm256_madd_epi16(p16[t], ones), _mm256_set1_epi32(s8[t][b]));
+            for (int t = 0; t < T; ++t) isum[t] = _mm256_madd_epi16(p16[t], ones);
         } else {
             for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
+#pragma GCC unroll 1
             for (int g = 0; g < 8; ++g) {
                 const __m256i wv = load32(w[b].q[g]);
                 const __m256i aw = _mm256_sign_epi8(wv, wv);

@@ -85,6 +85,18 @@ private:
     bool sharing_ = false;
 };
 
+// RAII scope for matmul_scratch::share_input_begin/end (ends the scope on every exit path).
+class matmul_shared_input {
+public:
+    explicit matmul_shared_input(matmul_scratch& s) : s_(s) { s_.share_input_begin(); }
+    ~matmul_shared_input() { s_.share_input_end(); }
+    matmul_shared_input(const matmul_shared_input&) = delete;
+    matmul_shared_input& operator=(const matmul_shared_input&) = delete;
+
+private:
+    matmul_scratch& s_;
+};
+
 // Rows per de-quantized tile for a row of n_cols weights (a multiple of 4, about 32 KiB of floats).
 int64_t matmul_tile_rows(int64_t n_cols);
 

@@ -293,9 +293,12 @@ void llama_context::forward(const int32_t* tok, int64_t n, int64_t n_out, float*
     for (int64_t l = 0; l < c.n_layer; ++l) {
         const llama_layer& L = model_->layers()[static_cast<size_t>(l)];
         rms_norm(x, L.attn_norm.data(), xn, n, E, c.rms_eps);
-        matmul(L.wq, n, xn, E, q, QD, nt, mm_);
-        matmul(L.wk, n, xn, E, k, KD, nt, mm_);
-        matmul(L.wv, n, xn, E, v, KD, nt, mm_);
+        {
+            const matmul_shared_input shared(mm_);  // q, k, v read the same xn: quantize it once
+            matmul(L.wq, n, xn, E, q, QD, nt, mm_);
+            matmul(L.wk, n, xn, E, k, KD, nt, mm_);
+            matmul(L.wv, n, xn, E, v, KD, nt, mm_);
+        }
         rope(q, QD, H);
         rope(k, KD, HKV);
         for (int64_t h = 0; h < HKV; ++h) {
@@ -323,8 +326,11 @@ void llama_context::forward(const int32_t* tok, int64_t n, int64_t n_out, float*
 
         const int64_t F = L.w_gate.n_rows;
         rms_norm(x, L.ffn_norm.data(), xn, n, E, c.rms_eps);
-        matmul(L.w_gate, n, xn, E, g, F, nt, mm_);
-        matmul(L.w_up, n, xn, E, u, F, nt, mm_);
+        {
+            const matmul_shared_input shared(mm_);  // gate and up read the same xn
+            matmul(L.w_gate, n, xn, E, g, F, nt, mm_);
+            matmul(L.w_up, n, xn, E, u, F, nt, mm_);
+        }
         silu_mul(n * F, g, u, g);
         matmul(L.w_down, n, g, F, xn, E, nt, mm_);
         for (int64_t i = 0; i < n * E; ++i) x[i] += xn[i];
