@@ -164,7 +164,7 @@ void matmul(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ld
     if (n_tokens <= scratch.quantized_max_tokens() &&
         matmul_quantized(w, n_tokens, x, ldx, y, ldy, n_threads, scratch))
         return;
-    if (n_tokens > scratch.quantized_max_tokens() && matmul_gemm_q(w, n_tokens, x, ldx, y, ldy, n_threads, scratch))
+    if (scratch.quantized_max_tokens() > 0 && matmul_gemm_q(w, n_tokens, x, ldx, y, ldy, n_threads, scratch))
         return;
     const int64_t tile_rows = matmul_tile_rows(k);
     const int64_t n_tiles = (w.n_rows + tile_rows - 1) / tile_rows;

@@ -49,7 +49,8 @@ public:
     void reserve_workers(int n);
     // Quantized activation rows (grown on first use and reused).
     uint8_t* act(size_t n_bytes);
-    // Batches of at most this many tokens use the quantized dot products (0: never).
+    // Batches of at most this many tokens use the quantized dot products, larger ones the integer
+    // GEMM where the type has one. 0: never quantize activations (every batch de-quantizes W to F32).
     int quantized_max_tokens() const { return q_max_tokens_; }
     void set_quantized_max_tokens(int n) { q_max_tokens_ = n; }
 
