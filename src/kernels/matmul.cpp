@@ -1,6 +1,7 @@
 #include "kernels/matmul.hpp"
 
 #include <algorithm>
+#include <atomic>
 
 #include "core/cpu.hpp"
 #include "core/parallel.hpp"
@@ -103,18 +104,25 @@ bool matmul_gemm_q(const weight_matrix& w, int64_t n_tokens, const float* x, int
     a.s = c.s.data();
     a.n_blocks = nb;
 
-    // Each worker takes a contiguous range of 8-row groups and walks it in chunks of up to `per` groups
-    // whose packed copy (about 128 KiB) stays in L2 while every token tile passes over it.
+    // Work items are chunks of up to `per` 8-row groups whose packed copy (about 128 KiB) stays in L2 while
+    // every token tile passes over it. Workers take chunks from a shared counter, so a core slowed down
+    // by another process (this machine is shared) does not hold the others back as a static split would.
     constexpr int64_t R = kernels::k_gemm_rows, T = kernels::k_gemm_tokens;
     const size_t group_bytes = static_cast<size_t>(nb) * kq.packed_bytes;
-    const int64_t per = std::clamp<int64_t>(static_cast<int64_t>((size_t(128) << 10) / group_bytes), 1, 16);
     const int64_t n_groups = (w.n_rows + R - 1) / R;
-    scratch.reserve_workers(std::max(n_threads, 1));
-    parallel_for(n_groups, n_threads, [&](int64_t b, int64_t e, int worker) {
-        const size_t chunk_bytes = group_bytes * static_cast<size_t>(std::min(per, e - b));
+    int64_t per = std::clamp<int64_t>(static_cast<int64_t>((size_t(128) << 10) / group_bytes), 1, 16);
+    // At least ~4 chunks per thread for the balance to work.
+    per = std::max<int64_t>(1, std::min(per, n_groups / (4 * std::max(n_threads, 1))));
+    const int64_t n_chunks = (n_groups + per - 1) / per;
+    const int workers = static_cast<int>(std::min<int64_t>(std::max(n_threads, 1), n_chunks));
+    scratch.reserve_workers(workers);
+    std::atomic<int64_t> next{0};
+    parallel_for(workers, workers, [&](int64_t, int64_t, int worker) {
+        const size_t chunk_bytes = group_bytes * static_cast<size_t>(per);
         auto* buf = reinterpret_cast<uint8_t*>(scratch.tile(worker, (chunk_bytes + sizeof(float) - 1) / sizeof(float)));
-        for (int64_t g0 = b; g0 < e; g0 += per) {
-            const int64_t g1 = std::min(e, g0 + per);
+        for (int64_t c = next.fetch_add(1, std::memory_order_relaxed); c < n_chunks;
+             c = next.fetch_add(1, std::memory_order_relaxed)) {
+            const int64_t g0 = c * per, g1 = std::min(n_groups, g0 + per);
             for (int64_t g = g0; g < g1; ++g) {
                 const int rows = static_cast<int>(std::min(R, w.n_rows - g * R));
                 kq.pack(w.row(g * R), w.row_stride, rows, k, buf + group_bytes * static_cast<size_t>(g - g0));
