@@ -1,6 +1,8 @@
 // Kernel selection for the quantized dot products (dot.hpp).
 #include "kernels/dot.hpp"
 
+#include "formats/lowbit_formats.hpp"
+
 namespace lowbit::kernels {
 namespace {
 
@@ -21,6 +23,39 @@ constexpr dot_row k_dots[] = {
     {type::q4_k, type::q8_k, dot_q4_k_q8_k__ref, dot_q4_k_q8_k__avx2},
     {type::q5_k, type::q8_k, dot_q5_k_q8_k__ref, dot_q5_k_q8_k__avx2},
     {type::q6_k, type::q8_k, dot_q6_k_q8_k__ref, dot_q6_k_q8_k__avx2},
+    // lowbit formats (int8 asymmetric: __ref only)
+    {ext_type::int8_g32, type::q8_0, dot_int_sym_q8_0__ref<8, 32>, dot_int_sym_q8_0__avx2<8, 32>},
+    {ext_type::int8_g32_asym, type::q8_1, dot_int_asym_q8_1__ref<8, 32>, nullptr},
+    {ext_type::int8_g64, type::q8_0, dot_int_sym_q8_0__ref<8, 64>, dot_int_sym_q8_0__avx2<8, 64>},
+    {ext_type::int8_g64_asym, type::q8_1, dot_int_asym_q8_1__ref<8, 64>, nullptr},
+    {ext_type::int8_g128, type::q8_0, dot_int_sym_q8_0__ref<8, 128>, dot_int_sym_q8_0__avx2<8, 128>},
+    {ext_type::int8_g128_asym, type::q8_1, dot_int_asym_q8_1__ref<8, 128>, nullptr},
+    {ext_type::int8_pc, type::q8_0, dot_int_sym_q8_0__ref<8, 0>, dot_int_sym_q8_0__avx2<8, 0>},
+    {ext_type::int8_pc_asym, type::q8_1, dot_int_asym_q8_1__ref<8, 0>, nullptr},
+    {ext_type::int4_g32, type::q8_0, dot_int_sym_q8_0__ref<4, 32>, dot_int_sym_q8_0__avx2<4, 32>},
+    {ext_type::int4_g32_asym, type::q8_1, dot_int_asym_q8_1__ref<4, 32>, dot_int_asym_q8_1__avx2<4, 32>},
+    {ext_type::int4_g64, type::q8_0, dot_int_sym_q8_0__ref<4, 64>, dot_int_sym_q8_0__avx2<4, 64>},
+    {ext_type::int4_g64_asym, type::q8_1, dot_int_asym_q8_1__ref<4, 64>, dot_int_asym_q8_1__avx2<4, 64>},
+    {ext_type::int4_g128, type::q8_0, dot_int_sym_q8_0__ref<4, 128>, dot_int_sym_q8_0__avx2<4, 128>},
+    {ext_type::int4_g128_asym, type::q8_1, dot_int_asym_q8_1__ref<4, 128>, dot_int_asym_q8_1__avx2<4, 128>},
+    {ext_type::int4_pc, type::q8_0, dot_int_sym_q8_0__ref<4, 0>, dot_int_sym_q8_0__avx2<4, 0>},
+    {ext_type::int4_pc_asym, type::q8_1, dot_int_asym_q8_1__ref<4, 0>, dot_int_asym_q8_1__avx2<4, 0>},
+    {ext_type::int2_g32, type::q8_0, dot_int_sym_q8_0__ref<2, 32>, dot_int_sym_q8_0__avx2<2, 32>},
+    {ext_type::int2_g32_asym, type::q8_1, dot_int_asym_q8_1__ref<2, 32>, dot_int_asym_q8_1__avx2<2, 32>},
+    {ext_type::int2_g64, type::q8_0, dot_int_sym_q8_0__ref<2, 64>, dot_int_sym_q8_0__avx2<2, 64>},
+    {ext_type::int2_g64_asym, type::q8_1, dot_int_asym_q8_1__ref<2, 64>, dot_int_asym_q8_1__avx2<2, 64>},
+    {ext_type::int2_g128, type::q8_0, dot_int_sym_q8_0__ref<2, 128>, dot_int_sym_q8_0__avx2<2, 128>},
+    {ext_type::int2_g128_asym, type::q8_1, dot_int_asym_q8_1__ref<2, 128>, dot_int_asym_q8_1__avx2<2, 128>},
+    {ext_type::int2_pc, type::q8_0, dot_int_sym_q8_0__ref<2, 0>, dot_int_sym_q8_0__avx2<2, 0>},
+    {ext_type::int2_pc_asym, type::q8_1, dot_int_asym_q8_1__ref<2, 0>, dot_int_asym_q8_1__avx2<2, 0>},
+    {ext_type::nf4, type::q8_0, dot_nf4_q8_0__ref, dot_nf4_q8_0__avx2},
+    {ext_type::nf4_dq, type::q8_0, dot_nf4_dq_q8_0__ref, dot_nf4_dq_q8_0__avx2},
+    {ext_type::fp4_e2m1, type::q8_0, dot_fp4_e2m1_q8_0__ref, dot_fp4_e2m1_q8_0__avx2},
+    {ext_type::fp8_e4m3, type::q8_0, dot_fp8_e4m3_q8_0__ref, dot_fp8_e4m3_q8_0__avx2},
+    {ext_type::fp8_e5m2, type::q8_0, dot_fp8_e5m2_q8_0__ref, dot_fp8_e5m2_q8_0__avx2},
+    {ext_type::fp8_e4m3_pt, type::q8_0, dot_fp8_e4m3_pt_q8_0__ref, dot_fp8_e4m3_pt_q8_0__avx2},
+    {ext_type::fp8_e5m2_pt, type::q8_0, dot_fp8_e5m2_pt_q8_0__ref, dot_fp8_e5m2_pt_q8_0__avx2},
+    {ext_type::ternary_g64, type::q8_0, dot_ternary_g64_q8_0__ref, dot_ternary_g64_q8_0__avx2},
 };
 
 const dot_row* find(type t) {
