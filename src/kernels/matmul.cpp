@@ -41,7 +41,8 @@ bool matmul_quantized(const weight_matrix& w, int64_t n_tokens, const float* x, 
     const type at = kernels::dot_act_type(w.t);
     const kernels::quantize_act_fn quant = kernels::quantize_act_kernel(at);
     const int64_t k = w.n_cols;
-    if (!quant || k % traits(w.t).block_size != 0 || k % traits(at).block_size != 0) return false;
+    const int64_t wbs = traits(w.t).block_size;  // 0: per-channel rows (any k)
+    if (!quant || (wbs != 0 && k % wbs != 0) || k % traits(at).block_size != 0) return false;
     const size_t arb = row_bytes(at, k);
     uint8_t* qa = scratch.act(arb * static_cast<size_t>(n_tokens));
     for (int64_t t = 0; t < n_tokens; ++t) quant(x + t * ldx, qa + arb * static_cast<size_t>(t), k);
