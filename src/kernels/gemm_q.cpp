@@ -46,7 +46,7 @@ inline const block_q8_k* act_q8_k(const gemm_act& a, int64_t t) {
 }
 
 // Shared by the Q4_0 and Q8_0 __ref kernels: the codes are read as unsigned (Q4_0) or signed (Q8_0).
-template <bool Unsigned>
+template <bool Unsigned, int Offset = 8>
 void gemm_q8x8_ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
                    int n_rows) {
     const auto* w = static_cast<const gemm_block_q8x8*>(pw);
@@ -62,8 +62,8 @@ void gemm_q8x8_ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, in
                     const int8_t c = w[b].q[j / 4][r][j % 4];
                     sum += (Unsigned ? static_cast<int>(static_cast<uint8_t>(c)) : c) * x[b].qs[j];
                 }
-                if (Unsigned) {  // Q4_0: weight = code - 8; s8 holds -8 x the activation sum as two int16 halves
-                    sum += static_cast<int16_t>(s8[b] & 0xFFFF) + static_cast<int16_t>(s8[b] >> 16);
+                if (Unsigned) {  // weight = code - Offset; s8 holds -8 x the activation sum as two int16 halves
+                    sum += Offset / 8 * (static_cast<int16_t>(s8[b] & 0xFFFF) + static_cast<int16_t>(s8[b] >> 16));
                 }
                 const float scale = w[b].d[r] * da[b];
                 acc = std::fma(static_cast<float>(sum), scale, acc);
@@ -83,6 +83,22 @@ void gemm_pack_q4_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_
             const auto& blk = reinterpret_cast<const block_q4_0*>(w + row_stride * static_cast<size_t>(r))[b];
             out[b].d[r] = fp16_to_f32(blk.d);
             for (int c = 0; c < 32; ++c) out[b].q[c / 4][r][c % 4] = static_cast<int8_t>(q4_0_code(blk, c));
+        }
+    }
+}
+
+void gemm_pack_q5_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < k / k_qk5_0; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const auto& blk = reinterpret_cast<const block_q5_0*>(w + row_stride * static_cast<size_t>(r))[b];
+            out[b].d[r] = fp16_to_f32(blk.d);
+            for (int c = 0; c < 32; ++c) {
+                const int lo = c < 16 ? (blk.qs[c] & 0x0F) : (blk.qs[c - 16] >> 4);
+                const int hi = (blk.qh[c / 8] >> (c % 8)) & 1;
+                out[b].q[c / 4][r][c % 4] = static_cast<int8_t>(lo | hi << 4);
+            }
         }
     }
 }
@@ -121,6 +137,11 @@ void gemm_pack_q4_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_
 void gemm_q4_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows) {
     gemm_q8x8_ref<true>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
+}
+
+void gemm_q5_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                             int64_t ldy, int n_rows) {
+    gemm_q8x8_ref<true, 16>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
 }
 
 void gemm_q8_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
@@ -190,6 +211,10 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
         case type::q4_0:
             k = {type::q8_0, k_qk4_0, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_q4_0__avx2 : gemm_pack_q4_0__ref,
                  avx2 ? gemm_q4_0_q8_0_8x4__avx2 : gemm_q4_0_q8_0_8x4__ref};
+            break;
+        case type::q5_0:
+            k = {type::q8_0, k_qk5_0, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_q5_0__avx2 : gemm_pack_q5_0__ref,
+                 avx2 ? gemm_q5_0_q8_0_8x4__avx2 : gemm_q5_0_q8_0_8x4__ref};
             break;
         case type::q8_0:
             k = {type::q8_0, k_qk8_0, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_q8_0__avx2 : gemm_pack_q8_0__ref,

@@ -1,5 +1,5 @@
 // Integer GEMM for prompt processing: y[t][r] = sum_k W[r][k] x[t][k] for many tokens at once, with
-// W in its stored format (Q4_0, Q8_0, Q4_K) and the activations quantized once per call to Q8_0 / Q8_K.
+// W in its stored format (Q4_0, Q5_0, Q8_0, Q4_K) and the activations quantized once per call to Q8_0 / Q8_K.
 //
 // matmul (kernels/matmul.cpp) drives it: for each group of 8 weight rows it first *packs* the rows
 // into a small per-thread buffer (an interleaved copy, L2-resident, built once per call and reused by
@@ -16,6 +16,7 @@
 // Math per (row r, token t), all integer sums exact (|codes| <= 15 or 127, |activations| <= 127):
 //   Q4_0 . Q8_0:  acc = fma(float(sum_j q[j] a[j] - 8 sum_j a[j]), d_w * d_a, acc)       per block
 //                 (codes kept unsigned 0..15 so maddubs applies; the -8 goes through the block sum)
+//   Q5_0 . Q8_0:  as Q4_0 with codes 0..31 (nibble | 5th bit << 4) and -16 in place of -8
 //   Q8_0 . Q8_0:  acc = fma(float(sum_j q[j] a[j]), d_w * d_a, acc)                       per block
 //   Q4_K . Q8_K:  acc = acc + fma(d_a * d, float(sum_s sc[s] sum_j q a), -((d_a * dmin) * float(sum_s m[s] bs[s])))
 //                                                                                        per super-block
@@ -35,10 +36,10 @@ namespace lowbit::kernels {
 constexpr int k_gemm_rows = 8;    // weight rows per packed group (one per lane)
 constexpr int k_gemm_tokens = 4;  // most tokens per micro-kernel call
 
-// Q4_0 / Q8_0 packed block: 32 columns x 8 rows (288 bytes).
+// Q4_0 / Q5_0 / Q8_0 packed block: 32 columns x 8 rows (288 bytes).
 struct gemm_block_q8x8 {
     float d[8];            // row scales (0 for padding rows)
-    int8_t q[8][8][4];     // [group][row][i]: Q4_0 codes 0..15 (the stored nibble), Q8_0 codes as stored
+    int8_t q[8][8][4];     // [group][row][i]: Q4_0 codes 0..15, Q5_0 0..31, Q8_0 codes as stored
 };
 static_assert(sizeof(gemm_block_q8x8) == 288, "gemm_block_q8x8 must be 288 bytes");
 
@@ -71,19 +72,25 @@ using gemm_q_fn = void (*)(int64_t nb, const void* pw, const gemm_act& a, int64_
                            int64_t ldy, int n_rows);
 
 void gemm_pack_q4_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_q5_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q8_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q4_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q4_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_q5_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q8_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q4_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 
 void gemm_q4_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                             int64_t ldy, int n_rows);
+void gemm_q5_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows);
 void gemm_q8_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows);
 void gemm_q4_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows);
 void gemm_q4_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                              int64_t ldy, int n_rows);
+void gemm_q5_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows);
 void gemm_q8_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows);

@@ -7,7 +7,7 @@
 // Micro-kernels: an 8-row x T-token tile (T = 1..4) of float accumulators, one lane per row. For each
 // group of 4 columns one 32-byte weight load is multiplied against each token's 4 activation bytes
 // broadcast to all lanes:
-//   Q4_0, Q4_K: unsigned codes (0..15) x signed activations (|a| <= 127) -> _mm256_maddubs_epi16; the
+//   Q4_0, Q5_0, Q4_K: unsigned codes (0..15, Q5_0 0..31) x signed activations (|a| <= 127) -> _mm256_maddubs_epi16; the
 //               int16 pair sums (<= 3810) of the 8 groups of one 32-column block are added in int16
 //               (<= 30480, no overflow) before one _mm256_madd_epi16 widens them (with ones, or with
 //               the Q4_K sub-block scales). Q4_0's -8 offset enters as the starting value of those
@@ -42,6 +42,17 @@ inline __m256i unpack_nibbles(const uint8_t* qs) {
     const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
     const __m256i both = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
     return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+// 32 bits -> 32 bytes, 0xFF where the bit is set (byte j <- bit j).
+inline __m256i bits_to_bytes(const uint8_t* p) {
+    uint32_t bits;
+    std::memcpy(&bits, p, 4);
+    const __m256i rep = _mm256_shuffle_epi8(
+        _mm256_set1_epi32(static_cast<int>(bits)),
+        _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
+    const __m256i sel = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ull));
+    return _mm256_cmpeq_epi8(_mm256_and_si256(rep, sel), sel);
 }
 
 // r[0..7] rows of 8 int32 -> out + 32 * g: element g of every row (an 8x8 transpose).
@@ -85,7 +96,9 @@ inline void store_rows(float* y, __m256 acc, int n_rows) {
     for (int r = 0; r < n_rows; ++r) y[r] = tmp[r];
 }
 
-template <int T, bool Q4>
+// Off: 8 (Q4_0), 16 (Q5_0, codes 0..31: the int16 lane sums end at sum (q - 16) a, |.| <= 32512) or
+// 0 (Q8_0, signed codes, sign trick).
+template <int T, int Off>
 void gemm_q8x8(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
     const auto* w = static_cast<const gemm_block_q8x8*>(pw);
     const block_q8_0* x[T];
@@ -101,10 +114,13 @@ void gemm_q8x8(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
         __m256i isum[T];
-        if constexpr (Q4) {
+        if constexpr (Off != 0) {
             // Start from the -8 correction (see gemm_act): the int16 lane sums wrap but end in range.
             __m256i p16[T];
-            for (int t = 0; t < T; ++t) p16[t] = _mm256_set1_epi32(s8[t][b]);
+            for (int t = 0; t < T; ++t) {
+                p16[t] = _mm256_set1_epi32(s8[t][b]);
+                if constexpr (Off == 16) p16[t] = _mm256_slli_epi16(p16[t], 1);  // -16 sum: exact in int16
+            }
 #pragma GCC unroll 1
             for (int g = 0; g < 8; ++g) {
                 const __m256i wv = load32(w[b].q[g]);
@@ -188,13 +204,19 @@ void dispatch(int n_tok, int64_t nb, const void* pw, const gemm_act& a, int64_t 
 template <int T>
 struct k_q4_0 {
     static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
-        gemm_q8x8<T, true>(nb, pw, a, t0, y, ldy, n_rows);
+        gemm_q8x8<T, 8>(nb, pw, a, t0, y, ldy, n_rows);
     }
 };
 template <int T>
 struct k_q8_0 {
     static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
-        gemm_q8x8<T, false>(nb, pw, a, t0, y, ldy, n_rows);
+        gemm_q8x8<T, 0>(nb, pw, a, t0, y, ldy, n_rows);
+    }
+};
+template <int T>
+struct k_q5_0 {
+    static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
+        gemm_q8x8<T, 16>(nb, pw, a, t0, y, ldy, n_rows);
     }
 };
 template <int T>
@@ -214,6 +236,25 @@ void gemm_pack_q4_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64
             if (i < n_rows) {
                 const auto& blk = reinterpret_cast<const block_q4_0*>(w + row_stride * static_cast<size_t>(i))[b];
                 r[i] = unpack_nibbles(blk.qs);
+                out[b].d[i] = _cvtsh_ss(blk.d);
+            } else {
+                r[i] = _mm256_setzero_si256();
+                out[b].d[i] = 0.0f;
+            }
+        }
+        transpose_store(r, reinterpret_cast<uint8_t*>(out[b].q));
+    }
+}
+
+void gemm_pack_q5_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    const __m256i bit4 = _mm256_set1_epi8(0x10);
+    for (int64_t b = 0; b < k / k_qk5_0; ++b) {
+        __m256i r[8];
+        for (int i = 0; i < 8; ++i) {
+            if (i < n_rows) {
+                const auto& blk = reinterpret_cast<const block_q5_0*>(w + row_stride * static_cast<size_t>(i))[b];
+                r[i] = _mm256_or_si256(unpack_nibbles(blk.qs), _mm256_and_si256(bits_to_bytes(blk.qh), bit4));
                 out[b].d[i] = _cvtsh_ss(blk.d);
             } else {
                 r[i] = _mm256_setzero_si256();
@@ -286,6 +327,11 @@ void gemm_pack_q4_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64
 void gemm_q4_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows) {
     dispatch<k_q4_0>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+}
+
+void gemm_q5_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                              int64_t ldy, int n_rows) {
+    dispatch<k_q5_0>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
 }
 
 void gemm_q8_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,

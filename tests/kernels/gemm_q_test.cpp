@@ -38,6 +38,7 @@ struct gemm_case {
 
 const gemm_case k_cases[] = {
     {type::q4_0, gemm_pack_q4_0__ref, gemm_pack_q4_0__avx2, gemm_q4_0_q8_0_8x4__ref, gemm_q4_0_q8_0_8x4__avx2},
+    {type::q5_0, gemm_pack_q5_0__ref, gemm_pack_q5_0__avx2, gemm_q5_0_q8_0_8x4__ref, gemm_q5_0_q8_0_8x4__avx2},
     {type::q8_0, gemm_pack_q8_0__ref, gemm_pack_q8_0__avx2, gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2},
     {type::q4_k, gemm_pack_q4_k__ref, gemm_pack_q4_k__avx2, gemm_q4_k_q8_k_8x4__ref, gemm_q4_k_q8_k_8x4__avx2},
 };
@@ -68,6 +69,8 @@ std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t k, std::mt19937
                 blk.dmin = f32_to_fp16(sc(rng));
             } else if (t == type::q4_0) {
                 reinterpret_cast<block_q4_0*>(row)[b].d = f32_to_fp16(sc(rng));
+            } else if (t == type::q5_0) {
+                reinterpret_cast<block_q5_0*>(row)[b].d = f32_to_fp16(sc(rng));
             } else {
                 reinterpret_cast<block_q8_0*>(row)[b].d = f32_to_fp16(sc(rng));
             }
