@@ -97,7 +97,7 @@ void BM_gemm_q_kernel(benchmark::State& state, type t, isa_tier tier) {
     const int64_t ab = k_cols / traits(kq.act).block_size;
     std::vector<uint8_t> q(arb * k_tokens);
     std::vector<float> d(static_cast<size_t>(k_tokens * ab));
-    std::vector<int32_t> s(static_cast<size_t>(k_tokens * ab * 4));
+    std::vector<int32_t> s(static_cast<size_t>(k_tokens * ab * kernels::k_q8_k_sides));
     const kernels::quantize_act_fn quant = kernels::quantize_act_kernel(kq.act);
     for (int64_t i = 0; i < k_tokens; ++i) quant(x.data() + i * k_cols, q.data() + arb * i, k_cols);
     kernels::gemm_act_sides(kq.act, q.data(), arb, k_tokens, ab, d.data(), s.data());
@@ -134,7 +134,7 @@ void BM_gemm_f32(benchmark::State& state, type t) {
 }
 
 int register_all() {
-    for (type t : {type::q4_0, type::q8_0, type::q4_k}) {
+    for (type t : {type::q4_0, type::q5_0, type::q8_0, type::q4_k, type::q6_k}) {
         const std::string n = type_name(t);
         for (isa_tier tier : {isa_tier::ref, isa_tier::avx2}) {
             benchmark::RegisterBenchmark(("BM_gemm_q/" + n + "/" + isa_tier_name(tier)).c_str(), BM_gemm_q, t, tier)

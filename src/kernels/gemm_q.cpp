@@ -155,7 +155,7 @@ void gemm_q4_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
     for (int t = 0; t < n_tok; ++t) {
         const block_q8_k* x = act_q8_k(a, t0 + t);
         const float* da = a.d + (t0 + t) * a.n_blocks;
-        const int32_t* bs = a.s + (t0 + t) * a.n_blocks * 4;
+        const int32_t* bs = a.s + (t0 + t) * a.n_blocks * k_q8_k_sides;
         for (int r = 0; r < n_rows; ++r) {
             float acc = 0;
             for (int64_t b = 0; b < nb; ++b) {
@@ -167,12 +167,58 @@ void gemm_q4_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
                 }
                 int summ = 0;
                 for (int p = 0; p < 4; ++p) {
-                    const int32_t pair = bs[b * 4 + p];
+                    const int32_t pair = bs[b * k_q8_k_sides + p];
                     const int lo = static_cast<int16_t>(pair & 0xFFFF), hi = static_cast<int16_t>(pair >> 16);
                     summ += w[b].mn[p][2 * r] * lo + w[b].mn[p][2 * r + 1] * hi;
                 }
                 const float m = (da[b] * w[b].dmin[r]) * static_cast<float>(summ);
                 acc = acc + std::fma(da[b] * w[b].d[r], static_cast<float>(sumi), -m);
+            }
+            y[t * ldy + r] = acc;
+        }
+    }
+}
+
+void gemm_pack_q6_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_q6_kx8*>(dst);
+    for (int64_t b = 0; b < k / k_qk_k; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const auto& blk = reinterpret_cast<const block_q6_k*>(w + row_stride * static_cast<size_t>(r))[b];
+            out[b].d[r] = fp16_to_f32(blk.d);
+            for (int s = 0; s < 16; ++s) out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = blk.scales[s];
+            // Column c = 128 h + 32 m + l: low 4 bits from ql (byte 64 h + l + 32 (m & 1), high nibble for
+            // m >= 2), 2 high bits from qh[32 h + l] bits 2m, 2m+1.
+            for (int c = 0; c < k_qk_k; ++c) {
+                const int h = c / 128, m = (c % 128) / 32, l = c % 32;
+                const uint8_t lb = blk.ql[64 * h + l + 32 * (m & 1)];
+                const int lo = m < 2 ? (lb & 0x0F) : (lb >> 4);
+                const int hi = (blk.qh[32 * h + l] >> (2 * m)) & 3;
+                out[b].q[c / 4][r][c % 4] = static_cast<uint8_t>(lo | hi << 4);
+            }
+        }
+    }
+}
+
+void gemm_q6_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                             int64_t ldy, int n_rows) {
+    const auto* w = static_cast<const gemm_block_q6_kx8*>(pw);
+    for (int t = 0; t < n_tok; ++t) {
+        const block_q8_k* x = act_q8_k(a, t0 + t);
+        const float* da = a.d + (t0 + t) * a.n_blocks;
+        const int32_t* cs = a.s + (t0 + t) * a.n_blocks * k_q8_k_sides;
+        for (int r = 0; r < n_rows; ++r) {
+            float acc = 0;
+            for (int64_t b = 0; b < nb; ++b) {
+                int sumi = 0;
+                for (int s = 0; s < 16; ++s) {
+                    // sum (q - 32) a over the sub-block: the -32 x sum(a) comes from the side value.
+                    const int32_t corr = cs[b * k_q8_k_sides + 4 + s];
+                    int sub = static_cast<int16_t>(corr & 0xFFFF) + static_cast<int16_t>(corr >> 16);
+                    for (int j = 16 * s; j < 16 * s + 16; ++j) sub += w[b].q[j / 4][r][j % 4] * x[b].qs[j];
+                    sumi += w[b].sc[s][2 * r] * sub;
+                }
+                acc = std::fma(da[b] * w[b].d[r], static_cast<float>(sumi), acc);
             }
             y[t * ldy + r] = acc;
         }
@@ -197,7 +243,12 @@ void gemm_act_sides(type act, const uint8_t* q, size_t row_bytes, int64_t n_toke
                 for (int p = 0; p < 4; ++p) {
                     const int lo = blk.bsums[4 * p] + blk.bsums[4 * p + 1];
                     const int hi = blk.bsums[4 * p + 2] + blk.bsums[4 * p + 3];
-                    s[i * 4 + p] = pack_i16_pair(lo, hi);
+                    s[i * k_q8_k_sides + p] = pack_i16_pair(lo, hi);
+                }
+                for (int sb = 0; sb < 16; ++sb) {
+                    int even = 0, odd = 0;
+                    for (int j = 0; j < 16; ++j) (j % 4 < 2 ? even : odd) += blk.qs[16 * sb + j];
+                    s[i * k_q8_k_sides + 4 + sb] = pack_i16_pair(-32 * even, -32 * odd);
                 }
             }
         }
@@ -223,6 +274,10 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
         case type::q4_k:
             k = {type::q8_k, k_qk_k, sizeof(gemm_block_q4_kx8), avx2 ? gemm_pack_q4_k__avx2 : gemm_pack_q4_k__ref,
                  avx2 ? gemm_q4_k_q8_k_8x4__avx2 : gemm_q4_k_q8_k_8x4__ref};
+            break;
+        case type::q6_k:
+            k = {type::q8_k, k_qk_k, sizeof(gemm_block_q6_kx8), avx2 ? gemm_pack_q6_k__avx2 : gemm_pack_q6_k__ref,
+                 avx2 ? gemm_q6_k_q8_k_8x4__avx2 : gemm_q6_k_q8_k_8x4__ref};
             break;
         default: break;
     }

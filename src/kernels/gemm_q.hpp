@@ -1,5 +1,5 @@
 // Integer GEMM for prompt processing: y[t][r] = sum_k W[r][k] x[t][k] for many tokens at once, with
-// W in its stored format (Q4_0, Q5_0, Q8_0, Q4_K) and the activations quantized once per call to Q8_0 / Q8_K.
+// W in its stored format (Q4_0, Q5_0, Q8_0, Q4_K, Q6_K) and the activations quantized once per call to Q8_0 / Q8_K.
 //
 // matmul (kernels/matmul.cpp) drives it: for each group of 8 weight rows it first *packs* the rows
 // into a small per-thread buffer (an interleaved copy, L2-resident, built once per call and reused by
@@ -21,6 +21,8 @@
 //   Q4_K . Q8_K:  acc = acc + fma(d_a * d, float(sum_s sc[s] sum_j q a), -((d_a * dmin) * float(sum_s m[s] bs[s])))
 //                                                                                        per super-block
 //                 (bs[s]: the activation sum over sub-block s of 32, from Q8_K's bsums)
+//   Q6_K . Q8_K:  acc = fma(d_a * d, float(sum_s sc[s] sum_j (q - 32) a), acc)              per super-block
+//                 (s: 16-column sub-blocks, sc signed; the -32 enters as int16 start values, as Q4_0's -8)
 // The float operations are the same, in the same order, in __ref and __avx2, so the micro-kernels
 // agree bit for bit.
 #pragma once
@@ -52,6 +54,17 @@ struct gemm_block_q4_kx8 {
 };
 static_assert(sizeof(gemm_block_q4_kx8) == 2496, "gemm_block_q4_kx8 must be 2496 bytes");
 
+// Q6_K packed super-block: 256 columns x 8 rows (2592 bytes).
+struct gemm_block_q6_kx8 {
+    float d[8];
+    int16_t sc[16][16];    // [16-column sub-block s][2r] = [2r+1] = signed scale of row r
+    uint8_t q[64][8][4];   // [group][row][i] codes 0..63 (weight = code - 32)
+};
+static_assert(sizeof(gemm_block_q6_kx8) == 2592, "gemm_block_q6_kx8 must be 2592 bytes");
+
+// int32 side values per Q8_K block (see gemm_act::s).
+constexpr int k_q8_k_sides = 20;
+
 // Quantized activations of n_tokens rows plus per-block side values the micro-kernels need.
 struct gemm_act {
     const uint8_t* q = nullptr;  // [n_tokens] rows of Q8_0 / Q8_K blocks
@@ -59,7 +72,9 @@ struct gemm_act {
     const float* d = nullptr;    // [n_tokens][n_blocks] block scales as float
     const int32_t* s = nullptr;  // Q8_0: [n_tokens][n_blocks] int16 pair (-8 x sum of codes in columns
                                  //       4g, 4g+1; -8 x sum in columns 4g+2, 4g+3): Q4_0's offset
-                                 // Q8_K: [n_tokens][n_blocks][4] int16 pairs (bs[2p], bs[2p+1]), bs = sum per 32
+                                 // Q8_K: [n_tokens][n_blocks][20]: 0..3: int16 pairs (bs[2p], bs[2p+1]),
+                                 //       bs = sum per 32 (Q4_K mins); 4..19: per 16-column sub-block s the
+                                 //       int16 pair -32 x (sum over columns 4g, 4g+1; over 4g+2, 4g+3) (Q6_K)
     int64_t n_blocks = 0;        // blocks per row
 };
 
@@ -78,6 +93,8 @@ void gemm_pack_q4_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_
 void gemm_pack_q4_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q5_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q8_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_q6_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_q6_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q4_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 
 void gemm_q4_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
@@ -88,6 +105,10 @@ void gemm_q8_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
                              int64_t ldy, int n_rows);
 void gemm_q4_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows);
+void gemm_q6_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                             int64_t ldy, int n_rows);
+void gemm_q6_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                              int64_t ldy, int n_rows);
 void gemm_q4_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows);
 void gemm_q5_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
@@ -111,7 +132,7 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier);
 
 // Side values of quantized activation rows (see gemm_act): for token rows q[0 .. n_tokens) of format
 // `act` (q8_0 or q8_k), n_blocks blocks each, writes d[n_tokens * n_blocks] and
-// s[n_tokens * n_blocks * (act == q8_k ? 4 : 1)]. Never throws.
+// s[n_tokens * n_blocks * (act == q8_k ? k_q8_k_sides : 1)]. Never throws.
 void gemm_act_sides(type act, const uint8_t* q, size_t row_bytes, int64_t n_tokens, int64_t n_blocks, float* d,
                     int32_t* s);
 

@@ -158,7 +158,7 @@ void gemm_q4_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
     for (int t = 0; t < T; ++t) {
         x[t] = reinterpret_cast<const block_q8_k*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
         da[t] = a.d + (t0 + t) * a.n_blocks;
-        bs[t] = a.s + (t0 + t) * a.n_blocks * 4;
+        bs[t] = a.s + (t0 + t) * a.n_blocks * k_q8_k_sides;
     }
     __m256 acc[T];
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
@@ -181,11 +181,48 @@ void gemm_q4_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
         for (int t = 0; t < T; ++t) {
             __m256i summ = _mm256_setzero_si256();
             for (int p = 0; p < 4; ++p)
-                summ = _mm256_add_epi32(summ, _mm256_madd_epi16(load32(w[b].mn[p]), _mm256_set1_epi32(bs[t][b * 4 + p])));
+                summ = _mm256_add_epi32(summ, _mm256_madd_epi16(load32(w[b].mn[p]), _mm256_set1_epi32(bs[t][b * k_q8_k_sides + p])));
             const __m256 dab = _mm256_set1_ps(da[t][b]);
             const __m256 m = _mm256_mul_ps(_mm256_mul_ps(dab, dminv), _mm256_cvtepi32_ps(summ));
             acc[t] = _mm256_add_ps(acc[t], _mm256_fmsub_ps(_mm256_mul_ps(dab, dv), _mm256_cvtepi32_ps(sumi[t]), m));
         }
+    }
+    for (int t = 0; t < T; ++t) store_rows(y + t * ldy, acc[t], n_rows);
+}
+
+template <int T>
+void gemm_q6_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
+    const auto* w = static_cast<const gemm_block_q6_kx8*>(pw);
+    const block_q8_k* x[T];
+    const float* da[T];
+    const int32_t* cs[T];
+    for (int t = 0; t < T; ++t) {
+        x[t] = reinterpret_cast<const block_q8_k*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
+        da[t] = a.d + (t0 + t) * a.n_blocks;
+        cs[t] = a.s + (t0 + t) * a.n_blocks * k_q8_k_sides;
+    }
+    __m256 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        __m256i sumi[T];
+        for (int t = 0; t < T; ++t) sumi[t] = _mm256_setzero_si256();
+        for (int s = 0; s < 16; ++s) {
+            // Codes 0..63: pair sums <= 16002; the 4 groups of a 16-column sub-block start from the -32
+            // correction and end at sum (q - 32) a, |.| <= 32512 (modular int16, exact).
+            __m256i p16[T];
+            for (int t = 0; t < T; ++t) p16[t] = _mm256_set1_epi32(cs[t][b * k_q8_k_sides + 4 + s]);
+            for (int g = 0; g < 4; ++g) {
+                const __m256i wv = load32(w[b].q[4 * s + g]);
+                for (int t = 0; t < T; ++t)
+                    p16[t] = _mm256_add_epi16(p16[t],
+                                              _mm256_maddubs_epi16(wv, bcast4(x[t][b].qs + 16 * s + 4 * g)));
+            }
+            const __m256i sc = load32(w[b].sc[s]);
+            for (int t = 0; t < T; ++t) sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p16[t], sc));
+        }
+        const __m256 dv = _mm256_loadu_ps(w[b].d);
+        for (int t = 0; t < T; ++t)
+            acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(da[t][b]), dv), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
     }
     for (int t = 0; t < T; ++t) store_rows(y + t * ldy, acc[t], n_rows);
 }
@@ -226,7 +263,49 @@ struct k_q4_k {
     }
 };
 
+template <int T>
+struct k_q6_k {
+    static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
+        gemm_q6_k<T>(nb, pw, a, t0, y, ldy, n_rows);
+    }
+};
+
 }  // namespace
+
+void gemm_pack_q6_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_q6_kx8*>(dst);
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+    for (int64_t b = 0; b < k / k_qk_k; ++b) {
+        const block_q6_k* blk[8] = {};
+        for (int i = 0; i < 8; ++i) {
+            if (i < n_rows) {
+                blk[i] = reinterpret_cast<const block_q6_k*>(w + row_stride * static_cast<size_t>(i)) + b;
+                out[b].d[i] = _cvtsh_ss(blk[i]->d);
+                for (int s = 0; s < 16; ++s) out[b].sc[s][2 * i] = out[b].sc[s][2 * i + 1] = blk[i]->scales[s];
+            } else {
+                out[b].d[i] = 0.0f;
+                for (int s = 0; s < 16; ++s) out[b].sc[s][2 * i] = out[b].sc[s][2 * i + 1] = 0;
+            }
+        }
+        for (int h = 0; h < 2; ++h) {
+            __m256i u[4][8];
+            for (int i = 0; i < 8; ++i) {
+                if (!blk[i]) {
+                    for (int m = 0; m < 4; ++m) u[m][i] = _mm256_setzero_si256();
+                    continue;
+                }
+                const __m256i ql0 = load32(blk[i]->ql + 64 * h), ql1 = load32(blk[i]->ql + 64 * h + 32);
+                const __m256i qh = load32(blk[i]->qh + 32 * h);
+                u[0][i] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
+                u[1][i] = _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30));
+                u[2][i] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30));
+                u[3][i] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                          _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
+            }
+            for (int m = 0; m < 4; ++m) transpose_store(u[m], reinterpret_cast<uint8_t*>(out[b].q[32 * h + 8 * m]));
+        }
+    }
+}
 
 void gemm_pack_q4_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     auto* out = static_cast<gemm_block_q8x8*>(dst);
@@ -337,6 +416,11 @@ void gemm_q5_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int
 void gemm_q8_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows) {
     dispatch<k_q8_0>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+}
+
+void gemm_q6_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                              int64_t ldy, int n_rows) {
+    dispatch<k_q6_k>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
 }
 
 void gemm_q4_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,

@@ -68,7 +68,7 @@ bool matmul_gemm_q(const weight_matrix& w, int64_t n_tokens, const float* x, int
     const kernels::quantize_act_fn quant = kernels::quantize_act_kernel(kq.act);
     if (!quant) return false;
     const int64_t nb = k / kq.block;
-    const int n_sides = kq.act == type::q8_k ? 4 : 1;
+    const int n_sides = kq.act == type::q8_k ? kernels::k_q8_k_sides : 1;
     const size_t arb = row_bytes(kq.act, k);
 
     // Activations: quantized once per call, or reused from the previous call on the same shared input.

@@ -41,6 +41,7 @@ const gemm_case k_cases[] = {
     {type::q5_0, gemm_pack_q5_0__ref, gemm_pack_q5_0__avx2, gemm_q5_0_q8_0_8x4__ref, gemm_q5_0_q8_0_8x4__avx2},
     {type::q8_0, gemm_pack_q8_0__ref, gemm_pack_q8_0__avx2, gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2},
     {type::q4_k, gemm_pack_q4_k__ref, gemm_pack_q4_k__avx2, gemm_q4_k_q8_k_8x4__ref, gemm_q4_k_q8_k_8x4__avx2},
+    {type::q6_k, gemm_pack_q6_k__ref, gemm_pack_q6_k__avx2, gemm_q6_k_q8_k_8x4__ref, gemm_q6_k_q8_k_8x4__avx2},
 };
 
 bool have_avx2() { return best_isa_tier() >= isa_tier::avx2; }
@@ -69,6 +70,8 @@ std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t k, std::mt19937
                 blk.dmin = f32_to_fp16(sc(rng));
             } else if (t == type::q4_0) {
                 reinterpret_cast<block_q4_0*>(row)[b].d = f32_to_fp16(sc(rng));
+            } else if (t == type::q6_k) {
+                reinterpret_cast<block_q6_k*>(row)[b].d = f32_to_fp16(sc(rng) / 64);
             } else if (t == type::q5_0) {
                 reinterpret_cast<block_q5_0*>(row)[b].d = f32_to_fp16(sc(rng));
             } else {
@@ -93,7 +96,7 @@ acts quantize_acts(type act, const std::vector<float>& x, int64_t n_tokens, int6
     const int64_t nb = k / traits(act).block_size;
     r.q.resize(rb * static_cast<size_t>(n_tokens));
     r.d.resize(static_cast<size_t>(n_tokens * nb));
-    r.s.resize(static_cast<size_t>(n_tokens * nb * 4));
+    r.s.resize(static_cast<size_t>(n_tokens * nb * k_q8_k_sides));
     const quantize_act_fn quant = act == type::q8_0 ? quantize_act_q8_0__ref : quantize_act_q8_k__ref;
     for (int64_t t = 0; t < n_tokens; ++t) quant(x.data() + t * k, r.q.data() + rb * static_cast<size_t>(t), k);
     gemm_act_sides(act, r.q.data(), rb, n_tokens, nb, r.d.data(), r.s.data());
@@ -179,7 +182,7 @@ void exact_dot(type wt, type at, const uint8_t* wrow, const uint8_t* arow, int64
 TEST(GemmQ, RefMatchesDequantizedProduct) {
     for (const auto& c : k_cases) {
         const type at = gemm_q_kernel(c.w, isa_tier::ref).act;
-        const int64_t k = 4 * traits(c.w).block_size * (c.w == type::q4_k ? 1 : 8), n_tokens = 4;
+        const int64_t k = 4 * traits(c.w).block_size * (traits(c.w).block_size == 256 ? 1 : 8), n_tokens = 4;
         std::mt19937 rng(k_seed + 99);
         const auto w = random_rows(c.w, 8, k, rng);
         const auto x = gaussian(static_cast<size_t>(n_tokens * k), rng);
