@@ -318,5 +318,36 @@ TEST(GemmQ, SharedInputIsReusedOnlyInsideScope) {
     EXPECT_EQ(std::memcmp(ra.data(), sa.data(), ny * 4), 0);
 }
 
+// Q4_K and Q6_K share Q8_K activations inside one scope (as attn_q Q4_K + attn_v Q6_K in Q4_K_M files).
+TEST(GemmQ, SharedInputAcrossKQuantTypes) {
+    std::mt19937 rng(k_seed + 6);
+    const int64_t k = 512, n_tokens = 9, n_rows = 16;
+    const auto w4 = random_rows(type::q4_k, n_rows, k, rng);
+    const auto w6 = random_rows(type::q6_k, n_rows, k, rng);
+    auto make = [&](type t, const std::vector<uint8_t>& d) {
+        weight_matrix w;
+        w.t = t;
+        w.n_rows = n_rows;
+        w.n_cols = k;
+        w.data = d.data();
+        w.row_stride = row_bytes(t, k);
+        return w;
+    };
+    const weight_matrix a = make(type::q4_k, w4), b = make(type::q6_k, w6);
+    const auto x = gaussian(static_cast<size_t>(n_tokens * k), rng);
+    const size_t ny = static_cast<size_t>(n_tokens * n_rows);
+    std::vector<float> ra(ny), rb(ny), sa(ny), sb(ny);
+    matmul_scratch s1, s2, s3;
+    matmul(a, n_tokens, x.data(), k, ra.data(), n_rows, 1, s1);
+    matmul(b, n_tokens, x.data(), k, rb.data(), n_rows, 1, s2);
+    {
+        const matmul_shared_input shared(s3);
+        matmul(a, n_tokens, x.data(), k, sa.data(), n_rows, 2, s3);
+        matmul(b, n_tokens, x.data(), k, sb.data(), n_rows, 2, s3);
+    }
+    EXPECT_EQ(std::memcmp(ra.data(), sa.data(), ny * 4), 0);
+    EXPECT_EQ(std::memcmp(rb.data(), sb.data(), ny * 4), 0);
+}
+
 }  // namespace
 }  // namespace lowbit
