@@ -4,15 +4,24 @@
 //                              so bytes_per_second is the weight streaming rate.
 //   BM_gemv_dequant/<type>:    the same product through de-quantize + f32 GEMM (matmul's large-batch path).
 //   BM_dequant/<type>/<tier>:  dequantize_row throughput (stored bytes per second).
+//   BM_bandwidth/threads:<t>:  memory read bandwidth: t threads sum a 256 MiB buffer (real time).
+//   BM_gemv_big/<type>/threads:<t>: matmul's generation path (activation quantization + quantized dot)
+//                              for one token on a 32768 x 4096 matrix (42-142 MB, larger than the
+//                              last-level cache for every type), t threads, real time; bytes = W's
+//                              stored bytes. scripts/perf_report.sh divides it by BM_bandwidth.
 // W is 4096 x 4096 (larger than the last-level cache for every 4-bit+ type), rows replicated from 64
 // quantized Gaussian rows (speed does not depend on the values).
 #include <benchmark/benchmark.h>
 
+#include <cstring>
 #include <map>
 #include <random>
 #include <vector>
 
+#include "core/parallel.hpp"
+
 #include "core/cpu.hpp"
+#include "formats/lowbit_formats.hpp"
 #include "kernels/dot.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/quant_act.hpp"
@@ -24,20 +33,35 @@ using namespace lowbit;
 
 constexpr int64_t k_rows = 4096, k_cols = 4096;
 
-const std::vector<uint8_t>& weights(type t) {
-    static std::map<type, std::vector<uint8_t>> cache;
-    auto& w = cache[t];
+// n_rows x k_cols weights of type t; the large matrices are kept one at a time.
+weight_matrix matrix(type t, int64_t n_rows, const std::vector<uint8_t>& w) {
+    weight_matrix m;
+    m.name = "w";
+    m.t = t;
+    m.n_rows = n_rows;
+    m.n_cols = k_cols;
+    m.data = w.data();
+    m.row_stride = row_bytes(t, k_cols);
+    return m;
+}
+
+const std::vector<uint8_t>& weights(type t, int64_t n_rows = k_rows) {
+    static std::map<std::pair<type, int64_t>, std::vector<uint8_t>> cache;
+    if (n_rows > k_rows)
+        for (auto& [key, v] : cache)
+            if (key.second > k_rows && key != std::make_pair(t, n_rows)) std::vector<uint8_t>().swap(v);
+    auto& w = cache[{t, n_rows}];
     if (w.empty()) {
         std::mt19937 rng(42);
         std::normal_distribution<float> nd(0.0f, 1.0f);
         const size_t rb = row_bytes(t, k_cols);
         std::vector<float> row(k_cols);
-        w.resize(rb * k_rows);
+        w.resize(rb * static_cast<size_t>(n_rows));
         for (int64_t r = 0; r < 64; ++r) {
             for (auto& v : row) v = nd(rng);
             quantize_row(t, row.data(), w.data() + rb * r, k_cols);
         }
-        for (int64_t r = 64; r < k_rows; ++r) std::copy_n(w.data() + rb * (r % 64), rb, w.data() + rb * r);
+        for (int64_t r = 64; r < n_rows; ++r) std::memcpy(w.data() + rb * r, w.data() + rb * (r % 64), rb);
     }
     return w;
 }
@@ -78,7 +102,7 @@ void BM_gemv(benchmark::State& state, type t, isa_tier tier) {
 
 void BM_gemv_dequant(benchmark::State& state, type t) {
     const auto& w = weights(t);
-    const weight_matrix wm{"w", t, k_rows, k_cols, w.data(), row_bytes(t, k_cols)};
+    const weight_matrix wm = matrix(t, k_rows, w);
     const auto x = activations();
     std::vector<float> y(k_rows);
     matmul_scratch scratch;
@@ -108,10 +132,68 @@ void BM_dequant(benchmark::State& state, type t, isa_tier tier) {
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(w.size()));
 }
 
+constexpr int64_t k_big_rows = 32768;
+
+void BM_gemv_big(benchmark::State& state, type t) {
+    const int threads = static_cast<int>(state.range(0));
+    const auto& w = weights(t, k_big_rows);
+    const weight_matrix wm = matrix(t, k_big_rows, w);
+    const auto x = activations();
+    std::vector<float> y(k_big_rows);
+    matmul_scratch scratch;
+    for (auto _ : state) {
+        matmul(wm, 1, x.data(), k_cols, y.data(), k_big_rows, threads, scratch);
+        benchmark::DoNotOptimize(y.data());
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(w.size()));
+    state.counters["bpw"] = 8.0 * static_cast<double>(w.size()) / (double(k_big_rows) * k_cols);
+}
+
+// Read bandwidth: each thread sums its contiguous share of a 256 MiB buffer (64-bit adds in 8
+// independent chains, which the compiler vectorizes; the loop is bound by memory, not by the adds).
+void BM_bandwidth(benchmark::State& state) {
+    const int threads = static_cast<int>(state.range(0));
+    constexpr size_t k_words = (size_t(256) << 20) / sizeof(uint64_t);
+    static std::vector<uint64_t> buf(k_words, 1);
+    std::vector<uint64_t> sums(static_cast<size_t>(threads) * 8);
+    for (auto _ : state) {
+        parallel_for(threads, threads, [&](int64_t b, int64_t e, int) {
+            for (int64_t t = b; t < e; ++t) {
+                const size_t w0 = k_words / threads * t, w1 = k_words / threads * (t + 1);
+                uint64_t acc[8] = {};
+                for (size_t i = w0; i < w1; i += 8)
+                    for (int j = 0; j < 8; ++j) acc[j] += buf[i + j];
+                for (int j = 0; j < 8; ++j) sums[t * 8 + j] = acc[j];
+            }
+        });
+        benchmark::DoNotOptimize(sums.data());
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(k_words * 8));
+}
+
+// lowbit formats, each with the ggml type nearest in bits per weight (docs/performance.md).
+const type k_lowbit_types[] = {
+    ext_type::int4_g32, ext_type::int4_g32_asym, ext_type::int4_g64, ext_type::int4_g128, ext_type::int4_pc,
+    ext_type::nf4,      ext_type::nf4_dq,        ext_type::fp4_e2m1, ext_type::int8_g32,  ext_type::int8_pc,
+    ext_type::fp8_e4m3, ext_type::fp8_e5m2,      ext_type::fp8_e4m3_pt, ext_type::int2_g32, ext_type::int2_g64_asym,
+    ext_type::int2_g128, ext_type::ternary_g64,
+};
+
 const type k_types[] = {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::q8_0, type::iq4_nl,
                         type::q2_k, type::q3_k, type::q4_k, type::q5_k, type::q6_k};
 
 int register_all() {
+    benchmark::RegisterBenchmark("BM_bandwidth", BM_bandwidth)->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
+    for (type t : k_types)
+        benchmark::RegisterBenchmark(("BM_gemv_big/" + type_name(t)).c_str(), BM_gemv_big, t)
+            ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
+    for (type t : k_lowbit_types) {
+        benchmark::RegisterBenchmark(("BM_gemv_big/" + type_name(t)).c_str(), BM_gemv_big, t)
+            ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark(("BM_gemv/" + type_name(t) + "/avx2").c_str(), BM_gemv, t, isa_tier::avx2)
+            ->Unit(benchmark::kMillisecond);
+    }
     for (type t : k_types) {
         const std::string n = type_name(t);
         for (isa_tier tier : {isa_tier::ref, isa_tier::avx2})

@@ -246,25 +246,47 @@ float dot_q3_k_q8_k__avx2(int64_t n, const void* w, const void* a) {
     return sum;
 }
 
+// Q4_K: the 12 packed scale bytes are unpacked with 32-bit mask/shift operations into 8 scales and
+// 8 mins (bytes), the mins dotted with the pair sums of bsums in one madd, and each sub-block's scale
+// broadcast to 16-bit lanes by a byte shuffle.
 float dot_q4_k_q8_k__avx2(int64_t n, const void* w, const void* a) {
     const auto* x = static_cast<const block_q4_k*>(w);
     const auto* y = static_cast<const block_q8_k*>(a);
     const __m256i m4 = _mm256_set1_epi8(0x0F);
+    constexpr uint32_t k_m6 = 0x3F3F3F3F, k_m4 = 0x0F0F0F0F, k_m2 = 0x03030303;
     float sum = 0;
     for (int64_t b = 0; b < n / k_qk_k; ++b) {
-        int sc[8], mn[8];
-        for (int s = 0; s < 8; ++s) scale_min_k4(s, x[b].scales, sc[s], mn[s]);
+        // scale_min_k4: sc[j] = q[j] & 63, m[j] = q[j+4] & 63 (j < 4); sc[j] = (q[j+4] & 15) | (q[j-4] >> 6) << 4,
+        // m[j] = (q[j+4] >> 4) | (q[j] >> 6) << 4 (j >= 4). u[0..1]: the 8 scales, u[2..3]: the 8 mins.
+        uint32_t u[4];
+        std::memcpy(u, x[b].scales, 12);
+        u[3] = ((u[2] >> 4) & k_m4) | (((u[1] >> 6) & k_m2) << 4);
+        const uint32_t mins_lo = u[1] & k_m6;
+        u[1] = (u[2] & k_m4) | (((u[0] >> 6) & k_m2) << 4);
+        u[2] = mins_lo;
+        u[0] &= k_m6;
+        const __m128i sm = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u));
+        // Mins: sum_s m[s] * (bsums[2s] + bsums[2s+1]), exact in int32.
+        const __m128i bs = _mm_hadd_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y[b].bsums)),
+                                          _mm_loadu_si128(reinterpret_cast<const __m128i*>(y[b].bsums + 8)));
+        const __m128i pm = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_srli_si128(sm, 8)), bs);
+        __m128i s4 = _mm_add_epi32(pm, _mm_unpackhi_epi64(pm, pm));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x1));
+        const int summ = _mm_cvtsi128_si32(s4);
+        // Scales as int16, both 128-bit lanes: [sc0..sc7].
+        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
         __m256i acc = _mm256_setzero_si256();
         for (int j = 0; j < 4; ++j) {
             const __m256i q = load32(x[b].qs + 32 * j);
             const __m256i p0 = _mm256_maddubs_epi16(_mm256_and_si256(q, m4), load32(y[b].qs + 64 * j));
             const __m256i p1 = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4),
                                                     load32(y[b].qs + 64 * j + 32));
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p0, _mm256_set1_epi16(static_cast<short>(sc[2 * j]))));
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p1, _mm256_set1_epi16(static_cast<short>(sc[2 * j + 1]))));
+            // Broadcast int16 scale 2j (2j+1) to every 16-bit lane.
+            const __m256i s0 = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(static_cast<short>(0x0100 + 0x0202 * (2 * j))));
+            const __m256i s1 =
+                _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(static_cast<short>(0x0100 + 0x0202 * (2 * j + 1))));
+            acc = _mm256_add_epi32(acc, _mm256_add_epi32(_mm256_madd_epi16(p0, s0), _mm256_madd_epi16(p1, s1)));
         }
-        int summ = 0;
-        for (int s = 0; s < 8; ++s) summ += mn[s] * (y[b].bsums[2 * s] + y[b].bsums[2 * s + 1]);
         sum = k_term(sum, y[b].d, fp16(x[b].d), fp16(x[b].dmin), hsum_i32(acc), summ);
     }
     return sum;

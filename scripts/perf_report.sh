@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Measures the generation path and rewrites the measured block of docs/performance.md (between
+# "<!-- perf:begin -->" and "<!-- perf:end -->"; nothing else in the file is touched):
+#   - the machine: CPU model and SIMD flags (/proc/cpuinfo), cores, load average before/after, date, commit;
+#   - read bandwidth with 1 and 2 threads (bench_gemv_bench BM_bandwidth);
+#   - one-token GEMV through matmul's generation path on a 32768 x 4096 matrix, every format, 1 and 2
+#     threads (BM_gemv_big), in GB/s of stored weights and as a fraction of the read bandwidth;
+#   - each lowbit format against the ggml type nearest in bits per weight, same run (time ratio);
+#   - with LLAMA_CPP_DIR set: bench/compare_llama_cpp.sh (lowbit vs llama.cpp pp128/tg64, same files).
+#
+# usage: [BUILD=build] [LLAMA_CPP_DIR=/path/to/llama-build] [THREADS=2] [DOC=docs/performance.md] \
+#        scripts/perf_report.sh [--no-build] [--stdout]
+#   --no-build  use the binaries already in $BUILD (bench/bench_gemv_bench, lowbit)
+#   --stdout    print the block instead of rewriting the file
+# Timings are noisy on a shared machine: compare ratios from the same run (this script's tables).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$here/build}
+DOC=${DOC:-$here/docs/performance.md}
+THREADS=${THREADS:-2}
+build=1 to_stdout=0
+for a in "$@"; do
+  case $a in
+    --no-build) build=0 ;;
+    --stdout) to_stdout=1 ;;
+    *) echo "unknown option $a (see the header of $0)" >&2; exit 2 ;;
+  esac
+done
+
+if [[ $build == 1 ]]; then
+  cmake -S "$here" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOWBIT_BUILD_BENCH=ON >&2
+  cmake --build "$BUILD" -j2 --target lowbit_cli bench_gemv_bench >&2
+fi
+BENCH=$BUILD/bench/bench_gemv_bench
+[[ -x $BENCH ]] || { echo "no $BENCH (configure with -DLOWBIT_BUILD_BENCH=ON, or drop --no-build)" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cut -d' ' -f1-3 /proc/loadavg >"$work/load_before"
+echo "measuring bandwidth and GEMV (about 2 minutes)..." >&2
+"$BENCH" --benchmark_filter='BM_bandwidth|BM_gemv_big' --benchmark_format=json >"$work/gemv.json"
+if [[ -n ${LLAMA_CPP_DIR:-} ]]; then
+  echo "comparing with llama.cpp at $LLAMA_CPP_DIR (several minutes)..." >&2
+  LOWBIT=${LOWBIT:-$BUILD/lowbit} THREADS=$THREADS bash "$here/bench/compare_llama_cpp.sh" >"$work/llama.md"
+fi
+cut -d' ' -f1-3 /proc/loadavg >"$work/load_after"
+(cd "$here" && git rev-parse --short HEAD && { git diff --quiet HEAD -- src || echo dirty; }) >"$work/commit" 2>/dev/null || echo unknown >"$work/commit"
+
+python3 - "$work" "$DOC" "$to_stdout" "$THREADS" <<'PY'
+import json, os, platform, re, sys, time
+
+work, doc, to_stdout, threads = sys.argv[1], sys.argv[2], sys.argv[3] == "1", sys.argv[4]
+def read(name):
+    p = os.path.join(work, name)
+    return open(p).read().strip() if os.path.exists(p) else ""
+
+cpu, flags = "unknown", set()
+for line in open("/proc/cpuinfo"):
+    if line.startswith("model name") and cpu == "unknown":
+        cpu = line.split(":", 1)[1].strip()
+    if line.startswith("flags"):
+        flags = set(line.split(":", 1)[1].split())
+simd = [f for f in ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_tile") if f in flags]
+
+res = json.load(open(os.path.join(work, "gemv.json")))
+bw, gemv = {}, {}
+for b in res["benchmarks"]:
+    if b.get("error_occurred"):
+        continue
+    m = re.match(r"BM_bandwidth/threads:(\d+)", b["name"])
+    if m:
+        bw[int(m.group(1))] = b["bytes_per_second"] / 1e9
+    m = re.match(r"BM_gemv_big/([^/]+)/threads:(\d+)", b["name"])
+    if m:
+        gemv[(m.group(1), int(m.group(2)))] = (b["bytes_per_second"] / 1e9, b["real_time"], b.get("bpw", 0.0))
+
+ggml = ["q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "iq4_nl", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k"]
+# lowbit format -> the ggml type nearest in bits per weight (and in kind: codebooks with iq4_nl).
+nearest = {
+    "int4_g32": "q4_0", "int4_g32_asym": "q4_1", "int4_g64": "q4_k", "int4_g128": "q4_k", "int4_pc": "q4_k",
+    "nf4": "iq4_nl", "nf4_dq": "iq4_nl", "fp4_e2m1": "iq4_nl", "int8_g32": "q8_0", "int8_pc": "q8_0",
+    "fp8_e4m3": "q8_0", "fp8_e5m2": "q8_0", "fp8_e4m3_pt": "q8_0", "int2_g32": "q2_k", "int2_g64_asym": "q2_k",
+    "int2_g128": "q2_k", "ternary_g64": "q2_k",
+}
+
+out = []
+out.append("<!-- perf:begin -->")
+out.append("<!-- Written by scripts/perf_report.sh; edit the script, not this block. -->")
+out.append("")
+out.append("Measured %s by `scripts/perf_report.sh` at commit %s." % (
+    time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), read("commit").replace("\n", " + ")))
+out.append("Machine: %s, %d logical CPUs, SIMD: %s; load average (1/5/15 min) %s before, %s after." % (
+    cpu, os.cpu_count() or 0, " ".join(simd), read("load_before"), read("load_after")))
+out.append("GB/s are 10^9 bytes of stored weights per second of wall time. Ratios compare figures of this one run.")
+out.append("")
+out.append("**Read bandwidth** (`BM_bandwidth`: sum of a 256 MiB buffer):")
+out.append("")
+out.append("| threads | GB/s |")
+out.append("|---:|---:|")
+for t in sorted(bw):
+    out.append("| %d | %.1f |" % (t, bw[t]))
+out.append("")
+out.append("**One-token GEMV** (`BM_gemv_big`: matmul's generation path, activation quantization included, "
+           "32768 x 4096 weights):")
+out.append("")
+out.append("| format | bpw | 1 thread ms | 1 thread GB/s | of bandwidth | 2 threads ms | 2 threads GB/s | of bandwidth |")
+out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+def row(name):
+    g1, g2 = gemv.get((name, 1)), gemv.get((name, 2))
+    if not g1 or not g2:
+        return None
+    return "| %s | %.3g | %.2f | %.1f | %.0f%% | %.2f | %.1f | %.0f%% |" % (
+        name, g1[2], g1[1], g1[0], 100 * g1[0] / bw.get(1, float("nan")), g2[1], g2[0],
+        100 * g2[0] / bw.get(2, float("nan")))
+for name in ggml + list(nearest):
+    r = row(name)
+    if r:
+        out.append(r)
+out.append("")
+out.append("**lowbit formats vs the nearest ggml type** (speed = ggml time / lowbit time for the same matrix shape; "
+           "the issue's target is >= 0.80):")
+out.append("")
+out.append("| lowbit format | bpw | ggml type | bpw | speed, 1 thread | speed, 2 threads |")
+out.append("|---|---:|---|---:|---:|---:|")
+for lb, gg in nearest.items():
+    a1, a2, b1, b2 = gemv.get((lb, 1)), gemv.get((lb, 2)), gemv.get((gg, 1)), gemv.get((gg, 2))
+    if a1 and a2 and b1 and b2:
+        out.append("| %s | %.3g | %s | %.3g | %.2f | %.2f |" % (lb, a1[2], gg, b1[2], b1[1] / a1[1], b2[1] / a2[1]))
+llama = read("llama.md")
+if llama:
+    out.append("")
+    out.append("**Against llama.cpp** (`bench/compare_llama_cpp.sh`, %s threads, same GGUF files, back to back; "
+               "synthetic model dim 2048, ffn 5632, 8 layers):" % threads)
+    out.append("")
+    out.append(llama)
+out.append("")
+out.append("<!-- perf:end -->")
+block = "\n".join(out)
+
+if to_stdout:
+    print(block)
+    sys.exit(0)
+text = open(doc).read()
+begin, end = text.find("<!-- perf:begin -->"), text.find("<!-- perf:end -->")
+if begin >= 0 and end > begin:
+    text = text[:begin] + block + text[end + len("<!-- perf:end -->"):]
+else:
+    text = text.rstrip("\n") + "\n\n## Measured by scripts/perf_report.sh\n\n" + block + "\n"
+tmp = doc + ".tmp"
+open(tmp, "w").write(text)
+os.replace(tmp, doc)
+print("wrote the measured block of %s" % doc, file=sys.stderr)
+PY
