@@ -104,7 +104,7 @@ std::vector<layer_f32> load_layers_f32(const model_data& m) {
 }
 
 void run_layerwise(const model_data& m, const std::vector<std::vector<int32_t>>& seqs, std::vector<layer_f32>& layers,
-                   const calib_visitor& visit, int threads, std::vector<float>* final_logits) {
+                   const calib_visitor& visit, int threads, std::vector<float>* final_logits, std::vector<float>* final_hidden) {
     const llama_config c = llama_config::from_model(m);
     LOWBIT_REQUIRE(static_cast<int64_t>(layers.size()) == c.n_layer, "run_layerwise: {} layers given, model has {}",
                    layers.size(), c.n_layer);
@@ -216,6 +216,11 @@ void run_layerwise(const model_data& m, const std::vector<std::vector<int32_t>>&
         }
         mm(L.w_down, E, FF, g.data(), N, xn.data(), nt, mms);
         for (int64_t i = 0; i < N * E; ++i) x[i] += xn[i];
+    }
+    if (final_hidden) {
+        const std::vector<float> on = tensor_f32(m, "output_norm.weight", E);
+        final_hidden->resize(static_cast<size_t>(N * E));
+        rms_norm(x.data(), on.data(), final_hidden->data(), N, E, c.rms_eps);
     }
     if (final_logits) {
         const std::vector<float> on = tensor_f32(m, "output_norm.weight", E);

@@ -55,8 +55,11 @@ std::vector<layer_f32> load_layers_f32(const model_data& m);
 
 // Runs the sequences through all layers, visiting each point; `layers` holds the weights used (and
 // changed by the visitor). If `final_logits` is given it receives the logits of every token,
-// [n_seq * seq_len][n_vocab], from the final norm and output matrix of `m` (for tests).
+// [n_seq * seq_len][n_vocab], from the final norm and output matrix of `m` (for tests). If
+// `final_hidden` is given it receives the output matrix's input, rms(x) * output_norm,
+// [n_seq * seq_len][n_embd] (GPTQ's calibration of output.weight).
 void run_layerwise(const model_data& m, const std::vector<std::vector<int32_t>>& seqs, std::vector<layer_f32>& layers,
-                   const calib_visitor& visit, int threads, std::vector<float>* final_logits = nullptr);
+                   const calib_visitor& visit, int threads, std::vector<float>* final_logits = nullptr,
+                   std::vector<float>* final_hidden = nullptr);
 
 }  // namespace lowbit

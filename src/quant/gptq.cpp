@@ -7,6 +7,7 @@
 
 #include "core/parallel.hpp"
 #include "lowbit/error.hpp"
+#include "quant/gptq_blocks.hpp"
 #include "quant/int_grid.hpp"
 
 namespace lowbit {
@@ -64,7 +65,7 @@ bool upper_cholesky_of_inverse(std::vector<double> h, int64_t n, std::vector<dou
 
 }  // namespace
 
-bool gptq_supports(type t) { return int_spec_of(t).has_value(); }
+bool gptq_supports(type t) { return int_spec_of(t).has_value() || gptq_blocks_supports(t); }
 
 void hessian_accumulate(std::vector<double>& h, const float* x, int64_t n_tokens, int64_t n, int threads) {
     if (h.size() != static_cast<size_t>(n * n)) h.assign(static_cast<size_t>(n * n), 0.0);
@@ -87,26 +88,23 @@ void hessian_accumulate(std::vector<double>& h, const float* x, int64_t n_tokens
     });
 }
 
-std::vector<uint8_t> gptq_quantize(type t, const float* w, int64_t rows, int64_t n, std::span<const double> h,
-                                   const gptq_options& opt) {
-    const auto spec_opt = int_spec_of(t);
-    LOWBIT_REQUIRE(spec_opt.has_value(), "gptq: type {} is not supported (lowbit INT formats only: int4_g32, "
-                   "int3_g128_asym, int2_pc, ...)", type_name(t));
-    const int_spec spec = *spec_opt;
+gptq_prepared gptq_prepare(std::span<const double> h, int64_t n, const gptq_options& opt) {
     LOWBIT_REQUIRE(h.size() == static_cast<size_t>(n * n), "gptq: Hessian has {} values, expected {} x {}",
                    h.size(), n, n);
-    const int64_t G = spec.group_len(n), n_groups = (n + G - 1) / G;
-    const int64_t B = std::max<int64_t>(1, opt.block_size);
-
+    gptq_prepared P;
     // Dead inputs (never active): their weights cannot matter; zero them like the reference.
     std::vector<double> hd(h.begin(), h.end());
-    std::vector<bool> dead(static_cast<size_t>(n), false);
+    std::vector<bool>& dead = P.dead;
+    dead.assign(static_cast<size_t>(n), false);
     for (int64_t i = 0; i < n; ++i)
         if (!(hd[i * n + i] > 0.0)) {
             dead[i] = true;
             hd[i * n + i] = 1.0;
         }
-    std::vector<int64_t> perm(static_cast<size_t>(n)), inv(static_cast<size_t>(n));
+    std::vector<int64_t>& perm = P.perm;
+    std::vector<int64_t>& inv = P.inv;
+    perm.resize(static_cast<size_t>(n));
+    inv.resize(static_cast<size_t>(n));
     std::iota(perm.begin(), perm.end(), 0);
     if (opt.act_order)
         std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) { return hd[a * n + a] > hd[b * n + b]; });
@@ -118,7 +116,7 @@ std::vector<uint8_t> gptq_quantize(type t, const float* w, int64_t rows, int64_t
         mean_diag += hp[a * n + a];
     }
     mean_diag /= double(n);
-    std::vector<double> u;
+    std::vector<double>& u = P.u;
     double damp = opt.damp;
     for (int attempt = 0;; ++attempt) {
         std::vector<double> hh = hp;
@@ -128,8 +126,27 @@ std::vector<uint8_t> gptq_quantize(type t, const float* w, int64_t rows, int64_t
         damp = std::max(damp * 10.0, 1e-6);
     }
 
-    std::vector<double> hdiag(static_cast<size_t>(n));  // by permuted column, damped
+    std::vector<double>& hdiag = P.hdiag;  // by permuted column, damped
+    hdiag.resize(static_cast<size_t>(n));
     for (int64_t a = 0; a < n; ++a) hdiag[a] = hp[a * n + a] + damp * mean_diag;
+    P.mean_diag = mean_diag + damp * mean_diag;
+    return P;
+}
+
+std::vector<uint8_t> gptq_quantize(type t, const float* w, int64_t rows, int64_t n, std::span<const double> h,
+                                   const gptq_options& opt) {
+    const auto spec_opt = int_spec_of(t);
+    if (!spec_opt) return gptq_quantize_blocks(t, w, rows, n, h, opt);
+    const int_spec spec = *spec_opt;
+    const int64_t G = spec.group_len(n), n_groups = (n + G - 1) / G;
+    const int64_t B = std::max<int64_t>(1, opt.block_size);
+
+    const gptq_prepared P = gptq_prepare(h, n, opt);
+    const auto& dead = P.dead;
+    const auto& perm = P.perm;
+    const auto& inv = P.inv;
+    const auto& u = P.u;
+    const auto& hdiag = P.hdiag;
     const size_t out_row = row_bytes(t, n);
     std::vector<uint8_t> out(static_cast<size_t>(rows) * out_row);
     parallel_for(rows, opt.threads, [&](int64_t r0, int64_t r1, int) {

@@ -1,5 +1,6 @@
 // GPTQ (Frantar, Ashkboos, Hoefler, Alistarh 2022, "GPTQ: Accurate Post-Training Quantization for
-// Generative Pre-trained Transformers", arXiv:2210.17323) for lowbit's INT formats.
+// Generative Pre-trained Transformers", arXiv:2210.17323) for lowbit's INT formats and (gptq_blocks.hpp)
+// every block format with an encoder: ggml's legacy, K and i-quant types, lowbit's block formats.
 //
 // For one linear layer y = W x (W: [rows][n], x: [n]), with calibration inputs X: [T][n], GPTQ
 // minimises ||W X^T - Q X^T||^2 column by column: H = 2 X^T X (+ damp * mean(diag H) * I),
@@ -33,7 +34,7 @@ struct gptq_options {
     int threads = 0;           // 0 = default_threads()
 };
 
-// Whether gptq_quantize can encode type t (the lowbit INT formats).
+// Whether gptq_quantize can encode type t (the lowbit INT formats; block formats with an encoder).
 bool gptq_supports(type t);
 
 // Adds X^T X of `n_tokens` inputs x: [n_tokens][n] to h: [n][n] (row-major, doubles; only the
@@ -41,7 +42,8 @@ bool gptq_supports(type t);
 void hessian_accumulate(std::vector<double>& h, const float* x, int64_t n_tokens, int64_t n, int threads = 0);
 
 // Quantizes w: [rows][n] to format t using h: [n][n] (any positive multiple of X^T X). Returns
-// rows * row_bytes(t, n) bytes. Throws lowbit::error if t is not supported.
+// rows * row_bytes(t, n) bytes. Throws lowbit::error if t is not supported. Formats other than the
+// INT ones go to gptq_quantize_blocks (gptq_blocks.hpp; n_grid does not apply there).
 std::vector<uint8_t> gptq_quantize(type t, const float* w, int64_t rows, int64_t n, std::span<const double> h,
                                    const gptq_options& opt);
 

@@ -60,7 +60,27 @@ void run_gptq(const model_data& in, const std::map<std::string, type>& types, co
             std::fprintf(stderr, "gptq: layer %lld %s: %.2f s\n", static_cast<long long>(l), calib_point_name(p),
                          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     };
-    run_layerwise(in, seqs, layers, visit, mo.calib.threads);
+    std::vector<float> hidden;
+    run_layerwise(in, seqs, layers, visit, mo.calib.threads, nullptr, &hidden);
+    // The output matrix (or, when tied, the token embedding it reuses) sees the final normed hidden
+    // states of the quantized layers.
+    const std::string out_name = in.find_tensor("output.weight") ? "output.weight" : "token_embd.weight";
+    auto it = types.find(out_name);
+    const model_tensor* ot = in.find_tensor(out_name);
+    if (it == types.end() || ot == nullptr || !gptq_supports(it->second)) return;
+    const int64_t n = ot->row_len(), rows = ot->n_rows();
+    if (hidden.empty() || static_cast<int64_t>(hidden.size()) % n != 0 || !row_supported(it->second, n)) return;
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<float> w(static_cast<size_t>(n * rows));
+    const size_t rb = row_bytes(ot->t, n);
+    LOWBIT_REQUIRE(ot->bytes.size() >= rb * static_cast<size_t>(rows), "tensor '{}' is truncated", out_name);
+    for (int64_t r = 0; r < rows; ++r) dequantize_row(ot->t, ot->bytes.data() + r * rb, w.data() + r * n, n);
+    std::vector<double> h;
+    hessian_accumulate(h, hidden.data(), static_cast<int64_t>(hidden.size()) / n, n, mo.gptq.threads);
+    enc[out_name] = gptq_quantize(it->second, w.data(), rows, n, h, mo.gptq);
+    if (mo.verbose)
+        std::fprintf(stderr, "gptq: %s: %.2f s\n", out_name.c_str(),
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 }
 
 }  // namespace

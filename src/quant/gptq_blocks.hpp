@@ -1,0 +1,52 @@
+// GPTQ for block formats whose blocks carry their own scales (ggml's legacy, K and i-quant types,
+// lowbit's block formats): the per-block grid comes from the format's real encoder.
+//
+// Columns are processed in GPTQ order (gptq.hpp). When the first column of a block is reached, the
+// block's current (error-updated) weights are encoded with the format's encoder, with importance =
+// the damped diag(H) of its columns (for the ggml types: llama.cpp's imatrix-aware encoders). The
+// encoded block fixes every scale/min; what is left free are the per-weight codes. For formats whose
+// codes we can rewrite (`block_codes_supported`: Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K
+// IQ4_NL IQ4_XS TQ2_0) the values each column can take are tabulated exactly by decoding the block
+// with every code in every position (value table[c][k] = decode of the block with all codes = k),
+// each column is then rounded to the nearest table value with GPTQ's error compensation, and the
+// chosen codes are written back into the block: the output is the format's own bytes and decodes
+// to exactly the values GPTQ chose. For other block formats (IQ3_S, IQ3_XXS, TQ1_0, MXFP4, NF4, ...)
+// the encoder's values are kept as they are and only the block's error is propagated to the later
+// columns (block-wise OBQ).
+// With a diagonal H the encoder's block is the optimum on its own grid already, so the result equals
+// the encoder's output with importance diag(H) (re-rounding a column to its nearest table value
+// gives back the encoder's code).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "lowbit/types.hpp"
+#include "quant/gptq.hpp"
+
+namespace lowbit {
+
+// Everything GPTQ needs from H, in the (possibly act-order permuted) column order.
+struct gptq_prepared {
+    std::vector<int64_t> perm, inv;  // permuted position -> column, column -> position
+    std::vector<bool> dead;          // by column: H_ii == 0 (weights zeroed)
+    std::vector<double> u;           // upper Cholesky factor of the damped H^-1 (permuted), [n][n]
+    std::vector<double> hdiag;       // damped diag(H), by permuted position
+    double mean_diag = 0.0;          // mean of hdiag
+};
+gptq_prepared gptq_prepare(std::span<const double> h, int64_t n, const gptq_options& opt);
+
+// Largest code of a block format whose per-weight codes can be rewritten (0 if they cannot).
+int block_codes_max(type t);
+// Writes codes[0..block_size) (0..block_codes_max) into an encoded block of `t`, keeping its scales.
+void block_set_codes(type t, uint8_t* block, const int* codes);
+
+// Whether gptq_quantize_blocks handles `t` (any encodable block format).
+bool gptq_blocks_supports(type t);
+// GPTQ as described above; rows * row_bytes(t, n) bytes. n must be a multiple of the block size
+// unless the format pads rows.
+std::vector<uint8_t> gptq_quantize_blocks(type t, const float* w, int64_t rows, int64_t n, std::span<const double> h,
+                                          const gptq_options& opt);
+
+}  // namespace lowbit
