@@ -51,10 +51,10 @@ constexpr dot_row k_dots[] = {
     {ext_type::nf4, type::q8_0, dot_nf4_q8_0__ref, dot_nf4_q8_0__avx2},
     {ext_type::nf4_dq, type::q8_0, dot_nf4_dq_q8_0__ref, dot_nf4_dq_q8_0__avx2},
     {ext_type::fp4_e2m1, type::q8_0, dot_fp4_e2m1_q8_0__ref, dot_fp4_e2m1_q8_0__avx2},
-    {ext_type::fp8_e4m3, type::q8_0, dot_fp8_e4m3_q8_0__ref, dot_fp8_e4m3_q8_0__avx2},
-    {ext_type::fp8_e5m2, type::q8_0, dot_fp8_e5m2_q8_0__ref, dot_fp8_e5m2_q8_0__avx2},
-    {ext_type::fp8_e4m3_pt, type::q8_0, dot_fp8_e4m3_pt_q8_0__ref, dot_fp8_e4m3_pt_q8_0__avx2},
-    {ext_type::fp8_e5m2_pt, type::q8_0, dot_fp8_e5m2_pt_q8_0__ref, dot_fp8_e5m2_pt_q8_0__avx2},
+    {ext_type::fp8_e4m3, type::f32, dot_fp8_e4m3_f32__ref, dot_fp8_e4m3_f32__avx2},
+    {ext_type::fp8_e5m2, type::f32, dot_fp8_e5m2_f32__ref, dot_fp8_e5m2_f32__avx2},
+    {ext_type::fp8_e4m3_pt, type::f32, dot_fp8_e4m3_pt_f32__ref, dot_fp8_e4m3_pt_f32__avx2},
+    {ext_type::fp8_e5m2_pt, type::f32, dot_fp8_e5m2_pt_f32__ref, dot_fp8_e5m2_pt_f32__avx2},
     {ext_type::ternary_g64, type::q8_0, dot_ternary_g64_q8_0__ref, dot_ternary_g64_q8_0__avx2},
 };
 

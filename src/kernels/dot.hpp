@@ -56,7 +56,8 @@ float dot_q6_k_q8_k__avx2(int64_t n, const void* w, const void* a);
 // Bits 8/4/2, G 32/64/128 or 0 (per channel, n a multiple of 32); symmetric with Q8_0 activations,
 // asymmetric with Q8_1 (the min enters as m_w * s_a). 4-bit codebooks use int8 tables: FP4 E2M1
 // exactly (2 * e2m1), NF4 as round(127 * nf4), at most 0.0037 * d from the true level per weight.
-// FP8 codes are multiplied in float. The __avx2 versions accumulate the scaled chunk sums in 8 float
+// FP8 has no small-integer form: its kernels read the f32 activations (no activation quantization)
+// and multiply in float. The __avx2 versions accumulate the scaled chunk sums in 8 float
 // lanes: they differ from __ref only by float summation order.
 template <int Bits, int G>
 float dot_int_sym_q8_0__ref(int64_t n, const void* w, const void* a);
@@ -70,23 +71,24 @@ float dot_ternary_g64_q8_0__ref(int64_t n, const void* w, const void* a);
 float dot_nf4_q8_0__ref(int64_t n, const void* w, const void* a);
 float dot_nf4_dq_q8_0__ref(int64_t n, const void* w, const void* a);
 float dot_fp4_e2m1_q8_0__ref(int64_t n, const void* w, const void* a);
-float dot_fp8_e4m3_q8_0__ref(int64_t n, const void* w, const void* a);
-float dot_fp8_e5m2_q8_0__ref(int64_t n, const void* w, const void* a);
-float dot_fp8_e4m3_pt_q8_0__ref(int64_t n, const void* w, const void* a);
-float dot_fp8_e5m2_pt_q8_0__ref(int64_t n, const void* w, const void* a);
+float dot_fp8_e4m3_f32__ref(int64_t n, const void* w, const void* a);
+float dot_fp8_e5m2_f32__ref(int64_t n, const void* w, const void* a);
+float dot_fp8_e4m3_pt_f32__ref(int64_t n, const void* w, const void* a);
+float dot_fp8_e5m2_pt_f32__ref(int64_t n, const void* w, const void* a);
 float dot_ternary_g64_q8_0__avx2(int64_t n, const void* w, const void* a);
 float dot_nf4_q8_0__avx2(int64_t n, const void* w, const void* a);
 float dot_nf4_dq_q8_0__avx2(int64_t n, const void* w, const void* a);
 float dot_fp4_e2m1_q8_0__avx2(int64_t n, const void* w, const void* a);
-float dot_fp8_e4m3_q8_0__avx2(int64_t n, const void* w, const void* a);
-float dot_fp8_e5m2_q8_0__avx2(int64_t n, const void* w, const void* a);
-float dot_fp8_e4m3_pt_q8_0__avx2(int64_t n, const void* w, const void* a);
-float dot_fp8_e5m2_pt_q8_0__avx2(int64_t n, const void* w, const void* a);
+float dot_fp8_e4m3_f32__avx2(int64_t n, const void* w, const void* a);
+float dot_fp8_e5m2_f32__avx2(int64_t n, const void* w, const void* a);
+float dot_fp8_e4m3_pt_f32__avx2(int64_t n, const void* w, const void* a);
+float dot_fp8_e5m2_pt_f32__avx2(int64_t n, const void* w, const void* a);
 // The int8 codebooks: round(127 * nf4[u]) and 2 * e2m1(u).
 extern const int8_t k_nf4_i8[16];
 extern const int8_t k_fp4_e2m1_x2[16];
 
-// The activation format paired with weight type `t` (q8_0, q8_1 or q8_k); f32 when `t` has no kernel.
+// The activation format paired with weight type `t` (q8_0, q8_1, q8_k, or f32 for the FP8 kernels);
+// f32 also when `t` has no kernel (dot_kernel() is null then).
 type dot_act_type(type t);
 // The kernel for weights of type `t` at `tier` (falls back to lower tiers, ending at __ref); null when
 // `t` has no quantized dot product.

@@ -11,7 +11,7 @@
 // codes (<= 15) go straight into maddubs. Each chunk's int32 lanes are scaled by d_w * d_a and
 // accumulated in two 8-lane float accumulators; asymmetric mins add m_w * s_a in a scalar sum.
 // FP8 codes are turned into fp16 bits (E5M2: u << 8; E4M3: the code re-biased, value / 256) and
-// converted with F16C, then multiplied by the activations in float.
+// converted with F16C, then multiplied by the f32 activations (FP8 kernels read unquantized floats).
 #include <immintrin.h>
 
 #include <cstring>
@@ -152,13 +152,9 @@ inline __m256i fp8_to_half_bits(__m256i u16) {
     }
 }
 
-inline __m256 act8(const int8_t* q) {
-    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q))));
-}
-
 template <bool E4M3, bool PerRow>
 float dot_fp8_avx2(int64_t n, const void* w, const void* a) {
-    const auto* y = static_cast<const block_q8_0*>(a);
+    const auto* x = static_cast<const float*>(a);
     const auto* row = static_cast<const uint8_t*>(w);
     float row_scale = 0;
     if constexpr (PerRow) std::memcpy(&row_scale, row, 4);
@@ -166,14 +162,15 @@ float dot_fp8_avx2(int64_t n, const void* w, const void* a) {
     return sum_chunks(n, [&](int64_t c, __m256 acc) {
         const uint8_t* codes = PerRow ? row + 4 + 32 * c : row + 34 * c + 2;
         const float d = PerRow ? row_scale : fp16(row + 34 * c);
+        const float* xc = x + 32 * c;
         const __m256i u = load32(codes);
         const __m256i h0 = fp8_to_half_bits<E4M3>(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(u)));
         const __m256i h1 = fp8_to_half_bits<E4M3>(_mm256_cvtepu8_epi16(_mm256_extracti128_si256(u, 1)));
-        __m256 s = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h0)), act8(y[c].qs));
-        __m256 s1 = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h0, 1)), act8(y[c].qs + 8));
-        s = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h1)), act8(y[c].qs + 16), s);
-        s1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h1, 1)), act8(y[c].qs + 24), s1);
-        return _mm256_fmadd_ps(_mm256_set1_ps(d * _cvtsh_ss(y[c].d) * unit), _mm256_add_ps(s, s1), acc);
+        __m256 s = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h0)), _mm256_loadu_ps(xc));
+        __m256 s1 = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h0, 1)), _mm256_loadu_ps(xc + 8));
+        s = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h1)), _mm256_loadu_ps(xc + 16), s);
+        s1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h1, 1)), _mm256_loadu_ps(xc + 24), s1);
+        return _mm256_fmadd_ps(_mm256_set1_ps(d * unit), _mm256_add_ps(s, s1), acc);
     });
 }
 
@@ -229,9 +226,9 @@ float dot_nf4_dq_q8_0__avx2(int64_t n, const void* w, const void* a) {
     });
 }
 
-float dot_fp8_e4m3_q8_0__avx2(int64_t n, const void* w, const void* a) { return dot_fp8_avx2<true, false>(n, w, a); }
-float dot_fp8_e5m2_q8_0__avx2(int64_t n, const void* w, const void* a) { return dot_fp8_avx2<false, false>(n, w, a); }
-float dot_fp8_e4m3_pt_q8_0__avx2(int64_t n, const void* w, const void* a) { return dot_fp8_avx2<true, true>(n, w, a); }
-float dot_fp8_e5m2_pt_q8_0__avx2(int64_t n, const void* w, const void* a) { return dot_fp8_avx2<false, true>(n, w, a); }
+float dot_fp8_e4m3_f32__avx2(int64_t n, const void* w, const void* a) { return dot_fp8_avx2<true, false>(n, w, a); }
+float dot_fp8_e5m2_f32__avx2(int64_t n, const void* w, const void* a) { return dot_fp8_avx2<false, false>(n, w, a); }
+float dot_fp8_e4m3_pt_f32__avx2(int64_t n, const void* w, const void* a) { return dot_fp8_avx2<true, true>(n, w, a); }
+float dot_fp8_e5m2_pt_f32__avx2(int64_t n, const void* w, const void* a) { return dot_fp8_avx2<false, true>(n, w, a); }
 
 }  // namespace lowbit::kernels

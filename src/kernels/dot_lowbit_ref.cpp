@@ -9,7 +9,8 @@
 //   ternary:     u - 1                fp4 e2m1:    2 * e2m1(u), scale d / 2 (exact)
 //   nf4, nf4_dq: k_nf4_i8[u] = round(127 * nf4[u]), scale d / 127 (the int8 codebook differs from
 //                nf4[u] by at most 0.0037 * d per weight: dot.hpp)
-//   fp8:         the float value of the code, summed in float per chunk (no integer form)
+//   fp8:         the float value of the code times the f32 activation, summed in float per chunk
+//                (FP8 has no small-integer form; the activations are not quantized)
 #include <cstring>
 #include <type_traits>
 
@@ -129,10 +130,10 @@ float dot_nf4_dq_q8_0__ref(int64_t n, const void* w, const void* a) {
 
 namespace {
 
-// FP8: per chunk the float sum of fp8(u_j) * q_a[j] (exact products), then the scales.
+// FP8 x f32 activations: per chunk of 32 the float sum of fp8(u_j) * x_j, then times the scale.
 template <bool E4M3, bool PerRow>
 float dot_fp8_ref(int64_t n, const void* w, const void* a) {
-    const auto* y = static_cast<const block_q8_0*>(a);
+    const auto* x = static_cast<const float*>(a);
     const auto* row = static_cast<const uint8_t*>(w);
     float row_scale = 0;
     if constexpr (PerRow) std::memcpy(&row_scale, row, 4);
@@ -141,18 +142,17 @@ float dot_fp8_ref(int64_t n, const void* w, const void* a) {
         const uint8_t* codes = PerRow ? row + 4 + 32 * c : row + 34 * c + 2;
         const float d = PerRow ? row_scale : fp16_to_f32(lbfmt::load_u16(row + 34 * c));
         float s = 0;
-        for (int j = 0; j < 32; ++j)
-            s += (E4M3 ? fp8_e4m3_to_f32(codes[j]) : fp8_e5m2_to_f32(codes[j])) * static_cast<float>(y[c].qs[j]);
-        sum += d * fp16_to_f32(y[c].d) * s;
+        for (int j = 0; j < 32; ++j) s += (E4M3 ? fp8_e4m3_to_f32(codes[j]) : fp8_e5m2_to_f32(codes[j])) * x[32 * c + j];
+        sum += d * s;
     }
     return sum;
 }
 
 }  // namespace
 
-float dot_fp8_e4m3_q8_0__ref(int64_t n, const void* w, const void* a) { return dot_fp8_ref<true, false>(n, w, a); }
-float dot_fp8_e5m2_q8_0__ref(int64_t n, const void* w, const void* a) { return dot_fp8_ref<false, false>(n, w, a); }
-float dot_fp8_e4m3_pt_q8_0__ref(int64_t n, const void* w, const void* a) { return dot_fp8_ref<true, true>(n, w, a); }
-float dot_fp8_e5m2_pt_q8_0__ref(int64_t n, const void* w, const void* a) { return dot_fp8_ref<false, true>(n, w, a); }
+float dot_fp8_e4m3_f32__ref(int64_t n, const void* w, const void* a) { return dot_fp8_ref<true, false>(n, w, a); }
+float dot_fp8_e5m2_f32__ref(int64_t n, const void* w, const void* a) { return dot_fp8_ref<false, false>(n, w, a); }
+float dot_fp8_e4m3_pt_f32__ref(int64_t n, const void* w, const void* a) { return dot_fp8_ref<true, true>(n, w, a); }
+float dot_fp8_e5m2_pt_f32__ref(int64_t n, const void* w, const void* a) { return dot_fp8_ref<false, true>(n, w, a); }
 
 }  // namespace lowbit::kernels

@@ -72,12 +72,17 @@ void quantize_act_q8_k__ref(const float* x, void* dst, int64_t n) {
     }
 }
 
+void quantize_act_f32(const float* x, void* dst, int64_t n) {
+    std::memcpy(dst, x, static_cast<size_t>(n) * sizeof(float));
+}
+
 quantize_act_fn quantize_act_kernel(type act) {
     const bool avx2 = active_isa_tier() >= isa_tier::avx2;
     switch (act) {
         case type::q8_0: return avx2 ? quantize_act_q8_0__avx2 : quantize_act_q8_0__ref;
         case type::q8_1: return avx2 ? quantize_act_q8_1__avx2 : quantize_act_q8_1__ref;
         case type::q8_k: return avx2 ? quantize_act_q8_k__avx2 : quantize_act_q8_k__ref;
+        case type::f32: return quantize_act_f32;
         default: return nullptr;
     }
 }

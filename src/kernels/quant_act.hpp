@@ -20,8 +20,11 @@ void quantize_act_q8_0__avx2(const float* x, void* dst, int64_t n);
 void quantize_act_q8_1__avx2(const float* x, void* dst, int64_t n);
 void quantize_act_q8_k__avx2(const float* x, void* dst, int64_t n);
 
+// F32 "activations" (the FP8 dot products read floats): a copy.
+void quantize_act_f32(const float* x, void* dst, int64_t n);
+
 using quantize_act_fn = void (*)(const float* x, void* dst, int64_t n);
-// For act = q8_0, q8_1 or q8_k at the active tier; null otherwise.
+// For act = q8_0, q8_1, q8_k (at the active tier) or f32; null otherwise.
 quantize_act_fn quantize_act_kernel(type act);
 
 }  // namespace lowbit::kernels

@@ -101,9 +101,13 @@ expect_t dequant_dot(type t, const uint8_t* w, const uint8_t* a, int64_t n) {
     const size_t ab = at == type::q8_1 ? 36 : 34, aq = at == type::q8_1 ? 4 : 2;
     std::vector<float> wf(static_cast<size_t>(n)), af(static_cast<size_t>(n));
     dequantize_row(t, w, wf.data(), n);
-    for (int64_t c = 0; c < n / 32; ++c) {
-        const float d = fp16_to_f32(lbfmt::load_u16(a + c * ab));
-        for (int j = 0; j < 32; ++j) af[c * 32 + j] = d * static_cast<int8_t>(a[c * ab + aq + j]);
+    if (at == type::f32) {
+        std::memcpy(af.data(), a, static_cast<size_t>(n) * sizeof(float));
+    } else {
+        for (int64_t c = 0; c < n / 32; ++c) {
+            const float d = fp16_to_f32(lbfmt::load_u16(a + c * ab));
+            for (int j = 0; j < 32; ++j) af[c * 32 + j] = d * static_cast<int8_t>(a[c * ab + aq + j]);
+        }
     }
     expect_t e{0, 0, 0};
     for (int64_t i = 0; i < n; ++i) {
@@ -151,6 +155,7 @@ TEST(DotLowbit, EveryNamedFormatHasAKernel) {
     }
     EXPECT_EQ(kernels::dot_act_type(ext_type::int4_g32), type::q8_0);
     EXPECT_EQ(kernels::dot_act_type(ext_type::int4_g32_asym), type::q8_1);
+    EXPECT_EQ(kernels::dot_act_type(ext_type::fp8_e4m3), type::f32);  // FP8 kernels read f32 activations
     EXPECT_EQ(kernels::dot_kernel(ext_type::int3_g32, isa_tier::avx2), nullptr);
 }
 
