@@ -15,6 +15,7 @@ namespace {
 
 struct args {
     std::string model, reference, protocol = "chunks", gate, tokenizer, separator = "<|endoftext|>";
+    std::string act_quant;  // "" (as the file says), none, dynamic: the model only, never the reference
     std::vector<std::string> files;
     int64_t n_ctx = 0, max_units = 0, gen = 32;
     int threads = 0;
@@ -42,8 +43,9 @@ void run(const args& a) {
     lowbit::load_options lo;
     lo.tokenizer_path = a.tokenizer;
     ev::eval_request req;
-    req.model = lowbit::llama_model::load(a.model, lo);
     if (!a.reference.empty()) req.reference = lowbit::llama_model::load(a.reference, lo);
+    lo.act_quant = a.act_quant;
+    req.model = lowbit::llama_model::load(a.model, lo);
     req.model_path = a.model;
     req.reference_path = a.reference;
     req.text_paths = a.files;
@@ -74,6 +76,8 @@ void setup(CLI::App& app) {
     sub->add_option("--max-units", a->max_units, "evaluate at most this many chunks/documents per file");
     sub->add_option("--gen", a->gen, "tokens to generate for the generation speed figure (0: skip)");
     sub->add_option("--tokenizer", a->tokenizer, "tokenizer file for llama2.c checkpoints");
+    sub->add_option("--act-quant", a->act_quant,
+                    "int8 activations of the model: dynamic (per token, any model), none (weight-only); default: as its file says");
     sub->add_flag("--allow-long-context", a->allow_long, "allow -c beyond the model's context length");
     sub->add_flag("--json", a->json, "machine-readable output");
     sub->callback([a] { run(*a); });

@@ -10,6 +10,7 @@
 #include "eval/perplexity.hpp"
 #include "quant/mixed_precision.hpp"
 #include "quant/imatrix.hpp"
+#include "quant/act_quant.hpp"
 
 namespace {
 
@@ -29,6 +30,10 @@ struct args {
     uint64_t target_size = 0;
     std::string calib, mp_measure = "auto", mp_candidates, mp_report, mp_cache;
     int64_t calib_ctx = 128, calib_chunks = 8;
+    // activation quantization (src/quant/act_quant.hpp)
+    std::string act_quant = "none", act_observer = "minmax", act_calib;
+    double act_percentile = 99.99, smoothquant = -1, act_fallback = 0;
+    int64_t act_seqs = 16, act_len = 256;
 };
 
 lowbit::type parse_type(const std::string& flag, const std::string& name) {
@@ -70,7 +75,25 @@ void run(const args& a) {
     }
     lowbit::load_options lo;
     lo.tokenizer_path = a.tokenizer;
-    const lowbit::model_data m = lowbit::load_model(a.in, lo);
+    // --act-quant: SmoothQuant (if asked) folds before anything else sees the weights.
+    lowbit::act_quant_options ao;
+    ao.mode = lowbit::parse_act_mode(a.act_quant);
+    ao.observer = lowbit::parse_act_observer(a.act_observer);
+    ao.percentile = a.act_percentile;
+    ao.fallback_bound = a.act_fallback;
+    ao.smoothquant_alpha = a.smoothquant;
+    ao.threads = a.threads;
+    lowbit::calib_options ac;
+    ac.text_path = a.act_calib;
+    ac.n_seq = a.act_seqs;
+    ac.seq_len = a.act_len;
+    ac.seed = a.seed;
+    ac.threads = a.threads;
+    LOWBIT_REQUIRE(ao.mode != lowbit::act_mode::none || (a.smoothquant < 0 && a.act_fallback <= 0),
+                   "--smoothquant / --act-fallback need --act-quant dynamic or static");
+    const lowbit::model_data m =
+        ao.mode == lowbit::act_mode::none ? lowbit::load_model(a.in, lo)
+                                          : lowbit::act_quant_prepare(lowbit::load_model(a.in, lo), ao, ac);
 
     const bool mixed = a.target_bpw > 0 || a.target_size > 0 || a.max_kld >= 0;
     if (mixed) {
@@ -149,6 +172,10 @@ void run(const args& a) {
     }
     if (a.json) std::printf("%s\n", lowbit::quantize_report_json(rep).c_str());
     else if (!a.quiet) std::printf("%s", lowbit::format_quantize_report(rep, a.verbose || a.dry_run).c_str());
+    if (ao.mode != lowbit::act_mode::none && !a.dry_run) {
+        const lowbit::act_quant_report ar = lowbit::act_quant_finish(a.out, ao, ac);
+        if (!a.quiet) std::fprintf(a.json ? stderr : stdout, "%s", lowbit::format_act_quant_report(ar, a.verbose).c_str());
+    }
 }
 
 void setup(CLI::App& app) {
@@ -187,6 +214,16 @@ void setup(CLI::App& app) {
     s->add_option("--seed", a->seed, "seed picking the calibration windows (default 1234)");
     s->add_flag("--act-order", a->act_order, "gptq: quantize columns in order of decreasing activation energy");
     s->add_flag("--no-clip", a->no_clip, "awq: skip the clipping search");
+    s->add_option("--act-quant", a->act_quant,
+                  "int8 activations (W8A8 with --type int8_pc): none (default), dynamic (per token) or static (calibrated per tensor)");
+    s->add_option("--act-observer", a->act_observer, "static scales: minmax (default), percentile, entropy (KL) or mse");
+    s->add_option("--act-percentile", a->act_percentile, "percentile observer: percentile of |x| (default 99.99)");
+    s->add_option("--act-calib", a->act_calib, "calibration text for --act-quant static, --smoothquant, --act-fallback");
+    s->add_option("--act-seqs", a->act_seqs, "activation calibration sequences (default 16)");
+    s->add_option("--act-ctx", a->act_len, "tokens per activation calibration sequence (default 256)");
+    s->add_option("--smoothquant", a->smoothquant, "SmoothQuant migration strength alpha in [0, 1] (default off)");
+    s->add_option("--act-fallback", a->act_fallback,
+                  "keep a matrix weight-only when its int8-activation output error (relative) exceeds this (default off)");
     s->add_flag("--json", a->json, "print the report as JSON");
     s->add_flag("-q,--quiet", a->quiet, "no progress or report");
     s->add_flag("-v,--verbose", a->verbose, "per-tensor table");

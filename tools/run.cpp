@@ -8,7 +8,7 @@
 namespace {
 
 struct args {
-    std::string model, prompt, tokenizer;
+    std::string model, prompt, tokenizer, act_quant;
     lowbit::generate_options g;
     bool quiet = false;
 };
@@ -30,10 +30,12 @@ void setup(CLI::App& app) {
     sub->add_option("-t,--threads", a->g.n_threads, "threads (default: all)");
     sub->add_option("-c,--ctx", a->g.n_ctx, "context length (default: the model's)");
     sub->add_option("--tokenizer", a->tokenizer, "tokenizer file for llama2.c checkpoints");
+    sub->add_option("--act-quant", a->act_quant, "int8 activations: dynamic, none; default: as the model file says");
     sub->add_flag("-q,--quiet", a->quiet, "print only the generated text, no timings");
     sub->callback([a] {
         lowbit::load_options lo;
         lo.tokenizer_path = a->tokenizer;
+        lo.act_quant = a->act_quant;
         auto model = lowbit::llama_model::load(a->model, lo);
         std::printf("%s", a->prompt.c_str());
         const auto r = lowbit::generate(model, a->prompt, a->g, [](const std::string& piece) {

@@ -45,6 +45,9 @@ struct model_data {
 struct load_options {
     // llama2.c: tokenizer file; empty = `tokenizer.bin` or `tok<vocab>.bin` beside the checkpoint.
     std::string tokenizer_path;
+    // Activation quantization of llama models (src/quant/act_quant.hpp): "" = as the file says,
+    // "none" = weight-only, "dynamic" = per-token int8 activations for every per-layer matrix.
+    std::string act_quant;
 };
 
 // Detects the container from its first bytes (GGUF magic, safetensors header, llama2.c header) or,

@@ -6,6 +6,7 @@
 #include "core/parallel.hpp"
 #include "kernels/attention.hpp"
 #include "lowbit/error.hpp"
+#include "quant/act_quant.hpp"
 
 namespace lowbit {
 namespace {
@@ -141,7 +142,7 @@ llama_config llama_config::from_model(const model_data& m) {
     return c;
 }
 
-llama_model::llama_model(model_data m) : data_(std::move(m)) {
+llama_model::llama_model(model_data m, const load_options& opt) : data_(std::move(m)) {
     cfg_ = llama_config::from_model(data_);
     const auto& c = cfg_;
     tok_embd_ = make_matrix(data_, "token_embd.weight", c.n_embd, c.n_vocab);
@@ -162,6 +163,7 @@ llama_model::llama_model(model_data m) : data_(std::move(m)) {
         L.w_up = make_matrix(data_, b + "ffn_up.weight", c.n_embd, L.w_gate.n_rows);
         L.w_down = make_matrix(data_, b + "ffn_down.weight", L.w_gate.n_rows, c.n_embd);
     }
+    apply_act_quant(data_, layers_, opt.act_quant);  // int8 activations per lowbit.act_quant.* / opt
     for (const auto& t : data_.tensors) {
         n_params_ += t.n_elements();
         n_bytes_ += t.bytes.size();
@@ -169,7 +171,7 @@ llama_model::llama_model(model_data m) : data_(std::move(m)) {
 }
 
 std::shared_ptr<const llama_model> llama_model::load(const std::string& path, const load_options& opt) {
-    return std::make_shared<const llama_model>(load_model(path, opt));
+    return std::make_shared<const llama_model>(load_model(path, opt), opt);
 }
 
 llama_context::llama_context(std::shared_ptr<const llama_model> model, const context_options& opt)

@@ -52,7 +52,8 @@ class llama_model {
 public:
     // Takes ownership of the loaded data (the mappings stay alive with it) and checks every tensor's
     // presence, shape and byte size.
-    explicit llama_model(model_data m);
+    // `opt.act_quant` chooses activation quantization (quant/act_quant.hpp); the rest of opt is unused.
+    explicit llama_model(model_data m, const load_options& opt = {});
     static std::shared_ptr<const llama_model> load(const std::string& path, const load_options& opt = {});
 
     const llama_config& config() const { return cfg_; }
