@@ -142,7 +142,7 @@ std::vector<uint8_t> gptq_quantize_blocks(type t, const float* w, int64_t rows, 
                     const int64_t col = P.perm[a], bi = col / bs;
                     if (!have[bi]) {
                         // The block's current weights (later columns still owe this batch's lazy
-                        // update), encoded with importance diag(H).
+                        // update), encoded with importance 1 / U_aa^2.
                         const int64_t c0 = bi * bs, nv = std::min(bs, n - c0);
                         std::fill(gv.begin(), gv.end(), 0.0f);
                         std::fill(imp.begin(), imp.end(), 0.0f);
@@ -152,7 +152,7 @@ std::vector<uint8_t> gptq_quantize_blocks(type t, const float* w, int64_t rows, 
                             if (pa >= i2)
                                 for (int64_t k = i1; k < a; ++k) v -= err[k - i1] * P.u[k * n + pa];
                             gv[c - c0] = static_cast<float>(v);
-                            imp[c - c0] = static_cast<float>(P.hdiag[pa] / P.mean_diag);
+                            imp[c - c0] = static_cast<float>(1.0 / (P.u[pa * n + pa] * P.u[pa * n + pa] * P.mean_diag));
                         }
                         uint8_t* blk = orow + bi * bb;
                         tr.from_float(gv.data(), blk, bs, imp.data());

@@ -3,7 +3,10 @@
 //
 // Columns are processed in GPTQ order (gptq.hpp). When the first column of a block is reached, the
 // block's current (error-updated) weights are encoded with the format's encoder, with importance =
-// the damped diag(H) of its columns (for the ggml types: llama.cpp's imatrix-aware encoders). The
+// 1 / U_aa^2 per column (the loss GPTQ charges for that column's rounding error: H_aa conditioned on
+// the columns already quantized; diag(H) when H is diagonal). For the ggml types these go to
+// llama.cpp's imatrix-aware encoders. Measured on synth-256: lower KLD than importance = diag(H)
+// (Q2_K 0.271 vs 0.284, Q4_K 0.0734 vs 0.0737). The
 // encoded block fixes every scale/min; what is left free are the per-weight codes. For formats whose
 // codes we can rewrite (`block_codes_supported`: Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K
 // IQ4_NL IQ4_XS TQ2_0) the values each column can take are tabulated exactly by decoding the block
@@ -13,8 +16,8 @@
 // to exactly the values GPTQ chose. For other block formats (IQ3_S, IQ3_XXS, TQ1_0, MXFP4, NF4, ...)
 // the encoder's values are kept as they are and only the block's error is propagated to the later
 // columns (block-wise OBQ).
-// With a diagonal H the encoder's block is the optimum on its own grid already, so the result equals
-// the encoder's output with importance diag(H) (re-rounding a column to its nearest table value
+// With a diagonal H (and no dampening) the result equals the encoder's output with importance
+// diag(H) (re-rounding a column to its nearest table value
 // gives back the encoder's code).
 #pragma once
 

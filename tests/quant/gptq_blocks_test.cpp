@@ -110,7 +110,11 @@ TEST(GptqBlocks, SetCodesRoundTripsEncoderBlocks) {
     }
 }
 
-TEST(GptqBlocks, DiagonalHessianEqualsImportanceEncoder) {
+// With a diagonal H there is nothing to propagate: each block is the encoder's (importance diag(H))
+// with every weight re-rounded to the nearest value of its block's grid. That is never worse, in the
+// H-weighted error, than the encoder's own codes (llama.cpp's encoders round against the scale
+// before it is stored in 6 or 16 bits, so a few codes differ), and equal up to those codes.
+TEST(GptqBlocks, DiagonalHessianMatchesImportanceEncoder) {
     const int64_t rows = 6, n = 512;
     for (type t : {type::q4_k, type::q2_k, type::q3_k, type::q6_k, type::q4_0, type::iq4_xs}) {
         const auto w = heavy_tailed(rows * n, 5, 0.03);
@@ -119,12 +123,22 @@ TEST(GptqBlocks, DiagonalHessianEqualsImportanceEncoder) {
         double mean = 0.0;
         for (int64_t i = 0; i < n; ++i) mean += h[i * n + i] = 1.0 + (i % 7) * 0.5;
         mean /= double(n);
-        for (int64_t i = 0; i < n; ++i) imp[i] = static_cast<float>(h[i * n + i] * 1.01 / (mean * 1.01));
+        for (int64_t i = 0; i < n; ++i) imp[i] = static_cast<float>(h[i * n + i] / mean);
         gptq_options o;
         o.damp = 0.0;
-        const auto g = gptq_quantize(t, w.data(), rows, n, h, o);
-        const auto e = encode(t, w, rows, n, imp.data());
-        EXPECT_EQ(decode(t, g, rows, n), decode(t, e, rows, n)) << type_name(t);
+        const auto g = decode(t, gptq_quantize(t, w.data(), rows, n, h, o), rows, n);
+        const auto e = decode(t, encode(t, w, rows, n, imp.data()), rows, n);
+        double eg = 0.0, ee = 0.0;
+        int64_t same = 0;
+        for (int64_t r = 0; r < rows; ++r)
+            for (int64_t i = 0; i < n; ++i) {
+                const double dg = w[r * n + i] - g[r * n + i], de = w[r * n + i] - e[r * n + i];
+                eg += h[i * n + i] * dg * dg;
+                ee += h[i * n + i] * de * de;
+                same += std::fabs(g[r * n + i] - e[r * n + i]) <= 1e-3f * std::fabs(e[r * n + i]) + 1e-9f;
+            }
+        EXPECT_LE(eg, ee * 1.001) << type_name(t);
+        EXPECT_GE(same, rows * n * 80 / 100) << type_name(t);  // Q4_0: 83% (fp16 scale rounding)
     }
 }
 

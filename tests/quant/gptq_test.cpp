@@ -152,7 +152,11 @@ TEST(Gptq, LowersLayerOutputErrorVsRtn) {
 TEST(Gptq, RejectsUnsupportedType) {
     std::vector<float> w(64, 0.1f);
     std::vector<double> h(64 * 64, 0.0);
-    EXPECT_ANY_THROW(gptq_quantize(type::q4_k, w.data(), 1, 64, h, {}));
+    EXPECT_ANY_THROW(gptq_quantize(type::q4_k, w.data(), 1, 64, h, {}));  // 64 is not a multiple of 256
+    EXPECT_ANY_THROW(gptq_quantize(type::q8_k, w.data(), 1, 64, h, {}));  // activation-only format
+    EXPECT_FALSE(gptq_supports(type::f32));
+    EXPECT_TRUE(gptq_supports(type::q4_k));
+    EXPECT_TRUE(gptq_supports(type::iq3_s));
     EXPECT_ANY_THROW(gptq_quantize(type_from_name("int4_g32").value(), w.data(), 1, 64, std::vector<double>(5), {}));
 }
 
