@@ -1,6 +1,8 @@
 #!/bin/bash
 # Regenerates the GPTQ/AWQ/HQQ measurements of docs/methods.md ("Results: GPTQ, AWQ, HQQ").
 # usage: scripts/results_weight_methods.sh LOWBIT_BINARY [OUT_DIR]
+# (g32 and g128 INT formats only; scripts/results_methods.sh makes the combined table of all methods
+# with the ggml types in docs/results.md.)
 # Calibration: stories 201-1000 of tinystories_valid_first1000.txt (first200.txt, the evaluation
 # text, is its exact 158182-byte prefix; the separator line after it is skipped too).
 # Evaluation: first200, -c 256, KLD vs the F32 model.
