@@ -127,12 +127,7 @@ void run(const args& a) {
         };
         const lowbit::mp_plan plan = lowbit::plan_mixed_precision(m, mo);
         bar.finish("done");
-        // The plan's exact-name assignments come first; the user's --tensor-type rules stay after them.
-        auto tt = plan.tensor_types();
-        tt.insert(tt.end(), opt.tensor_types.begin(), opt.tensor_types.end());
-        opt.tensor_types = std::move(tt);
-        opt.pure = true;
-        opt.allow_requantize = true;
+        lowbit::apply_mixed_plan(plan, m, opt);
         if (!a.mp_report.empty()) {
             std::FILE* f = std::fopen(a.mp_report.c_str(), "w");
             LOWBIT_REQUIRE(f != nullptr, "--mp-report: cannot write '{}'", a.mp_report);

@@ -91,6 +91,13 @@ struct quantize_report {
     double bits_per_weight() const;            // all tensor data bits / all elements
 };
 
+// general.file_type for a file whose tensors do not follow one preset (automatic mixed precision):
+// the llama.cpp ftype of the ggml type that holds the most quantized weights, named as llama.cpp's
+// loader names a guessed ftype (Q4_K -> MOSTLY_Q4_K_M, Q3_K -> MOSTLY_Q3_K_M, ...); -1 when that type
+// is a lowbit extension type (no llama.cpp ftype exists).
+int32_t dominant_llama_ftype(const quantize_report& rep);
+
+
 // Decides each tensor's type without encoding anything (--dry-run); validates the options.
 quantize_report plan_quantization(const model_data& in, const quantize_options& opt);
 // Plans, encodes (multi-threaded) and writes `out_path` atomically (temporary file + rename).

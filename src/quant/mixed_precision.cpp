@@ -237,6 +237,17 @@ std::vector<std::pair<std::string, type>> mp_plan::tensor_types() const {
     return v;
 }
 
+void apply_mixed_plan(const mp_plan& plan, const model_data& in, quantize_options& qo) {
+    auto tt = plan.tensor_types();
+    tt.insert(tt.end(), qo.tensor_types.begin(), qo.tensor_types.end());
+    qo.tensor_types = std::move(tt);
+    qo.pure = true;
+    qo.allow_requantize = true;
+    const int32_t ftype = dominant_llama_ftype(plan_quantization(in, qo));
+    if (ftype >= 0) qo.metadata.emplace_back("general.file_type", gguf_value::u32(static_cast<uint32_t>(ftype)));
+    qo.metadata.emplace_back("lowbit.quantize.mixed_precision", gguf_value::str(plan.measure));
+}
+
 mp_plan plan_mixed_precision(const model_data& in, const mp_options& opt) {
     const auto t0 = std::chrono::steady_clock::now();
     LOWBIT_REQUIRE(opt.target_bpw > 0 || opt.target_file_bytes > 0 || opt.max_kld >= 0,

@@ -99,6 +99,12 @@ struct mp_plan {
 // Measures sensitivities on `in` (its own values are the reference) and allocates.
 mp_plan plan_mixed_precision(const model_data& in, const mp_options& opt);
 
+// Turns `qo` into the quantization the plan chose: the plan's exact-name types go before the user's
+// --tensor-type rules, no mixture rules, re-encoding allowed; the output's general.file_type becomes
+// the dominant type's llama.cpp ftype (dominant_llama_ftype) instead of the base preset's, and
+// lowbit.quantize.mixed_precision is set.
+void apply_mixed_plan(const mp_plan& plan, const model_data& in, quantize_options& qo);
+
 // Human table (per tensor: candidates with bytes and ΔKLD, the choice) and JSON.
 std::string format_mp_report(const mp_plan& p);
 std::string mp_report_json(const mp_plan& p);

@@ -418,11 +418,7 @@ recipe_result run_recipe(const recipe& r, const run_hooks& hooks) {
             progress("sensitivity", total ? double(done) / double(total) : 1.0, t);
         };
         const mp_plan plan = plan_mixed_precision(input, mo);
-        auto tt = plan.tensor_types();
-        tt.insert(tt.end(), qo.tensor_types.begin(), qo.tensor_types.end());
-        qo.tensor_types = std::move(tt);
-        qo.pure = true;
-        qo.allow_requantize = true;
+        apply_mixed_plan(plan, input, qo);
     }
 
     if (r.method == "mse") qo.method = quant_method::mse;

@@ -9,7 +9,9 @@
 #include <random>
 
 #include "eval/perplexity.hpp"
+#include "formats/lowbit_formats.hpp"
 #include "lowbit/error.hpp"
+#include "lowbit/gguf.hpp"
 #include "test_util.hpp"
 
 namespace lowbit {
@@ -115,6 +117,27 @@ TEST(MixedPrecisionAllocator, RejectsMalformedItems) {
 
 // stories260K: --target-bpw at the bits per weight of llama.cpp's Q3_K_M file must give a file no
 // larger in bits per weight and no worse in KLD vs F32 (tinystories first200, chunks of 256).
+TEST(MixedPrecision, FileTypeIsTheDominantTypesLlamaFtype) {
+    quantize_report rep;
+    auto add = [&](const char* name, type t, int64_t rows, bool quantize) {
+        tensor_plan p;
+        p.name = name;
+        p.shape = {256, rows};
+        p.chosen = t;
+        p.quantize = quantize;
+        rep.tensors.push_back(p);
+    };
+    add("a", type::q3_k, 4, true);
+    add("b", type::q3_k, 4, true);
+    add("c", type::q6_k, 16, true);  // fewer tensors but more weights: it dominates
+    add("norm", type::f32, 64, false);
+    EXPECT_EQ(dominant_llama_ftype(rep), 18);  // LLAMA_FTYPE_MOSTLY_Q6_K
+    rep.tensors[2].chosen = type::q4_k;
+    EXPECT_EQ(dominant_llama_ftype(rep), 15);  // Q4_K -> MOSTLY_Q4_K_M, as llama.cpp guesses
+    rep.tensors[2].chosen = ext_type::int4_g32;
+    EXPECT_EQ(dominant_llama_ftype(rep), -1);  // no llama.cpp ftype for lowbit types
+}
+
 TEST(SlowMixedPrecision, Stories260KBeatsLlamaCppQ3KMAtItsSize) {
     const std::string f32 = test::shared_path("models/stories260K/stories260K-f32.gguf");
     const std::string lc = test::shared_path("models/stories260K/llama.cpp-quantized/s260k-Q3_K_M.gguf");
@@ -133,12 +156,17 @@ TEST(SlowMixedPrecision, Stories260KBeatsLlamaCppQ3KMAtItsSize) {
     mo.target_bpw = llama_model::load(lc)->bits_per_weight();
     mo.threads = 2;
     const mp_plan plan = plan_mixed_precision(in, mo);
-    quantize_options qo;
-    qo.pure = true;
-    qo.tensor_types = plan.tensor_types();
+    quantize_options qo;  // preset q4_0: the file type must follow the plan, not the preset
+    apply_mixed_plan(plan, in, qo);
     const std::string out = test::temp_dir() + "/mp.gguf";
     const quantize_report rep = quantize_model(in, out, qo);
     EXPECT_LE(rep.bits_per_weight(), mo.target_bpw);
+    {
+        const gguf_file f = gguf_file::open(out);
+        EXPECT_EQ(f.get_int("general.file_type", -1), dominant_llama_ftype(rep));
+        EXPECT_NE(dominant_llama_ftype(rep), 2);  // at Q3_K_M's size no Q4_0 is chosen
+        ASSERT_NE(f.find("lowbit.quantize.mixed_precision"), nullptr);
+    }
 
     auto ref = llama_model::load(f32);
     eval::ppl_options po;
