@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <regex>
 
 #include "core/parallel.hpp"
@@ -130,6 +131,33 @@ uint64_t estimate_file_bytes(const model_data& in, const quantize_report& rep, c
     for (const auto& t : rep.tensors)
         w.add_tensor_view(t.name, t.chosen, t.shape, std::span<const uint8_t>(static_cast<const uint8_t*>(nullptr), t.bytes_out));
     return w.file_size();
+}
+
+int32_t dominant_llama_ftype(const quantize_report& rep) {
+    std::map<type, uint64_t> weights;
+    for (const auto& t : rep.tensors) {
+        if (!t.quantize) continue;
+        uint64_t n = 1;
+        for (auto d : t.shape) n *= static_cast<uint64_t>(d);
+        weights[t.chosen] += n;
+    }
+    type best = type::f32;
+    uint64_t most = 0;
+    for (const auto& [t, n] : weights)
+        if (n > most) most = n, best = t;
+    // llama-model-loader.cpp's table for a guessed ftype (the K types map to their _M presets).
+    switch (best) {
+        case type::f32: return 0;       case type::f16: return 1;       case type::bf16: return 32;
+        case type::q4_0: return 2;      case type::q4_1: return 3;      case type::q5_0: return 8;
+        case type::q5_1: return 9;      case type::q8_0: return 7;      case type::q2_k: return 10;
+        case type::q3_k: return 12;     case type::q4_k: return 15;     case type::q5_k: return 17;
+        case type::q6_k: return 18;     case type::iq2_xxs: return 19;  case type::iq2_xs: return 20;
+        case type::iq3_xxs: return 23;  case type::iq1_s: return 24;    case type::iq4_nl: return 25;
+        case type::iq3_s: return 26;    case type::iq2_s: return 28;    case type::iq4_xs: return 30;
+        case type::iq1_m: return 31;    case type::tq1_0: return 36;    case type::tq2_0: return 37;
+        case type::mxfp4: return 38;
+        default: return -1;
+    }
 }
 
 quantize_report plan_quantization(const model_data& in, const quantize_options& opt) {
