@@ -94,6 +94,9 @@ hf_llama_config parse_hf_llama_config(const json& cfg, const std::string& path) 
     c.head_dim = get_int(cfg, "head_dim", path, 2, big, c.n_embd / c.n_head);
     c.rms_eps = get_float(cfg, "rms_norm_eps", path, 1e-5);
     c.rope_theta = get_float(cfg, "rope_theta", path, 0);
+    // transformers >= 5 writes RoPE settings as one object: "rope_parameters": {"rope_theta": ..., "rope_type": ...}.
+    if (auto it = cfg.find("rope_parameters"); it != cfg.end() && it->is_object() && c.rope_theta == 0)
+        c.rope_theta = get_float(*it, "rope_theta", path + ": rope_parameters", 0);
     if (auto it = cfg.find("tie_word_embeddings"); it != cfg.end() && !it->is_null()) {
         LOWBIT_REQUIRE(it->is_boolean(), "{}: field 'tie_word_embeddings' must be true or false, got {}",
                        path, it->dump());
@@ -121,7 +124,15 @@ std::vector<gguf_kv> hf_config_metadata(const hf_llama_config& c, const json& cf
     kv.emplace_back("llama.feed_forward_length", u32(c.n_ff));
     kv.emplace_back("llama.attention.head_count", u32(c.n_head));
     kv.emplace_back("llama.attention.head_count_kv", u32(c.n_head_kv));
-    if (auto it = cfg.find("rope_scaling"); it != cfg.end() && it->is_object()) {
+    // The scaling lives in "rope_scaling" (transformers 4) or "rope_parameters" (transformers 5, where
+    // rope_type "default" means none).
+    auto scaling = cfg.find("rope_scaling");
+    if (scaling == cfg.end() || !scaling->is_object()) {
+        scaling = cfg.find("rope_parameters");
+        if (scaling != cfg.end() && scaling->is_object() && scaling->value("rope_type", std::string("default")) == "default")
+            scaling = cfg.end();
+    }
+    if (auto it = scaling; it != cfg.end() && it->is_object()) {
         const std::string t = it->value("rope_type", it->value("type", std::string()));
         LOWBIT_REQUIRE(t == "linear",
                        "{}: rope_scaling type '{}' is not supported (only 'linear'; remove rope_scaling "

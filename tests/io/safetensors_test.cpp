@@ -366,6 +366,26 @@ TEST_F(SafetensorsFixture, ConfigErrors) {
     c["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}};
     write_json(dir + "/config.json", c);
     expect_error([&] { lowbit::load_safetensors_model(dir); }, {"config.json", "rope_scaling", "llama3"});
+    // transformers >= 5 writes "rope_parameters" instead of rope_theta/rope_scaling.
+    c = cfg;
+    c.erase("rope_theta");
+    c["rope_parameters"] = {{"rope_theta", 100000.0}, {"rope_type", "default"}};
+    write_json(dir + "/config.json", c);
+    {
+        const lowbit::model_data m = lowbit::load_safetensors_model(dir);
+        EXPECT_EQ(m.get_float("llama.rope.freq_base", 0), 100000.0);
+        EXPECT_EQ(m.find("llama.rope.scaling.type"), nullptr);
+    }
+    c["rope_parameters"] = {{"rope_theta", 500000.0}, {"rope_type", "linear"}, {"factor", 4.0}};
+    write_json(dir + "/config.json", c);
+    {
+        const lowbit::model_data m = lowbit::load_safetensors_model(dir);
+        EXPECT_EQ(m.get_float("llama.rope.freq_base", 0), 500000.0);
+        EXPECT_EQ(m.get_float("llama.rope.scaling.factor", 0), 4.0);
+    }
+    c["rope_parameters"] = {{"rope_theta", 500000.0}, {"rope_type", "yarn"}, {"factor", 4.0}};
+    write_json(dir + "/config.json", c);
+    expect_error([&] { lowbit::load_safetensors_model(dir); }, {"config.json", "yarn"});
     std::ofstream(dir + "/config.json") << "{ not json";
     expect_error([&] { lowbit::load_safetensors_model(dir); }, {"config.json", "invalid JSON"});
 }
