@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 
+#include "core/parallel.hpp"
 #include "kernels/w8a8.hpp"
 #include "lowbit/error.hpp"
 
@@ -128,7 +129,7 @@ act_quant_report calibrate_act_quant(const model_data& m, const std::vector<std:
     {
         std::vector<double> num(rep.tensors.size(), 0.0), den(rep.tensors.size(), 0.0);
         matmul_scratch scratch;
-        scratch.reserve_workers(std::max(opt.threads, 1) + 16);
+        scratch.reserve_workers(opt.threads > 0 ? opt.threads : default_threads());
         std::vector<float> y0, y1;
         run_sequences(plain, seqs, [&](const std::string& name, const float* x, int64_t n, int64_t k) {
             const auto it = index.find(name);
