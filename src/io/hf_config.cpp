@@ -246,6 +246,12 @@ std::string infer_bpe_pre(const json& tok) {
         pre.find("\"individual_digits\":true") != std::string::npos &&
         pre.find("\"ByteLevel\"") != std::string::npos)
         return "smollm";
+    // A lone ByteLevel with use_regex (GPT-2's split) is llama.cpp's "gpt-2" pre-type; its "default"
+    // would split punctuation off first (" =" -> " ", "=").
+    if (tok.contains("pre_tokenizer") && tok["pre_tokenizer"].is_object() &&
+        tok["pre_tokenizer"].value("type", std::string()) == "ByteLevel" &&
+        tok["pre_tokenizer"].value("use_regex", true))
+        return "gpt-2";
     return "default";
 }
 

@@ -467,3 +467,28 @@ TEST_F(SafetensorsFixture, SentencePieceStyleTokenizer) {
 }
 
 }  // namespace
+
+namespace {
+// tokenizer.ggml.pre inferred from tokenizer.json's pre_tokenizer (llama.cpp itself hashes a probe
+// tokenization; lowbit reads the spec).
+std::string inferred_pre(const nlohmann::json& pre_tokenizer) {
+    nlohmann::json tok = {{"model", {{"type", "BPE"}, {"vocab", {{"a", 0}, {"b", 1}}}, {"merges", nlohmann::json::array()}}},
+                          {"added_tokens", nlohmann::json::array()}};
+    if (!pre_tokenizer.is_null()) tok["pre_tokenizer"] = pre_tokenizer;
+    for (const auto& [k, v] : lowbit::io::hf_tokenizer_metadata(tok, nullptr, nlohmann::json::object(), 2, "t.json"))
+        if (k == "tokenizer.ggml.pre") return v.as_string();
+    return "";
+}
+}  // namespace
+
+TEST(HfTokenizerJson, PreTokenizerKindIsInferred) {
+    // A plain GPT-2 ByteLevel split (what transformers writes for a GGUF gpt2 vocabulary).
+    EXPECT_EQ(inferred_pre({{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}), "gpt-2");
+    // SmolLM: individual digits, then ByteLevel.
+    EXPECT_EQ(inferred_pre({{"type", "Sequence"},
+                            {"pretokenizers",
+                             {{{"type", "Digits"}, {"individual_digits", true}},
+                              {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}}}}),
+              "smollm");
+    EXPECT_EQ(inferred_pre({{"type", "ByteLevel"}, {"use_regex", false}}), "default");
+}
