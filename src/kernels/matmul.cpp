@@ -46,13 +46,22 @@ bool matmul_quantized(const weight_matrix& w, int64_t n_tokens, const float* x, 
     const size_t arb = row_bytes(at, k);
     uint8_t* qa = scratch.act(arb * static_cast<size_t>(n_tokens));
     for (int64_t t = 0; t < n_tokens; ++t) quant(x + t * ldx, qa + arb * static_cast<size_t>(t), k);
-    // Chunks of 16 rows keep each thread's writes to y apart (no false sharing within a chunk).
-    const int64_t n_chunks = (w.n_rows + 15) / 16;
-    parallel_for(n_chunks, n_threads, [&](int64_t b, int64_t e, int) {
-        const int64_t r1 = std::min(w.n_rows, e * 16);
-        for (int64_t r = b * 16; r < r1; ++r) {
-            const uint8_t* row = w.row(r);
-            for (int64_t t = 0; t < n_tokens; ++t) y[t * ldy + r] = dot(k, row, qa + arb * static_cast<size_t>(t));
+    // Chunks of a multiple of 16 rows keep each thread's writes to y apart (no false sharing). Workers
+    // take chunks from a shared counter (as the prompt path does), about 8 per thread, so a core slowed
+    // by another process does not hold the others back the way a static split would.
+    const int64_t n_units = (w.n_rows + 15) / 16;
+    const int64_t per = std::max<int64_t>(1, n_units / (8 * std::max(n_threads, 1)));
+    const int64_t n_chunks = (n_units + per - 1) / per;
+    const int workers = static_cast<int>(std::min<int64_t>(std::max(n_threads, 1), n_chunks));
+    std::atomic<int64_t> next{0};
+    parallel_for(workers, workers, [&](int64_t, int64_t, int) {
+        for (int64_t c = next.fetch_add(1, std::memory_order_relaxed); c < n_chunks;
+             c = next.fetch_add(1, std::memory_order_relaxed)) {
+            const int64_t r1 = std::min(w.n_rows, (c + 1) * per * 16);
+            for (int64_t r = c * per * 16; r < r1; ++r) {
+                const uint8_t* row = w.row(r);
+                for (int64_t t = 0; t < n_tokens; ++t) y[t * ldy + r] = dot(k, row, qa + arb * static_cast<size_t>(t));
+            }
         }
     });
     return true;
