@@ -1,6 +1,7 @@
 #include "core/parallel.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -116,6 +117,17 @@ void parallel_for(int64_t n, int n_threads, const std::function<void(int64_t, in
     pool::get().run(workers, [&](int w) {
         const int64_t b = w * chunk, e = std::min(n, b + chunk);
         if (b < e) fn(b, e, w);
+    });
+}
+
+void parallel_for_dynamic(int64_t n, int n_threads, const std::function<void(int64_t, int)>& fn) {
+    if (n <= 0) return;
+    if (n_threads <= 0) n_threads = default_threads();
+    const int workers = static_cast<int>(std::min<int64_t>(n_threads, n));
+    std::atomic<int64_t> next{0};
+    parallel_for(workers, workers, [&](int64_t, int64_t, int worker) {
+        for (int64_t i = next.fetch_add(1, std::memory_order_relaxed); i < n; i = next.fetch_add(1, std::memory_order_relaxed))
+            fn(i, worker);
     });
 }
 

@@ -14,4 +14,9 @@ int default_threads();
 // (n_threads <= 0: default_threads()). Exceptions from fn are rethrown in the caller.
 void parallel_for(int64_t n, int n_threads, const std::function<void(int64_t, int64_t, int)>& fn);
 
+// Runs fn(item, worker) for every item of [0, n) on at most `n_threads` workers that take the next
+// item from a shared counter: a worker slowed by another process does not hold the others back the
+// way parallel_for's fixed split would. Exceptions from fn are rethrown in the caller.
+void parallel_for_dynamic(int64_t n, int n_threads, const std::function<void(int64_t, int)>& fn);
+
 }  // namespace lowbit

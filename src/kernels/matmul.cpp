@@ -1,7 +1,6 @@
 #include "kernels/matmul.hpp"
 
 #include <algorithm>
-#include <atomic>
 
 #include "core/cpu.hpp"
 #include "core/parallel.hpp"
@@ -46,22 +45,16 @@ bool matmul_quantized(const weight_matrix& w, int64_t n_tokens, const float* x, 
     const size_t arb = row_bytes(at, k);
     uint8_t* qa = scratch.act(arb * static_cast<size_t>(n_tokens));
     for (int64_t t = 0; t < n_tokens; ++t) quant(x + t * ldx, qa + arb * static_cast<size_t>(t), k);
-    // Chunks of a multiple of 16 rows keep each thread's writes to y apart (no false sharing). Workers
-    // take chunks from a shared counter (as the prompt path does), about 8 per thread, so a core slowed
-    // by another process does not hold the others back the way a static split would.
+    // Chunks of a multiple of 16 rows keep each thread's writes to y apart (no false sharing), about 8
+    // per thread, taken from a shared counter (parallel_for_dynamic) as the prompt path does.
     const int64_t n_units = (w.n_rows + 15) / 16;
     const int64_t per = std::max<int64_t>(1, n_units / (8 * std::max(n_threads, 1)));
     const int64_t n_chunks = (n_units + per - 1) / per;
-    const int workers = static_cast<int>(std::min<int64_t>(std::max(n_threads, 1), n_chunks));
-    std::atomic<int64_t> next{0};
-    parallel_for(workers, workers, [&](int64_t, int64_t, int) {
-        for (int64_t c = next.fetch_add(1, std::memory_order_relaxed); c < n_chunks;
-             c = next.fetch_add(1, std::memory_order_relaxed)) {
-            const int64_t r1 = std::min(w.n_rows, (c + 1) * per * 16);
-            for (int64_t r = c * per * 16; r < r1; ++r) {
-                const uint8_t* row = w.row(r);
-                for (int64_t t = 0; t < n_tokens; ++t) y[t * ldy + r] = dot(k, row, qa + arb * static_cast<size_t>(t));
-            }
+    parallel_for_dynamic(n_chunks, std::max(n_threads, 1), [&](int64_t c, int) {
+        const int64_t r1 = std::min(w.n_rows, (c + 1) * per * 16);
+        for (int64_t r = c * per * 16; r < r1; ++r) {
+            const uint8_t* row = w.row(r);
+            for (int64_t t = 0; t < n_tokens; ++t) y[t * ldy + r] = dot(k, row, qa + arb * static_cast<size_t>(t));
         }
     });
     return true;
@@ -126,24 +119,20 @@ bool matmul_gemm_q(const weight_matrix& w, int64_t n_tokens, const float* x, int
     const int64_t n_chunks = (n_groups + per - 1) / per;
     const int workers = static_cast<int>(std::min<int64_t>(std::max(n_threads, 1), n_chunks));
     scratch.reserve_workers(workers);
-    std::atomic<int64_t> next{0};
-    parallel_for(workers, workers, [&](int64_t, int64_t, int worker) {
-        const size_t chunk_bytes = group_bytes * static_cast<size_t>(per);
-        auto* buf = reinterpret_cast<uint8_t*>(scratch.tile(worker, (chunk_bytes + sizeof(float) - 1) / sizeof(float)));
-        for (int64_t c = next.fetch_add(1, std::memory_order_relaxed); c < n_chunks;
-             c = next.fetch_add(1, std::memory_order_relaxed)) {
-            const int64_t g0 = c * per, g1 = std::min(n_groups, g0 + per);
+    const size_t chunk_floats = (group_bytes * static_cast<size_t>(per) + sizeof(float) - 1) / sizeof(float);
+    parallel_for_dynamic(n_chunks, workers, [&](int64_t c, int worker) {
+        auto* buf = reinterpret_cast<uint8_t*>(scratch.tile(worker, chunk_floats));
+        const int64_t g0 = c * per, g1 = std::min(n_groups, g0 + per);
+        for (int64_t g = g0; g < g1; ++g) {
+            const int rows = static_cast<int>(std::min(R, w.n_rows - g * R));
+            kq.pack(w.row(g * R), w.row_stride, rows, k, buf + group_bytes * static_cast<size_t>(g - g0));
+        }
+        for (int64_t t0 = 0; t0 < n_tokens; t0 += T) {
+            const int n_tok = static_cast<int>(std::min(T, n_tokens - t0));
             for (int64_t g = g0; g < g1; ++g) {
                 const int rows = static_cast<int>(std::min(R, w.n_rows - g * R));
-                kq.pack(w.row(g * R), w.row_stride, rows, k, buf + group_bytes * static_cast<size_t>(g - g0));
-            }
-            for (int64_t t0 = 0; t0 < n_tokens; t0 += T) {
-                const int n_tok = static_cast<int>(std::min(T, n_tokens - t0));
-                for (int64_t g = g0; g < g1; ++g) {
-                    const int rows = static_cast<int>(std::min(R, w.n_rows - g * R));
-                    kq.gemm(nb, buf + group_bytes * static_cast<size_t>(g - g0), a, t0, n_tok, y + t0 * ldy + g * R,
-                            ldy, rows);
-                }
+                kq.gemm(nb, buf + group_bytes * static_cast<size_t>(g - g0), a, t0, n_tok, y + t0 * ldy + g * R,
+                        ldy, rows);
             }
         }
     });

@@ -48,6 +48,26 @@ TEST(Parallel, CoversRangeOnceAndPropagatesErrors) {
                  error);
 }
 
+TEST(Parallel, DynamicRunsEveryItemOnceOnAtMostNThreads) {
+    for (int threads : {1, 2, 3, 8})
+        for (int64_t n : {0, 1, 5, 1001}) {
+            std::vector<std::atomic<int>> hit(static_cast<size_t>(n));
+            std::atomic<int> max_worker{-1};
+            parallel_for_dynamic(n, threads, [&](int64_t i, int worker) {
+                hit[static_cast<size_t>(i)]++;
+                int m = max_worker.load();
+                while (worker > m && !max_worker.compare_exchange_weak(m, worker)) {
+                }
+            });
+            for (auto& h : hit) ASSERT_EQ(h.load(), 1);
+            EXPECT_LT(max_worker.load(), std::max(1, std::min<int>(threads, static_cast<int>(std::max<int64_t>(n, 1)))));
+        }
+    EXPECT_THROW(parallel_for_dynamic(10, 2, [](int64_t i, int) {
+                     if (i == 7) fail("boom");
+                 }),
+                 error);
+}
+
 TEST(Cpu, TierParsingAndLimits) {
     EXPECT_EQ(parse_isa_tier("avx2"), isa_tier::avx2);
     EXPECT_THROW(parse_isa_tier("sse9"), error);

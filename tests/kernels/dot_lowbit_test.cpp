@@ -150,8 +150,9 @@ TEST(DotLowbit, EveryNamedFormatHasAKernel) {
                    ext_type::nf4, ext_type::nf4_dq, ext_type::fp8_e4m3, ext_type::fp8_e5m2, ext_type::fp8_e4m3_pt,
                    ext_type::fp4_e2m1, ext_type::ternary_g64}) {
         EXPECT_NE(kernels::dot_kernel(t, isa_tier::ref), nullptr) << type_name(t);
-        if (best_isa_tier() >= isa_tier::avx2)
+        if (best_isa_tier() >= isa_tier::avx2) {
             EXPECT_NE(kernels::dot_kernel(t, isa_tier::avx2), kernels::dot_kernel(t, isa_tier::ref)) << type_name(t);
+        }
     }
     EXPECT_EQ(kernels::dot_act_type(ext_type::int4_g32), type::q8_0);
     EXPECT_EQ(kernels::dot_act_type(ext_type::int4_g32_asym), type::q8_1);
