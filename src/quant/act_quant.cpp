@@ -307,33 +307,7 @@ model_data smoothquant_transform(const model_data& in, const std::vector<std::ve
         }
     };
     run_layerwise(in, seqs, layers, visit, threads);
-
-    model_data out = in;
-    auto put = [&](const std::string& name, const std::vector<float>& v) {
-        for (auto& t : out.tensors)
-            if (t.name == name) {
-                LOWBIT_ASSERT(t.n_elements() == static_cast<int64_t>(v.size()));
-                auto buf = std::make_shared<std::vector<float>>(v);
-                t.t = type::f32;
-                t.bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(buf->data()), v.size() * sizeof(float));
-                out.keepalive.push_back(buf);
-                return;
-            }
-        fail("smoothquant: tensor '{}' not found", name);
-    };
-    for (int64_t l = 0; l < c.n_layer; ++l) {
-        const auto& L = layers[static_cast<size_t>(l)];
-        const std::string b = "blk." + std::to_string(l) + ".";
-        put(b + "attn_norm.weight", L.attn_norm);
-        put(b + "ffn_norm.weight", L.ffn_norm);
-        put(b + "attn_q.weight", L.wq);
-        put(b + "attn_k.weight", L.wk);
-        put(b + "attn_v.weight", L.wv);
-        put(b + "ffn_gate.weight", L.w_gate);
-        put(b + "ffn_up.weight", L.w_up);
-        put(b + "ffn_down.weight", L.w_down);
-    }
-    return out;
+    return store_layers_f32(in, layers, false, "smoothquant");  // o's input is not folded: wo keeps its format
 }
 
 std::string format_act_quant_report(const act_quant_report& r, bool per_tensor) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <sstream>
 
@@ -101,6 +102,37 @@ std::vector<layer_f32> load_layers_f32(const model_data& m) {
         L.w_down = tensor_f32(m, b + "ffn_down.weight", E * L.n_ff);
     }
     return layers;
+}
+
+model_data store_layers_f32(const model_data& in, const std::vector<layer_f32>& layers, bool with_attn_output,
+                            const char* who) {
+    model_data out = in;
+    auto put = [&](const std::string& name, const std::vector<float>& v) {
+        for (auto& t : out.tensors)
+            if (t.name == name) {
+                LOWBIT_ASSERT(t.n_elements() == static_cast<int64_t>(v.size()));
+                auto buf = std::make_shared<std::vector<float>>(v);
+                t.t = type::f32;
+                t.bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(buf->data()), v.size() * sizeof(float));
+                out.keepalive.push_back(buf);
+                return;
+            }
+        fail("{}: tensor '{}' not found", who, name);
+    };
+    for (size_t l = 0; l < layers.size(); ++l) {
+        const auto& L = layers[l];
+        const std::string b = "blk." + std::to_string(l) + ".";
+        put(b + "attn_norm.weight", L.attn_norm);
+        put(b + "ffn_norm.weight", L.ffn_norm);
+        put(b + "attn_q.weight", L.wq);
+        put(b + "attn_k.weight", L.wk);
+        put(b + "attn_v.weight", L.wv);
+        if (with_attn_output) put(b + "attn_output.weight", L.wo);
+        put(b + "ffn_gate.weight", L.w_gate);
+        put(b + "ffn_up.weight", L.w_up);
+        put(b + "ffn_down.weight", L.w_down);
+    }
+    return out;
 }
 
 void run_layerwise(const model_data& m, const std::vector<std::vector<int32_t>>& seqs, std::vector<layer_f32>& layers,

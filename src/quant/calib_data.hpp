@@ -53,6 +53,12 @@ using calib_visitor =
 // De-quantized copies of every layer's weights of a LLaMA-family model.
 std::vector<layer_f32> load_layers_f32(const model_data& m);
 
+// The way back: a copy of `in` whose per-layer norms and matrices hold the F32 values of `layers`
+// (type f32, owned by the copy). The attention output matrix is stored only if `with_attn_output`
+// (a method that never changes it leaves it in its stored format). `who` names the caller in errors.
+model_data store_layers_f32(const model_data& in, const std::vector<layer_f32>& layers, bool with_attn_output,
+                            const char* who);
+
 // Runs the sequences through all layers, visiting each point; `layers` holds the weights used (and
 // changed by the visitor). If `final_logits` is given it receives the logits of every token,
 // [n_seq * seq_len][n_vocab], from the final norm and output matrix of `m` (for tests). If
