@@ -166,13 +166,10 @@ float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const float* q
 
 // The 6-bit scale/min pair j (0..7) of Q4_K/Q5_K from the 12 packed bytes.
 inline void get_scale_min_k4(int j, const uint8_t* q, uint8_t* d, uint8_t* m) {
-    if (j < 4) {
-        *d = q[j] & 63;
-        *m = q[j + 4] & 63;
-    } else {
-        *d = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-        *m = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4));
-    }
+    int sc, mn;
+    scale_min_k4(j, q, sc, mn);
+    *d = static_cast<uint8_t>(sc);
+    *m = static_cast<uint8_t>(mn);
 }
 
 // Packs 8 six-bit scales and mins into Q4_K/Q5_K's 12 bytes (inverse of get_scale_min_k4).

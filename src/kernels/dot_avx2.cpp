@@ -15,9 +15,11 @@
 
 #include "formats/ggml_blocks.hpp"
 #include "formats/iq_grids.hpp"
+#include "kernels/avx2_math.hpp"
 #include "kernels/dot.hpp"
 
 namespace lowbit::kernels {
+using namespace avx2;  // shared AVX2 helpers (kernels/avx2_math.hpp)
 
 void unpack_q3_k_scales(const uint8_t* packed, int8_t* out);  // dot_ref.cpp
 
@@ -39,39 +41,6 @@ inline int hsum_i32(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
-inline float hsum_f32(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-// Sum of x[i] * y[i] over 32 signed bytes, as 8 int32 lanes.
-inline __m256i dot_i8_i8(__m256i x, __m256i y) {
-    const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
-    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
-}
-
-// 16 packed bytes -> 32 nibbles: low nibbles in bytes 0..15, high nibbles in bytes 16..31.
-inline __m256i unpack_nibbles(const uint8_t* qs) {
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
-    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
-}
-
-// 32 bits -> 32 bytes, 0xFF where the bit is set (byte j <- bit j).
-inline __m256i bits_to_bytes(const uint8_t* p) {
-    uint32_t bits;
-    std::memcpy(&bits, p, 4);
-    const __m256i rep = _mm256_shuffle_epi8(
-        _mm256_set1_epi32(static_cast<int>(bits)),
-        _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
-    const __m256i sel = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ull));
-    return _mm256_cmpeq_epi8(_mm256_and_si256(rep, sel), sel);
-}
-
-inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-
 // int16 scale vector: sc_lo in the low 128-bit lane, sc_hi in the high one.
 inline __m256i scale_pair(int sc_lo, int sc_hi) {
     return _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(sc_hi)), _mm_set1_epi16(static_cast<short>(sc_lo)));
@@ -90,17 +59,7 @@ inline float sum_blocks32(int64_t nb, const W* x, const A* y, F block_dot) {
     }
     if (b < nb)
         acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[b].d) * fp16(y[b].d)), _mm256_cvtepi32_ps(block_dot(b)), acc0);
-    return hsum_f32(_mm256_add_ps(acc0, acc1));
-}
-
-inline void scale_min_k4(int j, const uint8_t* q, int& sc, int& m) {
-    if (j < 4) {
-        sc = q[j] & 63;
-        m = q[j + 4] & 63;
-    } else {
-        sc = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
-        m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-    }
+    return hsum(_mm256_add_ps(acc0, acc1));
 }
 
 // sum += y_d * d * sumi - y_d * dmin * summ, rounded as __ref rounds it.
@@ -149,7 +108,7 @@ inline float sum_blocks32_min(int64_t nb, const W* x, const block_q8_1* y, F blo
         acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[b].d) * fp16(y[b].d)), _mm256_cvtepi32_ps(block_dot(b)), acc0);
         summ += fp16(x[b].m) * fp16(y[b].s);
     }
-    return hsum_f32(_mm256_add_ps(acc0, acc1)) + summ;
+    return hsum(_mm256_add_ps(acc0, acc1)) + summ;
 }
 }  // namespace
 

@@ -19,25 +19,15 @@
 
 #include "formats/ggml_blocks.hpp"
 #include "formats/lowbit_blocks.hpp"
+#include "kernels/avx2_math.hpp"
 #include "kernels/dot.hpp"
 
 namespace lowbit::kernels {
+using namespace avx2;  // shared AVX2 helpers (kernels/avx2_math.hpp)
 namespace {
 
 inline float fp16(const uint8_t* p) { return _cvtsh_ss(lbfmt::load_u16(p)); }
-inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
-inline float hsum_f32(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-inline __m256i dot_i8_i8(__m256i x, __m256i y) {
-    const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
-    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
-}
 inline __m256i dot_u8_i8(__m256i u, __m256i y) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, y), _mm256_set1_epi16(1));
 }
@@ -76,7 +66,7 @@ inline float sum_chunks(int64_t n, F chunk) {
         acc1 = chunk(c + 1, acc1);
     }
     if (c < nc) acc0 = chunk(c, acc0);
-    return hsum_f32(_mm256_add_ps(acc0, acc1));
+    return hsum(_mm256_add_ps(acc0, acc1));
 }
 
 // Group start and byte offset of chunk c's codes inside it (G = 0: one group = the row).

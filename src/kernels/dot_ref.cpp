@@ -22,17 +22,6 @@ inline int q5(const uint8_t* qs, const uint8_t* qh_bytes, int j) {
     return low | static_cast<int>(((qh >> j) & 1u) << 4);
 }
 
-// Q4_K/Q5_K: 6-bit scale and min of sub-block j (0..7) from the packed 12 bytes.
-inline void scale_min_k4(int j, const uint8_t* q, int& sc, int& m) {
-    if (j < 4) {
-        sc = q[j] & 63;
-        m = q[j + 4] & 63;
-    } else {
-        sc = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
-        m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-    }
-}
-
 }  // namespace
 
 // Q3_K: 16 signed 6-bit scales (value - 32) from the packed 12 bytes: low 4 bits of scale s are in

@@ -11,17 +11,6 @@
 namespace lowbit::kernels {
 namespace {
 
-// The 6-bit scale and min of sub-block j of a Q4_K super-block (12 packed bytes).
-inline void q4_k_scale_min(int j, const uint8_t* q, int& sc, int& m) {
-    if (j < 4) {
-        sc = q[j] & 63;
-        m = q[j + 4] & 63;
-    } else {
-        sc = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
-        m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-    }
-}
-
 // Code of column c (0..31) of a Q4_0 block: low nibbles are columns 0..15, high nibbles 16..31.
 inline int q4_0_code(const block_q4_0& b, int c) { return c < 16 ? (b.qs[c] & 0x0F) : (b.qs[c - 16] >> 4); }
 
@@ -125,7 +114,7 @@ void gemm_pack_q4_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_
             out[b].dmin[r] = fp16_to_f32(blk.dmin);
             for (int s = 0; s < 8; ++s) {
                 int sc, m;
-                q4_k_scale_min(s, blk.scales, sc, m);
+                scale_min_k4(s, blk.scales, sc, m);
                 out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = static_cast<int16_t>(sc);
                 out[b].mn[s / 2][2 * r + s % 2] = static_cast<int16_t>(m);
             }

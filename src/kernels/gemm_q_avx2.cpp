@@ -22,12 +22,13 @@
 #include <cstring>
 
 #include "formats/ggml_blocks.hpp"
+#include "kernels/avx2_math.hpp"
 #include "kernels/gemm_q.hpp"
 
 namespace lowbit::kernels {
+using namespace avx2;  // shared AVX2 helpers (kernels/avx2_math.hpp)
 namespace {
 
-inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 inline void store32(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
 
 // 4 bytes broadcast to the 8 int32 lanes.
@@ -35,24 +36,6 @@ inline __m256i bcast4(const int8_t* p) {
     int32_t v;
     std::memcpy(&v, p, 4);
     return _mm256_set1_epi32(v);
-}
-
-// 16 packed bytes -> 32 nibbles: low nibbles in bytes 0..15, high nibbles in bytes 16..31.
-inline __m256i unpack_nibbles(const uint8_t* qs) {
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
-    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
-}
-
-// 32 bits -> 32 bytes, 0xFF where the bit is set (byte j <- bit j).
-inline __m256i bits_to_bytes(const uint8_t* p) {
-    uint32_t bits;
-    std::memcpy(&bits, p, 4);
-    const __m256i rep = _mm256_shuffle_epi8(
-        _mm256_set1_epi32(static_cast<int>(bits)),
-        _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
-    const __m256i sel = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ull));
-    return _mm256_cmpeq_epi8(_mm256_and_si256(rep, sel), sel);
 }
 
 // r[0..7] rows of 8 int32 -> out + 32 * g: element g of every row (an 8x8 transpose).
@@ -73,16 +56,6 @@ inline void transpose_store(const __m256i r[8], uint8_t* out) {
     store32(out + 5 * 32, _mm256_permute2x128_si256(u1, u5, 0x31));
     store32(out + 6 * 32, _mm256_permute2x128_si256(u2, u6, 0x31));
     store32(out + 7 * 32, _mm256_permute2x128_si256(u3, u7, 0x31));
-}
-
-inline void scale_min_k4(int j, const uint8_t* q, int& sc, int& m) {
-    if (j < 4) {
-        sc = q[j] & 63;
-        m = q[j + 4] & 63;
-    } else {
-        sc = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
-        m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-    }
 }
 
 // Stores 8 lanes of acc to y[0 .. n_rows).
