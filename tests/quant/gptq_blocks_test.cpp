@@ -11,6 +11,7 @@
 #include "lowbit/types.hpp"
 #include "quant/gptq.hpp"
 #include "quant/gptq_blocks.hpp"
+#include "quant/layer_error.hpp"
 
 namespace lowbit {
 namespace {
@@ -21,20 +22,6 @@ std::vector<float> heavy_tailed(int64_t count, uint64_t seed, double scale) {
     std::vector<float> w(static_cast<size_t>(count));
     for (auto& v : w) v = static_cast<float>(scale) * dist(rng);
     return w;
-}
-
-std::vector<float> decode(type t, const std::vector<uint8_t>& q, int64_t rows, int64_t n) {
-    const size_t rb = row_bytes(t, n);
-    std::vector<float> w(static_cast<size_t>(rows * n));
-    for (int64_t r = 0; r < rows; ++r) dequantize_row(t, q.data() + r * rb, w.data() + r * n, n);
-    return w;
-}
-
-std::vector<uint8_t> encode(type t, const std::vector<float>& w, int64_t rows, int64_t n, const float* imp) {
-    const size_t rb = row_bytes(t, n);
-    std::vector<uint8_t> out(static_cast<size_t>(rows) * rb);
-    for (int64_t r = 0; r < rows; ++r) quantize_row(t, w.data() + r * n, out.data() + r * rb, n, imp);
-    return out;
 }
 
 // Correlated inputs x: [T][n] (a few shared latent factors plus noise, some outlier channels).
@@ -55,18 +42,6 @@ std::vector<float> correlated_inputs(int64_t T, int64_t n, uint64_t seed) {
         }
     }
     return x;
-}
-
-double output_error(const std::vector<float>& w, const std::vector<float>& wq, int64_t rows, int64_t n,
-                    const std::vector<float>& x, int64_t T) {
-    double e = 0.0;
-    for (int64_t r = 0; r < rows; ++r)
-        for (int64_t t = 0; t < T; ++t) {
-            double s = 0.0;
-            for (int64_t i = 0; i < n; ++i) s += (double(w[r * n + i]) - wq[r * n + i]) * x[t * n + i];
-            e += s * s;
-        }
-    return e;
 }
 
 const type k_code_types[] = {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::q8_0, type::q2_k, type::q3_k,
@@ -126,8 +101,8 @@ TEST(GptqBlocks, DiagonalHessianMatchesImportanceEncoder) {
         for (int64_t i = 0; i < n; ++i) imp[i] = static_cast<float>(h[i * n + i] / mean);
         gptq_options o;
         o.damp = 0.0;
-        const auto g = decode(t, gptq_quantize(t, w.data(), rows, n, h, o), rows, n);
-        const auto e = decode(t, encode(t, w, rows, n, imp.data()), rows, n);
+        const auto g = test::decode_rows(t, gptq_quantize(t, w.data(), rows, n, h, o), rows, n);
+        const auto e = test::decode_rows(t, test::encode_rows(t, w, rows, n, imp.data()), rows, n);
         double eg = 0.0, ee = 0.0;
         int64_t same = 0;
         for (int64_t r = 0; r < rows; ++r)
@@ -152,11 +127,11 @@ TEST(GptqBlocks, BeatsEncodersOnLayerOutput) {
     const auto w = heavy_tailed(rows * n, 3, 0.02);
     for (type t : {type::q4_k, type::q2_k, type::q3_k, type::q4_0, type::iq3_s}) {
         const auto g = gptq_quantize(t, w.data(), rows, n, h, gptq_options{});
-        const auto gd = decode(t, g, rows, n);
+        const auto gd = test::decode_rows(t, g, rows, n);
         // The stored bytes decode to values on each block's grid: re-encoding them is stable.
-        const double eg = output_error(w, gd, rows, n, x, T);
-        const double er = output_error(w, decode(t, encode(t, w, rows, n, nullptr), rows, n), rows, n, x, T);
-        const double ei = output_error(w, decode(t, encode(t, w, rows, n, imat.data()), rows, n), rows, n, x, T);
+        const double eg = test::output_error(w, gd, rows, n, x, T);
+        const double er = test::output_error(w, test::decode_rows(t, test::encode_rows(t, w, rows, n, nullptr), rows, n), rows, n, x, T);
+        const double ei = test::output_error(w, test::decode_rows(t, test::encode_rows(t, w, rows, n, imat.data()), rows, n), rows, n, x, T);
         EXPECT_LT(eg, 0.8 * std::min(er, ei)) << type_name(t) << " gptq " << eg << " rtn " << er << " imatrix " << ei;
     }
 }

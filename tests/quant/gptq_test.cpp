@@ -9,6 +9,7 @@
 #include "lowbit/types.hpp"
 #include "quant/gptq.hpp"
 #include "quant/int_grid.hpp"
+#include "quant/layer_error.hpp"
 
 namespace lowbit {
 namespace {
@@ -19,33 +20,6 @@ std::vector<float> random_matrix(int64_t rows, int64_t n, uint64_t seed, double 
     std::vector<float> w(static_cast<size_t>(rows * n));
     for (auto& v : w) v = static_cast<float>(scale) * dist(rng);
     return w;
-}
-
-std::vector<uint8_t> rtn(type t, const std::vector<float>& w, int64_t rows, int64_t n) {
-    const size_t rb = row_bytes(t, n);
-    std::vector<uint8_t> out(static_cast<size_t>(rows) * rb);
-    for (int64_t r = 0; r < rows; ++r) quantize_row(t, w.data() + r * n, out.data() + r * rb, n);
-    return out;
-}
-
-std::vector<float> decode(type t, const std::vector<uint8_t>& q, int64_t rows, int64_t n) {
-    const size_t rb = row_bytes(t, n);
-    std::vector<float> w(static_cast<size_t>(rows * n));
-    for (int64_t r = 0; r < rows; ++r) dequantize_row(t, q.data() + r * rb, w.data() + r * n, n);
-    return w;
-}
-
-// ||(W - Wq) X^T||^2 over T tokens x: [T][n].
-double output_error(const std::vector<float>& w, const std::vector<float>& wq, int64_t rows, int64_t n,
-                    const std::vector<float>& x, int64_t T) {
-    double e = 0.0;
-    for (int64_t r = 0; r < rows; ++r)
-        for (int64_t t = 0; t < T; ++t) {
-            double s = 0.0;
-            for (int64_t i = 0; i < n; ++i) s += (double(w[r * n + i]) - wq[r * n + i]) * x[t * n + i];
-            e += s * s;
-        }
-    return e;
 }
 
 const type k_types[] = {type_from_name("int4_g32").value(),      type_from_name("int4_g32_asym").value(),
@@ -93,7 +67,7 @@ TEST(Gptq, DiagonalHessianEqualsRtnBytes) {
             o.act_order = act;
             o.block_size = 64;
             o.n_grid = 0;
-            EXPECT_EQ(gptq_quantize(t, w.data(), rows, n, h, o), rtn(t, w, rows, n))
+            EXPECT_EQ(gptq_quantize(t, w.data(), rows, n, h, o), test::encode_rows(t, w, rows, n))
                 << type_name(t) << " act_order=" << act;
         }
 }
@@ -113,7 +87,7 @@ TEST(Gptq, WhiteInputsEqualRtn) {
     const type t = type_from_name("int3_g32").value();
     gptq_options o;
     o.n_grid = 0;
-    EXPECT_EQ(gptq_quantize(t, w.data(), rows, n, h, o), rtn(t, w, rows, n));
+    EXPECT_EQ(gptq_quantize(t, w.data(), rows, n, h, o), test::encode_rows(t, w, rows, n));
 }
 
 TEST(Gptq, LowersLayerOutputErrorVsRtn) {
@@ -138,12 +112,12 @@ TEST(Gptq, LowersLayerOutputErrorVsRtn) {
     const auto w = random_matrix(rows, n, 9, 0.02);
     for (const char* name : {"int4_g32", "int3_g32", "int2_g32_asym", "int3_g128", "int2_pc_asym"}) {
         const type t = type_from_name(name).value();
-        const double e_rtn = output_error(w, decode(t, rtn(t, w, rows, n), rows, n), rows, n, x, T);
+        const double e_rtn = test::output_error(w, test::decode_rows(t, test::encode_rows(t, w, rows, n), rows, n), rows, n, x, T);
         for (bool act : {false, true}) {
             gptq_options o;
             o.act_order = act;
             const double e_gptq =
-                output_error(w, decode(t, gptq_quantize(t, w.data(), rows, n, h, o), rows, n), rows, n, x, T);
+                test::output_error(w, test::decode_rows(t, gptq_quantize(t, w.data(), rows, n, h, o), rows, n), rows, n, x, T);
             EXPECT_LT(e_gptq, 0.8 * e_rtn) << name << " act_order=" << act << " rtn " << e_rtn << " gptq " << e_gptq;
         }
     }
@@ -209,7 +183,9 @@ TEST(GptqModel, Stories260KThroughThePipeline) {
         EXPECT_TRUE(std::equal(want.begin(), want.end(), c->bytes.begin())) << nm;
     }
     EXPECT_EQ(g.find_tensor("token_embd.weight")->t, type::q8_0);
-    EXPECT_ANY_THROW(quantize_model_with_method(in, dir + "/x.gguf", qo, weight_method_options{"nope"}));
+    weight_method_options bad;
+    bad.method = "nope";
+    EXPECT_ANY_THROW(quantize_model_with_method(in, dir + "/x.gguf", qo, bad));
 }
 
 }  // namespace
