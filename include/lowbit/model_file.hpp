@@ -48,6 +48,9 @@ struct load_options {
     // Activation quantization of llama models (src/quant/act_quant.hpp): "" = as the file says,
     // "none" = weight-only, "dynamic" = per-token int8 activations for every per-layer matrix.
     std::string act_quant;
+    // llama models: repack Q4_0 / Q8_0 / Q4_K weight matrices into interleaved 8-row tiles at load
+    // (kernels/repack.hpp) for faster generation; the environment variable LOWBIT_REPACK=0 also turns it off.
+    bool repack = true;
 };
 
 // Detects the container from its first bytes (GGUF magic, safetensors header, llama2.c header) or,

@@ -8,6 +8,7 @@
 #include "kernels/gemm_f32.hpp"
 #include "kernels/gemm_q.hpp"
 #include "kernels/quant_act.hpp"
+#include "kernels/repack.hpp"
 #include "kernels/w8a8.hpp"
 
 namespace lowbit {
@@ -29,10 +30,51 @@ uint8_t* matmul_scratch::act(size_t n_bytes) {
 
 namespace {
 
+static_assert(kernels::k_gemm_rows == kernels::k_tile_rows, "a repacked tile must be one prompt-GEMM row group");
+
+// The generation path over load-time repacked 8-row tiles (kernels/repack.hpp): y[t][8i .. 8i+7] =
+// tile i . quantized x[t], 8 rows per kernel call with no horizontal sums. Returns false (nothing
+// done) when the tiles do not match the matrix or the type has no tiled kernel.
+bool matmul_tiled(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ldx, float* y, int64_t ldy,
+                  int n_threads, matmul_scratch& scratch) {
+    const repacked_matrix& p = *w.tiles;
+    const kernels::repack_kernels kr = kernels::repack_kernel(w.t, active_isa_tier());
+    const kernels::quantize_act_fn quant = kernels::quantize_act_kernel(kr.act);
+    const int64_t k = w.n_cols;
+    if (!kr.gemv || !quant || p.t != w.t || p.n_rows != w.n_rows || p.n_cols != k || k % kr.block != 0) return false;
+    const size_t arb = row_bytes(kr.act, k);
+    const int64_t n_side = kernels::repack_act_side_count(w.t, k);
+    const size_t nt = static_cast<size_t>(n_tokens);
+    const size_t side_at = (arb * nt + 63) / 64 * 64;
+    uint8_t* qa = scratch.act(side_at + sizeof(int32_t) * static_cast<size_t>(n_side) * nt);
+    auto* side = reinterpret_cast<int32_t*>(qa + side_at);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        uint8_t* qt = qa + arb * static_cast<size_t>(t);
+        quant(x + t * ldx, qt, k);
+        kernels::repack_act_sides(w.t, qt, k, side + n_side * t);
+    }
+    // Chunks of a multiple of 2 tiles (16 rows, as the per-row path) keep each thread's writes to y
+    // apart, about 8 per thread, taken from a shared counter.
+    const int64_t n_units = (p.n_tiles + 1) / 2;
+    const int64_t per = std::max<int64_t>(1, n_units / (8 * std::max(n_threads, 1)));
+    const int64_t n_chunks = (n_units + per - 1) / per;
+    parallel_for_dynamic(n_chunks, std::max(n_threads, 1), [&](int64_t c, int) {
+        const int64_t i1 = std::min(p.n_tiles, (c + 1) * per * 2);
+        for (int64_t i = c * per * 2; i < i1; ++i) {
+            const int rows = static_cast<int>(std::min<int64_t>(kernels::k_tile_rows, w.n_rows - i * kernels::k_tile_rows));
+            for (int64_t t = 0; t < n_tokens; ++t)
+                kr.gemv(p.n_blocks, p.tile(i), qa + arb * static_cast<size_t>(t), side + n_side * t,
+                        y + t * ldy + i * kernels::k_tile_rows, rows);
+        }
+    });
+    return true;
+}
+
 // The generation path: y[t][r] = dot(W[r], quantized x[t]). Returns false (nothing done) when the
 // weight type has no quantized dot product or the row length is not a whole number of blocks.
 bool matmul_quantized(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ldx, float* y,
                       int64_t ldy, int n_threads, matmul_scratch& scratch) {
+    if (w.tiles && matmul_tiled(w, n_tokens, x, ldx, y, ldy, n_threads, scratch)) return true;
     const isa_tier tier = active_isa_tier();
     const kernels::dot_fn dot = kernels::dot_kernel(w.t, tier);
     // With SIMD decoders but only a scalar dot (Q4_1, Q5_1 today), de-quantize + GEMM is faster.
@@ -70,6 +112,14 @@ bool matmul_gemm_q(const weight_matrix& w, int64_t n_tokens, const float* x, int
     const kernels::quantize_act_fn quant = kernels::quantize_act_kernel(kq.act);
     if (!quant) return false;
     const int64_t nb = k / kq.block;
+    // Repacked weights: each 8-row group is unpacked from its tile (kernels/repack.hpp) instead of
+    // packed from the rows, which are then never read.
+    kernels::repack_unpack_fn unpack = nullptr;
+    if (w.tiles) {
+        const kernels::repack_kernels kr = kernels::repack_kernel(w.t, active_isa_tier());
+        if (kr.unpack && kr.block == kq.block && w.tiles->n_blocks == nb && w.tiles->n_rows == w.n_rows)
+            unpack = kr.unpack;
+    }
     const int n_sides = kq.act == type::q8_k ? kernels::k_q8_k_sides : 1;
     const size_t arb = row_bytes(kq.act, k);
 
@@ -124,8 +174,13 @@ bool matmul_gemm_q(const weight_matrix& w, int64_t n_tokens, const float* x, int
         auto* buf = reinterpret_cast<uint8_t*>(scratch.tile(worker, chunk_floats));
         const int64_t g0 = c * per, g1 = std::min(n_groups, g0 + per);
         for (int64_t g = g0; g < g1; ++g) {
+            uint8_t* dst = buf + group_bytes * static_cast<size_t>(g - g0);
+            if (unpack) {
+                unpack(nb, w.tiles->tile(g), dst);
+                continue;
+            }
             const int rows = static_cast<int>(std::min(R, w.n_rows - g * R));
-            kq.pack(w.row(g * R), w.row_stride, rows, k, buf + group_bytes * static_cast<size_t>(g - g0));
+            kq.pack(w.row(g * R), w.row_stride, rows, k, dst);
         }
         for (int64_t t0 = 0; t0 < n_tokens; t0 += T) {
             const int n_tok = static_cast<int>(std::min(T, n_tokens - t0));

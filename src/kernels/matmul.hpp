@@ -15,12 +15,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "lowbit/types.hpp"
 
 namespace lowbit {
+
+struct repacked_matrix;  // kernels/repack.hpp
 
 // Activation quantization of a product with this matrix (kernels/w8a8.hpp): none (weight-only, A16/A32),
 // dynamic (one int8 scale per token, computed at run time) or static (one calibrated scale per tensor).
@@ -37,6 +40,10 @@ struct weight_matrix {
     const uint8_t* data = nullptr;
     size_t row_stride = 0;  // bytes per stored row
     act_quant_desc act;     // mode none: matmul's ordinary weight-only paths
+    // Optional load-time copy of the rows in interleaved 8-row tiles (kernels/repack.hpp; Q4_0, Q8_0,
+    // Q4_K). When set (and act.mode is none), the generation path and the integer prompt GEMM read the
+    // tiles and never `data`; the de-quantizing F32 path still reads `data`.
+    std::shared_ptr<const repacked_matrix> tiles;
 
     const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_stride; }
     size_t n_bytes() const { return static_cast<size_t>(n_rows) * row_stride; }

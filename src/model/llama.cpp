@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 
 #include "core/parallel.hpp"
 #include "kernels/attention.hpp"
+#include "kernels/repack.hpp"
 #include "lowbit/error.hpp"
 #include "quant/act_quant.hpp"
 
@@ -164,6 +167,19 @@ llama_model::llama_model(model_data m, const load_options& opt) : data_(std::mov
         L.w_down = make_matrix(data_, b + "ffn_down.weight", L.w_gate.n_rows, c.n_embd);
     }
     apply_act_quant(data_, layers_, opt.act_quant);  // int8 activations per lowbit.act_quant.* / opt
+    // Load-time repacking (kernels/repack.hpp) of weight-only matrices; the original rows' pages are
+    // handed back to the kernel where they lie in a read-only file mapping, so memory does not double.
+    const char* env_repack = std::getenv("LOWBIT_REPACK");
+    if (opt.repack && !(env_repack && std::strcmp(env_repack, "0") == 0)) {
+        auto repack = [](weight_matrix& w) {
+            if (w.act.mode != act_mode::none || !kernels::repack_supported(w.t, w.n_cols)) return;
+            w.tiles = repack_matrix(w.t, w.data, w.row_stride, w.n_rows, w.n_cols);
+            release_file_pages(w.data, w.n_bytes());
+        };
+        for (auto& L : layers_)
+            for (weight_matrix* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) repack(*w);
+        repack(output_);
+    }
     for (const auto& t : data_.tensors) {
         n_params_ += t.n_elements();
         n_bytes_ += t.bytes.size();

@@ -1,0 +1,305 @@
+// Load-time 8-row tiles: repacking, the scalar __ref GEMV kernels, activation side values, the
+// tile -> prompt-GEMM unpacking, and the kernel table (layouts and math in kernels/repack.hpp).
+#include "kernels/repack.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "core/half.hpp"
+#include "core/parallel.hpp"
+#include "formats/ggml_blocks.hpp"
+#include "kernels/gemm_q.hpp"
+#include "lowbit/error.hpp"
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
+namespace lowbit {
+namespace kernels {
+
+// ---- repacking: a pure re-arrangement of the stored bytes -----------------------------------------
+
+namespace {
+
+void repack_tile_q4_0(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_0x8* out) {
+    for (int64_t b = 0; b < nb; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const auto& blk = reinterpret_cast<const block_q4_0*>(w + row_stride * static_cast<size_t>(r))[b];
+            out[b].d[r] = blk.d;
+            for (int j = 0; j < 16; ++j) out[b].qs[j / 4][r][j % 4] = blk.qs[j];
+        }
+    }
+}
+
+void repack_tile_q8_0(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q8_0x8* out) {
+    for (int64_t b = 0; b < nb; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const auto& blk = reinterpret_cast<const block_q8_0*>(w + row_stride * static_cast<size_t>(r))[b];
+            out[b].d[r] = blk.d;
+            for (int j = 0; j < 32; ++j) out[b].qs[j / 4][r][j % 4] = blk.qs[j];
+        }
+    }
+}
+
+void repack_tile_q4_k(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_kx8* out) {
+    for (int64_t b = 0; b < nb; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const auto& blk = reinterpret_cast<const block_q4_k*>(w + row_stride * static_cast<size_t>(r))[b];
+            out[b].d[r] = blk.d;
+            out[b].dmin[r] = blk.dmin;
+            for (int s = 0; s < 8; ++s) {
+                int sc, m;
+                scale_min_k4(s, blk.scales, sc, m);
+                out[b].sc[s][r] = static_cast<uint8_t>(sc);
+                out[b].mn[s / 2][r][s % 2] = static_cast<uint8_t>(m);
+            }
+            for (int j = 0; j < 128; ++j) out[b].qs[j / 32][(j % 32) / 4][r][j % 4] = blk.qs[j];
+        }
+    }
+}
+
+}  // namespace
+
+void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_t n_cols, void* dst) {
+    switch (t) {
+        case type::q4_0: repack_tile_q4_0(w, row_stride, n_rows, n_cols / k_qk4_0, static_cast<tile_q4_0x8*>(dst)); break;
+        case type::q8_0: repack_tile_q8_0(w, row_stride, n_rows, n_cols / k_qk8_0, static_cast<tile_q8_0x8*>(dst)); break;
+        case type::q4_k: repack_tile_q4_k(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_q4_kx8*>(dst)); break;
+        default: break;
+    }
+}
+
+// ---- activation side values ---------------------------------------------------------------------
+
+int64_t repack_act_side_count(type t, int64_t n_cols) {
+    switch (t) {
+        case type::q4_0: return n_cols / k_qk8_0;
+        case type::q4_k: return n_cols / k_qk_k * 4;
+        default: return 0;
+    }
+}
+
+void repack_act_sides(type t, const void* a, int64_t n_cols, int32_t* side) {
+    if (t == type::q4_0) {
+        const auto* y = static_cast<const block_q8_0*>(a);
+        for (int64_t b = 0; b < n_cols / k_qk8_0; ++b) {
+            int s = 0;
+            for (int j = 0; j < 32; ++j) s += y[b].qs[j];
+            side[b] = -8 * s;
+        }
+    } else if (t == type::q4_k) {
+        const auto* y = static_cast<const block_q8_k*>(a);
+        for (int64_t b = 0; b < n_cols / k_qk_k; ++b)
+            for (int p = 0; p < 4; ++p) {
+                const int lo = y[b].bsums[4 * p] + y[b].bsums[4 * p + 1];
+                const int hi = y[b].bsums[4 * p + 2] + y[b].bsums[4 * p + 3];
+                side[b * 4 + p] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(lo)) |
+                                                       static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16);
+            }
+    }
+}
+
+// ---- scalar GEMV kernels (the math of kernels/dot_ref.cpp, per tile row) -------------------------
+
+void gemv_q4_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                           int n_rows) {
+    const auto* x = static_cast<const tile_q4_0x8*>(tiles);
+    const auto* q = static_cast<const block_q8_0*>(a);
+    for (int r = 0; r < n_rows; ++r) {
+        float sum = 0;
+        for (int64_t b = 0; b < nb; ++b) {
+            int sumi = 0;
+            for (int j = 0; j < 16; ++j) {
+                const int v = x[b].qs[j / 4][r][j % 4];
+                sumi += ((v & 15) - 8) * q[b].qs[j] + ((v >> 4) - 8) * q[b].qs[j + 16];
+            }
+            sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d[r]) * fp16_to_f32(q[b].d));
+        }
+        y[r] = sum;
+    }
+}
+
+void gemv_q8_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                           int n_rows) {
+    const auto* x = static_cast<const tile_q8_0x8*>(tiles);
+    const auto* q = static_cast<const block_q8_0*>(a);
+    for (int r = 0; r < n_rows; ++r) {
+        float sum = 0;
+        for (int64_t b = 0; b < nb; ++b) {
+            int sumi = 0;
+            for (int j = 0; j < 32; ++j) sumi += x[b].qs[j / 4][r][j % 4] * q[b].qs[j];
+            sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d[r]) * fp16_to_f32(q[b].d));
+        }
+        y[r] = sum;
+    }
+}
+
+void gemv_q4_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                           int n_rows) {
+    const auto* x = static_cast<const tile_q4_kx8*>(tiles);
+    const auto* q = static_cast<const block_q8_k*>(a);
+    for (int r = 0; r < n_rows; ++r) {
+        float sum = 0;
+        for (int64_t b = 0; b < nb; ++b) {
+            int sumi = 0, summ = 0;
+            for (int s = 0; s < 8; ++s) {
+                int si = 0;
+                for (int l = 0; l < 32; ++l) {
+                    const int v = x[b].qs[s / 2][l / 4][r][l % 4];
+                    si += ((s & 1) ? (v >> 4) : (v & 15)) * q[b].qs[32 * s + l];
+                }
+                sumi += x[b].sc[s][r] * si;
+                summ += x[b].mn[s / 2][r][s % 2] * (q[b].bsums[2 * s] + q[b].bsums[2 * s + 1]);
+            }
+            sum += q[b].d * fp16_to_f32(x[b].d[r]) * static_cast<float>(sumi) -
+                   q[b].d * fp16_to_f32(x[b].dmin[r]) * static_cast<float>(summ);
+        }
+        y[r] = sum;
+    }
+}
+
+// ---- tile -> prompt GEMM packed blocks -----------------------------------------------------------
+
+void repack_unpack_q4_0__ref(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_q4_0x8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < nb; ++b)
+        for (int r = 0; r < 8; ++r) {
+            out[b].d[r] = fp16_to_f32(x[b].d[r]);
+            for (int c = 0; c < 4; ++c)
+                for (int i = 0; i < 4; ++i) {
+                    out[b].q[c][r][i] = static_cast<int8_t>(x[b].qs[c][r][i] & 15);
+                    out[b].q[c + 4][r][i] = static_cast<int8_t>(x[b].qs[c][r][i] >> 4);
+                }
+        }
+}
+
+void repack_unpack_q8_0__ref(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_q8_0x8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < nb; ++b) {
+        for (int r = 0; r < 8; ++r) out[b].d[r] = fp16_to_f32(x[b].d[r]);
+        std::memcpy(out[b].q, x[b].qs, sizeof(out[b].q));
+    }
+}
+
+void repack_unpack_q4_k__ref(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_q4_kx8*>(tiles);
+    auto* out = static_cast<gemm_block_q4_kx8*>(dst);
+    for (int64_t b = 0; b < nb; ++b)
+        for (int r = 0; r < 8; ++r) {
+            out[b].d[r] = fp16_to_f32(x[b].d[r]);
+            out[b].dmin[r] = fp16_to_f32(x[b].dmin[r]);
+            for (int s = 0; s < 8; ++s) {
+                out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = x[b].sc[s][r];
+                out[b].mn[s / 2][2 * r + s % 2] = x[b].mn[s / 2][r][s % 2];
+            }
+            for (int j = 0; j < 4; ++j)
+                for (int c = 0; c < 8; ++c)
+                    for (int i = 0; i < 4; ++i) {
+                        out[b].q[16 * j + c][r][i] = x[b].qs[j][c][r][i] & 15;
+                        out[b].q[16 * j + 8 + c][r][i] = x[b].qs[j][c][r][i] >> 4;
+                    }
+        }
+}
+
+// ---- kernel table -------------------------------------------------------------------------------
+
+repack_kernels repack_kernel(type t, isa_tier tier) {
+    const bool avx2 = tier >= isa_tier::avx2;
+    repack_kernels k;
+    switch (t) {
+        case type::q4_0:
+            k = {type::q8_0, k_qk4_0, sizeof(tile_q4_0x8), avx2 ? gemv_q4_0x8_q8_0__avx2 : gemv_q4_0x8_q8_0__ref,
+                 avx2 ? repack_unpack_q4_0__avx2 : repack_unpack_q4_0__ref};
+            break;
+        case type::q8_0:
+            k = {type::q8_0, k_qk8_0, sizeof(tile_q8_0x8), avx2 ? gemv_q8_0x8_q8_0__avx2 : gemv_q8_0x8_q8_0__ref,
+                 avx2 ? repack_unpack_q8_0__avx2 : repack_unpack_q8_0__ref};
+            break;
+        case type::q4_k:
+            k = {type::q8_k, k_qk_k, sizeof(tile_q4_kx8), avx2 ? gemv_q4_kx8_q8_k__avx2 : gemv_q4_kx8_q8_k__ref,
+                 avx2 ? repack_unpack_q4_k__avx2 : repack_unpack_q4_k__ref};
+            break;
+        default: break;
+    }
+    return k;
+}
+
+bool repack_supported(type t, int64_t n_cols) {
+    const repack_kernels k = repack_kernel(t, isa_tier::ref);
+    return k.block > 0 && n_cols > 0 && n_cols % k.block == 0;
+}
+
+}  // namespace kernels
+
+std::shared_ptr<const repacked_matrix> repack_matrix(type t, const uint8_t* w, size_t row_stride, int64_t n_rows,
+                                                     int64_t n_cols, int n_threads) {
+    LOWBIT_REQUIRE(kernels::repack_supported(t, n_cols), "repack: {} rows of {} weights have no tiled layout",
+                   type_name(t), n_cols);
+    LOWBIT_REQUIRE(n_rows > 0 && n_rows <= (int64_t(1) << 31), "repack: {} rows is out of range", n_rows);
+    const kernels::repack_kernels k = kernels::repack_kernel(t, isa_tier::ref);
+    auto m = std::make_shared<repacked_matrix>();
+    m->t = t;
+    m->n_rows = n_rows;
+    m->n_cols = n_cols;
+    m->n_tiles = (n_rows + kernels::k_tile_rows - 1) / kernels::k_tile_rows;
+    m->n_blocks = n_cols / k.block;
+    m->tile_bytes = static_cast<size_t>(m->n_blocks) * k.tile_block_bytes;
+    const size_t bytes = (m->n_bytes() + 63) / 64 * 64;
+    auto* p = static_cast<uint8_t*>(std::aligned_alloc(64, bytes));
+    LOWBIT_REQUIRE(p != nullptr, "repack: cannot allocate {} bytes for a {} x {} {} matrix", bytes, n_rows, n_cols,
+                   type_name(t));
+    m->data = std::unique_ptr<uint8_t, void (*)(uint8_t*)>(p, [](uint8_t* q) { std::free(q); });
+    parallel_for(m->n_tiles, n_threads, [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i) {
+            const int64_t r0 = i * kernels::k_tile_rows;
+            const int rows = static_cast<int>(std::min<int64_t>(kernels::k_tile_rows, n_rows - r0));
+            kernels::repack_tile(t, w + row_stride * static_cast<size_t>(r0), row_stride, rows, n_cols,
+                                 p + static_cast<size_t>(i) * m->tile_bytes);
+        }
+    });
+    return m;
+}
+
+bool release_file_pages(const void* p, size_t n) {
+#if defined(__linux__)
+    const long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0 || n == 0) return false;
+    const auto a = reinterpret_cast<uintptr_t>(p), e = a + n;
+    FILE* f = std::fopen("/proc/self/maps", "r");
+    if (!f) return false;
+    bool ok = false;
+    char line[1024];
+    while (std::fgets(line, sizeof(line), f)) {
+        unsigned long lo = 0, hi = 0, off = 0, inode = 0;
+        char perms[8] = {}, dev[32] = {};
+        int name_at = 0;
+        if (std::sscanf(line, "%lx-%lx %7s %lx %31s %lu %n", &lo, &hi, perms, &off, dev, &inode, &name_at) < 6)
+            continue;
+        if (a < lo || e > hi) continue;
+        // Read-only, and backed by a file (inode != 0): dropping its pages loses nothing.
+        ok = perms[0] == 'r' && perms[1] == '-' && inode != 0;
+        break;
+    }
+    std::fclose(f);
+    if (!ok) return false;
+    const uintptr_t b0 = (a + static_cast<uintptr_t>(page) - 1) / static_cast<uintptr_t>(page) * static_cast<uintptr_t>(page);
+    const uintptr_t b1 = e / static_cast<uintptr_t>(page) * static_cast<uintptr_t>(page);
+    if (b1 <= b0) return false;
+    return ::madvise(reinterpret_cast<void*>(b0), b1 - b0, MADV_DONTNEED) == 0;
+#else
+    (void)p;
+    (void)n;
+    return false;
+#endif
+}
+
+}  // namespace lowbit

@@ -1,0 +1,141 @@
+// Load-time repacking of weight matrices into interleaved 8-row tiles, and the one-token GEMV kernels
+// that read them (the generation path of kernels/matmul.cpp).
+//
+// Why: the plain generation path does one dot product per row (kernels/dot.hpp), which ends every row
+// with a horizontal sum and converts one fp16 scale pair per block and row. With 8 rows interleaved
+// so that a 32-byte load holds 4 columns of each of 8 rows, one activation broadcast feeds 8 rows at
+// once, each row's sum lives in its own int32 / float lane, and the 8 results are stored with no
+// horizontal reduction (llama.cpp's block_q4_0x8 + ggml_gemv_q4_0_8x8_q8_0 does the same; the layouts
+// below are lowbit's own, chosen so that the tile bytes are a pure re-arrangement of the stored
+// blocks: no code is rewritten, and the tiles take the same bytes as the rows (Q4_K: +2.8%)).
+//
+// Tile layouts (one tile block = 8 rows x one weight block; row r of the tile = matrix row 8t + r,
+// rows past n_rows are zero, including their scales):
+//   Q4_0  (tile_q4_0x8, 144 B = 8 x 18):  d[r] fp16; qs[c][r][i] = row r's qs[4c + i] (c < 4, i < 4):
+//         low nibble = code of column 4c + i, high nibble = code of column 16 + 4c + i.
+//   Q8_0  (tile_q8_0x8, 272 B = 8 x 34):  d[r] fp16; qs[g][r][i] = row r's qs[4g + i] (g < 8).
+//   Q4_K  (tile_q4_kx8, 1184 B = 8 x 144 + 32):  d[r], dmin[r] fp16; sc[s][r] = 6-bit scale of
+//         sub-block s of row r, mn[p][r][j] = 6-bit min of sub-block 2p + j; qs[j][c][r][i] = row r's
+//         qs[32j + 4c + i] (j < 4, c < 8): low nibble = column 64j + 4c + i (sub-block 2j), high
+//         nibble = column 64j + 32 + 4c + i (sub-block 2j + 1).
+//
+// GEMV math per (row r, block b), for one activation row quantized to Q8_0 (Q4_0, Q8_0) or Q8_K (Q4_K):
+//   Q4_0: sum += float(sum_j q[j] a[j] - 8 * asum[b]) * (d_w[r] * d_a[b])     asum: sum of the block's a
+//   Q8_0: sum += float(sum_j q[j] a[j]) * (d_w[r] * d_a[b])
+//   Q4_K: sum += (d_a * d[r]) * float(sum_s sc[s][r] sum_j q a) - (d_a * dmin[r]) * float(sum_s mn[s][r] bs[s])
+//         (bs[s]: activation sum over 32-column sub-block s)
+// These are the products and the order of kernels/dot_ref.cpp's dot_<w>_<a>__ref, and every integer sum
+// is exact, so the tiled kernels (__ref and __avx2) equal the per-row __ref dot products bit for bit.
+// (The per-row __avx2 dot products differ from those by float summation order only.)
+//
+// The prompt GEMM (kernels/gemm_q.hpp) reads repacked matrices too: repack_unpack_* turns one tile
+// (8 rows x k) into the GEMM's packed 8-row group, in place of gemm_pack_* from the rows.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "core/cpu.hpp"
+#include "lowbit/types.hpp"
+
+namespace lowbit {
+
+namespace kernels {
+
+constexpr int k_tile_rows = 8;
+
+struct tile_q4_0x8 {
+    uint16_t d[8];
+    uint8_t qs[4][8][4];
+};
+static_assert(sizeof(tile_q4_0x8) == 144, "tile_q4_0x8 must be 144 bytes");
+
+struct tile_q8_0x8 {
+    uint16_t d[8];
+    int8_t qs[8][8][4];
+};
+static_assert(sizeof(tile_q8_0x8) == 272, "tile_q8_0x8 must be 272 bytes");
+
+struct tile_q4_kx8 {
+    uint16_t d[8], dmin[8];
+    uint8_t sc[8][8];     // [sub-block][row]
+    uint8_t mn[4][8][2];  // [sub-block pair][row][which of the pair]
+    uint8_t qs[4][8][8][4];
+};
+static_assert(sizeof(tile_q4_kx8) == 1184, "tile_q4_kx8 must be 1184 bytes");
+
+// Per-activation-row side values the tiled kernels need, computed once per row (not per tile):
+//   Q8_0 (for Q4_0): [n_blocks] int32: -8 x (sum of the block's 32 codes)
+//   Q8_0 (for Q8_0): unused
+//   Q8_K (for Q4_K): [n_blocks][4] int32: int16 pair (bs[2p], bs[2p+1]), bs[s] = sum over sub-block s of 32
+// repack_act_side_count: int32 values per activation row of n_cols columns.
+int64_t repack_act_side_count(type t, int64_t n_cols);
+void repack_act_sides(type t, const void* a, int64_t n_cols, int32_t* side);
+
+// y[r] = row r of the tile . a, r < n_rows (1..8), from nb tile blocks at `tiles`. Never throws.
+using gemv_tile_fn = void (*)(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                              int n_rows);
+
+void gemv_q4_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_q8_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_q4_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_q4_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_q8_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_q4_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+
+// One tile (nb tile blocks) -> nb packed blocks of the prompt GEMM (gemm_block_q8x8 / gemm_block_q4_kx8),
+// byte for byte what gemm_pack_<t> writes for the same 8 rows. Never throws.
+using repack_unpack_fn = void (*)(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_q4_0__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_q8_0__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_q4_k__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_q4_0__avx2(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_q8_0__avx2(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_q4_k__avx2(int64_t nb, const void* tiles, void* dst);
+
+struct repack_kernels {
+    type act = type::f32;        // activation format of the GEMV (q8_0 / q8_k)
+    int block = 0;               // columns per tile block
+    size_t tile_block_bytes = 0; // bytes per tile block (8 rows)
+    gemv_tile_fn gemv = nullptr;
+    repack_unpack_fn unpack = nullptr;
+};
+// The kernels for weight type `t` at `tier` (falling back to __ref); block == 0 and null functions when
+// `t` has no tiled layout.
+repack_kernels repack_kernel(type t, isa_tier tier);
+// Whether matrices of type `t` with rows of n_cols can be repacked (a tiled layout exists and n_cols
+// is a whole number of blocks).
+bool repack_supported(type t, int64_t n_cols);
+
+// Rows r0 .. r0 + n_rows (1..8) of the stored rows at `w` (stride row_stride) -> one tile at dst
+// (n_cols / block tile blocks). Never throws.
+void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_t n_cols, void* dst);
+
+}  // namespace kernels
+
+// A weight matrix repacked into ceil(n_rows / 8) tiles; tile i (rows 8i .. 8i+7) is
+// n_blocks tile blocks, contiguous. Owned memory, 64-byte aligned.
+struct repacked_matrix {
+    type t = type::f32;
+    int64_t n_rows = 0, n_cols = 0;
+    int64_t n_tiles = 0, n_blocks = 0;  // tiles, and tile blocks per tile
+    size_t tile_bytes = 0;              // bytes per tile (n_blocks tile blocks)
+    std::unique_ptr<uint8_t, void (*)(uint8_t*)> data{nullptr, nullptr};
+
+    const uint8_t* tile(int64_t i) const { return data.get() + static_cast<size_t>(i) * tile_bytes; }
+    size_t n_bytes() const { return static_cast<size_t>(n_tiles) * tile_bytes; }
+};
+
+// Repacks n_rows stored rows of type t (row stride row_stride, n_cols columns) over n_threads threads.
+// Throws lowbit::error if repack_supported(t, n_cols) is false or memory cannot be allocated.
+std::shared_ptr<const repacked_matrix> repack_matrix(type t, const uint8_t* w, size_t row_stride, int64_t n_rows,
+                                                     int64_t n_cols, int n_threads = 0);
+
+// Tells the kernel that [p, p + n) of a read-only file mapping will not be read again soon, so its
+// pages leave this process's resident set (a later read faults them back in from the file). Does
+// nothing (returns false) unless the whole range lies in one read-only, file-backed mapping of this
+// process (checked in /proc/self/maps): anonymous memory is never touched.
+bool release_file_pages(const void* p, size_t n);
+
+}  // namespace lowbit

@@ -1,0 +1,183 @@
+// AVX2 GEMV over 8-row tiles and tile -> prompt-GEMM unpacking (layouts and math in kernels/repack.hpp).
+//
+// One tile block at a time, the 8 rows in the 8 int32 / float lanes:
+//   Q4_0 / Q4_K: a 32-byte load holds 4 columns x 8 rows twice over (low and high nibbles); each half,
+//     masked to codes 0..15, meets the 4 activation bytes of its columns broadcast to all lanes in
+//     _mm256_maddubs_epi16 (unsigned x signed). The int16 pair sums of one 32-column (sub-)block, 8
+//     of them, are added in int16 (each lane covers 16 columns: |.| <= 16 x 15 x 127 = 30480, no
+//     overflow) and widened once by _mm256_madd_epi16 (with ones, or with the Q4_K sub-block scales
+//     as int16 pairs). Q4_0's -8 enters as -8 x (activation sum), a per-row constant from repack_act_sides;
+//     Q4_K's mins as madd of the (min, min) pairs with the activation's (bs, bs) pairs.
+//   Q8_0: signed x signed through vpsignb (dot_i8_i8), widened per 4-column group.
+// Float: the products and order of kernels/dot_ref.cpp, each product kept apart from the following
+// add or subtract (no FMA contraction), so every lane equals the per-row __ref dot product bit for bit.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "formats/ggml_blocks.hpp"
+#include "kernels/avx2_math.hpp"
+#include "kernels/gemm_q.hpp"
+#include "kernels/repack.hpp"
+
+namespace lowbit::kernels {
+using namespace avx2;  // shared AVX2 helpers (kernels/avx2_math.hpp)
+namespace {
+
+// Keeps the compiler from fusing this product into a following add (the __ref build has no FMA).
+inline __m256 opaque(__m256 v) {
+    __asm__("" : "+x"(v));
+    return v;
+}
+
+// 4 bytes broadcast to the 8 int32 lanes.
+inline __m256i bcast4(const void* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+inline __m256 load_fp16x8(const uint16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+inline void store_rows(float* y, __m256 v, int n_rows) {
+    if (n_rows == 8) {
+        _mm256_storeu_ps(y, v);
+    } else {
+        alignas(32) float t[8];
+        _mm256_store_ps(t, v);
+        std::memcpy(y, t, sizeof(float) * static_cast<size_t>(n_rows));
+    }
+}
+
+inline void store32(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
+
+}  // namespace
+
+void gemv_q4_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                            int n_rows) {
+    const auto* x = static_cast<const tile_q4_0x8*>(tiles);
+    const auto* q = static_cast<const block_q8_0*>(a);
+    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const int8_t* qa = q[b].qs;
+        __m256i s16 = _mm256_setzero_si256();
+        for (int c = 0; c < 4; ++c) {
+            const __m256i w = load32(x[b].qs[c]);
+            const __m256i lo = _mm256_and_si256(w, m4), hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), m4);
+            s16 = _mm256_add_epi16(s16, _mm256_add_epi16(_mm256_maddubs_epi16(lo, bcast4(qa + 4 * c)),
+                                                         _mm256_maddubs_epi16(hi, bcast4(qa + 16 + 4 * c))));
+        }
+        const __m256i sumi = _mm256_add_epi32(_mm256_madd_epi16(s16, ones), _mm256_set1_epi32(side[b]));
+        const __m256 d = _mm256_mul_ps(load_fp16x8(x[b].d), _mm256_set1_ps(_cvtsh_ss(q[b].d)));
+        acc = _mm256_add_ps(acc, opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d)));
+    }
+    store_rows(y, acc, n_rows);
+}
+
+void gemv_q8_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                            int n_rows) {
+    const auto* x = static_cast<const tile_q8_0x8*>(tiles);
+    const auto* q = static_cast<const block_q8_0*>(a);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const int8_t* qa = q[b].qs;
+        __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+        for (int g = 0; g < 8; g += 2) {
+            s0 = _mm256_add_epi32(s0, dot_i8_i8(load32(x[b].qs[g]), bcast4(qa + 4 * g)));
+            s1 = _mm256_add_epi32(s1, dot_i8_i8(load32(x[b].qs[g + 1]), bcast4(qa + 4 * g + 4)));
+        }
+        const __m256 d = _mm256_mul_ps(load_fp16x8(x[b].d), _mm256_set1_ps(_cvtsh_ss(q[b].d)));
+        acc = _mm256_add_ps(acc, opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1)), d)));
+    }
+    store_rows(y, acc, n_rows);
+}
+
+void gemv_q4_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                            int n_rows) {
+    const auto* x = static_cast<const tile_q4_kx8*>(tiles);
+    const auto* q = static_cast<const block_q8_k*>(a);
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    // Byte r of a broadcast 8-byte row of scales -> int16 pair (sc, sc) in lane r.
+    const __m256i k_sc = _mm256_setr_epi8(0, -128, 0, -128, 1, -128, 1, -128, 2, -128, 2, -128, 3, -128, 3, -128, 4,
+                                          -128, 4, -128, 5, -128, 5, -128, 6, -128, 6, -128, 7, -128, 7, -128);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const int8_t* qa = q[b].qs;
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < 4; ++j) {
+            __m256i slo = _mm256_setzero_si256(), shi = _mm256_setzero_si256();
+            for (int c = 0; c < 8; ++c) {
+                const __m256i w = load32(x[b].qs[j][c]);
+                slo = _mm256_add_epi16(slo, _mm256_maddubs_epi16(_mm256_and_si256(w, m4), bcast4(qa + 64 * j + 4 * c)));
+                shi = _mm256_add_epi16(shi, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 4), m4),
+                                                                 bcast4(qa + 64 * j + 32 + 4 * c)));
+            }
+            int64_t sl, sh;
+            std::memcpy(&sl, x[b].sc[2 * j], 8);
+            std::memcpy(&sh, x[b].sc[2 * j + 1], 8);
+            const __m256i sc_lo = _mm256_shuffle_epi8(_mm256_set1_epi64x(sl), k_sc);
+            const __m256i sc_hi = _mm256_shuffle_epi8(_mm256_set1_epi64x(sh), k_sc);
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(slo, sc_lo), _mm256_madd_epi16(shi, sc_hi)));
+        }
+        __m256i summ = _mm256_setzero_si256();
+        for (int p = 0; p < 4; ++p) {
+            const __m256i mn = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].mn[p])));
+            summ = _mm256_add_epi32(summ, _mm256_madd_epi16(mn, _mm256_set1_epi32(side[4 * b + p])));
+        }
+        const __m256 da = _mm256_set1_ps(q[b].d);
+        const __m256 t1 = opaque(_mm256_mul_ps(_mm256_mul_ps(da, load_fp16x8(x[b].d)), _mm256_cvtepi32_ps(sumi)));
+        const __m256 t2 = opaque(_mm256_mul_ps(_mm256_mul_ps(da, load_fp16x8(x[b].dmin)), _mm256_cvtepi32_ps(summ)));
+        acc = _mm256_add_ps(acc, _mm256_sub_ps(t1, t2));
+    }
+    store_rows(y, acc, n_rows);
+}
+
+void repack_unpack_q4_0__avx2(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_q4_0x8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int64_t b = 0; b < nb; ++b) {
+        _mm256_storeu_ps(out[b].d, load_fp16x8(x[b].d));
+        for (int c = 0; c < 4; ++c) {
+            const __m256i w = load32(x[b].qs[c]);
+            store32(out[b].q[c], _mm256_and_si256(w, m4));
+            store32(out[b].q[c + 4], _mm256_and_si256(_mm256_srli_epi16(w, 4), m4));
+        }
+    }
+}
+
+void repack_unpack_q8_0__avx2(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_q8_0x8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < nb; ++b) {
+        _mm256_storeu_ps(out[b].d, load_fp16x8(x[b].d));
+        for (int g = 0; g < 8; ++g) store32(out[b].q[g], load32(x[b].qs[g]));
+    }
+}
+
+void repack_unpack_q4_k__avx2(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_q4_kx8*>(tiles);
+    auto* out = static_cast<gemm_block_q4_kx8*>(dst);
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int64_t b = 0; b < nb; ++b) {
+        _mm256_storeu_ps(out[b].d, load_fp16x8(x[b].d));
+        _mm256_storeu_ps(out[b].dmin, load_fp16x8(x[b].dmin));
+        for (int s = 0; s < 8; ++s) {
+            const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x[b].sc[s])));
+            store32(out[b].sc[s], _mm256_or_si256(v, _mm256_slli_epi32(v, 16)));
+        }
+        for (int p = 0; p < 4; ++p)
+            store32(out[b].mn[p], _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].mn[p]))));
+        for (int j = 0; j < 4; ++j)
+            for (int c = 0; c < 8; ++c) {
+                const __m256i w = load32(x[b].qs[j][c]);
+                store32(out[b].q[16 * j + c], _mm256_and_si256(w, m4));
+                store32(out[b].q[16 * j + 8 + c], _mm256_and_si256(_mm256_srli_epi16(w, 4), m4));
+            }
+    }
+}
+
+}  // namespace lowbit::kernels

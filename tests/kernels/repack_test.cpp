@@ -1,0 +1,224 @@
+// Load-time 8-row tiles (kernels/repack.hpp):
+//  - every tiled GEMV kernel the host supports (__ref, __avx2) equals the per-row dot product
+//    dot_<w>_<a>__ref row for row, bit for bit (same integer sums, same float products in the same
+//    order), on raw random weight bytes (every code pattern, Q8_0 codes -128 included) with sane fp16
+//    scales, Gaussian and saturating (all-equal) activations, row counts 1..37 (not multiples of 8)
+//    and 1 .. 4096+ columns;
+//  - unpacking a tile gives byte for byte the prompt GEMM's packed group of the same rows;
+//  - matmul with tiles: generation (1..4 tokens) equals the per-row __ref dots bit for bit; the prompt
+//    GEMM (16 tokens) equals matmul over the plain rows bit for bit; outputs are sentinel-filled;
+//  - release_file_pages drops pages of a read-only file mapping only, and the data stays readable.
+// Seeds are printed on failure.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/cpu.hpp"
+#include "core/half.hpp"
+#include "core/mmap.hpp"
+#include "formats/ggml_blocks.hpp"
+#include "kernels/dot.hpp"
+#include "kernels/gemm_q.hpp"
+#include "kernels/matmul.hpp"
+#include "kernels/quant_act.hpp"
+#include "kernels/repack.hpp"
+#include "lowbit/error.hpp"
+#include "test_util.hpp"
+
+namespace lowbit {
+namespace {
+
+constexpr uint32_t k_seed = 20261124;
+const type k_types[] = {type::q4_0, type::q8_0, type::q4_k};
+
+std::vector<isa_tier> tiers() {
+    std::vector<isa_tier> v = {isa_tier::ref};
+    if (best_isa_tier() >= isa_tier::avx2) v.push_back(isa_tier::avx2);
+    return v;
+}
+
+// n_rows raw random rows of type t (every code pattern) with fp16 scales in [0.001, 0.1].
+std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t n_cols, std::mt19937& rng) {
+    std::vector<uint8_t> b(row_bytes(t, n_cols) * static_cast<size_t>(n_rows));
+    for (auto& v : b) v = static_cast<uint8_t>(rng());
+    std::uniform_real_distribution<float> u(0.001f, 0.1f);
+    const size_t bb = traits(t).block_bytes;
+    const std::vector<size_t> fields = t == type::q4_k ? std::vector<size_t>{0, 2} : std::vector<size_t>{0};
+    for (size_t off = 0; off < b.size(); off += bb)
+        for (size_t f : fields) {
+            const uint16_t h = f32_to_fp16(u(rng));
+            std::memcpy(b.data() + off + f, &h, 2);
+        }
+    return b;
+}
+
+// n_tokens activation rows quantized to `at` (Gaussian, or all equal: every code +-127).
+std::vector<uint8_t> act_rows(type at, int64_t n_tokens, int64_t n_cols, std::mt19937& rng, bool saturate,
+                              std::vector<float>* xf = nullptr) {
+    std::normal_distribution<float> d(0.0f, 1.0f);
+    std::vector<float> x(static_cast<size_t>(n_tokens * n_cols));
+    for (auto& v : x) v = saturate ? -1.5f : d(rng);
+    const size_t arb = row_bytes(at, n_cols);
+    std::vector<uint8_t> a(arb * static_cast<size_t>(n_tokens));
+    for (int64_t t = 0; t < n_tokens; ++t)
+        kernels::quantize_act_kernel(at)(x.data() + t * n_cols, a.data() + arb * static_cast<size_t>(t), n_cols);
+    if (xf) *xf = x;
+    return a;
+}
+
+uint32_t bits(float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    return u;
+}
+
+TEST(Repack, TiledGemvEqualsPerRowRefDotBitExact) {
+    for (type t : k_types) {
+        const auto kr0 = kernels::repack_kernel(t, isa_tier::ref);
+        const int64_t bs = kr0.block;
+        const kernels::dot_fn ref = kernels::dot_kernel(t, isa_tier::ref);
+        for (int64_t n_cols : {bs, 3 * bs, int64_t(4096), 4096 + bs}) {
+            for (int64_t n_rows : {int64_t(1), int64_t(7), int64_t(8), int64_t(13), int64_t(37)}) {
+                for (bool saturate : {false, true}) {
+                    const uint32_t seed = k_seed + static_cast<uint32_t>(n_cols * 131 + n_rows * 7 + saturate);
+                    std::mt19937 rng(seed);
+                    const auto w = random_rows(t, n_rows, n_cols, rng);
+                    const size_t rb = row_bytes(t, n_cols);
+                    const auto p = repack_matrix(t, w.data(), rb, n_rows, n_cols, 1);
+                    ASSERT_EQ(p->n_tiles, (n_rows + 7) / 8);
+                    const auto a = act_rows(kr0.act, 1, n_cols, rng, saturate);
+                    std::vector<int32_t> side(static_cast<size_t>(kernels::repack_act_side_count(t, n_cols)) + 1);
+                    kernels::repack_act_sides(t, a.data(), n_cols, side.data());
+                    for (isa_tier tier : tiers()) {
+                        const auto kr = kernels::repack_kernel(t, tier);
+                        std::vector<float> y(static_cast<size_t>(p->n_tiles) * 8 + 1, -12345.0f);
+                        for (int64_t i = 0; i < p->n_tiles; ++i)
+                            kr.gemv(p->n_blocks, p->tile(i), a.data(), side.data(), y.data() + 8 * i,
+                                    static_cast<int>(std::min<int64_t>(8, n_rows - 8 * i)));
+                        for (int64_t r = 0; r < n_rows; ++r) {
+                            const float e = ref(n_cols, w.data() + rb * static_cast<size_t>(r), a.data());
+                            ASSERT_EQ(bits(e), bits(y[static_cast<size_t>(r)]))
+                                << type_name(t) << " " << isa_tier_name(tier) << " rows " << n_rows << " cols "
+                                << n_cols << " saturate " << saturate << " row " << r << ": expected " << e
+                                << " got " << y[static_cast<size_t>(r)] << " (seed " << seed << ")";
+                        }
+                        for (size_t r = static_cast<size_t>(n_rows); r < y.size(); ++r)
+                            ASSERT_EQ(y[r], -12345.0f) << type_name(t) << " " << isa_tier_name(tier)
+                                                       << ": wrote past row " << n_rows << " at " << r;
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST(Repack, UnpackEqualsGemmPackOfRows) {
+    for (type t : k_types) {
+        const int64_t bs = kernels::repack_kernel(t, isa_tier::ref).block;
+        const auto kq = kernels::gemm_q_kernel(t, isa_tier::ref);
+        ASSERT_NE(kq.pack, nullptr) << type_name(t);
+        for (int64_t n_rows : {int64_t(3), int64_t(8)}) {
+            const int64_t n_cols = 3 * bs;
+            std::mt19937 rng(k_seed + static_cast<uint32_t>(n_rows));
+            const auto w = random_rows(t, n_rows, n_cols, rng);
+            const size_t rb = row_bytes(t, n_cols);
+            const auto p = repack_matrix(t, w.data(), rb, n_rows, n_cols, 1);
+            std::vector<uint8_t> want(kq.packed_bytes * 3), got(kq.packed_bytes * 3);
+            kq.pack(w.data(), rb, static_cast<int>(n_rows), n_cols, want.data());
+            for (isa_tier tier : tiers()) {
+                std::fill(got.begin(), got.end(), uint8_t(0xA5));
+                kernels::repack_kernel(t, tier).unpack(p->n_blocks, p->tile(0), got.data());
+                for (size_t i = 0; i < want.size(); ++i)
+                    ASSERT_EQ(want[i], got[i]) << type_name(t) << " " << isa_tier_name(tier) << " rows " << n_rows
+                                               << ": byte " << i << " of the packed group differs";
+            }
+        }
+    }
+}
+
+weight_matrix plain_matrix(type t, int64_t n_rows, int64_t n_cols, const std::vector<uint8_t>& w) {
+    weight_matrix m;
+    m.name = "w";
+    m.t = t;
+    m.n_rows = n_rows;
+    m.n_cols = n_cols;
+    m.data = w.data();
+    m.row_stride = row_bytes(t, n_cols);
+    return m;
+}
+
+TEST(Repack, MatmulWithTilesEqualsPlainRows) {
+    for (type t : k_types) {
+        const int64_t bs = kernels::repack_kernel(t, isa_tier::ref).block;
+        const int64_t n_rows = 83, n_cols = t == type::q4_k ? 512 : 320;
+        std::mt19937 rng(k_seed + 99);
+        const auto w = random_rows(t, n_rows, n_cols, rng);
+        weight_matrix plain = plain_matrix(t, n_rows, n_cols, w);
+        weight_matrix tiled = plain;
+        tiled.tiles = repack_matrix(t, w.data(), plain.row_stride, n_rows, n_cols, 1);
+        ASSERT_EQ(n_cols % bs, 0);
+        const kernels::dot_fn ref = kernels::dot_kernel(t, isa_tier::ref);
+        const type at = kernels::repack_kernel(t, isa_tier::ref).act;
+        matmul_scratch s1, s2;
+        for (int64_t n_tokens : {int64_t(1), int64_t(3), int64_t(16)}) {
+            std::vector<float> x;
+            const auto a = act_rows(at, n_tokens, n_cols, rng, false, &x);
+            const int64_t ldy = n_rows + 5;
+            std::vector<float> y1(static_cast<size_t>(n_tokens * ldy), -777.0f), y2 = y1;
+            for (int threads : {1, 2}) {
+                matmul(tiled, n_tokens, x.data(), n_cols, y1.data(), ldy, threads, s1);
+                matmul(plain, n_tokens, x.data(), n_cols, y2.data(), ldy, threads, s2);
+                for (int64_t tk = 0; tk < n_tokens; ++tk)
+                    for (int64_t r = 0; r < ldy; ++r) {
+                        const float got = y1[static_cast<size_t>(tk * ldy + r)];
+                        if (r >= n_rows) {
+                            ASSERT_EQ(got, -777.0f) << type_name(t) << ": wrote y[" << tk << "][" << r << "]";
+                            continue;
+                        }
+                        // Generation: the per-row __ref dot (bit-exact); prompt GEMM: the plain rows' GEMM.
+                        const float want =
+                            n_tokens <= 4 ? ref(n_cols, w.data() + plain.row_stride * static_cast<size_t>(r),
+                                                a.data() + row_bytes(at, n_cols) * static_cast<size_t>(tk))
+                                          : y2[static_cast<size_t>(tk * ldy + r)];
+                        ASSERT_EQ(bits(want), bits(got)) << type_name(t) << " tokens " << n_tokens << " threads "
+                                                         << threads << " y[" << tk << "][" << r << "]: expected "
+                                                         << want << " got " << got;
+                    }
+            }
+        }
+    }
+}
+
+TEST(Repack, Supported) {
+    EXPECT_TRUE(kernels::repack_supported(type::q4_0, 64));
+    EXPECT_FALSE(kernels::repack_supported(type::q4_0, 48));
+    EXPECT_TRUE(kernels::repack_supported(type::q4_k, 256));
+    EXPECT_FALSE(kernels::repack_supported(type::q4_k, 128));
+    EXPECT_FALSE(kernels::repack_supported(type::q6_k, 256));
+    EXPECT_FALSE(kernels::repack_supported(type::f32, 256));
+    EXPECT_THROW(repack_matrix(type::q6_k, nullptr, 210, 8, 256), lowbit::error);
+}
+
+TEST(Repack, ReleaseFilePagesOnlyForReadOnlyFileMappings) {
+    std::vector<uint8_t> anon(1 << 16, 0x5A);
+    EXPECT_FALSE(release_file_pages(anon.data(), anon.size()));
+    EXPECT_EQ(anon[4096], 0x5A);  // anonymous memory is never dropped
+    const std::string path = test::temp_dir() + "/pages.bin";
+    std::vector<uint8_t> bytes(1 << 16);
+    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 7);
+    test::write_file(path, bytes.data(), bytes.size());
+    const auto m = mapped_file::open(path);
+    uint64_t before = 0;
+    for (size_t i = 0; i < m->size(); ++i) before += m->data()[i];
+    EXPECT_TRUE(release_file_pages(m->data() + 100, m->size() - 200));
+    uint64_t after = 0;
+    for (size_t i = 0; i < m->size(); ++i) after += m->data()[i];
+    EXPECT_EQ(before, after);  // faulted back in from the file
+    EXPECT_EQ(std::memcmp(m->data(), bytes.data(), bytes.size()), 0);
+}
+
+}  // namespace
+}  // namespace lowbit
