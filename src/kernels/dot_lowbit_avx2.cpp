@@ -2,7 +2,9 @@
 //
 // Codes are an LSB-first bit stream, so a chunk of 32 codes is expanded as follows:
 //   8-bit: loaded as is;  sym: u - 128 (a wrapping byte subtract = the signed value).
-//   4-bit: 16 bytes -> low and high nibbles, interleaved back to weight order with unpacklo/hi_epi8.
+//   4-bit (int4, nf4, fp4): two chunks per step (dot_4bit_pairs below): 32 code bytes -> nibbles
+//          interleaved back to weight order per 128-bit lane, activations of the two chunks loaded in
+//          the same lane arrangement, one scale vector and one FMA per pair.
 //   2-bit: the 8 code bytes broadcast to four 64-bit lanes and lane g shifted right by 2g, so byte
 //          8g + k holds weight 4k + g; the 32 activation bytes get the same permutation (a 4x4 byte
 //          transpose per 128-bit lane with pshufb, then vpermd), which is cheaper than re-ordering
@@ -10,8 +12,10 @@
 // Signed x signed bytes use the vpsignb trick (|w| * sign(w) a, dot_avx2.cpp); unsigned asymmetric
 // codes (<= 15) go straight into maddubs. Each chunk's int32 lanes are scaled by d_w * d_a and
 // accumulated in two 8-lane float accumulators; asymmetric mins add m_w * s_a in a scalar sum.
-// FP8 codes are turned into fp16 bits (E5M2: u << 8; E4M3: the code re-biased, value / 256) and
-// converted with F16C, then multiplied by the f32 activations (FP8 kernels read unquantized floats).
+// FP8 codes are turned into fp16 bits (E5M2: u << 8; E4M3: the code re-biased, value / 256: an
+// unpack with zero bytes and, for E4M3, a shift and a mask per 16 codes) and converted with F16C, then
+// multiplied by the f32 activations (FP8 kernels read unquantized floats); per-row (_pt) formats
+// apply their one scale after the sum.
 #include <immintrin.h>
 
 #include <cstring>
@@ -83,8 +87,124 @@ inline const uint8_t* chunk_codes(const uint8_t* row, size_t header, int64_t c, 
     }
 }
 
+// ---- 4-bit codes, two chunks per step -------------------------------------------------------------
+// Chunks c and c+1 (c even) are decoded together: their 2 x 16 code bytes form one 256-bit value L
+// (one load when they are contiguous: G >= 64 or per channel; two 128-bit loads for G = 32), whose
+// low and high nibbles re-interleaved per 128-bit lane (unpacklo/hi_epi8) give
+//   U1 = [c: w0..15 | c+1: w0..15],  U2 = [c: w16..31 | c+1: w16..31].
+// The activations are loaded in the same arrangement (a 128-bit insert each, no weight permutes), so
+// the int32 lanes 0..3 hold chunk c's partial sums and lanes 4..7 chunk c+1's; one scale vector
+// [d_w d_a(c) x4 | d_w d_a(c+1) x4] and one FMA serve both chunks. The four fp16 scales of a pair
+// (two activation, two weight) are converted in one vcvtph2ps.
+
+// Code bytes of chunks c, c+1 (c even) and their groups' headers.
+template <int G>
+inline __m256i load_pair4(const uint8_t* row, size_t header, int64_t c, const uint8_t** g0, const uint8_t** g1) {
+    if constexpr (G == 32) {
+        const uint8_t* a = row + c * static_cast<int64_t>(header + 16);
+        *g0 = a;
+        *g1 = a + header + 16;
+        const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + header));
+        const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(*g1 + header));
+        return _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+    } else {
+        const uint8_t* codes = chunk_codes<G, 4>(row, header, c, g0);  // c even: c, c+1 share the group
+        *g1 = *g0;
+        return load32(codes);
+    }
+}
+
+// [p0[0..15] | p1[0..15]]
+inline __m256i load_2x16(const int8_t* p0, const int8_t* p1) {
+    const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p0));
+    const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p1));
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+}
+
+// [x0 * x2, x1 * x3, ., .] from four fp16 values.
+inline __m128 pair_products(uint16_t x0, uint16_t x1, uint16_t x2, uint16_t x3) {
+    const uint64_t h = x0 | (uint32_t{x1} << 16) | (uint64_t{x2} << 32) | (uint64_t{x3} << 48);
+    const __m128 f = _mm_cvtph_ps(_mm_cvtsi64_si128(static_cast<long long>(h)));
+    return _mm_mul_ps(f, _mm_movehl_ps(f, f));
+}
+// [p0 x4 | p1 x4] from [p0, p1, ., .]
+inline __m256 spread_pair(__m128 p) {
+    return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(p), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
+}
+
+// kind: 0 = symmetric int (code - 8), 1 = asymmetric int (code as is), 2 = int8 codebook `table`.
+template <int G, int Kind>
+float dot_4bit_pairs(int64_t n, const void* w, const void* a, const int8_t* table16, float mult) {
+    constexpr bool Asym = Kind == 1;
+    using act_block = std::conditional_t<Asym, block_q8_1, block_q8_0>;
+    const auto* y = static_cast<const act_block*>(a);
+    const auto* row = static_cast<const uint8_t*>(w);
+    constexpr size_t header = Asym ? 4 : 2;
+    __m256i table = _mm256_setzero_si256();
+    if constexpr (Kind == 2) {
+        const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(table16));
+        table = _mm256_set_m128i(t, t);
+    }
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    // The signed 32-byte product sums of one decoded vector with its activations, as int16 pairs.
+    auto prod16 = [&](__m256i u, __m256i qa) {
+        if constexpr (Kind == 1) return _mm256_maddubs_epi16(u, qa);
+        const __m256i v = Kind == 0 ? _mm256_sub_epi8(u, _mm256_set1_epi8(8)) : _mm256_shuffle_epi8(table, u);
+        return _mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(qa, v));
+    };
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
+    auto pair = [&](int64_t c, __m256 acc) {
+        const uint8_t *g0, *g1;
+        const __m256i L = load_pair4<G>(row, header, c, &g0, &g1);
+        const __m256i lo = _mm256_and_si256(L, m4), hi = _mm256_and_si256(_mm256_srli_epi16(L, 4), m4);
+        const __m256i u1 = _mm256_unpacklo_epi8(lo, hi), u2 = _mm256_unpackhi_epi8(lo, hi);
+        const __m256i a1 = load_2x16(y[c].qs, y[c + 1].qs), a2 = load_2x16(y[c].qs + 16, y[c + 1].qs + 16);
+        // |pair sums| <= 2 * 15 * 128 each (asym; 2 * 8 * 127 or 2 * 127 * 127 signed): their sum
+        // fits int16 for the 4-bit codes; the codebooks (|v| <= 127) are widened separately.
+        __m256i isum;
+        if constexpr (Kind == 2) {
+            const __m256i ones = _mm256_set1_epi16(1);
+            isum = _mm256_add_epi32(_mm256_madd_epi16(prod16(u1, a1), ones), _mm256_madd_epi16(prod16(u2, a2), ones));
+        } else {
+            isum = _mm256_madd_epi16(_mm256_add_epi16(prod16(u1, a1), prod16(u2, a2)), _mm256_set1_epi16(1));
+        }
+        if constexpr (Asym)
+            accm = _mm_add_ps(accm, pair_products(y[c].s, y[c + 1].s, lbfmt::load_u16(g0 + 2), lbfmt::load_u16(g1 + 2)));
+        __m256 s = spread_pair(pair_products(y[c].d, y[c + 1].d, lbfmt::load_u16(g0), lbfmt::load_u16(g1)));
+        if constexpr (Kind == 2) s = _mm256_mul_ps(s, _mm256_set1_ps(mult));
+        return _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(isum), acc);
+    };
+    const int64_t nc = n / 32;
+    int64_t c = 0;
+    for (; c + 3 < nc; c += 4) {
+        acc0 = pair(c, acc0);
+        acc1 = pair(c + 2, acc1);
+    }
+    if (c + 1 < nc) {
+        acc0 = pair(c, acc0);
+        c += 2;
+    }
+    float sum = hsum(_mm256_add_ps(acc0, acc1));
+    if constexpr (Asym) sum += _mm_cvtss_f32(accm) + _mm_cvtss_f32(_mm_movehdup_ps(accm));
+    if (c < nc) {  // an odd last chunk (G = 32 or per channel)
+        const uint8_t* g;
+        const uint8_t* codes = chunk_codes<G, 4>(row, header, c, &g);
+        const __m256i u = unpack4(codes), qa = load32(y[c].qs);
+        const __m256i isum = _mm256_madd_epi16(prod16(u, qa), _mm256_set1_epi16(1));
+        float s = fp16(g) * _cvtsh_ss(y[c].d);
+        if constexpr (Kind == 2) s *= mult;
+        sum += s * hsum(_mm256_cvtepi32_ps(isum));
+        if constexpr (Asym) sum += fp16(g + 2) * _cvtsh_ss(y[c].s);
+    }
+    return sum;
+}
+
 template <int Bits, int G, bool Asym, int Off>
 float dot_int_avx2(int64_t n, const void* w, const void* a) {
+    if constexpr (Bits == 4) {
+        return dot_4bit_pairs<G, Asym ? 1 : 0>(n, w, a, nullptr, 1.0f);
+    } else {
     using act_block = std::conditional_t<Asym, block_q8_1, block_q8_0>;
     const auto* y = static_cast<const act_block*>(a);
     const auto* row = static_cast<const uint8_t*>(w);
@@ -96,8 +216,6 @@ float dot_int_avx2(int64_t n, const void* w, const void* a) {
         __m256i qa = load32(y[c].qs), u;
         if constexpr (Bits == 8) {
             u = load32(codes);
-        } else if constexpr (Bits == 4) {
-            u = unpack4(codes);
         } else {
             u = unpack2_perm(codes);
             qa = perm_act2(qa);
@@ -112,56 +230,66 @@ float dot_int_avx2(int64_t n, const void* w, const void* a) {
         return _mm256_fmadd_ps(_mm256_set1_ps(fp16(g) * _cvtsh_ss(y[c].d)), _mm256_cvtepi32_ps(isum), acc);
     });
     return dot + summ;
-}
-
-// 4-bit codebook formats with one fp16 scale per G: weight = d * mult * table[u].
-template <int G>
-float dot_table4_avx2(int64_t n, const void* w, const void* a, const int8_t* table16, float mult) {
-    const auto* y = static_cast<const block_q8_0*>(a);
-    const auto* row = static_cast<const uint8_t*>(w);
-    const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(table16));
-    const __m256i table = _mm256_set_m128i(t, t);
-    return sum_chunks(n, [&](int64_t c, __m256 acc) {
-        const uint8_t* g;
-        const uint8_t* codes = chunk_codes<G, 4>(row, 2, c, &g);
-        const __m256i isum = dot_i8_i8(_mm256_shuffle_epi8(table, unpack4(codes)), load32(y[c].qs));
-        return _mm256_fmadd_ps(_mm256_set1_ps(fp16(g) * mult * _cvtsh_ss(y[c].d)), _mm256_cvtepi32_ps(isum), acc);
-    });
-}
-
-// 16 fp8 codes (16-bit lanes) -> fp16 bits: E5M2 is the top byte of a half; E4M3 re-biased (7 -> 15)
-// by placing s.eeee.mmm at bits 15 and 13..7, which is the value / 256, subnormals included.
-template <bool E4M3>
-inline __m256i fp8_to_half_bits(__m256i u16) {
-    if constexpr (E4M3) {
-        const __m256i mag = _mm256_slli_epi16(_mm256_and_si256(u16, _mm256_set1_epi16(0x7F)), 7);
-        const __m256i sgn = _mm256_slli_epi16(_mm256_and_si256(u16, _mm256_set1_epi16(0x80)), 8);
-        return _mm256_or_si256(mag, sgn);
-    } else {
-        return _mm256_slli_epi16(u16, 8);
     }
+}
+
+// 32 fp8 codes -> two vectors of fp16 bits, h0 = codes [0..7 | 16..23], h1 = codes [8..15 | 24..31]
+// (unpack with zero bytes: code << 8 per 16-bit lane). E5M2 is the top byte of a half as is; E4M3
+// s.eeee.mmm is re-biased (7 -> 15) by an arithmetic shift right by 1 (s lands on bits 15 and 14,
+// eeee.mmm on 13..7) and clearing bit 14: the half is the value / 256, subnormals included.
+template <bool E4M3>
+inline void fp8_to_half_bits(__m256i codes, __m256i& h0, __m256i& h1) {
+    const __m256i z = _mm256_setzero_si256();
+    h0 = _mm256_unpacklo_epi8(z, codes);
+    h1 = _mm256_unpackhi_epi8(z, codes);
+    if constexpr (E4M3) {
+        const __m256i keep = _mm256_set1_epi16(static_cast<short>(0xBFFF));
+        h0 = _mm256_and_si256(_mm256_srai_epi16(h0, 1), keep);
+        h1 = _mm256_and_si256(_mm256_srai_epi16(h1, 1), keep);
+    }
+}
+
+// sum_j fp8(code_j) * x_j / unit over one chunk of 32, as 8 float lanes.
+template <bool E4M3>
+inline __m256 fp8_chunk(const uint8_t* codes, const float* x) {
+    __m256i h0, h1;
+    fp8_to_half_bits<E4M3>(load32(codes), h0, h1);
+    __m256 s = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h0)), _mm256_loadu_ps(x));
+    __m256 s1 = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h1)), _mm256_loadu_ps(x + 8));
+    s = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h0, 1)), _mm256_loadu_ps(x + 16), s);
+    s1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h1, 1)), _mm256_loadu_ps(x + 24), s1);
+    return _mm256_add_ps(s, s1);
 }
 
 template <bool E4M3, bool PerRow>
 float dot_fp8_avx2(int64_t n, const void* w, const void* a) {
     const auto* x = static_cast<const float*>(a);
     const auto* row = static_cast<const uint8_t*>(w);
-    float row_scale = 0;
-    if constexpr (PerRow) std::memcpy(&row_scale, row, 4);
     const float unit = E4M3 ? 256.0f : 1.0f;  // fp16 value = fp8 value / unit
-    return sum_chunks(n, [&](int64_t c, __m256 acc) {
-        const uint8_t* codes = PerRow ? row + 4 + 32 * c : row + 34 * c + 2;
-        const float d = PerRow ? row_scale : fp16(row + 34 * c);
-        const float* xc = x + 32 * c;
-        const __m256i u = load32(codes);
-        const __m256i h0 = fp8_to_half_bits<E4M3>(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(u)));
-        const __m256i h1 = fp8_to_half_bits<E4M3>(_mm256_cvtepu8_epi16(_mm256_extracti128_si256(u, 1)));
-        __m256 s = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h0)), _mm256_loadu_ps(xc));
-        __m256 s1 = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h0, 1)), _mm256_loadu_ps(xc + 8));
-        s = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h1)), _mm256_loadu_ps(xc + 16), s);
-        s1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h1, 1)), _mm256_loadu_ps(xc + 24), s1);
-        return _mm256_fmadd_ps(_mm256_set1_ps(d * unit), _mm256_add_ps(s, s1), acc);
-    });
+    if constexpr (PerRow) {  // one scale: the chunk sums are accumulated as they are, scaled once
+        float row_scale;
+        std::memcpy(&row_scale, row, 4);
+        const float dot = sum_chunks(n, [&](int64_t c, __m256 acc) {
+            return _mm256_add_ps(acc, fp8_chunk<E4M3>(row + 4 + 32 * c, x + 32 * c));
+        });
+        return row_scale * unit * dot;
+    } else {  // two chunks per step: their fp16 scales converted together
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+        const int64_t nc = n / 32;
+        int64_t c = 0;
+        for (; c + 1 < nc; c += 2) {
+            const uint8_t* b = row + 34 * c;
+            const uint32_t h = lbfmt::load_u16(b) | (uint32_t{lbfmt::load_u16(b + 34)} << 16);
+            const __m128 d = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(h))), _mm_set1_ps(unit));
+            acc0 = _mm256_fmadd_ps(_mm256_broadcastss_ps(d), fp8_chunk<E4M3>(b + 2, x + 32 * c), acc0);
+            acc1 = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(d)), fp8_chunk<E4M3>(b + 36, x + 32 * c + 32),
+                                   acc1);
+        }
+        if (c < nc)
+            acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(row + 34 * c) * unit), fp8_chunk<E4M3>(row + 34 * c + 2, x + 32 * c),
+                                   acc0);
+        return hsum(_mm256_add_ps(acc0, acc1));
+    }
 }
 
 }  // namespace
@@ -196,10 +324,10 @@ float dot_ternary_g64_q8_0__avx2(int64_t n, const void* w, const void* a) {
     return dot_int_avx2<2, k_qk_ternary, false, 1>(n, w, a);
 }
 float dot_nf4_q8_0__avx2(int64_t n, const void* w, const void* a) {
-    return dot_table4_avx2<k_qk_nf4>(n, w, a, k_nf4_i8, 1.0f / 127.0f);
+    return dot_4bit_pairs<k_qk_nf4, 2>(n, w, a, k_nf4_i8, 1.0f / 127.0f);
 }
 float dot_fp4_e2m1_q8_0__avx2(int64_t n, const void* w, const void* a) {
-    return dot_table4_avx2<k_qk_fp4>(n, w, a, k_fp4_e2m1_x2, 0.5f);
+    return dot_4bit_pairs<k_qk_fp4, 2>(n, w, a, k_fp4_e2m1_x2, 0.5f);
 }
 
 float dot_nf4_dq_q8_0__avx2(int64_t n, const void* w, const void* a) {
