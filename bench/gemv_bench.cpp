@@ -9,6 +9,13 @@
 //                              for one token on a 32768 x 4096 matrix (42-142 MB, larger than the
 //                              last-level cache for every type), t threads, real time; bytes = W's
 //                              stored bytes. scripts/perf_report.sh divides it by BM_bandwidth.
+//   BM_gemv_big_tiled/<type>/threads:<t>: the same product over the matrix repacked into 8-row tiles
+//                              (kernels/repack.hpp; Q4_0, Q8_0, Q4_K), as llama_model does at load;
+//                              bytes = the plain rows' stored bytes, so GB/s compares with BM_gemv_big.
+//   BM_prompt/<type>/<plain|tiled>/threads:<t>: matmul's integer prompt GEMM for 128 tokens on the
+//                              4096 x 4096 matrix, from the rows or from the tiles (items = tokens).
+//   BM_gemv_tiled/<type>/<tier>: the tiled GEMV kernel alone on the 4096 x 4096 matrix, one thread
+//                              (activation quantization included), as BM_gemv.
 // W is 4096 x 4096 (larger than the last-level cache for every 4-bit+ type), rows replicated from 64
 // quantized Gaussian rows (speed does not depend on the values).
 #include <benchmark/benchmark.h>
@@ -25,6 +32,7 @@
 #include "kernels/dot.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/quant_act.hpp"
+#include "kernels/repack.hpp"
 #include "lowbit/types.hpp"
 
 namespace {
@@ -149,6 +157,75 @@ void BM_gemv_big(benchmark::State& state, type t) {
     state.counters["bpw"] = 8.0 * static_cast<double>(w.size()) / (double(k_big_rows) * k_cols);
 }
 
+// The large matrix of type t repacked into tiles (one kept at a time, as weights() does).
+const std::shared_ptr<const repacked_matrix>& tiles(type t, int64_t n_rows) {
+    static std::map<std::pair<type, int64_t>, std::shared_ptr<const repacked_matrix>> cache;
+    for (auto& [key, v] : cache)
+        if (key != std::make_pair(t, n_rows)) v.reset();
+    auto& p = cache[{t, n_rows}];
+    if (!p) p = repack_matrix(t, weights(t, n_rows).data(), row_bytes(t, k_cols), n_rows, k_cols);
+    return p;
+}
+
+void BM_gemv_big_tiled(benchmark::State& state, type t) {
+    const int threads = static_cast<int>(state.range(0));
+    const auto& w = weights(t, k_big_rows);
+    weight_matrix wm = matrix(t, k_big_rows, w);
+    wm.tiles = tiles(t, k_big_rows);
+    const auto x = activations();
+    std::vector<float> y(k_big_rows);
+    matmul_scratch scratch;
+    for (auto _ : state) {
+        matmul(wm, 1, x.data(), k_cols, y.data(), k_big_rows, threads, scratch);
+        benchmark::DoNotOptimize(y.data());
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(w.size()));
+    state.counters["bpw"] = 8.0 * static_cast<double>(w.size()) / (double(k_big_rows) * k_cols);
+}
+
+void BM_gemv_tiled(benchmark::State& state, type t, isa_tier tier) {
+    if (best_isa_tier() < tier) {
+        state.SkipWithError("tier not supported by this CPU");
+        return;
+    }
+    const auto& w = weights(t);
+    const auto p = repack_matrix(t, w.data(), row_bytes(t, k_cols), k_rows, k_cols);
+    const kernels::repack_kernels kr = kernels::repack_kernel(t, tier);
+    const auto quant = kernels::quantize_act_kernel(kr.act);
+    const auto x = activations();
+    std::vector<uint8_t> a(row_bytes(kr.act, k_cols));
+    std::vector<int32_t> side(static_cast<size_t>(kernels::repack_act_side_count(t, k_cols)) + 1);
+    std::vector<float> y(k_rows);
+    for (auto _ : state) {
+        quant(x.data(), a.data(), k_cols);
+        kernels::repack_act_sides(t, a.data(), k_cols, side.data());
+        for (int64_t i = 0; i < p->n_tiles; ++i) kr.gemv(p->n_blocks, p->tile(i), a.data(), side.data(), y.data() + 8 * i, 8);
+        benchmark::DoNotOptimize(y.data());
+        benchmark::ClobberMemory();
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(w.size()));
+}
+
+void BM_prompt(benchmark::State& state, type t, bool tiled) {
+    const int threads = static_cast<int>(state.range(0));
+    constexpr int64_t n_tokens = 128;
+    const auto& w = weights(t);
+    weight_matrix wm = matrix(t, k_rows, w);
+    if (tiled) wm.tiles = repack_matrix(t, w.data(), row_bytes(t, k_cols), k_rows, k_cols);
+    std::vector<float> x;
+    for (int64_t i = 0; i < n_tokens; ++i) {
+        const auto r = activations();
+        x.insert(x.end(), r.begin(), r.end());
+    }
+    std::vector<float> y(static_cast<size_t>(n_tokens * k_rows));
+    matmul_scratch scratch;
+    for (auto _ : state) {
+        matmul(wm, n_tokens, x.data(), k_cols, y.data(), k_rows, threads, scratch);
+        benchmark::DoNotOptimize(y.data());
+    }
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * n_tokens);
+}
+
 // Read bandwidth: each thread sums its contiguous share of a 256 MiB buffer (64-bit adds in 8
 // independent chains, which the compiler vectorizes; the loop is bound by memory, not by the adds).
 void BM_bandwidth(benchmark::State& state) {
@@ -188,6 +265,18 @@ int register_all() {
     for (type t : k_types)
         benchmark::RegisterBenchmark(("BM_gemv_big/" + type_name(t)).c_str(), BM_gemv_big, t)
             ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
+    for (type t : {type::q4_0, type::q8_0, type::q4_k}) {
+        benchmark::RegisterBenchmark(("BM_gemv_big_tiled/" + type_name(t)).c_str(), BM_gemv_big_tiled, t)
+            ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
+        for (bool tiled : {false, true})
+            benchmark::RegisterBenchmark(("BM_prompt/" + type_name(t) + (tiled ? "/tiled" : "/plain")).c_str(),
+                                         BM_prompt, t, tiled)
+                ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
+        for (isa_tier tier : {isa_tier::ref, isa_tier::avx2})
+            benchmark::RegisterBenchmark(("BM_gemv_tiled/" + type_name(t) + "/" + isa_tier_name(tier)).c_str(),
+                                         BM_gemv_tiled, t, tier)
+                ->Unit(benchmark::kMillisecond);
+    }
     for (type t : k_lowbit_types) {
         benchmark::RegisterBenchmark(("BM_gemv_big/" + type_name(t)).c_str(), BM_gemv_big, t)
             ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);

@@ -49,7 +49,8 @@ struct load_options {
     // "none" = weight-only, "dynamic" = per-token int8 activations for every per-layer matrix.
     std::string act_quant;
     // llama models: repack Q4_0 / Q8_0 / Q4_K weight matrices into interleaved 8-row tiles at load
-    // (kernels/repack.hpp) for faster generation; the environment variable LOWBIT_REPACK=0 also turns it off.
+    // (kernels/repack.hpp) for faster generation, where the rows lie in a read-only file mapping (GGUF)
+    // whose pages can be handed back; the environment variable LOWBIT_REPACK=0 also turns it off.
     bool repack = true;
 };
 

@@ -269,10 +269,9 @@ std::shared_ptr<const repacked_matrix> repack_matrix(type t, const uint8_t* w, s
     return m;
 }
 
-bool release_file_pages(const void* p, size_t n) {
+bool in_readonly_file_mapping(const void* p, size_t n) {
 #if defined(__linux__)
-    const long page = sysconf(_SC_PAGESIZE);
-    if (page <= 0 || n == 0) return false;
+    if (p == nullptr || n == 0) return false;
     const auto a = reinterpret_cast<uintptr_t>(p), e = a + n;
     FILE* f = std::fopen("/proc/self/maps", "r");
     if (!f) return false;
@@ -281,18 +280,27 @@ bool release_file_pages(const void* p, size_t n) {
     while (std::fgets(line, sizeof(line), f)) {
         unsigned long lo = 0, hi = 0, off = 0, inode = 0;
         char perms[8] = {}, dev[32] = {};
-        int name_at = 0;
-        if (std::sscanf(line, "%lx-%lx %7s %lx %31s %lu %n", &lo, &hi, perms, &off, dev, &inode, &name_at) < 6)
-            continue;
+        if (std::sscanf(line, "%lx-%lx %7s %lx %31s %lu", &lo, &hi, perms, &off, dev, &inode) < 6) continue;
         if (a < lo || e > hi) continue;
-        // Read-only, and backed by a file (inode != 0): dropping its pages loses nothing.
+        // Readable, not writable, and backed by a file (inode != 0): its pages can always be re-read.
         ok = perms[0] == 'r' && perms[1] == '-' && inode != 0;
         break;
     }
     std::fclose(f);
-    if (!ok) return false;
-    const uintptr_t b0 = (a + static_cast<uintptr_t>(page) - 1) / static_cast<uintptr_t>(page) * static_cast<uintptr_t>(page);
-    const uintptr_t b1 = e / static_cast<uintptr_t>(page) * static_cast<uintptr_t>(page);
+    return ok;
+#else
+    (void)p;
+    (void)n;
+    return false;
+#endif
+}
+
+bool release_file_pages(const void* p, size_t n) {
+#if defined(__linux__)
+    const long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0 || !in_readonly_file_mapping(p, n)) return false;
+    const auto a = reinterpret_cast<uintptr_t>(p), e = a + n, ps = static_cast<uintptr_t>(page);
+    const uintptr_t b0 = (a + ps - 1) / ps * ps, b1 = e / ps * ps;  // whole pages inside the range only
     if (b1 <= b0) return false;
     return ::madvise(reinterpret_cast<void*>(b0), b1 - b0, MADV_DONTNEED) == 0;
 #else

@@ -132,6 +132,11 @@ struct repacked_matrix {
 std::shared_ptr<const repacked_matrix> repack_matrix(type t, const uint8_t* w, size_t row_stride, int64_t n_rows,
                                                      int64_t n_cols, int n_threads = 0);
 
+// Whether [p, p + n) lies in one read-only, file-backed mapping of this process (/proc/self/maps;
+// false where that cannot be read): rows there can be replaced by a repacked copy without doubling
+// memory, since release_file_pages can then hand their pages back.
+bool in_readonly_file_mapping(const void* p, size_t n);
+
 // Tells the kernel that [p, p + n) of a read-only file mapping will not be read again soon, so its
 // pages leave this process's resident set (a later read faults them back in from the file). Does
 // nothing (returns false) unless the whole range lies in one read-only, file-backed mapping of this

@@ -167,12 +167,15 @@ llama_model::llama_model(model_data m, const load_options& opt) : data_(std::mov
         L.w_down = make_matrix(data_, b + "ffn_down.weight", L.w_gate.n_rows, c.n_embd);
     }
     apply_act_quant(data_, layers_, opt.act_quant);  // int8 activations per lowbit.act_quant.* / opt
-    // Load-time repacking (kernels/repack.hpp) of weight-only matrices; the original rows' pages are
-    // handed back to the kernel where they lie in a read-only file mapping, so memory does not double.
+    // Load-time repacking (kernels/repack.hpp) of weight-only matrices whose rows lie in a read-only
+    // file mapping (GGUF loads): the rows' pages are handed back to the kernel once the tiles exist, so
+    // memory does not double. Rows in owned buffers (models built in memory) are left as they are.
     const char* env_repack = std::getenv("LOWBIT_REPACK");
     if (opt.repack && !(env_repack && std::strcmp(env_repack, "0") == 0)) {
         auto repack = [](weight_matrix& w) {
-            if (w.act.mode != act_mode::none || !kernels::repack_supported(w.t, w.n_cols)) return;
+            if (w.act.mode != act_mode::none || !kernels::repack_supported(w.t, w.n_cols) ||
+                !in_readonly_file_mapping(w.data, w.n_bytes()))
+                return;
             w.tiles = repack_matrix(w.t, w.data, w.row_stride, w.n_rows, w.n_cols);
             release_file_pages(w.data, w.n_bytes());
         };

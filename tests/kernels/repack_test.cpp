@@ -204,6 +204,7 @@ TEST(Repack, Supported) {
 
 TEST(Repack, ReleaseFilePagesOnlyForReadOnlyFileMappings) {
     std::vector<uint8_t> anon(1 << 16, 0x5A);
+    EXPECT_FALSE(in_readonly_file_mapping(anon.data(), anon.size()));
     EXPECT_FALSE(release_file_pages(anon.data(), anon.size()));
     EXPECT_EQ(anon[4096], 0x5A);  // anonymous memory is never dropped
     const std::string path = test::temp_dir() + "/pages.bin";
@@ -213,6 +214,8 @@ TEST(Repack, ReleaseFilePagesOnlyForReadOnlyFileMappings) {
     const auto m = mapped_file::open(path);
     uint64_t before = 0;
     for (size_t i = 0; i < m->size(); ++i) before += m->data()[i];
+    EXPECT_TRUE(in_readonly_file_mapping(m->data(), m->size()));
+    EXPECT_FALSE(in_readonly_file_mapping(m->data(), m->size() + (size_t(1) << 30)));  // beyond the mapping
     EXPECT_TRUE(release_file_pages(m->data() + 100, m->size() - 200));
     uint64_t after = 0;
     for (size_t i = 0; i < m->size(); ++i) after += m->data()[i];

@@ -1,0 +1,114 @@
+// Load-time repacking in the model (kernels/repack.hpp, llama_model): a tiny synthetic GGUF in Q4_0,
+// Q8_0 and Q4_K (vocab 300: output rows not a multiple of 8) loaded with and without repacking gives
+//  - at the ref tier: the same logits bit for bit, for a 9-token prompt (integer prompt GEMM from
+//    tiles vs from rows) and 3 single-token steps (tiled GEMV vs per-row dots), since the tiled
+//    kernels equal the per-row __ref dots exactly;
+//  - at the best tier: the same prompt logits bit for bit, and generation logits within
+//    1e-2 x (1 + max |logit|): the plain path's per-row __avx2 dots sum Q4_0 / Q8_0 blocks in another
+//    float order than __ref (dot.hpp), which the tiled kernels follow; that ~1e-7 relative change can
+//    flip the rounding of a later activation to Q8 (one code step, 1/127 of its block's range), which
+//    moves the logits by up to ~1e-3 relative (measured: Q4_0 3.3e-3 at max |logit| 4.0, Q8_0 5e-7,
+//    Q4_K 0 -- its __avx2 dot equals __ref);
+//  - matrices repacked only when loaded from a file mapping (in-memory models are left alone).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "core/cpu.hpp"
+#include "kernels/repack.hpp"
+#include "model/llama.hpp"
+#include "model/synth.hpp"
+#include "test_util.hpp"
+
+namespace lowbit {
+namespace {
+
+synth_options tiny(type t) {
+    synth_options o;
+    o.n_embd = 256;
+    o.n_ff = 512;
+    o.n_layer = 2;
+    o.n_head = 4;
+    o.n_head_kv = 2;
+    o.n_vocab = 300;
+    o.n_ctx = 64;
+    o.t = t;
+    o.seed = 11;
+    o.n_threads = 2;
+    return o;
+}
+
+// Logits of a 9-token prompt (all positions) followed by 3 single-token steps.
+std::vector<float> run(const std::shared_ptr<const llama_model>& m) {
+    context_options co;
+    co.n_ctx = 64;
+    co.n_threads = 2;
+    llama_context ctx(m, co);
+    const std::vector<int32_t> prompt = {1, 50, 260, 7, 299, 12, 3, 100, 42};
+    const auto p = ctx.decode(prompt, 0);
+    std::vector<float> out(p.begin(), p.end());
+    for (int32_t tok : {5, 77, 298}) {
+        const std::vector<int32_t> one = {tok};
+        const auto g = ctx.decode(one, 0);
+        out.insert(out.end(), g.begin(), g.end());
+    }
+    return out;
+}
+
+class isa_scope {
+public:
+    explicit isa_scope(isa_tier t) : old_(active_isa_tier()) { set_isa_tier(t); }
+    ~isa_scope() { set_isa_tier(old_); }
+
+private:
+    isa_tier old_;
+};
+
+TEST(RepackModel, LogitsWithTilesEqualPlainRows) {
+    const std::string dir = test::temp_dir();
+    for (type t : {type::q4_0, type::q8_0, type::q4_k}) {
+        SCOPED_TRACE(type_name(t));
+        const std::string path = dir + "/tiny-" + type_name(t) + ".gguf";
+        write_synth_llama(tiny(t), path);
+        load_options plain_opt, tiled_opt;
+        plain_opt.repack = false;
+        const auto plain = llama_model::load(path, plain_opt);
+        const auto tiled = llama_model::load(path, tiled_opt);
+        for (const auto& L : tiled->layers())
+            for (const weight_matrix* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
+                ASSERT_NE(w->tiles, nullptr) << w->name << " was not repacked";
+        ASSERT_NE(tiled->output().tiles, nullptr);
+        EXPECT_EQ(plain->layers()[0].wq.tiles, nullptr);
+
+        const size_t n_prompt_logits = 9 * 300;
+        {
+            isa_scope ref(isa_tier::ref);
+            const auto a = run(plain), b = run(tiled);
+            ASSERT_EQ(a.size(), b.size());
+            for (size_t i = 0; i < a.size(); ++i)
+                ASSERT_EQ(a[i], b[i]) << "ref tier, logit " << i << (i < n_prompt_logits ? " (prompt)" : " (generation)");
+        }
+        const auto a = run(plain), b = run(tiled);
+        ASSERT_EQ(a.size(), b.size());
+        float amax = 0;
+        for (float v : a) amax = std::max(amax, std::fabs(v));
+        for (size_t i = 0; i < a.size(); ++i) {
+            if (i < n_prompt_logits)
+                ASSERT_EQ(a[i], b[i]) << isa_tier_name(active_isa_tier()) << ", prompt logit " << i;
+            else
+                ASSERT_NEAR(a[i], b[i], 1e-2f * (1.0f + amax))
+                    << isa_tier_name(active_isa_tier()) << ", generation logit " << i;
+        }
+    }
+}
+
+TEST(RepackModel, InMemoryModelsAreNotRepacked) {
+    const auto m = std::make_shared<const llama_model>(synth_llama(tiny(type::q4_0)));
+    EXPECT_EQ(m->layers()[0].wq.tiles, nullptr);
+    EXPECT_FALSE(in_readonly_file_mapping(m->layers()[0].wq.data, m->layers()[0].wq.n_bytes()));
+}
+
+}  // namespace
+}  // namespace lowbit
