@@ -159,7 +159,9 @@ inline __m256 spread_pair(__m128 p) {
     return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(p), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
 }
 
-// kind: 0 = symmetric int (code - 8), 1 = asymmetric int (code as is), 2 = int8 codebook `table`.
+// kind: 0 = symmetric int (code - 8), 1 = asymmetric int (code as is), 2 = int8 codebook `table`
+// (fp16 scale per G), 3 = nf4_dq (codebook `table`, block_nf4_dq: a pair of chunks lies in one
+// 64-weight sub-block, scale D * sc[j]).
 template <int G, int Kind>
 float dot_4bit_pairs(int64_t n, const void* w, const void* a, const int8_t* table16, float mult) {
     constexpr bool Asym = Kind == 1;
@@ -168,7 +170,7 @@ float dot_4bit_pairs(int64_t n, const void* w, const void* a, const int8_t* tabl
     const auto* row = static_cast<const uint8_t*>(w);
     constexpr size_t header = Asym ? 4 : 2;
     __m256i table = _mm256_setzero_si256();
-    if constexpr (Kind == 2) {
+    if constexpr (Kind >= 2) {
         const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(table16));
         table = _mm256_set_m128i(t, t);
     }
@@ -182,15 +184,19 @@ float dot_4bit_pairs(int64_t n, const void* w, const void* a, const int8_t* tabl
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     __m128 accm = _mm_setzero_ps();
     auto pair = [&](int64_t c, __m256 acc) {
-        const uint8_t *g0, *g1;
-        const __m256i L = load_pair4<G>(row, header, c, &g0, &g1);
+        const uint8_t *g0 = row, *g1 = row;
+        __m256i L;
+        if constexpr (Kind == 3)
+            L = load32(reinterpret_cast<const block_nf4_dq*>(row)[c / 8].qs + 16 * (c % 8));
+        else
+            L = load_pair4<G>(row, header, c, &g0, &g1);
         const __m256i lo = _mm256_and_si256(L, m4), hi = _mm256_and_si256(_mm256_srli_epi16(L, 4), m4);
         const __m256i u1 = _mm256_unpacklo_epi8(lo, hi), u2 = _mm256_unpackhi_epi8(lo, hi);
         const __m256i a1 = load_2x16(y[c].qs, y[c + 1].qs), a2 = load_2x16(y[c].qs + 16, y[c + 1].qs + 16);
         // |pair sums| <= 2 * 15 * 128 each (asym; 2 * 8 * 127 or 2 * 127 * 127 signed): their sum
         // fits int16 for the 4-bit codes; the codebooks (|v| <= 127) are widened separately.
         __m256i isum;
-        if constexpr (Kind == 2) {
+        if constexpr (Kind >= 2) {
             const __m256i ones = _mm256_set1_epi16(1);
             isum = _mm256_add_epi32(_mm256_madd_epi16(prod16(u1, a1), ones), _mm256_madd_epi16(prod16(u2, a2), ones));
         } else {
@@ -198,8 +204,15 @@ float dot_4bit_pairs(int64_t n, const void* w, const void* a, const int8_t* tabl
         }
         if constexpr (Asym)
             accm = _mm_add_ps(accm, pair_products(y[c].s, y[c + 1].s, lbfmt::load_u16(g0 + 2), lbfmt::load_u16(g1 + 2)));
-        __m256 s = spread_pair(pair_products(y[c].d, y[c + 1].d, lbfmt::load_u16(g0), lbfmt::load_u16(g1)));
-        if constexpr (Kind == 2) s = _mm256_mul_ps(s, _mm256_set1_ps(mult));
+        __m256 s;
+        if constexpr (Kind == 3) {
+            const block_nf4_dq& b = reinterpret_cast<const block_nf4_dq*>(row)[c / 8];
+            s = spread_pair(pair_products(y[c].d, y[c + 1].d, b.d, b.d));
+            s = _mm256_mul_ps(s, _mm256_set1_ps(static_cast<float>(b.sc[(c % 8) / 2]) * mult));
+        } else {
+            s = spread_pair(pair_products(y[c].d, y[c + 1].d, lbfmt::load_u16(g0), lbfmt::load_u16(g1)));
+            if constexpr (Kind == 2) s = _mm256_mul_ps(s, _mm256_set1_ps(mult));
+        }
         return _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(isum), acc);
     };
     const int64_t nc = n / 32;
@@ -214,7 +227,7 @@ float dot_4bit_pairs(int64_t n, const void* w, const void* a, const int8_t* tabl
     }
     float sum = hsum(_mm256_add_ps(acc0, acc1));
     if constexpr (Asym) sum += _mm_cvtss_f32(accm) + _mm_cvtss_f32(_mm_movehdup_ps(accm));
-    if (c < nc) {  // an odd last chunk (G = 32 or per channel)
+    if (Kind != 3 && c < nc) {  // an odd last chunk (G = 32 or per channel)
         const uint8_t* g;
         const uint8_t* codes = chunk_codes<G, 4>(row, header, c, &g);
         const __m256i u = unpack4(codes), qa = load32(y[c].qs);
@@ -364,17 +377,7 @@ float dot_fp4_e2m1_q8_0__avx2(int64_t n, const void* w, const void* a) {
 }
 
 float dot_nf4_dq_q8_0__avx2(int64_t n, const void* w, const void* a) {
-    const auto* y = static_cast<const block_q8_0*>(a);
-    const auto* x = static_cast<const block_nf4_dq*>(w);
-    const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(k_nf4_i8));
-    const __m256i table = _mm256_set_m128i(t, t);
-    return sum_chunks(n, [&](int64_t c, __m256 acc) {
-        const block_nf4_dq& b = x[c / 8];
-        const int first = 32 * static_cast<int>(c % 8);
-        const __m256i isum = dot_i8_i8(_mm256_shuffle_epi8(table, unpack4(b.qs + first / 2)), load32(y[c].qs));
-        const float scale = _cvtsh_ss(b.d) * static_cast<float>(b.sc[first / 64]) * (1.0f / 127.0f);
-        return _mm256_fmadd_ps(_mm256_set1_ps(scale * _cvtsh_ss(y[c].d)), _mm256_cvtepi32_ps(isum), acc);
-    });
+    return dot_4bit_pairs<k_qk_nf4_dq, 3>(n, w, a, k_nf4_i8, 1.0f / 127.0f);
 }
 
 float dot_fp8_e4m3_f32__avx2(int64_t n, const void* w, const void* a) { return dot_fp8_avx2<true, false>(n, w, a); }
