@@ -53,12 +53,12 @@ float dot_q5_k_q8_k__avx2(int64_t n, const void* w, const void* a);
 float dot_q6_k_q8_k__avx2(int64_t n, const void* w, const void* a);
 
 // lowbit's own formats (formats/lowbit_blocks.hpp; math and layouts in dot_lowbit_ref.cpp). INT:
-// Bits 8/4/2, G 32/64/128 or 0 (per channel, n a multiple of 32); symmetric with Q8_0 activations,
+// Bits 8/4/3/2, G 32/64/128 or 0 (per channel, n a multiple of 32); symmetric with Q8_0 activations,
 // asymmetric with Q8_1 (the min enters as m_w * s_a). 4-bit codebooks use int8 tables: FP4 E2M1
 // exactly (2 * e2m1), NF4 as round(127 * nf4), at most 0.0037 * d from the true level per weight.
 // FP8 has no small-integer form: its kernels read the f32 activations (no activation quantization)
 // and multiply in float. The __avx2 versions accumulate the scaled chunk sums in 8 float
-// lanes: they differ from __ref only by float summation order.
+// lanes: they differ from __ref only by float summation order (int8 asymmetric: __ref only).
 template <int Bits, int G>
 float dot_int_sym_q8_0__ref(int64_t n, const void* w, const void* a);
 template <int Bits, int G>

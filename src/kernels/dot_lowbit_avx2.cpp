@@ -141,6 +141,25 @@ inline __m256i load_pair4(const uint8_t* row, size_t header, int64_t c, const ui
     }
 }
 
+// Code bytes of 2-bit chunks c, c+1 (c even): [c: 8 bytes, c+1: 8 bytes] and their groups' headers.
+template <int G>
+inline __m128i load_pair2(const uint8_t* row, size_t header, int64_t c, const uint8_t** g0, const uint8_t** g1) {
+    long long q0, q1;
+    if constexpr (G == 32) {
+        const uint8_t* a = row + c * static_cast<int64_t>(header + 8);
+        *g0 = a;
+        *g1 = a + header + 8;
+        std::memcpy(&q0, a + header, 8);
+        std::memcpy(&q1, *g1 + header, 8);
+    } else {
+        const uint8_t* codes = chunk_codes<G, 2>(row, header, c, g0);  // c even: c, c+1 share the group
+        *g1 = *g0;
+        std::memcpy(&q0, codes, 8);
+        std::memcpy(&q1, codes + 8, 8);
+    }
+    return _mm_set_epi64x(q1, q0);
+}
+
 // [p0[0..15] | p1[0..15]]
 inline __m256i load_2x16(const int8_t* p0, const int8_t* p1) {
     const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p0));
@@ -162,7 +181,11 @@ inline __m256 spread_pair(__m128 p) {
 // kind: 0 = symmetric int (code - 8), 1 = asymmetric int (code as is), 2 = int8 codebook `table`
 // (fp16 scale per G), 3 = nf4_dq (codebook `table`, block_nf4_dq: a pair of chunks lies in one
 // 64-weight sub-block, scale D * sc[j]).
-template <int G, int Kind>
+// Bits = 2 (kinds 0 and 1, Off = the symmetric offset) uses the same loop: the pair's 2 x 8 code
+// bytes are spread so that, per 128-bit lane (one chunk each), dword g holds code bytes 0..3 (W1) or
+// 4..7 (W2) shifted right by 2g: byte 4g + j = weight 4j + g (+16 for W2). The activations get that
+// order with one pshufb per pair half (the same [c | c+1] arrangement as the 4-bit path).
+template <int G, int Kind, int Bits = 4, int Off = 8>
 float dot_4bit_pairs(int64_t n, const void* w, const void* a, const int8_t* table16, float mult) {
     constexpr bool Asym = Kind == 1;
     using act_block = std::conditional_t<Asym, block_q8_1, block_q8_0>;
@@ -178,21 +201,33 @@ float dot_4bit_pairs(int64_t n, const void* w, const void* a, const int8_t* tabl
     // The signed 32-byte product sums of one decoded vector with its activations, as int16 pairs.
     auto prod16 = [&](__m256i u, __m256i qa) {
         if constexpr (Kind == 1) return _mm256_maddubs_epi16(u, qa);
-        const __m256i v = Kind == 0 ? _mm256_sub_epi8(u, _mm256_set1_epi8(8)) : _mm256_shuffle_epi8(table, u);
+        const __m256i v = Kind == 0 ? _mm256_sub_epi8(u, _mm256_set1_epi8(Off)) : _mm256_shuffle_epi8(table, u);
         return _mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(qa, v));
     };
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     __m128 accm = _mm_setzero_ps();
     auto pair = [&](int64_t c, __m256 acc) {
         const uint8_t *g0 = row, *g1 = row;
-        __m256i L;
-        if constexpr (Kind == 3)
-            L = load32(reinterpret_cast<const block_nf4_dq*>(row)[c / 8].qs + 16 * (c % 8));
-        else
-            L = load_pair4<G>(row, header, c, &g0, &g1);
-        const __m256i lo = _mm256_and_si256(L, m4), hi = _mm256_and_si256(_mm256_srli_epi16(L, 4), m4);
-        const __m256i u1 = _mm256_unpacklo_epi8(lo, hi), u2 = _mm256_unpackhi_epi8(lo, hi);
-        const __m256i a1 = load_2x16(y[c].qs, y[c + 1].qs), a2 = load_2x16(y[c].qs + 16, y[c + 1].qs + 16);
+        __m256i u1, u2, a1 = load_2x16(y[c].qs, y[c + 1].qs), a2 = load_2x16(y[c].qs + 16, y[c + 1].qs + 16);
+        if constexpr (Bits == 2) {
+            const __m256i L = _mm256_castsi128_si256(load_pair2<G>(row, header, c, &g0, &g1));
+            const __m256i sh = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6), m2 = _mm256_set1_epi8(3);
+            u1 = _mm256_and_si256(_mm256_srlv_epi32(_mm256_permutevar8x32_epi32(L, _mm256_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2)), sh), m2);
+            u2 = _mm256_and_si256(_mm256_srlv_epi32(_mm256_permutevar8x32_epi32(L, _mm256_setr_epi32(1, 1, 1, 1, 3, 3, 3, 3)), sh), m2);
+            const __m256i t = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15, 0, 4, 8, 12, 1, 5, 9, 13, 2,
+                                               6, 10, 14, 3, 7, 11, 15);
+            a1 = _mm256_shuffle_epi8(a1, t);
+            a2 = _mm256_shuffle_epi8(a2, t);
+        } else {
+            __m256i L;
+            if constexpr (Kind == 3)
+                L = load32(reinterpret_cast<const block_nf4_dq*>(row)[c / 8].qs + 16 * (c % 8));
+            else
+                L = load_pair4<G>(row, header, c, &g0, &g1);
+            const __m256i lo = _mm256_and_si256(L, m4), hi = _mm256_and_si256(_mm256_srli_epi16(L, 4), m4);
+            u1 = _mm256_unpacklo_epi8(lo, hi);
+            u2 = _mm256_unpackhi_epi8(lo, hi);
+        }
         // |pair sums| <= 2 * 15 * 128 each (asym; 2 * 8 * 127 or 2 * 127 * 127 signed): their sum
         // fits int16 for the 4-bit codes; the codebooks (|v| <= 127) are widened separately.
         __m256i isum;
@@ -229,8 +264,9 @@ float dot_4bit_pairs(int64_t n, const void* w, const void* a, const int8_t* tabl
     if constexpr (Asym) sum += _mm_cvtss_f32(accm) + _mm_cvtss_f32(_mm_movehdup_ps(accm));
     if (Kind != 3 && c < nc) {  // an odd last chunk (G = 32 or per channel)
         const uint8_t* g;
-        const uint8_t* codes = chunk_codes<G, 4>(row, header, c, &g);
-        const __m256i u = unpack4(codes), qa = load32(y[c].qs);
+        const uint8_t* codes = chunk_codes<G, Bits>(row, header, c, &g);
+        const __m256i u = Bits == 2 ? unpack2_perm(codes) : unpack4(codes);
+        const __m256i qa = Bits == 2 ? perm_act2(load32(y[c].qs)) : load32(y[c].qs);
         const __m256i isum = _mm256_madd_epi16(prod16(u, qa), _mm256_set1_epi16(1));
         float s = fp16(g) * _cvtsh_ss(y[c].d);
         if constexpr (Kind == 2) s *= mult;
@@ -242,8 +278,8 @@ float dot_4bit_pairs(int64_t n, const void* w, const void* a, const int8_t* tabl
 
 template <int Bits, int G, bool Asym, int Off>
 float dot_int_avx2(int64_t n, const void* w, const void* a) {
-    if constexpr (Bits == 4) {
-        return dot_4bit_pairs<G, Asym ? 1 : 0>(n, w, a, nullptr, 1.0f);
+    if constexpr (Bits == 4 || Bits == 2) {
+        return dot_4bit_pairs<G, Asym ? 1 : 0, Bits, Off>(n, w, a, nullptr, 1.0f);
     } else {
     using act_block = std::conditional_t<Asym, block_q8_1, block_q8_0>;
     const auto* y = static_cast<const act_block*>(a);
@@ -253,14 +289,12 @@ float dot_int_avx2(int64_t n, const void* w, const void* a) {
     const float dot = sum_chunks(n, [&](int64_t c, __m256 acc) {
         const uint8_t* g;
         const uint8_t* codes = chunk_codes<G, Bits>(row, header, c, &g);
-        __m256i qa = load32(y[c].qs), u;
+        const __m256i qa = load32(y[c].qs);
+        __m256i u;
         if constexpr (Bits == 8) {
             u = load32(codes);
-        } else if constexpr (Bits == 3) {
-            u = unpack3(codes);
         } else {
-            u = unpack2_perm(codes);
-            qa = perm_act2(qa);
+            u = unpack3(codes);
         }
         __m256i isum;
         if constexpr (Asym) {
