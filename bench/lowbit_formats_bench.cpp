@@ -42,6 +42,7 @@ const pair_t k_pairs[] = {
     {ext_type::int4_g64_asym, type::q4_k}, {ext_type::int4_g128, type::q4_k},     {ext_type::int4_g128_asym, type::q4_k},
     {ext_type::int4_pc, type::q4_k},       {ext_type::nf4, type::iq4_nl},         {ext_type::nf4_dq, type::iq4_nl},
     {ext_type::fp4_e2m1, type::iq4_nl},    {ext_type::int8_g32, type::q8_0},      {ext_type::int8_pc, type::q8_0},
+    {ext_type::int8_g32_asym, type::q8_0}, {ext_type::int8_pc_asym, type::q8_0},
     {ext_type::fp8_e4m3, type::q8_0},      {ext_type::fp8_e5m2, type::q8_0},      {ext_type::fp8_e4m3_pt, type::q8_0},
     {ext_type::fp8_e5m2_pt, type::q8_0},   {ext_type::int3_g32, type::q3_k},      {ext_type::int3_g32_asym, type::q3_k},
     {ext_type::int3_g64, type::q3_k},      {ext_type::int3_g64_asym, type::q3_k}, {ext_type::int3_g128, type::q3_k},

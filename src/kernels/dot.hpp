@@ -58,7 +58,7 @@ float dot_q6_k_q8_k__avx2(int64_t n, const void* w, const void* a);
 // exactly (2 * e2m1), NF4 as round(127 * nf4), at most 0.0037 * d from the true level per weight.
 // FP8 has no small-integer form: its kernels read the f32 activations (no activation quantization)
 // and multiply in float. The __avx2 versions accumulate the scaled chunk sums in 8 float
-// lanes: they differ from __ref only by float summation order (int8 asymmetric: __ref only).
+// lanes: they differ from __ref only by float summation order.
 template <int Bits, int G>
 float dot_int_sym_q8_0__ref(int64_t n, const void* w, const void* a);
 template <int Bits, int G>

@@ -297,7 +297,15 @@ float dot_int_avx2(int64_t n, const void* w, const void* a) {
             u = unpack3(codes);
         }
         __m256i isum;
-        if constexpr (Asym) {
+        if constexpr (Asym && Bits == 8) {
+            // u up to 255 would overflow maddubs' int16 pair sums: sum u a = sum (u - 128) a + 128 sum a,
+            // u - 128 being the code byte with its top bit flipped read as signed; both sums exact.
+            const __m256i ones = _mm256_set1_epi16(1);
+            const __m256i sa = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), qa), ones);
+            isum = _mm256_add_epi32(dot_i8_i8(_mm256_xor_si256(u, _mm256_set1_epi8(static_cast<char>(0x80))), qa),
+                                    _mm256_slli_epi32(sa, 7));
+            summ += fp16(g + 2) * _cvtsh_ss(y[c].s);
+        } else if constexpr (Asym) {
             isum = dot_u8_i8(u, qa);
             summ += fp16(g + 2) * _cvtsh_ss(y[c].s);
         } else {
@@ -393,12 +401,11 @@ LOWBIT_INST(2, 32)
 LOWBIT_INST(2, 64)
 LOWBIT_INST(2, 128)
 LOWBIT_INST(2, 0)
+LOWBIT_INST(8, 32)
+LOWBIT_INST(8, 64)
+LOWBIT_INST(8, 128)
+LOWBIT_INST(8, 0)
 #undef LOWBIT_INST
-// int8: symmetric only (asymmetric codes up to 255 would overflow maddubs' int16 pair sums).
-template float dot_int_sym_q8_0__avx2<8, 32>(int64_t n, const void* w, const void* a);
-template float dot_int_sym_q8_0__avx2<8, 64>(int64_t n, const void* w, const void* a);
-template float dot_int_sym_q8_0__avx2<8, 128>(int64_t n, const void* w, const void* a);
-template float dot_int_sym_q8_0__avx2<8, 0>(int64_t n, const void* w, const void* a);
 
 float dot_ternary_g64_q8_0__avx2(int64_t n, const void* w, const void* a) {
     return dot_int_avx2<2, k_qk_ternary, false, 1>(n, w, a);
