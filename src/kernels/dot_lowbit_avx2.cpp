@@ -1,15 +1,17 @@
 // AVX2 dot products of lowbit's own formats with Q8_0 / Q8_1 activation rows (math: dot_lowbit_ref.cpp).
 //
 // Codes are an LSB-first bit stream, so a chunk of 32 codes is expanded as follows:
-//   8-bit: loaded as is;  sym: u - 128 (a wrapping byte subtract = the signed value).
+//   8-bit: loaded as is;  sym: u - 128 (a wrapping byte subtract = the signed value); asym: the
+//          same signed u - 128 plus 128 * sum(a) (exact), as u up to 255 overflows maddubs.
 //   4-bit (int4, nf4, fp4): two chunks per step (dot_4bit_pairs below): 32 code bytes -> nibbles
 //          interleaved back to weight order per 128-bit lane, activations of the two chunks loaded in
 //          the same lane arrangement, one scale vector and one FMA per pair.
 //   3-bit: 12 bytes -> 32 codes with a pshufb, a per-lane shift by multiply-high and a pack (unpack3).
-//   2-bit: the 8 code bytes broadcast to four 64-bit lanes and lane g shifted right by 2g, so byte
-//          8g + k holds weight 4k + g; the 32 activation bytes get the same permutation (a 4x4 byte
-//          transpose per 128-bit lane with pshufb, then vpermd), which is cheaper than re-ordering
-//          the weights.
+//   2-bit (int2, ternary): also two chunks per step (dot_4bit_pairs with Bits = 2): per 128-bit lane
+//          (one chunk) 4 code bytes broadcast to the 4 dwords, dword g shifted right by 2g, so byte
+//          4g + j = weight 4j + g; one pshufb per half puts the activations in that order. An odd
+//          last chunk: the 8 code bytes broadcast to four 64-bit lanes, lane g shifted by 2g (byte
+//          8g + k = weight 4k + g), the activations transposed to match (pshufb + vpermd).
 // Signed x signed bytes use the vpsignb trick (|w| * sign(w) a, dot_avx2.cpp); unsigned asymmetric
 // codes (<= 15) go straight into maddubs. Each chunk's int32 lanes are scaled by d_w * d_a and
 // accumulated in two 8-lane float accumulators; asymmetric mins add m_w * s_a in a scalar sum.
