@@ -25,6 +25,7 @@ struct args {
     int64_t method_seqs = 32, method_len = 256;
     uint64_t seed = 1234;
     bool act_order = false, no_clip = false;
+    int gptq_refine = 4;
     // automatic mixed precision (src/quant/mixed_precision.hpp)
     double target_bpw = 0, max_kld = -1;
     uint64_t target_size = 0;
@@ -150,6 +151,7 @@ void run(const args& a) {
         wm.calib.threads = a.threads;
     }
     wm.gptq.act_order = a.act_order;
+    wm.gptq.refine_sweeps = a.gptq_refine;
     wm.gptq.threads = wm.awq.threads = wm.hqq.threads = a.threads;
     wm.awq.clip = !a.no_clip;
     wm.verbose = a.verbose;
@@ -208,6 +210,9 @@ void setup(CLI::App& app) {
     s->add_option("--method-ctx", a->method_len, "tokens per calibration sequence for gptq/awq (default 256)");
     s->add_option("--seed", a->seed, "seed picking the calibration windows (default 1234)");
     s->add_flag("--act-order", a->act_order, "gptq: quantize columns in order of decreasing activation energy");
+    s->add_option("--gptq-refine", a->gptq_refine,
+                  "gptq, ggml block types: coordinate-descent sweeps over the codes after GPTQ (default 4, 0 = off)")
+        ->check(CLI::Range(0, 100));
     s->add_flag("--no-clip", a->no_clip, "awq: skip the clipping search");
     s->add_option("--act-quant", a->act_quant,
                   "int8 activations (W8A8 with --type int8_pc): none (default), dynamic (per token) or static (calibrated per tensor)");

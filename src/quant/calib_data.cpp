@@ -14,23 +14,11 @@
 #include "lowbit/error.hpp"
 #include "lowbit/tokenizer.hpp"
 #include "model/llama.hpp"
+#include "quant/gptq.hpp"
 
 namespace lowbit {
 namespace {
 
-std::vector<float> tensor_f32(const model_data& m, const std::string& name, int64_t n_expected) {
-    const model_tensor* t = m.find_tensor(name);
-    LOWBIT_REQUIRE(t != nullptr, "{}: tensor '{}' is missing", m.source_path, name);
-    LOWBIT_REQUIRE(t->n_elements() == n_expected, "{}: tensor '{}' has {} elements, expected {}", m.source_path,
-                   name, t->n_elements(), n_expected);
-    const int64_t n = t->row_len(), rows = t->n_rows();
-    const size_t rb = row_bytes(t->t, n);
-    LOWBIT_REQUIRE(t->bytes.size() >= rb * static_cast<size_t>(rows), "{}: tensor '{}' is truncated", m.source_path,
-                   name);
-    std::vector<float> v(static_cast<size_t>(n_expected));
-    for (int64_t r = 0; r < rows; ++r) dequantize_row(t->t, t->bytes.data() + r * rb, v.data() + r * n, n);
-    return v;
-}
 
 // y: [T][rows] = x: [T][cols] . W^T, W: [rows][cols] F32.
 void mm(const std::vector<float>& w, int64_t rows, int64_t cols, const float* x, int64_t T, float* y, int threads,
@@ -46,6 +34,20 @@ void mm(const std::vector<float>& w, int64_t rows, int64_t cols, const float* x,
 
 
 }  // namespace
+
+std::vector<float> tensor_f32(const model_data& m, const std::string& name, int64_t n_expected) {
+    const model_tensor* t = m.find_tensor(name);
+    LOWBIT_REQUIRE(t != nullptr, "{}: tensor '{}' is missing", m.source_path, name);
+    LOWBIT_REQUIRE(t->n_elements() == n_expected, "{}: tensor '{}' has {} elements, expected {}", m.source_path,
+                   name, t->n_elements(), n_expected);
+    const int64_t n = t->row_len(), rows = t->n_rows();
+    const size_t rb = row_bytes(t->t, n);
+    LOWBIT_REQUIRE(t->bytes.size() >= rb * static_cast<size_t>(rows), "{}: tensor '{}' is truncated", m.source_path,
+                   name);
+    std::vector<float> v(static_cast<size_t>(n_expected));
+    for (int64_t r = 0; r < rows; ++r) dequantize_row(t->t, t->bytes.data() + r * rb, v.data() + r * n, n);
+    return v;
+}
 
 const char* calib_point_name(calib_point p) {
     switch (p) {
@@ -136,7 +138,8 @@ model_data store_layers_f32(const model_data& in, const std::vector<layer_f32>& 
 }
 
 void run_layerwise(const model_data& m, const std::vector<std::vector<int32_t>>& seqs, std::vector<layer_f32>& layers,
-                   const calib_visitor& visit, int threads, std::vector<float>* final_logits, std::vector<float>* final_hidden) {
+                   const calib_visitor& visit, int threads, std::vector<float>* final_logits, std::vector<float>* final_hidden,
+                   std::vector<double>* residual_gain) {
     const llama_config c = llama_config::from_model(m);
     LOWBIT_REQUIRE(static_cast<int64_t>(layers.size()) == c.n_layer, "run_layerwise: {} layers given, model has {}",
                    layers.size(), c.n_layer);
@@ -188,6 +191,27 @@ void run_layerwise(const model_data& m, const std::vector<std::vector<int32_t>>&
             dequantize_row(emb->t, emb->bytes.data() + static_cast<size_t>(id) * erb, x.data() + (s * T + t) * E, E);
         }
 
+    // residual_gain: mean over tokens of ms(x_0) / ms(x) at each norm (ms = mean square).
+    std::vector<double> ms0;
+    auto mean_square = [&](int64_t t) {
+        double a = 0.0;
+        for (int64_t i = 0; i < E; ++i) a += double(x[t * E + i]) * x[t * E + i];
+        return a / double(E);
+    };
+    if (residual_gain) {
+        residual_gain->clear();
+        ms0.resize(static_cast<size_t>(N));
+        for (int64_t t = 0; t < N; ++t) ms0[t] = mean_square(t);
+    }
+    auto note_gain = [&] {
+        if (!residual_gain) return;
+        double s = 0.0;
+        for (int64_t t = 0; t < N; ++t) {
+            const double m = mean_square(t);
+            s += m > 0.0 ? ms0[t] / m : 0.0;
+        }
+        residual_gain->push_back(s / double(N));
+    };
     matmul_scratch mms;
     mms.reserve_workers(nt);
     const auto attn = kernels::attn_head_f32();
@@ -197,6 +221,7 @@ void run_layerwise(const model_data& m, const std::vector<std::vector<int32_t>>&
     for (int64_t l = 0; l < c.n_layer; ++l) {
         layer_f32& L = layers[static_cast<size_t>(l)];
         const int64_t FF = L.n_ff;
+        note_gain();
         rms_norm(x.data(), L.attn_norm.data(), xn.data(), N, E, c.rms_eps);
         if (visit) {
             visit(l, calib_point::attn_in, L, xn.data(), N, E);
@@ -231,6 +256,7 @@ void run_layerwise(const model_data& m, const std::vector<std::vector<int32_t>>&
         mm(L.wo, E, QD, att.data(), N, xn.data(), nt, mms);
         for (int64_t i = 0; i < N * E; ++i) x[i] += xn[i];
 
+        note_gain();
         rms_norm(x.data(), L.ffn_norm.data(), xn.data(), N, E, c.rms_eps);
         if (visit) {
             visit(l, calib_point::ffn_in, L, xn.data(), N, E);
@@ -249,6 +275,7 @@ void run_layerwise(const model_data& m, const std::vector<std::vector<int32_t>>&
         mm(L.w_down, E, FF, g.data(), N, xn.data(), nt, mms);
         for (int64_t i = 0; i < N * E; ++i) x[i] += xn[i];
     }
+    note_gain();
     if (final_hidden) {
         const std::vector<float> on = tensor_f32(m, "output_norm.weight", E);
         final_hidden->resize(static_cast<size_t>(N * E));
@@ -262,6 +289,34 @@ void run_layerwise(const model_data& m, const std::vector<std::vector<int32_t>>&
         final_logits->resize(static_cast<size_t>(N * c.n_vocab));
         mm(wout, c.n_vocab, E, xn.data(), N, final_logits->data(), nt, mms);
     }
+}
+
+std::vector<double> embedding_hessian(const model_data& m, const std::vector<layer_f32>& layers,
+                                      const std::vector<double>& residual_gain, int threads) {
+    const llama_config c = llama_config::from_model(m);
+    const int64_t E = c.n_embd;
+    LOWBIT_REQUIRE(residual_gain.size() == layers.size() * 2 + 1, "embedding_hessian: {} gains for {} layers",
+                   residual_gain.size(), layers.size());
+    std::vector<double> h(static_cast<size_t>(E * E), 0.0);
+    std::vector<float> x;
+    // Rows of W diag(g) sqrt(gain) as "tokens": their X^T X is gain diag(g) W^T W diag(g).
+    auto add = [&](const std::vector<float>& g, const std::vector<float>& w, double gain) {
+        if (!(gain > 0.0)) return;
+        const int64_t rows = static_cast<int64_t>(w.size()) / E;
+        const float s = static_cast<float>(std::sqrt(gain));
+        x.resize(w.size());
+        for (int64_t r = 0; r < rows; ++r)
+            for (int64_t j = 0; j < E; ++j) x[r * E + j] = w[r * E + j] * g[j] * s;
+        hessian_accumulate(h, x.data(), rows, E, threads);
+    };
+    for (size_t l = 0; l < layers.size(); ++l) {
+        const layer_f32& L = layers[l];
+        for (const auto* w : {&L.wq, &L.wk, &L.wv}) add(L.attn_norm, *w, residual_gain[2 * l]);
+        for (const auto* w : {&L.w_gate, &L.w_up}) add(L.ffn_norm, *w, residual_gain[2 * l + 1]);
+    }
+    if (m.find_tensor("output.weight") != nullptr)
+        add(tensor_f32(m, "output_norm.weight", E), tensor_f32(m, "output.weight", c.n_vocab * E), residual_gain.back());
+    return h;
 }
 
 }  // namespace lowbit

@@ -36,6 +36,10 @@ struct calib_options {
 // tokenizer). Throws lowbit::error if the text has fewer than seq_len + 1 tokens.
 std::vector<std::vector<int32_t>> calib_sequences(const model_data& m, const calib_options& opt);
 
+// The F32 values of tensor `name` of `m` (any stored type); throws if it is missing, truncated or
+// does not have n_expected elements.
+std::vector<float> tensor_f32(const model_data& m, const std::string& name, int64_t n_expected);
+
 // One layer's weights as editable F32 matrices ([n_rows][n_cols] row-major, ggml's row = output).
 struct layer_f32 {
     std::vector<float> attn_norm, ffn_norm;  // [n_embd]
@@ -63,9 +67,20 @@ model_data store_layers_f32(const model_data& in, const std::vector<layer_f32>& 
 // changed by the visitor). If `final_logits` is given it receives the logits of every token,
 // [n_seq * seq_len][n_vocab], from the final norm and output matrix of `m` (for tests). If
 // `final_hidden` is given it receives the output matrix's input, rms(x) * output_norm,
-// [n_seq * seq_len][n_embd] (GPTQ's calibration of output.weight).
+// [n_seq * seq_len][n_embd] (GPTQ's calibration of output.weight). If `residual_gain` is given it
+// receives, for each RMS norm in order (attn_norm and ffn_norm of every layer, then output_norm), the
+// mean over tokens of ms(x_0) / ms(x) (ms: mean square of the residual stream x there, x_0: the token
+// embedding): how much an error in the embedding is scaled down by that norm relative to layer 0's.
 void run_layerwise(const model_data& m, const std::vector<std::vector<int32_t>>& seqs, std::vector<layer_f32>& layers,
                    const calib_visitor& visit, int threads, std::vector<float>* final_logits = nullptr,
-                   std::vector<float>* final_hidden = nullptr);
+                   std::vector<float>* final_hidden = nullptr, std::vector<double>* residual_gain = nullptr);
+
+// Second-moment matrix for quantizing the token embedding (GPTQ's H for token_embd, [n_embd]^2): an
+// error e in a token's embedding reaches every matrix W that reads a norm of the residual stream as
+// W diag(g) e / rms(x), so M = sum over those W of gain * diag(g) W^T W diag(g), with g the norm's
+// weight and gain its residual_gain (run_layerwise; n_layer * 2 + 1 values). Covers q/k/v and
+// gate/up of every layer (from `layers`) and the output matrix of `m` if it has its own.
+std::vector<double> embedding_hessian(const model_data& m, const std::vector<layer_f32>& layers,
+                                      const std::vector<double>& residual_gain, int threads);
 
 }  // namespace lowbit

@@ -130,6 +130,10 @@ gptq_prepared gptq_prepare(std::span<const double> h, int64_t n, const gptq_opti
     hdiag.resize(static_cast<size_t>(n));
     for (int64_t a = 0; a < n; ++a) hdiag[a] = hp[a * n + a] + damp * mean_diag;
     P.mean_diag = mean_diag + damp * mean_diag;
+    if (opt.refine_sweeps > 0) {
+        P.h = std::move(hp);
+        for (int64_t a = 0; a < n; ++a) P.h[a * n + a] = hdiag[a];
+    }
     return P;
 }
 

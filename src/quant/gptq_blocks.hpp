@@ -37,6 +37,7 @@ struct gptq_prepared {
     std::vector<double> u;           // upper Cholesky factor of the damped H^-1 (permuted), [n][n]
     std::vector<double> hdiag;       // damped diag(H), by permuted position
     double mean_diag = 0.0;          // mean of hdiag
+    std::vector<double> h;           // damped H (permuted), [n][n]; only if opt.refine_sweeps > 0
 };
 gptq_prepared gptq_prepare(std::span<const double> h, int64_t n, const gptq_options& opt);
 

@@ -25,6 +25,36 @@ void run_gptq(const model_data& in, const std::map<std::string, type>& types, co
               encoded_map& enc) {
     const auto seqs = calib_sequences(in, mo.calib);
     std::vector<layer_f32> layers = load_layers_f32(in);
+    // The token embedding first (a model without output.weight reuses it as the output matrix: that
+    // case is handled below): GPTQ with embedding_hessian, whose weights come from one F32 pass over
+    // the calibration; the layers then see the quantized embedding.
+    model_data run_in = in;
+    const auto emb_type = types.find("token_embd.weight");
+    const model_tensor* emb = in.find_tensor("token_embd.weight");
+    if (emb_type != types.end() && emb != nullptr && in.find_tensor("output.weight") != nullptr &&
+        gptq_supports(emb_type->second) && row_supported(emb_type->second, emb->row_len())) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const type t = emb_type->second;
+        const int64_t E = emb->row_len(), V = emb->n_rows();
+        std::vector<double> gain;
+        run_layerwise(in, seqs, layers, nullptr, mo.calib.threads, nullptr, nullptr, &gain);
+        const std::vector<double> h = embedding_hessian(in, layers, gain, mo.gptq.threads);
+        const std::vector<float> w = tensor_f32(in, "token_embd.weight", V * E);
+        std::vector<uint8_t> bytes = gptq_quantize(t, w.data(), V, E, h, mo.gptq);
+        auto deq = std::make_shared<std::vector<float>>(w.size());
+        const size_t rb = row_bytes(t, E);
+        for (int64_t r = 0; r < V; ++r) dequantize_row(t, bytes.data() + r * rb, deq->data() + r * E, E);
+        for (auto& tn : run_in.tensors)
+            if (tn.name == "token_embd.weight") {
+                tn.t = type::f32;
+                tn.bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(deq->data()), deq->size() * sizeof(float));
+            }
+        run_in.keepalive.push_back(deq);
+        enc["token_embd.weight"] = std::move(bytes);
+        if (mo.verbose)
+            std::fprintf(stderr, "gptq: token_embd.weight: %.2f s\n",
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
     auto visit = [&](int64_t l, calib_point p, layer_f32& L, const float* x, int64_t N, int64_t n) {
         const std::string b = "blk." + std::to_string(l) + ".";
         std::vector<std::pair<std::string, std::vector<float>*>> cons;
@@ -61,7 +91,7 @@ void run_gptq(const model_data& in, const std::map<std::string, type>& types, co
                          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     };
     std::vector<float> hidden;
-    run_layerwise(in, seqs, layers, visit, mo.calib.threads, nullptr, &hidden);
+    run_layerwise(run_in, seqs, layers, visit, mo.calib.threads, nullptr, &hidden);
     // The output matrix (or, when tied, the token embedding it reuses) sees the final normed hidden
     // states of the quantized layers.
     const std::string out_name = in.find_tensor("output.weight") ? "output.weight" : "token_embd.weight";
