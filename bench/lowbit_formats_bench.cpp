@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
                 static_cast<long long>(n_rows), static_cast<long long>(k_cols), reps, iters);
     std::printf("%-15s %5s %-7s", "lowbit", "bpw", "ggml");
     for (int th : threads) std::printf(" | %dt ms   GB/s  ggml ms speed", th);
-    std::printf(" | 1t cpu ms ggml  speed | dot kernel\n");
+    std::printf(" | %dt cpu ms ggml  speed | dot kernel\n", threads[0]);
     for (const auto& p : pairs) {
         const double bytes = static_cast<double>(w[p.lowbit].size());
         std::printf("%-15s %5.2f %-7s", type_name(p.lowbit).c_str(), 8.0 * bytes / (double(n_rows) * k_cols),
