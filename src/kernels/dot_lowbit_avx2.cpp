@@ -214,10 +214,12 @@ float dot_4bit_pairs(int64_t n, const void* w, const void* a, const int8_t* tabl
         if constexpr (Bits == 2) {
             const __m256i L = _mm256_castsi128_si256(load_pair2<G>(row, header, c, &g0, &g1));
             const __m256i sh = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6), m2 = _mm256_set1_epi8(3);
-            u1 = _mm256_and_si256(_mm256_srlv_epi32(_mm256_permutevar8x32_epi32(L, _mm256_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2)), sh), m2);
-            u2 = _mm256_and_si256(_mm256_srlv_epi32(_mm256_permutevar8x32_epi32(L, _mm256_setr_epi32(1, 1, 1, 1, 3, 3, 3, 3)), sh), m2);
-            const __m256i t = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15, 0, 4, 8, 12, 1, 5, 9, 13, 2,
-                                               6, 10, 14, 3, 7, 11, 15);
+            const __m256i d1 = _mm256_permutevar8x32_epi32(L, _mm256_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2));
+            const __m256i d2 = _mm256_permutevar8x32_epi32(L, _mm256_setr_epi32(1, 1, 1, 1, 3, 3, 3, 3));
+            u1 = _mm256_and_si256(_mm256_srlv_epi32(d1, sh), m2);
+            u2 = _mm256_and_si256(_mm256_srlv_epi32(d2, sh), m2);
+            const __m256i t = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15, 0, 4, 8, 12, 1,
+                                               5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
             a1 = _mm256_shuffle_epi8(a1, t);
             a2 = _mm256_shuffle_epi8(a2, t);
         } else {
@@ -240,7 +242,8 @@ float dot_4bit_pairs(int64_t n, const void* w, const void* a, const int8_t* tabl
             isum = _mm256_madd_epi16(_mm256_add_epi16(prod16(u1, a1), prod16(u2, a2)), _mm256_set1_epi16(1));
         }
         if constexpr (Asym)
-            accm = _mm_add_ps(accm, pair_products(y[c].s, y[c + 1].s, lbfmt::load_u16(g0 + 2), lbfmt::load_u16(g1 + 2)));
+            accm = _mm_add_ps(accm,
+                              pair_products(y[c].s, y[c + 1].s, lbfmt::load_u16(g0 + 2), lbfmt::load_u16(g1 + 2)));
         __m256 s;
         if constexpr (Kind == 3) {
             const block_nf4_dq& b = reinterpret_cast<const block_nf4_dq*>(row)[c / 8];
