@@ -31,7 +31,7 @@ void repack_tile_q4_0(const uint8_t* w, size_t row_stride, int n_rows, int64_t n
         for (int r = 0; r < n_rows; ++r) {
             const auto& blk = reinterpret_cast<const block_q4_0*>(w + row_stride * static_cast<size_t>(r))[b];
             out[b].d[r] = blk.d;
-            for (int j = 0; j < 16; ++j) out[b].qs[j / 4][r][j % 4] = blk.qs[j];
+            for (int c = 0; c < 4; ++c) std::memcpy(out[b].qs[c][r], blk.qs + 4 * c, 4);
         }
     }
 }
@@ -42,7 +42,7 @@ void repack_tile_q8_0(const uint8_t* w, size_t row_stride, int n_rows, int64_t n
         for (int r = 0; r < n_rows; ++r) {
             const auto& blk = reinterpret_cast<const block_q8_0*>(w + row_stride * static_cast<size_t>(r))[b];
             out[b].d[r] = blk.d;
-            for (int j = 0; j < 32; ++j) out[b].qs[j / 4][r][j % 4] = blk.qs[j];
+            for (int g = 0; g < 8; ++g) std::memcpy(out[b].qs[g][r], blk.qs + 4 * g, 4);
         }
     }
 }
@@ -60,7 +60,8 @@ void repack_tile_q4_k(const uint8_t* w, size_t row_stride, int n_rows, int64_t n
                 out[b].sc[s][r] = static_cast<uint8_t>(sc);
                 out[b].mn[s / 2][r][s % 2] = static_cast<uint8_t>(m);
             }
-            for (int j = 0; j < 128; ++j) out[b].qs[j / 32][(j % 32) / 4][r][j % 4] = blk.qs[j];
+            for (int j = 0; j < 4; ++j)
+                for (int c = 0; c < 8; ++c) std::memcpy(out[b].qs[j][c][r], blk.qs + 32 * j + 4 * c, 4);
         }
     }
 }
