@@ -13,6 +13,7 @@
 // add or subtract (no FMA contraction), so every lane equals the per-row __ref dot product bit for bit.
 #include <immintrin.h>
 
+#include <cstddef>
 #include <cstring>
 
 #include "formats/ggml_blocks.hpp"
@@ -51,6 +52,17 @@ inline void store_rows(float* y, __m256 v, int n_rows) {
     }
 }
 
+// Software prefetch of the tile bytes k_prefetch_bytes ahead of the block being read (a thread's tiles
+// are contiguous, so this runs on into its next tile; past the end it is harmless, prefetches never
+// fault). On the 2-core AMD EPYC VM the hardware prefetcher alone left the 32768 x 4096 GEMV 15-60%
+// slower (alternating runs, 768 / 1536 / 3072 bytes ahead all within the noise of each other).
+constexpr long k_prefetch_bytes = 1536;
+template <size_t N>
+inline void prefetch_ahead(const void* block) {
+    const char* p = static_cast<const char*>(block) + k_prefetch_bytes;
+    for (size_t o = 0; o < N; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
+}
+
 inline void store32(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
 
 }  // namespace
@@ -63,6 +75,7 @@ void gemv_q4_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const 
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
         const int8_t* qa = q[b].qs;
+        prefetch_ahead<sizeof(tile_q4_0x8)>(x + b);
         __m256i s16 = _mm256_setzero_si256();
         for (int c = 0; c < 4; ++c) {
             const __m256i w = load32(x[b].qs[c]);
@@ -84,6 +97,7 @@ void gemv_q8_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const 
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
         const int8_t* qa = q[b].qs;
+        prefetch_ahead<sizeof(tile_q8_0x8)>(x + b);
         __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
         for (int g = 0; g < 8; g += 2) {
             s0 = _mm256_add_epi32(s0, dot_i8_i8(load32(x[b].qs[g]), bcast4(qa + 4 * g)));
@@ -107,7 +121,9 @@ void gemv_q4_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const 
     for (int64_t b = 0; b < nb; ++b) {
         const int8_t* qa = q[b].qs;
         __m256i sumi = _mm256_setzero_si256();
+        prefetch_ahead<offsetof(tile_q4_kx8, qs)>(x + b);
         for (int j = 0; j < 4; ++j) {
+            prefetch_ahead<sizeof(x[b].qs[j])>(x[b].qs[j]);
             __m256i slo = _mm256_setzero_si256(), shi = _mm256_setzero_si256();
             for (int c = 0; c < 8; ++c) {
                 const __m256i w = load32(x[b].qs[j][c]);
