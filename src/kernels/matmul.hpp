@@ -7,6 +7,9 @@
 // SIMD version) take the generation path instead: the
 // activations are quantized once to Q8_0 / Q8_1 / Q8_K and each output is one integer dot product
 // over the stored row, so W is streamed from memory once and never expanded to F32.
+// Matrices repacked at load into 8-row tiles (weight_matrix::tiles, kernels/repack.hpp) take the tiled
+// GEMV there instead: 8 rows per kernel call, one result per SIMD lane, bit-identical to the per-row
+// __ref dot products; their prompt GEMM unpacks each tile in place of packing the rows.
 // Larger batches of Q4_0, Q8_0 and Q4_K take the integer prompt GEMM (kernels/gemm_q.hpp): activations
 // quantized once per call (or once per shared input, see share_input_begin), 8-row groups of W packed
 // into a per-thread buffer, and 8-row x 4-token integer micro-kernels. Other types use the F32 GEMM.
