@@ -126,6 +126,7 @@ void run(const args& a) {
         mo.on_progress = [&](size_t done, size_t total, const std::string& name) {
             bar.update(total ? double(done) / double(total) : 1.0, name);
         };
+        mo.output = opt;
         const lowbit::mp_plan plan = lowbit::plan_mixed_precision(m, mo);
         bar.finish("done");
         lowbit::apply_mixed_plan(plan, m, opt);

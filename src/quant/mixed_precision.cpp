@@ -430,20 +430,24 @@ mp_plan plan_mixed_precision(const model_data& in, const mp_options& opt) {
         // The overhead above is an upper bound: measure the real file size of the choice and hand
         // any slack back to the allocator (a few rounds; keep the last choice that fits).
         auto file_bytes = [&](const std::vector<size_t>& pk) {
-            quantize_options qo;
-            qo.pure = true;
-            qo.allow_requantize = true;
+            quantize_options qo = opt.output;
             qo.fallback = opt.fallback;
-            for (size_t i = 0; i < plan.tensors.size(); ++i) {
-                plan.tensors[i].chosen = pk[i];
-            }
-            qo.tensor_types = plan.tensor_types();
+            for (size_t i = 0; i < plan.tensors.size(); ++i) plan.tensors[i].chosen = pk[i];
+            apply_mixed_plan(plan, in, qo);  // with the keys it adds, as the caller will
             return plan_quantization(in, qo).file_bytes;
         };
         uint64_t b = budget;
+        // The caller's metadata may outgrow the reserve: shrink the budget by the excess until it fits.
+        for (int round = 0; round < 8; ++round) {
+            const uint64_t fb = file_bytes(pick);
+            if (fb <= opt.target_file_bytes || b == 0) break;
+            b = b > fb - opt.target_file_bytes ? b - (fb - opt.target_file_bytes) : 0;
+            pick = allocate_greedy(items, b, opt.max_kld);
+            plan.budget_bytes = b;
+        }
         for (int round = 0; round < 4; ++round) {
             const uint64_t fb = file_bytes(pick);
-            if (fb > opt.target_file_bytes) break;  // cannot happen with the reserved overhead; keep it
+            if (fb > opt.target_file_bytes) break;  // nothing smaller fits: the caller sees the report
             const uint64_t slack = opt.target_file_bytes - fb;
             if (slack < 64) break;
             std::vector<size_t> next = allocate_greedy(items, b + slack, opt.max_kld);

@@ -64,6 +64,9 @@ struct mp_options {
     // Sensitivity cache (text, one line per tensor x candidate): reused when it holds every
     // (tensor, type) of this plan with the same calibration settings, else measured and written.
     std::string cache_path;
+    // The options the file will be written with (preset, metadata such as an imatrix's, method)
+    // before apply_mixed_plan: target_file_bytes is checked against the exact file they give.
+    quantize_options output;
 };
 
 struct mp_candidate {

@@ -124,10 +124,19 @@ double quantize_report::bits_per_weight() const {
 void set_output_metadata(gguf_writer& w, const model_data& in, const quantize_report& rep,
                          const quant_preset& preset);
 
-// Size of the output file: the writer computes it from the tensor sizes alone.
-uint64_t estimate_file_bytes(const model_data& in, const quantize_report& rep, const quant_preset& preset) {
-    gguf_writer w;
+// Every metadata key of the output: the model's, lowbit's own, and the caller's (opt.metadata last).
+void set_all_metadata(gguf_writer& w, const model_data& in, const quantize_report& rep, const quant_preset& preset,
+                      const quantize_options& opt) {
     set_output_metadata(w, in, rep, preset);
+    if (opt.method == quant_method::mse) w.set("lowbit.quantize.method", gguf_value::str("mse"));
+    for (const auto& [k, v] : opt.metadata) w.set(k, v);
+}
+
+// Size of the output file: the writer computes it from the metadata and the tensor sizes alone.
+uint64_t estimate_file_bytes(const model_data& in, const quantize_report& rep, const quant_preset& preset,
+                             const quantize_options& opt) {
+    gguf_writer w;
+    set_all_metadata(w, in, rep, preset, opt);
     for (const auto& t : rep.tensors)
         w.add_tensor_view(t.name, t.chosen, t.shape, std::span<const uint8_t>(static_cast<const uint8_t*>(nullptr), t.bytes_out));
     return w.file_size();
@@ -237,7 +246,7 @@ quantize_report plan_quantization(const model_data& in, const quantize_options& 
         rep.bytes_out += p.bytes_out;
         rep.tensors.push_back(std::move(p));
     }
-    rep.file_bytes = estimate_file_bytes(in, rep, preset);
+    rep.file_bytes = estimate_file_bytes(in, rep, preset, opt);
     return rep;
 }
 
@@ -264,9 +273,7 @@ quantize_report quantize_model(const model_data& in, const std::string& out_path
     quantize_report rep = plan_quantization(in, opt);
     const quant_preset preset = find_preset(opt.preset);
     gguf_writer w;
-    set_output_metadata(w, in, rep, preset);
-    if (opt.method == quant_method::mse) w.set("lowbit.quantize.method", gguf_value::str("mse"));
-    for (const auto& [k, v] : opt.metadata) w.set(k, v);
+    set_all_metadata(w, in, rep, preset, opt);
 
     uint64_t done_bytes = 0;
     for (size_t ti = 0; ti < in.tensors.size(); ++ti) {

@@ -417,6 +417,8 @@ recipe_result run_recipe(const recipe& r, const run_hooks& hooks) {
         mo.on_progress = [&](size_t done, size_t total, const std::string& t) {
             progress("sensitivity", total ? double(done) / double(total) : 1.0, t);
         };
+        if (r.method == "mse") qo.method = quant_method::mse;
+        mo.output = qo;
         const mp_plan plan = plan_mixed_precision(input, mo);
         apply_mixed_plan(plan, input, qo);
     }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <random>
 
@@ -136,6 +137,34 @@ TEST(MixedPrecision, FileTypeIsTheDominantTypesLlamaFtype) {
     EXPECT_EQ(dominant_llama_ftype(rep), 15);  // Q4_K -> MOSTLY_Q4_K_M, as llama.cpp guesses
     rep.tensors[2].chosen = ext_type::int4_g32;
     EXPECT_EQ(dominant_llama_ftype(rep), -1);  // no llama.cpp ftype for lowbit types
+}
+
+// A file-size target holds for the file actually written, with the caller's metadata (here a key
+// larger than the planner's reserve) and the keys apply_mixed_plan adds.
+TEST(MixedPrecision, TargetSizeCountsTheCallersMetadata) {
+    const std::string f32 = test::shared_path("models/stories260K/stories260K-f32.gguf");
+    const std::string text200 = test::shared_path("data/tinystories_valid_first200.txt");
+    for (const auto& p : {f32, text200})
+        if (!test::file_exists(p)) GTEST_SKIP() << "missing " << p;
+    const model_data in = load_model(f32);
+    quantize_options qo;
+    qo.preset = "q4_k_m";
+    qo.metadata.emplace_back("test.padding", gguf_value::str(std::string(20000, 'x')));
+    mp_options mo;
+    mo.calib_text = eval::read_text_file(text200).substr(0, 20000);
+    mo.n_ctx = 64;
+    mo.n_chunks = 2;
+    mo.measure = mp_measure::anchor;
+    mo.threads = 2;
+    mo.target_file_bytes = 281120;
+    mo.output = qo;
+    const mp_plan plan = plan_mixed_precision(in, mo);
+    apply_mixed_plan(plan, in, qo);
+    const std::string out = test::temp_dir() + "/mp_size.gguf";
+    const quantize_report rep = quantize_model(in, out, qo);
+    EXPECT_EQ(rep.file_bytes, std::filesystem::file_size(out));
+    EXPECT_LE(std::filesystem::file_size(out), mo.target_file_bytes);
+    EXPECT_GT(std::filesystem::file_size(out), mo.target_file_bytes - 2048);  // the slack is handed back
 }
 
 TEST(SlowMixedPrecision, Stories260KBeatsLlamaCppQ3KMAtItsSize) {
