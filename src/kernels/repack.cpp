@@ -254,11 +254,25 @@ std::shared_ptr<const repacked_matrix> repack_matrix(type t, const uint8_t* w, s
     m->n_tiles = (n_rows + kernels::k_tile_rows - 1) / kernels::k_tile_rows;
     m->n_blocks = n_cols / k.block;
     m->tile_bytes = static_cast<size_t>(m->n_blocks) * k.tile_block_bytes;
+    // Buffers of 2 MiB or more are 2 MiB aligned and their whole 2 MiB pages are asked for transparent
+    // huge pages (Linux, advice only): fewer page faults while repacking and fewer TLB misses while
+    // streaming. The size is not rounded up, so the tail stays in small pages and no memory is wasted.
+    constexpr size_t k_huge = size_t(2) << 20;
+    const bool huge = m->n_bytes() >= k_huge;
     const size_t bytes = (m->n_bytes() + 63) / 64 * 64;
-    auto* p = static_cast<uint8_t*>(std::aligned_alloc(64, bytes));
+    void* raw = nullptr;
+#if defined(__unix__) || defined(__APPLE__)
+    if (posix_memalign(&raw, huge ? k_huge : 64, bytes) != 0) raw = nullptr;
+#else
+    raw = std::aligned_alloc(64, bytes);
+#endif
+    auto* p = static_cast<uint8_t*>(raw);
     LOWBIT_REQUIRE(p != nullptr, "repack: cannot allocate {} bytes for a {} x {} {} matrix", bytes, n_rows, n_cols,
                    type_name(t));
     m->data = std::unique_ptr<uint8_t, void (*)(uint8_t*)>(p, [](uint8_t* q) { std::free(q); });
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (huge) ::madvise(p, bytes / k_huge * k_huge, MADV_HUGEPAGE);  // advice only: failure changes nothing
+#endif
     parallel_for(m->n_tiles, n_threads, [&](int64_t b, int64_t e, int) {
         for (int64_t i = b; i < e; ++i) {
             const int64_t r0 = i * kernels::k_tile_rows;
