@@ -159,6 +159,7 @@ std::vector<uint8_t> gptq_quantize(type t, const float* w, int64_t rows, int64_t
         std::vector<bool> have(static_cast<size_t>(n_groups));
         std::vector<int> codes(static_cast<size_t>(n));
         std::vector<float> gv(static_cast<size_t>(G)), gc(static_cast<size_t>(G));
+        std::vector<double> ce, cg;
         for (int64_t r = r0; r < r1; ++r) {
             const float* wr = w + r * n;
             for (int64_t a = 0; a < n; ++a) wp[a] = dead[perm[a]] ? 0.0 : double(wr[perm[a]]);
@@ -216,6 +217,9 @@ std::vector<uint8_t> gptq_quantize(type t, const float* w, int64_t rows, int64_t
                     for (int64_t j = i2; j < n; ++j) wp[j] -= e * uk[j];
                 }
             }
+            if (!P.h.empty())
+                gptq_refine_row(P, opt.refine_sweeps, wr, codes.data(), spec.qmin(), spec.qmax(),
+                                [&](int64_t col, int k) { return int_value(spec, grids[col / G], k); }, ce, cg);
             int_pack_row(spec, grids.data(), codes.data(), n, out.data() + r * out_row);
         }
     });

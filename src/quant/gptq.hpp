@@ -31,8 +31,8 @@ struct gptq_options {
     // error over the group's current weights. 0 = plain absmax/min-max grids (RTN's).
     int n_grid = 20;
     double max_shrink = 0.6;
-    // Block formats (gptq_blocks.hpp): sweeps of coordinate descent on the codes after GPTQ, with the
-    // block scales GPTQ chose fixed, on the row's exact objective (w - q)^T H (w - q) (damped H).
+    // Sweeps of coordinate descent on the codes after GPTQ (gptq_refine_row), with the group/block
+    // scales GPTQ chose fixed, on the row's exact objective (w - q)^T H (w - q) (damped H).
     int refine_sweeps = 4;
     int threads = 0;           // 0 = default_threads()
 };

@@ -131,49 +131,7 @@ std::vector<uint8_t> gptq_quantize_blocks(type t, const float* w, int64_t rows, 
         std::vector<float> table(static_cast<size_t>(n * nk)), gv(static_cast<size_t>(bs)), imp(static_cast<size_t>(bs)),
             dec(static_cast<size_t>(bs));
         std::vector<uint8_t> probe(bb);
-        std::vector<double> ce(static_cast<size_t>(n)), cg(static_cast<size_t>(n));
-        // Coordinate descent on f = e^T H e, e = w - q (permuted order), each step moving one code to
-        // the value of its column's table that lowers f most: f changes by -2 d g_a + d^2 H_aa for
-        // q_a += d, with g = H e kept current.
-        auto refine = [&](const float* wr, int* cd, const float* tab, int nkk) {
-            for (int64_t a = 0; a < n; ++a) {
-                const int64_t col = P.perm[a];
-                ce[a] = P.dead[col] ? 0.0 : double(wr[col]) - double(tab[col * nkk + cd[col]]);
-            }
-            for (int64_t a = 0; a < n; ++a) {
-                const double* ha = &P.h[a * n];
-                double acc = 0.0;
-                for (int64_t b = 0; b < n; ++b) acc += ha[b] * ce[b];
-                cg[a] = acc;
-            }
-            for (int sweep = 0; sweep < opt.refine_sweeps; ++sweep) {
-                int64_t moved = 0;
-                for (int64_t a = 0; a < n; ++a) {
-                    const int64_t col = P.perm[a];
-                    if (P.dead[col]) continue;
-                    const float* tc = tab + col * nkk;
-                    const double cur = tc[cd[col]], haa = P.h[a * n + a];
-                    int best = cd[col];
-                    double bf = -1e-12 * haa * cur * cur, bdel = 0.0;
-                    for (int k = 0; k < nkk; ++k) {
-                        const double d = double(tc[k]) - cur;
-                        const double df = d * (d * haa - 2.0 * cg[a]);
-                        if (df < bf) {
-                            bf = df;
-                            best = k;
-                            bdel = d;
-                        }
-                    }
-                    if (best == cd[col]) continue;
-                    cd[col] = best;
-                    ce[a] -= bdel;
-                    const double* ha = &P.h[a * n];
-                    for (int64_t b = 0; b < n; ++b) cg[b] -= bdel * ha[b];
-                    ++moved;
-                }
-                if (moved == 0) break;
-            }
-        };
+        std::vector<double> ce, cg;
         for (int64_t r = r0; r < r1; ++r) {
             const float* wr = w + r * n;
             uint8_t* orow = out.data() + r * out_row;
@@ -235,7 +193,9 @@ std::vector<uint8_t> gptq_quantize_blocks(type t, const float* w, int64_t rows, 
                     for (int64_t j = i2; j < n; ++j) wp[j] -= e * uk[j];
                 }
             }
-            if (qmax > 0 && !P.h.empty()) refine(wr, codes.data(), table.data(), nk);
+            if (qmax > 0 && !P.h.empty())
+                gptq_refine_row(P, opt.refine_sweeps, wr, codes.data(), 0, qmax,
+                                [&](int64_t col, int k) { return table[col * nk + k]; }, ce, cg);
             if (qmax > 0)
                 for (int64_t bi = 0; bi < nb; ++bi) {
                     // Padding columns of a short last block keep code 0 (decode is ignored there).

@@ -41,6 +41,55 @@ struct gptq_prepared {
 };
 gptq_prepared gptq_prepare(std::span<const double> h, int64_t n, const gptq_options& opt);
 
+// GPTQ's code refinement (gptq_options::refine_sweeps): cyclic coordinate descent on one row's
+// objective f = e^T H e, e = w - q, over the codes, every value on its column's fixed grid.
+// value(col, k) is the value of code k in column col, codes[col] in [lo, hi]. Moving column a by d
+// changes f by d (d H_aa - 2 g_a) with g = H e; the best code of each column is taken in turn and g
+// updated, until a sweep moves nothing. e, g: scratch of n values. Needs P.h.
+template <class Value>
+void gptq_refine_row(const gptq_prepared& P, int sweeps, const float* w, int* codes, int lo, int hi, Value&& value,
+                     std::vector<double>& e, std::vector<double>& g) {
+    const int64_t n = static_cast<int64_t>(P.perm.size());
+    e.resize(static_cast<size_t>(n));
+    g.resize(static_cast<size_t>(n));
+    for (int64_t a = 0; a < n; ++a) {
+        const int64_t col = P.perm[a];
+        e[a] = P.dead[col] ? 0.0 : double(w[col]) - double(value(col, codes[col]));
+    }
+    for (int64_t a = 0; a < n; ++a) {
+        const double* ha = &P.h[a * n];
+        double acc = 0.0;
+        for (int64_t b = 0; b < n; ++b) acc += ha[b] * e[b];
+        g[a] = acc;
+    }
+    for (int sweep = 0; sweep < sweeps; ++sweep) {
+        int64_t moved = 0;
+        for (int64_t a = 0; a < n; ++a) {
+            const int64_t col = P.perm[a];
+            if (P.dead[col]) continue;
+            const double cur = value(col, codes[col]), haa = P.h[a * n + a];
+            int best = codes[col];
+            double bf = -1e-12 * haa * cur * cur, bdel = 0.0;  // ignore rounding-level gains
+            for (int k = lo; k <= hi; ++k) {
+                const double d = double(value(col, k)) - cur;
+                const double df = d * (d * haa - 2.0 * g[a]);
+                if (df < bf) {
+                    bf = df;
+                    best = k;
+                    bdel = d;
+                }
+            }
+            if (best == codes[col]) continue;
+            codes[col] = best;
+            e[a] -= bdel;
+            const double* ha = &P.h[a * n];
+            for (int64_t b = 0; b < n; ++b) g[b] -= bdel * ha[b];
+            ++moved;
+        }
+        if (moved == 0) break;
+    }
+}
+
 // Largest code of a block format whose per-weight codes can be rewritten (0 if they cannot).
 int block_codes_max(type t);
 // Writes codes[0..block_size) (0..block_codes_max) into an encoded block of `t`, keeping its scales.

@@ -133,6 +133,9 @@ quantize_report quantize_model_with_method(const model_data& in, const std::stri
             auto it = types.find(name);
             return it == types.end() ? std::nullopt : std::optional<type>(it->second);
         }, mo.awq);
+        // AWQ's search covers the matrices it scales; every grid (and the tensors it does not touch:
+        // the embedding, the output) is then encoded with the error-minimizing scale search.
+        opt.method = quant_method::mse;
         rep = quantize_model(a, out_path, opt);
     } else {
         if (mo.method == "gptq") {

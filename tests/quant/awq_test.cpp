@@ -3,12 +3,14 @@
 // scaled weights do differ from the originals.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "lowbit/model_file.hpp"
 #include "model/llama.hpp"
 #include "quant/awq.hpp"
 #include "quant/calib_data.hpp"
+#include "quant/weight_methods.hpp"
 #include "test_util.hpp"
 
 namespace lowbit {
@@ -93,6 +95,33 @@ TEST_F(Awq, FoldedScalesLeaveF32ModelUnchanged) {
     const auto ref = context_logits(m_, seqs_);
     const auto got = context_logits(a, seqs_);
     EXPECT_LT(max_rel_diff(got, ref), 2e-5);
+}
+
+// The whole-model AWQ path encodes with the error-minimizing scale search: the embedding, which AWQ
+// does not scale, comes out byte-identical to `--method mse`'s and differs from RTN's.
+TEST_F(Awq, PipelineEncodesWithTheScaleSearch) {
+    quantize_options qo;
+    qo.preset = "int3_g32";
+    qo.pure = true;
+    qo.threads = 2;
+    const std::string dir = test::temp_dir();
+    weight_method_options wm;
+    wm.method = "awq";
+    wm.calib.text_path = test::shared_path(k_text);
+    wm.calib.n_seq = 2;
+    wm.calib.seq_len = 64;
+    wm.awq.threads = 2;
+    quantize_model_with_method(m_, dir + "/awq.gguf", qo, wm);
+    quantize_model(m_, dir + "/rtn.gguf", qo);
+    qo.method = quant_method::mse;
+    quantize_model(m_, dir + "/mse.gguf", qo);
+    const model_data a = load_model(dir + "/awq.gguf"), r = load_model(dir + "/rtn.gguf"), s = load_model(dir + "/mse.gguf");
+    const auto *ta = a.find_tensor("token_embd.weight"), *tr = r.find_tensor("token_embd.weight"),
+               *ts = s.find_tensor("token_embd.weight");
+    ASSERT_TRUE(ta && tr && ts);
+    ASSERT_EQ(ta->bytes.size(), ts->bytes.size());
+    EXPECT_TRUE(std::equal(ta->bytes.begin(), ta->bytes.end(), ts->bytes.begin()));
+    EXPECT_FALSE(std::equal(ta->bytes.begin(), ta->bytes.end(), tr->bytes.begin()));
 }
 
 }  // namespace
