@@ -4,7 +4,8 @@
 #   - the machine: CPU model and SIMD flags (/proc/cpuinfo), cores, load average before/after, date, commit;
 #   - read bandwidth with 1 and 2 threads (bench_gemv_bench BM_bandwidth);
 #   - one-token GEMV through matmul's generation path on a 32768 x 4096 matrix, every format, 1 and 2
-#     threads (BM_gemv_big), in GB/s of stored weights and as a fraction of the read bandwidth;
+#     threads (BM_gemv_big), in GB/s of stored weights and as a fraction of the read bandwidth, and
+#     over load-time repacked tiles for the types that have them (BM_gemv_big_tiled);
 #   - each lowbit format against the ggml type nearest in bits per weight, same run (time ratio);
 #   - with LLAMA_CPP_DIR set: bench/compare_llama_cpp.sh (lowbit vs llama.cpp pp128/tg64, same files).
 #
@@ -66,18 +67,19 @@ for line in open("/proc/cpuinfo"):
 simd = [f for f in ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_tile") if f in flags]
 
 res = json.load(open(os.path.join(work, "gemv.json")))
-bw, gemv = {}, {}
+bw, gemv, tiled = {}, {}, {}
 for b in res["benchmarks"]:  # the best (fastest) repetition of each benchmark
     if b.get("error_occurred") or b.get("run_type", "iteration") != "iteration":
         continue
     m = re.match(r"BM_bandwidth/threads:(\d+)", b["name"])
     if m:
         bw[int(m.group(1))] = max(bw.get(int(m.group(1)), 0.0), b["bytes_per_second"] / 1e9)
-    m = re.match(r"BM_gemv_big/([^/]+)/threads:(\d+)", b["name"])
+    m = re.match(r"BM_gemv_big(_tiled)?/([^/]+)/threads:(\d+)", b["name"])
     if m:
-        key = (m.group(1), int(m.group(2)))
-        if key not in gemv or b["real_time"] < gemv[key][1]:
-            gemv[key] = (b["bytes_per_second"] / 1e9, b["real_time"], b.get("bpw", 0.0))
+        d = tiled if m.group(1) else gemv
+        key = (m.group(2), int(m.group(3)))
+        if key not in d or b["real_time"] < d[key][1]:
+            d[key] = (b["bytes_per_second"] / 1e9, b["real_time"], b.get("bpw", 0.0))
 
 ggml = ["q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "iq4_nl", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k"]
 # lowbit format -> the ggml type nearest in bits per weight (and in kind: codebooks with iq4_nl).
@@ -85,7 +87,7 @@ nearest = {
     "int4_g32": "q4_0", "int4_g32_asym": "q4_1", "int4_g64": "q4_k", "int4_g128": "q4_k", "int4_pc": "q4_k",
     "nf4": "iq4_nl", "nf4_dq": "iq4_nl", "fp4_e2m1": "iq4_nl", "int8_g32": "q8_0", "int8_pc": "q8_0",
     "fp8_e4m3": "q8_0", "fp8_e5m2": "q8_0", "fp8_e4m3_pt": "q8_0", "int2_g32": "q2_k", "int2_g64_asym": "q2_k",
-    "int2_g128": "q2_k", "ternary_g64": "q2_k",
+    "int2_g128": "q2_k", "ternary_g64": "q2_k", "int3_g32": "q3_k", "int3_g128": "q3_k", "int8_g32_asym": "q8_0",
 }
 
 out = []
@@ -128,6 +130,20 @@ out.append("**lowbit formats vs the nearest ggml type** (speed = ggml time / low
 out.append("")
 out.append("| lowbit format | bpw | ggml type | bpw | speed, 1 thread | speed, 2 threads |")
 out.append("|---|---:|---|---:|---:|---:|")
+if tiled:
+    out.append("")
+    out.append("**One-token GEMV over load-time repacked 8-row tiles** (`BM_gemv_big_tiled`, same matrix; what "
+               "`lowbit run/bench` use for these types when the model is a mapped GGUF file):")
+    out.append("")
+    out.append("| format | rows, 2 threads GB/s | tiles, 1 thread GB/s | of bandwidth | tiles, 2 threads GB/s | of bandwidth | tiles / rows, 2 threads |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|")
+    for name in ggml:
+        t1, t2, r2 = tiled.get((name, 1)), tiled.get((name, 2)), gemv.get((name, 2))
+        if t1 and t2 and r2:
+            out.append("| %s | %.1f | %.1f | %.0f%% | %.1f | %.0f%% | %.2f |" % (
+                name, r2[0], t1[0], 100 * t1[0] / bw.get(1, float("nan")), t2[0],
+                100 * t2[0] / bw.get(2, float("nan")), r2[1] / t2[1]))
+    out.append("")
 for lb, gg in nearest.items():
     a1, a2, b1, b2 = gemv.get((lb, 1)), gemv.get((lb, 2)), gemv.get((gg, 1)), gemv.get((gg, 2))
     if a1 and a2 and b1 and b2:
