@@ -125,11 +125,6 @@ for name in ggml + list(nearest):
     if r:
         out.append(r)
 out.append("")
-out.append("**lowbit formats vs the nearest ggml type** (speed = ggml time / lowbit time for the same matrix shape; "
-           "the issue's target is >= 0.80):")
-out.append("")
-out.append("| lowbit format | bpw | ggml type | bpw | speed, 1 thread | speed, 2 threads |")
-out.append("|---|---:|---|---:|---:|---:|")
 if tiled:
     out.append("")
     out.append("**One-token GEMV over load-time repacked 8-row tiles** (`BM_gemv_big_tiled`, same matrix; what "
@@ -144,6 +139,11 @@ if tiled:
                 name, r2[0], t1[0], 100 * t1[0] / bw.get(1, float("nan")), t2[0],
                 100 * t2[0] / bw.get(2, float("nan")), r2[1] / t2[1]))
     out.append("")
+out.append("**lowbit formats vs the nearest ggml type** (speed = ggml time / lowbit time for the same matrix shape; "
+           "the issue's target is >= 0.80):")
+out.append("")
+out.append("| lowbit format | bpw | ggml type | bpw | speed, 1 thread | speed, 2 threads |")
+out.append("|---|---:|---|---:|---:|---:|")
 for lb, gg in nearest.items():
     a1, a2, b1, b2 = gemv.get((lb, 1)), gemv.get((lb, 2)), gemv.get((gg, 1)), gemv.get((gg, 2))
     if a1 and a2 and b1 and b2:
@@ -155,6 +155,27 @@ if llama:
                "synthetic model dim 2048, ffn 5632, 8 layers):" % threads)
     out.append("")
     out.append(llama)
+    # Generation reads every weight once per token: t/s x file bytes is the read rate it achieved.
+    cmp_dir = os.environ.get("WORK", "/tmp/lowbit-cmp")
+    nthreads = int(threads)
+    rows = []
+    for line in llama.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[1] == "tg64":
+            f = os.path.join(cmp_dir, "synth-2048-%s.gguf" % cells[0])
+            if os.path.exists(f) and bw.get(nthreads):
+                gb = os.path.getsize(f) / 1e9
+                rows.append("| %s | %.0f | %.1f GB/s (%.0f%%) | %.1f GB/s (%.0f%%) |" % (
+                    cells[0], os.path.getsize(f) / 1e6, float(cells[2]) * gb, 100 * float(cells[2]) * gb / bw[nthreads],
+                    float(cells[3]) * gb, 100 * float(cells[3]) * gb / bw[nthreads]))
+    if rows:
+        out.append("")
+        out.append("Generation's read rate (tg64 t/s x file bytes, every weight read once per token) against the "
+                   "read bandwidth measured above with %d threads (%.1f GB/s):" % (nthreads, bw[nthreads]))
+        out.append("")
+        out.append("| type | file MB | lowbit | llama.cpp |")
+        out.append("|---|---:|---:|---:|")
+        out.extend(rows)
 out.append("")
 out.append("<!-- perf:end -->")
 block = "\n".join(out)
