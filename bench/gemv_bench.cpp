@@ -142,21 +142,6 @@ void BM_dequant(benchmark::State& state, type t, isa_tier tier) {
 
 constexpr int64_t k_big_rows = 32768;
 
-void BM_gemv_big(benchmark::State& state, type t) {
-    const int threads = static_cast<int>(state.range(0));
-    const auto& w = weights(t, k_big_rows);
-    const weight_matrix wm = matrix(t, k_big_rows, w);
-    const auto x = activations();
-    std::vector<float> y(k_big_rows);
-    matmul_scratch scratch;
-    for (auto _ : state) {
-        matmul(wm, 1, x.data(), k_cols, y.data(), k_big_rows, threads, scratch);
-        benchmark::DoNotOptimize(y.data());
-    }
-    state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(w.size()));
-    state.counters["bpw"] = 8.0 * static_cast<double>(w.size()) / (double(k_big_rows) * k_cols);
-}
-
 // The large matrix of type t repacked into tiles (one kept at a time, as weights() does).
 const std::shared_ptr<const repacked_matrix>& tiles(type t, int64_t n_rows) {
     static std::map<std::pair<type, int64_t>, std::shared_ptr<const repacked_matrix>> cache;
@@ -167,11 +152,12 @@ const std::shared_ptr<const repacked_matrix>& tiles(type t, int64_t n_rows) {
     return p;
 }
 
-void BM_gemv_big_tiled(benchmark::State& state, type t) {
+// matmul's generation path on the large matrix, over the stored rows or over its tiles.
+void gemv_big(benchmark::State& state, type t, bool tiled) {
     const int threads = static_cast<int>(state.range(0));
     const auto& w = weights(t, k_big_rows);
     weight_matrix wm = matrix(t, k_big_rows, w);
-    wm.tiles = tiles(t, k_big_rows);
+    if (tiled) wm.tiles = tiles(t, k_big_rows);
     const auto x = activations();
     std::vector<float> y(k_big_rows);
     matmul_scratch scratch;
@@ -182,6 +168,8 @@ void BM_gemv_big_tiled(benchmark::State& state, type t) {
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(w.size()));
     state.counters["bpw"] = 8.0 * static_cast<double>(w.size()) / (double(k_big_rows) * k_cols);
 }
+void BM_gemv_big(benchmark::State& state, type t) { gemv_big(state, t, false); }
+void BM_gemv_big_tiled(benchmark::State& state, type t) { gemv_big(state, t, true); }
 
 void BM_gemv_tiled(benchmark::State& state, type t, isa_tier tier) {
     if (best_isa_tier() < tier) {

@@ -21,24 +21,12 @@
 #include "model/llama.hpp"
 #include "model/synth.hpp"
 #include "test_util.hpp"
+#include "tiny_synth.hpp"
 
 namespace lowbit {
 namespace {
 
-synth_options tiny(type t) {
-    synth_options o;
-    o.n_embd = 256;
-    o.n_ff = 512;
-    o.n_layer = 2;
-    o.n_head = 4;
-    o.n_head_kv = 2;
-    o.n_vocab = 300;
-    o.n_ctx = 64;
-    o.t = t;
-    o.seed = 11;
-    o.n_threads = 2;
-    return o;
-}
+synth_options tiny(type t) { return test::tiny_synth(t, 11); }
 
 // Logits of a 9-token prompt (all positions) followed by 3 single-token steps.
 std::vector<float> run(const std::shared_ptr<const llama_model>& m) {
