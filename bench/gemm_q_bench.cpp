@@ -7,6 +7,9 @@
 //                                 L2-resident) and 128 tokens: the kernel's peak.
 //   BM_gemm_f32/<type>:           the same product with the weights de-quantized to F32 beforehand, through
 //                                 the F32 GEMM (the previous prompt path minus its de-quantization).
+//   BM_dequant_f32/<type>/<tier>: matmul's fallback for types without an integer GEMM (scratch with
+//                                 set_quantized_max_tokens(0)): de-quantize row tiles + F32 GEMM, timed
+//                                 with its de-quantization, in the same run as BM_gemm_q.
 #include <benchmark/benchmark.h>
 
 #include <map>
@@ -56,7 +59,7 @@ void set_ops(benchmark::State& state, double macs) {
                                                benchmark::Counter::kIsRate, benchmark::Counter::OneK::kIs1000);
 }
 
-void BM_gemm_q(benchmark::State& state, type t, isa_tier tier) {
+void BM_gemm_q(benchmark::State& state, type t, isa_tier tier, bool fallback = false) {
     if (best_isa_tier() < tier) {
         state.SkipWithError("tier not supported by this CPU");
         return;
@@ -74,6 +77,7 @@ void BM_gemm_q(benchmark::State& state, type t, isa_tier tier) {
     const auto x = activations(k_tokens * k_cols);
     std::vector<float> y(k_tokens * k_rows);
     matmul_scratch scratch;
+    if (fallback) scratch.set_quantized_max_tokens(0);  // no quantized paths: de-quantize + F32 GEMM
     for (auto _ : state) {
         matmul(wm, k_tokens, x.data(), k_cols, y.data(), k_rows, 1, scratch);
         benchmark::DoNotOptimize(y.data());
@@ -134,10 +138,13 @@ void BM_gemm_f32(benchmark::State& state, type t) {
 }
 
 int register_all() {
-    for (type t : {type::q4_0, type::q5_0, type::q8_0, type::q4_k, type::q6_k}) {
+    for (type t : {type::q4_0, type::q5_0, type::q8_0, type::q2_k, type::q3_k, type::q4_k, type::q5_k, type::q6_k}) {
         const std::string n = type_name(t);
         for (isa_tier tier : {isa_tier::ref, isa_tier::avx2}) {
             benchmark::RegisterBenchmark(("BM_gemm_q/" + n + "/" + isa_tier_name(tier)).c_str(), BM_gemm_q, t, tier)
+                ->Unit(benchmark::kMillisecond);
+            benchmark::RegisterBenchmark(("BM_dequant_f32/" + n + "/" + isa_tier_name(tier)).c_str(), BM_gemm_q, t,
+                                         tier, true)
                 ->Unit(benchmark::kMillisecond);
             benchmark::RegisterBenchmark(("BM_gemm_q_kernel/" + n + "/" + isa_tier_name(tier)).c_str(),
                                          BM_gemm_q_kernel, t, tier)

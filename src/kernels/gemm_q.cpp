@@ -9,6 +9,9 @@
 #include "formats/ggml_blocks.hpp"
 
 namespace lowbit::kernels {
+
+void unpack_q3_k_scales(const uint8_t* packed, int8_t* out);  // dot_ref.cpp: 16 scales, minus 32
+
 namespace {
 
 // Code of column c (0..31) of a Q4_0 block: low nibbles are columns 0..15, high nibbles 16..31.
@@ -189,8 +192,12 @@ void gemm_pack_q6_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_
     }
 }
 
-void gemm_q6_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                             int64_t ldy, int n_rows) {
+namespace {
+
+// Q6_K (Shift 0: codes 0..63, offset -32) and Q3_K (Shift 3: codes 0..7, offset -4 = -32 / 8).
+template <int Shift>
+void gemm_q6_k_like_ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                        int64_t ldy, int n_rows) {
     const auto* w = static_cast<const gemm_block_q6_kx8*>(pw);
     for (int t = 0; t < n_tok; ++t) {
         const block_q8_k* x = act_q8_k(a, t0 + t);
@@ -203,11 +210,121 @@ void gemm_q6_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
                 for (int s = 0; s < 16; ++s) {
                     // sum (q - 32) a over the sub-block: the -32 x sum(a) comes from the side value.
                     const int32_t corr = cs[b * k_q8_k_sides + 4 + s];
-                    int sub = static_cast<int16_t>(corr & 0xFFFF) + static_cast<int16_t>(corr >> 16);
+                    int sub = (static_cast<int16_t>(corr & 0xFFFF) >> Shift) + (static_cast<int16_t>(corr >> 16) >> Shift);
                     for (int j = 16 * s; j < 16 * s + 16; ++j) sub += w[b].q[j / 4][r][j % 4] * x[b].qs[j];
                     sumi += w[b].sc[s][2 * r] * sub;
                 }
                 acc = std::fma(da[b] * w[b].d[r], static_cast<float>(sumi), acc);
+            }
+            y[t * ldy + r] = acc;
+        }
+    }
+}
+
+}  // namespace
+
+void gemm_q6_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                             int64_t ldy, int n_rows) {
+    gemm_q6_k_like_ref<0>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
+}
+
+void gemm_q3_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                             int64_t ldy, int n_rows) {
+    gemm_q6_k_like_ref<3>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
+}
+
+void gemm_q5_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                             int64_t ldy, int n_rows) {
+    gemm_q4_k_q8_k_8x4__ref(nb, pw, a, t0, n_tok, y, ldy, n_rows);  // same packed block, exact int sums
+}
+
+void gemm_pack_q5_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_q4_kx8*>(dst);
+    for (int64_t b = 0; b < k / k_qk_k; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const auto& blk = reinterpret_cast<const block_q5_k*>(w + row_stride * static_cast<size_t>(r))[b];
+            out[b].d[r] = fp16_to_f32(blk.d);
+            out[b].dmin[r] = fp16_to_f32(blk.dmin);
+            for (int s = 0; s < 8; ++s) {
+                int sc, m;
+                scale_min_k4(s, blk.scales, sc, m);
+                out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = static_cast<int16_t>(sc);
+                out[b].mn[s / 2][2 * r + s % 2] = static_cast<int16_t>(m);
+            }
+            // Column c = 64 j + 32 h + l: nibble h of qs[32 j + l], 5th bit from qh[l] bit 2 j + h.
+            for (int c = 0; c < k_qk_k; ++c) {
+                const int j = c / 64, h = (c % 64) / 32, l = c % 32;
+                const uint8_t v = blk.qs[32 * j + l];
+                const int lo = h ? (v >> 4) : (v & 0x0F);
+                const int hi = (blk.qh[l] >> (2 * j + h)) & 1;
+                out[b].q[c / 4][r][c % 4] = static_cast<uint8_t>(lo | hi << 4);
+            }
+        }
+    }
+}
+
+void gemm_pack_q3_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_q6_kx8*>(dst);
+    for (int64_t b = 0; b < k / k_qk_k; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const auto& blk = reinterpret_cast<const block_q3_k*>(w + row_stride * static_cast<size_t>(r))[b];
+            out[b].d[r] = fp16_to_f32(blk.d);
+            int8_t sc[16];
+            unpack_q3_k_scales(blk.scales, sc);
+            for (int s = 0; s < 16; ++s) out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = sc[s];
+            // Column c = 128 n + 32 j + l: bits 2 j, 2 j + 1 of qs[32 n + l], high bit hmask[l] bit 4 n + j.
+            for (int c = 0; c < k_qk_k; ++c) {
+                const int n = c / 128, j = (c % 128) / 32, l = c % 32;
+                const int lo = (blk.qs[32 * n + l] >> (2 * j)) & 3;
+                const int hi = (blk.hmask[l] >> (4 * n + j)) & 1;
+                out[b].q[c / 4][r][c % 4] = static_cast<uint8_t>(lo | hi << 2);
+            }
+        }
+    }
+}
+
+void gemm_pack_q2_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_q2_kx8*>(dst);
+    for (int64_t b = 0; b < k / k_qk_k; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const auto& blk = reinterpret_cast<const block_q2_k*>(w + row_stride * static_cast<size_t>(r))[b];
+            out[b].d[r] = fp16_to_f32(blk.d);
+            out[b].dmin[r] = fp16_to_f32(blk.dmin);
+            for (int s = 0; s < 16; ++s) {
+                out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = static_cast<int16_t>(blk.scales[s] & 0x0F);
+                out[b].mn[s / 2][2 * r + s % 2] = static_cast<int16_t>(blk.scales[s] >> 4);
+            }
+            // Column c = 128 n + 32 j + l: bits 2 j, 2 j + 1 of qs[32 n + l].
+            for (int c = 0; c < k_qk_k; ++c) {
+                const int n = c / 128, j = (c % 128) / 32, l = c % 32;
+                out[b].q[c / 4][r][c % 4] = static_cast<uint8_t>((blk.qs[32 * n + l] >> (2 * j)) & 3);
+            }
+        }
+    }
+}
+
+void gemm_q2_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                             int64_t ldy, int n_rows) {
+    const auto* w = static_cast<const gemm_block_q2_kx8*>(pw);
+    for (int t = 0; t < n_tok; ++t) {
+        const block_q8_k* x = act_q8_k(a, t0 + t);
+        const float* da = a.d + (t0 + t) * a.n_blocks;
+        for (int r = 0; r < n_rows; ++r) {
+            float acc = 0;
+            for (int64_t b = 0; b < nb; ++b) {
+                int sumi = 0;
+                for (int s = 0; s < 16; ++s) {
+                    int sub = 0;
+                    for (int j = 16 * s; j < 16 * s + 16; ++j) sub += w[b].q[j / 4][r][j % 4] * x[b].qs[j];
+                    sumi += w[b].sc[s][2 * r] * sub;
+                }
+                int summ = 0;
+                for (int s = 0; s < 16; ++s) summ += w[b].mn[s / 2][2 * r + s % 2] * x[b].bsums[s];
+                const float m = (da[b] * w[b].dmin[r]) * static_cast<float>(summ);
+                acc = acc + std::fma(da[b] * w[b].d[r], static_cast<float>(sumi), -m);
             }
             y[t * ldy + r] = acc;
         }
@@ -267,6 +384,18 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
         case type::q6_k:
             k = {type::q8_k, k_qk_k, sizeof(gemm_block_q6_kx8), avx2 ? gemm_pack_q6_k__avx2 : gemm_pack_q6_k__ref,
                  avx2 ? gemm_q6_k_q8_k_8x4__avx2 : gemm_q6_k_q8_k_8x4__ref};
+            break;
+        case type::q5_k:
+            k = {type::q8_k, k_qk_k, sizeof(gemm_block_q4_kx8), avx2 ? gemm_pack_q5_k__avx2 : gemm_pack_q5_k__ref,
+                 avx2 ? gemm_q5_k_q8_k_8x4__avx2 : gemm_q5_k_q8_k_8x4__ref};
+            break;
+        case type::q3_k:
+            k = {type::q8_k, k_qk_k, sizeof(gemm_block_q6_kx8), avx2 ? gemm_pack_q3_k__avx2 : gemm_pack_q3_k__ref,
+                 avx2 ? gemm_q3_k_q8_k_8x4__avx2 : gemm_q3_k_q8_k_8x4__ref};
+            break;
+        case type::q2_k:
+            k = {type::q8_k, k_qk_k, sizeof(gemm_block_q2_kx8), avx2 ? gemm_pack_q2_k__avx2 : gemm_pack_q2_k__ref,
+                 avx2 ? gemm_q2_k_q8_k_8x4__avx2 : gemm_q2_k_q8_k_8x4__ref};
             break;
         default: break;
     }

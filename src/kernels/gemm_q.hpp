@@ -1,5 +1,5 @@
 // Integer GEMM for prompt processing: y[t][r] = sum_k W[r][k] x[t][k] for many tokens at once, with
-// W in its stored format (Q4_0, Q5_0, Q8_0, Q4_K, Q6_K) and the activations quantized once per call to Q8_0 / Q8_K.
+// W in its stored format (Q4_0, Q5_0, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) and the activations quantized once per call to Q8_0 / Q8_K.
 //
 // matmul (kernels/matmul.cpp) drives it: for each group of 8 weight rows it first *packs* the rows
 // into a small per-thread buffer (an interleaved copy, L2-resident, built once per call and reused by
@@ -23,6 +23,11 @@
 //                 (bs[s]: the activation sum over sub-block s of 32, from Q8_K's bsums)
 //   Q6_K . Q8_K:  acc = fma(d_a * d, float(sum_s sc[s] sum_j (q - 32) a), acc)              per super-block
 //                 (s: 16-column sub-blocks, sc signed; the -32 enters as int16 start values, as Q4_0's -8)
+//   Q5_K . Q8_K:  as Q4_K (same packed block) with codes 0..31 (nibble | 5th bit << 4)
+//   Q3_K . Q8_K:  as Q6_K (same packed block) with codes 0..7 (2 bits | hmask bit << 2), weight = code - 4,
+//                 scales sc - 32; the -4 start values are the -32 ones divided by 8 (exact)
+//   Q2_K . Q8_K:  acc = acc + fma(d_a * d, float(sum_s sc[s] sum_j q a), -((d_a * dmin) * float(sum_s m[s] bs16[s])))
+//                 (s: 16-column sub-blocks, codes 0..3, sc/m 4-bit; bs16 = Q8_K's bsums)
 // The float operations are the same, in the same order, in __ref and __avx2, so the micro-kernels
 // agree bit for bit.
 #pragma once
@@ -62,6 +67,15 @@ struct gemm_block_q6_kx8 {
 };
 static_assert(sizeof(gemm_block_q6_kx8) == 2592, "gemm_block_q6_kx8 must be 2592 bytes");
 
+// Q2_K packed super-block: 256 columns x 8 rows (2880 bytes).
+struct gemm_block_q2_kx8 {
+    float d[8], dmin[8];
+    int16_t sc[16][16];    // [16-column sub-block s][2r] = [2r+1] = 4-bit scale of row r
+    int16_t mn[8][16];     // [pair p][2r] = min of sub-block 2p of row r, [2r+1] = min of sub-block 2p+1
+    uint8_t q[64][8][4];   // [group][row][i] codes 0..3
+};
+static_assert(sizeof(gemm_block_q2_kx8) == 2880, "gemm_block_q2_kx8 must be 2880 bytes");
+
 // int32 side values per Q8_K block (see gemm_act::s).
 constexpr int k_q8_k_sides = 20;
 
@@ -96,6 +110,13 @@ void gemm_pack_q8_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64
 void gemm_pack_q6_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q6_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q4_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+// Q5_K packs into gemm_block_q4_kx8 (codes 0..31), Q3_K into gemm_block_q6_kx8 (codes 0..7, scales - 32).
+void gemm_pack_q5_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_q5_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_q3_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_q3_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_q2_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_q2_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 
 void gemm_q4_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows);
@@ -116,6 +137,18 @@ void gemm_q5_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int
 void gemm_q8_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows);
 void gemm_q4_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                              int64_t ldy, int n_rows);
+void gemm_q5_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                             int64_t ldy, int n_rows);
+void gemm_q5_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                              int64_t ldy, int n_rows);
+void gemm_q3_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                             int64_t ldy, int n_rows);
+void gemm_q3_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                              int64_t ldy, int n_rows);
+void gemm_q2_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                             int64_t ldy, int n_rows);
+void gemm_q2_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows);
 
 struct gemm_q_kernels {

@@ -27,6 +27,9 @@
 
 namespace lowbit::kernels {
 using namespace avx2;  // shared AVX2 helpers (kernels/avx2_math.hpp)
+
+void unpack_q3_k_scales(const uint8_t* packed, int8_t* out);  // dot_ref.cpp: 16 scales, minus 32
+
 namespace {
 
 inline void store32(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
@@ -122,7 +125,9 @@ void gemm_q8x8(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
     for (int t = 0; t < T; ++t) store_rows(y + t * ldy, acc[t], n_rows);
 }
 
-template <int T>
+// Split: groups of 4 columns summed in int16 before widening. Q4_K (codes 0..15): 8 (<= 30480);
+// Q5_K (codes 0..31, pair sums <= 7874): 4 (<= 31496), so a 32-column sub-block is widened twice.
+template <int T, int Split = 8>
 void gemm_q4_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
     const auto* w = static_cast<const gemm_block_q4_kx8*>(pw);
     const block_q8_k* x[T];
@@ -139,16 +144,18 @@ void gemm_q4_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
         __m256i sumi[T];
         for (int t = 0; t < T; ++t) sumi[t] = _mm256_setzero_si256();
         for (int s = 0; s < 8; ++s) {
-            __m256i p16[T];
-            for (int t = 0; t < T; ++t) p16[t] = _mm256_setzero_si256();
-            for (int g = 0; g < 8; ++g) {
-                const __m256i wv = load32(w[b].q[8 * s + g]);
-                for (int t = 0; t < T; ++t)
-                    p16[t] = _mm256_add_epi16(p16[t],
-                                              _mm256_maddubs_epi16(wv, bcast4(x[t][b].qs + 32 * s + 4 * g)));
-            }
             const __m256i sc = load32(w[b].sc[s]);
-            for (int t = 0; t < T; ++t) sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p16[t], sc));
+            for (int g0 = 0; g0 < 8; g0 += Split) {
+                __m256i p16[T];
+                for (int t = 0; t < T; ++t) p16[t] = _mm256_setzero_si256();
+                for (int g = g0; g < g0 + Split; ++g) {
+                    const __m256i wv = load32(w[b].q[8 * s + g]);
+                    for (int t = 0; t < T; ++t)
+                        p16[t] = _mm256_add_epi16(p16[t],
+                                                  _mm256_maddubs_epi16(wv, bcast4(x[t][b].qs + 32 * s + 4 * g)));
+                }
+                for (int t = 0; t < T; ++t) sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p16[t], sc));
+            }
         }
         const __m256 dv = _mm256_loadu_ps(w[b].d), dminv = _mm256_loadu_ps(w[b].dmin);
         for (int t = 0; t < T; ++t) {
@@ -163,7 +170,9 @@ void gemm_q4_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
     for (int t = 0; t < T; ++t) store_rows(y + t * ldy, acc[t], n_rows);
 }
 
-template <int T>
+// Shift 0: Q6_K (codes 0..63, start -32 x sums); 3: Q3_K (codes 0..7, start -4 x sums = the -32 values >> 3,
+// exact since they are multiples of 32).
+template <int T, int Shift = 0>
 void gemm_q6_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
     const auto* w = static_cast<const gemm_block_q6_kx8*>(pw);
     const block_q8_k* x[T];
@@ -183,7 +192,10 @@ void gemm_q6_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
             // Codes 0..63: pair sums <= 16002; the 4 groups of a 16-column sub-block start from the -32
             // correction and end at sum (q - 32) a, |.| <= 32512 (modular int16, exact).
             __m256i p16[T];
-            for (int t = 0; t < T; ++t) p16[t] = _mm256_set1_epi32(cs[t][b * k_q8_k_sides + 4 + s]);
+            for (int t = 0; t < T; ++t) {
+                p16[t] = _mm256_set1_epi32(cs[t][b * k_q8_k_sides + 4 + s]);
+                if constexpr (Shift != 0) p16[t] = _mm256_srai_epi16(p16[t], Shift);
+            }
             for (int g = 0; g < 4; ++g) {
                 const __m256i wv = load32(w[b].q[4 * s + g]);
                 for (int t = 0; t < T; ++t)
@@ -196,6 +208,50 @@ void gemm_q6_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
         const __m256 dv = _mm256_loadu_ps(w[b].d);
         for (int t = 0; t < T; ++t)
             acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(da[t][b]), dv), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+    }
+    for (int t = 0; t < T; ++t) store_rows(y + t * ldy, acc[t], n_rows);
+}
+
+// Q2_K: codes 0..3 (pair sums <= 762, 4 groups <= 3048), 16-column sub-blocks with 4-bit scales;
+// mins against Q8_K's bsums, read as int16 pairs straight from the activation block.
+template <int T>
+void gemm_q2_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
+    const auto* w = static_cast<const gemm_block_q2_kx8*>(pw);
+    const block_q8_k* x[T];
+    const float* da[T];
+    for (int t = 0; t < T; ++t) {
+        x[t] = reinterpret_cast<const block_q8_k*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
+        da[t] = a.d + (t0 + t) * a.n_blocks;
+    }
+    __m256 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        __m256i sumi[T];
+        for (int t = 0; t < T; ++t) sumi[t] = _mm256_setzero_si256();
+        for (int s = 0; s < 16; ++s) {
+            __m256i p16[T];
+            for (int t = 0; t < T; ++t) p16[t] = _mm256_setzero_si256();
+            for (int g = 0; g < 4; ++g) {
+                const __m256i wv = load32(w[b].q[4 * s + g]);
+                for (int t = 0; t < T; ++t)
+                    p16[t] = _mm256_add_epi16(p16[t],
+                                              _mm256_maddubs_epi16(wv, bcast4(x[t][b].qs + 16 * s + 4 * g)));
+            }
+            const __m256i sc = load32(w[b].sc[s]);
+            for (int t = 0; t < T; ++t) sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p16[t], sc));
+        }
+        const __m256 dv = _mm256_loadu_ps(w[b].d), dminv = _mm256_loadu_ps(w[b].dmin);
+        for (int t = 0; t < T; ++t) {
+            __m256i summ = _mm256_setzero_si256();
+            for (int p = 0; p < 8; ++p) {
+                int32_t pair;
+                std::memcpy(&pair, x[t][b].bsums + 2 * p, 4);
+                summ = _mm256_add_epi32(summ, _mm256_madd_epi16(load32(w[b].mn[p]), _mm256_set1_epi32(pair)));
+            }
+            const __m256 dab = _mm256_set1_ps(da[t][b]);
+            const __m256 m = _mm256_mul_ps(_mm256_mul_ps(dab, dminv), _mm256_cvtepi32_ps(summ));
+            acc[t] = _mm256_add_ps(acc[t], _mm256_fmsub_ps(_mm256_mul_ps(dab, dv), _mm256_cvtepi32_ps(sumi[t]), m));
+        }
     }
     for (int t = 0; t < T; ++t) store_rows(y + t * ldy, acc[t], n_rows);
 }
@@ -243,7 +299,139 @@ struct k_q6_k {
     }
 };
 
+template <int T>
+struct k_q5_k {
+    static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
+        gemm_q4_k<T, 4>(nb, pw, a, t0, y, ldy, n_rows);
+    }
+};
+
+template <int T>
+struct k_q3_k {
+    static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
+        gemm_q6_k<T, 3>(nb, pw, a, t0, y, ldy, n_rows);
+    }
+};
+
+template <int T>
+struct k_q2_k {
+    static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
+        gemm_q2_k<T>(nb, pw, a, t0, y, ldy, n_rows);
+    }
+};
+
+// Bits 2j, 2j+1 of each byte (0..3 per byte).
+inline __m256i crumb(__m256i v, int j) {
+    return _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(2 * j)), _mm256_set1_epi8(3));
+}
+// Bit `bit` of each byte (0 or 1 per byte).
+inline __m256i bit_of(__m256i v, int bit) {
+    return _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(bit)), _mm256_set1_epi8(1));
+}
+
 }  // namespace
+
+void gemm_pack_q5_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_q4_kx8*>(dst);
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int64_t b = 0; b < k / k_qk_k; ++b) {
+        const block_q5_k* blk[8] = {};
+        for (int i = 0; i < 8; ++i) {
+            if (i < n_rows) {
+                blk[i] = reinterpret_cast<const block_q5_k*>(w + row_stride * static_cast<size_t>(i)) + b;
+                out[b].d[i] = _cvtsh_ss(blk[i]->d);
+                out[b].dmin[i] = _cvtsh_ss(blk[i]->dmin);
+                for (int s = 0; s < 8; ++s) {
+                    int sc, m;
+                    scale_min_k4(s, blk[i]->scales, sc, m);
+                    out[b].sc[s][2 * i] = out[b].sc[s][2 * i + 1] = static_cast<int16_t>(sc);
+                    out[b].mn[s / 2][2 * i + s % 2] = static_cast<int16_t>(m);
+                }
+            } else {
+                out[b].d[i] = out[b].dmin[i] = 0.0f;
+                for (int s = 0; s < 8; ++s) {
+                    out[b].sc[s][2 * i] = out[b].sc[s][2 * i + 1] = 0;
+                    out[b].mn[s / 2][2 * i + s % 2] = 0;
+                }
+            }
+        }
+        for (int j = 0; j < 4; ++j) {
+            __m256i lo[8], hi[8];
+            for (int i = 0; i < 8; ++i) {
+                if (blk[i]) {
+                    const __m256i q = load32(blk[i]->qs + 32 * j), qh = load32(blk[i]->qh);
+                    lo[i] = _mm256_or_si256(_mm256_and_si256(q, m4), _mm256_slli_epi16(bit_of(qh, 2 * j), 4));
+                    hi[i] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4),
+                                            _mm256_slli_epi16(bit_of(qh, 2 * j + 1), 4));
+                } else {
+                    lo[i] = hi[i] = _mm256_setzero_si256();
+                }
+            }
+            transpose_store(lo, reinterpret_cast<uint8_t*>(out[b].q[8 * (2 * j)]));
+            transpose_store(hi, reinterpret_cast<uint8_t*>(out[b].q[8 * (2 * j + 1)]));
+        }
+    }
+}
+
+void gemm_pack_q3_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_q6_kx8*>(dst);
+    for (int64_t b = 0; b < k / k_qk_k; ++b) {
+        const block_q3_k* blk[8] = {};
+        for (int i = 0; i < 8; ++i) {
+            int8_t sc[16] = {};
+            if (i < n_rows) {
+                blk[i] = reinterpret_cast<const block_q3_k*>(w + row_stride * static_cast<size_t>(i)) + b;
+                out[b].d[i] = _cvtsh_ss(blk[i]->d);
+                unpack_q3_k_scales(blk[i]->scales, sc);
+            } else {
+                out[b].d[i] = 0.0f;
+            }
+            for (int s = 0; s < 16; ++s) out[b].sc[s][2 * i] = out[b].sc[s][2 * i + 1] = sc[s];
+        }
+        for (int n = 0; n < 2; ++n) {
+            for (int j = 0; j < 4; ++j) {
+                __m256i u[8];
+                for (int i = 0; i < 8; ++i) {
+                    if (!blk[i]) {
+                        u[i] = _mm256_setzero_si256();
+                        continue;
+                    }
+                    const __m256i q = load32(blk[i]->qs + 32 * n), hm = load32(blk[i]->hmask);
+                    u[i] = _mm256_or_si256(crumb(q, j), _mm256_slli_epi16(bit_of(hm, 4 * n + j), 2));
+                }
+                transpose_store(u, reinterpret_cast<uint8_t*>(out[b].q[32 * n + 8 * j]));
+            }
+        }
+    }
+}
+
+void gemm_pack_q2_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_q2_kx8*>(dst);
+    for (int64_t b = 0; b < k / k_qk_k; ++b) {
+        const block_q2_k* blk[8] = {};
+        for (int i = 0; i < 8; ++i) {
+            if (i < n_rows) {
+                blk[i] = reinterpret_cast<const block_q2_k*>(w + row_stride * static_cast<size_t>(i)) + b;
+                out[b].d[i] = _cvtsh_ss(blk[i]->d);
+                out[b].dmin[i] = _cvtsh_ss(blk[i]->dmin);
+            } else {
+                out[b].d[i] = out[b].dmin[i] = 0.0f;
+            }
+            for (int s = 0; s < 16; ++s) {
+                const int v = blk[i] ? blk[i]->scales[s] : 0;
+                out[b].sc[s][2 * i] = out[b].sc[s][2 * i + 1] = static_cast<int16_t>(v & 0x0F);
+                out[b].mn[s / 2][2 * i + s % 2] = static_cast<int16_t>(v >> 4);
+            }
+        }
+        for (int n = 0; n < 2; ++n) {
+            for (int j = 0; j < 4; ++j) {
+                __m256i u[8];
+                for (int i = 0; i < 8; ++i) u[i] = blk[i] ? crumb(load32(blk[i]->qs + 32 * n), j) : _mm256_setzero_si256();
+                transpose_store(u, reinterpret_cast<uint8_t*>(out[b].q[32 * n + 8 * j]));
+            }
+        }
+    }
+}
 
 void gemm_pack_q6_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     auto* out = static_cast<gemm_block_q6_kx8*>(dst);
@@ -399,6 +587,21 @@ void gemm_q6_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int
 void gemm_q4_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows) {
     dispatch<k_q4_k>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+}
+
+void gemm_q5_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                              int64_t ldy, int n_rows) {
+    dispatch<k_q5_k>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+}
+
+void gemm_q3_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                              int64_t ldy, int n_rows) {
+    dispatch<k_q3_k>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+}
+
+void gemm_q2_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                              int64_t ldy, int n_rows) {
+    dispatch<k_q2_k>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
 }
 
 }  // namespace lowbit::kernels

@@ -42,6 +42,9 @@ const gemm_case k_cases[] = {
     {type::q8_0, gemm_pack_q8_0__ref, gemm_pack_q8_0__avx2, gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2},
     {type::q4_k, gemm_pack_q4_k__ref, gemm_pack_q4_k__avx2, gemm_q4_k_q8_k_8x4__ref, gemm_q4_k_q8_k_8x4__avx2},
     {type::q6_k, gemm_pack_q6_k__ref, gemm_pack_q6_k__avx2, gemm_q6_k_q8_k_8x4__ref, gemm_q6_k_q8_k_8x4__avx2},
+    {type::q5_k, gemm_pack_q5_k__ref, gemm_pack_q5_k__avx2, gemm_q5_k_q8_k_8x4__ref, gemm_q5_k_q8_k_8x4__avx2},
+    {type::q3_k, gemm_pack_q3_k__ref, gemm_pack_q3_k__avx2, gemm_q3_k_q8_k_8x4__ref, gemm_q3_k_q8_k_8x4__avx2},
+    {type::q2_k, gemm_pack_q2_k__ref, gemm_pack_q2_k__avx2, gemm_q2_k_q8_k_8x4__ref, gemm_q2_k_q8_k_8x4__avx2},
 };
 
 bool have_avx2() { return best_isa_tier() >= isa_tier::avx2; }
@@ -68,6 +71,16 @@ std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t k, std::mt19937
                 auto& blk = reinterpret_cast<block_q4_k*>(row)[b];
                 blk.d = f32_to_fp16(sc(rng));
                 blk.dmin = f32_to_fp16(sc(rng));
+            } else if (t == type::q5_k) {
+                auto& blk = reinterpret_cast<block_q5_k*>(row)[b];
+                blk.d = f32_to_fp16(sc(rng));
+                blk.dmin = f32_to_fp16(sc(rng));
+            } else if (t == type::q2_k) {
+                auto& blk = reinterpret_cast<block_q2_k*>(row)[b];
+                blk.d = f32_to_fp16(sc(rng));
+                blk.dmin = f32_to_fp16(sc(rng));
+            } else if (t == type::q3_k) {
+                reinterpret_cast<block_q3_k*>(row)[b].d = f32_to_fp16(sc(rng) / 8);
             } else if (t == type::q4_0) {
                 reinterpret_cast<block_q4_0*>(row)[b].d = f32_to_fp16(sc(rng));
             } else if (t == type::q6_k) {
