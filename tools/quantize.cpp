@@ -29,7 +29,7 @@ struct args {
     // automatic mixed precision (src/quant/mixed_precision.hpp)
     double target_bpw = 0, max_kld = -1;
     uint64_t target_size = 0;
-    std::string calib, mp_measure = "auto", mp_candidates, mp_report, mp_cache;
+    std::string calib, mp_measure = "auto", mp_candidates, mp_report, mp_cache, method_cache;
     int64_t calib_ctx = 128, calib_chunks = 8;
     // activation quantization (src/quant/act_quant.hpp)
     std::string act_quant = "none", act_observer = "minmax", act_calib;
@@ -153,6 +153,8 @@ void run(const args& a) {
     }
     wm.gptq.act_order = a.act_order;
     wm.gptq.refine_sweeps = a.gptq_refine;
+    LOWBIT_REQUIRE(a.method_cache.empty() || a.method == "gptq", "--method-cache applies to --method gptq only");
+    wm.cache_path = a.method_cache;
     wm.gptq.threads = wm.awq.threads = wm.hqq.threads = a.threads;
     wm.awq.clip = !a.no_clip;
     wm.verbose = a.verbose;
@@ -210,6 +212,8 @@ void setup(CLI::App& app) {
     s->add_option("--method-seqs", a->method_seqs, "calibration sequences for gptq/awq (default 32)");
     s->add_option("--method-ctx", a->method_len, "tokens per calibration sequence for gptq/awq (default 256)");
     s->add_option("--seed", a->seed, "seed picking the calibration windows (default 1234)");
+    s->add_option("--method-cache", a->method_cache,
+                  "gptq: calibration statistics file, reused across formats (non-sequential GPTQ from the F32 model's inputs)");
     s->add_flag("--act-order", a->act_order, "gptq: quantize columns in order of decreasing activation energy");
     s->add_option("--gptq-refine", a->gptq_refine,
                   "gptq, ggml block types: coordinate-descent sweeps over the codes after GPTQ (default 4, 0 = off)")

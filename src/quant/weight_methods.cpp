@@ -1,11 +1,17 @@
 // Drives GPTQ / AWQ / HQQ over a whole model; see weight_methods.hpp.
 #include "quant/weight_methods.hpp"
 
+#include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 
+#include "core/sha256.hpp"
 #include "lowbit/error.hpp"
 
 namespace lowbit {
@@ -21,96 +27,255 @@ std::map<std::string, type> planned_types(const model_data& in, const quantize_o
     return r;
 }
 
-void run_gptq(const model_data& in, const std::map<std::string, type>& types, const weight_method_options& mo,
-              encoded_map& enc) {
+// The matrices that read the inputs of point p in layer l, with their editable F32 weights.
+std::vector<std::pair<std::string, std::vector<float>*>> consumers(int64_t l, calib_point p, layer_f32& L) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    switch (p) {
+        case calib_point::attn_in:
+            return {{b + "attn_q.weight", &L.wq}, {b + "attn_k.weight", &L.wk}, {b + "attn_v.weight", &L.wv}};
+        case calib_point::attn_out: return {{b + "attn_output.weight", &L.wo}};
+        case calib_point::ffn_in: return {{b + "ffn_gate.weight", &L.w_gate}, {b + "ffn_up.weight", &L.w_up}};
+        case calib_point::ffn_mid: return {{b + "ffn_down.weight", &L.w_down}};
+    }
+    return {};
+}
+
+std::string point_key(int64_t l, calib_point p) { return "blk." + std::to_string(l) + "." + calib_point_name(p); }
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Encodes `w` ([rows][n], F32, overwritten with its de-quantized values so that later matrices and
+// layers see them) as `t`: GPTQ with h() where the type allows, the format's encoder otherwise
+// (then nothing goes into enc).
+void encode_matrix(const std::string& name, type t, std::vector<float>& w, int64_t n,
+                   const std::function<const std::vector<double>&()>& h, const weight_method_options& mo,
+                   encoded_map& enc) {
+    const int64_t rows = static_cast<int64_t>(w.size()) / n;
+    const size_t rb = row_bytes(t, n);
+    std::vector<uint8_t> bytes;
+    const bool g = gptq_supports(t) && row_supported(t, n);
+    if (g) {
+        bytes = gptq_quantize(t, w.data(), rows, n, h(), mo.gptq);
+    } else {
+        bytes.resize(static_cast<size_t>(rows) * rb);
+        for (int64_t r = 0; r < rows; ++r) quantize_row(t, w.data() + r * n, bytes.data() + r * rb, n);
+    }
+    for (int64_t r = 0; r < rows; ++r) dequantize_row(t, bytes.data() + r * rb, w.data() + r * n, n);
+    if (g) enc[name] = std::move(bytes);
+}
+
+// GPTQ of the token embedding of an untied model (a tied one is the output matrix), with
+// embedding_hessian from the residual gains. Returns its de-quantized values (null if it is not
+// GPTQ-encoded).
+std::shared_ptr<std::vector<float>> encode_embedding(const model_data& in, const std::map<std::string, type>& types,
+                                                     const std::vector<layer_f32>& layers,
+                                                     const std::vector<double>& gain, const weight_method_options& mo,
+                                                     encoded_map& enc) {
+    const auto it = types.find("token_embd.weight");
+    const model_tensor* emb = in.find_tensor("token_embd.weight");
+    if (it == types.end() || emb == nullptr || in.find_tensor("output.weight") == nullptr ||
+        !gptq_supports(it->second) || !row_supported(it->second, emb->row_len()))
+        return nullptr;
+    const auto t0 = std::chrono::steady_clock::now();
+    const int64_t E = emb->row_len(), V = emb->n_rows();
+    const std::vector<double> h = embedding_hessian(in, layers, gain, mo.gptq.threads);
+    auto w = std::make_shared<std::vector<float>>(tensor_f32(in, "token_embd.weight", V * E));
+    encode_matrix("token_embd.weight", it->second, *w, E, [&]() -> const std::vector<double>& { return h; }, mo, enc);
+    if (mo.verbose) std::fprintf(stderr, "gptq: token_embd.weight: %.2f s\n", seconds_since(t0));
+    return w;
+}
+
+// GPTQ of the output matrix (or, when tied, the token embedding it reuses) from H of its inputs.
+void encode_output(const model_data& in, const std::map<std::string, type>& types, const std::vector<double>& h,
+                   const weight_method_options& mo, encoded_map& enc) {
+    const std::string out_name = in.find_tensor("output.weight") ? "output.weight" : "token_embd.weight";
+    const auto it = types.find(out_name);
+    const model_tensor* ot = in.find_tensor(out_name);
+    if (it == types.end() || ot == nullptr || !gptq_supports(it->second) || h.empty()) return;
+    const int64_t n = ot->row_len();
+    if (h.size() != static_cast<size_t>(n * n) || !row_supported(it->second, n)) return;
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<float> w = tensor_f32(in, out_name, n * ot->n_rows());
+    encode_matrix(out_name, it->second, w, n, [&]() -> const std::vector<double>& { return h; }, mo, enc);
+    if (mo.verbose) std::fprintf(stderr, "gptq: %s: %.2f s\n", out_name.c_str(), seconds_since(t0));
+}
+
+// Sequential GPTQ: the embedding first, then each point's matrices from the inputs of the already
+// quantized model, then the output matrix from the quantized model's final hidden states.
+void run_gptq_sequential(const model_data& in, const std::map<std::string, type>& types,
+                         const weight_method_options& mo, encoded_map& enc) {
     const auto seqs = calib_sequences(in, mo.calib);
     std::vector<layer_f32> layers = load_layers_f32(in);
-    // The token embedding first (a model without output.weight reuses it as the output matrix: that
-    // case is handled below): GPTQ with embedding_hessian, whose weights come from one F32 pass over
-    // the calibration; the layers then see the quantized embedding.
     model_data run_in = in;
-    const auto emb_type = types.find("token_embd.weight");
-    const model_tensor* emb = in.find_tensor("token_embd.weight");
-    if (emb_type != types.end() && emb != nullptr && in.find_tensor("output.weight") != nullptr &&
-        gptq_supports(emb_type->second) && row_supported(emb_type->second, emb->row_len())) {
-        const auto t0 = std::chrono::steady_clock::now();
-        const type t = emb_type->second;
-        const int64_t E = emb->row_len(), V = emb->n_rows();
+    if (types.count("token_embd.weight")) {
         std::vector<double> gain;
         run_layerwise(in, seqs, layers, nullptr, mo.calib.threads, nullptr, nullptr, &gain);
-        const std::vector<double> h = embedding_hessian(in, layers, gain, mo.gptq.threads);
-        const std::vector<float> w = tensor_f32(in, "token_embd.weight", V * E);
-        std::vector<uint8_t> bytes = gptq_quantize(t, w.data(), V, E, h, mo.gptq);
-        auto deq = std::make_shared<std::vector<float>>(w.size());
-        const size_t rb = row_bytes(t, E);
-        for (int64_t r = 0; r < V; ++r) dequantize_row(t, bytes.data() + r * rb, deq->data() + r * E, E);
-        for (auto& tn : run_in.tensors)
-            if (tn.name == "token_embd.weight") {
-                tn.t = type::f32;
-                tn.bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(deq->data()), deq->size() * sizeof(float));
-            }
-        run_in.keepalive.push_back(deq);
-        enc["token_embd.weight"] = std::move(bytes);
-        if (mo.verbose)
-            std::fprintf(stderr, "gptq: token_embd.weight: %.2f s\n",
-                         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        if (auto deq = encode_embedding(in, types, layers, gain, mo, enc)) {
+            for (auto& tn : run_in.tensors)
+                if (tn.name == "token_embd.weight") {
+                    tn.t = type::f32;
+                    tn.bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(deq->data()), deq->size() * sizeof(float));
+                }
+            run_in.keepalive.push_back(deq);
+        }
     }
     auto visit = [&](int64_t l, calib_point p, layer_f32& L, const float* x, int64_t N, int64_t n) {
-        const std::string b = "blk." + std::to_string(l) + ".";
-        std::vector<std::pair<std::string, std::vector<float>*>> cons;
-        switch (p) {
-            case calib_point::attn_in:
-                cons = {{b + "attn_q.weight", &L.wq}, {b + "attn_k.weight", &L.wk}, {b + "attn_v.weight", &L.wv}};
-                break;
-            case calib_point::attn_out: cons = {{b + "attn_output.weight", &L.wo}}; break;
-            case calib_point::ffn_in: cons = {{b + "ffn_gate.weight", &L.w_gate}, {b + "ffn_up.weight", &L.w_up}}; break;
-            case calib_point::ffn_mid: cons = {{b + "ffn_down.weight", &L.w_down}}; break;
-        }
         std::vector<double> h;
         const auto t0 = std::chrono::steady_clock::now();
-        for (auto& [name, w] : cons) {
+        for (auto& [name, w] : consumers(l, p, L)) {
             auto it = types.find(name);
             if (it == types.end()) continue;  // stays unquantized
-            const type t = it->second;
-            const int64_t rows = static_cast<int64_t>(w->size()) / n;
-            const size_t rb = row_bytes(t, n);
-            std::vector<uint8_t> bytes;
-            if (gptq_supports(t)) {
+            encode_matrix(name, it->second, *w, n, [&]() -> const std::vector<double>& {
                 if (h.empty()) hessian_accumulate(h, x, N, n, mo.gptq.threads);
-                bytes = gptq_quantize(t, w->data(), rows, n, h, mo.gptq);
-            } else {
-                bytes.resize(static_cast<size_t>(rows) * rb);
-                for (int64_t r = 0; r < rows; ++r) quantize_row(t, w->data() + r * n, bytes.data() + r * rb, n);
-            }
-            // Later matrices and layers see the quantized weights.
-            for (int64_t r = 0; r < rows; ++r) dequantize_row(t, bytes.data() + r * rb, w->data() + r * n, n);
-            if (gptq_supports(t)) enc[name] = std::move(bytes);
+                return h;
+            }, mo, enc);
         }
         if (mo.verbose)
             std::fprintf(stderr, "gptq: layer %lld %s: %.2f s\n", static_cast<long long>(l), calib_point_name(p),
-                         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+                         seconds_since(t0));
     };
     std::vector<float> hidden;
     run_layerwise(run_in, seqs, layers, visit, mo.calib.threads, nullptr, &hidden);
-    // The output matrix (or, when tied, the token embedding it reuses) sees the final normed hidden
-    // states of the quantized layers.
-    const std::string out_name = in.find_tensor("output.weight") ? "output.weight" : "token_embd.weight";
-    auto it = types.find(out_name);
-    const model_tensor* ot = in.find_tensor(out_name);
-    if (it == types.end() || ot == nullptr || !gptq_supports(it->second)) return;
-    const int64_t n = ot->row_len(), rows = ot->n_rows();
-    if (hidden.empty() || static_cast<int64_t>(hidden.size()) % n != 0 || !row_supported(it->second, n)) return;
-    const auto t0 = std::chrono::steady_clock::now();
-    std::vector<float> w(static_cast<size_t>(n * rows));
-    const size_t rb = row_bytes(ot->t, n);
-    LOWBIT_REQUIRE(ot->bytes.size() >= rb * static_cast<size_t>(rows), "tensor '{}' is truncated", out_name);
-    for (int64_t r = 0; r < rows; ++r) dequantize_row(ot->t, ot->bytes.data() + r * rb, w.data() + r * n, n);
     std::vector<double> h;
-    hessian_accumulate(h, hidden.data(), static_cast<int64_t>(hidden.size()) / n, n, mo.gptq.threads);
-    enc[out_name] = gptq_quantize(it->second, w.data(), rows, n, h, mo.gptq);
-    if (mo.verbose)
-        std::fprintf(stderr, "gptq: %s: %.2f s\n", out_name.c_str(),
-                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    const int64_t E = layers.empty() ? 0 : static_cast<int64_t>(layers[0].attn_norm.size());
+    if (E > 0 && !hidden.empty()) hessian_accumulate(h, hidden.data(), static_cast<int64_t>(hidden.size()) / E, E, mo.gptq.threads);
+    encode_output(in, types, h, mo, enc);
+}
+
+// The F32 model's calibration statistics, format-independent: H at every point, H of the output
+// matrix's inputs and the embedding's residual gains (gptq_hessian_cache in weight_methods.hpp).
+struct hessian_stats {
+    std::map<std::string, std::vector<double>> h;  // point_key(l, p) or "output" -> [n][n]
+    std::vector<double> gain;
+};
+
+std::array<uint8_t, 32> stats_key(const model_data& in, const std::vector<std::vector<int32_t>>& seqs) {
+    sha256 s;
+    const std::string tag = "lowbit gptq hessians v1";
+    s.update(tag.data(), tag.size());
+    for (const auto& q : seqs) s.update(q.data(), q.size() * sizeof(int32_t));
+    for (const auto& t : in.tensors) {
+        s.update(t.name.data(), t.name.size() + 1);
+        const auto tt = static_cast<uint32_t>(t.t);
+        s.update(&tt, sizeof tt);
+        s.update(t.shape.data(), t.shape.size() * sizeof(int64_t));
+        s.update(t.bytes.data(), t.bytes.size());
+    }
+    return s.digest();
+}
+
+constexpr char k_stats_magic[8] = {'L', 'B', 'G', 'P', 'T', 'Q', 'H', '1'};
+
+// Reads the cache; false if it is missing, for other inputs, or unreadable.
+bool load_stats(const std::string& path, const std::array<uint8_t, 32>& key, hessian_stats& st) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) return false;
+    char magic[8];
+    std::array<uint8_t, 32> k{};
+    uint64_t ng = 0, ne = 0;
+    if (!f.read(magic, 8) || std::memcmp(magic, k_stats_magic, 8) != 0) return false;
+    if (!f.read(reinterpret_cast<char*>(k.data()), 32) || k != key) return false;
+    if (!f.read(reinterpret_cast<char*>(&ng), 8) || ng > (1u << 20)) return false;
+    st.gain.resize(ng);
+    if (!f.read(reinterpret_cast<char*>(st.gain.data()), static_cast<std::streamsize>(ng * 8))) return false;
+    if (!f.read(reinterpret_cast<char*>(&ne), 8) || ne > (1u << 20)) return false;
+    std::vector<float> tri;
+    for (uint64_t e = 0; e < ne; ++e) {
+        uint32_t len = 0;
+        uint64_t n = 0;
+        if (!f.read(reinterpret_cast<char*>(&len), 4) || len > 4096) return false;
+        std::string name(len, '\0');
+        if (!f.read(name.data(), len) || !f.read(reinterpret_cast<char*>(&n), 8) || n > (1u << 17)) return false;
+        tri.resize(n * (n + 1) / 2);
+        if (!f.read(reinterpret_cast<char*>(tri.data()), static_cast<std::streamsize>(tri.size() * 4))) return false;
+        auto& h = st.h[name];
+        h.assign(n * n, 0.0);
+        size_t k2 = 0;
+        for (uint64_t i = 0; i < n; ++i)
+            for (uint64_t j = i; j < n; ++j) h[i * n + j] = h[j * n + i] = tri[k2++];
+    }
+    return true;
+}
+
+// Writes the cache (upper triangles as float) through a temporary file, so a crash never leaves a
+// half-written cache under the real name.
+void save_stats(const std::string& path, const std::array<uint8_t, 32>& key, const hessian_stats& st) {
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+        LOWBIT_REQUIRE(f.good(), "--method-cache: cannot write '{}'", tmp);
+        f.write(k_stats_magic, 8);
+        f.write(reinterpret_cast<const char*>(key.data()), 32);
+        const uint64_t ng = st.gain.size(), ne = st.h.size();
+        f.write(reinterpret_cast<const char*>(&ng), 8);
+        f.write(reinterpret_cast<const char*>(st.gain.data()), static_cast<std::streamsize>(ng * 8));
+        f.write(reinterpret_cast<const char*>(&ne), 8);
+        std::vector<float> tri;
+        for (const auto& [name, h] : st.h) {
+            const auto len = static_cast<uint32_t>(name.size());
+            const auto n = static_cast<uint64_t>(std::llround(std::sqrt(double(h.size()))));
+            f.write(reinterpret_cast<const char*>(&len), 4);
+            f.write(name.data(), len);
+            f.write(reinterpret_cast<const char*>(&n), 8);
+            tri.clear();
+            for (uint64_t i = 0; i < n; ++i)
+                for (uint64_t j = i; j < n; ++j) tri.push_back(static_cast<float>(h[i * n + j]));
+            f.write(reinterpret_cast<const char*>(tri.data()), static_cast<std::streamsize>(tri.size() * 4));
+        }
+        LOWBIT_REQUIRE(f.good(), "--method-cache: writing '{}' failed", tmp);
+    }
+    LOWBIT_REQUIRE(std::rename(tmp.c_str(), path.c_str()) == 0, "--method-cache: cannot rename '{}' to '{}'", tmp, path);
+}
+
+// GPTQ from the F32 model's statistics (read from mo.cache_path when they match this model and
+// calibration, else measured in one pass and written there): every matrix sees the F32 model's
+// inputs instead of the partly quantized model's (not sequential), so a rerun with another format
+// needs no forward pass.
+void run_gptq_cached(const model_data& in, const std::map<std::string, type>& types,
+                     const weight_method_options& mo, encoded_map& enc) {
+    const auto seqs = calib_sequences(in, mo.calib);
+    const auto key = stats_key(in, seqs);
+    std::vector<layer_f32> layers = load_layers_f32(in);
+    hessian_stats st;
+    const auto t0 = std::chrono::steady_clock::now();
+    if (load_stats(mo.cache_path, key, st)) {
+        if (mo.verbose) std::fprintf(stderr, "gptq: statistics from %s (%.2f s)\n", mo.cache_path.c_str(), seconds_since(t0));
+    } else {
+        auto visit = [&](int64_t l, calib_point p, layer_f32&, const float* x, int64_t N, int64_t n) {
+            hessian_accumulate(st.h[point_key(l, p)], x, N, n, mo.gptq.threads);
+        };
+        std::vector<float> hidden;
+        run_layerwise(in, seqs, layers, visit, mo.calib.threads, nullptr, &hidden, &st.gain);
+        const int64_t E = layers.empty() ? 0 : static_cast<int64_t>(layers[0].attn_norm.size());
+        if (E > 0 && !hidden.empty())
+            hessian_accumulate(st.h["output"], hidden.data(), static_cast<int64_t>(hidden.size()) / E, E, mo.gptq.threads);
+        save_stats(mo.cache_path, key, st);
+        if (mo.verbose) std::fprintf(stderr, "gptq: statistics measured, written to %s (%.2f s)\n", mo.cache_path.c_str(), seconds_since(t0));
+    }
+    encode_embedding(in, types, layers, st.gain, mo, enc);
+    for (int64_t l = 0; l < static_cast<int64_t>(layers.size()); ++l)
+        for (calib_point p : {calib_point::attn_in, calib_point::attn_out, calib_point::ffn_in, calib_point::ffn_mid}) {
+            const auto hit = st.h.find(point_key(l, p));
+            LOWBIT_REQUIRE(hit != st.h.end(), "--method-cache: no statistics for {}", point_key(l, p));
+            const auto n = static_cast<int64_t>(std::llround(std::sqrt(double(hit->second.size()))));
+            for (auto& [name, w] : consumers(l, p, layers[static_cast<size_t>(l)])) {
+                auto it = types.find(name);
+                if (it == types.end()) continue;
+                encode_matrix(name, it->second, *w, n, [&]() -> const std::vector<double>& { return hit->second; }, mo, enc);
+            }
+        }
+    const auto ho = st.h.find("output");
+    if (ho != st.h.end()) encode_output(in, types, ho->second, mo, enc);
+}
+
+void run_gptq(const model_data& in, const std::map<std::string, type>& types, const weight_method_options& mo,
+              encoded_map& enc) {
+    if (mo.cache_path.empty())
+        run_gptq_sequential(in, types, mo, enc);
+    else
+        run_gptq_cached(in, types, mo, enc);
 }
 
 }  // namespace

@@ -27,6 +27,12 @@ struct weight_method_options {
     awq_options awq;
     hqq_options hqq;
     bool verbose = false;        // per-point progress on stderr
+    // gptq: a file holding the F32 model's calibration statistics (H at every point, of the output's
+    // inputs, the embedding's residual gains), keyed by a SHA-256 of the model's tensors and the
+    // calibration tokens. When set, GPTQ reads them from it (or measures and writes them once) and
+    // quantizes every matrix from the F32 model's inputs, not sequentially: a rerun with another
+    // format does no forward pass. Empty: sequential GPTQ, nothing cached.
+    std::string cache_path;
 };
 
 // Whether `name` is one of the methods above.

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <random>
 #include <vector>
 
@@ -190,6 +191,49 @@ TEST(GptqModel, Stories260KThroughThePipeline) {
     weight_method_options bad;
     bad.method = "nope";
     EXPECT_ANY_THROW(quantize_model_with_method(in, dir + "/x.gguf", qo, bad));
+}
+
+// --method-cache: the first run measures the F32 model's statistics and writes them; a run with
+// another format reads them (no forward pass) and a rerun of the first format gives the same bytes;
+// a truncated cache or another calibration is measured afresh, never trusted.
+TEST(GptqModel, StatisticsCacheIsReusedAcrossFormats) {
+    const std::string mp = test::shared_path("models/stories260K/stories260K-f32.gguf");
+    const std::string tp = test::shared_path("data/tinystories_valid_first200.txt");
+    if (!test::file_exists(mp) || !test::file_exists(tp)) GTEST_SKIP() << "shared model/text missing";
+    const model_data in = load_model(mp);
+    const std::string dir = test::temp_dir(), cache = dir + "/s.hcache";
+    weight_method_options wm;
+    wm.method = "gptq";
+    wm.calib.text_path = tp;
+    wm.calib.n_seq = 4;
+    wm.calib.seq_len = 64;
+    wm.cache_path = cache;
+    auto run = [&](const char* preset, const std::string& out) {
+        quantize_options qo;
+        qo.preset = preset;
+        qo.pure = true;
+        qo.threads = 2;
+        quantize_model_with_method(in, out, qo, wm);
+        const auto bytes = test::read_file(out);
+        return bytes;
+    };
+    const auto a = run("int3_g32", dir + "/a.gguf");
+    ASSERT_TRUE(test::file_exists(cache));
+    const auto size0 = std::filesystem::file_size(cache);
+    const auto mtime0 = std::filesystem::last_write_time(cache);
+    run("q4_0", dir + "/b.gguf");                    // reads the cache
+    EXPECT_EQ(std::filesystem::last_write_time(cache), mtime0);
+    EXPECT_EQ(run("int3_g32", dir + "/c.gguf"), a);  // same statistics, same bytes
+    // Not sequential: the result differs from sequential GPTQ.
+    wm.cache_path.clear();
+    EXPECT_NE(run("int3_g32", dir + "/seq.gguf"), a);
+    wm.cache_path = cache;
+    std::filesystem::resize_file(cache, size0 / 2);  // truncated: measured again and rewritten
+    EXPECT_EQ(run("int3_g32", dir + "/d.gguf"), a);
+    EXPECT_EQ(std::filesystem::file_size(cache), size0);
+    wm.calib.seed = 99;  // another calibration: another key, measured again
+    EXPECT_NE(run("int3_g32", dir + "/e.gguf"), a);
+    EXPECT_FALSE(test::file_exists(cache + ".tmp"));
 }
 
 // residual_gain starts at 1 (layer 0's attn_norm reads the embedding itself) and has one value per
