@@ -142,7 +142,9 @@ TEST(GgmlKquants, TableRowsAndDispatchMatchReference) {
         EXPECT_EQ(tr.from_float, k.encode) << k.name;
         EXPECT_EQ(tr.block_size, k_qk) << k.name;
         EXPECT_EQ(lowbit::row_bytes(k.t, 4096), 16 * tr.block_bytes) << k.name;
-        if (host_has_avx2()) EXPECT_EQ(tr.to_float_avx2, k.avx2) << k.name << ": AVX2 decoder not registered";
+        if (host_has_avx2()) {
+            EXPECT_EQ(tr.to_float_avx2, k.avx2) << k.name << ": AVX2 decoder not registered";
+        }
         // The dispatched decoder (whatever tier is active) equals the reference.
         std::mt19937 rng(7);
         const auto blocks = random_blocks(k.t, 5, rng);
@@ -238,7 +240,9 @@ TEST(GgmlKquants, DegenerateBlocks) {
             // The spike is the largest magnitude in its block and must come back close to itself.
             EXPECT_NEAR(y[2 * k_qk + 77], -3.5f, 0.2f) << k.name << (pass ? " (importance)" : "");
             for (int i = 0; i < k_qk; ++i)
-                if (i != 77) ASSERT_NEAR(y[2 * k_qk + i], 0.f, 0.25f) << k.name << " index " << i;
+                if (i != 77) {
+                    ASSERT_NEAR(y[2 * k_qk + i], 0.f, 0.25f) << k.name << " index " << i;
+                }
         }
     }
 }
