@@ -141,7 +141,8 @@ int register_all() {
     for (type t : {type::q4_0, type::q5_0, type::q8_0, type::q2_k, type::q3_k, type::q4_k, type::q5_k, type::q6_k}) {
         const std::string n = type_name(t);
         for (isa_tier tier : {isa_tier::ref, isa_tier::avx2}) {
-            benchmark::RegisterBenchmark(("BM_gemm_q/" + n + "/" + isa_tier_name(tier)).c_str(), BM_gemm_q, t, tier)
+            benchmark::RegisterBenchmark(("BM_gemm_q/" + n + "/" + isa_tier_name(tier)).c_str(), BM_gemm_q, t, tier,
+                                         false)
                 ->Unit(benchmark::kMillisecond);
             benchmark::RegisterBenchmark(("BM_dequant_f32/" + n + "/" + isa_tier_name(tier)).c_str(), BM_gemm_q, t,
                                          tier, true)

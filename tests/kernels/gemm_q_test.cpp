@@ -331,35 +331,38 @@ TEST(GemmQ, SharedInputIsReusedOnlyInsideScope) {
     EXPECT_EQ(std::memcmp(ra.data(), sa.data(), ny * 4), 0);
 }
 
-// Q4_K and Q6_K share Q8_K activations inside one scope (as attn_q Q4_K + attn_v Q6_K in Q4_K_M files).
+// All K-quant types share Q8_K activations inside one scope (as attn_q Q4_K + attn_v Q6_K in Q4_K_M files,
+// Q3_K / Q4_K / Q5_K in Q3_K_M files): each result equals a fresh call's bit for bit.
 TEST(GemmQ, SharedInputAcrossKQuantTypes) {
     std::mt19937 rng(k_seed + 6);
     const int64_t k = 512, n_tokens = 9, n_rows = 16;
-    const auto w4 = random_rows(type::q4_k, n_rows, k, rng);
-    const auto w6 = random_rows(type::q6_k, n_rows, k, rng);
-    auto make = [&](type t, const std::vector<uint8_t>& d) {
+    const type types[] = {type::q4_k, type::q6_k, type::q5_k, type::q3_k, type::q2_k};
+    std::vector<std::vector<uint8_t>> data;
+    std::vector<weight_matrix> ws;
+    for (type t : types) data.push_back(random_rows(t, n_rows, k, rng));
+    for (size_t i = 0; i < data.size(); ++i) {
         weight_matrix w;
-        w.t = t;
+        w.t = types[i];
         w.n_rows = n_rows;
         w.n_cols = k;
-        w.data = d.data();
-        w.row_stride = row_bytes(t, k);
-        return w;
-    };
-    const weight_matrix a = make(type::q4_k, w4), b = make(type::q6_k, w6);
+        w.data = data[i].data();
+        w.row_stride = row_bytes(types[i], k);
+        ws.push_back(w);
+    }
     const auto x = gaussian(static_cast<size_t>(n_tokens * k), rng);
     const size_t ny = static_cast<size_t>(n_tokens * n_rows);
-    std::vector<float> ra(ny), rb(ny), sa(ny), sb(ny);
-    matmul_scratch s1, s2, s3;
-    matmul(a, n_tokens, x.data(), k, ra.data(), n_rows, 1, s1);
-    matmul(b, n_tokens, x.data(), k, rb.data(), n_rows, 1, s2);
-    {
-        const matmul_shared_input shared(s3);
-        matmul(a, n_tokens, x.data(), k, sa.data(), n_rows, 2, s3);
-        matmul(b, n_tokens, x.data(), k, sb.data(), n_rows, 2, s3);
+    std::vector<std::vector<float>> fresh(ws.size(), std::vector<float>(ny)), shared = fresh;
+    for (size_t i = 0; i < ws.size(); ++i) {
+        matmul_scratch s;
+        matmul(ws[i], n_tokens, x.data(), k, fresh[i].data(), n_rows, 1, s);
     }
-    EXPECT_EQ(std::memcmp(ra.data(), sa.data(), ny * 4), 0);
-    EXPECT_EQ(std::memcmp(rb.data(), sb.data(), ny * 4), 0);
+    matmul_scratch s3;
+    {
+        const matmul_shared_input scope(s3);
+        for (size_t i = 0; i < ws.size(); ++i) matmul(ws[i], n_tokens, x.data(), k, shared[i].data(), n_rows, 2, s3);
+    }
+    for (size_t i = 0; i < ws.size(); ++i)
+        EXPECT_EQ(std::memcmp(fresh[i].data(), shared[i].data(), ny * 4), 0) << type_name(types[i]);
 }
 
 }  // namespace
