@@ -192,12 +192,8 @@ void gemm_pack_q6_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_
     }
 }
 
-namespace {
-
-// Q6_K (Shift 0: codes 0..63, offset -32) and Q3_K (Shift 3: codes 0..7, offset -4 = -32 / 8).
-template <int Shift>
-void gemm_q6_k_like_ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                        int64_t ldy, int n_rows) {
+void gemm_q6_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                             int64_t ldy, int n_rows) {
     const auto* w = static_cast<const gemm_block_q6_kx8*>(pw);
     for (int t = 0; t < n_tok; ++t) {
         const block_q8_k* x = act_q8_k(a, t0 + t);
@@ -210,7 +206,7 @@ void gemm_q6_k_like_ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t
                 for (int s = 0; s < 16; ++s) {
                     // sum (q - 32) a over the sub-block: the -32 x sum(a) comes from the side value.
                     const int32_t corr = cs[b * k_q8_k_sides + 4 + s];
-                    int sub = (static_cast<int16_t>(corr & 0xFFFF) >> Shift) + (static_cast<int16_t>(corr >> 16) >> Shift);
+                    int sub = static_cast<int16_t>(corr & 0xFFFF) + static_cast<int16_t>(corr >> 16);
                     for (int j = 16 * s; j < 16 * s + 16; ++j) sub += w[b].q[j / 4][r][j % 4] * x[b].qs[j];
                     sumi += w[b].sc[s][2 * r] * sub;
                 }
@@ -221,16 +217,28 @@ void gemm_q6_k_like_ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t
     }
 }
 
-}  // namespace
-
-void gemm_q6_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                             int64_t ldy, int n_rows) {
-    gemm_q6_k_like_ref<0>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
-}
-
 void gemm_q3_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows) {
-    gemm_q6_k_like_ref<3>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
+    const auto* w = static_cast<const gemm_block_q3_kx8*>(pw);
+    for (int t = 0; t < n_tok; ++t) {
+        const block_q8_k* x = act_q8_k(a, t0 + t);
+        const float* da = a.d + (t0 + t) * a.n_blocks;
+        for (int r = 0; r < n_rows; ++r) {
+            float acc = 0;
+            for (int64_t b = 0; b < nb; ++b) {
+                int sumi = 0;
+                for (int s = 0; s < 16; ++s) {
+                    int sub = 0;
+                    for (int j = 16 * s; j < 16 * s + 16; ++j) sub += w[b].q[j / 4][r][j % 4] * x[b].qs[j];
+                    sumi += w[b].sc[s][2 * r] * sub;
+                }
+                int corr = 0;  // sum_s sc[s] bs16[s]: the -4 offset of every code
+                for (int s = 0; s < 16; ++s) corr += w[b].sp[s / 2][2 * r + s % 2] * x[b].bsums[s];
+                acc = std::fma(da[b] * w[b].d[r], static_cast<float>(sumi - 4 * corr), acc);
+            }
+            y[t * ldy + r] = acc;
+        }
+    }
 }
 
 void gemm_q5_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
@@ -265,7 +273,7 @@ void gemm_pack_q5_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_
 }
 
 void gemm_pack_q3_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    auto* out = static_cast<gemm_block_q6_kx8*>(dst);
+    auto* out = static_cast<gemm_block_q3_kx8*>(dst);
     for (int64_t b = 0; b < k / k_qk_k; ++b) {
         std::memset(&out[b], 0, sizeof(out[b]));
         for (int r = 0; r < n_rows; ++r) {
@@ -273,7 +281,10 @@ void gemm_pack_q3_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_
             out[b].d[r] = fp16_to_f32(blk.d);
             int8_t sc[16];
             unpack_q3_k_scales(blk.scales, sc);
-            for (int s = 0; s < 16; ++s) out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = sc[s];
+            for (int s = 0; s < 16; ++s) {
+                out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = sc[s];
+                out[b].sp[s / 2][2 * r + s % 2] = sc[s];
+            }
             // Column c = 128 n + 32 j + l: bits 2 j, 2 j + 1 of qs[32 n + l], high bit hmask[l] bit 4 n + j.
             for (int c = 0; c < k_qk_k; ++c) {
                 const int n = c / 128, j = (c % 128) / 32, l = c % 32;
@@ -390,7 +401,7 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
                  avx2 ? gemm_q5_k_q8_k_8x4__avx2 : gemm_q5_k_q8_k_8x4__ref};
             break;
         case type::q3_k:
-            k = {type::q8_k, k_qk_k, sizeof(gemm_block_q6_kx8), avx2 ? gemm_pack_q3_k__avx2 : gemm_pack_q3_k__ref,
+            k = {type::q8_k, k_qk_k, sizeof(gemm_block_q3_kx8), avx2 ? gemm_pack_q3_k__avx2 : gemm_pack_q3_k__ref,
                  avx2 ? gemm_q3_k_q8_k_8x4__avx2 : gemm_q3_k_q8_k_8x4__ref};
             break;
         case type::q2_k:

@@ -24,8 +24,9 @@
 //   Q6_K . Q8_K:  acc = fma(d_a * d, float(sum_s sc[s] sum_j (q - 32) a), acc)              per super-block
 //                 (s: 16-column sub-blocks, sc signed; the -32 enters as int16 start values, as Q4_0's -8)
 //   Q5_K . Q8_K:  as Q4_K (same packed block) with codes 0..31 (nibble | 5th bit << 4)
-//   Q3_K . Q8_K:  as Q6_K (same packed block) with codes 0..7 (2 bits | hmask bit << 2), weight = code - 4,
-//                 scales sc - 32; the -4 start values are the -32 ones divided by 8 (exact)
+//   Q3_K . Q8_K:  acc = fma(d_a * d, float(sum_s sc[s] sum_j q a - 4 sum_s sc[s] bs16[s]), acc)
+//                 (codes 0..7 = 2 bits | hmask bit << 2, weight = code - 4; sc = 6-bit scale - 32;
+//                 the -4 enters once per super-block against Q8_K's bsums)
 //   Q2_K . Q8_K:  acc = acc + fma(d_a * d, float(sum_s sc[s] sum_j q a), -((d_a * dmin) * float(sum_s m[s] bs16[s])))
 //                 (s: 16-column sub-blocks, codes 0..3, sc/m 4-bit; bs16 = Q8_K's bsums)
 // The float operations are the same, in the same order, in __ref and __avx2, so the micro-kernels
@@ -66,6 +67,15 @@ struct gemm_block_q6_kx8 {
     uint8_t q[64][8][4];   // [group][row][i] codes 0..63 (weight = code - 32)
 };
 static_assert(sizeof(gemm_block_q6_kx8) == 2592, "gemm_block_q6_kx8 must be 2592 bytes");
+
+// Q3_K packed super-block: 256 columns x 8 rows (2848 bytes).
+struct gemm_block_q3_kx8 {
+    float d[8];
+    int16_t sc[16][16];    // [16-column sub-block s][2r] = [2r+1] = signed scale of row r
+    int16_t sp[8][16];     // [pair p][2r] = scale of sub-block 2p of row r, [2r+1] = of sub-block 2p+1
+    uint8_t q[64][8][4];   // [group][row][i] codes 0..7 (weight = code - 4)
+};
+static_assert(sizeof(gemm_block_q3_kx8) == 2848, "gemm_block_q3_kx8 must be 2848 bytes");
 
 // Q2_K packed super-block: 256 columns x 8 rows (2880 bytes).
 struct gemm_block_q2_kx8 {
@@ -110,7 +120,7 @@ void gemm_pack_q8_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64
 void gemm_pack_q6_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q6_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q4_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-// Q5_K packs into gemm_block_q4_kx8 (codes 0..31), Q3_K into gemm_block_q6_kx8 (codes 0..7, scales - 32).
+// Q5_K packs into gemm_block_q4_kx8 (codes 0..31).
 void gemm_pack_q5_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q5_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q3_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);

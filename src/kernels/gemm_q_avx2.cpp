@@ -20,6 +20,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <type_traits>
 
 #include "formats/ggml_blocks.hpp"
 #include "kernels/avx2_math.hpp"
@@ -170,9 +171,7 @@ void gemm_q4_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
     for (int t = 0; t < T; ++t) store_rows(y + t * ldy, acc[t], n_rows);
 }
 
-// Shift 0: Q6_K (codes 0..63, start -32 x sums); 3: Q3_K (codes 0..7, start -4 x sums = the -32 values >> 3,
-// exact since they are multiples of 32).
-template <int T, int Shift = 0>
+template <int T>
 void gemm_q6_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
     const auto* w = static_cast<const gemm_block_q6_kx8*>(pw);
     const block_q8_k* x[T];
@@ -192,10 +191,7 @@ void gemm_q6_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
             // Codes 0..63: pair sums <= 16002; the 4 groups of a 16-column sub-block start from the -32
             // correction and end at sum (q - 32) a, |.| <= 32512 (modular int16, exact).
             __m256i p16[T];
-            for (int t = 0; t < T; ++t) {
-                p16[t] = _mm256_set1_epi32(cs[t][b * k_q8_k_sides + 4 + s]);
-                if constexpr (Shift != 0) p16[t] = _mm256_srai_epi16(p16[t], Shift);
-            }
+            for (int t = 0; t < T; ++t) p16[t] = _mm256_set1_epi32(cs[t][b * k_q8_k_sides + 4 + s]);
             for (int g = 0; g < 4; ++g) {
                 const __m256i wv = load32(w[b].q[4 * s + g]);
                 for (int t = 0; t < T; ++t)
@@ -212,11 +208,18 @@ void gemm_q6_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
     for (int t = 0; t < T; ++t) store_rows(y + t * ldy, acc[t], n_rows);
 }
 
-// Q2_K: codes 0..3 (pair sums <= 762, 4 groups <= 3048), 16-column sub-blocks with 4-bit scales;
-// mins against Q8_K's bsums, read as int16 pairs straight from the activation block.
-template <int T>
+// Q2_K (Q3 false): codes 0..3 (pair sums <= 762, 4 groups <= 3048), 16-column sub-blocks with 4-bit
+// scales; mins against Q8_K's bsums, read as int16 pairs straight from the activation block.
+// Q3_K (Q3 true): codes 0..7 (4 groups <= 7112), signed scales; the -4 offset as -4 x sum_s sc[s] bs16[s],
+// subtracted in int32 once per super-block (an int16 start value per sub-block cost ~40% here).
+// The int16 pair operands against Q8_K's bsums: Q2_K's mins, Q3_K's scales.
+inline const int16_t* pair_weights(const gemm_block_q2_kx8& b, int p) { return b.mn[p]; }
+inline const int16_t* pair_weights(const gemm_block_q3_kx8& b, int p) { return b.sp[p]; }
+
+template <int T, bool Q3>
 void gemm_q2_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
-    const auto* w = static_cast<const gemm_block_q2_kx8*>(pw);
+    using blk_t = std::conditional_t<Q3, gemm_block_q3_kx8, gemm_block_q2_kx8>;
+    const auto* w = static_cast<const blk_t*>(pw);
     const block_q8_k* x[T];
     const float* da[T];
     for (int t = 0; t < T; ++t) {
@@ -240,17 +243,23 @@ void gemm_q2_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
             const __m256i sc = load32(w[b].sc[s]);
             for (int t = 0; t < T; ++t) sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p16[t], sc));
         }
-        const __m256 dv = _mm256_loadu_ps(w[b].d), dminv = _mm256_loadu_ps(w[b].dmin);
+        const __m256 dv = _mm256_loadu_ps(w[b].d);
         for (int t = 0; t < T; ++t) {
             __m256i summ = _mm256_setzero_si256();
             for (int p = 0; p < 8; ++p) {
                 int32_t pair;
                 std::memcpy(&pair, x[t][b].bsums + 2 * p, 4);
-                summ = _mm256_add_epi32(summ, _mm256_madd_epi16(load32(w[b].mn[p]), _mm256_set1_epi32(pair)));
+                const __m256i m = load32(pair_weights(w[b], p));
+                summ = _mm256_add_epi32(summ, _mm256_madd_epi16(m, _mm256_set1_epi32(pair)));
             }
             const __m256 dab = _mm256_set1_ps(da[t][b]);
-            const __m256 m = _mm256_mul_ps(_mm256_mul_ps(dab, dminv), _mm256_cvtepi32_ps(summ));
-            acc[t] = _mm256_add_ps(acc[t], _mm256_fmsub_ps(_mm256_mul_ps(dab, dv), _mm256_cvtepi32_ps(sumi[t]), m));
+            if constexpr (Q3) {
+                const __m256i si = _mm256_sub_epi32(sumi[t], _mm256_slli_epi32(summ, 2));
+                acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dab, dv), _mm256_cvtepi32_ps(si), acc[t]);
+            } else {
+                const __m256 m = _mm256_mul_ps(_mm256_mul_ps(dab, _mm256_loadu_ps(w[b].dmin)), _mm256_cvtepi32_ps(summ));
+                acc[t] = _mm256_add_ps(acc[t], _mm256_fmsub_ps(_mm256_mul_ps(dab, dv), _mm256_cvtepi32_ps(sumi[t]), m));
+            }
         }
     }
     for (int t = 0; t < T; ++t) store_rows(y + t * ldy, acc[t], n_rows);
@@ -309,14 +318,14 @@ struct k_q5_k {
 template <int T>
 struct k_q3_k {
     static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
-        gemm_q6_k<T, 3>(nb, pw, a, t0, y, ldy, n_rows);
+        gemm_q2_k<T, true>(nb, pw, a, t0, y, ldy, n_rows);
     }
 };
 
 template <int T>
 struct k_q2_k {
     static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
-        gemm_q2_k<T>(nb, pw, a, t0, y, ldy, n_rows);
+        gemm_q2_k<T, false>(nb, pw, a, t0, y, ldy, n_rows);
     }
 };
 
@@ -374,7 +383,7 @@ void gemm_pack_q5_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64
 }
 
 void gemm_pack_q3_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    auto* out = static_cast<gemm_block_q6_kx8*>(dst);
+    auto* out = static_cast<gemm_block_q3_kx8*>(dst);
     for (int64_t b = 0; b < k / k_qk_k; ++b) {
         const block_q3_k* blk[8] = {};
         for (int i = 0; i < 8; ++i) {
@@ -386,7 +395,10 @@ void gemm_pack_q3_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64
             } else {
                 out[b].d[i] = 0.0f;
             }
-            for (int s = 0; s < 16; ++s) out[b].sc[s][2 * i] = out[b].sc[s][2 * i + 1] = sc[s];
+            for (int s = 0; s < 16; ++s) {
+                out[b].sc[s][2 * i] = out[b].sc[s][2 * i + 1] = sc[s];
+                out[b].sp[s / 2][2 * i + s % 2] = sc[s];
+            }
         }
         for (int n = 0; n < 2; ++n) {
             for (int j = 0; j < 4; ++j) {
