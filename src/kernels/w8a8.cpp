@@ -35,9 +35,13 @@ int64_t dot_u8off_s8__ref(const uint8_t* u, const int8_t* q, int64_t n) {
     return s;
 }
 
+void dot4_u8off_s8__ref(const uint8_t* const* u, const int8_t* q, int64_t n, int64_t* out) {
+    for (int i = 0; i < 4; ++i) out[i] = dot_u8off_s8__ref(u[i], q, n);
+}
+
 w8a8_kernels w8a8_kernels_for(isa_tier tier) {
-    if (tier >= isa_tier::avx2) return {quantize_row_s8__avx2, absmax_f32__avx2, dot_u8off_s8__avx2};
-    return {quantize_row_s8__ref, absmax_f32__ref, dot_u8off_s8__ref};
+    if (tier >= isa_tier::avx2) return {quantize_row_s8__avx2, absmax_f32__avx2, dot_u8off_s8__avx2, dot4_u8off_s8__avx2};
+    return {quantize_row_s8__ref, absmax_f32__ref, dot_u8off_s8__ref, dot4_u8off_s8__ref};
 }
 
 }  // namespace lowbit::kernels
@@ -89,16 +93,30 @@ void matmul_w8a8(const weight_matrix& w, int64_t n_tokens, const float* x, int64
         dx[t] = act_scale(w.act, x + t * ldx, k, kk);
         kk.quantize(x + t * ldx, qx + t * k, k, dx[t]);
     }
+    auto row_scale = [&](int64_t r) {
+        uint16_t h;
+        std::memcpy(&h, w.row(r), sizeof h);
+        return fp16_to_f32(h);
+    };
+    // Chunks of 16 rows; inside, groups of 4 rows stay in L1 while every token's activations pass
+    // once (dot4), so the activations are read n_rows / 4 times instead of n_rows times.
     const int64_t n_chunks = (w.n_rows + 15) / 16;
     parallel_for(n_chunks, n_threads, [&](int64_t b, int64_t e, int) {
         const int64_t r1 = std::min(w.n_rows, e * 16);
-        for (int64_t r = b * 16; r < r1; ++r) {
-            const uint8_t* row = w.row(r);
-            uint16_t h;
-            std::memcpy(&h, row, sizeof h);
-            const float dw = fp16_to_f32(h);
+        int64_t r = b * 16;
+        for (; r + 4 <= r1; r += 4) {
+            const uint8_t* rows[4] = {w.row(r) + 2, w.row(r + 1) + 2, w.row(r + 2) + 2, w.row(r + 3) + 2};
+            const float dw[4] = {row_scale(r), row_scale(r + 1), row_scale(r + 2), row_scale(r + 3)};
+            int64_t s[4];
+            for (int64_t t = 0; t < n_tokens; ++t) {
+                kk.dot4(rows, qx + t * k, k, s);
+                for (int i = 0; i < 4; ++i) y[t * ldy + r + i] = (dx[t] * dw[i]) * static_cast<float>(s[i]);
+            }
+        }
+        for (; r < r1; ++r) {
+            const float dw = row_scale(r);
             for (int64_t t = 0; t < n_tokens; ++t)
-                y[t * ldy + r] = (dx[t] * dw) * static_cast<float>(kk.dot(row + 2, qx + t * k, k));
+                y[t * ldy + r] = (dx[t] * dw) * static_cast<float>(kk.dot(w.row(r) + 2, qx + t * k, k));
         }
     });
 }

@@ -33,10 +33,16 @@ float absmax_f32__avx2(const float* x, int64_t n);
 int64_t dot_u8off_s8__ref(const uint8_t* u, const int8_t* q, int64_t n);
 int64_t dot_u8off_s8__avx2(const uint8_t* u, const int8_t* q, int64_t n);
 
+// The same sums for four rows u[0..3] against one activation row (out[i] = dot(u[i], q)): one load
+// of q serves four rows (the prompt path's row groups).
+void dot4_u8off_s8__ref(const uint8_t* const* u, const int8_t* q, int64_t n, int64_t* out);
+void dot4_u8off_s8__avx2(const uint8_t* const* u, const int8_t* q, int64_t n, int64_t* out);
+
 struct w8a8_kernels {
     void (*quantize)(const float*, int8_t*, int64_t, float);
     float (*absmax)(const float*, int64_t);
     int64_t (*dot)(const uint8_t*, const int8_t*, int64_t);
+    void (*dot4)(const uint8_t* const*, const int8_t*, int64_t, int64_t*);
 };
 // The kernels of `tier` (falls back to __ref below avx2).
 w8a8_kernels w8a8_kernels_for(isa_tier tier);

@@ -7,6 +7,7 @@
 //  - a non-int8 weight type with act set equals fake-quantized x through the weight-only path.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -63,6 +64,17 @@ TEST(W8a8Kernels, Avx2EqualsRefBitExact) {
         q[0] = -127;
         ASSERT_EQ(kernels::dot_u8off_s8__ref(u.data(), q.data(), n), kernels::dot_u8off_s8__avx2(u.data(), q.data(), n))
             << "dot n=" << n << " seed " << k_seed;
+        // dot4: four different rows (rotations of u) against q, equal to four single dots.
+        std::vector<std::vector<uint8_t>> rs(4, u);
+        for (int i = 1; i < 4; ++i) std::rotate(rs[i].begin(), rs[i].begin() + (i * 7) % n, rs[i].end());
+        const uint8_t* rp[4] = {rs[0].data(), rs[1].data(), rs[2].data(), rs[3].data()};
+        int64_t o_ref[4], o_avx[4];
+        kernels::dot4_u8off_s8__ref(rp, q.data(), n, o_ref);
+        kernels::dot4_u8off_s8__avx2(rp, q.data(), n, o_avx);
+        for (int i = 0; i < 4; ++i) {
+            ASSERT_EQ(o_ref[i], kernels::dot_u8off_s8__ref(rp[i], q.data(), n)) << "dot4 ref row " << i << " n=" << n;
+            ASSERT_EQ(o_avx[i], o_ref[i]) << "dot4 avx2 row " << i << " n=" << n;
+        }
     }
 }
 
@@ -75,6 +87,10 @@ TEST(W8a8Kernels, DotLongRowNoOverflow) {
     EXPECT_EQ(kernels::dot_u8off_s8__ref(u.data(), q.data(), n), want);
     if (have_avx2()) {
         EXPECT_EQ(kernels::dot_u8off_s8__avx2(u.data(), q.data(), n), want);
+        const uint8_t* rp[4] = {u.data(), u.data(), u.data(), u.data()};
+        int64_t o[4];
+        kernels::dot4_u8off_s8__avx2(rp, q.data(), n, o);
+        for (int64_t v : o) EXPECT_EQ(v, want);
     }
 }
 
