@@ -1,5 +1,6 @@
 // Integer GEMM for prompt processing: y[t][r] = sum_k W[r][k] x[t][k] for many tokens at once, with
-// W in its stored format (Q4_0, Q5_0, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) and the activations quantized once per call to Q8_0 / Q8_K.
+// W in its stored format (Q4_0, Q5_0, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) and the activations quantized
+// once per call to Q8_0 / Q8_K.
 //
 // matmul (kernels/matmul.cpp) drives it: for each group of 8 weight rows it first *packs* the rows
 // into a small per-thread buffer (an interleaved copy, L2-resident, built once per call and reused by
@@ -7,7 +8,7 @@
 // in the 8 int32 / float lanes of an AVX2 register, so a 32-byte weight load feeds 4 tokens and no
 // horizontal sum is ever needed.
 //
-// Packed layout ("x8"): per block of 32 columns (Q4_0/Q8_0) or super-block of 256 (Q4_K), groups of 4
+// Packed layout ("x8"): per block of 32 columns (Q4_0/Q8_0) or super-block of 256 (K-quants), groups of 4
 // consecutive columns; group g holds 4 codes of row 0, then 4 codes of row 1, ... row 7 (32 bytes):
 //   q[g][r][i] = code of W[r][4g + i].
 // With a token's 4 activation bytes broadcast to all lanes, _mm256_maddubs_epi16 + add gives each lane
@@ -97,7 +98,7 @@ struct gemm_act {
     const int32_t* s = nullptr;  // Q8_0: [n_tokens][n_blocks] int16 pair (-8 x sum of codes in columns
                                  //       4g, 4g+1; -8 x sum in columns 4g+2, 4g+3): Q4_0's offset
                                  // Q8_K: [n_tokens][n_blocks][20]: 0..3: int16 pairs (bs[2p], bs[2p+1]),
-                                 //       bs = sum per 32 (Q4_K mins); 4..19: per 16-column sub-block s the
+                                 //       bs = sum per 32 (Q4_K/Q5_K mins); 4..19: per 16-column sub-block s the
                                  //       int16 pair -32 x (sum over columns 4g, 4g+1; over 4g+2, 4g+3) (Q6_K)
     int64_t n_blocks = 0;        // blocks per row
 };
