@@ -217,6 +217,21 @@ void gemm_q6_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
     }
 }
 
+// sum over the 16 sub-blocks s of sc[s] * sum_j code_j a_j (row r of a packed Q3_K / Q2_K block;
+// codes as stored, offsets and mins applied by the caller).
+namespace {
+template <class Block>
+int scaled_subblock_sums(const Block& w, const block_q8_k& x, int r) {
+    int sumi = 0;
+    for (int s = 0; s < 16; ++s) {
+        int sub = 0;
+        for (int j = 16 * s; j < 16 * s + 16; ++j) sub += w.q[j / 4][r][j % 4] * x.qs[j];
+        sumi += w.sc[s][2 * r] * sub;
+    }
+    return sumi;
+}
+}  // namespace
+
 void gemm_q3_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows) {
     const auto* w = static_cast<const gemm_block_q3_kx8*>(pw);
@@ -226,12 +241,7 @@ void gemm_q3_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
         for (int r = 0; r < n_rows; ++r) {
             float acc = 0;
             for (int64_t b = 0; b < nb; ++b) {
-                int sumi = 0;
-                for (int s = 0; s < 16; ++s) {
-                    int sub = 0;
-                    for (int j = 16 * s; j < 16 * s + 16; ++j) sub += w[b].q[j / 4][r][j % 4] * x[b].qs[j];
-                    sumi += w[b].sc[s][2 * r] * sub;
-                }
+                const int sumi = scaled_subblock_sums(w[b], x[b], r);
                 int corr = 0;  // sum_s sc[s] bs16[s]: the -4 offset of every code
                 for (int s = 0; s < 16; ++s) corr += w[b].sp[s / 2][2 * r + s % 2] * x[b].bsums[s];
                 acc = std::fma(da[b] * w[b].d[r], static_cast<float>(sumi - 4 * corr), acc);
@@ -326,12 +336,7 @@ void gemm_q2_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
         for (int r = 0; r < n_rows; ++r) {
             float acc = 0;
             for (int64_t b = 0; b < nb; ++b) {
-                int sumi = 0;
-                for (int s = 0; s < 16; ++s) {
-                    int sub = 0;
-                    for (int j = 16 * s; j < 16 * s + 16; ++j) sub += w[b].q[j / 4][r][j % 4] * x[b].qs[j];
-                    sumi += w[b].sc[s][2 * r] * sub;
-                }
+                const int sumi = scaled_subblock_sums(w[b], x[b], r);
                 int summ = 0;
                 for (int s = 0; s < 16; ++s) summ += w[b].mn[s / 2][2 * r + s % 2] * x[b].bsums[s];
                 const float m = (da[b] * w[b].dmin[r]) * static_cast<float>(summ);
