@@ -67,13 +67,7 @@ void BM_gemm_q(benchmark::State& state, type t, isa_tier tier, bool fallback = f
     const isa_tier saved = active_isa_tier();
     set_isa_tier(tier);
     const auto& w = weights(t);
-    weight_matrix wm;
-    wm.name = "w";
-    wm.t = t;
-    wm.n_rows = k_rows;
-    wm.n_cols = k_cols;
-    wm.data = w.data();
-    wm.row_stride = row_bytes(t, k_cols);
+    const weight_matrix wm = weight_matrix::stored_rows("w", t, k_rows, k_cols, w.data());
     const auto x = activations(k_tokens * k_cols);
     std::vector<float> y(k_tokens * k_rows);
     matmul_scratch scratch;

@@ -43,14 +43,7 @@ constexpr int64_t k_rows = 4096, k_cols = 4096;
 
 // n_rows x k_cols weights of type t; the large matrices are kept one at a time.
 weight_matrix matrix(type t, int64_t n_rows, const std::vector<uint8_t>& w) {
-    weight_matrix m;
-    m.name = "w";
-    m.t = t;
-    m.n_rows = n_rows;
-    m.n_cols = k_cols;
-    m.data = w.data();
-    m.row_stride = row_bytes(t, k_cols);
-    return m;
+    return weight_matrix::stored_rows("w", t, n_rows, k_cols, w.data());
 }
 
 const std::vector<uint8_t>& weights(type t, int64_t n_rows = k_rows) {

@@ -132,13 +132,7 @@ int main(int argc, char** argv) {
     for (int r = 0; r < reps; ++r) {
         std::shuffle(jobs.begin(), jobs.end(), rng);
         for (const auto& [t, th] : jobs) {
-            weight_matrix m;
-            m.name = "w";
-            m.t = t;
-            m.n_rows = n_rows;
-            m.n_cols = k_cols;
-            m.data = w[t].data();
-            m.row_stride = row_bytes(t, k_cols);
+            const weight_matrix m = weight_matrix::stored_rows("w", t, n_rows, k_cols, w[t].data());
             matmul(m, 1, x.data(), k_cols, y.data(), n_rows, th, scratch);  // warm-up
             const auto t0 = std::chrono::steady_clock::now();
             const double c0 = cpu_seconds();

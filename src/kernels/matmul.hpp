@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lowbit/types.hpp"
@@ -50,6 +51,18 @@ struct weight_matrix {
 
     const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_stride; }
     size_t n_bytes() const { return static_cast<size_t>(n_rows) * row_stride; }
+
+    // A weight-only matrix over n_rows stored rows of type t, row_bytes(t, n_cols) apart from `data`.
+    static weight_matrix stored_rows(std::string name, type t, int64_t n_rows, int64_t n_cols, const uint8_t* data) {
+        weight_matrix w;
+        w.name = std::move(name);
+        w.t = t;
+        w.n_rows = n_rows;
+        w.n_cols = n_cols;
+        w.data = data;
+        w.row_stride = row_bytes(t, n_cols);
+        return w;
+    }
 };
 
 // Per-thread tile buffers, grown on first use and reused (no allocation in steady state).

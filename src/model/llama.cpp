@@ -52,16 +52,10 @@ weight_matrix make_matrix(const model_data& m, const std::string& name, int64_t 
                    m.source_path, name, type_name(t->t));
     LOWBIT_REQUIRE(row_supported(t->t, n_cols), "{}: tensor '{}': rows of {} weights cannot be stored in {}",
                    m.source_path, name, n_cols, tr->name);
-    weight_matrix w;
-    w.name = name;
-    w.t = t->t;
-    w.n_cols = n_cols;
-    w.n_rows = t->shape[1];
-    w.row_stride = row_bytes(t->t, n_cols);
+    weight_matrix w = weight_matrix::stored_rows(name, t->t, t->shape[1], n_cols, t->bytes.data());
     LOWBIT_REQUIRE(t->bytes.size() >= w.row_stride * static_cast<size_t>(w.n_rows),
                    "{}: tensor '{}': {} bytes, expected {} ({} rows of {} bytes)", m.source_path, name,
                    t->bytes.size(), w.row_stride * static_cast<size_t>(w.n_rows), w.n_rows, w.row_stride);
-    w.data = t->bytes.data();
     if (w.t == type::f32)
         LOWBIT_REQUIRE(reinterpret_cast<uintptr_t>(w.data) % alignof(float) == 0,
                        "{}: tensor '{}': F32 data is not 4-byte aligned", m.source_path, name);

@@ -252,7 +252,7 @@ TEST(MatmulQuantized, SmallBatchMatchesDequantizedDots) {
             std::vector<uint8_t> wq(rb * n_rows);
             const auto wf = gaussian(static_cast<size_t>(n_rows * n_cols), rng);
             for (int64_t r = 0; r < n_rows; ++r) quantize_row(t, wf.data() + r * n_cols, wq.data() + r * rb, n_cols);
-            const weight_matrix w{"w", t, n_rows, n_cols, wq.data(), rb, {}, {}};
+            const weight_matrix w = weight_matrix::stored_rows("w", t, n_rows, n_cols, wq.data());
             const int64_t ldx = n_cols + 3, ldy = n_rows + 5;
             const auto x = gaussian(static_cast<size_t>(n_tokens * ldx), rng);
             for (int threads : {1, 2, 3}) {

@@ -220,13 +220,7 @@ TEST(GemmQ, RefMatchesDequantizedProduct) {
 void check_matmul(type t, int64_t n_rows, int64_t k, int64_t n_tokens, int threads, std::mt19937& rng,
                   std::vector<float>* out = nullptr) {
     const auto w8 = random_rows(t, n_rows, k, rng);
-    weight_matrix w;
-    w.name = "test";
-    w.t = t;
-    w.n_rows = n_rows;
-    w.n_cols = k;
-    w.data = w8.data();
-    w.row_stride = row_bytes(t, k);
+    const weight_matrix w = weight_matrix::stored_rows("test", t, n_rows, k, w8.data());
     const int64_t ldx = k + 3, ldy = n_rows + 5;
     const auto x = gaussian(static_cast<size_t>(n_tokens * ldx), rng);
     std::vector<float> y(static_cast<size_t>(n_tokens * ldy), k_sentinel);
@@ -294,15 +288,7 @@ TEST(GemmQ, SharedInputIsReusedOnlyInsideScope) {
     const int64_t k = 512, n_tokens = 12, n_rows = 24;
     const auto w8a = random_rows(type::q4_0, n_rows, k, rng);
     const auto w8b = random_rows(type::q4_0, n_rows, k, rng);
-    auto make = [&](const std::vector<uint8_t>& d) {
-        weight_matrix w;
-        w.t = type::q4_0;
-        w.n_rows = n_rows;
-        w.n_cols = k;
-        w.data = d.data();
-        w.row_stride = row_bytes(type::q4_0, k);
-        return w;
-    };
+    auto make = [&](const std::vector<uint8_t>& d) { return weight_matrix::stored_rows("", type::q4_0, n_rows, k, d.data()); };
     const weight_matrix wa = make(w8a), wb = make(w8b);
     auto x = gaussian(static_cast<size_t>(n_tokens * k), rng);
     const size_t ny = static_cast<size_t>(n_tokens * n_rows);
@@ -340,15 +326,7 @@ TEST(GemmQ, SharedInputAcrossKQuantTypes) {
     std::vector<std::vector<uint8_t>> data;
     std::vector<weight_matrix> ws;
     for (type t : types) data.push_back(random_rows(t, n_rows, k, rng));
-    for (size_t i = 0; i < data.size(); ++i) {
-        weight_matrix w;
-        w.t = types[i];
-        w.n_rows = n_rows;
-        w.n_cols = k;
-        w.data = data[i].data();
-        w.row_stride = row_bytes(types[i], k);
-        ws.push_back(w);
-    }
+    for (size_t i = 0; i < data.size(); ++i) ws.push_back(weight_matrix::stored_rows("", types[i], n_rows, k, data[i].data()));
     const auto x = gaussian(static_cast<size_t>(n_tokens * k), rng);
     const size_t ny = static_cast<size_t>(n_tokens * n_rows);
     std::vector<std::vector<float>> fresh(ws.size(), std::vector<float>(ny)), shared = fresh;

@@ -121,7 +121,7 @@ TEST(Matmul, QuantizedWeightsMatchDequantizedReference) {
                 quantize_row(t, wf.data() + r * s.n_cols, wq.data() + static_cast<size_t>(r) * rb, s.n_cols);
                 dequantize_row(t, wq.data() + static_cast<size_t>(r) * rb, wd.data() + r * s.n_cols, s.n_cols);
             }
-            weight_matrix w{"w", t, s.n_rows, s.n_cols, wq.data(), rb, {}, {}};
+            weight_matrix w = weight_matrix::stored_rows("w", t, s.n_rows, s.n_cols, wq.data());
             auto x = random_vec(static_cast<size_t>(s.n_tokens * s.n_cols), rng);
             std::vector<float> ref(static_cast<size_t>(s.n_tokens * s.n_rows));
             kernels::gemm_f32__ref(s.n_tokens, s.n_rows, s.n_cols, x.data(), s.n_cols, wd.data(), s.n_cols,

@@ -140,14 +140,7 @@ TEST(Repack, UnpackEqualsGemmPackOfRows) {
 }
 
 weight_matrix plain_matrix(type t, int64_t n_rows, int64_t n_cols, const std::vector<uint8_t>& w) {
-    weight_matrix m;
-    m.name = "w";
-    m.t = t;
-    m.n_rows = n_rows;
-    m.n_cols = n_cols;
-    m.data = w.data();
-    m.row_stride = row_bytes(t, n_cols);
-    return m;
+    return weight_matrix::stored_rows("w", t, n_rows, n_cols, w.data());
 }
 
 TEST(Repack, MatmulWithTilesEqualsPlainRows) {

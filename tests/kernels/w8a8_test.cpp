@@ -109,12 +109,7 @@ w8_matrix make_matrix(type t, int64_t rows, int64_t cols, std::mt19937& rng) {
         for (auto& v : r) v = nd(rng);
         quantize_row(t, r.data(), m.bytes.data() + rb * size_t(i), cols);
     }
-    m.w.name = "test";
-    m.w.t = t;
-    m.w.n_rows = rows;
-    m.w.n_cols = cols;
-    m.w.row_stride = rb;
-    m.w.data = m.bytes.data();
+    m.w = weight_matrix::stored_rows("test", t, rows, cols, m.bytes.data());
     return m;
 }
 
