@@ -21,6 +21,7 @@
 #include "quant/act_observer.hpp"
 #include "quant/act_quant.hpp"
 #include "quant/calib_data.hpp"
+#include "quant/stories_calib.hpp"
 #include "test_util.hpp"
 
 namespace lowbit {
@@ -127,22 +128,10 @@ TEST(ActObserver, Names) {
     EXPECT_THROW(parse_act_mode("int8"), error);
 }
 
-const std::string k_model = "models/stories260K/stories260K-f32.gguf";
-const std::string k_text = "data/tinystories_valid_first200.txt";
 
-class ActQuant : public ::testing::Test {
+class ActQuant : public test::Stories260KCalib {
 protected:
-    void SetUp() override {
-        if (!test::file_exists(test::shared_path(k_model)) || !test::file_exists(test::shared_path(k_text)))
-            GTEST_SKIP() << "shared model/text missing";
-        m_ = load_model(test::shared_path(k_model));
-        calib_options co;
-        co.text_path = test::shared_path(k_text);
-        co.n_seq = 4;
-        co.seq_len = 64;
-        co.seed = 11;
-        seqs_ = calib_sequences(m_, co);
-    }
+    ActQuant() : Stories260KCalib(11) {}
     // Per layer: max over channels / median over channels of max_t |X_tj| at attn_in.
     std::vector<double> attn_in_ratios(const model_data& m) {
         auto layers = load_layers_f32(m);
@@ -158,8 +147,6 @@ protected:
         }, 1);
         return r;
     }
-    model_data m_;
-    std::vector<std::vector<int32_t>> seqs_;
 };
 
 // Layer 2's input channel 5 multiplied by 1000 (attn_norm), its weight column divided by 1000: the same

@@ -11,13 +11,12 @@
 #include "quant/awq.hpp"
 #include "quant/calib_data.hpp"
 #include "quant/weight_methods.hpp"
+#include "quant/stories_calib.hpp"
 #include "test_util.hpp"
 
 namespace lowbit {
 namespace {
 
-const std::string k_model = "models/stories260K/stories260K-f32.gguf";
-const std::string k_text = "data/tinystories_valid_first200.txt";
 
 std::vector<float> context_logits(model_data m, const std::vector<std::vector<int32_t>>& seqs) {
     auto model = std::make_shared<const llama_model>(std::move(m));
@@ -39,21 +38,9 @@ double max_rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
     return d / mx;
 }
 
-class Awq : public ::testing::Test {
+class Awq : public test::Stories260KCalib {
 protected:
-    void SetUp() override {
-        if (!test::file_exists(test::shared_path(k_model)) || !test::file_exists(test::shared_path(k_text)))
-            GTEST_SKIP() << "shared model/text missing";
-        m_ = load_model(test::shared_path(k_model));
-        calib_options co;
-        co.text_path = test::shared_path(k_text);
-        co.n_seq = 4;
-        co.seq_len = 64;
-        co.seed = 7;
-        seqs_ = calib_sequences(m_, co);
-    }
-    model_data m_;
-    std::vector<std::vector<int32_t>> seqs_;
+    Awq() : Stories260KCalib(7) {}
 };
 
 TEST_F(Awq, LayerwiseRunnerMatchesContextLogits) {
@@ -107,7 +94,7 @@ TEST_F(Awq, PipelineEncodesWithTheScaleSearch) {
     const std::string dir = test::temp_dir();
     weight_method_options wm;
     wm.method = "awq";
-    wm.calib.text_path = test::shared_path(k_text);
+    wm.calib.text_path = test::shared_path(test::k_stories_text);
     wm.calib.n_seq = 2;
     wm.calib.seq_len = 64;
     wm.awq.threads = 2;
