@@ -65,65 +65,61 @@ void gemm_q8x8_ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, in
     }
 }
 
+// The walk every packer shares: for each of n_blocks blocks of an 8-row group, the packed block
+// is zeroed (rows past n_rows stay zero) and fill(packed, r, block r) is called for each row.
+template <class Out, class Src, class Fill>
+void pack_groups(const uint8_t* w, size_t row_stride, int n_rows, int64_t n_blocks, void* dst, Fill&& fill) {
+    auto* out = static_cast<Out*>(dst);
+    for (int64_t b = 0; b < n_blocks; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r)
+            fill(out[b], r, reinterpret_cast<const Src*>(w + row_stride * static_cast<size_t>(r))[b]);
+    }
+}
+
 }  // namespace
 
 void gemm_pack_q4_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    auto* out = static_cast<gemm_block_q8x8*>(dst);
-    for (int64_t b = 0; b < k / k_qk4_0; ++b) {
-        std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const auto& blk = reinterpret_cast<const block_q4_0*>(w + row_stride * static_cast<size_t>(r))[b];
-            out[b].d[r] = fp16_to_f32(blk.d);
-            for (int c = 0; c < 32; ++c) out[b].q[c / 4][r][c % 4] = static_cast<int8_t>(q4_0_code(blk, c));
-        }
-    }
+    pack_groups<gemm_block_q8x8, block_q4_0>(w, row_stride, n_rows, k / k_qk4_0, dst,
+                                   [](auto& o, int r, const auto& blk) {
+        o.d[r] = fp16_to_f32(blk.d);
+        for (int c = 0; c < 32; ++c) o.q[c / 4][r][c % 4] = static_cast<int8_t>(q4_0_code(blk, c));
+    });
 }
 
 void gemm_pack_q5_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    auto* out = static_cast<gemm_block_q8x8*>(dst);
-    for (int64_t b = 0; b < k / k_qk5_0; ++b) {
-        std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const auto& blk = reinterpret_cast<const block_q5_0*>(w + row_stride * static_cast<size_t>(r))[b];
-            out[b].d[r] = fp16_to_f32(blk.d);
-            for (int c = 0; c < 32; ++c) {
-                const int lo = c < 16 ? (blk.qs[c] & 0x0F) : (blk.qs[c - 16] >> 4);
-                const int hi = (blk.qh[c / 8] >> (c % 8)) & 1;
-                out[b].q[c / 4][r][c % 4] = static_cast<int8_t>(lo | hi << 4);
-            }
+    pack_groups<gemm_block_q8x8, block_q5_0>(w, row_stride, n_rows, k / k_qk5_0, dst,
+                                   [](auto& o, int r, const auto& blk) {
+        o.d[r] = fp16_to_f32(blk.d);
+        for (int c = 0; c < 32; ++c) {
+            const int lo = c < 16 ? (blk.qs[c] & 0x0F) : (blk.qs[c - 16] >> 4);
+            const int hi = (blk.qh[c / 8] >> (c % 8)) & 1;
+            o.q[c / 4][r][c % 4] = static_cast<int8_t>(lo | hi << 4);
         }
-    }
+    });
 }
 
 void gemm_pack_q8_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    auto* out = static_cast<gemm_block_q8x8*>(dst);
-    for (int64_t b = 0; b < k / k_qk8_0; ++b) {
-        std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const auto& blk = reinterpret_cast<const block_q8_0*>(w + row_stride * static_cast<size_t>(r))[b];
-            out[b].d[r] = fp16_to_f32(blk.d);
-            for (int c = 0; c < 32; ++c) out[b].q[c / 4][r][c % 4] = blk.qs[c];
-        }
-    }
+    pack_groups<gemm_block_q8x8, block_q8_0>(w, row_stride, n_rows, k / k_qk8_0, dst,
+                                   [](auto& o, int r, const auto& blk) {
+        o.d[r] = fp16_to_f32(blk.d);
+        for (int c = 0; c < 32; ++c) o.q[c / 4][r][c % 4] = blk.qs[c];
+    });
 }
 
 void gemm_pack_q4_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    auto* out = static_cast<gemm_block_q4_kx8*>(dst);
-    for (int64_t b = 0; b < k / k_qk_k; ++b) {
-        std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const auto& blk = reinterpret_cast<const block_q4_k*>(w + row_stride * static_cast<size_t>(r))[b];
-            out[b].d[r] = fp16_to_f32(blk.d);
-            out[b].dmin[r] = fp16_to_f32(blk.dmin);
-            for (int s = 0; s < 8; ++s) {
-                int sc, m;
-                scale_min_k4(s, blk.scales, sc, m);
-                out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = static_cast<int16_t>(sc);
-                out[b].mn[s / 2][2 * r + s % 2] = static_cast<int16_t>(m);
-            }
-            for (int c = 0; c < k_qk_k; ++c) out[b].q[c / 4][r][c % 4] = static_cast<uint8_t>(q4_k_code(blk, c));
+    pack_groups<gemm_block_q4_kx8, block_q4_k>(w, row_stride, n_rows, k / k_qk_k, dst,
+                                   [](auto& o, int r, const auto& blk) {
+        o.d[r] = fp16_to_f32(blk.d);
+        o.dmin[r] = fp16_to_f32(blk.dmin);
+        for (int s = 0; s < 8; ++s) {
+            int sc, m;
+            scale_min_k4(s, blk.scales, sc, m);
+            o.sc[s][2 * r] = o.sc[s][2 * r + 1] = static_cast<int16_t>(sc);
+            o.mn[s / 2][2 * r + s % 2] = static_cast<int16_t>(m);
         }
-    }
+        for (int c = 0; c < k_qk_k; ++c) o.q[c / 4][r][c % 4] = static_cast<uint8_t>(q4_k_code(blk, c));
+    });
 }
 
 void gemm_q4_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
@@ -172,24 +168,20 @@ void gemm_q4_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
 }
 
 void gemm_pack_q6_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    auto* out = static_cast<gemm_block_q6_kx8*>(dst);
-    for (int64_t b = 0; b < k / k_qk_k; ++b) {
-        std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const auto& blk = reinterpret_cast<const block_q6_k*>(w + row_stride * static_cast<size_t>(r))[b];
-            out[b].d[r] = fp16_to_f32(blk.d);
-            for (int s = 0; s < 16; ++s) out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = blk.scales[s];
-            // Column c = 128 h + 32 m + l: low 4 bits from ql (byte 64 h + l + 32 (m & 1), high nibble for
-            // m >= 2), 2 high bits from qh[32 h + l] bits 2m, 2m+1.
-            for (int c = 0; c < k_qk_k; ++c) {
-                const int h = c / 128, m = (c % 128) / 32, l = c % 32;
-                const uint8_t lb = blk.ql[64 * h + l + 32 * (m & 1)];
-                const int lo = m < 2 ? (lb & 0x0F) : (lb >> 4);
-                const int hi = (blk.qh[32 * h + l] >> (2 * m)) & 3;
-                out[b].q[c / 4][r][c % 4] = static_cast<uint8_t>(lo | hi << 4);
-            }
+    pack_groups<gemm_block_q6_kx8, block_q6_k>(w, row_stride, n_rows, k / k_qk_k, dst,
+                                   [](auto& o, int r, const auto& blk) {
+        o.d[r] = fp16_to_f32(blk.d);
+        for (int s = 0; s < 16; ++s) o.sc[s][2 * r] = o.sc[s][2 * r + 1] = blk.scales[s];
+        // Column c = 128 h + 32 m + l: low 4 bits from ql (byte 64 h + l + 32 (m & 1), high nibble for
+        // m >= 2), 2 high bits from qh[32 h + l] bits 2m, 2m+1.
+        for (int c = 0; c < k_qk_k; ++c) {
+            const int h = c / 128, m = (c % 128) / 32, l = c % 32;
+            const uint8_t lb = blk.ql[64 * h + l + 32 * (m & 1)];
+            const int lo = m < 2 ? (lb & 0x0F) : (lb >> 4);
+            const int hi = (blk.qh[32 * h + l] >> (2 * m)) & 3;
+            o.q[c / 4][r][c % 4] = static_cast<uint8_t>(lo | hi << 4);
         }
-    }
+    });
 }
 
 void gemm_q6_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
@@ -257,74 +249,62 @@ void gemm_q5_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
 }
 
 void gemm_pack_q5_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    auto* out = static_cast<gemm_block_q4_kx8*>(dst);
-    for (int64_t b = 0; b < k / k_qk_k; ++b) {
-        std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const auto& blk = reinterpret_cast<const block_q5_k*>(w + row_stride * static_cast<size_t>(r))[b];
-            out[b].d[r] = fp16_to_f32(blk.d);
-            out[b].dmin[r] = fp16_to_f32(blk.dmin);
-            for (int s = 0; s < 8; ++s) {
-                int sc, m;
-                scale_min_k4(s, blk.scales, sc, m);
-                out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = static_cast<int16_t>(sc);
-                out[b].mn[s / 2][2 * r + s % 2] = static_cast<int16_t>(m);
-            }
-            // Column c = 64 j + 32 h + l: nibble h of qs[32 j + l], 5th bit from qh[l] bit 2 j + h.
-            for (int c = 0; c < k_qk_k; ++c) {
-                const int j = c / 64, h = (c % 64) / 32, l = c % 32;
-                const uint8_t v = blk.qs[32 * j + l];
-                const int lo = h ? (v >> 4) : (v & 0x0F);
-                const int hi = (blk.qh[l] >> (2 * j + h)) & 1;
-                out[b].q[c / 4][r][c % 4] = static_cast<uint8_t>(lo | hi << 4);
-            }
+    pack_groups<gemm_block_q4_kx8, block_q5_k>(w, row_stride, n_rows, k / k_qk_k, dst,
+                                   [](auto& o, int r, const auto& blk) {
+        o.d[r] = fp16_to_f32(blk.d);
+        o.dmin[r] = fp16_to_f32(blk.dmin);
+        for (int s = 0; s < 8; ++s) {
+            int sc, m;
+            scale_min_k4(s, blk.scales, sc, m);
+            o.sc[s][2 * r] = o.sc[s][2 * r + 1] = static_cast<int16_t>(sc);
+            o.mn[s / 2][2 * r + s % 2] = static_cast<int16_t>(m);
         }
-    }
+        // Column c = 64 j + 32 h + l: nibble h of qs[32 j + l], 5th bit from qh[l] bit 2 j + h.
+        for (int c = 0; c < k_qk_k; ++c) {
+            const int j = c / 64, h = (c % 64) / 32, l = c % 32;
+            const uint8_t v = blk.qs[32 * j + l];
+            const int lo = h ? (v >> 4) : (v & 0x0F);
+            const int hi = (blk.qh[l] >> (2 * j + h)) & 1;
+            o.q[c / 4][r][c % 4] = static_cast<uint8_t>(lo | hi << 4);
+        }
+    });
 }
 
 void gemm_pack_q3_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    auto* out = static_cast<gemm_block_q3_kx8*>(dst);
-    for (int64_t b = 0; b < k / k_qk_k; ++b) {
-        std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const auto& blk = reinterpret_cast<const block_q3_k*>(w + row_stride * static_cast<size_t>(r))[b];
-            out[b].d[r] = fp16_to_f32(blk.d);
-            int8_t sc[16];
-            unpack_q3_k_scales(blk.scales, sc);
-            for (int s = 0; s < 16; ++s) {
-                out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = sc[s];
-                out[b].sp[s / 2][2 * r + s % 2] = sc[s];
-            }
-            // Column c = 128 n + 32 j + l: bits 2 j, 2 j + 1 of qs[32 n + l], high bit hmask[l] bit 4 n + j.
-            for (int c = 0; c < k_qk_k; ++c) {
-                const int n = c / 128, j = (c % 128) / 32, l = c % 32;
-                const int lo = (blk.qs[32 * n + l] >> (2 * j)) & 3;
-                const int hi = (blk.hmask[l] >> (4 * n + j)) & 1;
-                out[b].q[c / 4][r][c % 4] = static_cast<uint8_t>(lo | hi << 2);
-            }
+    pack_groups<gemm_block_q3_kx8, block_q3_k>(w, row_stride, n_rows, k / k_qk_k, dst,
+                                   [](auto& o, int r, const auto& blk) {
+        o.d[r] = fp16_to_f32(blk.d);
+        int8_t sc[16];
+        unpack_q3_k_scales(blk.scales, sc);
+        for (int s = 0; s < 16; ++s) {
+            o.sc[s][2 * r] = o.sc[s][2 * r + 1] = sc[s];
+            o.sp[s / 2][2 * r + s % 2] = sc[s];
         }
-    }
+        // Column c = 128 n + 32 j + l: bits 2 j, 2 j + 1 of qs[32 n + l], high bit hmask[l] bit 4 n + j.
+        for (int c = 0; c < k_qk_k; ++c) {
+            const int n = c / 128, j = (c % 128) / 32, l = c % 32;
+            const int lo = (blk.qs[32 * n + l] >> (2 * j)) & 3;
+            const int hi = (blk.hmask[l] >> (4 * n + j)) & 1;
+            o.q[c / 4][r][c % 4] = static_cast<uint8_t>(lo | hi << 2);
+        }
+    });
 }
 
 void gemm_pack_q2_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    auto* out = static_cast<gemm_block_q2_kx8*>(dst);
-    for (int64_t b = 0; b < k / k_qk_k; ++b) {
-        std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const auto& blk = reinterpret_cast<const block_q2_k*>(w + row_stride * static_cast<size_t>(r))[b];
-            out[b].d[r] = fp16_to_f32(blk.d);
-            out[b].dmin[r] = fp16_to_f32(blk.dmin);
-            for (int s = 0; s < 16; ++s) {
-                out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = static_cast<int16_t>(blk.scales[s] & 0x0F);
-                out[b].mn[s / 2][2 * r + s % 2] = static_cast<int16_t>(blk.scales[s] >> 4);
-            }
-            // Column c = 128 n + 32 j + l: bits 2 j, 2 j + 1 of qs[32 n + l].
-            for (int c = 0; c < k_qk_k; ++c) {
-                const int n = c / 128, j = (c % 128) / 32, l = c % 32;
-                out[b].q[c / 4][r][c % 4] = static_cast<uint8_t>((blk.qs[32 * n + l] >> (2 * j)) & 3);
-            }
+    pack_groups<gemm_block_q2_kx8, block_q2_k>(w, row_stride, n_rows, k / k_qk_k, dst,
+                                   [](auto& o, int r, const auto& blk) {
+        o.d[r] = fp16_to_f32(blk.d);
+        o.dmin[r] = fp16_to_f32(blk.dmin);
+        for (int s = 0; s < 16; ++s) {
+            o.sc[s][2 * r] = o.sc[s][2 * r + 1] = static_cast<int16_t>(blk.scales[s] & 0x0F);
+            o.mn[s / 2][2 * r + s % 2] = static_cast<int16_t>(blk.scales[s] >> 4);
         }
-    }
+        // Column c = 128 n + 32 j + l: bits 2 j, 2 j + 1 of qs[32 n + l].
+        for (int c = 0; c < k_qk_k; ++c) {
+            const int n = c / 128, j = (c % 128) / 32, l = c % 32;
+            o.q[c / 4][r][c % 4] = static_cast<uint8_t>((blk.qs[32 * n + l] >> (2 * j)) & 3);
+        }
+    });
 }
 
 void gemm_q2_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
