@@ -334,6 +334,20 @@ struct k_q2_k {
 inline __m256i crumb(__m256i v, int j) {
     return _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(2 * j)), _mm256_set1_epi8(3));
 }
+// Row i's d, dmin and 6-bit sub-block scales and mins in a packed Q4_K/Q5_K block (the two types
+// store them alike); zeros when the row is missing (blk null).
+template <class Src>
+void pack_k4_header(gemm_block_q4_kx8& o, int i, const Src* blk) {
+    o.d[i] = blk ? _cvtsh_ss(blk->d) : 0.0f;
+    o.dmin[i] = blk ? _cvtsh_ss(blk->dmin) : 0.0f;
+    for (int s = 0; s < 8; ++s) {
+        int sc = 0, m = 0;
+        if (blk) scale_min_k4(s, blk->scales, sc, m);
+        o.sc[s][2 * i] = o.sc[s][2 * i + 1] = static_cast<int16_t>(sc);
+        o.mn[s / 2][2 * i + s % 2] = static_cast<int16_t>(m);
+    }
+}
+
 // Bit `bit` of each byte (0 or 1 per byte).
 inline __m256i bit_of(__m256i v, int bit) {
     return _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(bit)), _mm256_set1_epi8(1));
@@ -347,23 +361,8 @@ void gemm_pack_q5_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64
     for (int64_t b = 0; b < k / k_qk_k; ++b) {
         const block_q5_k* blk[8] = {};
         for (int i = 0; i < 8; ++i) {
-            if (i < n_rows) {
-                blk[i] = reinterpret_cast<const block_q5_k*>(w + row_stride * static_cast<size_t>(i)) + b;
-                out[b].d[i] = _cvtsh_ss(blk[i]->d);
-                out[b].dmin[i] = _cvtsh_ss(blk[i]->dmin);
-                for (int s = 0; s < 8; ++s) {
-                    int sc, m;
-                    scale_min_k4(s, blk[i]->scales, sc, m);
-                    out[b].sc[s][2 * i] = out[b].sc[s][2 * i + 1] = static_cast<int16_t>(sc);
-                    out[b].mn[s / 2][2 * i + s % 2] = static_cast<int16_t>(m);
-                }
-            } else {
-                out[b].d[i] = out[b].dmin[i] = 0.0f;
-                for (int s = 0; s < 8; ++s) {
-                    out[b].sc[s][2 * i] = out[b].sc[s][2 * i + 1] = 0;
-                    out[b].mn[s / 2][2 * i + s % 2] = 0;
-                }
-            }
+            if (i < n_rows) blk[i] = reinterpret_cast<const block_q5_k*>(w + row_stride * static_cast<size_t>(i)) + b;
+            pack_k4_header(out[b], i, blk[i]);
         }
         for (int j = 0; j < 4; ++j) {
             __m256i lo[8], hi[8];
@@ -542,23 +541,8 @@ void gemm_pack_q4_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64
     for (int64_t b = 0; b < k / k_qk_k; ++b) {
         const block_q4_k* blk[8] = {};
         for (int i = 0; i < 8; ++i) {
-            if (i < n_rows) {
-                blk[i] = reinterpret_cast<const block_q4_k*>(w + row_stride * static_cast<size_t>(i)) + b;
-                out[b].d[i] = _cvtsh_ss(blk[i]->d);
-                out[b].dmin[i] = _cvtsh_ss(blk[i]->dmin);
-                for (int s = 0; s < 8; ++s) {
-                    int sc, m;
-                    scale_min_k4(s, blk[i]->scales, sc, m);
-                    out[b].sc[s][2 * i] = out[b].sc[s][2 * i + 1] = static_cast<int16_t>(sc);
-                    out[b].mn[s / 2][2 * i + s % 2] = static_cast<int16_t>(m);
-                }
-            } else {
-                out[b].d[i] = out[b].dmin[i] = 0.0f;
-                for (int s = 0; s < 8; ++s) {
-                    out[b].sc[s][2 * i] = out[b].sc[s][2 * i + 1] = 0;
-                    out[b].mn[s / 2][2 * i + s % 2] = 0;
-                }
-            }
+            if (i < n_rows) blk[i] = reinterpret_cast<const block_q4_k*>(w + row_stride * static_cast<size_t>(i)) + b;
+            pack_k4_header(out[b], i, blk[i]);
         }
         for (int j = 0; j < 4; ++j) {
             __m256i lo[8], hi[8];
