@@ -67,6 +67,10 @@ template <int Bits, int G>
 float dot_int_sym_q8_0__avx2(int64_t n, const void* w, const void* a);
 template <int Bits, int G>
 float dot_int_asym_q8_1__avx2(int64_t n, const void* w, const void* a);
+// Every (Bits, G) the INT kernels are instantiated for: X(Bits, G) for each.
+#define LOWBIT_INT_DOT_SHAPES(X) \
+    X(8, 32) X(8, 64) X(8, 128) X(8, 0) X(4, 32) X(4, 64) X(4, 128) X(4, 0) \
+    X(3, 32) X(3, 64) X(3, 128) X(3, 0) X(2, 32) X(2, 64) X(2, 128) X(2, 0)
 float dot_ternary_g64_q8_0__ref(int64_t n, const void* w, const void* a);
 float dot_nf4_q8_0__ref(int64_t n, const void* w, const void* a);
 float dot_nf4_dq_q8_0__ref(int64_t n, const void* w, const void* a);

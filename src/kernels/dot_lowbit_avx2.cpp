@@ -394,22 +394,7 @@ float dot_int_asym_q8_1__avx2(int64_t n, const void* w, const void* a) {
 #define LOWBIT_INST(B, G)                                                                  \
     template float dot_int_sym_q8_0__avx2<B, G>(int64_t n, const void* w, const void* a); \
     template float dot_int_asym_q8_1__avx2<B, G>(int64_t n, const void* w, const void* a);
-LOWBIT_INST(4, 32)
-LOWBIT_INST(4, 64)
-LOWBIT_INST(4, 128)
-LOWBIT_INST(4, 0)
-LOWBIT_INST(3, 32)
-LOWBIT_INST(3, 64)
-LOWBIT_INST(3, 128)
-LOWBIT_INST(3, 0)
-LOWBIT_INST(2, 32)
-LOWBIT_INST(2, 64)
-LOWBIT_INST(2, 128)
-LOWBIT_INST(2, 0)
-LOWBIT_INST(8, 32)
-LOWBIT_INST(8, 64)
-LOWBIT_INST(8, 128)
-LOWBIT_INST(8, 0)
+LOWBIT_INT_DOT_SHAPES(LOWBIT_INST)
 #undef LOWBIT_INST
 
 float dot_ternary_g64_q8_0__avx2(int64_t n, const void* w, const void* a) {
