@@ -66,18 +66,24 @@ void encode_matrix(const std::string& name, type t, std::vector<float>& w, int64
     if (g) enc[name] = std::move(bytes);
 }
 
-// GPTQ of the token embedding of an untied model (a tied one is the output matrix), with
-// embedding_hessian from the residual gains. Returns its de-quantized values (null if it is not
-// GPTQ-encoded).
+// Whether the token embedding gets GPTQ of its own: planned for a GPTQ type, in an untied model (a
+// tied one is the output matrix, encoded with it).
+bool gptq_embedding(const model_data& in, const std::map<std::string, type>& types) {
+    const auto it = types.find("token_embd.weight");
+    const model_tensor* emb = in.find_tensor("token_embd.weight");
+    return it != types.end() && emb != nullptr && in.find_tensor("output.weight") != nullptr &&
+           gptq_supports(it->second) && row_supported(it->second, emb->row_len());
+}
+
+// GPTQ of the token embedding (gptq_embedding must hold), with embedding_hessian from the residual
+// gains. Returns its de-quantized values.
 std::shared_ptr<std::vector<float>> encode_embedding(const model_data& in, const std::map<std::string, type>& types,
                                                      const std::vector<layer_f32>& layers,
                                                      const std::vector<double>& gain, const weight_method_options& mo,
                                                      encoded_map& enc) {
+    LOWBIT_ASSERT(gptq_embedding(in, types));
     const auto it = types.find("token_embd.weight");
     const model_tensor* emb = in.find_tensor("token_embd.weight");
-    if (it == types.end() || emb == nullptr || in.find_tensor("output.weight") == nullptr ||
-        !gptq_supports(it->second) || !row_supported(it->second, emb->row_len()))
-        return nullptr;
     const auto t0 = std::chrono::steady_clock::now();
     const int64_t E = emb->row_len(), V = emb->n_rows();
     const std::vector<double> h = embedding_hessian(in, layers, gain, mo.gptq.threads);
@@ -109,17 +115,16 @@ void run_gptq_sequential(const model_data& in, const std::map<std::string, type>
     const auto seqs = calib_sequences(in, mo.calib);
     std::vector<layer_f32> layers = load_layers_f32(in);
     model_data run_in = in;
-    if (types.count("token_embd.weight")) {
+    if (gptq_embedding(in, types)) {  // one F32 pass for the gains, only when they are used
         std::vector<double> gain;
         run_layerwise(in, seqs, layers, nullptr, mo.calib.threads, nullptr, nullptr, &gain);
-        if (auto deq = encode_embedding(in, types, layers, gain, mo, enc)) {
-            for (auto& tn : run_in.tensors)
-                if (tn.name == "token_embd.weight") {
-                    tn.t = type::f32;
-                    tn.bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(deq->data()), deq->size() * sizeof(float));
-                }
-            run_in.keepalive.push_back(deq);
-        }
+        const auto deq = encode_embedding(in, types, layers, gain, mo, enc);
+        for (auto& tn : run_in.tensors)
+            if (tn.name == "token_embd.weight") {
+                tn.t = type::f32;
+                tn.bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(deq->data()), deq->size() * sizeof(float));
+            }
+        run_in.keepalive.push_back(deq);
     }
     auto visit = [&](int64_t l, calib_point p, layer_f32& L, const float* x, int64_t N, int64_t n) {
         std::vector<double> h;
@@ -254,7 +259,7 @@ void run_gptq_cached(const model_data& in, const std::map<std::string, type>& ty
         save_stats(mo.cache_path, key, st);
         if (mo.verbose) std::fprintf(stderr, "gptq: statistics measured, written to %s (%.2f s)\n", mo.cache_path.c_str(), seconds_since(t0));
     }
-    encode_embedding(in, types, layers, st.gain, mo, enc);
+    if (gptq_embedding(in, types)) encode_embedding(in, types, layers, st.gain, mo, enc);
     for (int64_t l = 0; l < static_cast<int64_t>(layers.size()); ++l)
         for (calib_point p : {calib_point::attn_in, calib_point::attn_out, calib_point::ffn_in, calib_point::ffn_mid}) {
             const auto hit = st.h.find(point_key(l, p));
