@@ -5,7 +5,8 @@
 # Q8_0, run back to back so both see the same machine load.
 #
 # usage: LLAMA_CPP_DIR=/path/to/llama.cpp/build [LOWBIT=build/lowbit] [THREADS=2] [WORK=/tmp/lowbit-cmp] \
-#        bench/compare_llama_cpp.sh
+#        [DEPTH=0] [TYPES="q4_0 q4_k q8_0"] bench/compare_llama_cpp.sh
+# DEPTH > 0 runs both with that many tokens already in the KV cache (lowbit bench -d, llama-bench -d).
 # LLAMA_CPP_DIR is a llama.cpp build made outside this repository (its bin/llama-bench is used), e.g.
 #   cmake -S llama.cpp -B llama-build -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DCMAKE_BUILD_TYPE=Release
 #   cmake --build llama-build -j2 --target llama-bench
@@ -14,6 +15,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 LOWBIT=${LOWBIT:-$here/build/lowbit}
 THREADS=${THREADS:-2}
+DEPTH=${DEPTH:-0}
 WORK=${WORK:-/tmp/lowbit-cmp}
 TYPES=${TYPES:-"q4_0 q4_k q8_0"}
 TOKENIZER=${TOKENIZER:-$here/../shared/models/stories260K/stories260K-f32.gguf}
@@ -24,24 +26,28 @@ LLAMA_BENCH=$LLAMA_CPP_DIR/bin/llama-bench
 command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
 mkdir -p "$WORK"
 
+depth_args=()
+[[ $DEPTH != 0 ]] && depth_args=(-d "$DEPTH")
 tok_args=()
 [[ -f $TOKENIZER ]] && tok_args=(--tokenizer-from "$TOKENIZER")
 
-printf '| %-6s | %-5s | %12s | %12s | %7s |\n' type test lowbit_t/s llama_t/s ratio
-printf '| %-6s | %-5s | %12s | %12s | %7s |\n' --- --- --- --- ---
+printf '| %-6s | %-11s | %12s | %12s | %7s |\n' type test lowbit_t/s llama_t/s ratio
+printf '| %-6s | %-11s | %12s | %12s | %7s |\n' --- --- --- --- ---
 for t in $TYPES; do
   model=$WORK/synth-2048-$t.gguf
   [[ -f $model ]] || "$LOWBIT" synth "$model" --dim 2048 --ffn 5632 --layers 8 --heads 16 --kv-heads 4 \
                        --vocab 512 --type "$t" --seed 1 "${tok_args[@]}" >&2
-  lb=$("$LOWBIT" bench "$model" -p 128 -n 64 -r 3 -t "$THREADS" --json)
-  lc=$("$LLAMA_BENCH" -m "$model" -p 128 -n 64 -r 3 -t "$THREADS" -o json)
+  lb=$("$LOWBIT" bench "$model" -p 128 -n 64 "${depth_args[@]}" -r 3 -t "$THREADS" --json)
+  lc=$("$LLAMA_BENCH" -m "$model" -p 128 -n 64 "${depth_args[@]}" -r 3 -t "$THREADS" -o json)
   for test in pp128 tg64; do
-    a=$(jq -r --arg t "$test" '.results[] | select(.test == $t) | .tokens_per_s' <<<"$lb")
+    a=$(jq -r --arg t "$test" '.results[] | select(.test | startswith($t)) | .tokens_per_s' <<<"$lb")
     if [[ $test == pp128 ]]; then
       b=$(jq -r '.[] | select(.n_prompt > 0 and .n_gen == 0) | .avg_ts' <<<"$lc")
     else
       b=$(jq -r '.[] | select(.n_gen > 0 and .n_prompt == 0) | .avg_ts' <<<"$lc")
     fi
-    printf '| %-6s | %-5s | %12.2f | %12.2f | %7.3f |\n' "$t" "$test" "$a" "$b" "$(echo "$a / $b" | bc -l)"
+    label=$test
+    [[ $DEPTH != 0 ]] && label="$test@d$DEPTH"
+    printf '| %-6s | %-11s | %12.2f | %12.2f | %7.3f |\n' "$t" "$label" "$a" "$b" "$(echo "$a / $b" | bc -l)"
   done
 done

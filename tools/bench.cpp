@@ -1,4 +1,4 @@
-// `lowbit bench MODEL [-p 512] [-n 128] [-r 5] [-t N] [--json]`: prompt-processing and generation
+// `lowbit bench MODEL [-p 512] [-n 128] [-d 0] [-r 5] [-t N] [--json]`: prompt-processing and generation
 // throughput as llama-bench (tokens/s, mean ± stddev over repetitions). Logic: src/eval/throughput.cpp.
 #include <cstdio>
 
@@ -13,7 +13,7 @@ namespace {
 
 struct args {
     std::string model, tokenizer;
-    int64_t n_prompt = 512, n_gen = 128, n_batch = 512;
+    int64_t n_prompt = 512, n_gen = 128, n_batch = 512, depth = 0;
     int reps = 5, threads = 0;
     bool json = false;
 };
@@ -25,6 +25,8 @@ void setup(CLI::App& app) {
     sub->add_option("-p,--n-prompt", a->n_prompt, "prompt tokens (0: skip)");
     sub->add_option("-n,--n-gen", a->n_gen, "generated tokens (0: skip)");
     sub->add_option("-b,--batch", a->n_batch, "prompt batch size");
+    sub->add_option("-d,--n-depth", a->depth, "tokens already in the KV cache before each test (llama-bench -d)")
+        ->check(CLI::NonNegativeNumber);
     sub->add_option("-r,--repetitions", a->reps, "repetitions");
     sub->add_option("-t,--threads", a->threads, "threads (default: all)");
     sub->add_option("--tokenizer", a->tokenizer, "tokenizer file for llama2.c checkpoints");
@@ -40,10 +42,13 @@ void setup(CLI::App& app) {
             ev::throughput t;
         };
         std::vector<row> rows;
+        const std::string at_depth = a->depth > 0 ? fmt::format(" @ d{}", a->depth) : "";  // llama-bench's naming
         if (a->n_prompt > 0)
-            rows.push_back({fmt::format("pp{}", a->n_prompt), ev::bench_prompt(model, a->n_prompt, a->reps, threads, a->n_batch)});
+            rows.push_back({fmt::format("pp{}{}", a->n_prompt, at_depth),
+                            ev::bench_prompt(model, a->n_prompt, a->reps, threads, a->n_batch, a->depth)});
         if (a->n_gen > 0)
-            rows.push_back({fmt::format("tg{}", a->n_gen), ev::bench_generation(model, a->n_gen, a->reps, threads)});
+            rows.push_back({fmt::format("tg{}{}", a->n_gen, at_depth),
+                            ev::bench_generation(model, a->n_gen, a->reps, threads, a->depth)});
         const auto ctx = ev::current_context(threads);
         if (a->json) {
             nlohmann::json j;
@@ -53,17 +58,17 @@ void setup(CLI::App& app) {
                           {"bits_per_weight", model->bits_per_weight()}};
             nlohmann::json rs = nlohmann::json::array();
             for (const auto& r : rows)
-                rs.push_back({{"test", r.test}, {"tokens_per_s", r.t.mean}, {"stddev", r.t.stddev},
+                rs.push_back({{"test", r.test}, {"depth", a->depth}, {"tokens_per_s", r.t.mean}, {"stddev", r.t.stddev},
                               {"samples", r.t.samples}, {"repetitions", a->reps}});
             j["results"] = rs;
             std::printf("%s\n", j.dump(2).c_str());
             return;
         }
-        std::printf("| %-40s | %10s | %10s | %7s | %8s | %20s |\n", "model", "size", "params", "threads", "test", "t/s");
-        std::printf("| %-40s | %10s | %10s | %7s | %8s | %20s |\n", "---", "---", "---", "---", "---", "---");
+        std::printf("| %-40s | %10s | %10s | %7s | %14s | %20s |\n", "model", "size", "params", "threads", "test", "t/s");
+        std::printf("| %-40s | %10s | %10s | %7s | %14s | %20s |\n", "---", "---", "---", "---", "---", "---");
         std::string name = a->model.size() > 40 ? "..." + a->model.substr(a->model.size() - 37) : a->model;
         for (const auto& r : rows)
-            std::printf("| %-40s | %7.2f MiB | %10lld | %7d | %8s | %20s |\n", name.c_str(),
+            std::printf("| %-40s | %7.2f MiB | %10lld | %7d | %14s | %20s |\n", name.c_str(),
                         double(model->n_bytes()) / (1024.0 * 1024.0), static_cast<long long>(model->n_params()),
                         threads, r.test.c_str(), fmt::format("{:.2f} ± {:.2f}", r.t.mean, r.t.stddev).c_str());
     });

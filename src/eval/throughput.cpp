@@ -37,6 +37,22 @@ std::vector<int32_t> prompt_tokens(int64_t n, int64_t n_vocab) {
     return t;
 }
 
+// A context of depth + n tokens whose cache holds `depth` tokens of random context.
+llama_context context_at_depth(std::shared_ptr<const llama_model> model, int64_t depth, int64_t n, int n_threads,
+                               int64_t n_batch) {
+    LOWBIT_REQUIRE(depth >= 0, "bench: depth {} is negative", depth);
+    context_options co;
+    co.n_ctx = depth + n;
+    co.n_batch = n_batch;
+    co.n_threads = n_threads;
+    llama_context ctx(std::move(model), co);
+    if (depth > 0) {
+        const auto ctx_tokens = prompt_tokens(depth + 1, ctx.model().config().n_vocab);
+        ctx.decode_last(std::span<const int32_t>(ctx_tokens).subspan(1));
+    }
+    return ctx;
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -44,18 +60,14 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 throughput bench_prompt(std::shared_ptr<const llama_model> model, int64_t n_prompt, int reps, int n_threads,
-                        int64_t n_batch) {
+                        int64_t n_batch, int64_t depth) {
     LOWBIT_REQUIRE(n_prompt > 0 && reps > 0, "bench: prompt tokens ({}) and repetitions ({}) must be positive",
                    n_prompt, reps);
-    context_options co;
-    co.n_ctx = n_prompt;
-    co.n_batch = n_batch;
-    co.n_threads = n_threads;
-    llama_context ctx(model, co);
     const auto toks = prompt_tokens(n_prompt, model->config().n_vocab);
+    llama_context ctx = context_at_depth(std::move(model), depth, n_prompt, n_threads, n_batch);
     std::vector<double> s;
     for (int r = -1; r < reps; ++r) {
-        ctx.clear();
+        ctx.rewind(depth);
         const auto t0 = std::chrono::steady_clock::now();
         ctx.decode_last(toks);
         const double dt = seconds_since(t0);
@@ -64,18 +76,15 @@ throughput bench_prompt(std::shared_ptr<const llama_model> model, int64_t n_prom
     return stats(s);
 }
 
-throughput bench_generation(std::shared_ptr<const llama_model> model, int64_t n_gen, int reps, int n_threads) {
+throughput bench_generation(std::shared_ptr<const llama_model> model, int64_t n_gen, int reps, int n_threads,
+                            int64_t depth) {
     LOWBIT_REQUIRE(n_gen > 0 && reps > 0, "bench: generated tokens ({}) and repetitions ({}) must be positive",
                    n_gen, reps);
-    context_options co;
-    co.n_ctx = n_gen;
-    co.n_batch = 1;
-    co.n_threads = n_threads;
-    llama_context ctx(model, co);
     const int64_t V = model->config().n_vocab;
+    llama_context ctx = context_at_depth(std::move(model), depth, n_gen, n_threads, 512);
     std::vector<double> s;
     for (int r = -1; r < reps; ++r) {
-        ctx.clear();
+        ctx.rewind(depth);
         int32_t tok = 1 % static_cast<int32_t>(V);
         const auto t0 = std::chrono::steady_clock::now();
         for (int64_t i = 0; i < n_gen; ++i) {

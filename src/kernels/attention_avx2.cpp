@@ -1,6 +1,7 @@
 // AVX2 + FMA versions of attention.hpp. Scores: 32 positions at a time in 4 registers, one broadcast
-// of scale*q[d] and 4 FMAs per head dimension. Softmax: vector max, exp256_ps, sum. Values: 4 head
-// dimensions at a time, dot products of the probabilities with 4 rows of vt, reduced together.
+// of q[d] and 4 FMAs per head dimension. Softmax: vector max, exp256_ps, sum. Values: 4 head
+// dimensions at a time, dot products of the probabilities with 4 rows of vt, reduced together. The
+// heads of a GQA group are the innermost loop of both walks (see attention.hpp).
 // Positions past the end use masked loads (never touching memory beyond the last key).
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -18,93 +19,128 @@ using avx2::hsum;
 using avx2::hsum4;
 using avx2::tail_mask;
 
-void attn_head_f32__avx2(int64_t head_dim, int64_t n_q, int64_t pos0, const float* q, int64_t ldq,
-                         const float* kt, const float* vt, int64_t ld_kv, float scale, float* out, int64_t ldo,
-                         float* scratch) {
-    for (int64_t i = 0; i < n_q; ++i) {
-        const float* qi = q + i * ldq;
-        const int64_t n = pos0 + i + 1;
-        // scores
-        int64_t j = 0;
-        for (; j + 32 <= n; j += 32) {
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-            for (int64_t d = 0; d < head_dim; ++d) {
-                const __m256 qd = _mm256_set1_ps(qi[d]);
-                const float* k = kt + d * ld_kv + j;
-                a0 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(k), a0);
-                a1 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(k + 8), a1);
-                a2 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(k + 16), a2);
-                a3 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(k + 24), a3);
-            }
-            const __m256 sc = _mm256_set1_ps(scale);
-            _mm256_storeu_ps(scratch + j, _mm256_mul_ps(a0, sc));
-            _mm256_storeu_ps(scratch + j + 8, _mm256_mul_ps(a1, sc));
-            _mm256_storeu_ps(scratch + j + 16, _mm256_mul_ps(a2, sc));
-            _mm256_storeu_ps(scratch + j + 24, _mm256_mul_ps(a3, sc));
-        }
-        for (; j < n; j += 8) {
-            const __m256i m = tail_mask(n - j < 8 ? n - j : 8);
-            __m256 a = _mm256_setzero_ps();
-            for (int64_t d = 0; d < head_dim; ++d)
-                a = _mm256_fmadd_ps(_mm256_set1_ps(qi[d]), _mm256_maskload_ps(kt + d * ld_kv + j, m), a);
-            _mm256_maskstore_ps(scratch + j, m, _mm256_mul_ps(a, _mm256_set1_ps(scale)));
-        }
-        // softmax numerators
-        __m256 vmax = _mm256_set1_ps(-INFINITY);
-        j = 0;
-        for (; j + 8 <= n; j += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(scratch + j));
-        float mx = hmax(vmax);
-        for (int64_t jj = j; jj < n; ++jj) mx = std::fmax(mx, scratch[jj]);
-        const __m256 vmx = _mm256_set1_ps(mx);
-        __m256 vsum = _mm256_setzero_ps();
-        j = 0;
-        for (; j + 8 <= n; j += 8) {
-            const __m256 p = exp256_ps(_mm256_sub_ps(_mm256_loadu_ps(scratch + j), vmx));
-            _mm256_storeu_ps(scratch + j, p);
-            vsum = _mm256_add_ps(vsum, p);
-        }
-        if (j < n) {
-            const __m256i m = tail_mask(n - j);
-            const __m256 p = _mm256_and_ps(exp256_ps(_mm256_sub_ps(_mm256_maskload_ps(scratch + j, m), vmx)),
-                                           _mm256_castsi256_ps(m));
-            _mm256_maskstore_ps(scratch + j, m, p);
-            vsum = _mm256_add_ps(vsum, p);
-        }
-        const float inv = 1.0f / hsum(vsum);
-        // weighted values
-        const int64_t n8 = n & ~int64_t(7);
+namespace {
+
+// The scores of one head for positions [j, j + 32): 4 registers, one broadcast of q[d] and 4 FMAs per
+// head dimension, stored (times scale) to s + j.
+inline void scores32(int64_t head_dim, const float* qh, const float* kt, int64_t ld_kv, int64_t j, float scale,
+                     float* s) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t d = 0; d < head_dim; ++d) {
+        const __m256 qd = _mm256_set1_ps(qh[d]);
+        const float* k = kt + d * ld_kv + j;
+        a0 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(k), a0);
+        a1 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(k + 8), a1);
+        a2 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(k + 16), a2);
+        a3 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(k + 24), a3);
+    }
+    const __m256 sc = _mm256_set1_ps(scale);
+    _mm256_storeu_ps(s + j, _mm256_mul_ps(a0, sc));
+    _mm256_storeu_ps(s + j + 8, _mm256_mul_ps(a1, sc));
+    _mm256_storeu_ps(s + j + 16, _mm256_mul_ps(a2, sc));
+    _mm256_storeu_ps(s + j + 24, _mm256_mul_ps(a3, sc));
+}
+
+// Scores for positions [j, j + 8) with those >= n masked off (never loaded, never stored).
+inline void scores8(int64_t head_dim, const float* qh, const float* kt, int64_t ld_kv, int64_t j, int64_t n,
+                    float scale, float* s) {
+    const __m256i m = tail_mask(n - j < 8 ? n - j : 8);
+    __m256 a = _mm256_setzero_ps();
+    for (int64_t d = 0; d < head_dim; ++d)
+        a = _mm256_fmadd_ps(_mm256_set1_ps(qh[d]), _mm256_maskload_ps(kt + d * ld_kv + j, m), a);
+    _mm256_maskstore_ps(s + j, m, _mm256_mul_ps(a, _mm256_set1_ps(scale)));
+}
+
+// s[0..n) -> exp(s - max) in place; returns 1 / sum.
+inline float softmax_numerators(float* s, int64_t n) {
+    __m256 vmax = _mm256_set1_ps(-INFINITY);
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(s + j));
+    float mx = hmax(vmax);
+    for (int64_t jj = j; jj < n; ++jj) mx = std::fmax(mx, s[jj]);
+    const __m256 vmx = _mm256_set1_ps(mx);
+    __m256 vsum = _mm256_setzero_ps();
+    j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const __m256 p = exp256_ps(_mm256_sub_ps(_mm256_loadu_ps(s + j), vmx));
+        _mm256_storeu_ps(s + j, p);
+        vsum = _mm256_add_ps(vsum, p);
+    }
+    if (j < n) {
+        const __m256i m = tail_mask(n - j);
+        const __m256 p =
+            _mm256_and_ps(exp256_ps(_mm256_sub_ps(_mm256_maskload_ps(s + j, m), vmx)), _mm256_castsi256_ps(m));
+        _mm256_maskstore_ps(s + j, m, p);
+        vsum = _mm256_add_ps(vsum, p);
+    }
+    return 1.0f / hsum(vsum);
+}
+
+// o[0..4) = inv * sum_j p[j] v_r[j] for the 4 value rows v0 + r * ld_kv, over positions [0, n).
+inline void values4(const float* p, const float* v0, int64_t ld_kv, int64_t n, float inv, float* o) {
+    const int64_t n8 = n & ~int64_t(7);
+    const float* v1 = v0 + ld_kv;
+    const float* v2 = v1 + ld_kv;
+    const float* v3 = v2 + ld_kv;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t j = 0; j < n8; j += 8) {
+        const __m256 pj = _mm256_loadu_ps(p + j);
+        a0 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v0 + j), a0);
+        a1 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v1 + j), a1);
+        a2 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v2 + j), a2);
+        a3 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v3 + j), a3);
+    }
+    if (n8 < n) {
         const __m256i mt = tail_mask(n - n8);
-        float* oi = out + i * ldo;
-        int64_t d = 0;
-        for (; d + 4 <= head_dim; d += 4) {
-            const float* v0 = vt + d * ld_kv;
-            const float* v1 = v0 + ld_kv;
-            const float* v2 = v1 + ld_kv;
-            const float* v3 = v2 + ld_kv;
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-            for (j = 0; j < n8; j += 8) {
-                const __m256 p = _mm256_loadu_ps(scratch + j);
-                a0 = _mm256_fmadd_ps(p, _mm256_loadu_ps(v0 + j), a0);
-                a1 = _mm256_fmadd_ps(p, _mm256_loadu_ps(v1 + j), a1);
-                a2 = _mm256_fmadd_ps(p, _mm256_loadu_ps(v2 + j), a2);
-                a3 = _mm256_fmadd_ps(p, _mm256_loadu_ps(v3 + j), a3);
-            }
-            if (n8 < n) {
-                const __m256 p = _mm256_maskload_ps(scratch + n8, mt);
-                a0 = _mm256_fmadd_ps(p, _mm256_maskload_ps(v0 + n8, mt), a0);
-                a1 = _mm256_fmadd_ps(p, _mm256_maskload_ps(v1 + n8, mt), a1);
-                a2 = _mm256_fmadd_ps(p, _mm256_maskload_ps(v2 + n8, mt), a2);
-                a3 = _mm256_fmadd_ps(p, _mm256_maskload_ps(v3 + n8, mt), a3);
-            }
-            _mm_storeu_ps(oi + d, _mm_mul_ps(hsum4(a0, a1, a2, a3), _mm_set1_ps(inv)));
-        }
-        for (; d < head_dim; ++d) {
-            const float* v0 = vt + d * ld_kv;
-            __m256 a0 = _mm256_setzero_ps();
-            for (j = 0; j < n8; j += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(scratch + j), _mm256_loadu_ps(v0 + j), a0);
-            if (n8 < n)
-                a0 = _mm256_fmadd_ps(_mm256_maskload_ps(scratch + n8, mt), _mm256_maskload_ps(v0 + n8, mt), a0);
-            oi[d] = hsum(a0) * inv;
+        const __m256 pj = _mm256_maskload_ps(p + n8, mt);
+        a0 = _mm256_fmadd_ps(pj, _mm256_maskload_ps(v0 + n8, mt), a0);
+        a1 = _mm256_fmadd_ps(pj, _mm256_maskload_ps(v1 + n8, mt), a1);
+        a2 = _mm256_fmadd_ps(pj, _mm256_maskload_ps(v2 + n8, mt), a2);
+        a3 = _mm256_fmadd_ps(pj, _mm256_maskload_ps(v3 + n8, mt), a3);
+    }
+    _mm_storeu_ps(o, _mm_mul_ps(hsum4(a0, a1, a2, a3), _mm_set1_ps(inv)));
+}
+
+inline float values1(const float* p, const float* v0, int64_t n, float inv) {
+    const int64_t n8 = n & ~int64_t(7);
+    __m256 a0 = _mm256_setzero_ps();
+    for (int64_t j = 0; j < n8; j += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(p + j), _mm256_loadu_ps(v0 + j), a0);
+    if (n8 < n) {
+        const __m256i mt = tail_mask(n - n8);
+        a0 = _mm256_fmadd_ps(_mm256_maskload_ps(p + n8, mt), _mm256_maskload_ps(v0 + n8, mt), a0);
+    }
+    return hsum(a0) * inv;
+}
+
+}  // namespace
+
+void attn_f32__avx2(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0, const float* q, int64_t ldq,
+                    const float* kt, const float* vt, int64_t ld_kv, float scale, float* out, int64_t ldo,
+                    float* scratch) {
+    const int64_t ls = pos0 + n_q;  // scratch row of one head
+    constexpr int64_t k_chunk = 16;  // heads whose 1 / sum is kept on the stack at once
+    float inv[k_chunk];
+    for (int64_t i = 0; i < n_q; ++i) {
+        const int64_t n = pos0 + i + 1;
+        for (int64_t h0 = 0; h0 < n_heads; h0 += k_chunk) {
+            const int64_t nh = n_heads - h0 < k_chunk ? n_heads - h0 : k_chunk;
+            const float* qi = q + i * ldq + h0 * head_dim;
+            float* oi = out + i * ldo + h0 * head_dim;
+            // scores: a chunk of K for all heads before the next chunk
+            int64_t j = 0;
+            for (; j + 32 <= n; j += 32)
+                for (int64_t h = 0; h < nh; ++h) scores32(head_dim, qi + h * head_dim, kt, ld_kv, j, scale, scratch + h * ls);
+            for (; j < n; j += 8)
+                for (int64_t h = 0; h < nh; ++h) scores8(head_dim, qi + h * head_dim, kt, ld_kv, j, n, scale, scratch + h * ls);
+            for (int64_t h = 0; h < nh; ++h) inv[h] = softmax_numerators(scratch + h * ls, n);
+            // weighted values: 4 rows of V for all heads before the next 4
+            int64_t d = 0;
+            for (; d + 4 <= head_dim; d += 4)
+                for (int64_t h = 0; h < nh; ++h)
+                    values4(scratch + h * ls, vt + d * ld_kv, ld_kv, n, inv[h], oi + h * head_dim + d);
+            for (; d < head_dim; ++d)
+                for (int64_t h = 0; h < nh; ++h)
+                    oi[h * head_dim + d] = values1(scratch + h * ls, vt + d * ld_kv, n, inv[h]);
         }
     }
 }

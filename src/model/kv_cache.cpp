@@ -9,8 +9,10 @@ kv_cache::kv_cache(int64_t n_layer, int64_t n_head_kv, int64_t head_dim, int64_t
     LOWBIT_REQUIRE(n_layer > 0 && n_head_kv > 0 && head_dim > 0 && n_ctx > 0,
                    "kv cache: invalid shape (layers {}, kv heads {}, head dim {}, context {})", n_layer,
                    n_head_kv, head_dim, n_ctx);
-    const int64_t n = n_layer * n_head_kv * head_dim * n_ctx;
-    LOWBIT_REQUIRE(n / n_ctx == n_layer * n_head_kv * head_dim && n < (int64_t(1) << 36),
+    LOWBIT_REQUIRE(n_ctx < (int64_t(1) << 36), "kv cache: context {} is too large", n_ctx);
+    ld_ = (n_ctx + 31) / 32 * 32 + 16;
+    const int64_t n = n_layer * n_head_kv * head_dim * ld_;
+    LOWBIT_REQUIRE(n / ld_ == n_layer * n_head_kv * head_dim && n < (int64_t(1) << 36),
                    "kv cache: {} floats for context {} is too large", n, n_ctx);
     k_.assign(static_cast<size_t>(n), 0.0f);
     v_.assign(static_cast<size_t>(n), 0.0f);

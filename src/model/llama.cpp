@@ -223,7 +223,8 @@ llama_context::llama_context(std::shared_ptr<const llama_model> model, const con
     v_.resize(B * kd);
     g_.resize(B * static_cast<size_t>(n_ff));
     u_.resize(B * static_cast<size_t>(n_ff));
-    attn_scratch_.resize(static_cast<size_t>(n_threads_) * static_cast<size_t>(n_ctx));
+    attn_scratch_per_worker_ = static_cast<size_t>(c.n_head / c.n_head_kv) * static_cast<size_t>(n_ctx);
+    attn_scratch_.resize(static_cast<size_t>(n_threads_) * attn_scratch_per_worker_);
     mm_.reserve_workers(n_threads_);
 }
 
@@ -256,11 +257,16 @@ std::span<const float> llama_context::decode(std::span<const int32_t> tokens, in
     return {logits_.data(), n_logits};
 }
 
+void llama_context::rewind(int64_t n) {
+    LOWBIT_REQUIRE(n >= 0 && n <= kv_.n_past(), "rewind: position {} outside [0, {}]", n, kv_.n_past());
+    kv_.set_n_past(n);
+}
+
 void llama_context::forward(const int32_t* tok, int64_t n, int64_t n_out, float* logits) {
     const auto& c = model_->config();
     const int64_t E = c.n_embd, H = c.n_head, HKV = c.n_head_kv, D = c.head_dim;
     const int64_t QD = H * D, KD = HKV * D, group = H / HKV, half = c.n_rot / 2;
-    const int64_t p0 = kv_.n_past(), n_ctx = kv_.n_ctx();
+    const int64_t p0 = kv_.n_past();
     const int nt = n_threads_;
     float *x = x_.data(), *xn = xn_.data(), *q = q_.data(), *k = k_.data(), *v = v_.data(), *att = att_.data();
     float *g = g_.data(), *u = u_.data();
@@ -268,7 +274,7 @@ void llama_context::forward(const int32_t* tok, int64_t n, int64_t n_out, float*
     const weight_matrix& emb = model_->tok_embd();
     for (int64_t t = 0; t < n; ++t) dequantize_row(emb.t, emb.row(tok[t]), x + t * E, E);
 
-    const auto attn = kernels::attn_head_f32();
+    const auto attn = kernels::attn_f32();
     const auto silu_mul = kernels::silu_mul_f32();
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
     // Every product's input is contiguous ([n_tokens][n_cols]), as the observer expects.
@@ -301,9 +307,18 @@ void llama_context::forward(const int32_t* tok, int64_t n, int64_t n_out, float*
         }
     };
 
-    // Attention work items: (head, block of queries); blocks only when heads alone cannot feed the threads.
-    const int64_t q_blocks = (nt > 1 && H < 2 * nt) ? std::min<int64_t>(n, 4) : 1;
+    // Attention work items: (KV head, sub-group of its query heads, block of queries). A whole GQA group
+    // per item reads each KV head once (kernels/attention.hpp); groups are split, then queries blocked,
+    // only when there are too few items to feed the threads.
+    int64_t n_sub = 1;
+    while (nt > 1 && HKV * n_sub < nt && n_sub < group) {
+        ++n_sub;
+        while (group % n_sub) ++n_sub;
+    }
+    const int64_t sub = group / n_sub;
+    const int64_t q_blocks = (nt > 1 && HKV * n_sub < 2 * nt) ? std::min<int64_t>(n, 4) : 1;
     const int64_t q_per_block = (n + q_blocks - 1) / q_blocks;
+    const int64_t ld_kv = kv_.ld();
 
     for (int64_t l = 0; l < c.n_layer; ++l) {
         const llama_layer& L = model_->layers()[static_cast<size_t>(l)];
@@ -321,19 +336,19 @@ void llama_context::forward(const int32_t* tok, int64_t n, int64_t n_out, float*
             float* vt = kv_.vt(l, h);
             for (int64_t t = 0; t < n; ++t)
                 for (int64_t d = 0; d < D; ++d) {
-                    kt[d * n_ctx + p0 + t] = k[t * KD + h * D + d];
-                    vt[d * n_ctx + p0 + t] = v[t * KD + h * D + d];
+                    kt[d * ld_kv + p0 + t] = k[t * KD + h * D + d];
+                    vt[d * ld_kv + p0 + t] = v[t * KD + h * D + d];
                 }
         }
         const int attn_threads = n * (p0 + n) * D * H < (int64_t(1) << 18) ? 1 : nt;
-        parallel_for(H * q_blocks, attn_threads, [&](int64_t b, int64_t e, int worker) {
-            float* scratch = attn_scratch_.data() + static_cast<size_t>(worker) * static_cast<size_t>(n_ctx);
+        parallel_for(HKV * n_sub * q_blocks, attn_threads, [&](int64_t b, int64_t e, int worker) {
+            float* scratch = attn_scratch_.data() + static_cast<size_t>(worker) * attn_scratch_per_worker_;
             for (int64_t it = b; it < e; ++it) {
-                const int64_t h = it / q_blocks, t0 = (it % q_blocks) * q_per_block;
+                const int64_t h = it / q_blocks * sub, t0 = (it % q_blocks) * q_per_block;  // first query head
                 const int64_t t1 = std::min(n, t0 + q_per_block);
                 if (t0 >= t1) continue;
-                attn(D, t1 - t0, p0 + t0, q + t0 * QD + h * D, QD, kv_.kt(l, h / group), kv_.vt(l, h / group), n_ctx,
-                     scale, att + t0 * QD + h * D, QD, scratch);
+                attn(D, sub, t1 - t0, p0 + t0, q + t0 * QD + h * D, QD, kv_.kt(l, h / group), kv_.vt(l, h / group),
+                     ld_kv, scale, att + t0 * QD + h * D, QD, scratch);
             }
         });
         matmul(L.wo, n, att, QD, xn, E, nt, mm_);

@@ -105,6 +105,8 @@ public:
     }
 
     void clear() { kv_.clear(); }
+    // Forgets the positions from n on (n <= n_past()): the next decode continues at position n.
+    void rewind(int64_t n);
     int64_t n_past() const { return kv_.n_past(); }
     int64_t n_ctx() const { return kv_.n_ctx(); }
     int n_threads() const { return n_threads_; }
@@ -122,6 +124,7 @@ private:
     matmul_scratch mm_;
     std::vector<float> rope_cos_, rope_sin_;  // [n_ctx][n_rot / 2]
     std::vector<float> x_, xn_, q_, k_, v_, att_, g_, u_, attn_scratch_, logits_;
+    size_t attn_scratch_per_worker_ = 0;  // floats: a GQA group's scores, kernels::attn_f32
 };
 
 }  // namespace lowbit

@@ -214,7 +214,7 @@ void run_layerwise(const model_data& m, const std::vector<std::vector<int32_t>>&
     };
     matmul_scratch mms;
     mms.reserve_workers(nt);
-    const auto attn = kernels::attn_head_f32();
+    const auto attn = kernels::attn_f32();
     const auto silu_mul = kernels::silu_mul_f32();
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
 
@@ -234,7 +234,7 @@ void run_layerwise(const model_data& m, const std::vector<std::vector<int32_t>>&
             rope(q.data(), QD, H);
             rope(k.data(), KD, HKV);
             parallel_for(S * HKV, nt, [&](int64_t b, int64_t e, int) {
-                std::vector<float> kt(static_cast<size_t>(D * T)), vt(kt.size()), scratch(static_cast<size_t>(T));
+                std::vector<float> kt(static_cast<size_t>(D * T)), vt(kt.size()), scratch(static_cast<size_t>(group * T));
                 for (int64_t it = b; it < e; ++it) {
                     const int64_t s = it / HKV, hk = it % HKV;
                     for (int64_t t = 0; t < T; ++t)
@@ -242,9 +242,9 @@ void run_layerwise(const model_data& m, const std::vector<std::vector<int32_t>>&
                             kt[d * T + t] = k[(s * T + t) * KD + hk * D + d];
                             vt[d * T + t] = v[(s * T + t) * KD + hk * D + d];
                         }
-                    for (int64_t h = hk * group; h < (hk + 1) * group; ++h)
-                        attn(D, T, 0, q.data() + s * T * QD + h * D, QD, kt.data(), vt.data(), T, scale,
-                             att.data() + s * T * QD + h * D, QD, scratch.data());
+                    const int64_t h = hk * group;
+                    attn(D, group, T, 0, q.data() + s * T * QD + h * D, QD, kt.data(), vt.data(), T, scale,
+                         att.data() + s * T * QD + h * D, QD, scratch.data());
                 }
             });
         };

@@ -147,28 +147,54 @@ TEST(Attention, SimdMatchesReference) {
         int64_t n_q, pos0;
     };
     const qcase cases[] = {{1, 0}, {1, 6}, {3, 0}, {9, 0}, {17, 5}, {40, 31}, {1, 300}};
-    for (int64_t hd : dims)
-        for (const auto& qc : cases) {
-            const int64_t n_kv = qc.pos0 + qc.n_q, ld_kv = n_kv + 3;
-            const int64_t ldq = hd + 1, ldo = hd + 2;
-            auto q = random_vec(static_cast<size_t>(qc.n_q * ldq), rng, 2.0f);
-            auto kt = random_vec(static_cast<size_t>(hd * ld_kv), rng);
-            auto vt = random_vec(static_cast<size_t>(hd * ld_kv), rng);
-            const float scale = 1.0f / std::sqrt(float(hd));
-            std::vector<float> ref(static_cast<size_t>(qc.n_q * ldo), -5.0f), got(ref);
-            std::vector<float> s1(static_cast<size_t>(n_kv)), s2(s1);
-            kernels::attn_head_f32__ref(hd, qc.n_q, qc.pos0, q.data(), ldq, kt.data(), vt.data(), ld_kv, scale,
-                                        ref.data(), ldo, s1.data());
-            kernels::attn_head_f32__avx2(hd, qc.n_q, qc.pos0, q.data(), ldq, kt.data(), vt.data(), ld_kv, scale,
-                                         got.data(), ldo, s2.data());
-            EXPECT_LT(nmse(got.data(), ref.data(), ref.size()), k_nmse)
-                << "attn_head_f32__avx2 head_dim=" << hd << " n_q=" << qc.n_q << " pos0=" << qc.pos0;
-            for (int64_t i = 0; i < qc.n_q; ++i)
-                for (int64_t d = hd; d < ldo; ++d) ASSERT_EQ(got[static_cast<size_t>(i * ldo + d)], -5.0f);
-        }
+    for (int64_t n_heads : {1, 3})
+        for (int64_t hd : dims)
+            for (const auto& qc : cases) {
+                const int64_t n_kv = qc.pos0 + qc.n_q, ld_kv = n_kv + 3;
+                const int64_t ldq = n_heads * hd + 1, ldo = n_heads * hd + 2;
+                auto q = random_vec(static_cast<size_t>(qc.n_q * ldq), rng, 2.0f);
+                auto kt = random_vec(static_cast<size_t>(hd * ld_kv), rng);
+                auto vt = random_vec(static_cast<size_t>(hd * ld_kv), rng);
+                const float scale = 1.0f / std::sqrt(float(hd));
+                std::vector<float> ref(static_cast<size_t>(qc.n_q * ldo), -5.0f), got(ref);
+                std::vector<float> s1(static_cast<size_t>(n_heads * n_kv)), s2(s1);
+                kernels::attn_f32__ref(hd, n_heads, qc.n_q, qc.pos0, q.data(), ldq, kt.data(), vt.data(), ld_kv, scale,
+                                       ref.data(), ldo, s1.data());
+                kernels::attn_f32__avx2(hd, n_heads, qc.n_q, qc.pos0, q.data(), ldq, kt.data(), vt.data(), ld_kv,
+                                        scale, got.data(), ldo, s2.data());
+                EXPECT_LT(nmse(got.data(), ref.data(), ref.size()), k_nmse)
+                    << "attn_f32__avx2 heads=" << n_heads << " head_dim=" << hd << " n_q=" << qc.n_q
+                    << " pos0=" << qc.pos0;
+                for (int64_t i = 0; i < qc.n_q; ++i)
+                    for (int64_t d = n_heads * hd; d < ldo; ++d) ASSERT_EQ(got[static_cast<size_t>(i * ldo + d)], -5.0f);
+            }
 #else
     GTEST_SKIP();
 #endif
+}
+
+// A GQA group in one call (K/V walked once, heads innermost) gives each head exactly what that head
+// alone gives, in every tier: the fusion changes the memory traffic, not the arithmetic.
+TEST(Attention, GroupEqualsHeadsOneAtATime) {
+    std::mt19937 rng(k_seed + 4);
+    const int64_t hd = 64, n_heads = 5, pos0 = 70, n_q = 3, n_kv = pos0 + n_q, ld_kv = 80;
+    const int64_t ld = n_heads * hd;
+    auto q = random_vec(static_cast<size_t>(n_q * ld), rng, 2.0f);
+    auto kt = random_vec(static_cast<size_t>(hd * ld_kv), rng);
+    auto vt = random_vec(static_cast<size_t>(hd * ld_kv), rng);
+    std::vector<kernels::attn_f32_fn> tiers = {kernels::attn_f32__ref};
+#if defined(__x86_64__)
+    if (best_isa_tier() >= isa_tier::avx2) tiers.push_back(kernels::attn_f32__avx2);
+#endif
+    for (auto fn : tiers) {
+        std::vector<float> group(static_cast<size_t>(n_q * ld)), one(group.size());
+        std::vector<float> s(static_cast<size_t>(n_heads * n_kv));
+        fn(hd, n_heads, n_q, pos0, q.data(), ld, kt.data(), vt.data(), ld_kv, 0.125f, group.data(), ld, s.data());
+        for (int64_t h = 0; h < n_heads; ++h)
+            fn(hd, 1, n_q, pos0, q.data() + h * hd, ld, kt.data(), vt.data(), ld_kv, 0.125f, one.data() + h * hd, ld,
+               s.data());
+        for (size_t i = 0; i < group.size(); ++i) ASSERT_EQ(group[i], one[i]) << "element " << i;
+    }
 }
 
 TEST(Attention, FirstPositionCopiesItsValue) {
@@ -176,7 +202,7 @@ TEST(Attention, FirstPositionCopiesItsValue) {
     const int64_t hd = 8;
     std::vector<float> q(hd, 0.3f), kt(hd, 1.0f), vt(hd), out(hd), s(1);
     for (int64_t d = 0; d < hd; ++d) vt[static_cast<size_t>(d)] = float(d) - 2.5f;
-    kernels::attn_head_f32()(hd, 1, 0, q.data(), hd, kt.data(), vt.data(), 1, 0.5f, out.data(), hd, s.data());
+    kernels::attn_f32()(hd, 1, 1, 0, q.data(), hd, kt.data(), vt.data(), 1, 0.5f, out.data(), hd, s.data());
     for (int64_t d = 0; d < hd; ++d) EXPECT_FLOAT_EQ(out[static_cast<size_t>(d)], float(d) - 2.5f);
 }
 

@@ -201,6 +201,27 @@ TEST(LlamaModel, BatchSplitsAndTokenByTokenAgree) {
     EXPECT_LT(nmse(last, std::vector<double>(ref.begin() + 30 * V, ref.end())), 1e-12);
 }
 
+// rewind(n) forgets positions n.. (the benchmarks' -d depth reuses a filled cache this way): decoding
+// the rest again gives the logits of an uninterrupted run, and rewinding past n_past is refused.
+TEST(LlamaModel, RewindContinuesAsIfTheLaterTokensWereNeverSeen) {
+    if (!test::file_exists(gguf_path())) GTEST_SKIP() << "shared model missing";
+    auto m = llama_model::load(gguf_path());
+    const auto toks = some_tokens(30, 512);
+    llama_context ctx(m, {.n_ctx = 64, .n_batch = 64, .n_threads = 2, .observer = {}});
+    const auto first = ctx.decode(toks, 0);
+    const std::vector<double> ref(first.begin(), first.end());
+    std::vector<int32_t> other(toks.begin() + 20, toks.end());
+    for (auto& t : other) t = (t + 7) % 512;
+    ctx.rewind(20);
+    ctx.decode(other, 0);  // overwrites positions 20..29
+    ctx.rewind(20);
+    EXPECT_EQ(ctx.n_past(), 20);
+    const auto again = ctx.decode(std::span<const int32_t>(toks).subspan(20), 0);
+    EXPECT_LT(nmse(again, std::vector<double>(ref.begin() + 20 * 512, ref.end())), 1e-12);
+    EXPECT_THROW(ctx.rewind(31), error);
+    EXPECT_THROW(ctx.rewind(-1), error);
+}
+
 TEST(LlamaModel, Llama2cCheckpointGivesTheSameLogitsAsGguf) {
     if (!test::file_exists(gguf_path()) || !test::file_exists(llama2c_path())) GTEST_SKIP() << "shared model missing";
     auto g = llama_model::load(gguf_path());

@@ -132,6 +132,16 @@ TEST_F(EvalCli, BenchJson) {
     EXPECT_EQ(j["results"][1]["test"], "tg8");
     EXPECT_GT(j["results"][0]["tokens_per_s"].get<double>(), 0.0);
     EXPECT_EQ(j["results"][1]["samples"].size(), 2u);
+    // -d: the same tests after 40 tokens of context, named as llama-bench names them.
+    const auto d = test::run_cli("bench " + q(model()) + " -p 16 -n 4 -d 40 -r 1 -t 2 --json");
+    ASSERT_EQ(d.exit_code, 0) << d.out;
+    const auto jd = nlohmann::json::parse(d.out);
+    ASSERT_EQ(jd["results"].size(), 2u);
+    EXPECT_EQ(jd["results"][0]["test"], "pp16 @ d40");
+    EXPECT_EQ(jd["results"][1]["test"], "tg4 @ d40");
+    EXPECT_EQ(jd["results"][1]["depth"], 40);
+    EXPECT_GT(jd["results"][1]["tokens_per_s"].get<double>(), 0.0);
+    EXPECT_NE(test::run_cli("bench " + q(model()) + " -p 16 -n 4 -d -3 -r 1").exit_code, 0);
 }
 
 }  // namespace
