@@ -14,6 +14,7 @@ namespace {
 struct args {
     std::string model, tokenizer;
     int64_t n_prompt = 512, n_gen = 128, n_batch = 512, depth = 0;
+    std::string kv = "f32";
     int reps = 5, threads = 0;
     bool json = false;
 };
@@ -27,6 +28,8 @@ void setup(CLI::App& app) {
     sub->add_option("-b,--batch", a->n_batch, "prompt batch size");
     sub->add_option("-d,--n-depth", a->depth, "tokens already in the KV cache before each test (llama-bench -d)")
         ->check(CLI::NonNegativeNumber);
+    sub->add_option("--kv-type", a->kv, "KV cache elements: f32 (exact) or f16 (llama.cpp's default)")
+        ->check(CLI::IsMember({"f32", "f16"}));
     sub->add_option("-r,--repetitions", a->reps, "repetitions");
     sub->add_option("-t,--threads", a->threads, "threads (default: all)");
     sub->add_option("--tokenizer", a->tokenizer, "tokenizer file for llama2.c checkpoints");
@@ -42,13 +45,14 @@ void setup(CLI::App& app) {
             ev::throughput t;
         };
         std::vector<row> rows;
+        const auto kv = lowbit::parse_kv_type(a->kv);
         const std::string at_depth = a->depth > 0 ? fmt::format(" @ d{}", a->depth) : "";  // llama-bench's naming
         if (a->n_prompt > 0)
             rows.push_back({fmt::format("pp{}{}", a->n_prompt, at_depth),
-                            ev::bench_prompt(model, a->n_prompt, a->reps, threads, a->n_batch, a->depth)});
+                            ev::bench_prompt(model, a->n_prompt, a->reps, threads, a->n_batch, a->depth, kv)});
         if (a->n_gen > 0)
             rows.push_back({fmt::format("tg{}{}", a->n_gen, at_depth),
-                            ev::bench_generation(model, a->n_gen, a->reps, threads, a->depth)});
+                            ev::bench_generation(model, a->n_gen, a->reps, threads, a->depth, kv)});
         const auto ctx = ev::current_context(threads);
         if (a->json) {
             nlohmann::json j;
@@ -58,7 +62,7 @@ void setup(CLI::App& app) {
                           {"bits_per_weight", model->bits_per_weight()}};
             nlohmann::json rs = nlohmann::json::array();
             for (const auto& r : rows)
-                rs.push_back({{"test", r.test}, {"depth", a->depth}, {"tokens_per_s", r.t.mean}, {"stddev", r.t.stddev},
+                rs.push_back({{"test", r.test}, {"depth", a->depth}, {"kv_type", a->kv}, {"tokens_per_s", r.t.mean}, {"stddev", r.t.stddev},
                               {"samples", r.t.samples}, {"repetitions", a->reps}});
             j["results"] = rs;
             std::printf("%s\n", j.dump(2).c_str());

@@ -8,7 +8,7 @@
 namespace {
 
 struct args {
-    std::string model, prompt, tokenizer, act_quant;
+    std::string model, prompt, tokenizer, act_quant, kv = "f32";
     lowbit::generate_options g;
     bool quiet = false;
 };
@@ -29,6 +29,8 @@ void setup(CLI::App& app) {
     sub->add_option("--seed", sp.seed, "random seed (same seed, same text)");
     sub->add_option("-t,--threads", a->g.n_threads, "threads (default: all)");
     sub->add_option("-c,--ctx", a->g.n_ctx, "context length (default: the model's)");
+    sub->add_option("--kv-type", a->kv, "KV cache elements: f32 (exact) or f16 (half the memory)")
+        ->check(CLI::IsMember({"f32", "f16"}));
     sub->add_option("--tokenizer", a->tokenizer, "tokenizer file for llama2.c checkpoints");
     sub->add_option("--act-quant", a->act_quant, "int8 activations: dynamic, none; default: as the model file says");
     sub->add_flag("-q,--quiet", a->quiet, "print only the generated text, no timings");
@@ -36,6 +38,7 @@ void setup(CLI::App& app) {
         lowbit::load_options lo;
         lo.tokenizer_path = a->tokenizer;
         lo.act_quant = a->act_quant;
+        a->g.kv = lowbit::parse_kv_type(a->kv);
         auto model = lowbit::llama_model::load(a->model, lo);
         std::printf("%s", a->prompt.c_str());
         const auto r = lowbit::generate(model, a->prompt, a->g, [](const std::string& piece) {

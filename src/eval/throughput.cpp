@@ -39,12 +39,13 @@ std::vector<int32_t> prompt_tokens(int64_t n, int64_t n_vocab) {
 
 // A context of depth + n tokens whose cache holds `depth` tokens of random context.
 llama_context context_at_depth(std::shared_ptr<const llama_model> model, int64_t depth, int64_t n, int n_threads,
-                               int64_t n_batch) {
+                               int64_t n_batch, kv_type kv) {
     LOWBIT_REQUIRE(depth >= 0, "bench: depth {} is negative", depth);
     context_options co;
     co.n_ctx = depth + n;
     co.n_batch = n_batch;
     co.n_threads = n_threads;
+    co.kv = kv;
     llama_context ctx(std::move(model), co);
     if (depth > 0) {
         const auto ctx_tokens = prompt_tokens(depth + 1, ctx.model().config().n_vocab);
@@ -60,11 +61,11 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 throughput bench_prompt(std::shared_ptr<const llama_model> model, int64_t n_prompt, int reps, int n_threads,
-                        int64_t n_batch, int64_t depth) {
+                        int64_t n_batch, int64_t depth, kv_type kv) {
     LOWBIT_REQUIRE(n_prompt > 0 && reps > 0, "bench: prompt tokens ({}) and repetitions ({}) must be positive",
                    n_prompt, reps);
     const auto toks = prompt_tokens(n_prompt, model->config().n_vocab);
-    llama_context ctx = context_at_depth(std::move(model), depth, n_prompt, n_threads, n_batch);
+    llama_context ctx = context_at_depth(std::move(model), depth, n_prompt, n_threads, n_batch, kv);
     std::vector<double> s;
     for (int r = -1; r < reps; ++r) {
         ctx.rewind(depth);
@@ -77,11 +78,11 @@ throughput bench_prompt(std::shared_ptr<const llama_model> model, int64_t n_prom
 }
 
 throughput bench_generation(std::shared_ptr<const llama_model> model, int64_t n_gen, int reps, int n_threads,
-                            int64_t depth) {
+                            int64_t depth, kv_type kv) {
     LOWBIT_REQUIRE(n_gen > 0 && reps > 0, "bench: generated tokens ({}) and repetitions ({}) must be positive",
                    n_gen, reps);
     const int64_t V = model->config().n_vocab;
-    llama_context ctx = context_at_depth(std::move(model), depth, n_gen, n_threads, 512);
+    llama_context ctx = context_at_depth(std::move(model), depth, n_gen, n_threads, 512, kv);
     std::vector<double> s;
     for (int r = -1; r < reps; ++r) {
         ctx.rewind(depth);

@@ -19,8 +19,8 @@ struct throughput {
 };
 
 throughput bench_prompt(std::shared_ptr<const llama_model> model, int64_t n_prompt, int reps, int n_threads,
-                        int64_t n_batch = 512, int64_t depth = 0);
+                        int64_t n_batch = 512, int64_t depth = 0, kv_type kv = kv_type::f32);
 throughput bench_generation(std::shared_ptr<const llama_model> model, int64_t n_gen, int reps, int n_threads,
-                            int64_t depth = 0);
+                            int64_t depth = 0, kv_type kv = kv_type::f32);
 
 }  // namespace lowbit::eval

@@ -21,18 +21,31 @@ using avx2::tail_mask;
 
 namespace {
 
+// 8 cache elements as floats: F32 as stored, F16 converted exactly (F16C).
+inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+inline __m256 load8(const uint16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+// The first `count` (1..8) elements, zeros above; nothing past them is read.
+inline __m256 load_first(const float* p, int64_t count) { return _mm256_maskload_ps(p, tail_mask(count)); }
+inline __m256 load_first(const uint16_t* p, int64_t count) {
+    alignas(16) uint16_t t[8] = {};
+    for (int64_t i = 0; i < count; ++i) t[i] = p[i];
+    return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(t)));
+}
+
 // The scores of one head for positions [j, j + 32): 4 registers, one broadcast of q[d] and 4 FMAs per
 // head dimension, stored (times scale) to s + j.
-inline void scores32(int64_t head_dim, const float* qh, const float* kt, int64_t ld_kv, int64_t j, float scale,
-                     float* s) {
+template <class KV>
+inline void scores32(int64_t head_dim, const float* qh, const KV* kb, int64_t j, float scale, float* s) {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     for (int64_t d = 0; d < head_dim; ++d) {
         const __m256 qd = _mm256_set1_ps(qh[d]);
-        const float* k = kt + d * ld_kv + j;
-        a0 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(k), a0);
-        a1 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(k + 8), a1);
-        a2 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(k + 16), a2);
-        a3 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(k + 24), a3);
+        const KV* k = kb + key_index(head_dim, d, j);
+        a0 = _mm256_fmadd_ps(qd, load8(k), a0);
+        a1 = _mm256_fmadd_ps(qd, load8(k + 8), a1);
+        a2 = _mm256_fmadd_ps(qd, load8(k + 16), a2);
+        a3 = _mm256_fmadd_ps(qd, load8(k + 24), a3);
     }
     const __m256 sc = _mm256_set1_ps(scale);
     _mm256_storeu_ps(s + j, _mm256_mul_ps(a0, sc));
@@ -42,12 +55,14 @@ inline void scores32(int64_t head_dim, const float* qh, const float* kt, int64_t
 }
 
 // Scores for positions [j, j + 8) with those >= n masked off (never loaded, never stored).
-inline void scores8(int64_t head_dim, const float* qh, const float* kt, int64_t ld_kv, int64_t j, int64_t n,
-                    float scale, float* s) {
-    const __m256i m = tail_mask(n - j < 8 ? n - j : 8);
+template <class KV>
+inline void scores8(int64_t head_dim, const float* qh, const KV* kb, int64_t j, int64_t n, float scale,
+                    float* s) {
+    const int64_t count = n - j < 8 ? n - j : 8;
+    const __m256i m = tail_mask(count);
     __m256 a = _mm256_setzero_ps();
     for (int64_t d = 0; d < head_dim; ++d)
-        a = _mm256_fmadd_ps(_mm256_set1_ps(qh[d]), _mm256_maskload_ps(kt + d * ld_kv + j, m), a);
+        a = _mm256_fmadd_ps(_mm256_set1_ps(qh[d]), load_first(kb + key_index(head_dim, d, j), count), a);
     _mm256_maskstore_ps(s + j, m, _mm256_mul_ps(a, _mm256_set1_ps(scale)));
 }
 
@@ -77,46 +92,43 @@ inline float softmax_numerators(float* s, int64_t n) {
 }
 
 // o[0..4) = inv * sum_j p[j] v_r[j] for the 4 value rows v0 + r * ld_kv, over positions [0, n).
-inline void values4(const float* p, const float* v0, int64_t ld_kv, int64_t n, float inv, float* o) {
+template <class KV>
+inline void values4(const float* p, const KV* v0, int64_t ld_kv, int64_t n, float inv, float* o) {
     const int64_t n8 = n & ~int64_t(7);
-    const float* v1 = v0 + ld_kv;
-    const float* v2 = v1 + ld_kv;
-    const float* v3 = v2 + ld_kv;
+    const KV* v1 = v0 + ld_kv;
+    const KV* v2 = v1 + ld_kv;
+    const KV* v3 = v2 + ld_kv;
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     for (int64_t j = 0; j < n8; j += 8) {
         const __m256 pj = _mm256_loadu_ps(p + j);
-        a0 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v0 + j), a0);
-        a1 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v1 + j), a1);
-        a2 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v2 + j), a2);
-        a3 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v3 + j), a3);
+        a0 = _mm256_fmadd_ps(pj, load8(v0 + j), a0);
+        a1 = _mm256_fmadd_ps(pj, load8(v1 + j), a1);
+        a2 = _mm256_fmadd_ps(pj, load8(v2 + j), a2);
+        a3 = _mm256_fmadd_ps(pj, load8(v3 + j), a3);
     }
     if (n8 < n) {
-        const __m256i mt = tail_mask(n - n8);
-        const __m256 pj = _mm256_maskload_ps(p + n8, mt);
-        a0 = _mm256_fmadd_ps(pj, _mm256_maskload_ps(v0 + n8, mt), a0);
-        a1 = _mm256_fmadd_ps(pj, _mm256_maskload_ps(v1 + n8, mt), a1);
-        a2 = _mm256_fmadd_ps(pj, _mm256_maskload_ps(v2 + n8, mt), a2);
-        a3 = _mm256_fmadd_ps(pj, _mm256_maskload_ps(v3 + n8, mt), a3);
+        const __m256 pj = _mm256_maskload_ps(p + n8, tail_mask(n - n8));
+        a0 = _mm256_fmadd_ps(pj, load_first(v0 + n8, n - n8), a0);
+        a1 = _mm256_fmadd_ps(pj, load_first(v1 + n8, n - n8), a1);
+        a2 = _mm256_fmadd_ps(pj, load_first(v2 + n8, n - n8), a2);
+        a3 = _mm256_fmadd_ps(pj, load_first(v3 + n8, n - n8), a3);
     }
     _mm_storeu_ps(o, _mm_mul_ps(hsum4(a0, a1, a2, a3), _mm_set1_ps(inv)));
 }
 
-inline float values1(const float* p, const float* v0, int64_t n, float inv) {
+template <class KV>
+inline float values1(const float* p, const KV* v0, int64_t n, float inv) {
     const int64_t n8 = n & ~int64_t(7);
     __m256 a0 = _mm256_setzero_ps();
-    for (int64_t j = 0; j < n8; j += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(p + j), _mm256_loadu_ps(v0 + j), a0);
-    if (n8 < n) {
-        const __m256i mt = tail_mask(n - n8);
-        a0 = _mm256_fmadd_ps(_mm256_maskload_ps(p + n8, mt), _mm256_maskload_ps(v0 + n8, mt), a0);
-    }
+    for (int64_t j = 0; j < n8; j += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(p + j), load8(v0 + j), a0);
+    if (n8 < n)
+        a0 = _mm256_fmadd_ps(_mm256_maskload_ps(p + n8, tail_mask(n - n8)), load_first(v0 + n8, n - n8), a0);
     return hsum(a0) * inv;
 }
 
-}  // namespace
-
-void attn_f32__avx2(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0, const float* q, int64_t ldq,
-                    const float* kt, const float* vt, int64_t ld_kv, float scale, float* out, int64_t ldo,
-                    float* scratch) {
+template <class KV>
+void attn_avx2(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0, const float* q, int64_t ldq,
+               const KV* kb, const KV* vt, int64_t ld_kv, float scale, float* out, int64_t ldo, float* scratch) {
     const int64_t ls = pos0 + n_q;  // scratch row of one head
     constexpr int64_t k_chunk = 16;  // heads whose 1 / sum is kept on the stack at once
     float inv[k_chunk];
@@ -126,12 +138,12 @@ void attn_f32__avx2(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0
             const int64_t nh = n_heads - h0 < k_chunk ? n_heads - h0 : k_chunk;
             const float* qi = q + i * ldq + h0 * head_dim;
             float* oi = out + i * ldo + h0 * head_dim;
-            // scores: a chunk of K for all heads before the next chunk
+            // scores: a block of K for all heads before the next block
             int64_t j = 0;
             for (; j + 32 <= n; j += 32)
-                for (int64_t h = 0; h < nh; ++h) scores32(head_dim, qi + h * head_dim, kt, ld_kv, j, scale, scratch + h * ls);
+                for (int64_t h = 0; h < nh; ++h) scores32(head_dim, qi + h * head_dim, kb, j, scale, scratch + h * ls);
             for (; j < n; j += 8)
-                for (int64_t h = 0; h < nh; ++h) scores8(head_dim, qi + h * head_dim, kt, ld_kv, j, n, scale, scratch + h * ls);
+                for (int64_t h = 0; h < nh; ++h) scores8(head_dim, qi + h * head_dim, kb, j, n, scale, scratch + h * ls);
             for (int64_t h = 0; h < nh; ++h) inv[h] = softmax_numerators(scratch + h * ls, n);
             // weighted values: 4 rows of V for all heads before the next 4
             int64_t d = 0;
@@ -143,6 +155,19 @@ void attn_f32__avx2(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0
                     oi[h * head_dim + d] = values1(scratch + h * ls, vt + d * ld_kv, n, inv[h]);
         }
     }
+}
+
+}  // namespace
+
+void attn_f32__avx2(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0, const float* q, int64_t ldq,
+                    const float* kb, const float* vt, int64_t ld_kv, float scale, float* out, int64_t ldo,
+                    float* scratch) {
+    attn_avx2(head_dim, n_heads, n_q, pos0, q, ldq, kb, vt, ld_kv, scale, out, ldo, scratch);
+}
+void attn_f16kv__avx2(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0, const float* q, int64_t ldq,
+                      const uint16_t* kb, const uint16_t* vt, int64_t ld_kv, float scale, float* out, int64_t ldo,
+                      float* scratch) {
+    attn_avx2(head_dim, n_heads, n_q, pos0, q, ldq, kb, vt, ld_kv, scale, out, ldo, scratch);
 }
 
 void silu_mul_f32__avx2(int64_t n, const float* g, const float* u, float* out) {

@@ -2,13 +2,19 @@
 #include <cmath>
 
 #include "core/cpu.hpp"
+#include "core/half.hpp"
 #include "kernels/attention.hpp"
 
 namespace lowbit::kernels {
 
-void attn_f32__ref(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0, const float* q, int64_t ldq,
-                   const float* kt, const float* vt, int64_t ld_kv, float scale, float* out, int64_t ldo,
-                   float* scratch) {
+namespace {
+
+inline float as_float(float x) { return x; }
+inline float as_float(uint16_t h) { return fp16_to_f32(h); }
+
+template <class KV>
+void attn_ref(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0, const float* q, int64_t ldq,
+              const KV* kb, const KV* vt, int64_t ld_kv, float scale, float* out, int64_t ldo, float* scratch) {
     for (int64_t i = 0; i < n_q * n_heads; ++i) {  // the oracle: one (query, head) at a time
         const int64_t h = i % n_heads;
         const float* qi = q + (i / n_heads) * ldq + h * head_dim;
@@ -16,7 +22,7 @@ void attn_f32__ref(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0,
         float mx = -INFINITY;
         for (int64_t j = 0; j < n; ++j) {
             float s = 0.0f;
-            for (int64_t d = 0; d < head_dim; ++d) s += qi[d] * kt[d * ld_kv + j];
+            for (int64_t d = 0; d < head_dim; ++d) s += qi[d] * as_float(kb[key_index(head_dim, d, j)]);
             scratch[j] = s * scale;
             mx = std::fmax(mx, scratch[j]);
         }
@@ -27,10 +33,23 @@ void attn_f32__ref(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0,
         }
         for (int64_t d = 0; d < head_dim; ++d) {
             float acc = 0.0f;
-            for (int64_t j = 0; j < n; ++j) acc += scratch[j] * vt[d * ld_kv + j];
+            for (int64_t j = 0; j < n; ++j) acc += scratch[j] * as_float(vt[d * ld_kv + j]);
             out[(i / n_heads) * ldo + h * head_dim + d] = acc / sum;
         }
     }
+}
+
+}  // namespace
+
+void attn_f32__ref(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0, const float* q, int64_t ldq,
+                   const float* kb, const float* vt, int64_t ld_kv, float scale, float* out, int64_t ldo,
+                   float* scratch) {
+    attn_ref(head_dim, n_heads, n_q, pos0, q, ldq, kb, vt, ld_kv, scale, out, ldo, scratch);
+}
+void attn_f16kv__ref(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0, const float* q, int64_t ldq,
+                     const uint16_t* kb, const uint16_t* vt, int64_t ld_kv, float scale, float* out, int64_t ldo,
+                     float* scratch) {
+    attn_ref(head_dim, n_heads, n_q, pos0, q, ldq, kb, vt, ld_kv, scale, out, ldo, scratch);
 }
 
 void silu_mul_f32__ref(int64_t n, const float* g, const float* u, float* out) {
@@ -42,6 +61,13 @@ attn_f32_fn attn_f32() {
     if (active_isa_tier() >= isa_tier::avx2) return attn_f32__avx2;
 #endif
     return attn_f32__ref;
+}
+
+attn_f16kv_fn attn_f16kv() {
+#if defined(__x86_64__) || defined(_M_X64)
+    if (active_isa_tier() >= isa_tier::avx2) return attn_f16kv__avx2;
+#endif
+    return attn_f16kv__ref;
 }
 
 silu_mul_f32_fn silu_mul_f32() {

@@ -23,6 +23,7 @@ generate_result generate(std::shared_ptr<const llama_model> model, const std::st
     context_options co;
     co.n_ctx = opt.n_ctx;
     co.n_threads = opt.n_threads;
+    co.kv = opt.kv;
     llama_context ctx(model, co);
     LOWBIT_REQUIRE(static_cast<int64_t>(r.prompt_tokens.size()) < ctx.n_ctx(),
                    "generate: the prompt has {} tokens, the context only {}", r.prompt_tokens.size(), ctx.n_ctx());

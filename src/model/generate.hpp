@@ -20,6 +20,7 @@ struct generate_options {
     sampler_params sampling{.temperature = 0.8f, .top_k = 40, .top_p = 0.95f};
     int n_threads = 0;
     int64_t n_ctx = 0;     // 0: the model's context
+    kv_type kv = kv_type::f32;  // KV cache elements
     bool add_bos = true;
 };
 

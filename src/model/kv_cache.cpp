@@ -4,8 +4,16 @@
 
 namespace lowbit {
 
-kv_cache::kv_cache(int64_t n_layer, int64_t n_head_kv, int64_t head_dim, int64_t n_ctx)
-    : n_layer_(n_layer), n_head_kv_(n_head_kv), head_dim_(head_dim), n_ctx_(n_ctx) {
+kv_type parse_kv_type(std::string_view s) {
+    if (s == "f32") return kv_type::f32;
+    if (s == "f16") return kv_type::f16;
+    fail("unknown KV cache type '{}' (expected f32 or f16)", s);
+}
+
+const char* kv_type_name(kv_type t) { return t == kv_type::f16 ? "f16" : "f32"; }
+
+kv_cache::kv_cache(int64_t n_layer, int64_t n_head_kv, int64_t head_dim, int64_t n_ctx, kv_type t)
+    : n_layer_(n_layer), n_head_kv_(n_head_kv), head_dim_(head_dim), n_ctx_(n_ctx), type_(t) {
     LOWBIT_REQUIRE(n_layer > 0 && n_head_kv > 0 && head_dim > 0 && n_ctx > 0,
                    "kv cache: invalid shape (layers {}, kv heads {}, head dim {}, context {})", n_layer,
                    n_head_kv, head_dim, n_ctx);
@@ -13,9 +21,14 @@ kv_cache::kv_cache(int64_t n_layer, int64_t n_head_kv, int64_t head_dim, int64_t
     ld_ = (n_ctx + 31) / 32 * 32 + 16;
     const int64_t n = n_layer * n_head_kv * head_dim * ld_;
     LOWBIT_REQUIRE(n / ld_ == n_layer * n_head_kv * head_dim && n < (int64_t(1) << 36),
-                   "kv cache: {} floats for context {} is too large", n, n_ctx);
-    k_.assign(static_cast<size_t>(n), 0.0f);
-    v_.assign(static_cast<size_t>(n), 0.0f);
+                   "kv cache: {} elements for context {} is too large", n, n_ctx);
+    if (t == kv_type::f16) {
+        k16_.assign(static_cast<size_t>(n), 0);
+        v16_.assign(static_cast<size_t>(n), 0);
+    } else {
+        k_.assign(static_cast<size_t>(n), 0.0f);
+        v_.assign(static_cast<size_t>(n), 0.0f);
+    }
 }
 
 }  // namespace lowbit

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/half.hpp"
 #include "core/parallel.hpp"
 #include "kernels/attention.hpp"
 #include "kernels/repack.hpp"
@@ -198,7 +199,7 @@ llama_context::llama_context(std::shared_ptr<const llama_model> model, const con
     n_threads_ = opt.n_threads > 0 ? opt.n_threads : default_threads();
     n_batch_ = std::clamp<int64_t>(opt.n_batch > 0 ? opt.n_batch : 512, 1, n_ctx);
     observer_ = opt.observer;
-    kv_ = kv_cache(c.n_layer, c.n_head_kv, c.head_dim, n_ctx);
+    kv_ = kv_cache(c.n_layer, c.n_head_kv, c.head_dim, n_ctx, opt.kv);
 
     const int64_t half = c.n_rot / 2;
     rope_cos_.resize(static_cast<size_t>(n_ctx * half));
@@ -275,6 +276,7 @@ void llama_context::forward(const int32_t* tok, int64_t n, int64_t n_out, float*
     for (int64_t t = 0; t < n; ++t) dequantize_row(emb.t, emb.row(tok[t]), x + t * E, E);
 
     const auto attn = kernels::attn_f32();
+    const auto attn16 = kernels::attn_f16kv();
     const auto silu_mul = kernels::silu_mul_f32();
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
     // Every product's input is contiguous ([n_tokens][n_cols]), as the observer expects.
@@ -319,6 +321,7 @@ void llama_context::forward(const int32_t* tok, int64_t n, int64_t n_out, float*
     const int64_t q_blocks = (nt > 1 && HKV * n_sub < 2 * nt) ? std::min<int64_t>(n, 4) : 1;
     const int64_t q_per_block = (n + q_blocks - 1) / q_blocks;
     const int64_t ld_kv = kv_.ld();
+    const bool kv16 = kv_.type() == kv_type::f16;
 
     for (int64_t l = 0; l < c.n_layer; ++l) {
         const llama_layer& L = model_->layers()[static_cast<size_t>(l)];
@@ -332,11 +335,21 @@ void llama_context::forward(const int32_t* tok, int64_t n, int64_t n_out, float*
         rope(q, QD, H);
         rope(k, KD, HKV);
         for (int64_t h = 0; h < HKV; ++h) {
-            float* kt = kv_.kt(l, h);
+            if (kv16) {
+                uint16_t* kb = kv_.kb16(l, h);
+                uint16_t* vt = kv_.vt16(l, h);
+                for (int64_t t = 0; t < n; ++t)
+                    for (int64_t d = 0; d < D; ++d) {
+                        kb[kernels::key_index(D, d, p0 + t)] = f32_to_fp16(k[t * KD + h * D + d]);
+                        vt[d * ld_kv + p0 + t] = f32_to_fp16(v[t * KD + h * D + d]);
+                    }
+                continue;
+            }
+            float* kb = kv_.kb(l, h);
             float* vt = kv_.vt(l, h);
             for (int64_t t = 0; t < n; ++t)
                 for (int64_t d = 0; d < D; ++d) {
-                    kt[d * ld_kv + p0 + t] = k[t * KD + h * D + d];
+                    kb[kernels::key_index(D, d, p0 + t)] = k[t * KD + h * D + d];
                     vt[d * ld_kv + p0 + t] = v[t * KD + h * D + d];
                 }
         }
@@ -347,8 +360,12 @@ void llama_context::forward(const int32_t* tok, int64_t n, int64_t n_out, float*
                 const int64_t h = it / q_blocks * sub, t0 = (it % q_blocks) * q_per_block;  // first query head
                 const int64_t t1 = std::min(n, t0 + q_per_block);
                 if (t0 >= t1) continue;
-                attn(D, sub, t1 - t0, p0 + t0, q + t0 * QD + h * D, QD, kv_.kt(l, h / group), kv_.vt(l, h / group),
-                     ld_kv, scale, att + t0 * QD + h * D, QD, scratch);
+                if (kv16)
+                    attn16(D, sub, t1 - t0, p0 + t0, q + t0 * QD + h * D, QD, kv_.kb16(l, h / group),
+                           kv_.vt16(l, h / group), ld_kv, scale, att + t0 * QD + h * D, QD, scratch);
+                else
+                    attn(D, sub, t1 - t0, p0 + t0, q + t0 * QD + h * D, QD, kv_.kb(l, h / group),
+                         kv_.vt(l, h / group), ld_kv, scale, att + t0 * QD + h * D, QD, scratch);
             }
         });
         matmul(L.wo, n, att, QD, xn, E, nt, mm_);

@@ -87,6 +87,7 @@ struct context_options {
     int64_t n_batch = 512; // tokens per forward pass (longer inputs are split)
     int n_threads = 0;     // 0: default_threads()
     matmul_observer observer;  // optional
+    kv_type kv = kv_type::f32;  // KV cache elements (model/kv_cache.hpp)
 };
 
 // One sequence's state: KV cache, scratch buffers (allocated once), per-thread kernel buffers.

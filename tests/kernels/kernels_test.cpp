@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/cpu.hpp"
+#include "core/half.hpp"
 #include "kernels/attention.hpp"
 #include "kernels/gemm_f32.hpp"
 #include "kernels/matmul.hpp"
@@ -138,6 +139,11 @@ TEST(Matmul, QuantizedWeightsMatchDequantizedReference) {
         }
 }
 
+// Elements of a key cache of n positions (blocks of 32, kernels::key_index).
+int64_t key_elems(int64_t head_dim, int64_t n) {
+    return (n + kernels::k_key_block - 1) / kernels::k_key_block * kernels::k_key_block * head_dim;
+}
+
 TEST(Attention, SimdMatchesReference) {
 #if defined(__x86_64__)
     if (best_isa_tier() < isa_tier::avx2) GTEST_SKIP() << "no AVX2";
@@ -153,7 +159,7 @@ TEST(Attention, SimdMatchesReference) {
                 const int64_t n_kv = qc.pos0 + qc.n_q, ld_kv = n_kv + 3;
                 const int64_t ldq = n_heads * hd + 1, ldo = n_heads * hd + 2;
                 auto q = random_vec(static_cast<size_t>(qc.n_q * ldq), rng, 2.0f);
-                auto kt = random_vec(static_cast<size_t>(hd * ld_kv), rng);
+                auto kt = random_vec(static_cast<size_t>(key_elems(hd, n_kv)), rng);
                 auto vt = random_vec(static_cast<size_t>(hd * ld_kv), rng);
                 const float scale = 1.0f / std::sqrt(float(hd));
                 std::vector<float> ref(static_cast<size_t>(qc.n_q * ldo), -5.0f), got(ref);
@@ -180,7 +186,7 @@ TEST(Attention, GroupEqualsHeadsOneAtATime) {
     const int64_t hd = 64, n_heads = 5, pos0 = 70, n_q = 3, n_kv = pos0 + n_q, ld_kv = 80;
     const int64_t ld = n_heads * hd;
     auto q = random_vec(static_cast<size_t>(n_q * ld), rng, 2.0f);
-    auto kt = random_vec(static_cast<size_t>(hd * ld_kv), rng);
+    auto kt = random_vec(static_cast<size_t>(key_elems(hd, n_kv)), rng);
     auto vt = random_vec(static_cast<size_t>(hd * ld_kv), rng);
     std::vector<kernels::attn_f32_fn> tiers = {kernels::attn_f32__ref};
 #if defined(__x86_64__)
@@ -197,10 +203,56 @@ TEST(Attention, GroupEqualsHeadsOneAtATime) {
     }
 }
 
+// Over an F16 cache the kernels convert each element exactly and then do attn_f32's arithmetic: the
+// output equals attn_f32 over the converted cache bit for bit (each tier), and the AVX2 kernel stays
+// within rounding of the scalar one, including the tails (positions not a multiple of 8, odd dims).
+TEST(Attention, F16CacheEqualsF32OverTheConvertedCache) {
+    std::mt19937 rng(k_seed + 5);
+    struct shape {
+        int64_t hd, n_heads, n_q, pos0;
+    };
+    const shape shapes[] = {{64, 4, 1, 300}, {6, 3, 5, 9}, {128, 2, 17, 40}, {8, 1, 1, 0}};
+    for (const auto& sh : shapes) {
+        const int64_t n_kv = sh.pos0 + sh.n_q, ld_kv = n_kv + 5, ld = sh.n_heads * sh.hd;
+        auto q = random_vec(static_cast<size_t>(sh.n_q * ld), rng, 2.0f);
+        std::vector<uint16_t> k16(static_cast<size_t>(std::max(key_elems(sh.hd, n_kv), sh.hd * ld_kv))), v16(k16.size());
+        std::vector<float> k32(k16.size()), v32(k16.size());
+        std::normal_distribution<float> nd(0.0f, 1.0f);
+        for (size_t i = 0; i < k16.size(); ++i) {
+            k16[i] = f32_to_fp16(nd(rng));
+            v16[i] = f32_to_fp16(nd(rng));
+            k32[i] = fp16_to_f32(k16[i]);
+            v32[i] = fp16_to_f32(v16[i]);
+        }
+        struct tier {
+            kernels::attn_f32_fn f32;
+            kernels::attn_f16kv_fn f16;
+        };
+        std::vector<tier> tiers = {{kernels::attn_f32__ref, kernels::attn_f16kv__ref}};
+#if defined(__x86_64__)
+        if (best_isa_tier() >= isa_tier::avx2) tiers.push_back({kernels::attn_f32__avx2, kernels::attn_f16kv__avx2});
+#endif
+        std::vector<float> first;
+        for (const auto& t : tiers) {
+            std::vector<float> a(static_cast<size_t>(sh.n_q * ld)), b(a.size());
+            std::vector<float> s(static_cast<size_t>(sh.n_heads * n_kv));
+            t.f32(sh.hd, sh.n_heads, sh.n_q, sh.pos0, q.data(), ld, k32.data(), v32.data(), ld_kv, 0.2f, a.data(), ld,
+                  s.data());
+            t.f16(sh.hd, sh.n_heads, sh.n_q, sh.pos0, q.data(), ld, k16.data(), v16.data(), ld_kv, 0.2f, b.data(), ld,
+                  s.data());
+            for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << "head_dim " << sh.hd << " element " << i;
+            if (first.empty())
+                first = b;
+            else
+                EXPECT_LT(nmse(b.data(), first.data(), first.size()), k_nmse) << "head_dim " << sh.hd;
+        }
+    }
+}
+
 TEST(Attention, FirstPositionCopiesItsValue) {
     // With one key the softmax is 1: the output is that key's value exactly (up to the 1/sum).
     const int64_t hd = 8;
-    std::vector<float> q(hd, 0.3f), kt(hd, 1.0f), vt(hd), out(hd), s(1);
+    std::vector<float> q(hd, 0.3f), kt(static_cast<size_t>(key_elems(hd, 1)), 1.0f), vt(hd), out(hd), s(1);
     for (int64_t d = 0; d < hd; ++d) vt[static_cast<size_t>(d)] = float(d) - 2.5f;
     kernels::attn_f32()(hd, 1, 1, 0, q.data(), hd, kt.data(), vt.data(), 1, 0.5f, out.data(), hd, s.data());
     for (int64_t d = 0; d < hd; ++d) EXPECT_FLOAT_EQ(out[static_cast<size_t>(d)], float(d) - 2.5f);

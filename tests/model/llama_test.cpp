@@ -222,6 +222,43 @@ TEST(LlamaModel, RewindContinuesAsIfTheLaterTokensWereNeverSeen) {
     EXPECT_THROW(ctx.rewind(-1), error);
 }
 
+// An F16 KV cache rounds each key and value to half precision: the logits stay close to the F32
+// cache's (stories260K, 60 positions, prompt then token by token) and the greedy choice is the same
+// nearly everywhere; the cache takes half the bytes.
+TEST(LlamaModel, F16KvCacheStaysCloseToF32) {
+    if (!test::file_exists(gguf_path())) GTEST_SKIP() << "shared model missing";
+    auto m = llama_model::load(gguf_path());
+    const auto toks = some_tokens(60, 512);
+    llama_context c32(m, {.n_ctx = 64, .n_batch = 64, .n_threads = 2, .observer = {}, .kv = kv_type::f32});
+    llama_context c16(m, {.n_ctx = 64, .n_batch = 64, .n_threads = 2, .observer = {}, .kv = kv_type::f16});
+    EXPECT_LT(c16.n_bytes(), c32.n_bytes());
+    const auto prompt = std::span<const int32_t>(toks).first(40);
+    std::vector<float> a, b;
+    auto l32 = c32.decode(prompt, 0);
+    a.assign(l32.begin(), l32.end());
+    auto l16 = c16.decode(prompt, 0);
+    b.assign(l16.begin(), l16.end());
+    for (size_t i = 40; i < toks.size(); ++i) {  // the decode path (one token, long cache)
+        l32 = c32.decode_last(std::span<const int32_t>(&toks[i], 1));
+        a.insert(a.end(), l32.begin(), l32.end());
+        l16 = c16.decode_last(std::span<const int32_t>(&toks[i], 1));
+        b.insert(b.end(), l16.begin(), l16.end());
+    }
+    const std::vector<double> ref(a.begin(), a.end());
+    const double e = nmse(b, ref);
+    EXPECT_GT(e, 0.0) << "the F16 cache should round something";
+    EXPECT_LT(e, 1e-5);
+    int agree = 0;
+    const int64_t V = 512;
+    for (size_t t = 0; t < a.size() / V; ++t) {
+        const auto arg = [&](const std::vector<float>& l) {
+            return std::max_element(l.begin() + t * V, l.begin() + (t + 1) * V) - l.begin();
+        };
+        agree += arg(a) == arg(b);
+    }
+    EXPECT_GE(agree, 58) << "of 60 positions";
+}
+
 TEST(LlamaModel, Llama2cCheckpointGivesTheSameLogitsAsGguf) {
     if (!test::file_exists(gguf_path()) || !test::file_exists(llama2c_path())) GTEST_SKIP() << "shared model missing";
     auto g = llama_model::load(gguf_path());
