@@ -233,7 +233,8 @@ void BM_bandwidth(benchmark::State& state) {
 const type k_lowbit_types[] = {
     ext_type::int4_g32, ext_type::int4_g32_asym, ext_type::int4_g64, ext_type::int4_g128, ext_type::int4_pc,
     ext_type::nf4,      ext_type::nf4_dq,        ext_type::fp4_e2m1, ext_type::int8_g32,  ext_type::int8_pc,
-    ext_type::fp8_e4m3, ext_type::fp8_e5m2,      ext_type::fp8_e4m3_pt, ext_type::int2_g32, ext_type::int2_g64_asym,
+    ext_type::fp8_e4m3, ext_type::fp8_e5m2,      ext_type::fp8_e4m3_pt, ext_type::fp8_e5m2_pt, ext_type::int2_g32,
+    ext_type::int2_g64_asym,
     ext_type::int2_g128, ext_type::ternary_g64, ext_type::int3_g32, ext_type::int3_g128, ext_type::int8_g32_asym,
 };
 

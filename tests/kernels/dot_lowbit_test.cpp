@@ -2,6 +2,8 @@
 //  - __ref against the de-quantized rows dotted in double (tolerance 1e-5 * sum|w a|; NF4 adds the
 //    documented int8-codebook error, bounded per weight by |nf4[u] - k_nf4_i8[u] / 127| * d);
 //  - every __avx2 kernel against __ref on 1 group, odd counts, 4096+ (random code bytes, sane scales);
+//  - the FP8 __avx2 kernels (f32-bit decode, values scaled by 2^-120 / 2^-112) on the edge cases of
+//    that decode: every code alone (exact), subnormal-only rows with tiny and large activations;
 //  - the NF4/FP4 int8 codebooks against the format's float levels;
 //  - matmul's generation path for these types equals the kernel, sentinel-filled strided output.
 // Seeds are printed on failure.
@@ -205,6 +207,78 @@ TEST(DotLowbit, Avx2MatchesReference) {
             const double mag = dequant_dot(t, w.data(), a.data(), n).mag;
             EXPECT_LE(std::fabs(double(got) - want), 1e-5 * mag + 1e-30)
                 << type_name(t) << "__avx2 n=" << n << " seed=" << seed << " want " << want << " got " << got;
+        }
+    }
+}
+
+std::vector<type> fp8_types() {
+    return {ext_type::fp8_e4m3, ext_type::fp8_e5m2, ext_type::fp8_e4m3_pt, ext_type::fp8_e5m2_pt};
+}
+
+// An FP8 row of n weights, every scale s (block fp16 or per-row f32) and code `code` at position
+// `at` (zero elsewhere, or every code when at < 0).
+std::vector<uint8_t> fp8_row(type t, int64_t n, float s, uint8_t code, int64_t at) {
+    std::vector<uint8_t> b(row_bytes(t, n), 0);
+    const bool per_row = traits(t).block_size == 0;
+    if (per_row) std::memcpy(b.data(), &s, 4);
+    for (int64_t i = 0; i < n; ++i) {
+        const size_t pos = per_row ? 4 + static_cast<size_t>(i) : static_cast<size_t>(i / 32 * 34 + 2 + i % 32);
+        if (!per_row && i % 32 == 0) lbfmt::store_u16(b.data() + pos - 2, f32_to_fp16(s));
+        if (at < 0 || i == at) b[pos] = code;
+    }
+    return b;
+}
+
+// Every finite code alone in a row against a one-hot activation, d * fp8(u) * x: the decode is exact
+// (subnormals, zeros and signs included) and the product rounds once relative (2^-24) except where
+// it falls among f32 subnormals in the scaled domain (|fp8 * x| < 2^-6): an absolute 2^-30 * d then.
+TEST(DotLowbit, Fp8Avx2EveryCodeAlone) {
+    if (best_isa_tier() < isa_tier::avx2) GTEST_SKIP() << "no AVX2";
+    for (type t : fp8_types()) {
+        const kernels::dot_fn ref = kernels::dot_kernel(t, isa_tier::ref), avx2 = kernels::dot_kernel(t, isa_tier::avx2);
+        const int64_t n = 96, at = 45;
+        std::vector<float> x(n, 0.0f);
+        x[at] = -0.7f;
+        for (int u = 0; u < 256; ++u) {
+            if (is_e4m3(t) ? (u & 0x7F) == 0x7F : ((u >> 2) & 0x1F) == 31) continue;  // NaN / Inf
+            const auto w = fp8_row(t, n, 0.03125f, static_cast<uint8_t>(u), at);
+            const double exact = 0.03125 * double(is_e4m3(t) ? fp8_e4m3_to_f32(static_cast<uint8_t>(u))
+                                                            : fp8_e5m2_to_f32(static_cast<uint8_t>(u))) * x[at];
+            const float want = ref(n, w.data(), x.data()), got = avx2(n, w.data(), x.data());
+            EXPECT_LE(std::fabs(double(want) - exact), 0x1p-23 * std::fabs(exact)) << type_name(t) << " code " << u;
+            EXPECT_LE(std::fabs(double(got) - exact), 0x1p-23 * std::fabs(exact) + 0x1p-30 * 0.03125)
+                << type_name(t) << " code " << u << " want " << exact << " got " << got;
+            if (u == 0 || u == 0x80) EXPECT_EQ(got, 0.0f) << type_name(t) << " code " << u;
+        }
+    }
+}
+
+// Rows of subnormal codes only (random mantissa and sign) with activations of 1e-6, 1 and 1e4: within
+// 1e-5 * sum|w a| plus the absolute floor of the scaled decode (dot_lowbit_avx2.cpp): 2^-30 * d per
+// multiply-add whose lane result is an f32 subnormal, at most 5 per lane of each chunk of 32.
+TEST(DotLowbit, Fp8Avx2SubnormalRowsAndExtremeActivations) {
+    if (best_isa_tier() < isa_tier::avx2) GTEST_SKIP() << "no AVX2";
+    for (type t : fp8_types()) {
+        const kernels::dot_fn ref = kernels::dot_kernel(t, isa_tier::ref), avx2 = kernels::dot_kernel(t, isa_tier::avx2);
+        for (float xs : {1e-6f, 1.0f, 1e4f}) {
+            const int64_t n = 4096 + 32;
+            const uint32_t seed = k_seed + static_cast<uint32_t>(t) + static_cast<uint32_t>(std::log10(xs) + 10);
+            std::mt19937 rng(seed);
+            auto w = fp8_row(t, n, 0.01f, 0, -1);
+            const bool per_row = traits(t).block_size == 0;
+            for (int64_t i = 0; i < n; ++i) {
+                const size_t pos = per_row ? 4 + static_cast<size_t>(i) : static_cast<size_t>(i / 32 * 34 + 2 + i % 32);
+                w[pos] = static_cast<uint8_t>(rng() & (is_e4m3(t) ? 0x87 : 0x83));  // exponent 0
+            }
+            auto x = gaussian(static_cast<size_t>(n), rng);
+            for (auto& v : x) v *= xs;
+            const float want = ref(n, w.data(), x.data()), got = avx2(n, w.data(), x.data());
+            const double mag = dequant_dot(t, w.data(), reinterpret_cast<const uint8_t*>(x.data()), n).mag;
+            EXPECT_GT(mag, 0.0);
+            const double floor = 0x1p-30 * 0.01 * 5 * 8 * double(n / 32);
+            EXPECT_LE(std::fabs(double(got) - want), 1e-5 * mag + floor)
+                << type_name(t) << " x scale " << xs << " seed=" << seed << " want " << want << " got " << got;
+            if (xs >= 1.0f) EXPECT_LE(std::fabs(double(got) - want), 1e-5 * mag) << type_name(t) << " x scale " << xs;
         }
     }
 }
