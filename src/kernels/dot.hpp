@@ -58,7 +58,9 @@ float dot_q6_k_q8_k__avx2(int64_t n, const void* w, const void* a);
 // exactly (2 * e2m1), NF4 as round(127 * nf4), at most 0.0037 * d from the true level per weight.
 // FP8 has no small-integer form: its kernels read the f32 activations (no activation quantization)
 // and multiply in float. The __avx2 versions accumulate the scaled chunk sums in 8 float
-// lanes: they differ from __ref only by float summation order.
+// lanes: they differ from __ref by float summation order and, FP8 only, by products taken in a
+// 2^-120 (E4M3) / 2^-112 (E5M2) scaled domain (at most 2^-30 * d absolute per multiply-add where
+// a lane result is an f32 subnormal; dot_lowbit_avx2.cpp).
 template <int Bits, int G>
 float dot_int_sym_q8_0__ref(int64_t n, const void* w, const void* a);
 template <int Bits, int G>
