@@ -233,7 +233,9 @@ TEST(LowbitFormats, RowBytesMatchBitsPerWeight) {
             const size_t rb = row_bytes(t->id, n);
             if (t->block_size > 0) {
                 EXPECT_EQ(rb, static_cast<size_t>((n + t->block_size - 1) / t->block_size) * t->block_bytes) << "n=" << n;
-                if (n % t->block_size == 0) EXPECT_DOUBLE_EQ(8.0 * rb, n * t->bits_per_weight) << "n=" << n;
+                if (n % t->block_size == 0) {
+                    EXPECT_DOUBLE_EQ(8.0 * rb, n * t->bits_per_weight) << "n=" << n;
+                }
             } else {
                 // per-row header + densely packed codes
                 EXPECT_EQ(rb, t->block_bytes + static_cast<size_t>(std::ceil(n * t->bits_per_weight / 8.0))) << "n=" << n;
@@ -273,7 +275,9 @@ TEST(LowbitFormats, SingleOutlier) {
         ASSERT_TRUE(error_bounds(*t, x, bound));
         const auto y = decode(*t, encode(*t, x), n);
         for (int64_t i = 0; i < n; ++i) EXPECT_LE(std::fabs(x[i] - y[i]), bound[i]) << "i=" << i;
-        if (std::string(t->name) != "ternary_g64") EXPECT_NEAR(y[77], 25.0f, 25.0f / 512) << "the outlier";
+        if (std::string(t->name) != "ternary_g64") {
+            EXPECT_NEAR(y[77], 25.0f, 25.0f / 512) << "the outlier";
+        }
     }
 }
 
@@ -301,7 +305,9 @@ TEST(LowbitFormats, GaussianRmse) {
     for (const auto& [name, e] : err) {
         SCOPED_TRACE(::testing::Message() << name << " rel rmse " << e);
         int_params ip;
-        if (parse_int(name, ip)) EXPECT_LT(e, (ip.group ? group_ceiling : pc_ceiling).at(ip.bits));
+        if (parse_int(name, ip)) {
+            EXPECT_LT(e, (ip.group ? group_ceiling : pc_ceiling).at(ip.bits));
+        }
     }
     EXPECT_LT(err["nf4"], 0.10);
     EXPECT_LT(err["nf4_dq"], 0.10);

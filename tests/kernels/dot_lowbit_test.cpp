@@ -248,7 +248,9 @@ TEST(DotLowbit, Fp8Avx2EveryCodeAlone) {
             EXPECT_LE(std::fabs(double(want) - exact), 0x1p-23 * std::fabs(exact)) << type_name(t) << " code " << u;
             EXPECT_LE(std::fabs(double(got) - exact), 0x1p-23 * std::fabs(exact) + 0x1p-30 * 0.03125)
                 << type_name(t) << " code " << u << " want " << exact << " got " << got;
-            if (u == 0 || u == 0x80) EXPECT_EQ(got, 0.0f) << type_name(t) << " code " << u;
+            if (u == 0 || u == 0x80) {
+                EXPECT_EQ(got, 0.0f) << type_name(t) << " code " << u;
+            }
         }
     }
 }
@@ -278,7 +280,9 @@ TEST(DotLowbit, Fp8Avx2SubnormalRowsAndExtremeActivations) {
             const double floor = 0x1p-30 * 0.01 * 5 * 8 * double(n / 32);
             EXPECT_LE(std::fabs(double(got) - want), 1e-5 * mag + floor)
                 << type_name(t) << " x scale " << xs << " seed=" << seed << " want " << want << " got " << got;
-            if (xs >= 1.0f) EXPECT_LE(std::fabs(double(got) - want), 1e-5 * mag) << type_name(t) << " x scale " << xs;
+            if (xs >= 1.0f) {
+                EXPECT_LE(std::fabs(double(got) - want), 1e-5 * mag) << type_name(t) << " x scale " << xs;
+            }
         }
     }
 }
