@@ -11,10 +11,12 @@
 //   q:   head h of query i at q + i * ldq + h * head_dim; query i sits at position pos0 + i and sees
 //        keys j <= pos0 + i
 //   out: likewise (row stride ldo);  out_{i,h} = sum_j softmax_j(scale * q_{i,h} . k_j) v_j
-//   scratch: at least n_heads * (pos0 + n_q) floats
-// Fused decode attention: the kernels walk the keys block by block and the values 4 head dimensions
-// at a time with the heads innermost, so each block of K and rows of V come from memory once for the
-// whole group and from L1/L2 for its other heads (one pass per head read the cache n_heads times).
+//   scratch: at least attn_scratch_floats(n_heads, n_q, pos0 + n_q) floats
+// Fused attention: the kernels take up to k_attn_rows (query, head) pairs at once -- the whole GQA
+// group, and in a prompt several queries of it -- and walk the keys block by block and the values 4
+// head dimensions at a time with those pairs innermost, so each block of K and rows of V come from
+// memory once for all of them and from L1/L2 for the rest (one pass per head and query read the cache
+// n_heads * n_q times).
 // Per head, the arithmetic is that of one head alone: a group's output equals its heads' outputs
 // computed one at a time, bit for bit, in each tier.
 // __ref is the scalar oracle (std::exp); SIMD versions agree within float rounding.
@@ -25,6 +27,10 @@
 namespace lowbit::kernels {
 
 constexpr int64_t k_key_block = 32;  // positions per block of the key cache
+constexpr int64_t k_attn_rows = 16;  // (query, head) pairs a kernel call keeps in flight
+inline int64_t attn_scratch_floats(int64_t n_heads, int64_t n_q, int64_t n_kv) {
+    return (n_heads * n_q < k_attn_rows ? n_heads * n_q : k_attn_rows) * n_kv;
+}
 inline int64_t key_index(int64_t head_dim, int64_t d, int64_t j) {
     return (j / k_key_block) * head_dim * k_key_block + d * k_key_block + j % k_key_block;
 }

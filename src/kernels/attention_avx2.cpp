@@ -91,29 +91,35 @@ inline float softmax_numerators(float* s, int64_t n) {
     return 1.0f / hsum(vsum);
 }
 
-// o[0..4) = inv * sum_j p[j] v_r[j] for the 4 value rows v0 + r * ld_kv, over positions [0, n).
+// acc[0..4) (8 lanes each) += p[j] * v_r[j] for the 4 value rows v0 + r * ld_kv, positions [j0, j1):
+// j0 is a multiple of 8; j1 is one too, or the end of the row (its last 8 masked). Lane l of acc[r]
+// sums the positions j = l mod 8 in increasing order, however [0, n) is cut into calls.
 template <class KV>
-inline void values4(const float* p, const KV* v0, int64_t ld_kv, int64_t n, float inv, float* o) {
-    const int64_t n8 = n & ~int64_t(7);
+inline void values4_part(const float* p, const KV* v0, int64_t ld_kv, int64_t j0, int64_t j1, float* acc) {
     const KV* v1 = v0 + ld_kv;
     const KV* v2 = v1 + ld_kv;
     const KV* v3 = v2 + ld_kv;
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (int64_t j = 0; j < n8; j += 8) {
+    __m256 a0 = _mm256_load_ps(acc), a1 = _mm256_load_ps(acc + 8), a2 = _mm256_load_ps(acc + 16),
+           a3 = _mm256_load_ps(acc + 24);
+    int64_t j = j0;
+    for (; j + 8 <= j1; j += 8) {
         const __m256 pj = _mm256_loadu_ps(p + j);
         a0 = _mm256_fmadd_ps(pj, load8(v0 + j), a0);
         a1 = _mm256_fmadd_ps(pj, load8(v1 + j), a1);
         a2 = _mm256_fmadd_ps(pj, load8(v2 + j), a2);
         a3 = _mm256_fmadd_ps(pj, load8(v3 + j), a3);
     }
-    if (n8 < n) {
-        const __m256 pj = _mm256_maskload_ps(p + n8, tail_mask(n - n8));
-        a0 = _mm256_fmadd_ps(pj, load_first(v0 + n8, n - n8), a0);
-        a1 = _mm256_fmadd_ps(pj, load_first(v1 + n8, n - n8), a1);
-        a2 = _mm256_fmadd_ps(pj, load_first(v2 + n8, n - n8), a2);
-        a3 = _mm256_fmadd_ps(pj, load_first(v3 + n8, n - n8), a3);
+    if (j < j1) {
+        const __m256 pj = _mm256_maskload_ps(p + j, tail_mask(j1 - j));
+        a0 = _mm256_fmadd_ps(pj, load_first(v0 + j, j1 - j), a0);
+        a1 = _mm256_fmadd_ps(pj, load_first(v1 + j, j1 - j), a1);
+        a2 = _mm256_fmadd_ps(pj, load_first(v2 + j, j1 - j), a2);
+        a3 = _mm256_fmadd_ps(pj, load_first(v3 + j, j1 - j), a3);
     }
-    _mm_storeu_ps(o, _mm_mul_ps(hsum4(a0, a1, a2, a3), _mm_set1_ps(inv)));
+    _mm256_store_ps(acc, a0);
+    _mm256_store_ps(acc + 8, a1);
+    _mm256_store_ps(acc + 16, a2);
+    _mm256_store_ps(acc + 24, a3);
 }
 
 template <class KV>
@@ -129,30 +135,58 @@ inline float values1(const float* p, const KV* v0, int64_t n, float inv) {
 template <class KV>
 void attn_avx2(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0, const float* q, int64_t ldq,
                const KV* kb, const KV* vt, int64_t ld_kv, float scale, float* out, int64_t ldo, float* scratch) {
-    const int64_t ls = pos0 + n_q;  // scratch row of one head
-    constexpr int64_t k_chunk = 16;  // heads whose 1 / sum is kept on the stack at once
-    float inv[k_chunk];
-    for (int64_t i = 0; i < n_q; ++i) {
-        const int64_t n = pos0 + i + 1;
-        for (int64_t h0 = 0; h0 < n_heads; h0 += k_chunk) {
-            const int64_t nh = n_heads - h0 < k_chunk ? n_heads - h0 : k_chunk;
-            const float* qi = q + i * ldq + h0 * head_dim;
-            float* oi = out + i * ldo + h0 * head_dim;
-            // scores: a block of K for all heads before the next block
-            int64_t j = 0;
-            for (; j + 32 <= n; j += 32)
-                for (int64_t h = 0; h < nh; ++h) scores32(head_dim, qi + h * head_dim, kb, j, scale, scratch + h * ls);
-            for (; j < n; j += 8)
-                for (int64_t h = 0; h < nh; ++h) scores8(head_dim, qi + h * head_dim, kb, j, n, scale, scratch + h * ls);
-            for (int64_t h = 0; h < nh; ++h) inv[h] = softmax_numerators(scratch + h * ls, n);
-            // weighted values: 4 rows of V for all heads before the next 4
+    const int64_t ls = pos0 + n_q;  // scratch row of one (query, head)
+    constexpr int64_t R = k_attn_rows;
+    constexpr int64_t k_value_chunk = 256;  // positions: 4 value rows of them take 4 KiB (F32)
+    float inv[R];
+    alignas(32) float vacc[R][32];
+    const float* qr[R];
+    float* orow[R];
+    int64_t nr[R];
+    // Rows: (query, head) pairs, up to R at once: all heads of a few queries, or R heads of one.
+    const int64_t hc = n_heads < R ? n_heads : R;
+    const int64_t qc = R / hc;
+    for (int64_t i0 = 0; i0 < n_q; i0 += qc) {
+        const int64_t i1 = i0 + qc < n_q ? i0 + qc : n_q;
+        for (int64_t h0 = 0; h0 < n_heads; h0 += hc) {
+            const int64_t nh = n_heads - h0 < hc ? n_heads - h0 : hc;
+            int64_t rows = 0;
+            for (int64_t i = i0; i < i1; ++i)
+                for (int64_t h = h0; h < h0 + nh; ++h, ++rows) {
+                    qr[rows] = q + i * ldq + h * head_dim;
+                    orow[rows] = out + i * ldo + h * head_dim;
+                    nr[rows] = pos0 + i + 1;
+                }
+            const int64_t n_max = pos0 + i1;
+            // scores: one block of K for every row before the next block
+            for (int64_t j = 0; j < n_max; j += k_key_block)
+                for (int64_t r = 0; r < rows; ++r) {
+                    const int64_t n = nr[r];
+                    if (j + k_key_block <= n)
+                        scores32(head_dim, qr[r], kb, j, scale, scratch + r * ls);
+                    else
+                        for (int64_t jj = j; jj < n; jj += 8) scores8(head_dim, qr[r], kb, jj, n, scale, scratch + r * ls);
+                }
+            for (int64_t r = 0; r < rows; ++r) inv[r] = softmax_numerators(scratch + r * ls, nr[r]);
+            // weighted values: 4 rows of V at a time, cut into chunks of positions small enough for L1,
+            // each chunk used by every (query, head) row before the next is read
             int64_t d = 0;
-            for (; d + 4 <= head_dim; d += 4)
-                for (int64_t h = 0; h < nh; ++h)
-                    values4(scratch + h * ls, vt + d * ld_kv, ld_kv, n, inv[h], oi + h * head_dim + d);
+            for (; d + 4 <= head_dim; d += 4) {
+                for (int64_t r = 0; r < rows; ++r)
+                    for (int k = 0; k < 32; ++k) vacc[r][k] = 0.0f;
+                for (int64_t j0 = 0; j0 < n_max; j0 += k_value_chunk)
+                    for (int64_t r = 0; r < rows; ++r) {
+                        const int64_t j1 = j0 + k_value_chunk < nr[r] ? j0 + k_value_chunk : nr[r];
+                        if (j0 < j1) values4_part(scratch + r * ls, vt + d * ld_kv, ld_kv, j0, j1, vacc[r]);
+                    }
+                for (int64_t r = 0; r < rows; ++r)
+                    _mm_storeu_ps(orow[r] + d, _mm_mul_ps(hsum4(_mm256_load_ps(vacc[r]), _mm256_load_ps(vacc[r] + 8),
+                                                                _mm256_load_ps(vacc[r] + 16),
+                                                                _mm256_load_ps(vacc[r] + 24)),
+                                                          _mm_set1_ps(inv[r])));
+            }
             for (; d < head_dim; ++d)
-                for (int64_t h = 0; h < nh; ++h)
-                    oi[h * head_dim + d] = values1(scratch + h * ls, vt + d * ld_kv, n, inv[h]);
+                for (int64_t r = 0; r < rows; ++r) orow[r][d] = values1(scratch + r * ls, vt + d * ld_kv, nr[r], inv[r]);
         }
     }
 }

@@ -224,7 +224,8 @@ llama_context::llama_context(std::shared_ptr<const llama_model> model, const con
     v_.resize(B * kd);
     g_.resize(B * static_cast<size_t>(n_ff));
     u_.resize(B * static_cast<size_t>(n_ff));
-    attn_scratch_per_worker_ = static_cast<size_t>(c.n_head / c.n_head_kv) * static_cast<size_t>(n_ctx);
+    attn_scratch_per_worker_ =
+        static_cast<size_t>(kernels::attn_scratch_floats(c.n_head / c.n_head_kv, n_batch_, n_ctx));
     attn_scratch_.resize(static_cast<size_t>(n_threads_) * attn_scratch_per_worker_);
     mm_.reserve_workers(n_threads_);
 }

@@ -236,7 +236,7 @@ void run_layerwise(const model_data& m, const std::vector<std::vector<int32_t>>&
             parallel_for(S * HKV, nt, [&](int64_t b, int64_t e, int) {
                 const int64_t T32 = (T + kernels::k_key_block - 1) / kernels::k_key_block * kernels::k_key_block;
                 std::vector<float> kb(static_cast<size_t>(D * T32)), vt(static_cast<size_t>(D * T)),
-                    scratch(static_cast<size_t>(group * T));
+                    scratch(static_cast<size_t>(kernels::attn_scratch_floats(group, T, T)));
                 for (int64_t it = b; it < e; ++it) {
                     const int64_t s = it / HKV, hk = it % HKV;
                     for (int64_t t = 0; t < T; ++t)

@@ -163,7 +163,7 @@ TEST(Attention, SimdMatchesReference) {
                 auto vt = random_vec(static_cast<size_t>(hd * ld_kv), rng);
                 const float scale = 1.0f / std::sqrt(float(hd));
                 std::vector<float> ref(static_cast<size_t>(qc.n_q * ldo), -5.0f), got(ref);
-                std::vector<float> s1(static_cast<size_t>(n_heads * n_kv)), s2(s1);
+                std::vector<float> s1(static_cast<size_t>(kernels::attn_scratch_floats(n_heads, qc.n_q, n_kv))), s2(s1);
                 kernels::attn_f32__ref(hd, n_heads, qc.n_q, qc.pos0, q.data(), ldq, kt.data(), vt.data(), ld_kv, scale,
                                        ref.data(), ldo, s1.data());
                 kernels::attn_f32__avx2(hd, n_heads, qc.n_q, qc.pos0, q.data(), ldq, kt.data(), vt.data(), ld_kv,
@@ -179,11 +179,12 @@ TEST(Attention, SimdMatchesReference) {
 #endif
 }
 
-// A GQA group in one call (K/V walked once, heads innermost) gives each head exactly what that head
-// alone gives, in every tier: the fusion changes the memory traffic, not the arithmetic.
+// A GQA group and several queries in one call (K/V walked once, (query, head) pairs innermost) give
+// each pair exactly what it gives alone, in every tier: the fusion changes the memory traffic, not the
+// arithmetic.
 TEST(Attention, GroupEqualsHeadsOneAtATime) {
     std::mt19937 rng(k_seed + 4);
-    const int64_t hd = 64, n_heads = 5, pos0 = 70, n_q = 3, n_kv = pos0 + n_q, ld_kv = 80;
+    const int64_t hd = 64, n_heads = 5, pos0 = 60, n_q = 7, n_kv = pos0 + n_q, ld_kv = 80;
     const int64_t ld = n_heads * hd;
     auto q = random_vec(static_cast<size_t>(n_q * ld), rng, 2.0f);
     auto kt = random_vec(static_cast<size_t>(key_elems(hd, n_kv)), rng);
@@ -194,11 +195,12 @@ TEST(Attention, GroupEqualsHeadsOneAtATime) {
 #endif
     for (auto fn : tiers) {
         std::vector<float> group(static_cast<size_t>(n_q * ld)), one(group.size());
-        std::vector<float> s(static_cast<size_t>(n_heads * n_kv));
+        std::vector<float> s(static_cast<size_t>(kernels::attn_scratch_floats(n_heads, n_q, n_kv)));
         fn(hd, n_heads, n_q, pos0, q.data(), ld, kt.data(), vt.data(), ld_kv, 0.125f, group.data(), ld, s.data());
-        for (int64_t h = 0; h < n_heads; ++h)
-            fn(hd, 1, n_q, pos0, q.data() + h * hd, ld, kt.data(), vt.data(), ld_kv, 0.125f, one.data() + h * hd, ld,
-               s.data());
+        for (int64_t i = 0; i < n_q; ++i)  // each query alone, each head alone
+            for (int64_t h = 0; h < n_heads; ++h)
+                fn(hd, 1, 1, pos0 + i, q.data() + i * ld + h * hd, ld, kt.data(), vt.data(), ld_kv, 0.125f,
+                   one.data() + i * ld + h * hd, ld, s.data());
         for (size_t i = 0; i < group.size(); ++i) ASSERT_EQ(group[i], one[i]) << "element " << i;
     }
 }
@@ -235,7 +237,7 @@ TEST(Attention, F16CacheEqualsF32OverTheConvertedCache) {
         std::vector<float> first;
         for (const auto& t : tiers) {
             std::vector<float> a(static_cast<size_t>(sh.n_q * ld)), b(a.size());
-            std::vector<float> s(static_cast<size_t>(sh.n_heads * n_kv));
+            std::vector<float> s(static_cast<size_t>(kernels::attn_scratch_floats(sh.n_heads, sh.n_q, n_kv)));
             t.f32(sh.hd, sh.n_heads, sh.n_q, sh.pos0, q.data(), ld, k32.data(), v32.data(), ld_kv, 0.2f, a.data(), ld,
                   s.data());
             t.f16(sh.hd, sh.n_heads, sh.n_q, sh.pos0, q.data(), ld, k16.data(), v16.data(), ld_kv, 0.2f, b.data(), ld,
