@@ -5,8 +5,9 @@
 # Q8_0, run back to back so both see the same machine load.
 #
 # usage: LLAMA_CPP_DIR=/path/to/llama.cpp/build [LOWBIT=build/lowbit] [THREADS=2] [WORK=/tmp/lowbit-cmp] \
-#        [DEPTH=0] [TYPES="q4_0 q4_k q8_0"] bench/compare_llama_cpp.sh
+#        [DEPTH=0] [KV=f32] [TYPES="q4_0 q4_k q8_0"] bench/compare_llama_cpp.sh
 # DEPTH > 0 runs both with that many tokens already in the KV cache (lowbit bench -d, llama-bench -d).
+# KV: lowbit's KV cache elements (f32, its default, or f16, llama.cpp's default).
 # LLAMA_CPP_DIR is a llama.cpp build made outside this repository (its bin/llama-bench is used), e.g.
 #   cmake -S llama.cpp -B llama-build -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DCMAKE_BUILD_TYPE=Release
 #   cmake --build llama-build -j2 --target llama-bench
@@ -16,6 +17,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 LOWBIT=${LOWBIT:-$here/build/lowbit}
 THREADS=${THREADS:-2}
 DEPTH=${DEPTH:-0}
+KV=${KV:-f32}
 WORK=${WORK:-/tmp/lowbit-cmp}
 TYPES=${TYPES:-"q4_0 q4_k q8_0"}
 TOKENIZER=${TOKENIZER:-$here/../shared/models/stories260K/stories260K-f32.gguf}
@@ -37,7 +39,7 @@ for t in $TYPES; do
   model=$WORK/synth-2048-$t.gguf
   [[ -f $model ]] || "$LOWBIT" synth "$model" --dim 2048 --ffn 5632 --layers 8 --heads 16 --kv-heads 4 \
                        --vocab 512 --type "$t" --seed 1 "${tok_args[@]}" >&2
-  lb=$("$LOWBIT" bench "$model" -p 128 -n 64 "${depth_args[@]}" -r 3 -t "$THREADS" --json)
+  lb=$("$LOWBIT" bench "$model" -p 128 -n 64 "${depth_args[@]}" --kv-type "$KV" -r 3 -t "$THREADS" --json)
   lc=$("$LLAMA_BENCH" -m "$model" -p 128 -n 64 "${depth_args[@]}" -r 3 -t "$THREADS" -o json)
   for test in pp128 tg64; do
     a=$(jq -r --arg t "$test" '.results[] | select(.test | startswith($t)) | .tokens_per_s' <<<"$lb")

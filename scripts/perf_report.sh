@@ -7,9 +7,10 @@
 #     threads (BM_gemv_big), in GB/s of stored weights and as a fraction of the read bandwidth, and
 #     over load-time repacked tiles for the types that have them (BM_gemv_big_tiled);
 #   - each lowbit format against the ggml type nearest in bits per weight, same run (time ratio);
-#   - with LLAMA_CPP_DIR set: bench/compare_llama_cpp.sh (lowbit vs llama.cpp pp128/tg64, same files).
+#   - with LLAMA_CPP_DIR set: bench/compare_llama_cpp.sh (lowbit vs llama.cpp pp128/tg64, same files), and
+#     again for Q4_0 after DEPTH (default 4096; 0 skips) tokens of context, both with an F16 KV cache.
 #
-# usage: [BUILD=build] [LLAMA_CPP_DIR=/path/to/llama-build] [THREADS=2] [DOC=docs/performance.md] \
+# usage: [BUILD=build] [LLAMA_CPP_DIR=/path/to/llama-build] [DEPTH=4096] [THREADS=2] [DOC=docs/performance.md] \
 #        [REPS=3] [MIN_TIME=0.3] scripts/perf_report.sh [--no-build] [--stdout]
 #   --no-build  use the binaries already in $BUILD (bench/bench_gemv_bench, lowbit)
 #   --stdout    print the block instead of rewriting the file
@@ -46,6 +47,11 @@ echo "measuring bandwidth and GEMV (about 2 minutes)..." >&2
 if [[ -n ${LLAMA_CPP_DIR:-} ]]; then
   echo "comparing with llama.cpp at $LLAMA_CPP_DIR (several minutes)..." >&2
   LOWBIT=${LOWBIT:-$BUILD/lowbit} THREADS=$THREADS bash "$here/bench/compare_llama_cpp.sh" >"$work/llama.md"
+  if [[ ${DEPTH:-4096} != 0 ]]; then
+    echo "comparing with llama.cpp after ${DEPTH:-4096} tokens of context (Q4_0; several minutes)..." >&2
+    LOWBIT=${LOWBIT:-$BUILD/lowbit} THREADS=$THREADS DEPTH=${DEPTH:-4096} KV=f16 TYPES=q4_0 \
+      bash "$here/bench/compare_llama_cpp.sh" >"$work/llama_depth.md"
+  fi
 fi
 cut -d' ' -f1-3 /proc/loadavg >"$work/load_after"
 (cd "$here" && git rev-parse --short HEAD && { git diff --quiet HEAD -- src || echo dirty; }) >"$work/commit" 2>/dev/null || echo unknown >"$work/commit"
@@ -176,6 +182,13 @@ if llama:
         out.append("| type | file MB | lowbit | llama.cpp |")
         out.append("|---|---:|---:|---:|")
         out.extend(rows)
+depth = read("llama_depth.md")
+if depth:
+    out.append("")
+    out.append("**Against llama.cpp at depth** (the same script with `DEPTH=%s`: the KV cache holds that many tokens "
+               "before each test, `lowbit bench -d --kv-type f16` / `llama-bench -d`, both with an F16 KV cache):" % os.environ.get("DEPTH", "4096"))
+    out.append("")
+    out.append(depth)
 out.append("")
 out.append("<!-- perf:end -->")
 block = "\n".join(out)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -9,9 +10,21 @@
 #include <thread>
 #include <vector>
 
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#endif
+
 namespace lowbit {
 namespace {
 
+constexpr int64_t k_max_workers = 4096;  // fits the job word's 16 bits
+
+// Workers wait for a job by spinning on an atomic word for up to spin_us() microseconds, then sleep on
+// a condition variable; the caller waits for the workers the same way. Generation issues one matmul
+// per weight matrix (about 60 parallel regions per token): with a sleep between regions every region
+// paid a futex wake-up, tens of microseconds on a VM, a tenth of a token's time on a 2-core machine.
+// The job word packs (counter << 16 | active workers): a worker that reads it knows at once whether the
+// job is its own, and job_ cannot change while an active worker runs (the caller waits for it).
 class pool {
 public:
     static pool& get() {
@@ -22,23 +35,27 @@ public:
     void run(int n_workers, const std::function<void(int)>& job) {
         std::lock_guard<std::mutex> serial(run_mu_);  // one parallel region at a time
         ensure(n_workers - 1);
-        std::exception_ptr err;
+        job_ = &job;
+        err_ = nullptr;
+        pending_.store(n_workers - 1, std::memory_order_relaxed);
+        bool wake;
         {
-            std::unique_lock<std::mutex> lk(mu_);
-            job_ = &job;
-            n_active_ = n_workers - 1;
-            pending_ = n_workers - 1;
-            err_ = nullptr;
-            ++generation_;
+            std::lock_guard<std::mutex> lk(mu_);  // a worker deciding to sleep sees the new word or is counted
+            ++counter_;
+            word_.store((counter_ << 16) | static_cast<uint64_t>(n_workers - 1), std::memory_order_release);
+            wake = sleepers_ > 0;
         }
-        cv_.notify_all();
+        if (wake) cv_.notify_all();
+        std::exception_ptr err;
         try {
             job(0);
         } catch (...) {
             err = std::current_exception();
         }
-        std::unique_lock<std::mutex> lk(mu_);
-        done_cv_.wait(lk, [&] { return pending_ == 0; });
+        if (!spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; }, 0)) {
+            std::unique_lock<std::mutex> lk(mu_);
+            done_cv_.wait(lk, [&] { return pending_.load(std::memory_order_acquire) == 0; });
+        }
         job_ = nullptr;
         if (!err) err = err_;
         if (err) std::rethrow_exception(err);
@@ -47,40 +64,83 @@ public:
     ~pool() {
         {
             std::lock_guard<std::mutex> lk(mu_);
-            stop_ = true;
+            stop_.store(true);
         }
         cv_.notify_all();
         for (auto& t : threads_) t.join();
     }
 
 private:
-    void ensure(int n) {
-        while (static_cast<int>(threads_.size()) < n) {
-            int idx = static_cast<int>(threads_.size()) + 1;
-            threads_.emplace_back([this, idx] { loop(idx); });
+    // LOWBIT_SPIN_US (default 200): how long a waiting thread spins before it sleeps; 0: sleep at once.
+    static int64_t spin_us() {
+        static const int64_t us = [] {
+            const char* e = std::getenv("LOWBIT_SPIN_US");
+            return e ? std::max<int64_t>(0, std::atoll(e)) : int64_t(200);
+        }();
+        return us;
+    }
+
+    // Spins until done() or the spin budget is spent; returns done()'s last value. Only the caller and
+    // workers 1 .. hardware_concurrency - 1 spin (more spinning threads than cores would take the CPU
+    // from the thread that has the work); the others, and all when LOWBIT_SPIN_US=0, sleep at once.
+    // The spin yields now and then, so a thread of another process waiting for this core gets it.
+    template <class F>
+    static bool spin_until(F done, int idx) {
+        if (done()) return true;
+        static const int n_spinners = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        const int64_t budget = spin_us();
+        if (budget == 0 || idx >= n_spinners) return false;
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int i = 1;; ++i) {
+#if defined(__x86_64__) || defined(_M_X64)
+            _mm_pause();
+#endif
+            if (done()) return true;
+            if ((i & 63) == 0) {
+                if (std::chrono::steady_clock::now() - t0 > std::chrono::microseconds(budget)) return done();
+                std::this_thread::yield();
+            }
         }
     }
 
-    void loop(int idx) {
-        uint64_t seen = 0;
+    void ensure(int n) {
+        while (static_cast<int>(threads_.size()) < n) {
+            const int idx = static_cast<int>(threads_.size()) + 1;
+            const uint64_t seen = counter_;  // the job about to be posted is the first it must see
+            threads_.emplace_back([this, idx, seen] { loop(idx, seen); });
+        }
+    }
+
+    void loop(int idx, uint64_t seen) {
         for (;;) {
-            const std::function<void(int)>* job;
-            {
+            uint64_t w = 0;
+            const auto fresh = [&] {
+                w = word_.load(std::memory_order_acquire);
+                return (w >> 16) != seen || stop_.load(std::memory_order_relaxed);
+            };
+            if (!spin_until(fresh, idx)) {
                 std::unique_lock<std::mutex> lk(mu_);
-                cv_.wait(lk, [&] { return stop_ || (generation_ != seen && idx <= n_active_); });
-                if (stop_) return;
-                seen = generation_;
-                job = job_;
+                ++sleepers_;
+                cv_.wait(lk, fresh);
+                --sleepers_;
             }
+            if (stop_.load()) return;
+            seen = w >> 16;
+            if (idx > static_cast<int>(w & 0xffff)) continue;  // not one of this job's workers
             std::exception_ptr e;
             try {
-                (*job)(idx);
+                (*job_)(idx);
             } catch (...) {
                 e = std::current_exception();
             }
-            std::lock_guard<std::mutex> lk(mu_);
-            if (e && !err_) err_ = e;
-            if (--pending_ == 0) done_cv_.notify_one();
+            if (e) {
+                std::lock_guard<std::mutex> lk(mu_);
+                if (!err_) err_ = e;
+            }
+            if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+                std::lock_guard<std::mutex> lk(mu_);  // the caller checks pending_ under mu_ before sleeping
+                done_cv_.notify_one();
+            }
         }
     }
 
@@ -88,9 +148,11 @@ private:
     std::condition_variable cv_, done_cv_;
     std::vector<std::thread> threads_;
     const std::function<void(int)>* job_ = nullptr;
-    int n_active_ = 0, pending_ = 0;
-    uint64_t generation_ = 0;
-    bool stop_ = false;
+    std::atomic<uint64_t> word_{0};
+    uint64_t counter_ = 0;  // under mu_
+    std::atomic<int> pending_{0};
+    int sleepers_ = 0;  // under mu_
+    std::atomic<bool> stop_{false};
     std::exception_ptr err_;
 };
 
@@ -108,7 +170,7 @@ int default_threads() {
 void parallel_for(int64_t n, int n_threads, const std::function<void(int64_t, int64_t, int)>& fn) {
     if (n <= 0) return;
     if (n_threads <= 0) n_threads = default_threads();
-    const int workers = static_cast<int>(std::min<int64_t>(n_threads, n));
+    const int workers = static_cast<int>(std::min<int64_t>({n_threads, n, k_max_workers}));
     if (workers <= 1) {
         fn(0, n, 0);
         return;

@@ -201,16 +201,7 @@ llama_context::llama_context(std::shared_ptr<const llama_model> model, const con
     observer_ = opt.observer;
     kv_ = kv_cache(c.n_layer, c.n_head_kv, c.head_dim, n_ctx, opt.kv);
 
-    const int64_t half = c.n_rot / 2;
-    rope_cos_.resize(static_cast<size_t>(n_ctx * half));
-    rope_sin_.resize(static_cast<size_t>(n_ctx * half));
-    for (int64_t pos = 0; pos < n_ctx; ++pos)
-        for (int64_t i = 0; i < half; ++i) {
-            const double theta = double(pos) * double(c.rope_freq_scale) *
-                                 std::pow(double(c.rope_freq_base), -2.0 * double(i) / double(c.n_rot));
-            rope_cos_[static_cast<size_t>(pos * half + i)] = static_cast<float>(std::cos(theta));
-            rope_sin_[static_cast<size_t>(pos * half + i)] = static_cast<float>(std::sin(theta));
-        }
+    rope_ = rope_table(c, n_ctx);
 
     int64_t n_ff = 0;
     for (const auto& L : model_->layers()) n_ff = std::max(n_ff, L.w_gate.n_rows);
@@ -231,7 +222,7 @@ llama_context::llama_context(std::shared_ptr<const llama_model> model, const con
 }
 
 size_t llama_context::n_bytes() const {
-    const size_t floats = rope_cos_.size() + rope_sin_.size() + x_.size() + xn_.size() + q_.size() + k_.size() +
+    const size_t floats = rope_.n_floats() + x_.size() + xn_.size() + q_.size() + k_.size() +
                           v_.size() + att_.size() + g_.size() + u_.size() + attn_scratch_.size() + logits_.size();
     return kv_.n_bytes() + floats * sizeof(float);
 }
@@ -259,6 +250,41 @@ std::span<const float> llama_context::decode(std::span<const int32_t> tokens, in
     return {logits_.data(), n_logits};
 }
 
+rope_table::rope_table(const llama_config& c, int64_t n_pos) {
+    const int64_t half = c.n_rot / 2;
+    cos.resize(static_cast<size_t>(n_pos * half));
+    sin.resize(static_cast<size_t>(n_pos * half));
+    for (int64_t pos = 0; pos < n_pos; ++pos)
+        for (int64_t i = 0; i < half; ++i) {
+            const double theta = double(pos) * double(c.rope_freq_scale) *
+                                 std::pow(double(c.rope_freq_base), -2.0 * double(i) / double(c.n_rot));
+            cos[static_cast<size_t>(pos * half + i)] = static_cast<float>(std::cos(theta));
+            sin[static_cast<size_t>(pos * half + i)] = static_cast<float>(std::sin(theta));
+        }
+}
+
+void rope_table::apply(const llama_config& c, float* y, int64_t n_heads, int64_t pos) const {
+    const int64_t half = c.n_rot / 2;
+    const float* cs = cos.data() + pos * half;
+    const float* sn = sin.data() + pos * half;
+    for (int64_t h = 0; h < n_heads; ++h) {
+        float* r = y + h * c.head_dim;
+        if (c.rope == rope_style::normal) {
+            for (int64_t i = 0; i < half; ++i) {
+                const float a = r[2 * i], b = r[2 * i + 1];
+                r[2 * i] = a * cs[i] - b * sn[i];
+                r[2 * i + 1] = a * sn[i] + b * cs[i];
+            }
+        } else {
+            for (int64_t i = 0; i < half; ++i) {
+                const float a = r[i], b = r[i + half];
+                r[i] = a * cs[i] - b * sn[i];
+                r[i + half] = a * sn[i] + b * cs[i];
+            }
+        }
+    }
+}
+
 void llama_context::rewind(int64_t n) {
     LOWBIT_REQUIRE(n >= 0 && n <= kv_.n_past(), "rewind: position {} outside [0, {}]", n, kv_.n_past());
     kv_.set_n_past(n);
@@ -267,7 +293,7 @@ void llama_context::rewind(int64_t n) {
 void llama_context::forward(const int32_t* tok, int64_t n, int64_t n_out, float* logits) {
     const auto& c = model_->config();
     const int64_t E = c.n_embd, H = c.n_head, HKV = c.n_head_kv, D = c.head_dim;
-    const int64_t QD = H * D, KD = HKV * D, group = H / HKV, half = c.n_rot / 2;
+    const int64_t QD = H * D, KD = HKV * D, group = H / HKV;
     const int64_t p0 = kv_.n_past();
     const int nt = n_threads_;
     float *x = x_.data(), *xn = xn_.data(), *q = q_.data(), *k = k_.data(), *v = v_.data(), *att = att_.data();
@@ -288,26 +314,7 @@ void llama_context::forward(const int32_t* tok, int64_t n, int64_t n_out, float*
     };
 
     auto rope = [&](float* y, int64_t ld, int64_t n_heads) {
-        for (int64_t t = 0; t < n; ++t) {
-            const float* cs = rope_cos_.data() + (p0 + t) * half;
-            const float* sn = rope_sin_.data() + (p0 + t) * half;
-            for (int64_t h = 0; h < n_heads; ++h) {
-                float* r = y + t * ld + h * D;
-                if (c.rope == rope_style::normal) {
-                    for (int64_t i = 0; i < half; ++i) {
-                        const float a = r[2 * i], b = r[2 * i + 1];
-                        r[2 * i] = a * cs[i] - b * sn[i];
-                        r[2 * i + 1] = a * sn[i] + b * cs[i];
-                    }
-                } else {
-                    for (int64_t i = 0; i < half; ++i) {
-                        const float a = r[i], b = r[i + half];
-                        r[i] = a * cs[i] - b * sn[i];
-                        r[i + half] = a * sn[i] + b * cs[i];
-                    }
-                }
-            }
-        }
+        for (int64_t t = 0; t < n; ++t) rope_.apply(c, y + t * ld, n_heads, p0 + t);
     };
 
     // Attention work items: (KV head, sub-group of its query heads, block of queries). A whole GQA group

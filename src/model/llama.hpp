@@ -43,6 +43,18 @@ struct llama_config {
     static llama_config from_model(const model_data& m);
 };
 
+// RoPE angles pos * freq_scale * freq_base^(-2i / n_rot) for positions [0, n_pos) and i < n_rot / 2, as
+// cos and sin tables [n_pos][n_rot / 2] (computed in double, stored as float).
+struct rope_table {
+    rope_table() = default;
+    rope_table(const llama_config& c, int64_t n_pos);
+    // Rotates the first n_rot dimensions of n_heads heads (head_dim apart from y) of one token at
+    // position pos, in c.rope's pairing (normal: x[2i], x[2i+1]; neox: x[i], x[i + n_rot/2]).
+    void apply(const llama_config& c, float* y, int64_t n_heads, int64_t pos) const;
+    size_t n_floats() const { return cos.size() + sin.size(); }
+    std::vector<float> cos, sin;
+};
+
 struct llama_layer {
     std::vector<float> attn_norm, ffn_norm;  // [n_embd]
     weight_matrix wq, wk, wv, wo, w_gate, w_up, w_down;
@@ -123,7 +135,7 @@ private:
     matmul_observer observer_;
     kv_cache kv_;
     matmul_scratch mm_;
-    std::vector<float> rope_cos_, rope_sin_;  // [n_ctx][n_rot / 2]
+    rope_table rope_;  // positions [0, n_ctx)
     std::vector<float> x_, xn_, q_, k_, v_, att_, g_, u_, attn_scratch_, logits_;
     size_t attn_scratch_per_worker_ = 0;  // floats: a GQA group's scores, kernels::attn_f32
 };

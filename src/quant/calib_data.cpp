@@ -146,7 +146,7 @@ void run_layerwise(const model_data& m, const std::vector<std::vector<int32_t>>&
     LOWBIT_REQUIRE(!seqs.empty(), "run_layerwise: no calibration sequences");
     const int nt = threads > 0 ? threads : default_threads();
     const int64_t E = c.n_embd, H = c.n_head, HKV = c.n_head_kv, D = c.head_dim;
-    const int64_t QD = H * D, KD = HKV * D, group = H / HKV, half = c.n_rot / 2;
+    const int64_t QD = H * D, KD = HKV * D, group = H / HKV;
     const auto S = static_cast<int64_t>(seqs.size());
     const auto T = static_cast<int64_t>(seqs[0].size());
     for (const auto& s : seqs) LOWBIT_REQUIRE(static_cast<int64_t>(s.size()) == T, "run_layerwise: ragged sequences");
@@ -154,29 +154,9 @@ void run_layerwise(const model_data& m, const std::vector<std::vector<int32_t>>&
     int64_t F = 0;
     for (const auto& L : layers) F = std::max(F, L.n_ff);
 
-    std::vector<float> rc(static_cast<size_t>(T * half)), rs(static_cast<size_t>(T * half));
-    for (int64_t pos = 0; pos < T; ++pos)
-        for (int64_t i = 0; i < half; ++i) {
-            const double th = double(pos) * double(c.rope_freq_scale) *
-                              std::pow(double(c.rope_freq_base), -2.0 * double(i) / double(c.n_rot));
-            rc[pos * half + i] = static_cast<float>(std::cos(th));
-            rs[pos * half + i] = static_cast<float>(std::sin(th));
-        }
+    const rope_table rt(c, T);
     auto rope = [&](float* y, int64_t ld, int64_t n_heads) {
-        for (int64_t t = 0; t < N; ++t) {
-            const float* cs = rc.data() + (t % T) * half;
-            const float* sn = rs.data() + (t % T) * half;
-            for (int64_t h = 0; h < n_heads; ++h) {
-                float* r = y + t * ld + h * D;
-                for (int64_t i = 0; i < half; ++i) {
-                    const int64_t i0 = c.rope == rope_style::normal ? 2 * i : i;
-                    const int64_t i1 = c.rope == rope_style::normal ? 2 * i + 1 : i + half;
-                    const float a = r[i0], b = r[i1];
-                    r[i0] = a * cs[i] - b * sn[i];
-                    r[i1] = a * sn[i] + b * cs[i];
-                }
-            }
-        }
+        for (int64_t t = 0; t < N; ++t) rt.apply(c, y + t * ld, n_heads, t % T);  // each sequence from position 0
     };
 
     std::vector<float> x(static_cast<size_t>(N * E)), xn(x.size()), q(static_cast<size_t>(N * QD)),

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "core/cpu.hpp"
@@ -66,6 +68,26 @@ TEST(Parallel, DynamicRunsEveryItemOnceOnAtMostNThreads) {
                      if (i == 7) fail("boom");
                  }),
                  error);
+}
+
+// The pool's workers spin between regions and sleep after a pause: many back-to-back regions (the
+// spinning hand-off) and regions a few milliseconds apart (the sleeping hand-off), with the worker
+// count changing, each run every chunk exactly once. A lost wake-up hangs here (ctest's timeout).
+TEST(Parallel, BackToBackAndSpacedRegionsAllComplete) {
+    std::atomic<int64_t> total{0};
+    int64_t want = 0;
+    for (int r = 0; r < 20000; ++r) {
+        const int threads = 1 + r % 3;
+        parallel_for(6, threads, [&](int64_t b, int64_t e, int) { total += e - b; });
+        want += 6;
+    }
+    EXPECT_EQ(total.load(), want);
+    for (int r = 0; r < 6; ++r) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));  // longer than the spin budget
+        std::atomic<int> workers_seen{0};
+        parallel_for(2, 2, [&](int64_t, int64_t, int w) { workers_seen |= 1 << w; });
+        EXPECT_EQ(workers_seen.load(), 3) << "both workers ran";
+    }
 }
 
 TEST(Cpu, TierParsingAndLimits) {
