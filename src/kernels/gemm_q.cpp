@@ -7,6 +7,7 @@
 
 #include "core/half.hpp"
 #include "formats/ggml_blocks.hpp"
+#include "formats/iq_grids.hpp"
 
 namespace lowbit::kernels {
 
@@ -327,6 +328,62 @@ void gemm_q2_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
     }
 }
 
+void gemm_pack_iq4_nl__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    pack_groups<gemm_block_q8x8, block_iq4_nl>(w, row_stride, n_rows, k / k_qk4_nl, dst,
+                                   [](auto& o, int r, const auto& blk) {
+        o.d[r] = fp16_to_f32(blk.d);
+        // Nibbles as Q4_0: low nibbles are columns 0..15, high nibbles 16..31.
+        for (int c = 0; c < 32; ++c) {
+            const int code = c < 16 ? (blk.qs[c] & 0x0F) : (blk.qs[c - 16] >> 4);
+            o.q[c / 4][r][c % 4] = k_iq4nl_values[code];
+        }
+    });
+}
+
+void gemm_iq4_nl_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                               int64_t ldy, int n_rows) {
+    gemm_q8x8_ref<false>(nb, pw, a, t0, n_tok, y, ldy, n_rows);  // signed codes, as Q8_0
+}
+
+void gemm_pack_iq4_xs__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    pack_groups<gemm_block_iq4_xsx8, block_iq4_xs>(w, row_stride, n_rows, k / k_qk_k, dst,
+                                   [](auto& o, int r, const auto& blk) {
+        o.d[r] = fp16_to_f32(blk.d);
+        for (int s = 0; s < 8; ++s) {
+            const int ls = ((blk.scales_l[s / 2] >> (4 * (s % 2))) & 0x0F) | (((blk.scales_h >> (2 * s)) & 3) << 4);
+            o.sc[s][2 * r] = o.sc[s][2 * r + 1] = static_cast<int16_t>(ls - 32);
+        }
+        // Column c = 32 s + l: sub-block s's 16 bytes qs[16 s ..], low nibble for l < 16, high for l >= 16.
+        for (int c = 0; c < k_qk_k; ++c) {
+            const int s = c / 32, l = c % 32;
+            const uint8_t v = blk.qs[16 * s + l % 16];
+            o.q[c / 4][r][c % 4] = k_iq4nl_values[l < 16 ? (v & 0x0F) : (v >> 4)];
+        }
+    });
+}
+
+void gemm_iq4_xs_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                               int64_t ldy, int n_rows) {
+    const auto* w = static_cast<const gemm_block_iq4_xsx8*>(pw);
+    for (int t = 0; t < n_tok; ++t) {
+        const block_q8_k* x = act_q8_k(a, t0 + t);
+        const float* da = a.d + (t0 + t) * a.n_blocks;
+        for (int r = 0; r < n_rows; ++r) {
+            float acc = 0;
+            for (int64_t b = 0; b < nb; ++b) {
+                int sumi = 0;
+                for (int s = 0; s < 8; ++s) {
+                    int sub = 0;
+                    for (int j = 32 * s; j < 32 * s + 32; ++j) sub += w[b].q[j / 4][r][j % 4] * x[b].qs[j];
+                    sumi += w[b].sc[s][2 * r] * sub;
+                }
+                acc = std::fma(da[b] * w[b].d[r], static_cast<float>(sumi), acc);
+            }
+            y[t * ldy + r] = acc;
+        }
+    }
+}
+
 void gemm_act_sides(type act, const uint8_t* q, size_t row_bytes, int64_t n_tokens, int64_t n_blocks, float* d,
                     int32_t* s) {
     for (int64_t t = 0; t < n_tokens; ++t) {
@@ -392,6 +449,15 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
         case type::q2_k:
             k = {type::q8_k, k_qk_k, sizeof(gemm_block_q2_kx8), avx2 ? gemm_pack_q2_k__avx2 : gemm_pack_q2_k__ref,
                  avx2 ? gemm_q2_k_q8_k_8x4__avx2 : gemm_q2_k_q8_k_8x4__ref};
+            break;
+        case type::iq4_nl:
+            k = {type::q8_0, k_qk4_nl, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_iq4_nl__avx2 : gemm_pack_iq4_nl__ref,
+                 avx2 ? gemm_iq4_nl_q8_0_8x4__avx2 : gemm_iq4_nl_q8_0_8x4__ref};
+            break;
+        case type::iq4_xs:
+            k = {type::q8_k, k_qk_k, sizeof(gemm_block_iq4_xsx8),
+                 avx2 ? gemm_pack_iq4_xs__avx2 : gemm_pack_iq4_xs__ref,
+                 avx2 ? gemm_iq4_xs_q8_k_8x4__avx2 : gemm_iq4_xs_q8_k_8x4__ref};
             break;
         default: break;
     }

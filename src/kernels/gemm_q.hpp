@@ -1,6 +1,6 @@
 // Integer GEMM for prompt processing: y[t][r] = sum_k W[r][k] x[t][k] for many tokens at once, with
-// W in its stored format (Q4_0, Q5_0, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) and the activations quantized
-// once per call to Q8_0 / Q8_K.
+// W in its stored format (Q4_0, Q5_0, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS) and the
+// activations quantized once per call to Q8_0 / Q8_K.
 //
 // matmul (kernels/matmul.cpp) drives it: for each group of 8 weight rows it first *packs* the rows
 // into a small per-thread buffer (an interleaved copy, L2-resident, built once per call and reused by
@@ -30,6 +30,11 @@
 //                 the -4 enters once per super-block against Q8_K's bsums)
 //   Q2_K . Q8_K:  acc = acc + fma(d_a * d, float(sum_s sc[s] sum_j q a), -((d_a * dmin) * float(sum_s m[s] bs16[s])))
 //                 (s: 16-column sub-blocks, codes 0..3, sc/m 4-bit; bs16 = Q8_K's bsums)
+//   IQ4_NL . Q8_0: as Q8_0: the packer stores the codebook values kvalues_iq4nl[nibble] (signed, -127..113)
+//                 in gemm_block_q8x8, so Q8_0's signed x signed micro-kernel runs unchanged
+//   IQ4_XS . Q8_K: acc = fma(d_a * d, float(sum_s sc[s] sum_j v[j] a[j]), acc)              per super-block
+//                 (s: 32-column sub-blocks, sc = 6-bit scale - 32, v = kvalues_iq4nl[nibble] signed;
+//                 |sum| <= 8 * 32 * 32 * 127 * 127 < 2^31, exact)
 // The float operations are the same, in the same order, in __ref and __avx2, so the micro-kernels
 // agree bit for bit.
 #pragma once
@@ -87,6 +92,14 @@ struct gemm_block_q2_kx8 {
 };
 static_assert(sizeof(gemm_block_q2_kx8) == 2880, "gemm_block_q2_kx8 must be 2880 bytes");
 
+// IQ4_XS packed super-block: 256 columns x 8 rows (2336 bytes).
+struct gemm_block_iq4_xsx8 {
+    float d[8];
+    int16_t sc[8][16];     // [32-column sub-block s][2r] = [2r+1] = signed scale (ls - 32) of row r
+    int8_t q[64][8][4];    // [group][row][i] codebook values kvalues_iq4nl[nibble]
+};
+static_assert(sizeof(gemm_block_iq4_xsx8) == 2336, "gemm_block_iq4_xsx8 must be 2336 bytes");
+
 // int32 side values per Q8_K block (see gemm_act::s).
 constexpr int k_q8_k_sides = 20;
 
@@ -128,6 +141,11 @@ void gemm_pack_q3_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_
 void gemm_pack_q3_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q2_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q2_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+// IQ4_NL packs into gemm_block_q8x8 (codebook values, signed).
+void gemm_pack_iq4_nl__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_iq4_nl__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_iq4_xs__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_iq4_xs__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 
 void gemm_q4_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows);
@@ -161,6 +179,14 @@ void gemm_q2_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
                              int64_t ldy, int n_rows);
 void gemm_q2_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows);
+void gemm_iq4_nl_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                               int64_t ldy, int n_rows);
+void gemm_iq4_nl_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                                int64_t ldy, int n_rows);
+void gemm_iq4_xs_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                               int64_t ldy, int n_rows);
+void gemm_iq4_xs_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                                int64_t ldy, int n_rows);
 
 struct gemm_q_kernels {
     type act = type::f32;       // activation format (q8_0 / q8_k)

@@ -24,6 +24,7 @@
 #include <type_traits>
 
 #include "formats/ggml_blocks.hpp"
+#include "formats/iq_grids.hpp"
 #include "kernels/avx2_math.hpp"
 #include "kernels/gemm_q.hpp"
 
@@ -266,6 +267,42 @@ void gemm_q2_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
     for (int t = 0; t < T; ++t) store_rows(y + t * ldy, acc[t], n_rows);
 }
 
+// IQ4_XS: signed codebook values x signed activations (|a| <= 127) through the sign trick, as Q8_0; each
+// group's int16 pair sums (|.| <= 32258) are widened at once by madd with the sub-block's scale (|sc| <= 32).
+template <int T>
+void gemm_iq4_xs(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
+    const auto* w = static_cast<const gemm_block_iq4_xsx8*>(pw);
+    const block_q8_k* x[T];
+    const float* da[T];
+    for (int t = 0; t < T; ++t) {
+        x[t] = reinterpret_cast<const block_q8_k*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
+        da[t] = a.d + (t0 + t) * a.n_blocks;
+    }
+    __m256 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        __m256i sumi[T];
+        for (int t = 0; t < T; ++t) sumi[t] = _mm256_setzero_si256();
+        for (int s = 0; s < 8; ++s) {
+            const __m256i sc = load32(w[b].sc[s]);
+#pragma GCC unroll 2
+            for (int g = 0; g < 8; ++g) {
+                const __m256i wv = load32(w[b].q[8 * s + g]);
+                const __m256i aw = _mm256_sign_epi8(wv, wv);
+                for (int t = 0; t < T; ++t) {
+                    const __m256i p =
+                        _mm256_maddubs_epi16(aw, _mm256_sign_epi8(bcast4(x[t][b].qs + 32 * s + 4 * g), wv));
+                    sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p, sc));
+                }
+            }
+        }
+        const __m256 dv = _mm256_loadu_ps(w[b].d);
+        for (int t = 0; t < T; ++t)
+            acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(da[t][b]), dv), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+    }
+    for (int t = 0; t < T; ++t) store_rows(y + t * ldy, acc[t], n_rows);
+}
+
 template <template <int> class K>
 void dispatch(int n_tok, int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy,
               int n_rows) {
@@ -287,6 +324,12 @@ template <int T>
 struct k_q8_0 {
     static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
         gemm_q8x8<T, 0>(nb, pw, a, t0, y, ldy, n_rows);
+    }
+};
+template <int T>
+struct k_iq4_xs {
+    static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
+        gemm_iq4_xs<T>(nb, pw, a, t0, y, ldy, n_rows);
     }
 };
 template <int T>
@@ -535,6 +578,62 @@ void gemm_pack_q8_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64
     }
 }
 
+// The 16 codebook values in both 128-bit lanes (a pshufb table).
+inline __m256i iq4nl_table() {
+    const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(k_iq4nl_values));
+    return _mm256_set_m128i(t, t);
+}
+
+void gemm_pack_iq4_nl__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    const __m256i table = iq4nl_table();
+    for (int64_t b = 0; b < k / k_qk4_nl; ++b) {
+        __m256i r[8];
+        for (int i = 0; i < 8; ++i) {
+            if (i < n_rows) {
+                const auto& blk = reinterpret_cast<const block_iq4_nl*>(w + row_stride * static_cast<size_t>(i))[b];
+                r[i] = _mm256_shuffle_epi8(table, unpack_nibbles(blk.qs));
+                out[b].d[i] = _cvtsh_ss(blk.d);
+            } else {
+                r[i] = _mm256_setzero_si256();
+                out[b].d[i] = 0.0f;
+            }
+        }
+        transpose_store(r, reinterpret_cast<uint8_t*>(out[b].q));
+    }
+}
+
+void gemm_pack_iq4_xs__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_iq4_xsx8*>(dst);
+    const __m256i table = iq4nl_table();
+    for (int64_t b = 0; b < k / k_qk_k; ++b) {
+        const block_iq4_xs* blk[8] = {};
+        for (int i = 0; i < 8; ++i) {
+            if (i < n_rows) {
+                blk[i] = reinterpret_cast<const block_iq4_xs*>(w + row_stride * static_cast<size_t>(i)) + b;
+                out[b].d[i] = _cvtsh_ss(blk[i]->d);
+            } else {
+                out[b].d[i] = 0.0f;
+            }
+            for (int s = 0; s < 8; ++s) {
+                int16_t v = 0;
+                if (blk[i]) {
+                    const int ls = ((blk[i]->scales_l[s / 2] >> (4 * (s % 2))) & 0x0F) |
+                                   (((blk[i]->scales_h >> (2 * s)) & 3) << 4);
+                    v = static_cast<int16_t>(ls - 32);
+                }
+                out[b].sc[s][2 * i] = out[b].sc[s][2 * i + 1] = v;
+            }
+        }
+        for (int s = 0; s < 8; ++s) {
+            __m256i r[8];
+            for (int i = 0; i < 8; ++i)
+                r[i] = blk[i] ? _mm256_shuffle_epi8(table, unpack_nibbles(blk[i]->qs + 16 * s)) : _mm256_setzero_si256();
+            transpose_store(r, reinterpret_cast<uint8_t*>(out[b].q[8 * s]));
+        }
+    }
+}
+
 void gemm_pack_q4_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     auto* out = static_cast<gemm_block_q4_kx8*>(dst);
     const __m256i m4 = _mm256_set1_epi8(0x0F);
@@ -599,6 +698,16 @@ void gemm_q3_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int
 void gemm_q2_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows) {
     dispatch<k_q2_k>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+}
+
+void gemm_iq4_nl_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                                int64_t ldy, int n_rows) {
+    dispatch<k_q8_0>(n_tok, nb, pw, a, t0, y, ldy, n_rows);  // signed codes in gemm_block_q8x8, as Q8_0
+}
+
+void gemm_iq4_xs_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                                int64_t ldy, int n_rows) {
+    dispatch<k_iq4_xs>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
 }
 
 }  // namespace lowbit::kernels

@@ -18,6 +18,7 @@
 #include "core/cpu.hpp"
 #include "core/half.hpp"
 #include "formats/ggml_blocks.hpp"
+#include "kernels/dot.hpp"
 #include "kernels/gemm_q.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/quant_act.hpp"
@@ -45,6 +46,10 @@ const gemm_case k_cases[] = {
     {type::q5_k, gemm_pack_q5_k__ref, gemm_pack_q5_k__avx2, gemm_q5_k_q8_k_8x4__ref, gemm_q5_k_q8_k_8x4__avx2},
     {type::q3_k, gemm_pack_q3_k__ref, gemm_pack_q3_k__avx2, gemm_q3_k_q8_k_8x4__ref, gemm_q3_k_q8_k_8x4__avx2},
     {type::q2_k, gemm_pack_q2_k__ref, gemm_pack_q2_k__avx2, gemm_q2_k_q8_k_8x4__ref, gemm_q2_k_q8_k_8x4__avx2},
+    {type::iq4_nl, gemm_pack_iq4_nl__ref, gemm_pack_iq4_nl__avx2, gemm_iq4_nl_q8_0_8x4__ref,
+     gemm_iq4_nl_q8_0_8x4__avx2},
+    {type::iq4_xs, gemm_pack_iq4_xs__ref, gemm_pack_iq4_xs__avx2, gemm_iq4_xs_q8_k_8x4__ref,
+     gemm_iq4_xs_q8_k_8x4__avx2},
 };
 
 bool have_avx2() { return best_isa_tier() >= isa_tier::avx2; }
@@ -85,6 +90,10 @@ std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t k, std::mt19937
                 reinterpret_cast<block_q4_0*>(row)[b].d = f32_to_fp16(sc(rng));
             } else if (t == type::q6_k) {
                 reinterpret_cast<block_q6_k*>(row)[b].d = f32_to_fp16(sc(rng) / 64);
+            } else if (t == type::iq4_nl) {
+                reinterpret_cast<block_iq4_nl*>(row)[b].d = f32_to_fp16(sc(rng) / 8);
+            } else if (t == type::iq4_xs) {
+                reinterpret_cast<block_iq4_xs*>(row)[b].d = f32_to_fp16(sc(rng) / 64);
             } else if (t == type::q5_0) {
                 reinterpret_cast<block_q5_0*>(row)[b].d = f32_to_fp16(sc(rng));
             } else {
@@ -210,6 +219,34 @@ TEST(GemmQ, RefMatchesDequantizedProduct) {
                 double dot, mag;
                 exact_dot(c.w, at, w.data() + row_bytes(c.w, k) * r, act.q.data() + act.a.row_bytes * t, k, dot, mag);
                 EXPECT_NEAR(y[t * 8 + r], dot, 1e-5 * mag + 1e-6) << type_name(c.w) << " t " << t << " r " << r;
+            }
+    }
+}
+
+// IQ4_NL: the prompt path's products equal the generation path's per-row dot (dot_iq4_nl_q8_0__ref) for
+// every (row, token): the same integer block sums, the block scale applied with one fma instead of a
+// multiply and an add (so within a few float roundings per block of the magnitude). Rows 0..12, k with
+// odd block counts, tokens through matmul with n_tokens past the generation path's limit.
+TEST(GemmQ, Iq4NlMatmulMatchesPerRowDot) {
+    for (int64_t nb : {int64_t(1), int64_t(7), int64_t(33)}) {
+        std::mt19937 rng(k_seed + 7 + static_cast<uint32_t>(nb));
+        const int64_t k = nb * k_qk4_nl, n_rows = 13, n_tokens = 70;
+        const auto w8 = random_rows(type::iq4_nl, n_rows, k, rng);
+        const weight_matrix w = weight_matrix::stored_rows("test", type::iq4_nl, n_rows, k, w8.data());
+        const auto x = gaussian(static_cast<size_t>(n_tokens * k), rng);
+        std::vector<float> y(static_cast<size_t>(n_tokens * n_rows), k_sentinel);
+        matmul_scratch scratch;
+        matmul(w, n_tokens, x.data(), k, y.data(), n_rows, 2, scratch);
+        const acts act = quantize_acts(type::q8_0, x, n_tokens, k);
+        for (int64_t t = 0; t < n_tokens; ++t)
+            for (int64_t r = 0; r < n_rows; ++r) {
+                const uint8_t* wr = w8.data() + w.row_stride * static_cast<size_t>(r);
+                const uint8_t* ar = act.q.data() + act.a.row_bytes * static_cast<size_t>(t);
+                const float want = dot_iq4_nl_q8_0__ref(k, wr, ar);
+                double dot, mag;
+                exact_dot(type::iq4_nl, type::q8_0, wr, ar, k, dot, mag);
+                ASSERT_NEAR(y[t * n_rows + r], want, 4e-7 * mag + 1e-7)
+                    << "nb " << nb << " t " << t << " r " << r << " seed " << k_seed;
             }
     }
 }
