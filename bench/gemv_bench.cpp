@@ -247,7 +247,7 @@ int register_all() {
     for (type t : k_types)
         benchmark::RegisterBenchmark(("BM_gemv_big/" + type_name(t)).c_str(), BM_gemv_big, t)
             ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
-    for (type t : {type::q4_0, type::q8_0, type::q4_k}) {
+    for (type t : {type::q4_0, type::q8_0, type::q4_k, type::q5_k, type::q6_k}) {
         benchmark::RegisterBenchmark(("BM_gemv_big_tiled/" + type_name(t)).c_str(), BM_gemv_big_tiled, t)
             ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
         for (bool tiled : {false, true})

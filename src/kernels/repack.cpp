@@ -66,6 +66,56 @@ void repack_tile_q4_k(const uint8_t* w, size_t row_stride, int n_rows, int64_t n
     }
 }
 
+void repack_tile_q5_k(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q5_kx8* out) {
+    for (int64_t b = 0; b < nb; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const auto& blk = reinterpret_cast<const block_q5_k*>(w + row_stride * static_cast<size_t>(r))[b];
+            out[b].d[r] = blk.d;
+            out[b].dmin[r] = blk.dmin;
+            for (int s = 0; s < 8; ++s) {
+                int sc, m;
+                scale_min_k4(s, blk.scales, sc, m);
+                out[b].sc[s][r] = static_cast<uint8_t>(sc);
+                out[b].mn[s / 2][r][s % 2] = static_cast<uint8_t>(m);
+            }
+            for (int j = 0; j < 4; ++j)
+                for (int c = 0; c < 8; ++c) std::memcpy(out[b].qs[j][c][r], blk.qs + 32 * j + 4 * c, 4);
+            for (int c = 0; c < 8; ++c) std::memcpy(out[b].qh[c][r], blk.qh + 4 * c, 4);
+        }
+    }
+}
+
+void repack_tile_q6_k(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q6_kx8* out) {
+    for (int64_t b = 0; b < nb; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const auto& blk = reinterpret_cast<const block_q6_k*>(w + row_stride * static_cast<size_t>(r))[b];
+            out[b].d[r] = blk.d;
+            for (int s = 0; s < 16; ++s) out[b].sc[s / 2][r][s % 2] = blk.scales[s];
+            for (int k = 0; k < 4; ++k)
+                for (int c = 0; c < 8; ++c) std::memcpy(out[b].ql[k][c][r], blk.ql + 32 * k + 4 * c, 4);
+            for (int h = 0; h < 2; ++h)
+                for (int c = 0; c < 8; ++c) std::memcpy(out[b].qh[h][c][r], blk.qh + 32 * h + 4 * c, 4);
+        }
+    }
+}
+
+// Q6_K code (0..63) of column 128h + 32g + 4c + i of tile row r.
+inline int q6_k_tile_code(const tile_q6_kx8& x, int r, int col) {
+    const int h = col / 128, g = (col % 128) / 32, c = (col % 32) / 4, i = col % 4;
+    const int lb = x.ql[2 * h + g % 2][c][r][i];
+    const int lo = g < 2 ? (lb & 15) : (lb >> 4);
+    return lo | ((x.qh[h][c][r][i] >> (2 * g)) & 3) << 4;
+}
+
+// Q5_K code (0..31) of column 64j + 32h + 4c + i of tile row r.
+inline int q5_k_tile_code(const tile_q5_kx8& x, int r, int col) {
+    const int j = col / 64, h = (col % 64) / 32, c = (col % 32) / 4, i = col % 4;
+    const int v = x.qs[j][c][r][i];
+    return (h ? (v >> 4) : (v & 15)) | ((x.qh[c][r][i] >> (2 * j + h)) & 1) << 4;
+}
+
 }  // namespace
 
 void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_t n_cols, void* dst) {
@@ -73,6 +123,8 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
         case type::q4_0: repack_tile_q4_0(w, row_stride, n_rows, n_cols / k_qk4_0, static_cast<tile_q4_0x8*>(dst)); break;
         case type::q8_0: repack_tile_q8_0(w, row_stride, n_rows, n_cols / k_qk8_0, static_cast<tile_q8_0x8*>(dst)); break;
         case type::q4_k: repack_tile_q4_k(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_q4_kx8*>(dst)); break;
+        case type::q5_k: repack_tile_q5_k(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_q5_kx8*>(dst)); break;
+        case type::q6_k: repack_tile_q6_k(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_q6_kx8*>(dst)); break;
         default: break;
     }
 }
@@ -82,7 +134,8 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
 int64_t repack_act_side_count(type t, int64_t n_cols) {
     switch (t) {
         case type::q4_0: return n_cols / k_qk8_0;
-        case type::q4_k: return n_cols / k_qk_k * 4;
+        case type::q4_k:
+        case type::q5_k: return n_cols / k_qk_k * 4;
         default: return 0;
     }
 }
@@ -95,7 +148,7 @@ void repack_act_sides(type t, const void* a, int64_t n_cols, int32_t* side) {
             for (int j = 0; j < 32; ++j) s += y[b].qs[j];
             side[b] = -8 * s;
         }
-    } else if (t == type::q4_k) {
+    } else if (t == type::q4_k || t == type::q5_k) {
         const auto* y = static_cast<const block_q8_k*>(a);
         for (int64_t b = 0; b < n_cols / k_qk_k; ++b)
             for (int p = 0; p < 4; ++p) {
@@ -166,6 +219,46 @@ void gemv_q4_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const i
     }
 }
 
+void gemv_q5_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                           int n_rows) {
+    const auto* x = static_cast<const tile_q5_kx8*>(tiles);
+    const auto* q = static_cast<const block_q8_k*>(a);
+    for (int r = 0; r < n_rows; ++r) {
+        float sum = 0;
+        for (int64_t b = 0; b < nb; ++b) {
+            int sumi = 0, summ = 0;
+            for (int s = 0; s < 8; ++s) {
+                int si = 0;
+                for (int l = 0; l < 32; ++l) si += q5_k_tile_code(x[b], r, 32 * s + l) * q[b].qs[32 * s + l];
+                sumi += x[b].sc[s][r] * si;
+                summ += x[b].mn[s / 2][r][s % 2] * (q[b].bsums[2 * s] + q[b].bsums[2 * s + 1]);
+            }
+            sum += q[b].d * fp16_to_f32(x[b].d[r]) * static_cast<float>(sumi) -
+                   q[b].d * fp16_to_f32(x[b].dmin[r]) * static_cast<float>(summ);
+        }
+        y[r] = sum;
+    }
+}
+
+void gemv_q6_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                           int n_rows) {
+    const auto* x = static_cast<const tile_q6_kx8*>(tiles);
+    const auto* q = static_cast<const block_q8_k*>(a);
+    for (int r = 0; r < n_rows; ++r) {
+        float sum = 0;
+        for (int64_t b = 0; b < nb; ++b) {
+            int sumi = 0;
+            for (int s = 0; s < 16; ++s) {
+                int si = 0;
+                for (int l = 0; l < 16; ++l) si += (q6_k_tile_code(x[b], r, 16 * s + l) - 32) * q[b].qs[16 * s + l];
+                sumi += x[b].sc[s / 2][r][s % 2] * si;
+            }
+            sum += q[b].d * fp16_to_f32(x[b].d[r]) * static_cast<float>(sumi);
+        }
+        y[r] = sum;
+    }
+}
+
 // ---- tile -> prompt GEMM packed blocks -----------------------------------------------------------
 
 void repack_unpack_q4_0__ref(int64_t nb, const void* tiles, void* dst) {
@@ -211,6 +304,32 @@ void repack_unpack_q4_k__ref(int64_t nb, const void* tiles, void* dst) {
         }
 }
 
+void repack_unpack_q5_k__ref(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_q5_kx8*>(tiles);
+    auto* out = static_cast<gemm_block_q4_kx8*>(dst);
+    for (int64_t b = 0; b < nb; ++b)
+        for (int r = 0; r < 8; ++r) {
+            out[b].d[r] = fp16_to_f32(x[b].d[r]);
+            out[b].dmin[r] = fp16_to_f32(x[b].dmin[r]);
+            for (int s = 0; s < 8; ++s) {
+                out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = x[b].sc[s][r];
+                out[b].mn[s / 2][2 * r + s % 2] = x[b].mn[s / 2][r][s % 2];
+            }
+            for (int c = 0; c < k_qk_k; ++c) out[b].q[c / 4][r][c % 4] = static_cast<uint8_t>(q5_k_tile_code(x[b], r, c));
+        }
+}
+
+void repack_unpack_q6_k__ref(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_q6_kx8*>(tiles);
+    auto* out = static_cast<gemm_block_q6_kx8*>(dst);
+    for (int64_t b = 0; b < nb; ++b)
+        for (int r = 0; r < 8; ++r) {
+            out[b].d[r] = fp16_to_f32(x[b].d[r]);
+            for (int s = 0; s < 16; ++s) out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = x[b].sc[s / 2][r][s % 2];
+            for (int c = 0; c < k_qk_k; ++c) out[b].q[c / 4][r][c % 4] = static_cast<uint8_t>(q6_k_tile_code(x[b], r, c));
+        }
+}
+
 // ---- kernel table -------------------------------------------------------------------------------
 
 repack_kernels repack_kernel(type t, isa_tier tier) {
@@ -228,6 +347,14 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
         case type::q4_k:
             k = {type::q8_k, k_qk_k, sizeof(tile_q4_kx8), avx2 ? gemv_q4_kx8_q8_k__avx2 : gemv_q4_kx8_q8_k__ref,
                  avx2 ? repack_unpack_q4_k__avx2 : repack_unpack_q4_k__ref};
+            break;
+        case type::q5_k:
+            k = {type::q8_k, k_qk_k, sizeof(tile_q5_kx8), avx2 ? gemv_q5_kx8_q8_k__avx2 : gemv_q5_kx8_q8_k__ref,
+                 avx2 ? repack_unpack_q5_k__avx2 : repack_unpack_q5_k__ref};
+            break;
+        case type::q6_k:
+            k = {type::q8_k, k_qk_k, sizeof(tile_q6_kx8), avx2 ? gemv_q6_kx8_q8_k__avx2 : gemv_q6_kx8_q8_k__ref,
+                 avx2 ? repack_unpack_q6_k__avx2 : repack_unpack_q6_k__ref};
             break;
         default: break;
     }

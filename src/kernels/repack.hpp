@@ -18,12 +18,21 @@
 //         sub-block s of row r, mn[p][r][j] = 6-bit min of sub-block 2p + j; qs[j][c][r][i] = row r's
 //         qs[32j + 4c + i] (j < 4, c < 8): low nibble = column 64j + 4c + i (sub-block 2j), high
 //         nibble = column 64j + 32 + 4c + i (sub-block 2j + 1).
+//   Q5_K  (tile_q5_kx8, 1440 B = 8 x 176 + 32):  d, dmin, sc, mn, qs as Q4_K; qh[c][r][i] = row r's
+//         qh[4c + i] (c < 8): bit 2j + h = 5th bit of column 64j + 32h + 4c + i.
+//   Q6_K  (tile_q6_kx8, 1680 B = 8 x 210):  d[r] fp16; sc[p][r][k] = int8 scale of 16-column sub-block
+//         2p + k of row r (p < 8); ql[k][c][r][i] = row r's ql[32k + 4c + i] (k < 4, c < 8); qh[h][c][r][i]
+//         = row r's qh[32h + 4c + i] (h < 2). Column 128h + 32g + 4c + i (g < 4) has low 4 bits = low
+//         (g < 2) or high (g >= 2) nibble of ql[2h + g % 2][c][r][i], high 2 bits = bits 2g, 2g + 1 of
+//         qh[h][c][r][i]; it lies in sub-block 8h + 2g + c / 4.
 //
 // GEMV math per (row r, block b), for one activation row quantized to Q8_0 (Q4_0, Q8_0) or Q8_K (Q4_K):
 //   Q4_0: sum += float(sum_j q[j] a[j] - 8 * asum[b]) * (d_w[r] * d_a[b])     asum: sum of the block's a
 //   Q8_0: sum += float(sum_j q[j] a[j]) * (d_w[r] * d_a[b])
 //   Q4_K: sum += (d_a * d[r]) * float(sum_s sc[s][r] sum_j q a) - (d_a * dmin[r]) * float(sum_s mn[s][r] bs[s])
 //         (bs[s]: activation sum over 32-column sub-block s)
+//   Q5_K: as Q4_K with codes 0..31
+//   Q6_K: sum += (d_a * d[r]) * float(sum_s sc[s][r] (sum_j q a - 32 bs16[s]))   (bs16: Q8_K's bsums)
 // These are the products and the order of kernels/dot_ref.cpp's dot_<w>_<a>__ref, and every integer sum
 // is exact, so the tiled kernels (__ref and __avx2) equal the per-row __ref dot products bit for bit.
 // (The per-row __avx2 dot products differ from those by float summation order only.)
@@ -65,10 +74,28 @@ struct tile_q4_kx8 {
 };
 static_assert(sizeof(tile_q4_kx8) == 1184, "tile_q4_kx8 must be 1184 bytes");
 
+struct tile_q5_kx8 {
+    uint16_t d[8], dmin[8];
+    uint8_t sc[8][8];     // [sub-block][row]
+    uint8_t mn[4][8][2];  // [sub-block pair][row][which of the pair]
+    uint8_t qs[4][8][8][4];
+    uint8_t qh[8][8][4];
+};
+static_assert(sizeof(tile_q5_kx8) == 1440, "tile_q5_kx8 must be 1440 bytes");
+
+struct tile_q6_kx8 {
+    uint16_t d[8];
+    int8_t sc[8][8][2];   // [16-column sub-block pair][row][which of the pair]
+    uint8_t ql[4][8][8][4];
+    uint8_t qh[2][8][8][4];
+};
+static_assert(sizeof(tile_q6_kx8) == 1680, "tile_q6_kx8 must be 1680 bytes");
+
 // Per-activation-row side values the tiled kernels need, computed once per row (not per tile):
 //   Q8_0 (for Q4_0): [n_blocks] int32: -8 x (sum of the block's 32 codes)
 //   Q8_0 (for Q8_0): unused
-//   Q8_K (for Q4_K): [n_blocks][4] int32: int16 pair (bs[2p], bs[2p+1]), bs[s] = sum over sub-block s of 32
+//   Q8_K (for Q4_K, Q5_K): [n_blocks][4] int32: int16 pair (bs[2p], bs[2p+1]), bs[s] = sum over sub-block s of 32
+//   Q8_K (for Q6_K): unused (the kernel reads Q8_K's own bsums)
 // repack_act_side_count: int32 values per activation row of n_cols columns.
 int64_t repack_act_side_count(type t, int64_t n_cols);
 void repack_act_sides(type t, const void* a, int64_t n_cols, int32_t* side);
@@ -80,16 +107,25 @@ using gemv_tile_fn = void (*)(int64_t nb, const void* tiles, const void* a, cons
 void gemv_q4_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q8_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q4_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_q5_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_q6_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_q5_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_q6_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q4_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q8_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q4_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 
-// One tile (nb tile blocks) -> nb packed blocks of the prompt GEMM (gemm_block_q8x8 / gemm_block_q4_kx8),
+// One tile (nb tile blocks) -> nb packed blocks of the prompt GEMM (gemm_block_q8x8 / gemm_block_q4_kx8
+// (Q4_K, Q5_K) / gemm_block_q6_kx8),
 // byte for byte what gemm_pack_<t> writes for the same 8 rows. Never throws.
 using repack_unpack_fn = void (*)(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q4_0__ref(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q8_0__ref(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q4_k__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_q5_k__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_q6_k__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_q5_k__avx2(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_q6_k__avx2(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q4_0__avx2(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q8_0__avx2(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q4_k__avx2(int64_t nb, const void* tiles, void* dst);

@@ -65,6 +65,35 @@ inline void prefetch_ahead(const void* block) {
 
 inline void store32(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
 
+// Q6_K codes (0..63) of columns 128h + 32g + 4c + i, g = 0..3, from ql[2h][c], ql[2h + 1][c], qh[h][c].
+inline void q6_k_codes(const tile_q6_kx8& x, int h, int c, __m256i code[4]) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+    const __m256i l0 = load32(x.ql[2 * h][c]), l1 = load32(x.ql[2 * h + 1][c]), hb = load32(x.qh[h][c]);
+    code[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30));
+    code[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30));
+    code[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(hb, m30));
+    code[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                              _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30));
+}
+
+// Q5_K codes (0..31) of columns 64j + 4c + i (lo) and 64j + 32 + 4c + i (hi).
+inline void q5_k_codes(const tile_q5_kx8& x, int j, int c, __m128i shift, __m256i& lo, __m256i& hi) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m10 = _mm256_set1_epi8(0x10);
+    const __m256i w = load32(x.qs[j][c]), hb = _mm256_srl_epi16(load32(x.qh[c]), shift);  // bits 2j, 2j+1 -> 0, 1
+    lo = _mm256_or_si256(_mm256_and_si256(w, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m10));
+    hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(w, 4), m4), _mm256_and_si256(_mm256_slli_epi16(hb, 3), m10));
+}
+
+// int16 pairs (a, b) per int32 lane -> (a, a) / (b, b).
+inline __m256i pair_lo(__m256i v) {
+    return _mm256_shuffle_epi8(v, _mm256_setr_epi8(0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13, 0, 1, 0, 1, 4, 5,
+                                                   4, 5, 8, 9, 8, 9, 12, 13, 12, 13));
+}
+inline __m256i pair_hi(__m256i v) {
+    return _mm256_shuffle_epi8(v, _mm256_setr_epi8(2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15, 2, 3, 2, 3,
+                                                   6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15));
+}
+
 }  // namespace
 
 void gemv_q4_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
@@ -151,6 +180,91 @@ void gemv_q4_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const 
     store_rows(y, acc, n_rows);
 }
 
+void gemv_q5_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                            int n_rows) {
+    const auto* x = static_cast<const tile_q5_kx8*>(tiles);
+    const auto* q = static_cast<const block_q8_k*>(a);
+    const __m256i k_sc = _mm256_setr_epi8(0, -128, 0, -128, 1, -128, 1, -128, 2, -128, 2, -128, 3, -128, 3, -128, 4,
+                                          -128, 4, -128, 5, -128, 5, -128, 6, -128, 6, -128, 7, -128, 7, -128);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const int8_t* qa = q[b].qs;
+        __m256i sumi = _mm256_setzero_si256();
+        prefetch_ahead<offsetof(tile_q5_kx8, qs)>(x + b);
+        prefetch_ahead<sizeof(x[b].qh)>(x[b].qh);
+        for (int j = 0; j < 4; ++j) {
+            prefetch_ahead<sizeof(x[b].qs[j])>(x[b].qs[j]);
+            const __m128i shift = _mm_cvtsi32_si128(2 * j);
+            int64_t sl, sh;
+            std::memcpy(&sl, x[b].sc[2 * j], 8);
+            std::memcpy(&sh, x[b].sc[2 * j + 1], 8);
+            const __m256i sc_lo = _mm256_shuffle_epi8(_mm256_set1_epi64x(sl), k_sc);
+            const __m256i sc_hi = _mm256_shuffle_epi8(_mm256_set1_epi64x(sh), k_sc);
+            // Codes up to 31: 4 groups per int16 sum (|.| <= 8 x 31 x 128 = 31744), then widened.
+            for (int c0 = 0; c0 < 8; c0 += 4) {
+                __m256i slo = _mm256_setzero_si256(), shi = _mm256_setzero_si256();
+                for (int c = c0; c < c0 + 4; ++c) {
+                    __m256i lo, hi;
+                    q5_k_codes(x[b], j, c, shift, lo, hi);
+                    slo = _mm256_add_epi16(slo, _mm256_maddubs_epi16(lo, bcast4(qa + 64 * j + 4 * c)));
+                    shi = _mm256_add_epi16(shi, _mm256_maddubs_epi16(hi, bcast4(qa + 64 * j + 32 + 4 * c)));
+                }
+                sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(slo, sc_lo), _mm256_madd_epi16(shi, sc_hi)));
+            }
+        }
+        __m256i summ = _mm256_setzero_si256();
+        for (int p = 0; p < 4; ++p) {
+            const __m256i mn = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].mn[p])));
+            summ = _mm256_add_epi32(summ, _mm256_madd_epi16(mn, _mm256_set1_epi32(side[4 * b + p])));
+        }
+        const __m256 da = _mm256_set1_ps(q[b].d);
+        const __m256 t1 = opaque(_mm256_mul_ps(_mm256_mul_ps(da, load_fp16x8(x[b].d)), _mm256_cvtepi32_ps(sumi)));
+        const __m256 t2 = opaque(_mm256_mul_ps(_mm256_mul_ps(da, load_fp16x8(x[b].dmin)), _mm256_cvtepi32_ps(summ)));
+        acc = _mm256_add_ps(acc, _mm256_sub_ps(t1, t2));
+    }
+    store_rows(y, acc, n_rows);
+}
+
+// sum_s sc[s] (sum_j q a - 32 bs16[s]): the int16 sums of 2 groups (|.| <= 4 x 63 x 128 = 32256) meet
+// (sc, sc) pairs in madd; the -32 term is madd of the (sc[2p], sc[2p+1]) pairs with Q8_K's bsums pairs.
+void gemv_q6_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                            int n_rows) {
+    const auto* x = static_cast<const tile_q6_kx8*>(tiles);
+    const auto* q = static_cast<const block_q8_k*>(a);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const int8_t* qa = q[b].qs;
+        prefetch_ahead<offsetof(tile_q6_kx8, ql)>(x + b);
+        __m256i sumi = _mm256_setzero_si256(), corr = _mm256_setzero_si256();
+        for (int h = 0; h < 2; ++h) {
+            prefetch_ahead<sizeof(x[b].ql[0]) * 2>(x[b].ql[2 * h]);
+            prefetch_ahead<sizeof(x[b].qh[h])>(x[b].qh[h]);
+            __m256i sp[4];
+            for (int g = 0; g < 4; ++g) {
+                sp[g] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].sc[4 * h + g])));
+                corr = _mm256_add_epi32(corr, _mm256_madd_epi16(sp[g], bcast4(q[b].bsums + 8 * h + 2 * g)));
+            }
+            for (int c0 = 0; c0 < 8; c0 += 2) {
+                __m256i s16[4];
+                for (int g = 0; g < 4; ++g) s16[g] = _mm256_setzero_si256();
+                for (int c = c0; c < c0 + 2; ++c) {
+                    __m256i code[4];
+                    q6_k_codes(x[b], h, c, code);
+                    for (int g = 0; g < 4; ++g)
+                        s16[g] = _mm256_add_epi16(s16[g],
+                                                  _mm256_maddubs_epi16(code[g], bcast4(qa + 128 * h + 32 * g + 4 * c)));
+                }
+                for (int g = 0; g < 4; ++g)
+                    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(s16[g], c0 < 4 ? pair_lo(sp[g]) : pair_hi(sp[g])));
+            }
+        }
+        sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(corr, 5));
+        const __m256 d = _mm256_mul_ps(_mm256_set1_ps(q[b].d), load_fp16x8(x[b].d));
+        acc = _mm256_add_ps(acc, opaque(_mm256_mul_ps(d, _mm256_cvtepi32_ps(sumi))));
+    }
+    store_rows(y, acc, n_rows);
+}
+
 void repack_unpack_q4_0__avx2(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_q4_0x8*>(tiles);
     auto* out = static_cast<gemm_block_q8x8*>(dst);
@@ -192,6 +306,49 @@ void repack_unpack_q4_k__avx2(int64_t nb, const void* tiles, void* dst) {
                 const __m256i w = load32(x[b].qs[j][c]);
                 store32(out[b].q[16 * j + c], _mm256_and_si256(w, m4));
                 store32(out[b].q[16 * j + 8 + c], _mm256_and_si256(_mm256_srli_epi16(w, 4), m4));
+            }
+    }
+}
+
+void repack_unpack_q5_k__avx2(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_q5_kx8*>(tiles);
+    auto* out = static_cast<gemm_block_q4_kx8*>(dst);
+    for (int64_t b = 0; b < nb; ++b) {
+        _mm256_storeu_ps(out[b].d, load_fp16x8(x[b].d));
+        _mm256_storeu_ps(out[b].dmin, load_fp16x8(x[b].dmin));
+        for (int s = 0; s < 8; ++s) {
+            const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x[b].sc[s])));
+            store32(out[b].sc[s], _mm256_or_si256(v, _mm256_slli_epi32(v, 16)));
+        }
+        for (int p = 0; p < 4; ++p)
+            store32(out[b].mn[p], _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].mn[p]))));
+        for (int j = 0; j < 4; ++j) {
+            const __m128i shift = _mm_cvtsi32_si128(2 * j);
+            for (int c = 0; c < 8; ++c) {
+                __m256i lo, hi;
+                q5_k_codes(x[b], j, c, shift, lo, hi);
+                store32(out[b].q[16 * j + c], lo);
+                store32(out[b].q[16 * j + 8 + c], hi);
+            }
+        }
+    }
+}
+
+void repack_unpack_q6_k__avx2(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_q6_kx8*>(tiles);
+    auto* out = static_cast<gemm_block_q6_kx8*>(dst);
+    for (int64_t b = 0; b < nb; ++b) {
+        _mm256_storeu_ps(out[b].d, load_fp16x8(x[b].d));
+        for (int p = 0; p < 8; ++p) {
+            const __m256i v = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].sc[p])));
+            store32(out[b].sc[2 * p], pair_lo(v));
+            store32(out[b].sc[2 * p + 1], pair_hi(v));
+        }
+        for (int h = 0; h < 2; ++h)
+            for (int c = 0; c < 8; ++c) {
+                __m256i code[4];
+                q6_k_codes(x[b], h, c, code);
+                for (int g = 0; g < 4; ++g) store32(out[b].q[32 * h + 8 * g + c], code[g]);
             }
     }
 }

@@ -32,7 +32,7 @@ namespace lowbit {
 namespace {
 
 constexpr uint32_t k_seed = 20261124;
-const type k_types[] = {type::q4_0, type::q8_0, type::q4_k};
+const type k_types[] = {type::q4_0, type::q8_0, type::q4_k, type::q5_k, type::q6_k};
 
 std::vector<isa_tier> tiers() {
     std::vector<isa_tier> v = {isa_tier::ref};
@@ -46,7 +46,9 @@ std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t n_cols, std::mt
     for (auto& v : b) v = static_cast<uint8_t>(rng());
     std::uniform_real_distribution<float> u(0.001f, 0.1f);
     const size_t bb = traits(t).block_bytes;
-    const std::vector<size_t> fields = t == type::q4_k ? std::vector<size_t>{0, 2} : std::vector<size_t>{0};
+    const std::vector<size_t> fields = t == type::q4_k || t == type::q5_k ? std::vector<size_t>{0, 2}
+                                       : t == type::q6_k                  ? std::vector<size_t>{208}
+                                                                          : std::vector<size_t>{0};
     for (size_t off = 0; off < b.size(); off += bb)
         for (size_t f : fields) {
             const uint16_t h = f32_to_fp16(u(rng));
@@ -146,7 +148,7 @@ weight_matrix plain_matrix(type t, int64_t n_rows, int64_t n_cols, const std::ve
 TEST(Repack, MatmulWithTilesEqualsPlainRows) {
     for (type t : k_types) {
         const int64_t bs = kernels::repack_kernel(t, isa_tier::ref).block;
-        const int64_t n_rows = 83, n_cols = t == type::q4_k ? 512 : 320;
+        const int64_t n_rows = 83, n_cols = kernels::repack_kernel(t, isa_tier::ref).block == 256 ? 512 : 320;
         std::mt19937 rng(k_seed + 99);
         const auto w = random_rows(t, n_rows, n_cols, rng);
         weight_matrix plain = plain_matrix(t, n_rows, n_cols, w);
@@ -190,9 +192,12 @@ TEST(Repack, Supported) {
     EXPECT_FALSE(kernels::repack_supported(type::q4_0, 48));
     EXPECT_TRUE(kernels::repack_supported(type::q4_k, 256));
     EXPECT_FALSE(kernels::repack_supported(type::q4_k, 128));
-    EXPECT_FALSE(kernels::repack_supported(type::q6_k, 256));
+    EXPECT_TRUE(kernels::repack_supported(type::q5_k, 256));
+    EXPECT_TRUE(kernels::repack_supported(type::q6_k, 512));
+    EXPECT_FALSE(kernels::repack_supported(type::q6_k, 384));
+    EXPECT_FALSE(kernels::repack_supported(type::q3_k, 256));
     EXPECT_FALSE(kernels::repack_supported(type::f32, 256));
-    EXPECT_THROW(repack_matrix(type::q6_k, nullptr, 210, 8, 256), lowbit::error);
+    EXPECT_THROW(repack_matrix(type::q3_k, nullptr, 110, 8, 256), lowbit::error);
 }
 
 TEST(Repack, ReleaseFilePagesOnlyForReadOnlyFileMappings) {
