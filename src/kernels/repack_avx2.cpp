@@ -225,8 +225,33 @@ void gemv_q5_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const 
     store_rows(y, acc, n_rows);
 }
 
-// sum_s sc[s] (sum_j q a - 32 bs16[s]): the int16 sums of 2 groups (|.| <= 4 x 63 x 128 = 32256) meet
+// sum_s sc[s] (sum_j q a - 32 bs16[s]): one column group g (32 columns, 2 sub-blocks) at a time, its
+// codes from ql[2h + g % 2] and qh[h]; the int16 sums of 2 groups (|.| <= 4 x 63 x 128 = 32256) meet
 // (sc, sc) pairs in madd; the -32 term is madd of the (sc[2p], sc[2p+1]) pairs with Q8_K's bsums pairs.
+template <int G>
+inline __m256i q6_k_code(const void* ql, const void* qh) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+    const __m256i l = G < 2 ? load32(ql) : _mm256_srli_epi16(load32(ql), 4);
+    const __m256i hb = load32(qh);
+    const __m256i h2 = G == 0 ? _mm256_slli_epi16(hb, 4) : G == 1 ? _mm256_slli_epi16(hb, 2) : G == 2 ? hb
+                                                                                           : _mm256_srli_epi16(hb, 2);
+    return _mm256_or_si256(_mm256_and_si256(l, m4), _mm256_and_si256(h2, m30));
+}
+
+template <int G>
+inline __m256i q6_k_group(const tile_q6_kx8& x, int h, const int8_t* qa, __m256i sp) {
+    const __m256i sc_lo = pair_lo(sp), sc_hi = pair_hi(sp);
+    __m256i sumi = _mm256_setzero_si256();
+    for (int c0 = 0; c0 < 8; c0 += 2) {
+        __m256i s16 = _mm256_setzero_si256();
+        for (int c = c0; c < c0 + 2; ++c)
+            s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(q6_k_code<G>(x.ql[2 * h + G % 2][c], x.qh[h][c]),
+                                                             bcast4(qa + 128 * h + 32 * G + 4 * c)));
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(s16, c0 < 4 ? sc_lo : sc_hi));
+    }
+    return sumi;
+}
+
 void gemv_q6_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                             int n_rows) {
     const auto* x = static_cast<const tile_q6_kx8*>(tiles);
@@ -244,19 +269,10 @@ void gemv_q6_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const 
                 sp[g] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].sc[4 * h + g])));
                 corr = _mm256_add_epi32(corr, _mm256_madd_epi16(sp[g], bcast4(q[b].bsums + 8 * h + 2 * g)));
             }
-            for (int c0 = 0; c0 < 8; c0 += 2) {
-                __m256i s16[4];
-                for (int g = 0; g < 4; ++g) s16[g] = _mm256_setzero_si256();
-                for (int c = c0; c < c0 + 2; ++c) {
-                    __m256i code[4];
-                    q6_k_codes(x[b], h, c, code);
-                    for (int g = 0; g < 4; ++g)
-                        s16[g] = _mm256_add_epi16(s16[g],
-                                                  _mm256_maddubs_epi16(code[g], bcast4(qa + 128 * h + 32 * g + 4 * c)));
-                }
-                for (int g = 0; g < 4; ++g)
-                    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(s16[g], c0 < 4 ? pair_lo(sp[g]) : pair_hi(sp[g])));
-            }
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(q6_k_group<0>(x[b], h, qa, sp[0]),
+                                                           q6_k_group<1>(x[b], h, qa, sp[1])));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(q6_k_group<2>(x[b], h, qa, sp[2]),
+                                                           q6_k_group<3>(x[b], h, qa, sp[3])));
         }
         sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(corr, 5));
         const __m256 d = _mm256_mul_ps(_mm256_set1_ps(q[b].d), load_fp16x8(x[b].d));
