@@ -132,7 +132,8 @@ void BM_gemm_f32(benchmark::State& state, type t) {
 }
 
 int register_all() {
-    for (type t : {type::q4_0, type::q5_0, type::q8_0, type::q2_k, type::q3_k, type::q4_k, type::q5_k, type::q6_k}) {
+    for (type t : {type::q4_0, type::q5_0, type::q8_0, type::q2_k, type::q3_k, type::q4_k, type::q5_k, type::q6_k,
+                   type::iq4_nl, type::iq4_xs}) {
         const std::string n = type_name(t);
         for (isa_tier tier : {isa_tier::ref, isa_tier::avx2}) {
             benchmark::RegisterBenchmark(("BM_gemm_q/" + n + "/" + isa_tier_name(tier)).c_str(), BM_gemm_q, t, tier,
