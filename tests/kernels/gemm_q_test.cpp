@@ -6,7 +6,9 @@
 //  - matmul with big batches (n_tokens not a multiple of 4, rows not a multiple of 8, 1-2 threads)
 //    against de-quantize + f32 product within the activation-quantization bound, sentinels intact,
 //    and bit-equal between the avx2 and ref tiers;
-//  - input sharing (q/k/v): reuse only inside share_input_begin/end, identical results.
+//  - input sharing (q/k/v): reuse only inside share_input_begin/end, identical results;
+//  - IQ4_NL through matmul's prompt path against the per-row dot_iq4_nl_q8_0__ref; IQ4_XS (no per-row
+//    dot) small batches through the integer GEMM.
 // Seeds are printed on failure.
 #include <gtest/gtest.h>
 
@@ -299,6 +301,28 @@ TEST(GemmQ, MatmulBigBatchMatchesDequantizedReference) {
             check_matmul(c.w, 8, bs, 9, threads, rng);
             check_matmul(c.w, 130, 4 * bs, 34, threads, rng);
         }
+    }
+}
+
+// IQ4_XS has no per-row dot product, so matmul's small batches (1..4 tokens, the generation path) also
+// take the integer GEMM: the result is within the activation-rounding bound and equals the __ref
+// micro-kernel over the __ref-packed rows bit for bit (the de-quantize + F32 fallback would not).
+TEST(GemmQ, Iq4XsSmallBatchesTakeTheIntegerGemm) {
+    for (int64_t n_tokens : {int64_t(1), int64_t(2), int64_t(4)}) {
+        std::mt19937 rng(k_seed + 11 + static_cast<uint32_t>(n_tokens));
+        check_matmul(type::iq4_xs, 19, 3 * k_qk_k, n_tokens, 2, rng);
+        const int64_t k = 2 * k_qk_k, n_rows = 8;
+        const auto w8 = random_rows(type::iq4_xs, n_rows, k, rng);
+        const weight_matrix w = weight_matrix::stored_rows("test", type::iq4_xs, n_rows, k, w8.data());
+        const auto x = gaussian(static_cast<size_t>(n_tokens * k), rng);
+        std::vector<float> y(static_cast<size_t>(n_tokens * n_rows), k_sentinel), want = y;
+        matmul_scratch scratch;
+        matmul(w, n_tokens, x.data(), k, y.data(), n_rows, 1, scratch);
+        const acts act = quantize_acts(type::q8_k, x, n_tokens, k);
+        std::vector<uint8_t> pw(2 * sizeof(gemm_block_iq4_xsx8));
+        gemm_pack_iq4_xs__ref(w8.data(), w.row_stride, n_rows, k, pw.data());
+        gemm_iq4_xs_q8_k_8x4__ref(2, pw.data(), act.a, 0, static_cast<int>(n_tokens), want.data(), n_rows, n_rows);
+        EXPECT_EQ(std::memcmp(y.data(), want.data(), y.size() * sizeof(float)), 0) << "tokens " << n_tokens;
     }
 }
 
