@@ -93,10 +93,18 @@ void repack_tile_q6_k(const uint8_t* w, size_t row_stride, int n_rows, int64_t n
             const auto& blk = reinterpret_cast<const block_q6_k*>(w + row_stride * static_cast<size_t>(r))[b];
             out[b].d[r] = blk.d;
             for (int s = 0; s < 16; ++s) out[b].sc[s / 2][r][s % 2] = blk.scales[s];
-            for (int k = 0; k < 4; ++k)
-                for (int c = 0; c < 8; ++c) std::memcpy(out[b].ql[k][c][r], blk.ql + 32 * k + 4 * c, 4);
+            // Column 128h + 32g + l: low 4 bits from ql[64h + 32(g % 2) + l] (high nibble for g >= 2),
+            // high 2 bits from qh[32h + l] bits 2g, 2g + 1.
             for (int h = 0; h < 2; ++h)
-                for (int c = 0; c < 8; ++c) std::memcpy(out[b].qh[h][c][r], blk.qh + 32 * h + 4 * c, 4);
+                for (int l = 0; l < 32; ++l) {
+                    int u[4];
+                    for (int g = 0; g < 4; ++g) {
+                        const uint8_t lb = blk.ql[64 * h + 32 * (g % 2) + l];
+                        u[g] = (g < 2 ? (lb & 15) : (lb >> 4)) | ((blk.qh[32 * h + l] >> (2 * g)) & 3) << 4;
+                    }
+                    for (int k = 0; k < 3; ++k)
+                        out[b].q[h][k][l / 4][r][l % 4] = static_cast<uint8_t>(u[k] | ((u[3] >> (2 * k)) & 3) << 6);
+                }
         }
     }
 }
@@ -104,9 +112,10 @@ void repack_tile_q6_k(const uint8_t* w, size_t row_stride, int n_rows, int64_t n
 // Q6_K code (0..63) of column 128h + 32g + 4c + i of tile row r.
 inline int q6_k_tile_code(const tile_q6_kx8& x, int r, int col) {
     const int h = col / 128, g = (col % 128) / 32, c = (col % 32) / 4, i = col % 4;
-    const int lb = x.ql[2 * h + g % 2][c][r][i];
-    const int lo = g < 2 ? (lb & 15) : (lb >> 4);
-    return lo | ((x.qh[h][c][r][i] >> (2 * g)) & 3) << 4;
+    if (g < 3) return x.q[h][g][c][r][i] & 63;
+    int u = 0;
+    for (int k = 0; k < 3; ++k) u |= (x.q[h][k][c][r][i] >> 6) << (2 * k);
+    return u;
 }
 
 // Q5_K code (0..31) of column 64j + 32h + 4c + i of tile row r.

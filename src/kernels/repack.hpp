@@ -7,7 +7,7 @@
 // once, each row's sum lives in its own int32 / float lane, and the 8 results are stored with no
 // horizontal reduction (llama.cpp's block_q4_0x8 + ggml_gemv_q4_0_8x8_q8_0 does the same; the layouts
 // below are lowbit's own, chosen so that the tile bytes are a pure re-arrangement of the stored
-// blocks: no code is rewritten, and the tiles take the same bytes as the rows (Q4_K: +2.8%)).
+// blocks: no code is rewritten, and the tiles take the same bytes as the rows (Q4_K: +2.8%, Q5_K: +2.3%)).
 //
 // Tile layouts (one tile block = 8 rows x one weight block; row r of the tile = matrix row 8t + r,
 // rows past n_rows are zero, including their scales):
@@ -21,10 +21,10 @@
 //   Q5_K  (tile_q5_kx8, 1440 B = 8 x 176 + 32):  d, dmin, sc, mn, qs as Q4_K; qh[c][r][i] = row r's
 //         qh[4c + i] (c < 8): bit 2j + h = 5th bit of column 64j + 32h + 4c + i.
 //   Q6_K  (tile_q6_kx8, 1680 B = 8 x 210):  d[r] fp16; sc[p][r][k] = int8 scale of 16-column sub-block
-//         2p + k of row r (p < 8); ql[k][c][r][i] = row r's ql[32k + 4c + i] (k < 4, c < 8); qh[h][c][r][i]
-//         = row r's qh[32h + 4c + i] (h < 2). Column 128h + 32g + 4c + i (g < 4) has low 4 bits = low
-//         (g < 2) or high (g >= 2) nibble of ql[2h + g % 2][c][r][i], high 2 bits = bits 2g, 2g + 1 of
-//         qh[h][c][r][i]; it lies in sub-block 8h + 2g + c / 4.
+//         2p + k of row r (p < 8); q[h][k][c][r][i] (h < 2, k < 3, c < 8): the 6-bit codes u0..u3 of
+//         columns 128h + 32g + 4c + i (g = 0..3) re-encoded in 3 bytes (the only tile whose bytes are not
+//         the stored ones: the same 24 bits, so that three codes need one AND each): byte k = u_k | (bits
+//         2k, 2k + 1 of u3) << 6. Column 128h + 32g + 4c + i lies in sub-block 8h + 2g + c / 4.
 //
 // GEMV math per (row r, block b), for one activation row quantized to Q8_0 (Q4_0, Q8_0) or Q8_K (Q4_K):
 //   Q4_0: sum += float(sum_j q[j] a[j] - 8 * asum[b]) * (d_w[r] * d_a[b])     asum: sum of the block's a
@@ -86,8 +86,7 @@ static_assert(sizeof(tile_q5_kx8) == 1440, "tile_q5_kx8 must be 1440 bytes");
 struct tile_q6_kx8 {
     uint16_t d[8];
     int8_t sc[8][8][2];   // [16-column sub-block pair][row][which of the pair]
-    uint8_t ql[4][8][8][4];
-    uint8_t qh[2][8][8][4];
+    uint8_t q[2][3][8][8][4];
 };
 static_assert(sizeof(tile_q6_kx8) == 1680, "tile_q6_kx8 must be 1680 bytes");
 

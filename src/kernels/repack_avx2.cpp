@@ -65,15 +65,18 @@ inline void prefetch_ahead(const void* block) {
 
 inline void store32(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
 
-// Q6_K codes (0..63) of columns 128h + 32g + 4c + i, g = 0..3, from ql[2h][c], ql[2h + 1][c], qh[h][c].
-inline void q6_k_codes(const tile_q6_kx8& x, int h, int c, __m256i code[4]) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
-    const __m256i l0 = load32(x.ql[2 * h][c]), l1 = load32(x.ql[2 * h + 1][c]), hb = load32(x.qh[h][c]);
-    code[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30));
-    code[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30));
-    code[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(hb, m30));
-    code[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                              _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30));
+// Q6_K codes (0..63) of columns 128h + 32g + 4c + i, g = 0..3, from the 3 bytes q[h][0..2][c] (layout in
+// kernels/repack.hpp): u0..u2 = low 6 bits, u3 = the 3 top bit pairs.
+template <int G>
+inline __m256i q6_k_code(const tile_q6_kx8& x, int h, int c) {
+    if constexpr (G < 3) {
+        return _mm256_and_si256(load32(x.q[h][G][c]), _mm256_set1_epi8(0x3F));
+    } else {
+        const __m256i b0 = _mm256_and_si256(_mm256_srli_epi16(load32(x.q[h][0][c]), 6), _mm256_set1_epi8(0x03));
+        const __m256i b1 = _mm256_and_si256(_mm256_srli_epi16(load32(x.q[h][1][c]), 4), _mm256_set1_epi8(0x0C));
+        const __m256i b2 = _mm256_and_si256(_mm256_srli_epi16(load32(x.q[h][2][c]), 2), _mm256_set1_epi8(0x30));
+        return _mm256_or_si256(_mm256_or_si256(b0, b1), b2);
+    }
 }
 
 // Q5_K codes (0..31) of columns 64j + 4c + i (lo) and 64j + 32 + 4c + i (hi).
@@ -225,19 +228,8 @@ void gemv_q5_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const 
     store_rows(y, acc, n_rows);
 }
 
-// sum_s sc[s] (sum_j q a - 32 bs16[s]): one column group g (32 columns, 2 sub-blocks) at a time, its
-// codes from ql[2h + g % 2] and qh[h]; the int16 sums of 2 groups (|.| <= 4 x 63 x 128 = 32256) meet
+// sum_s sc[s] (sum_j q a - 32 bs16[s]): one column group g (32 columns, 2 sub-blocks) at a time; the int16 sums of 2 groups (|.| <= 4 x 63 x 128 = 32256) meet
 // (sc, sc) pairs in madd; the -32 term is madd of the (sc[2p], sc[2p+1]) pairs with Q8_K's bsums pairs.
-template <int G>
-inline __m256i q6_k_code(const void* ql, const void* qh) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
-    const __m256i l = G < 2 ? load32(ql) : _mm256_srli_epi16(load32(ql), 4);
-    const __m256i hb = load32(qh);
-    const __m256i h2 = G == 0 ? _mm256_slli_epi16(hb, 4) : G == 1 ? _mm256_slli_epi16(hb, 2) : G == 2 ? hb
-                                                                                           : _mm256_srli_epi16(hb, 2);
-    return _mm256_or_si256(_mm256_and_si256(l, m4), _mm256_and_si256(h2, m30));
-}
-
 template <int G>
 inline __m256i q6_k_group(const tile_q6_kx8& x, int h, const int8_t* qa, __m256i sp) {
     const __m256i sc_lo = pair_lo(sp), sc_hi = pair_hi(sp);
@@ -245,7 +237,7 @@ inline __m256i q6_k_group(const tile_q6_kx8& x, int h, const int8_t* qa, __m256i
     for (int c0 = 0; c0 < 8; c0 += 2) {
         __m256i s16 = _mm256_setzero_si256();
         for (int c = c0; c < c0 + 2; ++c)
-            s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(q6_k_code<G>(x.ql[2 * h + G % 2][c], x.qh[h][c]),
+            s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(q6_k_code<G>(x, h, c),
                                                              bcast4(qa + 128 * h + 32 * G + 4 * c)));
         sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(s16, c0 < 4 ? sc_lo : sc_hi));
     }
@@ -259,11 +251,10 @@ void gemv_q6_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const 
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
         const int8_t* qa = q[b].qs;
-        prefetch_ahead<offsetof(tile_q6_kx8, ql)>(x + b);
+        prefetch_ahead<offsetof(tile_q6_kx8, q)>(x + b);
         __m256i sumi = _mm256_setzero_si256(), corr = _mm256_setzero_si256();
         for (int h = 0; h < 2; ++h) {
-            prefetch_ahead<sizeof(x[b].ql[0]) * 2>(x[b].ql[2 * h]);
-            prefetch_ahead<sizeof(x[b].qh[h])>(x[b].qh[h]);
+            prefetch_ahead<sizeof(x[b].q[h])>(x[b].q[h]);
             __m256i sp[4];
             for (int g = 0; g < 4; ++g) {
                 sp[g] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].sc[4 * h + g])));
@@ -362,9 +353,10 @@ void repack_unpack_q6_k__avx2(int64_t nb, const void* tiles, void* dst) {
         }
         for (int h = 0; h < 2; ++h)
             for (int c = 0; c < 8; ++c) {
-                __m256i code[4];
-                q6_k_codes(x[b], h, c, code);
-                for (int g = 0; g < 4; ++g) store32(out[b].q[32 * h + 8 * g + c], code[g]);
+                store32(out[b].q[32 * h + c], q6_k_code<0>(x[b], h, c));
+                store32(out[b].q[32 * h + 8 + c], q6_k_code<1>(x[b], h, c));
+                store32(out[b].q[32 * h + 16 + c], q6_k_code<2>(x[b], h, c));
+                store32(out[b].q[32 * h + 24 + c], q6_k_code<3>(x[b], h, c));
             }
     }
 }
