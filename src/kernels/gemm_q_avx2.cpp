@@ -627,8 +627,10 @@ void gemm_pack_iq4_xs__avx2(const uint8_t* w, size_t row_stride, int n_rows, int
         }
         for (int s = 0; s < 8; ++s) {
             __m256i r[8];
-            for (int i = 0; i < 8; ++i)
-                r[i] = blk[i] ? _mm256_shuffle_epi8(table, unpack_nibbles(blk[i]->qs + 16 * s)) : _mm256_setzero_si256();
+            for (int i = 0; i < 8; ++i) {
+                r[i] = blk[i] ? _mm256_shuffle_epi8(table, unpack_nibbles(blk[i]->qs + 16 * s))
+                              : _mm256_setzero_si256();
+            }
             transpose_store(r, reinterpret_cast<uint8_t*>(out[b].q[8 * s]));
         }
     }
