@@ -1,8 +1,10 @@
 // AVX2 packing and micro-kernels of the integer prompt GEMM (see gemm_q.hpp for layouts and math).
 //
 // Packing: each row's block is loaded as 32 code bytes (Q4_0: nibbles unpacked, low = columns 0..15;
-// Q8_0: as stored; Q4_K/Q5_K: one 32-column sub-block; Q2_K/Q3_K/Q6_K: bit fields of 32 bytes), then 8 rows are transposed as an 8x8 matrix of
-// 32-bit elements, so register g holds columns 4g..4g+3 of rows 0..7.
+// Q8_0: as stored; Q4_K/Q5_K: one 32-column sub-block; Q2_K/Q3_K/Q6_K: bit fields of 32 bytes;
+// IQ4_NL/IQ4_XS: nibbles unpacked as Q4_0, then mapped to the signed codebook values by pshufb), then
+// 8 rows are transposed as an 8x8 matrix of 32-bit elements, so register g holds columns 4g..4g+3 of
+// rows 0..7.
 //
 // Micro-kernels: an 8-row x T-token tile (T = 1..4) of float accumulators, one lane per row. For each
 // group of 4 columns one 32-byte weight load is multiplied against each token's 4 activation bytes
@@ -14,7 +16,8 @@
 //               int16 sums: lane 2r starts at -8 x (activations of columns 4g, 4g+1 over all g), lane
 //               2r+1 at -8 x (columns 4g+2, 4g+3), so each lane ends at sum (q - 8) a, |.| <= 16256
 //               (intermediate sums may wrap; int16 addition is modular, so the final value is exact).
-//   Q8_0:       signed x signed through the vpsignb trick (|w| times sign(w) a), widened per group.
+//   Q8_0:       signed x signed through the vpsignb trick (|w| times sign(w) a), widened per group
+//               (IQ4_NL runs this kernel on its codebook values; IQ4_XS widens with its sub-block scales).
 //   K-quants: see the kernels below (Q5_K widens every 4 groups; Q2_K/Q3_K per 16-column sub-block).
 // The float operations match gemm_q.cpp's __ref exactly (same products, fma, order), so the results
 // are bit-identical.
