@@ -79,9 +79,17 @@ void repack_tile_q5_k(const uint8_t* w, size_t row_stride, int n_rows, int64_t n
                 out[b].sc[s][r] = static_cast<uint8_t>(sc);
                 out[b].mn[s / 2][r][s % 2] = static_cast<uint8_t>(m);
             }
-            for (int j = 0; j < 4; ++j)
-                for (int c = 0; c < 8; ++c) std::memcpy(out[b].qs[j][c][r], blk.qs + 32 * j + 4 * c, 4);
-            for (int c = 0; c < 8; ++c) std::memcpy(out[b].qh[c][r], blk.qh + 4 * c, 4);
+            // Column 64j + 32h + l: nibble h of qs[32j + l], 5th bit from qh[l] bit 2j + h.
+            for (int l = 0; l < 32; ++l) {
+                int e = 0;
+                for (int j = 0; j < 4; ++j) {
+                    const int v = blk.qs[32 * j + l], hb = blk.qh[l] >> (2 * j);
+                    const int lo = (v & 15) | (hb & 1) << 4, hi = (v >> 4) | (hb & 2) << 3;
+                    out[b].qs[j][l / 4][r][l % 4] = static_cast<uint8_t>(lo | (hi & 7) << 5);
+                    e |= (hi >> 3) << (2 * j);
+                }
+                out[b].qh[l / 4][r][l % 4] = static_cast<uint8_t>(e);
+            }
         }
     }
 }
@@ -122,7 +130,7 @@ inline int q6_k_tile_code(const tile_q6_kx8& x, int r, int col) {
 inline int q5_k_tile_code(const tile_q5_kx8& x, int r, int col) {
     const int j = col / 64, h = (col % 64) / 32, c = (col % 32) / 4, i = col % 4;
     const int v = x.qs[j][c][r][i];
-    return (h ? (v >> 4) : (v & 15)) | ((x.qh[c][r][i] >> (2 * j + h)) & 1) << 4;
+    return h ? (v >> 5) | ((x.qh[c][r][i] >> (2 * j)) & 3) << 3 : v & 31;
 }
 
 }  // namespace

@@ -18,12 +18,14 @@
 //         sub-block s of row r, mn[p][r][j] = 6-bit min of sub-block 2p + j; qs[j][c][r][i] = row r's
 //         qs[32j + 4c + i] (j < 4, c < 8): low nibble = column 64j + 4c + i (sub-block 2j), high
 //         nibble = column 64j + 32 + 4c + i (sub-block 2j + 1).
-//   Q5_K  (tile_q5_kx8, 1440 B = 8 x 176 + 32):  d, dmin, sc, mn, qs as Q4_K; qh[c][r][i] = row r's
-//         qh[4c + i] (c < 8): bit 2j + h = 5th bit of column 64j + 32h + 4c + i.
+//   Q5_K  (tile_q5_kx8, 1440 B = 8 x 176 + 32):  d, dmin, sc, mn as Q4_K; the 5-bit codes lo_j, hi_j of
+//         columns 64j + 4c + i and 64j + 32 + 4c + i (j < 4, c < 8) of row r re-encoded (the same 40
+//         bits per (c, r, i), so that lo_j needs one AND): qs[j][c][r][i] = lo_j | (hi_j & 7) << 5,
+//         qh[c][r][i] bits 2j, 2j + 1 = hi_j >> 3.
 //   Q6_K  (tile_q6_kx8, 1680 B = 8 x 210):  d[r] fp16; sc[p][r][k] = int8 scale of 16-column sub-block
 //         2p + k of row r (p < 8); q[h][k][c][r][i] (h < 2, k < 3, c < 8): the 6-bit codes u0..u3 of
-//         columns 128h + 32g + 4c + i (g = 0..3) re-encoded in 3 bytes (the only tile whose bytes are not
-//         the stored ones: the same 24 bits, so that three codes need one AND each): byte k = u_k | (bits
+//         columns 128h + 32g + 4c + i (g = 0..3) re-encoded in 3 bytes (as Q5_K, not the stored bytes but
+//         the same 24 bits, so that three codes need one AND each): byte k = u_k | (bits
 //         2k, 2k + 1 of u3) << 6. Column 128h + 32g + 4c + i lies in sub-block 8h + 2g + c / 4.
 //
 // GEMV math per (row r, block b), for one activation row quantized to Q8_0 (Q4_0, Q8_0) or Q8_K (Q4_K):

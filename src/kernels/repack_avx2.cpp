@@ -79,12 +79,16 @@ inline __m256i q6_k_code(const tile_q6_kx8& x, int h, int c) {
     }
 }
 
-// Q5_K codes (0..31) of columns 64j + 4c + i (lo) and 64j + 32 + 4c + i (hi).
-inline void q5_k_codes(const tile_q5_kx8& x, int j, int c, __m128i shift, __m256i& lo, __m256i& hi) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m10 = _mm256_set1_epi8(0x10);
-    const __m256i w = load32(x.qs[j][c]), hb = _mm256_srl_epi16(load32(x.qh[c]), shift);  // bits 2j, 2j+1 -> 0, 1
-    lo = _mm256_or_si256(_mm256_and_si256(w, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m10));
-    hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(w, 4), m4), _mm256_and_si256(_mm256_slli_epi16(hb, 3), m10));
+// Q5_K codes (0..31) of columns 64J + 4c + i (lo) and 64J + 32 + 4c + i (hi) (layout in kernels/repack.hpp).
+template <int J>
+inline void q5_k_codes(const tile_q5_kx8& x, int c, __m256i& lo, __m256i& hi) {
+    const __m256i w = load32(x.qs[J][c]), e = load32(x.qh[c]);
+    // bits 2J, 2J + 1 of e -> bits 3, 4 (16-bit shifts: the bits crossing bytes are masked off)
+    const __m256i e34 = J == 0 ? _mm256_slli_epi16(e, 3) : J == 1 ? _mm256_slli_epi16(e, 1)
+                      : J == 2 ? _mm256_srli_epi16(e, 1) : _mm256_srli_epi16(e, 3);
+    lo = _mm256_and_si256(w, _mm256_set1_epi8(0x1F));
+    hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(w, 5), _mm256_set1_epi8(0x07)),
+                         _mm256_and_si256(e34, _mm256_set1_epi8(0x18)));
 }
 
 // int16 pairs (a, b) per int32 lane -> (a, a) / (b, b).
@@ -183,6 +187,28 @@ void gemv_q4_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const 
     store_rows(y, acc, n_rows);
 }
 
+template <int J>
+inline __m256i q5_k_part(const tile_q5_kx8& x, const int8_t* qa, __m256i k_sc) {
+    int64_t sl, sh;
+    std::memcpy(&sl, x.sc[2 * J], 8);
+    std::memcpy(&sh, x.sc[2 * J + 1], 8);
+    const __m256i sc_lo = _mm256_shuffle_epi8(_mm256_set1_epi64x(sl), k_sc);
+    const __m256i sc_hi = _mm256_shuffle_epi8(_mm256_set1_epi64x(sh), k_sc);
+    __m256i sumi = _mm256_setzero_si256();
+    // Codes up to 31: 4 groups per int16 sum (|.| <= 8 x 31 x 128 = 31744), then widened.
+    for (int c0 = 0; c0 < 8; c0 += 4) {
+        __m256i slo = _mm256_setzero_si256(), shi = _mm256_setzero_si256();
+        for (int c = c0; c < c0 + 4; ++c) {
+            __m256i lo, hi;
+            q5_k_codes<J>(x, c, lo, hi);
+            slo = _mm256_add_epi16(slo, _mm256_maddubs_epi16(lo, bcast4(qa + 64 * J + 4 * c)));
+            shi = _mm256_add_epi16(shi, _mm256_maddubs_epi16(hi, bcast4(qa + 64 * J + 32 + 4 * c)));
+        }
+        sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(slo, sc_lo), _mm256_madd_epi16(shi, sc_hi)));
+    }
+    return sumi;
+}
+
 void gemv_q5_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
                             int n_rows) {
     const auto* x = static_cast<const tile_q5_kx8*>(tiles);
@@ -192,29 +218,9 @@ void gemv_q5_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const 
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
         const int8_t* qa = q[b].qs;
-        __m256i sumi = _mm256_setzero_si256();
-        prefetch_ahead<offsetof(tile_q5_kx8, qs)>(x + b);
-        prefetch_ahead<sizeof(x[b].qh)>(x[b].qh);
-        for (int j = 0; j < 4; ++j) {
-            prefetch_ahead<sizeof(x[b].qs[j])>(x[b].qs[j]);
-            const __m128i shift = _mm_cvtsi32_si128(2 * j);
-            int64_t sl, sh;
-            std::memcpy(&sl, x[b].sc[2 * j], 8);
-            std::memcpy(&sh, x[b].sc[2 * j + 1], 8);
-            const __m256i sc_lo = _mm256_shuffle_epi8(_mm256_set1_epi64x(sl), k_sc);
-            const __m256i sc_hi = _mm256_shuffle_epi8(_mm256_set1_epi64x(sh), k_sc);
-            // Codes up to 31: 4 groups per int16 sum (|.| <= 8 x 31 x 128 = 31744), then widened.
-            for (int c0 = 0; c0 < 8; c0 += 4) {
-                __m256i slo = _mm256_setzero_si256(), shi = _mm256_setzero_si256();
-                for (int c = c0; c < c0 + 4; ++c) {
-                    __m256i lo, hi;
-                    q5_k_codes(x[b], j, c, shift, lo, hi);
-                    slo = _mm256_add_epi16(slo, _mm256_maddubs_epi16(lo, bcast4(qa + 64 * j + 4 * c)));
-                    shi = _mm256_add_epi16(shi, _mm256_maddubs_epi16(hi, bcast4(qa + 64 * j + 32 + 4 * c)));
-                }
-                sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(slo, sc_lo), _mm256_madd_epi16(shi, sc_hi)));
-            }
-        }
+        prefetch_ahead<sizeof(tile_q5_kx8) + 64>(x + b);
+        const __m256i sumi = _mm256_add_epi32(_mm256_add_epi32(q5_k_part<0>(x[b], qa, k_sc), q5_k_part<1>(x[b], qa, k_sc)),
+                                              _mm256_add_epi32(q5_k_part<2>(x[b], qa, k_sc), q5_k_part<3>(x[b], qa, k_sc)));
         __m256i summ = _mm256_setzero_si256();
         for (int p = 0; p < 4; ++p) {
             const __m256i mn = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].mn[p])));
@@ -317,6 +323,16 @@ void repack_unpack_q4_k__avx2(int64_t nb, const void* tiles, void* dst) {
     }
 }
 
+template <int J>
+inline void unpack_q5_k_codes(const tile_q5_kx8& x, gemm_block_q4_kx8& out) {
+    for (int c = 0; c < 8; ++c) {
+        __m256i lo, hi;
+        q5_k_codes<J>(x, c, lo, hi);
+        store32(out.q[16 * J + c], lo);
+        store32(out.q[16 * J + 8 + c], hi);
+    }
+}
+
 void repack_unpack_q5_k__avx2(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_q5_kx8*>(tiles);
     auto* out = static_cast<gemm_block_q4_kx8*>(dst);
@@ -329,15 +345,10 @@ void repack_unpack_q5_k__avx2(int64_t nb, const void* tiles, void* dst) {
         }
         for (int p = 0; p < 4; ++p)
             store32(out[b].mn[p], _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].mn[p]))));
-        for (int j = 0; j < 4; ++j) {
-            const __m128i shift = _mm_cvtsi32_si128(2 * j);
-            for (int c = 0; c < 8; ++c) {
-                __m256i lo, hi;
-                q5_k_codes(x[b], j, c, shift, lo, hi);
-                store32(out[b].q[16 * j + c], lo);
-                store32(out[b].q[16 * j + 8 + c], hi);
-            }
-        }
+        unpack_q5_k_codes<0>(x[b], out[b]);
+        unpack_q5_k_codes<1>(x[b], out[b]);
+        unpack_q5_k_codes<2>(x[b], out[b]);
+        unpack_q5_k_codes<3>(x[b], out[b]);
     }
 }
 
