@@ -9,6 +9,10 @@
 //     as int16 pairs). Q4_0's -8 enters as -8 x (activation sum), a per-row constant from repack_act_sides;
 //     Q4_K's mins as madd of the (min, min) pairs with the activation's (bs, bs) pairs.
 //   Q8_0: signed x signed through vpsignb (dot_i8_i8), widened per 4-column group.
+//   Q5_K: codes 0..31 (lo: one AND; hi: 3 bits of the same byte + 2 of the shared byte), int16 sums of
+//     4 groups (|.| <= 8 x 31 x 128 = 31744) widened by madd with the scale pairs; mins as Q4_K.
+//   Q6_K: codes 0..63 (three of four code vectors: one AND), int16 sums of 2 groups (<= 32256) widened
+//     by madd with (sc, sc) pairs; the -32 as madd of (sc[2p], sc[2p+1]) with Q8_K's bsums pairs, x 32.
 // Float: the products and order of kernels/dot_ref.cpp, each product kept apart from the following
 // add or subtract (no FMA contraction), so every lane equals the per-row __ref dot product bit for bit.
 #include <immintrin.h>
