@@ -10,7 +10,8 @@
 // Matrices repacked at load into 8-row tiles (weight_matrix::tiles, kernels/repack.hpp) take the tiled
 // GEMV there instead: 8 rows per kernel call, one result per SIMD lane, bit-identical to the per-row
 // __ref dot products; their prompt GEMM unpacks each tile in place of packing the rows.
-// Larger batches of Q4_0, Q8_0 and Q4_K take the integer prompt GEMM (kernels/gemm_q.hpp): activations
+// Larger batches of the types in gemm_q_kernel's table (Q4_0, Q5_0, Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS)
+// take the integer prompt GEMM (kernels/gemm_q.hpp): activations
 // quantized once per call (or once per shared input, see share_input_begin), 8-row groups of W packed
 // into a per-thread buffer, and 8-row x 4-token integer micro-kernels. Other types use the F32 GEMM.
 //   w: [n_rows][n_cols] stored rows;  x: [n_tokens][n_cols] (row stride ldx);  y: [n_tokens][n_rows] (ldy)
@@ -45,7 +46,7 @@ struct weight_matrix {
     size_t row_stride = 0;  // bytes per stored row
     act_quant_desc act;     // mode none: matmul's ordinary weight-only paths
     // Optional load-time copy of the rows in interleaved 8-row tiles (kernels/repack.hpp; Q4_0, Q8_0,
-    // Q4_K). When set (and act.mode is none), the generation path and the integer prompt GEMM read the
+    // Q4_K, Q5_K, Q6_K: repack_supported). When set (and act.mode is none), the generation path and the integer prompt GEMM read the
     // tiles and never `data`; the de-quantizing F32 path still reads `data`.
     std::shared_ptr<const repacked_matrix> tiles;
 
