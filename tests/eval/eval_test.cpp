@@ -10,6 +10,7 @@
 #include "eval/kld.hpp"
 #include "eval/perplexity.hpp"
 #include "eval/report.hpp"
+#include "model/context_options.hpp"
 #include "lowbit/error.hpp"
 #include "lowbit/tokenizer.hpp"
 #include "test_util.hpp"
@@ -60,7 +61,7 @@ TEST_F(EvalShort, ChunksProtocolEqualsHandComputation) {
     ASSERT_GE(n_chunk, 2);
     EXPECT_EQ(s.n_units, n_chunk);
     ASSERT_EQ(static_cast<int64_t>(s.nll.size()), n_chunk * (C / 2 - 1));
-    llama_context ctx(model, {.n_ctx = C, .n_batch = C, .n_threads = 1, .observer = {}});
+    llama_context ctx(model, test_context_options(C, C, 1));
     std::vector<double> nll;
     for (int64_t i = 0; i < n_chunk; ++i) {
         std::vector<int32_t> chunk(ids.begin() + i * C, ids.begin() + (i + 1) * C);
@@ -93,7 +94,7 @@ TEST_F(EvalShort, DocumentsProtocolScoresEachStoryFromBos) {
     ASSERT_EQ(docs.size(), 6u);
     EXPECT_EQ(s.n_units, 6);
     const auto tok = tokenizer::from_model(model->data());
-    llama_context ctx(model, {.n_ctx = 512, .n_threads = 1, .observer = {}});
+    llama_context ctx(model, test_context_options(512, 512, 1));
     std::vector<double> nll;
     for (const auto& d : docs) {
         auto ids = tok->encode_llama2c(d, true);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lowbit/error.hpp"
+#include "model/context_options.hpp"
 #include "model/llama.hpp"
 #include "test_util.hpp"
 
@@ -167,7 +168,7 @@ TEST(LlamaModel, ForwardMatchesNaiveDoubleReference) {
     const auto toks = some_tokens(40, 512);
     const auto ref = naive_logits(*m, toks);
     for (int threads : {1, 2}) {
-        llama_context ctx(m, {.n_ctx = 64, .n_batch = 64, .n_threads = threads});
+        llama_context ctx(m, test_context_options(64, 64, threads));
         const auto got = ctx.decode(toks, 0);
         ASSERT_EQ(got.size(), ref.size());
         EXPECT_LT(nmse(got, ref), 1e-9) << "threads " << threads;
@@ -179,14 +180,14 @@ TEST(LlamaModel, BatchSplitsAndTokenByTokenAgree) {
     auto m = llama_model::load(gguf_path());
     const auto toks = some_tokens(37, 512);
     const int64_t V = 512;
-    llama_context whole(m, {.n_ctx = 64, .n_batch = 64, .n_threads = 1});
+    llama_context whole(m, test_context_options(64, 64, 1));
     const auto all = whole.decode(toks, 0);
     std::vector<double> ref(all.begin(), all.end());
     // n_batch 5: the call is split into sub-batches internally.
-    llama_context split(m, {.n_ctx = 64, .n_batch = 5, .n_threads = 1});
+    llama_context split(m, test_context_options(64, 5, 1));
     EXPECT_LT(nmse(split.decode(toks, 0), ref), 1e-12);
     // One token per call, through the KV cache.
-    llama_context step(m, {.n_ctx = 64, .n_batch = 64, .n_threads = 1});
+    llama_context step(m, test_context_options(64, 64, 1));
     std::vector<float> stepped;
     for (int32_t t : toks) {
         const auto l = step.decode_last(std::span<const int32_t>(&t, 1));
@@ -195,7 +196,7 @@ TEST(LlamaModel, BatchSplitsAndTokenByTokenAgree) {
     EXPECT_EQ(step.n_past(), 37);
     EXPECT_LT(nmse(stepped, ref), 1e-12);
     // Only the logits asked for, and they equal the full run's.
-    llama_context tail(m, {.n_ctx = 64, .n_batch = 64, .n_threads = 1});
+    llama_context tail(m, test_context_options(64, 64, 1));
     const auto last = tail.decode(toks, 30);
     ASSERT_EQ(last.size(), size_t(7 * V));
     EXPECT_LT(nmse(last, std::vector<double>(ref.begin() + 30 * V, ref.end())), 1e-12);
@@ -207,7 +208,7 @@ TEST(LlamaModel, RewindContinuesAsIfTheLaterTokensWereNeverSeen) {
     if (!test::file_exists(gguf_path())) GTEST_SKIP() << "shared model missing";
     auto m = llama_model::load(gguf_path());
     const auto toks = some_tokens(30, 512);
-    llama_context ctx(m, {.n_ctx = 64, .n_batch = 64, .n_threads = 2, .observer = {}});
+    llama_context ctx(m, test_context_options(64, 64, 2));
     const auto first = ctx.decode(toks, 0);
     const std::vector<double> ref(first.begin(), first.end());
     std::vector<int32_t> other(toks.begin() + 20, toks.end());
@@ -229,8 +230,8 @@ TEST(LlamaModel, F16KvCacheStaysCloseToF32) {
     if (!test::file_exists(gguf_path())) GTEST_SKIP() << "shared model missing";
     auto m = llama_model::load(gguf_path());
     const auto toks = some_tokens(60, 512);
-    llama_context c32(m, {.n_ctx = 64, .n_batch = 64, .n_threads = 2, .observer = {}, .kv = kv_type::f32});
-    llama_context c16(m, {.n_ctx = 64, .n_batch = 64, .n_threads = 2, .observer = {}, .kv = kv_type::f16});
+    llama_context c32(m, test_context_options(64, 64, 2, kv_type::f32));
+    llama_context c16(m, test_context_options(64, 64, 2, kv_type::f16));
     EXPECT_LT(c16.n_bytes(), c32.n_bytes());
     const auto prompt = std::span<const int32_t>(toks).first(40);
     std::vector<float> a, b;
@@ -266,8 +267,8 @@ TEST(LlamaModel, Llama2cCheckpointGivesTheSameLogitsAsGguf) {
     EXPECT_EQ(c->config().n_vocab, g->config().n_vocab);
     EXPECT_EQ(c->config().n_head_kv, 4);
     const auto toks = some_tokens(50, 512);
-    llama_context cg(g, {.n_ctx = 64, .n_threads = 1});
-    llama_context cc(c, {.n_ctx = 64, .n_threads = 1});
+    llama_context cg(g, test_context_options(64, 512, 1));
+    llama_context cc(c, test_context_options(64, 512, 1));
     const auto lg = cg.decode(toks, 0);
     const auto lc = cc.decode(toks, 0);
     ASSERT_EQ(lg.size(), lc.size());
@@ -279,7 +280,7 @@ TEST(LlamaModel, Llama2cCheckpointGivesTheSameLogitsAsGguf) {
 TEST(LlamaModel, BadInputIsRejected) {
     if (!test::file_exists(gguf_path())) GTEST_SKIP() << "shared model missing";
     auto m = llama_model::load(gguf_path());
-    llama_context ctx(m, {.n_ctx = 8, .n_threads = 1});
+    llama_context ctx(m, test_context_options(8, 512, 1));
     const std::vector<int32_t> nine(9, 1);
     EXPECT_THROW(ctx.decode(nine, 0), error);  // context overflow
     const std::vector<int32_t> bad{1, 512};
