@@ -212,9 +212,18 @@ void gemv_q8_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const i
     }
 }
 
-void gemv_q4_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                           int n_rows) {
-    const auto* x = static_cast<const tile_q4_kx8*>(tiles);
+namespace {
+
+inline int q4_k_tile_code(const tile_q4_kx8& x, int r, int col) {
+    const int s = col / 32, l = col % 32;
+    const int v = x.qs[s / 2][l / 4][r][l % 4];
+    return (s & 1) ? (v >> 4) : (v & 15);
+}
+
+// Q4_K and Q5_K tiles: the same per-sub-block scale and min math, codes from tile_code(tile, row, col).
+template <class Tile, int (*TileCode)(const Tile&, int, int)>
+void gemv_scale_min_ref(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+    const auto* x = static_cast<const Tile*>(tiles);
     const auto* q = static_cast<const block_q8_k*>(a);
     for (int r = 0; r < n_rows; ++r) {
         float sum = 0;
@@ -222,10 +231,7 @@ void gemv_q4_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const i
             int sumi = 0, summ = 0;
             for (int s = 0; s < 8; ++s) {
                 int si = 0;
-                for (int l = 0; l < 32; ++l) {
-                    const int v = x[b].qs[s / 2][l / 4][r][l % 4];
-                    si += ((s & 1) ? (v >> 4) : (v & 15)) * q[b].qs[32 * s + l];
-                }
+                for (int l = 0; l < 32; ++l) si += TileCode(x[b], r, 32 * s + l) * q[b].qs[32 * s + l];
                 sumi += x[b].sc[s][r] * si;
                 summ += x[b].mn[s / 2][r][s % 2] * (q[b].bsums[2 * s] + q[b].bsums[2 * s + 1]);
             }
@@ -236,25 +242,16 @@ void gemv_q4_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const i
     }
 }
 
+}  // namespace
+
+void gemv_q4_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                           int n_rows) {
+    gemv_scale_min_ref<tile_q4_kx8, q4_k_tile_code>(nb, tiles, a, y, n_rows);
+}
+
 void gemv_q5_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                            int n_rows) {
-    const auto* x = static_cast<const tile_q5_kx8*>(tiles);
-    const auto* q = static_cast<const block_q8_k*>(a);
-    for (int r = 0; r < n_rows; ++r) {
-        float sum = 0;
-        for (int64_t b = 0; b < nb; ++b) {
-            int sumi = 0, summ = 0;
-            for (int s = 0; s < 8; ++s) {
-                int si = 0;
-                for (int l = 0; l < 32; ++l) si += q5_k_tile_code(x[b], r, 32 * s + l) * q[b].qs[32 * s + l];
-                sumi += x[b].sc[s][r] * si;
-                summ += x[b].mn[s / 2][r][s % 2] * (q[b].bsums[2 * s] + q[b].bsums[2 * s + 1]);
-            }
-            sum += q[b].d * fp16_to_f32(x[b].d[r]) * static_cast<float>(sumi) -
-                   q[b].d * fp16_to_f32(x[b].dmin[r]) * static_cast<float>(summ);
-        }
-        y[r] = sum;
-    }
+    gemv_scale_min_ref<tile_q5_kx8, q5_k_tile_code>(nb, tiles, a, y, n_rows);
 }
 
 void gemv_q6_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
