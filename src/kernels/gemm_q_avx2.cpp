@@ -78,6 +78,15 @@ inline void store_rows(float* y, __m256 acc, int n_rows) {
     for (int r = 0; r < n_rows; ++r) y[r] = tmp[r];
 }
 
+// Token t0 + t's quantized activation row and its per-block scales, for the T tokens of a micro-kernel.
+template <class Blk, int T>
+inline void token_rows(const gemm_act& a, int64_t t0, const Blk* (&x)[T], const float* (&da)[T]) {
+    for (int t = 0; t < T; ++t) {
+        x[t] = reinterpret_cast<const Blk*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
+        da[t] = a.d + (t0 + t) * a.n_blocks;
+    }
+}
+
 // Off: 8 (Q4_0), 16 (Q5_0, codes 0..31: the int16 lane sums end at sum (q - 16) a, |.| <= 32512) or
 // 0 (Q8_0, signed codes, sign trick).
 template <int T, int Off>
@@ -86,11 +95,8 @@ void gemm_q8x8(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
     const block_q8_0* x[T];
     const float* da[T];
     const int32_t* s8[T];
-    for (int t = 0; t < T; ++t) {
-        x[t] = reinterpret_cast<const block_q8_0*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
-        da[t] = a.d + (t0 + t) * a.n_blocks;
-        s8[t] = a.s + (t0 + t) * a.n_blocks;
-    }
+    token_rows(a, t0, x, da);
+    for (int t = 0; t < T; ++t) s8[t] = a.s + (t0 + t) * a.n_blocks;
     const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[T];
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
@@ -139,11 +145,8 @@ void gemm_q4_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
     const block_q8_k* x[T];
     const float* da[T];
     const int32_t* bs[T];
-    for (int t = 0; t < T; ++t) {
-        x[t] = reinterpret_cast<const block_q8_k*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
-        da[t] = a.d + (t0 + t) * a.n_blocks;
-        bs[t] = a.s + (t0 + t) * a.n_blocks * k_q8_k_sides;
-    }
+    token_rows(a, t0, x, da);
+    for (int t = 0; t < T; ++t) bs[t] = a.s + (t0 + t) * a.n_blocks * k_q8_k_sides;
     __m256 acc[T];
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
@@ -182,11 +185,8 @@ void gemm_q6_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
     const block_q8_k* x[T];
     const float* da[T];
     const int32_t* cs[T];
-    for (int t = 0; t < T; ++t) {
-        x[t] = reinterpret_cast<const block_q8_k*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
-        da[t] = a.d + (t0 + t) * a.n_blocks;
-        cs[t] = a.s + (t0 + t) * a.n_blocks * k_q8_k_sides;
-    }
+    token_rows(a, t0, x, da);
+    for (int t = 0; t < T; ++t) cs[t] = a.s + (t0 + t) * a.n_blocks * k_q8_k_sides;
     __m256 acc[T];
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
@@ -227,10 +227,7 @@ void gemm_q2_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
     const auto* w = static_cast<const blk_t*>(pw);
     const block_q8_k* x[T];
     const float* da[T];
-    for (int t = 0; t < T; ++t) {
-        x[t] = reinterpret_cast<const block_q8_k*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
-        da[t] = a.d + (t0 + t) * a.n_blocks;
-    }
+    token_rows(a, t0, x, da);
     __m256 acc[T];
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
@@ -277,10 +274,7 @@ void gemm_iq4_xs(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, floa
     const auto* w = static_cast<const gemm_block_iq4_xsx8*>(pw);
     const block_q8_k* x[T];
     const float* da[T];
-    for (int t = 0; t < T; ++t) {
-        x[t] = reinterpret_cast<const block_q8_k*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
-        da[t] = a.d + (t0 + t) * a.n_blocks;
-    }
+    token_rows(a, t0, x, da);
     __m256 acc[T];
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
