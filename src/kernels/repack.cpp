@@ -36,6 +36,29 @@ void repack_tile_q4_0(const uint8_t* w, size_t row_stride, int n_rows, int64_t n
     }
 }
 
+void repack_tile_q5_0(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q5_0x8* out) {
+    for (int64_t b = 0; b < nb; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const auto& blk = reinterpret_cast<const block_q5_0*>(w + row_stride * static_cast<size_t>(r))[b];
+            const auto bit = [&](int j) { return (blk.qh[j / 8] >> (j % 8)) & 1; };
+            out[b].d[r] = blk.d;
+            for (int c = 0; c < 4; ++c) {
+                std::memcpy(out[b].qs[c][r], blk.qs + 4 * c, 4);
+                for (int i = 0; i < 4; ++i)
+                    out[b].qh[r][i] |= static_cast<uint8_t>(bit(4 * c + i) << (2 * c) | bit(16 + 4 * c + i) << (2 * c + 1));
+            }
+        }
+    }
+}
+
+// Code (0..31) of column j of tile row r.
+inline int q5_0_tile_code(const tile_q5_0x8& x, int r, int j) {
+    const int c = (j % 16) / 4, i = j % 4, hi = j / 16;
+    const int v = x.qs[c][r][i];
+    return (hi ? v >> 4 : v & 15) | ((x.qh[r][i] >> (2 * c + hi)) & 1) << 4;
+}
+
 void repack_tile_q8_0(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q8_0x8* out) {
     for (int64_t b = 0; b < nb; ++b) {
         std::memset(&out[b], 0, sizeof(out[b]));
@@ -138,6 +161,7 @@ inline int q5_k_tile_code(const tile_q5_kx8& x, int r, int col) {
 void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_t n_cols, void* dst) {
     switch (t) {
         case type::q4_0: repack_tile_q4_0(w, row_stride, n_rows, n_cols / k_qk4_0, static_cast<tile_q4_0x8*>(dst)); break;
+        case type::q5_0: repack_tile_q5_0(w, row_stride, n_rows, n_cols / k_qk5_0, static_cast<tile_q5_0x8*>(dst)); break;
         case type::q8_0: repack_tile_q8_0(w, row_stride, n_rows, n_cols / k_qk8_0, static_cast<tile_q8_0x8*>(dst)); break;
         case type::q4_k: repack_tile_q4_k(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_q4_kx8*>(dst)); break;
         case type::q5_k: repack_tile_q5_k(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_q5_kx8*>(dst)); break;
@@ -150,7 +174,8 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
 
 int64_t repack_act_side_count(type t, int64_t n_cols) {
     switch (t) {
-        case type::q4_0: return n_cols / k_qk8_0;
+        case type::q4_0:
+        case type::q5_0: return n_cols / k_qk8_0;
         case type::q4_k:
         case type::q5_k: return n_cols / k_qk_k * 4;
         default: return 0;
@@ -158,12 +183,13 @@ int64_t repack_act_side_count(type t, int64_t n_cols) {
 }
 
 void repack_act_sides(type t, const void* a, int64_t n_cols, int32_t* side) {
-    if (t == type::q4_0) {
+    if (t == type::q4_0 || t == type::q5_0) {
         const auto* y = static_cast<const block_q8_0*>(a);
+        const int off = t == type::q4_0 ? 8 : 16;
         for (int64_t b = 0; b < n_cols / k_qk8_0; ++b) {
             int s = 0;
             for (int j = 0; j < 32; ++j) s += y[b].qs[j];
-            side[b] = -8 * s;
+            side[b] = -off * s;
         }
     } else if (t == type::q4_k || t == type::q5_k) {
         const auto* y = static_cast<const block_q8_k*>(a);
@@ -191,6 +217,21 @@ void gemv_q4_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const i
                 const int v = x[b].qs[j / 4][r][j % 4];
                 sumi += ((v & 15) - 8) * q[b].qs[j] + ((v >> 4) - 8) * q[b].qs[j + 16];
             }
+            sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d[r]) * fp16_to_f32(q[b].d));
+        }
+        y[r] = sum;
+    }
+}
+
+void gemv_q5_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                           int n_rows) {
+    const auto* x = static_cast<const tile_q5_0x8*>(tiles);
+    const auto* q = static_cast<const block_q8_0*>(a);
+    for (int r = 0; r < n_rows; ++r) {
+        float sum = 0;
+        for (int64_t b = 0; b < nb; ++b) {
+            int sumi = 0;
+            for (int j = 0; j < 32; ++j) sumi += (q5_0_tile_code(x[b], r, j) - 16) * q[b].qs[j];
             sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d[r]) * fp16_to_f32(q[b].d));
         }
         y[r] = sum;
@@ -289,6 +330,16 @@ void repack_unpack_q4_0__ref(int64_t nb, const void* tiles, void* dst) {
         }
 }
 
+void repack_unpack_q5_0__ref(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_q5_0x8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < nb; ++b)
+        for (int r = 0; r < 8; ++r) {
+            out[b].d[r] = fp16_to_f32(x[b].d[r]);
+            for (int j = 0; j < 32; ++j) out[b].q[j / 4][r][j % 4] = static_cast<int8_t>(q5_0_tile_code(x[b], r, j));
+        }
+}
+
 void repack_unpack_q8_0__ref(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_q8_0x8*>(tiles);
     auto* out = static_cast<gemm_block_q8x8*>(dst);
@@ -353,6 +404,10 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
         case type::q4_0:
             k = {type::q8_0, k_qk4_0, sizeof(tile_q4_0x8), avx2 ? gemv_q4_0x8_q8_0__avx2 : gemv_q4_0x8_q8_0__ref,
                  avx2 ? repack_unpack_q4_0__avx2 : repack_unpack_q4_0__ref};
+            break;
+        case type::q5_0:
+            k = {type::q8_0, k_qk5_0, sizeof(tile_q5_0x8), avx2 ? gemv_q5_0x8_q8_0__avx2 : gemv_q5_0x8_q8_0__ref,
+                 repack_unpack_q5_0__ref};
             break;
         case type::q8_0:
             k = {type::q8_0, k_qk8_0, sizeof(tile_q8_0x8), avx2 ? gemv_q8_0x8_q8_0__avx2 : gemv_q8_0x8_q8_0__ref,

@@ -28,8 +28,9 @@
 //         the same 24 bits, so that three codes need one AND each): byte k = u_k | (bits
 //         2k, 2k + 1 of u3) << 6. Column 128h + 32g + 4c + i lies in sub-block 8h + 2g + c / 4.
 //
-// GEMV math per (row r, block b), for one activation row quantized to Q8_0 (Q4_0, Q8_0) or Q8_K (Q4_K):
+// GEMV math per (row r, block b), for one activation row quantized to Q8_0 (Q4_0, Q5_0, Q8_0) or Q8_K (K-quants):
 //   Q4_0: sum += float(sum_j q[j] a[j] - 8 * asum[b]) * (d_w[r] * d_a[b])     asum: sum of the block's a
+//   Q5_0: sum += float(sum_j q[j] a[j] - 16 * asum[b]) * (d_w[r] * d_a[b])    (q: the 5-bit codes)
 //   Q8_0: sum += float(sum_j q[j] a[j]) * (d_w[r] * d_a[b])
 //   Q4_K: sum += (d_a * d[r]) * float(sum_s sc[s][r] sum_j q a) - (d_a * dmin[r]) * float(sum_s mn[s][r] bs[s])
 //         (bs[s]: activation sum over 32-column sub-block s)
@@ -61,6 +62,18 @@ struct tile_q4_0x8 {
     uint8_t qs[4][8][4];
 };
 static_assert(sizeof(tile_q4_0x8) == 144, "tile_q4_0x8 must be 144 bytes");
+
+// Q5_0 (176 B = 8 x 22): d and qs as Q4_0's tile; qh[r][i] holds row r's 5th bits of the 8 columns
+// that byte i of qs[c][r] covers: bit 2c = column 4c + i (the low nibble's), bit 2c + 1 = column
+// 16 + 4c + i (the high nibble's). One 32-byte load of qh lines up with every qs[c] load, and two 16-bit
+// shifts and masks per c put the 5th bits at bit 4 of each code byte. (The bits are re-arranged, not
+// re-encoded: the tile holds exactly the rows' bytes.)
+struct tile_q5_0x8 {
+    uint16_t d[8];
+    uint8_t qh[8][4];
+    uint8_t qs[4][8][4];
+};
+static_assert(sizeof(tile_q5_0x8) == 176, "tile_q5_0x8 must be 176 bytes");
 
 struct tile_q8_0x8 {
     uint16_t d[8];
@@ -94,6 +107,7 @@ static_assert(sizeof(tile_q6_kx8) == 1680, "tile_q6_kx8 must be 1680 bytes");
 
 // Per-activation-row side values the tiled kernels need, computed once per row (not per tile):
 //   Q8_0 (for Q4_0): [n_blocks] int32: -8 x (sum of the block's 32 codes)
+//   Q8_0 (for Q5_0): [n_blocks] int32: -16 x (sum of the block's 32 codes)
 //   Q8_0 (for Q8_0): unused
 //   Q8_K (for Q4_K, Q5_K): [n_blocks][4] int32: int16 pair (bs[2p], bs[2p+1]), bs[s] = sum over sub-block s of 32
 //   Q8_K (for Q6_K): unused (the kernel reads Q8_K's own bsums)
@@ -106,6 +120,8 @@ using gemv_tile_fn = void (*)(int64_t nb, const void* tiles, const void* a, cons
                               int n_rows);
 
 void gemv_q4_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_q5_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_q5_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q8_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q4_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q5_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
@@ -121,6 +137,7 @@ void gemv_q4_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const 
 // byte for byte what gemm_pack_<t> writes for the same 8 rows. Never throws.
 using repack_unpack_fn = void (*)(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q4_0__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_q5_0__ref(int64_t nb, const void* tiles, void* dst);  // both tiers (once per GEMM pass)
 void repack_unpack_q8_0__ref(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q4_k__ref(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q5_k__ref(int64_t nb, const void* tiles, void* dst);

@@ -32,7 +32,7 @@ namespace lowbit {
 namespace {
 
 constexpr uint32_t k_seed = 20261124;
-const type k_types[] = {type::q4_0, type::q8_0, type::q4_k, type::q5_k, type::q6_k};
+const type k_types[] = {type::q4_0, type::q5_0, type::q8_0, type::q4_k, type::q5_k, type::q6_k};
 
 std::vector<isa_tier> tiers() {
     std::vector<isa_tier> v = {isa_tier::ref};
