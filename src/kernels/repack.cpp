@@ -407,7 +407,7 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
             break;
         case type::q5_0:
             k = {type::q8_0, k_qk5_0, sizeof(tile_q5_0x8), avx2 ? gemv_q5_0x8_q8_0__avx2 : gemv_q5_0x8_q8_0__ref,
-                 repack_unpack_q5_0__ref};
+                 avx2 ? repack_unpack_q5_0__avx2 : repack_unpack_q5_0__ref};
             break;
         case type::q8_0:
             k = {type::q8_0, k_qk8_0, sizeof(tile_q8_0x8), avx2 ? gemv_q8_0x8_q8_0__avx2 : gemv_q8_0x8_q8_0__ref,

@@ -137,7 +137,8 @@ void gemv_q4_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const 
 // byte for byte what gemm_pack_<t> writes for the same 8 rows. Never throws.
 using repack_unpack_fn = void (*)(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q4_0__ref(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_q5_0__ref(int64_t nb, const void* tiles, void* dst);  // both tiers (once per GEMM pass)
+void repack_unpack_q5_0__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_q5_0__avx2(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q8_0__ref(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q4_k__ref(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q5_k__ref(int64_t nb, const void* tiles, void* dst);

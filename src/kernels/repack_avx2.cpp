@@ -344,6 +344,29 @@ void repack_unpack_q4_0__avx2(int64_t nb, const void* tiles, void* dst) {
     }
 }
 
+namespace {
+template <int C>
+inline void unpack_q5_0_group(const tile_q5_0x8& x, __m256i h, gemm_block_q8x8& out) {
+    __m256i lo, hi;
+    q5_0_codes<C>(x, h, lo, hi);
+    store32(out.q[C], lo);
+    store32(out.q[C + 4], hi);
+}
+}  // namespace
+
+void repack_unpack_q5_0__avx2(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_q5_0x8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < nb; ++b) {
+        _mm256_storeu_ps(out[b].d, load_fp16x8(x[b].d));
+        const __m256i h = load32(x[b].qh);
+        unpack_q5_0_group<0>(x[b], h, out[b]);
+        unpack_q5_0_group<1>(x[b], h, out[b]);
+        unpack_q5_0_group<2>(x[b], h, out[b]);
+        unpack_q5_0_group<3>(x[b], h, out[b]);
+    }
+}
+
 void repack_unpack_q8_0__avx2(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_q8_0x8*>(tiles);
     auto* out = static_cast<gemm_block_q8x8*>(dst);
