@@ -36,6 +36,18 @@ void repack_tile_q4_0(const uint8_t* w, size_t row_stride, int n_rows, int64_t n
     }
 }
 
+void repack_tile_q4_1(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_1x8* out) {
+    for (int64_t b = 0; b < nb; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const auto& blk = reinterpret_cast<const block_q4_1*>(w + row_stride * static_cast<size_t>(r))[b];
+            out[b].d[r] = blk.d;
+            out[b].m[r] = blk.m;
+            for (int c = 0; c < 4; ++c) std::memcpy(out[b].qs[c][r], blk.qs + 4 * c, 4);
+        }
+    }
+}
+
 void repack_tile_q5_0(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q5_0x8* out) {
     for (int64_t b = 0; b < nb; ++b) {
         std::memset(&out[b], 0, sizeof(out[b]));
@@ -161,6 +173,7 @@ inline int q5_k_tile_code(const tile_q5_kx8& x, int r, int col) {
 void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_t n_cols, void* dst) {
     switch (t) {
         case type::q4_0: repack_tile_q4_0(w, row_stride, n_rows, n_cols / k_qk4_0, static_cast<tile_q4_0x8*>(dst)); break;
+        case type::q4_1: repack_tile_q4_1(w, row_stride, n_rows, n_cols / k_qk4_1, static_cast<tile_q4_1x8*>(dst)); break;
         case type::q5_0: repack_tile_q5_0(w, row_stride, n_rows, n_cols / k_qk5_0, static_cast<tile_q5_0x8*>(dst)); break;
         case type::q8_0: repack_tile_q8_0(w, row_stride, n_rows, n_cols / k_qk8_0, static_cast<tile_q8_0x8*>(dst)); break;
         case type::q4_k: repack_tile_q4_k(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_q4_kx8*>(dst)); break;
@@ -218,6 +231,25 @@ void gemv_q4_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const i
                 sumi += ((v & 15) - 8) * q[b].qs[j] + ((v >> 4) - 8) * q[b].qs[j + 16];
             }
             sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d[r]) * fp16_to_f32(q[b].d));
+        }
+        y[r] = sum;
+    }
+}
+
+void gemv_q4_1x8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                           int n_rows) {
+    const auto* x = static_cast<const tile_q4_1x8*>(tiles);
+    const auto* q = static_cast<const block_q8_1*>(a);
+    for (int r = 0; r < n_rows; ++r) {
+        float sum = 0;
+        for (int64_t b = 0; b < nb; ++b) {
+            int sumi = 0;
+            for (int j = 0; j < 16; ++j) {
+                const int v = x[b].qs[j / 4][r][j % 4];
+                sumi += (v & 15) * q[b].qs[j] + (v >> 4) * q[b].qs[j + 16];
+            }
+            sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d[r]) * fp16_to_f32(q[b].d)) +
+                   fp16_to_f32(x[b].m[r]) * fp16_to_f32(q[b].s);
         }
         y[r] = sum;
     }
@@ -404,6 +436,10 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
         case type::q4_0:
             k = {type::q8_0, k_qk4_0, sizeof(tile_q4_0x8), avx2 ? gemv_q4_0x8_q8_0__avx2 : gemv_q4_0x8_q8_0__ref,
                  avx2 ? repack_unpack_q4_0__avx2 : repack_unpack_q4_0__ref};
+            break;
+        case type::q4_1:
+            k = {type::q8_1, k_qk4_1, sizeof(tile_q4_1x8), avx2 ? gemv_q4_1x8_q8_1__avx2 : gemv_q4_1x8_q8_1__ref,
+                 nullptr};
             break;
         case type::q5_0:
             k = {type::q8_0, k_qk5_0, sizeof(tile_q5_0x8), avx2 ? gemv_q5_0x8_q8_0__avx2 : gemv_q5_0x8_q8_0__ref,

@@ -155,6 +155,32 @@ inline __m256i q5_0_pair_sums(const tile_q5_0x8& x, __m256i h, const int8_t* qa)
 
 }  // namespace
 
+// As Q4_0's without the offset, plus each row's min times the activation block's s (Q8_1).
+void gemv_q4_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                            int n_rows) {
+    const auto* x = static_cast<const tile_q4_1x8*>(tiles);
+    const auto* q = static_cast<const block_q8_1*>(a);
+    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const int8_t* qa = q[b].qs;
+        prefetch_ahead<sizeof(tile_q4_1x8)>(x + b);
+        __m256i s16 = _mm256_setzero_si256();
+        for (int c = 0; c < 4; ++c) {
+            const __m256i w = load32(x[b].qs[c]);
+            const __m256i lo = _mm256_and_si256(w, m4), hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), m4);
+            s16 = _mm256_add_epi16(s16, _mm256_add_epi16(_mm256_maddubs_epi16(lo, bcast4(qa + 4 * c)),
+                                                         _mm256_maddubs_epi16(hi, bcast4(qa + 16 + 4 * c))));
+        }
+        const __m256i sumi = _mm256_madd_epi16(s16, ones);
+        const __m256 d = _mm256_mul_ps(load_fp16x8(x[b].d), _mm256_set1_ps(_cvtsh_ss(q[b].d)));
+        const __m256 prod = opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d));
+        const __m256 mins = opaque(_mm256_mul_ps(load_fp16x8(x[b].m), _mm256_set1_ps(_cvtsh_ss(q[b].s))));
+        acc = _mm256_add_ps(acc, opaque(_mm256_add_ps(prod, mins)));
+    }
+    store_rows(y, acc, n_rows);
+}
+
 // As Q4_0's, with codes 0..31: int16 pair sums reach 2 x 31 x 127 = 7874, so columns groups 0-1 and
 // 2-3 are summed in separate int16 accumulators (<= 31496 each) and widened separately; the -16 offset
 // is the side value.
