@@ -11,6 +11,7 @@
 #include "quant/awq.hpp"
 #include "quant/calib_data.hpp"
 #include "quant/weight_methods.hpp"
+#include "model/context_options.hpp"
 #include "quant/stories_calib.hpp"
 #include "test_util.hpp"
 
@@ -22,7 +23,7 @@ std::vector<float> context_logits(model_data m, const std::vector<std::vector<in
     auto model = std::make_shared<const llama_model>(std::move(m));
     std::vector<float> all;
     for (const auto& s : seqs) {
-        llama_context ctx(model, {static_cast<int64_t>(s.size()), 512, 1});
+        llama_context ctx(model, test_context_options(static_cast<int64_t>(s.size()), 512, 1));
         const auto l = ctx.decode(s, 0);
         all.insert(all.end(), l.begin(), l.end());
     }
