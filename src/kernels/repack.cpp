@@ -10,6 +10,7 @@
 #include "core/half.hpp"
 #include "core/parallel.hpp"
 #include "formats/ggml_blocks.hpp"
+#include "formats/iq_grids.hpp"
 #include "kernels/gemm_q.hpp"
 #include "lowbit/error.hpp"
 
@@ -173,6 +174,10 @@ inline int q5_k_tile_code(const tile_q5_kx8& x, int r, int col) {
 void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_t n_cols, void* dst) {
     switch (t) {
         case type::q4_0: repack_tile_q4_0(w, row_stride, n_rows, n_cols / k_qk4_0, static_cast<tile_q4_0x8*>(dst)); break;
+        case type::iq4_nl:  // block_q4_0's bytes
+            static_assert(sizeof(block_iq4_nl) == sizeof(block_q4_0), "IQ4_NL reuses the Q4_0 tile");
+            repack_tile_q4_0(w, row_stride, n_rows, n_cols / k_qk4_nl, static_cast<tile_q4_0x8*>(dst));
+            break;
         case type::q4_1: repack_tile_q4_1(w, row_stride, n_rows, n_cols / k_qk4_1, static_cast<tile_q4_1x8*>(dst)); break;
         case type::q5_0: repack_tile_q5_0(w, row_stride, n_rows, n_cols / k_qk5_0, static_cast<tile_q5_0x8*>(dst)); break;
         case type::q8_0: repack_tile_q8_0(w, row_stride, n_rows, n_cols / k_qk8_0, static_cast<tile_q8_0x8*>(dst)); break;
@@ -234,6 +239,38 @@ void gemv_q4_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const i
         }
         y[r] = sum;
     }
+}
+
+void gemv_iq4_nlx8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                             int n_rows) {
+    const auto* x = static_cast<const tile_q4_0x8*>(tiles);
+    const auto* q = static_cast<const block_q8_0*>(a);
+    for (int r = 0; r < n_rows; ++r) {
+        float sum = 0;
+        for (int64_t b = 0; b < nb; ++b) {
+            int sumi = 0;
+            for (int j = 0; j < 16; ++j) {
+                const int v = x[b].qs[j / 4][r][j % 4];
+                sumi += k_iq4nl_values[v & 15] * q[b].qs[j] + k_iq4nl_values[v >> 4] * q[b].qs[j + 16];
+            }
+            sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d[r]) * fp16_to_f32(q[b].d));
+        }
+        y[r] = sum;
+    }
+}
+
+void repack_unpack_iq4_nl__ref(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_q4_0x8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < nb; ++b)
+        for (int r = 0; r < 8; ++r) {
+            out[b].d[r] = fp16_to_f32(x[b].d[r]);
+            for (int c = 0; c < 4; ++c)
+                for (int i = 0; i < 4; ++i) {
+                    out[b].q[c][r][i] = k_iq4nl_values[x[b].qs[c][r][i] & 15];
+                    out[b].q[c + 4][r][i] = k_iq4nl_values[x[b].qs[c][r][i] >> 4];
+                }
+        }
 }
 
 void gemv_q4_1x8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
@@ -436,6 +473,10 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
         case type::q4_0:
             k = {type::q8_0, k_qk4_0, sizeof(tile_q4_0x8), avx2 ? gemv_q4_0x8_q8_0__avx2 : gemv_q4_0x8_q8_0__ref,
                  avx2 ? repack_unpack_q4_0__avx2 : repack_unpack_q4_0__ref};
+            break;
+        case type::iq4_nl:
+            k = {type::q8_0, k_qk4_nl, sizeof(tile_q4_0x8), avx2 ? gemv_iq4_nlx8_q8_0__avx2 : gemv_iq4_nlx8_q8_0__ref,
+                 avx2 ? repack_unpack_iq4_nl__avx2 : repack_unpack_iq4_nl__ref};
             break;
         case type::q4_1:
             k = {type::q8_1, k_qk4_1, sizeof(tile_q4_1x8), avx2 ? gemv_q4_1x8_q8_1__avx2 : gemv_q4_1x8_q8_1__ref,

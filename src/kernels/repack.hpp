@@ -31,6 +31,7 @@
 // GEMV math per (row r, block b), for one activation row quantized to Q8_0 (Q4_0, Q5_0, Q8_0) or Q8_K (K-quants):
 //   Q4_0: sum += float(sum_j q[j] a[j] - 8 * asum[b]) * (d_w[r] * d_a[b])     asum: sum of the block's a
 //   Q5_0: sum += float(sum_j q[j] a[j] - 16 * asum[b]) * (d_w[r] * d_a[b])    (q: the 5-bit codes)
+//   IQ4_NL: sum += float(sum_j v[q[j]] a[j]) * (d_w[r] * d_a[b])               (v: k_iq4nl_values)
 //   Q4_1 (Q8_1 activations): sum += (float(sum_j q[j] a[j]) * (d_w[r] * d_a[b]) + m_w[r] * s_a[b])
 //   Q8_0: sum += float(sum_j q[j] a[j]) * (d_w[r] * d_a[b])
 //   Q4_K: sum += (d_a * d[r]) * float(sum_s sc[s][r] sum_j q a) - (d_a * dmin[r]) * float(sum_s mn[s][r] bs[s])
@@ -71,6 +72,9 @@ static_assert(sizeof(tile_q4_0x8) == 144, "tile_q4_0x8 must be 144 bytes");
 // re-encoded: the tile holds exactly the rows' bytes.)
 // Q4_1 (160 B = 8 x 20): d[r], m[r] fp16; qs as Q4_0's tile. No prompt-GEMM unpack (Q4_1 has no
 // integer GEMM; its prompts de-quantize the rows).
+// IQ4_NL: tile_q4_0x8 as it is (block_iq4_nl has block_q4_0's bytes: fp16 d + 16 nibble bytes); the
+// nibbles index the codebook k_iq4nl_values instead of being offset by -8. Its unpack gives padding
+// rows (zero scale) the codebook's value for nibble 0 where gemm_pack writes 0: only those bytes differ.
 struct tile_q4_1x8 {
     uint16_t d[8], m[8];
     uint8_t qs[4][8][4];
@@ -129,6 +133,10 @@ using gemv_tile_fn = void (*)(int64_t nb, const void* tiles, const void* a, cons
                               int n_rows);
 
 void gemv_q4_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_iq4_nlx8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_iq4_nlx8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void repack_unpack_iq4_nl__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_iq4_nl__avx2(int64_t nb, const void* tiles, void* dst);
 void gemv_q4_1x8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q4_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q5_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);

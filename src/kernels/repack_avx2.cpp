@@ -21,6 +21,7 @@
 #include <cstring>
 
 #include "formats/ggml_blocks.hpp"
+#include "formats/iq_grids.hpp"
 #include "kernels/avx2_math.hpp"
 #include "kernels/gemm_q.hpp"
 #include "kernels/repack.hpp"
@@ -154,6 +155,49 @@ inline __m256i q5_0_pair_sums(const tile_q5_0x8& x, __m256i h, const int8_t* qa)
 }
 
 }  // namespace
+
+// IQ4_NL over Q4_0-layout tiles: nibbles -> signed codebook values by one pshufb each, then Q8_0's
+// signed x signed dot per 4-column group (pair sums up to 2 x 127 x 127: widened at once).
+inline __m256i iq4nl_lut() {
+    return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k_iq4nl_values)));
+}
+
+void gemv_iq4_nlx8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                              int n_rows) {
+    const auto* x = static_cast<const tile_q4_0x8*>(tiles);
+    const auto* q = static_cast<const block_q8_0*>(a);
+    const __m256i m4 = _mm256_set1_epi8(0x0F), lut = iq4nl_lut();
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const int8_t* qa = q[b].qs;
+        prefetch_ahead<sizeof(tile_q4_0x8)>(x + b);
+        __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+        for (int c = 0; c < 4; ++c) {
+            const __m256i w = load32(x[b].qs[c]);
+            const __m256i lo = _mm256_shuffle_epi8(lut, _mm256_and_si256(w, m4));
+            const __m256i hi = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(w, 4), m4));
+            s0 = _mm256_add_epi32(s0, dot_i8_i8(lo, bcast4(qa + 4 * c)));
+            s1 = _mm256_add_epi32(s1, dot_i8_i8(hi, bcast4(qa + 16 + 4 * c)));
+        }
+        const __m256 d = _mm256_mul_ps(load_fp16x8(x[b].d), _mm256_set1_ps(_cvtsh_ss(q[b].d)));
+        acc = _mm256_add_ps(acc, opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1)), d)));
+    }
+    store_rows(y, acc, n_rows);
+}
+
+void repack_unpack_iq4_nl__avx2(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_q4_0x8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    const __m256i m4 = _mm256_set1_epi8(0x0F), lut = iq4nl_lut();
+    for (int64_t b = 0; b < nb; ++b) {
+        _mm256_storeu_ps(out[b].d, load_fp16x8(x[b].d));
+        for (int c = 0; c < 4; ++c) {
+            const __m256i w = load32(x[b].qs[c]);
+            store32(out[b].q[c], _mm256_shuffle_epi8(lut, _mm256_and_si256(w, m4)));
+            store32(out[b].q[c + 4], _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(w, 4), m4)));
+        }
+    }
+}
 
 // As Q4_0's without the offset, plus each row's min times the activation block's s (Q8_1).
 void gemv_q4_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
