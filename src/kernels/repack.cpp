@@ -26,43 +26,55 @@ namespace kernels {
 
 namespace {
 
-void repack_tile_q4_0(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_0x8* out) {
+// The walk every repack_tile_<t> shares: for each of the nb tile blocks, zero it (rows past n_rows stay
+// zero, scales included), then fill(tile block, r, row r's block b) for each row.
+template <class Tile, class Block, class Fill>
+void tile_rows(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, Tile* out, Fill fill) {
     for (int64_t b = 0; b < nb; ++b) {
         std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const auto& blk = reinterpret_cast<const block_q4_0*>(w + row_stride * static_cast<size_t>(r))[b];
-            out[b].d[r] = blk.d;
-            for (int c = 0; c < 4; ++c) std::memcpy(out[b].qs[c][r], blk.qs + 4 * c, 4);
-        }
+        for (int r = 0; r < n_rows; ++r)
+            fill(out[b], r, reinterpret_cast<const Block*>(w + row_stride * static_cast<size_t>(r))[b]);
     }
+}
+
+// Q4_K / Q5_K: d, dmin and the unpacked 6-bit sub-block scales and mins of row r.
+template <class Tile, class Block>
+void put_scales_mins(Tile& t, int r, const Block& blk) {
+    t.d[r] = blk.d;
+    t.dmin[r] = blk.dmin;
+    for (int s = 0; s < 8; ++s) {
+        int sc, m;
+        scale_min_k4(s, blk.scales, sc, m);
+        t.sc[s][r] = static_cast<uint8_t>(sc);
+        t.mn[s / 2][r][s % 2] = static_cast<uint8_t>(m);
+    }
+}
+
+void repack_tile_q4_0(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_0x8* out) {
+    tile_rows<tile_q4_0x8, block_q4_0>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const auto& blk) {
+        o.d[r] = blk.d;
+        for (int c = 0; c < 4; ++c) std::memcpy(o.qs[c][r], blk.qs + 4 * c, 4);
+    });
 }
 
 void repack_tile_q4_1(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_1x8* out) {
-    for (int64_t b = 0; b < nb; ++b) {
-        std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const auto& blk = reinterpret_cast<const block_q4_1*>(w + row_stride * static_cast<size_t>(r))[b];
-            out[b].d[r] = blk.d;
-            out[b].m[r] = blk.m;
-            for (int c = 0; c < 4; ++c) std::memcpy(out[b].qs[c][r], blk.qs + 4 * c, 4);
-        }
-    }
+    tile_rows<tile_q4_1x8, block_q4_1>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const auto& blk) {
+        o.d[r] = blk.d;
+        o.m[r] = blk.m;
+        for (int c = 0; c < 4; ++c) std::memcpy(o.qs[c][r], blk.qs + 4 * c, 4);
+    });
 }
 
 void repack_tile_q5_0(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q5_0x8* out) {
-    for (int64_t b = 0; b < nb; ++b) {
-        std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const auto& blk = reinterpret_cast<const block_q5_0*>(w + row_stride * static_cast<size_t>(r))[b];
-            const auto bit = [&](int j) { return (blk.qh[j / 8] >> (j % 8)) & 1; };
-            out[b].d[r] = blk.d;
-            for (int c = 0; c < 4; ++c) {
-                std::memcpy(out[b].qs[c][r], blk.qs + 4 * c, 4);
-                for (int i = 0; i < 4; ++i)
-                    out[b].qh[r][i] |= static_cast<uint8_t>(bit(4 * c + i) << (2 * c) | bit(16 + 4 * c + i) << (2 * c + 1));
-            }
+    tile_rows<tile_q5_0x8, block_q5_0>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const auto& blk) {
+        const auto bit = [&](int j) { return (blk.qh[j / 8] >> (j % 8)) & 1; };
+        o.d[r] = blk.d;
+        for (int c = 0; c < 4; ++c) {
+            std::memcpy(o.qs[c][r], blk.qs + 4 * c, 4);
+            for (int i = 0; i < 4; ++i)
+                o.qh[r][i] |= static_cast<uint8_t>(bit(4 * c + i) << (2 * c) | bit(16 + 4 * c + i) << (2 * c + 1));
         }
-    }
+    });
 }
 
 // Code (0..31) of column j of tile row r.
@@ -73,84 +85,54 @@ inline int q5_0_tile_code(const tile_q5_0x8& x, int r, int j) {
 }
 
 void repack_tile_q8_0(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q8_0x8* out) {
-    for (int64_t b = 0; b < nb; ++b) {
-        std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const auto& blk = reinterpret_cast<const block_q8_0*>(w + row_stride * static_cast<size_t>(r))[b];
-            out[b].d[r] = blk.d;
-            for (int g = 0; g < 8; ++g) std::memcpy(out[b].qs[g][r], blk.qs + 4 * g, 4);
-        }
-    }
+    tile_rows<tile_q8_0x8, block_q8_0>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const auto& blk) {
+        o.d[r] = blk.d;
+        for (int g = 0; g < 8; ++g) std::memcpy(o.qs[g][r], blk.qs + 4 * g, 4);
+    });
 }
 
 void repack_tile_q4_k(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_kx8* out) {
-    for (int64_t b = 0; b < nb; ++b) {
-        std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const auto& blk = reinterpret_cast<const block_q4_k*>(w + row_stride * static_cast<size_t>(r))[b];
-            out[b].d[r] = blk.d;
-            out[b].dmin[r] = blk.dmin;
-            for (int s = 0; s < 8; ++s) {
-                int sc, m;
-                scale_min_k4(s, blk.scales, sc, m);
-                out[b].sc[s][r] = static_cast<uint8_t>(sc);
-                out[b].mn[s / 2][r][s % 2] = static_cast<uint8_t>(m);
-            }
-            for (int j = 0; j < 4; ++j)
-                for (int c = 0; c < 8; ++c) std::memcpy(out[b].qs[j][c][r], blk.qs + 32 * j + 4 * c, 4);
-        }
-    }
+    tile_rows<tile_q4_kx8, block_q4_k>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const auto& blk) {
+        put_scales_mins(o, r, blk);
+        for (int j = 0; j < 4; ++j)
+            for (int c = 0; c < 8; ++c) std::memcpy(o.qs[j][c][r], blk.qs + 32 * j + 4 * c, 4);
+    });
 }
 
 void repack_tile_q5_k(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q5_kx8* out) {
-    for (int64_t b = 0; b < nb; ++b) {
-        std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const auto& blk = reinterpret_cast<const block_q5_k*>(w + row_stride * static_cast<size_t>(r))[b];
-            out[b].d[r] = blk.d;
-            out[b].dmin[r] = blk.dmin;
-            for (int s = 0; s < 8; ++s) {
-                int sc, m;
-                scale_min_k4(s, blk.scales, sc, m);
-                out[b].sc[s][r] = static_cast<uint8_t>(sc);
-                out[b].mn[s / 2][r][s % 2] = static_cast<uint8_t>(m);
+    tile_rows<tile_q5_kx8, block_q5_k>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const auto& blk) {
+        put_scales_mins(o, r, blk);
+        // Column 64j + 32h + l: nibble h of qs[32j + l], 5th bit from qh[l] bit 2j + h.
+        for (int l = 0; l < 32; ++l) {
+            int e = 0;
+            for (int j = 0; j < 4; ++j) {
+                const int v = blk.qs[32 * j + l], hb = blk.qh[l] >> (2 * j);
+                const int lo = (v & 15) | (hb & 1) << 4, hi = (v >> 4) | (hb & 2) << 3;
+                o.qs[j][l / 4][r][l % 4] = static_cast<uint8_t>(lo | (hi & 7) << 5);
+                e |= (hi >> 3) << (2 * j);
             }
-            // Column 64j + 32h + l: nibble h of qs[32j + l], 5th bit from qh[l] bit 2j + h.
-            for (int l = 0; l < 32; ++l) {
-                int e = 0;
-                for (int j = 0; j < 4; ++j) {
-                    const int v = blk.qs[32 * j + l], hb = blk.qh[l] >> (2 * j);
-                    const int lo = (v & 15) | (hb & 1) << 4, hi = (v >> 4) | (hb & 2) << 3;
-                    out[b].qs[j][l / 4][r][l % 4] = static_cast<uint8_t>(lo | (hi & 7) << 5);
-                    e |= (hi >> 3) << (2 * j);
-                }
-                out[b].qh[l / 4][r][l % 4] = static_cast<uint8_t>(e);
-            }
+            o.qh[l / 4][r][l % 4] = static_cast<uint8_t>(e);
         }
-    }
+    });
 }
 
 void repack_tile_q6_k(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q6_kx8* out) {
-    for (int64_t b = 0; b < nb; ++b) {
-        std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const auto& blk = reinterpret_cast<const block_q6_k*>(w + row_stride * static_cast<size_t>(r))[b];
-            out[b].d[r] = blk.d;
-            for (int s = 0; s < 16; ++s) out[b].sc[s / 2][r][s % 2] = blk.scales[s];
-            // Column 128h + 32g + l: low 4 bits from ql[64h + 32(g % 2) + l] (high nibble for g >= 2),
-            // high 2 bits from qh[32h + l] bits 2g, 2g + 1.
-            for (int h = 0; h < 2; ++h)
-                for (int l = 0; l < 32; ++l) {
-                    int u[4];
-                    for (int g = 0; g < 4; ++g) {
-                        const uint8_t lb = blk.ql[64 * h + 32 * (g % 2) + l];
-                        u[g] = (g < 2 ? (lb & 15) : (lb >> 4)) | ((blk.qh[32 * h + l] >> (2 * g)) & 3) << 4;
-                    }
-                    for (int k = 0; k < 3; ++k)
-                        out[b].q[h][k][l / 4][r][l % 4] = static_cast<uint8_t>(u[k] | ((u[3] >> (2 * k)) & 3) << 6);
+    tile_rows<tile_q6_kx8, block_q6_k>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const auto& blk) {
+        o.d[r] = blk.d;
+        for (int s = 0; s < 16; ++s) o.sc[s / 2][r][s % 2] = blk.scales[s];
+        // Column 128h + 32g + l: low 4 bits from ql[64h + 32(g % 2) + l] (high nibble for g >= 2),
+        // high 2 bits from qh[32h + l] bits 2g, 2g + 1.
+        for (int h = 0; h < 2; ++h)
+            for (int l = 0; l < 32; ++l) {
+                int u[4];
+                for (int g = 0; g < 4; ++g) {
+                    const uint8_t lb = blk.ql[64 * h + 32 * (g % 2) + l];
+                    u[g] = (g < 2 ? (lb & 15) : (lb >> 4)) | ((blk.qh[32 * h + l] >> (2 * g)) & 3) << 4;
                 }
-        }
-    }
+                for (int k = 0; k < 3; ++k)
+                    o.q[h][k][l / 4][r][l % 4] = static_cast<uint8_t>(u[k] | ((u[3] >> (2 * k)) & 3) << 6);
+            }
+    });
 }
 
 // Q6_K code (0..63) of column 128h + 32g + 4c + i of tile row r.
@@ -223,54 +205,56 @@ void repack_act_sides(type t, const void* a, int64_t n_cols, int32_t* side) {
 
 // ---- scalar GEMV kernels (the math of kernels/dot_ref.cpp, per tile row) -------------------------
 
-void gemv_q4_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                           int n_rows) {
-    const auto* x = static_cast<const tile_q4_0x8*>(tiles);
+namespace {
+
+// Nibble of column j (0..31) of tile row r in Q4_0's layout (low nibbles: columns 0..15).
+inline int q4_0_tile_nibble(const tile_q4_0x8& x, int r, int j) {
+    const int v = x.qs[(j % 16) / 4][r][j % 4];
+    return j < 16 ? v & 15 : v >> 4;
+}
+
+// The tiled GEMVs over Q8_0 activations: sum += float(sum_j w(r, j) a[j]) * (d_w[r] * d_a), w = the
+// signed weight value (code minus offset, or codebook value) of column j of tile row r.
+template <class Tile, int (*W)(const Tile&, int, int)>
+void gemv_q8_0_act_ref(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+    const auto* x = static_cast<const Tile*>(tiles);
     const auto* q = static_cast<const block_q8_0*>(a);
     for (int r = 0; r < n_rows; ++r) {
         float sum = 0;
         for (int64_t b = 0; b < nb; ++b) {
             int sumi = 0;
-            for (int j = 0; j < 16; ++j) {
-                const int v = x[b].qs[j / 4][r][j % 4];
-                sumi += ((v & 15) - 8) * q[b].qs[j] + ((v >> 4) - 8) * q[b].qs[j + 16];
-            }
+            for (int j = 0; j < 32; ++j) sumi += W(x[b], r, j) * q[b].qs[j];
             sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d[r]) * fp16_to_f32(q[b].d));
         }
         y[r] = sum;
     }
+}
+
+inline int q4_0_weight(const tile_q4_0x8& x, int r, int j) { return q4_0_tile_nibble(x, r, j) - 8; }
+inline int iq4_nl_weight(const tile_q4_0x8& x, int r, int j) { return k_iq4nl_values[q4_0_tile_nibble(x, r, j)]; }
+inline int q5_0_weight(const tile_q5_0x8& x, int r, int j) { return q5_0_tile_code(x, r, j) - 16; }
+inline int q8_0_weight(const tile_q8_0x8& x, int r, int j) { return x.qs[j / 4][r][j % 4]; }
+
+}  // namespace
+
+void gemv_q4_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                           int n_rows) {
+    gemv_q8_0_act_ref<tile_q4_0x8, q4_0_weight>(nb, tiles, a, y, n_rows);
 }
 
 void gemv_iq4_nlx8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                              int n_rows) {
-    const auto* x = static_cast<const tile_q4_0x8*>(tiles);
-    const auto* q = static_cast<const block_q8_0*>(a);
-    for (int r = 0; r < n_rows; ++r) {
-        float sum = 0;
-        for (int64_t b = 0; b < nb; ++b) {
-            int sumi = 0;
-            for (int j = 0; j < 16; ++j) {
-                const int v = x[b].qs[j / 4][r][j % 4];
-                sumi += k_iq4nl_values[v & 15] * q[b].qs[j] + k_iq4nl_values[v >> 4] * q[b].qs[j + 16];
-            }
-            sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d[r]) * fp16_to_f32(q[b].d));
-        }
-        y[r] = sum;
-    }
+    gemv_q8_0_act_ref<tile_q4_0x8, iq4_nl_weight>(nb, tiles, a, y, n_rows);
 }
 
-void repack_unpack_iq4_nl__ref(int64_t nb, const void* tiles, void* dst) {
-    const auto* x = static_cast<const tile_q4_0x8*>(tiles);
-    auto* out = static_cast<gemm_block_q8x8*>(dst);
-    for (int64_t b = 0; b < nb; ++b)
-        for (int r = 0; r < 8; ++r) {
-            out[b].d[r] = fp16_to_f32(x[b].d[r]);
-            for (int c = 0; c < 4; ++c)
-                for (int i = 0; i < 4; ++i) {
-                    out[b].q[c][r][i] = k_iq4nl_values[x[b].qs[c][r][i] & 15];
-                    out[b].q[c + 4][r][i] = k_iq4nl_values[x[b].qs[c][r][i] >> 4];
-                }
-        }
+void gemv_q5_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                           int n_rows) {
+    gemv_q8_0_act_ref<tile_q5_0x8, q5_0_weight>(nb, tiles, a, y, n_rows);
+}
+
+void gemv_q8_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                           int n_rows) {
+    gemv_q8_0_act_ref<tile_q8_0x8, q8_0_weight>(nb, tiles, a, y, n_rows);
 }
 
 void gemv_q4_1x8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
@@ -287,36 +271,6 @@ void gemv_q4_1x8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const i
             }
             sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d[r]) * fp16_to_f32(q[b].d)) +
                    fp16_to_f32(x[b].m[r]) * fp16_to_f32(q[b].s);
-        }
-        y[r] = sum;
-    }
-}
-
-void gemv_q5_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                           int n_rows) {
-    const auto* x = static_cast<const tile_q5_0x8*>(tiles);
-    const auto* q = static_cast<const block_q8_0*>(a);
-    for (int r = 0; r < n_rows; ++r) {
-        float sum = 0;
-        for (int64_t b = 0; b < nb; ++b) {
-            int sumi = 0;
-            for (int j = 0; j < 32; ++j) sumi += (q5_0_tile_code(x[b], r, j) - 16) * q[b].qs[j];
-            sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d[r]) * fp16_to_f32(q[b].d));
-        }
-        y[r] = sum;
-    }
-}
-
-void gemv_q8_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                           int n_rows) {
-    const auto* x = static_cast<const tile_q8_0x8*>(tiles);
-    const auto* q = static_cast<const block_q8_0*>(a);
-    for (int r = 0; r < n_rows; ++r) {
-        float sum = 0;
-        for (int64_t b = 0; b < nb; ++b) {
-            int sumi = 0;
-            for (int j = 0; j < 32; ++j) sumi += x[b].qs[j / 4][r][j % 4] * q[b].qs[j];
-            sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d[r]) * fp16_to_f32(q[b].d));
         }
         y[r] = sum;
     }
@@ -395,6 +349,20 @@ void repack_unpack_q4_0__ref(int64_t nb, const void* tiles, void* dst) {
                 for (int i = 0; i < 4; ++i) {
                     out[b].q[c][r][i] = static_cast<int8_t>(x[b].qs[c][r][i] & 15);
                     out[b].q[c + 4][r][i] = static_cast<int8_t>(x[b].qs[c][r][i] >> 4);
+                }
+        }
+}
+
+void repack_unpack_iq4_nl__ref(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_q4_0x8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < nb; ++b)
+        for (int r = 0; r < 8; ++r) {
+            out[b].d[r] = fp16_to_f32(x[b].d[r]);
+            for (int c = 0; c < 4; ++c)
+                for (int i = 0; i < 4; ++i) {
+                    out[b].q[c][r][i] = k_iq4nl_values[x[b].qs[c][r][i] & 15];
+                    out[b].q[c + 4][r][i] = k_iq4nl_values[x[b].qs[c][r][i] >> 4];
                 }
         }
 }
