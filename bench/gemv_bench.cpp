@@ -10,7 +10,7 @@
 //                              last-level cache for every type), t threads, real time; bytes = W's
 //                              stored bytes. scripts/perf_report.sh divides it by BM_bandwidth.
 //   BM_gemv_big_tiled/<type>/threads:<t>: the same product over the matrix repacked into 8-row tiles
-//                              (kernels/repack.hpp; Q4_0, Q4_1, Q5_0, IQ4_NL, Q8_0, Q4_K, Q5_K, Q6_K), as llama_model does at load;
+//                              (kernels/repack.hpp; Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q8_0, Q4_K, Q5_K, Q6_K), as llama_model does at load;
 //                              bytes = the plain rows' stored bytes, so GB/s compares with BM_gemv_big.
 //   BM_prompt/<type>/<plain|tiled>/threads:<t>: matmul's integer prompt GEMM for 128 tokens on the
 //                              4096 x 4096 matrix, from the rows or from the tiles (items = tokens).
@@ -247,7 +247,7 @@ int register_all() {
     for (type t : k_types)
         benchmark::RegisterBenchmark(("BM_gemv_big/" + type_name(t)).c_str(), BM_gemv_big, t)
             ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
-    for (type t : {type::q4_0, type::q4_1, type::q5_0, type::iq4_nl, type::q8_0, type::q4_k, type::q5_k, type::q6_k}) {
+    for (type t : {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::q8_0, type::q4_k, type::q5_k, type::q6_k}) {
         benchmark::RegisterBenchmark(("BM_gemv_big_tiled/" + type_name(t)).c_str(), BM_gemv_big_tiled, t)
             ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
         for (bool tiled : {false, true})

@@ -77,8 +77,8 @@ bool matmul_quantized(const weight_matrix& w, int64_t n_tokens, const float* x, 
     if (w.tiles && matmul_tiled(w, n_tokens, x, ldx, y, ldy, n_threads, scratch)) return true;
     const isa_tier tier = active_isa_tier();
     const kernels::dot_fn dot = kernels::dot_kernel(w.t, tier);
-    // With SIMD decoders but only a scalar dot (Q5_1 today; Q4_1 when not repacked), de-quantize + GEMM
-    // is faster.
+    // With SIMD decoders but only a scalar dot (Q4_1, Q5_1 when not repacked), de-quantize + GEMM is
+    // faster.
     if (!dot || (tier >= isa_tier::avx2 && dot == kernels::dot_kernel(w.t, isa_tier::ref))) return false;
     const type at = kernels::dot_act_type(w.t);
     const kernels::quantize_act_fn quant = kernels::quantize_act_kernel(at);

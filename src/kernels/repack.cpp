@@ -65,20 +65,33 @@ void repack_tile_q4_1(const uint8_t* w, size_t row_stride, int n_rows, int64_t n
     });
 }
 
+// Q5_0 / Q5_1: d, nibbles and the re-arranged 5th bits of row r (layout in kernels/repack.hpp).
+template <class Tile, class Block>
+void put_q5_row(Tile& o, int r, const Block& blk) {
+    const auto bit = [&](int j) { return (blk.qh[j / 8] >> (j % 8)) & 1; };
+    o.d[r] = blk.d;
+    for (int c = 0; c < 4; ++c) {
+        std::memcpy(o.qs[c][r], blk.qs + 4 * c, 4);
+        for (int i = 0; i < 4; ++i)
+            o.qh[r][i] |= static_cast<uint8_t>(bit(4 * c + i) << (2 * c) | bit(16 + 4 * c + i) << (2 * c + 1));
+    }
+}
+
 void repack_tile_q5_0(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q5_0x8* out) {
-    tile_rows<tile_q5_0x8, block_q5_0>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const auto& blk) {
-        const auto bit = [&](int j) { return (blk.qh[j / 8] >> (j % 8)) & 1; };
-        o.d[r] = blk.d;
-        for (int c = 0; c < 4; ++c) {
-            std::memcpy(o.qs[c][r], blk.qs + 4 * c, 4);
-            for (int i = 0; i < 4; ++i)
-                o.qh[r][i] |= static_cast<uint8_t>(bit(4 * c + i) << (2 * c) | bit(16 + 4 * c + i) << (2 * c + 1));
-        }
+    tile_rows<tile_q5_0x8, block_q5_0>(w, row_stride, n_rows, nb, out,
+                                       [](auto& o, int r, const auto& blk) { put_q5_row(o, r, blk); });
+}
+
+void repack_tile_q5_1(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q5_1x8* out) {
+    tile_rows<tile_q5_1x8, block_q5_1>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const auto& blk) {
+        put_q5_row(o, r, blk);
+        o.m[r] = blk.m;
     });
 }
 
-// Code (0..31) of column j of tile row r.
-inline int q5_0_tile_code(const tile_q5_0x8& x, int r, int j) {
+// Code (0..31) of column j of tile row r (Q5_0 and Q5_1 tiles).
+template <class Tile>
+inline int q5_tile_code(const Tile& x, int r, int j) {
     const int c = (j % 16) / 4, i = j % 4, hi = j / 16;
     const int v = x.qs[c][r][i];
     return (hi ? v >> 4 : v & 15) | ((x.qh[r][i] >> (2 * c + hi)) & 1) << 4;
@@ -161,6 +174,7 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
             repack_tile_q4_0(w, row_stride, n_rows, n_cols / k_qk4_nl, static_cast<tile_q4_0x8*>(dst));
             break;
         case type::q4_1: repack_tile_q4_1(w, row_stride, n_rows, n_cols / k_qk4_1, static_cast<tile_q4_1x8*>(dst)); break;
+        case type::q5_1: repack_tile_q5_1(w, row_stride, n_rows, n_cols / k_qk5_1, static_cast<tile_q5_1x8*>(dst)); break;
         case type::q5_0: repack_tile_q5_0(w, row_stride, n_rows, n_cols / k_qk5_0, static_cast<tile_q5_0x8*>(dst)); break;
         case type::q8_0: repack_tile_q8_0(w, row_stride, n_rows, n_cols / k_qk8_0, static_cast<tile_q8_0x8*>(dst)); break;
         case type::q4_k: repack_tile_q4_k(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_q4_kx8*>(dst)); break;
@@ -232,7 +246,7 @@ void gemv_q8_0_act_ref(int64_t nb, const void* tiles, const void* a, float* y, i
 
 inline int q4_0_weight(const tile_q4_0x8& x, int r, int j) { return q4_0_tile_nibble(x, r, j) - 8; }
 inline int iq4_nl_weight(const tile_q4_0x8& x, int r, int j) { return k_iq4nl_values[q4_0_tile_nibble(x, r, j)]; }
-inline int q5_0_weight(const tile_q5_0x8& x, int r, int j) { return q5_0_tile_code(x, r, j) - 16; }
+inline int q5_0_weight(const tile_q5_0x8& x, int r, int j) { return q5_tile_code(x, r, j) - 16; }
 inline int q8_0_weight(const tile_q8_0x8& x, int r, int j) { return x.qs[j / 4][r][j % 4]; }
 
 }  // namespace
@@ -257,23 +271,40 @@ void gemv_q8_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const i
     gemv_q8_0_act_ref<tile_q8_0x8, q8_0_weight>(nb, tiles, a, y, n_rows);
 }
 
-void gemv_q4_1x8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                           int n_rows) {
-    const auto* x = static_cast<const tile_q4_1x8*>(tiles);
+namespace {
+
+// The tiled GEMVs over Q8_1 activations: sum += float(sum_j q(r, j) a[j]) * (d_w[r] * d_a) + m_w[r] * s_a.
+template <class Tile, int (*Code)(const Tile&, int, int)>
+void gemv_q8_1_act_ref(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+    const auto* x = static_cast<const Tile*>(tiles);
     const auto* q = static_cast<const block_q8_1*>(a);
     for (int r = 0; r < n_rows; ++r) {
         float sum = 0;
         for (int64_t b = 0; b < nb; ++b) {
             int sumi = 0;
-            for (int j = 0; j < 16; ++j) {
-                const int v = x[b].qs[j / 4][r][j % 4];
-                sumi += (v & 15) * q[b].qs[j] + (v >> 4) * q[b].qs[j + 16];
-            }
+            for (int j = 0; j < 32; ++j) sumi += Code(x[b], r, j) * q[b].qs[j];
             sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d[r]) * fp16_to_f32(q[b].d)) +
                    fp16_to_f32(x[b].m[r]) * fp16_to_f32(q[b].s);
         }
         y[r] = sum;
     }
+}
+
+inline int q4_1_code(const tile_q4_1x8& x, int r, int j) {
+    const int v = x.qs[(j % 16) / 4][r][j % 4];
+    return j < 16 ? v & 15 : v >> 4;
+}
+
+}  // namespace
+
+void gemv_q4_1x8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                           int n_rows) {
+    gemv_q8_1_act_ref<tile_q4_1x8, q4_1_code>(nb, tiles, a, y, n_rows);
+}
+
+void gemv_q5_1x8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                           int n_rows) {
+    gemv_q8_1_act_ref<tile_q5_1x8, q5_tile_code<tile_q5_1x8>>(nb, tiles, a, y, n_rows);
 }
 
 namespace {
@@ -373,7 +404,7 @@ void repack_unpack_q5_0__ref(int64_t nb, const void* tiles, void* dst) {
     for (int64_t b = 0; b < nb; ++b)
         for (int r = 0; r < 8; ++r) {
             out[b].d[r] = fp16_to_f32(x[b].d[r]);
-            for (int j = 0; j < 32; ++j) out[b].q[j / 4][r][j % 4] = static_cast<int8_t>(q5_0_tile_code(x[b], r, j));
+            for (int j = 0; j < 32; ++j) out[b].q[j / 4][r][j % 4] = static_cast<int8_t>(q5_tile_code(x[b], r, j));
         }
 }
 
@@ -448,6 +479,10 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
             break;
         case type::q4_1:
             k = {type::q8_1, k_qk4_1, sizeof(tile_q4_1x8), avx2 ? gemv_q4_1x8_q8_1__avx2 : gemv_q4_1x8_q8_1__ref,
+                 nullptr};
+            break;
+        case type::q5_1:
+            k = {type::q8_1, k_qk5_1, sizeof(tile_q5_1x8), avx2 ? gemv_q5_1x8_q8_1__avx2 : gemv_q5_1x8_q8_1__ref,
                  nullptr};
             break;
         case type::q5_0:

@@ -32,6 +32,7 @@
 //   Q4_0: sum += float(sum_j q[j] a[j] - 8 * asum[b]) * (d_w[r] * d_a[b])     asum: sum of the block's a
 //   Q5_0: sum += float(sum_j q[j] a[j] - 16 * asum[b]) * (d_w[r] * d_a[b])    (q: the 5-bit codes)
 //   IQ4_NL: sum += float(sum_j v[q[j]] a[j]) * (d_w[r] * d_a[b])               (v: k_iq4nl_values)
+//   Q5_1 (Q8_1 activations): as Q4_1 with the 5-bit codes
 //   Q4_1 (Q8_1 activations): sum += (float(sum_j q[j] a[j]) * (d_w[r] * d_a[b]) + m_w[r] * s_a[b])
 //   Q8_0: sum += float(sum_j q[j] a[j]) * (d_w[r] * d_a[b])
 //   Q4_K: sum += (d_a * d[r]) * float(sum_s sc[s][r] sum_j q a) - (d_a * dmin[r]) * float(sum_s mn[s][r] bs[s])
@@ -88,6 +89,15 @@ struct tile_q5_0x8 {
 };
 static_assert(sizeof(tile_q5_0x8) == 176, "tile_q5_0x8 must be 176 bytes");
 
+// Q5_1 (192 B = 8 x 24): Q5_0's tile plus the per-row min m[r]; Q8_1 activations, no unpack (no
+// integer GEMM).
+struct tile_q5_1x8 {
+    uint16_t d[8], m[8];
+    uint8_t qh[8][4];
+    uint8_t qs[4][8][4];
+};
+static_assert(sizeof(tile_q5_1x8) == 192, "tile_q5_1x8 must be 192 bytes");
+
 struct tile_q8_0x8 {
     uint16_t d[8];
     int8_t qs[8][8][4];
@@ -139,6 +149,8 @@ void repack_unpack_iq4_nl__ref(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_iq4_nl__avx2(int64_t nb, const void* tiles, void* dst);
 void gemv_q4_1x8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q4_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_q5_1x8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_q5_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q5_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q5_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q8_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);

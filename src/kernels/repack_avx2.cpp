@@ -136,8 +136,8 @@ namespace {
 // Q5_0 codes (0..31) of columns 4C + i (lo) and 16 + 4C + i (hi) of every tile row: the nibbles of
 // qs[C] with bits 2C and 2C + 1 of qh moved to bit 4 (16-bit shifts by at most 4 left / 3 right: a bit
 // crossing into the next byte lands below bit 4 or above it, and the 0x10 mask drops it).
-template <int C>
-inline void q5_0_codes(const tile_q5_0x8& x, __m256i h, __m256i& lo, __m256i& hi) {
+template <int C, class Tile>
+inline void q5_0_codes(const Tile& x, __m256i h, __m256i& lo, __m256i& hi) {
     const __m256i w = load32(x.qs[C]), m4 = _mm256_set1_epi8(0x0F), b4 = _mm256_set1_epi8(0x10);
     const __m256i hl = C == 0 ? _mm256_slli_epi16(h, 4) : C == 1 ? _mm256_slli_epi16(h, 2)
                      : C == 2 ? h : _mm256_srli_epi16(h, 2);
@@ -147,8 +147,8 @@ inline void q5_0_codes(const tile_q5_0x8& x, __m256i h, __m256i& lo, __m256i& hi
     hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(w, 4), m4), _mm256_and_si256(hh, b4));
 }
 
-template <int C>
-inline __m256i q5_0_pair_sums(const tile_q5_0x8& x, __m256i h, const int8_t* qa) {
+template <int C, class Tile>
+inline __m256i q5_0_pair_sums(const Tile& x, __m256i h, const int8_t* qa) {
     __m256i lo, hi;
     q5_0_codes<C>(x, h, lo, hi);
     return _mm256_add_epi16(_mm256_maddubs_epi16(lo, bcast4(qa + 4 * C)), _mm256_maddubs_epi16(hi, bcast4(qa + 16 + 4 * C)));
@@ -217,6 +217,28 @@ void gemv_q4_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const 
                                                          _mm256_maddubs_epi16(hi, bcast4(qa + 16 + 4 * c))));
         }
         const __m256i sumi = _mm256_madd_epi16(s16, ones);
+        const __m256 d = _mm256_mul_ps(load_fp16x8(x[b].d), _mm256_set1_ps(_cvtsh_ss(q[b].d)));
+        const __m256 prod = opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d));
+        const __m256 mins = opaque(_mm256_mul_ps(load_fp16x8(x[b].m), _mm256_set1_ps(_cvtsh_ss(q[b].s))));
+        acc = _mm256_add_ps(acc, opaque(_mm256_add_ps(prod, mins)));
+    }
+    store_rows(y, acc, n_rows);
+}
+
+// Q5_1: Q5_0's codes and int16 sums without the offset, plus each row's min times s (Q8_1), as Q4_1.
+void gemv_q5_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                            int n_rows) {
+    const auto* x = static_cast<const tile_q5_1x8*>(tiles);
+    const auto* q = static_cast<const block_q8_1*>(a);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const int8_t* qa = q[b].qs;
+        prefetch_ahead<sizeof(tile_q5_1x8)>(x + b);
+        const __m256i h = load32(x[b].qh);
+        const __m256i s01 = _mm256_add_epi16(q5_0_pair_sums<0>(x[b], h, qa), q5_0_pair_sums<1>(x[b], h, qa));
+        const __m256i s23 = _mm256_add_epi16(q5_0_pair_sums<2>(x[b], h, qa), q5_0_pair_sums<3>(x[b], h, qa));
+        const __m256i sumi = _mm256_add_epi32(_mm256_madd_epi16(s01, ones), _mm256_madd_epi16(s23, ones));
         const __m256 d = _mm256_mul_ps(load_fp16x8(x[b].d), _mm256_set1_ps(_cvtsh_ss(q[b].d)));
         const __m256 prod = opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d));
         const __m256 mins = opaque(_mm256_mul_ps(load_fp16x8(x[b].m), _mm256_set1_ps(_cvtsh_ss(q[b].s))));

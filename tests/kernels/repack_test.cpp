@@ -32,7 +32,7 @@ namespace lowbit {
 namespace {
 
 constexpr uint32_t k_seed = 20261124;
-const type k_types[] = {type::q4_0, type::q4_1, type::q5_0, type::iq4_nl, type::q8_0, type::q4_k, type::q5_k, type::q6_k};
+const type k_types[] = {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::q8_0, type::q4_k, type::q5_k, type::q6_k};
 
 std::vector<isa_tier> tiers() {
     std::vector<isa_tier> v = {isa_tier::ref};
@@ -46,7 +46,7 @@ std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t n_cols, std::mt
     for (auto& v : b) v = static_cast<uint8_t>(rng());
     std::uniform_real_distribution<float> u(0.001f, 0.1f);
     const size_t bb = traits(t).block_bytes;
-    const std::vector<size_t> fields = t == type::q4_k || t == type::q5_k || t == type::q4_1 ? std::vector<size_t>{0, 2}
+    const std::vector<size_t> fields = t == type::q4_k || t == type::q5_k || t == type::q4_1 || t == type::q5_1 ? std::vector<size_t>{0, 2}
                                        : t == type::q6_k                  ? std::vector<size_t>{208}
                                                                           : std::vector<size_t>{0};
     for (size_t off = 0; off < b.size(); off += bb)
@@ -121,7 +121,7 @@ TEST(Repack, UnpackEqualsGemmPackOfRows) {
     for (type t : k_types) {
         const int64_t bs = kernels::repack_kernel(t, isa_tier::ref).block;
         const auto kq = kernels::gemm_q_kernel(t, isa_tier::ref);
-        if (!kernels::repack_kernel(t, isa_tier::ref).unpack) {  // no integer GEMM to feed (Q4_1)
+        if (!kernels::repack_kernel(t, isa_tier::ref).unpack) {  // no integer GEMM to feed (Q4_1, Q5_1)
             EXPECT_EQ(kq.pack, nullptr) << type_name(t) << " has an integer GEMM but its tiles no unpack";
             continue;
         }

@@ -56,7 +56,7 @@ private:
 
 TEST(RepackModel, LogitsWithTilesEqualPlainRows) {
     const std::string dir = test::temp_dir();
-    for (type t : {type::q4_0, type::q4_1, type::q5_0, type::iq4_nl, type::q8_0, type::q4_k, type::q5_k, type::q6_k}) {
+    for (type t : {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::q8_0, type::q4_k, type::q5_k, type::q6_k}) {
         SCOPED_TRACE(type_name(t));
         const std::string path = dir + "/tiny-" + type_name(t) + ".gguf";
         write_synth_llama(tiny(t), path);
