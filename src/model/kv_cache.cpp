@@ -1,8 +1,34 @@
 #include "model/kv_cache.hpp"
 
+#include "core/half.hpp"
+#include "kernels/attention.hpp"
 #include "lowbit/error.hpp"
 
 namespace lowbit {
+
+namespace {
+
+inline float to_elem(float x, float*) { return x; }
+inline uint16_t to_elem(float x, uint16_t*) { return f32_to_fp16(x); }
+
+template <class E>
+void store_head(E* kb, E* vt, int64_t head_dim, int64_t ld_v, int64_t pos0, int64_t n, const float* k, const float* v,
+                int64_t ld) {
+    for (int64_t t = 0; t < n; ++t)
+        for (int64_t d = 0; d < head_dim; ++d) {
+            kb[kernels::key_index(head_dim, d, pos0 + t)] = to_elem(k[t * ld + d], kb);
+            vt[d * ld_v + pos0 + t] = to_elem(v[t * ld + d], vt);
+        }
+}
+
+}  // namespace
+
+void kv_cache::store(int64_t layer, int64_t head, int64_t pos0, int64_t n, const float* k, const float* v, int64_t ld) {
+    if (type_ == kv_type::f16)
+        store_head(kb16(layer, head), vt16(layer, head), head_dim_, ld_, pos0, n, k, v, ld);
+    else
+        store_head(kb(layer, head), vt(layer, head), head_dim_, ld_, pos0, n, k, v, ld);
+}
 
 kv_type parse_kv_type(std::string_view s) {
     if (s == "f32") return kv_type::f32;

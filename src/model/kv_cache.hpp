@@ -37,6 +37,10 @@ public:
     uint16_t* kb16(int64_t layer, int64_t head) { return k16_.data() + offset(layer, head); }
     uint16_t* vt16(int64_t layer, int64_t head) { return v16_.data() + offset(layer, head); }
 
+    // Writes the keys and values of positions pos0 .. pos0 + n - 1 of one layer's KV head, key/value t
+    // at k + t * ld / v + t * ld (head_dim floats each), in the cache's layout and element type.
+    void store(int64_t layer, int64_t head, int64_t pos0, int64_t n, const float* k, const float* v, int64_t ld);
+
     size_t n_bytes() const { return (k_.size() + v_.size()) * sizeof(float) + (k16_.size() + v16_.size()) * 2; }
 
 private:

@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "core/half.hpp"
 #include "core/parallel.hpp"
 #include "kernels/attention.hpp"
 #include "kernels/repack.hpp"
@@ -342,25 +341,7 @@ void llama_context::forward(const int32_t* tok, int64_t n, int64_t n_out, float*
         }
         rope(q, QD, H);
         rope(k, KD, HKV);
-        for (int64_t h = 0; h < HKV; ++h) {
-            if (kv16) {
-                uint16_t* kb = kv_.kb16(l, h);
-                uint16_t* vt = kv_.vt16(l, h);
-                for (int64_t t = 0; t < n; ++t)
-                    for (int64_t d = 0; d < D; ++d) {
-                        kb[kernels::key_index(D, d, p0 + t)] = f32_to_fp16(k[t * KD + h * D + d]);
-                        vt[d * ld_kv + p0 + t] = f32_to_fp16(v[t * KD + h * D + d]);
-                    }
-                continue;
-            }
-            float* kb = kv_.kb(l, h);
-            float* vt = kv_.vt(l, h);
-            for (int64_t t = 0; t < n; ++t)
-                for (int64_t d = 0; d < D; ++d) {
-                    kb[kernels::key_index(D, d, p0 + t)] = k[t * KD + h * D + d];
-                    vt[d * ld_kv + p0 + t] = v[t * KD + h * D + d];
-                }
-        }
+        for (int64_t h = 0; h < HKV; ++h) kv_.store(l, h, p0, n, k + h * D, v + h * D, KD);
         const int attn_threads = n * (p0 + n) * D * H < (int64_t(1) << 18) ? 1 : nt;
         parallel_for(HKV * n_sub * q_blocks, attn_threads, [&](int64_t b, int64_t e, int worker) {
             float* scratch = attn_scratch_.data() + static_cast<size_t>(worker) * attn_scratch_per_worker_;

@@ -214,19 +214,14 @@ void run_layerwise(const model_data& m, const std::vector<std::vector<int32_t>>&
             rope(q.data(), QD, H);
             rope(k.data(), KD, HKV);
             parallel_for(S * HKV, nt, [&](int64_t b, int64_t e, int) {
-                const int64_t T32 = (T + kernels::k_key_block - 1) / kernels::k_key_block * kernels::k_key_block;
-                std::vector<float> kb(static_cast<size_t>(D * T32)), vt(static_cast<size_t>(D * T)),
-                    scratch(static_cast<size_t>(kernels::attn_scratch_floats(group, T, T)));
+                kv_cache cache(1, 1, D, T);  // one sequence's KV head at a time
+                std::vector<float> scratch(static_cast<size_t>(kernels::attn_scratch_floats(group, T, T)));
                 for (int64_t it = b; it < e; ++it) {
                     const int64_t s = it / HKV, hk = it % HKV;
-                    for (int64_t t = 0; t < T; ++t)
-                        for (int64_t d = 0; d < D; ++d) {
-                            kb[kernels::key_index(D, d, t)] = k[(s * T + t) * KD + hk * D + d];
-                            vt[d * T + t] = v[(s * T + t) * KD + hk * D + d];
-                        }
+                    cache.store(0, 0, 0, T, k.data() + s * T * KD + hk * D, v.data() + s * T * KD + hk * D, KD);
                     const int64_t h = hk * group;
-                    attn(D, group, T, 0, q.data() + s * T * QD + h * D, QD, kb.data(), vt.data(), T, scale,
-                         att.data() + s * T * QD + h * D, QD, scratch.data());
+                    attn(D, group, T, 0, q.data() + s * T * QD + h * D, QD, cache.kb(0, 0), cache.vt(0, 0), cache.ld(),
+                         scale, att.data() + s * T * QD + h * D, QD, scratch.data());
                 }
             });
         };
