@@ -106,33 +106,6 @@ inline __m256i pair_hi(__m256i v) {
                                                    6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15));
 }
 
-}  // namespace
-
-void gemv_q4_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                            int n_rows) {
-    const auto* x = static_cast<const tile_q4_0x8*>(tiles);
-    const auto* q = static_cast<const block_q8_0*>(a);
-    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
-        const int8_t* qa = q[b].qs;
-        prefetch_ahead<sizeof(tile_q4_0x8)>(x + b);
-        __m256i s16 = _mm256_setzero_si256();
-        for (int c = 0; c < 4; ++c) {
-            const __m256i w = load32(x[b].qs[c]);
-            const __m256i lo = _mm256_and_si256(w, m4), hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), m4);
-            s16 = _mm256_add_epi16(s16, _mm256_add_epi16(_mm256_maddubs_epi16(lo, bcast4(qa + 4 * c)),
-                                                         _mm256_maddubs_epi16(hi, bcast4(qa + 16 + 4 * c))));
-        }
-        const __m256i sumi = _mm256_add_epi32(_mm256_madd_epi16(s16, ones), _mm256_set1_epi32(side[b]));
-        const __m256 d = _mm256_mul_ps(load_fp16x8(x[b].d), _mm256_set1_ps(_cvtsh_ss(q[b].d)));
-        acc = _mm256_add_ps(acc, opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d)));
-    }
-    store_rows(y, acc, n_rows);
-}
-
-namespace {
-
 // Q5_0 codes (0..31) of columns 4C + i (lo) and 16 + 4C + i (hi) of every tile row: the nibbles of
 // qs[C] with bits 2C and 2C + 1 of qh moved to bit 4 (16-bit shifts by at most 4 left / 3 right: a bit
 // crossing into the next byte lands below bit 4 or above it, and the 0x10 mask drops it).
@@ -154,37 +127,113 @@ inline __m256i q5_0_pair_sums(const Tile& x, __m256i h, const int8_t* qa) {
     return _mm256_add_epi16(_mm256_maddubs_epi16(lo, bcast4(qa + 4 * C)), _mm256_maddubs_epi16(hi, bcast4(qa + 16 + 4 * C)));
 }
 
-}  // namespace
+// sum_j q[j] a[j] of one tile block, 8 int32 lanes (one per row), for the Q8_0 / Q8_1-activation tiles:
+//   Q4_0 / Q4_1 nibbles: 8 maddubs summed in int16 (|.| <= 16 x 15 x 127 = 30480), widened once;
+//   Q5_0 / Q5_1 codes 0..31: pair sums reach 2 x 31 x 127 = 7874, so column groups 0-1 and 2-3 are
+//     summed in separate int16 accumulators (<= 31496 each) and widened separately;
+//   IQ4_NL codebook values (signed): Q8_0's signed dot per 4-column group (pair sums up to
+//     2 x 127 x 127, widened at once).
+template <class Tile>
+inline __m256i nibble_sums(const Tile& x, const int8_t* qa) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256i s16 = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
+        const __m256i w = load32(x.qs[c]);
+        const __m256i lo = _mm256_and_si256(w, m4), hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), m4);
+        s16 = _mm256_add_epi16(s16, _mm256_add_epi16(_mm256_maddubs_epi16(lo, bcast4(qa + 4 * c)),
+                                                     _mm256_maddubs_epi16(hi, bcast4(qa + 16 + 4 * c))));
+    }
+    return _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
+}
 
-// IQ4_NL over Q4_0-layout tiles: nibbles -> signed codebook values by one pshufb each, then Q8_0's
-// signed x signed dot per 4-column group (pair sums up to 2 x 127 x 127: widened at once).
+template <class Tile>
+inline __m256i q5_sums(const Tile& x, const int8_t* qa) {
+    const __m256i h = load32(x.qh), ones = _mm256_set1_epi16(1);
+    const __m256i s01 = _mm256_add_epi16(q5_0_pair_sums<0>(x, h, qa), q5_0_pair_sums<1>(x, h, qa));
+    const __m256i s23 = _mm256_add_epi16(q5_0_pair_sums<2>(x, h, qa), q5_0_pair_sums<3>(x, h, qa));
+    return _mm256_add_epi32(_mm256_madd_epi16(s01, ones), _mm256_madd_epi16(s23, ones));
+}
+
+// The 16 IQ4_NL codebook values in both 128-bit lanes (pshufb table).
 inline __m256i iq4nl_lut() {
     return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k_iq4nl_values)));
 }
 
-void gemv_iq4_nlx8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                              int n_rows) {
-    const auto* x = static_cast<const tile_q4_0x8*>(tiles);
-    const auto* q = static_cast<const block_q8_0*>(a);
+inline __m256i iq4_nl_sums(const tile_q4_0x8& x, const int8_t* qa) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), lut = iq4nl_lut();
+    __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
+        const __m256i w = load32(x.qs[c]);
+        const __m256i lo = _mm256_shuffle_epi8(lut, _mm256_and_si256(w, m4));
+        const __m256i hi = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(w, 4), m4));
+        s0 = _mm256_add_epi32(s0, dot_i8_i8(lo, bcast4(qa + 4 * c)));
+        s1 = _mm256_add_epi32(s1, dot_i8_i8(hi, bcast4(qa + 16 + 4 * c)));
+    }
+    return _mm256_add_epi32(s0, s1);
+}
+
+// Q8_0 activations: acc += float(sums + side[b]) * (d_w[r] * d_a); the side value is Q4_0's / Q5_0's
+// -8 / -16 x (activation sum), none for IQ4_NL.
+template <class Tile, __m256i (*Sums)(const Tile&, const int8_t*), bool Side>
+void gemv_q8_0_act(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {
+    const auto* x = static_cast<const Tile*>(tiles);
+    const auto* q = static_cast<const block_q8_0*>(a);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
-        const int8_t* qa = q[b].qs;
-        prefetch_ahead<sizeof(tile_q4_0x8)>(x + b);
-        __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
-        for (int c = 0; c < 4; ++c) {
-            const __m256i w = load32(x[b].qs[c]);
-            const __m256i lo = _mm256_shuffle_epi8(lut, _mm256_and_si256(w, m4));
-            const __m256i hi = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(w, 4), m4));
-            s0 = _mm256_add_epi32(s0, dot_i8_i8(lo, bcast4(qa + 4 * c)));
-            s1 = _mm256_add_epi32(s1, dot_i8_i8(hi, bcast4(qa + 16 + 4 * c)));
-        }
+        prefetch_ahead<sizeof(Tile)>(x + b);
+        __m256i sumi = Sums(x[b], q[b].qs);
+        if constexpr (Side) sumi = _mm256_add_epi32(sumi, _mm256_set1_epi32(side[b]));
         const __m256 d = _mm256_mul_ps(load_fp16x8(x[b].d), _mm256_set1_ps(_cvtsh_ss(q[b].d)));
-        acc = _mm256_add_ps(acc, opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1)), d)));
+        acc = _mm256_add_ps(acc, opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d)));
     }
     store_rows(y, acc, n_rows);
 }
 
+// Q8_1 activations (Q4_1, Q5_1): acc += float(sums) * (d_w[r] * d_a) + m_w[r] * s_a.
+template <class Tile, __m256i (*Sums)(const Tile&, const int8_t*)>
+void gemv_q8_1_act(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+    const auto* x = static_cast<const Tile*>(tiles);
+    const auto* q = static_cast<const block_q8_1*>(a);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        prefetch_ahead<sizeof(Tile)>(x + b);
+        const __m256i sumi = Sums(x[b], q[b].qs);
+        const __m256 d = _mm256_mul_ps(load_fp16x8(x[b].d), _mm256_set1_ps(_cvtsh_ss(q[b].d)));
+        const __m256 prod = opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d));
+        const __m256 mins = opaque(_mm256_mul_ps(load_fp16x8(x[b].m), _mm256_set1_ps(_cvtsh_ss(q[b].s))));
+        acc = _mm256_add_ps(acc, opaque(_mm256_add_ps(prod, mins)));
+    }
+    store_rows(y, acc, n_rows);
+}
+
+}  // namespace
+
+void gemv_q4_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                            int n_rows) {
+    gemv_q8_0_act<tile_q4_0x8, nibble_sums<tile_q4_0x8>, true>(nb, tiles, a, side, y, n_rows);
+}
+
+void gemv_q5_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                            int n_rows) {
+    gemv_q8_0_act<tile_q5_0x8, q5_sums<tile_q5_0x8>, true>(nb, tiles, a, side, y, n_rows);
+}
+
+void gemv_iq4_nlx8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                              int n_rows) {
+    gemv_q8_0_act<tile_q4_0x8, iq4_nl_sums, false>(nb, tiles, a, side, y, n_rows);
+}
+
+void gemv_q4_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                            int n_rows) {
+    gemv_q8_1_act<tile_q4_1x8, nibble_sums<tile_q4_1x8>>(nb, tiles, a, y, n_rows);
+}
+
+void gemv_q5_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                            int n_rows) {
+    gemv_q8_1_act<tile_q5_1x8, q5_sums<tile_q5_1x8>>(nb, tiles, a, y, n_rows);
+}
+
+// IQ4_NL tile -> the integer GEMM's packed block of codebook values.
 void repack_unpack_iq4_nl__avx2(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_q4_0x8*>(tiles);
     auto* out = static_cast<gemm_block_q8x8*>(dst);
@@ -197,77 +246,6 @@ void repack_unpack_iq4_nl__avx2(int64_t nb, const void* tiles, void* dst) {
             store32(out[b].q[c + 4], _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(w, 4), m4)));
         }
     }
-}
-
-// As Q4_0's without the offset, plus each row's min times the activation block's s (Q8_1).
-void gemv_q4_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                            int n_rows) {
-    const auto* x = static_cast<const tile_q4_1x8*>(tiles);
-    const auto* q = static_cast<const block_q8_1*>(a);
-    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
-        const int8_t* qa = q[b].qs;
-        prefetch_ahead<sizeof(tile_q4_1x8)>(x + b);
-        __m256i s16 = _mm256_setzero_si256();
-        for (int c = 0; c < 4; ++c) {
-            const __m256i w = load32(x[b].qs[c]);
-            const __m256i lo = _mm256_and_si256(w, m4), hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), m4);
-            s16 = _mm256_add_epi16(s16, _mm256_add_epi16(_mm256_maddubs_epi16(lo, bcast4(qa + 4 * c)),
-                                                         _mm256_maddubs_epi16(hi, bcast4(qa + 16 + 4 * c))));
-        }
-        const __m256i sumi = _mm256_madd_epi16(s16, ones);
-        const __m256 d = _mm256_mul_ps(load_fp16x8(x[b].d), _mm256_set1_ps(_cvtsh_ss(q[b].d)));
-        const __m256 prod = opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d));
-        const __m256 mins = opaque(_mm256_mul_ps(load_fp16x8(x[b].m), _mm256_set1_ps(_cvtsh_ss(q[b].s))));
-        acc = _mm256_add_ps(acc, opaque(_mm256_add_ps(prod, mins)));
-    }
-    store_rows(y, acc, n_rows);
-}
-
-// Q5_1: Q5_0's codes and int16 sums without the offset, plus each row's min times s (Q8_1), as Q4_1.
-void gemv_q5_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                            int n_rows) {
-    const auto* x = static_cast<const tile_q5_1x8*>(tiles);
-    const auto* q = static_cast<const block_q8_1*>(a);
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
-        const int8_t* qa = q[b].qs;
-        prefetch_ahead<sizeof(tile_q5_1x8)>(x + b);
-        const __m256i h = load32(x[b].qh);
-        const __m256i s01 = _mm256_add_epi16(q5_0_pair_sums<0>(x[b], h, qa), q5_0_pair_sums<1>(x[b], h, qa));
-        const __m256i s23 = _mm256_add_epi16(q5_0_pair_sums<2>(x[b], h, qa), q5_0_pair_sums<3>(x[b], h, qa));
-        const __m256i sumi = _mm256_add_epi32(_mm256_madd_epi16(s01, ones), _mm256_madd_epi16(s23, ones));
-        const __m256 d = _mm256_mul_ps(load_fp16x8(x[b].d), _mm256_set1_ps(_cvtsh_ss(q[b].d)));
-        const __m256 prod = opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d));
-        const __m256 mins = opaque(_mm256_mul_ps(load_fp16x8(x[b].m), _mm256_set1_ps(_cvtsh_ss(q[b].s))));
-        acc = _mm256_add_ps(acc, opaque(_mm256_add_ps(prod, mins)));
-    }
-    store_rows(y, acc, n_rows);
-}
-
-// As Q4_0's, with codes 0..31: int16 pair sums reach 2 x 31 x 127 = 7874, so columns groups 0-1 and
-// 2-3 are summed in separate int16 accumulators (<= 31496 each) and widened separately; the -16 offset
-// is the side value.
-void gemv_q5_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                            int n_rows) {
-    const auto* x = static_cast<const tile_q5_0x8*>(tiles);
-    const auto* q = static_cast<const block_q8_0*>(a);
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
-        const int8_t* qa = q[b].qs;
-        prefetch_ahead<sizeof(tile_q5_0x8)>(x + b);
-        const __m256i h = load32(x[b].qh);
-        const __m256i s01 = _mm256_add_epi16(q5_0_pair_sums<0>(x[b], h, qa), q5_0_pair_sums<1>(x[b], h, qa));
-        const __m256i s23 = _mm256_add_epi16(q5_0_pair_sums<2>(x[b], h, qa), q5_0_pair_sums<3>(x[b], h, qa));
-        const __m256i sumi = _mm256_add_epi32(
-            _mm256_add_epi32(_mm256_madd_epi16(s01, ones), _mm256_madd_epi16(s23, ones)), _mm256_set1_epi32(side[b]));
-        const __m256 d = _mm256_mul_ps(load_fp16x8(x[b].d), _mm256_set1_ps(_cvtsh_ss(q[b].d)));
-        acc = _mm256_add_ps(acc, opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d)));
-    }
-    store_rows(y, acc, n_rows);
 }
 
 void gemv_q8_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
