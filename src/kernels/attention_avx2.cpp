@@ -29,41 +29,57 @@ inline __m256 load8(const uint16_t* p) {
 // The first `count` (1..8) elements, zeros above; nothing past them is read.
 inline __m256 load_first(const float* p, int64_t count) { return _mm256_maskload_ps(p, tail_mask(count)); }
 inline __m256 load_first(const uint16_t* p, int64_t count) {
-    alignas(16) uint16_t t[8] = {};
-    for (int64_t i = 0; i < count; ++i) t[i] = p[i];
-    return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(t)));
+    // count / 2 whole 32-bit pairs by a masked load, an odd last element put in its lane
+    alignas(16) static const uint16_t k_lane[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0xffff, 0, 0, 0, 0, 0, 0, 0};
+    __m128i h = _mm_maskload_epi32(reinterpret_cast<const int*>(p), _mm256_castsi256_si128(tail_mask(count / 2)));
+    if (count & 1) {
+        const __m128i lane = _mm_loadu_si128(reinterpret_cast<const __m128i*>(k_lane + 9 - count));
+        h = _mm_or_si128(h, _mm_and_si128(_mm_set1_epi16(static_cast<short>(p[count - 1])), lane));
+    }
+    return _mm256_cvtph_ps(h);
 }
 
-// The scores of one head for positions [j, j + 32): 4 registers, one broadcast of q[d] and 4 FMAs per
-// head dimension, stored (times scale) to s + j.
-template <class KV>
-inline void scores32(int64_t head_dim, const float* qh, const KV* kb, int64_t j, float scale, float* s) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (int64_t d = 0; d < head_dim; ++d) {
-        const __m256 qd = _mm256_set1_ps(qh[d]);
-        const KV* k = kb + key_index(head_dim, d, j);
-        a0 = _mm256_fmadd_ps(qd, load8(k), a0);
-        a1 = _mm256_fmadd_ps(qd, load8(k + 8), a1);
-        a2 = _mm256_fmadd_ps(qd, load8(k + 16), a2);
-        a3 = _mm256_fmadd_ps(qd, load8(k + 24), a3);
+// The scores of NR rows (query, head pairs: query qr[r], scratch row s[r], n[r] keys) for the first
+// 8 * G positions of the key block at j (a multiple of 32): NR * G accumulators, so the rows' FMA
+// chains overlap; each block row of keys is loaded once for all NR rows. Lane by lane the arithmetic
+// is one row's alone (acc = fma(q[d], k_d, acc) for d = 0, 1, ...; times scale), however rows are
+// grouped. Keys are read as whole blocks (the cache holds whole blocks of 32 positions: positions past
+// the end are computed and dropped); only positions below n[r] are stored.
+template <int G, int NR, class KV>
+inline void scores_rows(int64_t head_dim, const float* const* qr, const KV* kb, int64_t j, float scale,
+                        float* const* s, const int64_t* n) {
+    __m256 a[NR][G];
+    for (int r = 0; r < NR; ++r)
+        for (int g = 0; g < G; ++g) a[r][g] = _mm256_setzero_ps();
+    const KV* k = kb + key_index(head_dim, 0, j);  // block row d at k + d * 32
+    for (int64_t d = 0; d < head_dim; ++d, k += k_key_block) {
+        __m256 kv[G];
+        for (int g = 0; g < G; ++g) kv[g] = load8(k + 8 * g);
+        for (int r = 0; r < NR; ++r) {
+            const __m256 qd = _mm256_set1_ps(qr[r][d]);
+            for (int g = 0; g < G; ++g) a[r][g] = _mm256_fmadd_ps(qd, kv[g], a[r][g]);
+        }
     }
     const __m256 sc = _mm256_set1_ps(scale);
-    _mm256_storeu_ps(s + j, _mm256_mul_ps(a0, sc));
-    _mm256_storeu_ps(s + j + 8, _mm256_mul_ps(a1, sc));
-    _mm256_storeu_ps(s + j + 16, _mm256_mul_ps(a2, sc));
-    _mm256_storeu_ps(s + j + 24, _mm256_mul_ps(a3, sc));
+    for (int r = 0; r < NR; ++r)
+        for (int g = 0; g < G; ++g) {
+            const int64_t at = j + 8 * g, count = n[r] - at;
+            if (count >= 8)
+                _mm256_storeu_ps(s[r] + at, _mm256_mul_ps(a[r][g], sc));
+            else if (count > 0)
+                _mm256_maskstore_ps(s[r] + at, tail_mask(count), _mm256_mul_ps(a[r][g], sc));
+        }
 }
 
-// Scores for positions [j, j + 8) with those >= n masked off (never loaded, never stored).
-template <class KV>
-inline void scores8(int64_t head_dim, const float* qh, const KV* kb, int64_t j, int64_t n, float scale,
-                    float* s) {
-    const int64_t count = n - j < 8 ? n - j : 8;
-    const __m256i m = tail_mask(count);
-    __m256 a = _mm256_setzero_ps();
-    for (int64_t d = 0; d < head_dim; ++d)
-        a = _mm256_fmadd_ps(_mm256_set1_ps(qh[d]), load_first(kb + key_index(head_dim, d, j), count), a);
-    _mm256_maskstore_ps(s + j, m, _mm256_mul_ps(a, _mm256_set1_ps(scale)));
+// The scores of rows [0, rows) for the first 8 * G positions of the block at j: rows in fours (G <= 2)
+// or pairs (G >= 3), at most 8 accumulators.
+template <int G, class KV>
+inline void scores_block(int64_t head_dim, int64_t rows, const float* const* qr, const KV* kb, int64_t j,
+                         float scale, float* const* s, const int64_t* n) {
+    constexpr int NR = G >= 3 ? 2 : 4;
+    int64_t r = 0;
+    for (; r + NR <= rows; r += NR) scores_rows<G, NR>(head_dim, qr + r, kb, j, scale, s + r, n + r);
+    for (; r < rows; ++r) scores_rows<G, 1>(head_dim, qr + r, kb, j, scale, s + r, n + r);
 }
 
 // s[0..n) -> exp(s - max) in place; returns 1 / sum.
@@ -91,35 +107,37 @@ inline float softmax_numerators(float* s, int64_t n) {
     return 1.0f / hsum(vsum);
 }
 
-// acc[0..4) (8 lanes each) += p[j] * v_r[j] for the 4 value rows v0 + r * ld_kv, positions [j0, j1):
-// j0 is a multiple of 8; j1 is one too, or the end of the row (its last 8 masked). Lane l of acc[r]
-// sums the positions j = l mod 8 in increasing order, however [0, n) is cut into calls.
-template <class KV>
-inline void values4_part(const float* p, const KV* v0, int64_t ld_kv, int64_t j0, int64_t j1, float* acc) {
-    const KV* v1 = v0 + ld_kv;
-    const KV* v2 = v1 + ld_kv;
-    const KV* v3 = v2 + ld_kv;
-    __m256 a0 = _mm256_load_ps(acc), a1 = _mm256_load_ps(acc + 8), a2 = _mm256_load_ps(acc + 16),
-           a3 = _mm256_load_ps(acc + 24);
+// For NR rows with the same end j1 (probabilities p[r], accumulators acc[r]): acc[r][0..4) (8 lanes
+// each) += p[r][j] * v_k[j] over the 4 value rows v_k = v0 + k * ld_kv, positions [j0, j1), starting from
+// zero when `first`. j0 is a multiple of 8; j1 is one too, or the end of the row (its last 8 masked).
+// Each value row is loaded once for the NR rows. Lane l of acc[r] sums the positions j = l mod 8 in
+// increasing order, however [0, n) is cut into calls and rows into groups.
+template <int NR, class KV>
+inline void values4_rows(const float* const* p, const KV* v0, int64_t ld_kv, int64_t j0, int64_t j1, bool first,
+                         float* const* acc) {
+    const KV* v[4] = {v0, v0 + ld_kv, v0 + 2 * ld_kv, v0 + 3 * ld_kv};
+    __m256 a[NR][4];
+    for (int r = 0; r < NR; ++r)
+        for (int k = 0; k < 4; ++k) a[r][k] = first ? _mm256_setzero_ps() : _mm256_load_ps(acc[r] + 8 * k);
     int64_t j = j0;
     for (; j + 8 <= j1; j += 8) {
-        const __m256 pj = _mm256_loadu_ps(p + j);
-        a0 = _mm256_fmadd_ps(pj, load8(v0 + j), a0);
-        a1 = _mm256_fmadd_ps(pj, load8(v1 + j), a1);
-        a2 = _mm256_fmadd_ps(pj, load8(v2 + j), a2);
-        a3 = _mm256_fmadd_ps(pj, load8(v3 + j), a3);
+        __m256 vv[4];
+        for (int k = 0; k < 4; ++k) vv[k] = load8(v[k] + j);
+        for (int r = 0; r < NR; ++r) {
+            const __m256 pj = _mm256_loadu_ps(p[r] + j);
+            for (int k = 0; k < 4; ++k) a[r][k] = _mm256_fmadd_ps(pj, vv[k], a[r][k]);
+        }
     }
     if (j < j1) {
-        const __m256 pj = _mm256_maskload_ps(p + j, tail_mask(j1 - j));
-        a0 = _mm256_fmadd_ps(pj, load_first(v0 + j, j1 - j), a0);
-        a1 = _mm256_fmadd_ps(pj, load_first(v1 + j, j1 - j), a1);
-        a2 = _mm256_fmadd_ps(pj, load_first(v2 + j, j1 - j), a2);
-        a3 = _mm256_fmadd_ps(pj, load_first(v3 + j, j1 - j), a3);
+        __m256 vv[4];
+        for (int k = 0; k < 4; ++k) vv[k] = load_first(v[k] + j, j1 - j);
+        for (int r = 0; r < NR; ++r) {
+            const __m256 pj = _mm256_maskload_ps(p[r] + j, tail_mask(j1 - j));
+            for (int k = 0; k < 4; ++k) a[r][k] = _mm256_fmadd_ps(pj, vv[k], a[r][k]);
+        }
     }
-    _mm256_store_ps(acc, a0);
-    _mm256_store_ps(acc + 8, a1);
-    _mm256_store_ps(acc + 16, a2);
-    _mm256_store_ps(acc + 24, a3);
+    for (int r = 0; r < NR; ++r)
+        for (int k = 0; k < 4; ++k) _mm256_store_ps(acc[r] + 8 * k, a[r][k]);
 }
 
 template <class KV>
@@ -142,6 +160,8 @@ void attn_avx2(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0, con
     alignas(32) float vacc[R][32];
     const float* qr[R];
     float* orow[R];
+    float* srow[R];
+    float* arow[R];
     int64_t nr[R];
     // Rows: (query, head) pairs, up to R at once: all heads of a few queries, or R heads of one.
     const int64_t hc = n_heads < R ? n_heads : R;
@@ -155,29 +175,40 @@ void attn_avx2(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0, con
                 for (int64_t h = h0; h < h0 + nh; ++h, ++rows) {
                     qr[rows] = q + i * ldq + h * head_dim;
                     orow[rows] = out + i * ldo + h * head_dim;
+                    srow[rows] = scratch + rows * ls;
+                    arow[rows] = vacc[rows];
                     nr[rows] = pos0 + i + 1;
                 }
             const int64_t n_max = pos0 + i1;
             // scores: one block of K for every row before the next block
-            for (int64_t j = 0; j < n_max; j += k_key_block)
-                for (int64_t r = 0; r < rows; ++r) {
-                    const int64_t n = nr[r];
-                    if (j + k_key_block <= n)
-                        scores32(head_dim, qr[r], kb, j, scale, scratch + r * ls);
-                    else
-                        for (int64_t jj = j; jj < n; jj += 8) scores8(head_dim, qr[r], kb, jj, n, scale, scratch + r * ls);
-                }
+            for (int64_t j = 0; j < n_max; j += k_key_block) {
+                const int64_t left = n_max - j;
+                if (left > 24)
+                    scores_block<4>(head_dim, rows, qr, kb, j, scale, srow, nr);
+                else if (left > 16)
+                    scores_block<3>(head_dim, rows, qr, kb, j, scale, srow, nr);
+                else if (left > 8)
+                    scores_block<2>(head_dim, rows, qr, kb, j, scale, srow, nr);
+                else
+                    scores_block<1>(head_dim, rows, qr, kb, j, scale, srow, nr);
+            }
             for (int64_t r = 0; r < rows; ++r) inv[r] = softmax_numerators(scratch + r * ls, nr[r]);
             // weighted values: 4 rows of V at a time, cut into chunks of positions small enough for L1,
             // each chunk used by every (query, head) row before the next is read
             int64_t d = 0;
             for (; d + 4 <= head_dim; d += 4) {
-                for (int64_t r = 0; r < rows; ++r)
-                    for (int k = 0; k < 32; ++k) vacc[r][k] = 0.0f;
                 for (int64_t j0 = 0; j0 < n_max; j0 += k_value_chunk)
-                    for (int64_t r = 0; r < rows; ++r) {
+                    for (int64_t r = 0; r < rows;) {
                         const int64_t j1 = j0 + k_value_chunk < nr[r] ? j0 + k_value_chunk : nr[r];
-                        if (j0 < j1) values4_part(scratch + r * ls, vt + d * ld_kv, ld_kv, j0, j1, vacc[r]);
+                        if (j0 >= j1) {
+                            ++r;
+                        } else if (r + 1 < rows && nr[r + 1] == nr[r]) {
+                            values4_rows<2>(srow + r, vt + d * ld_kv, ld_kv, j0, j1, j0 == 0, arow + r);
+                            r += 2;
+                        } else {
+                            values4_rows<1>(srow + r, vt + d * ld_kv, ld_kv, j0, j1, j0 == 0, arow + r);
+                            ++r;
+                        }
                     }
                 for (int64_t r = 0; r < rows; ++r)
                     _mm_storeu_ps(orow[r] + d, _mm_mul_ps(hsum4(_mm256_load_ps(vacc[r]), _mm256_load_ps(vacc[r] + 8),

@@ -251,6 +251,54 @@ TEST(Attention, F16CacheEqualsF32OverTheConvertedCache) {
     }
 }
 
+// The kernels read keys as whole blocks of 32 positions and drop the positions past the end; values
+// past the end are never read. NaN there must leave the output unchanged, bit for bit (each tier,
+// F32 and F16 caches, every count of positions in the last block).
+TEST(Attention, CachePastTheEndIsNotUsed) {
+    std::mt19937 rng(k_seed + 6);
+    const int64_t hd = 16, n_heads = 3;
+    std::vector<kernels::attn_f32_fn> f32 = {kernels::attn_f32__ref};
+    std::vector<kernels::attn_f16kv_fn> f16 = {kernels::attn_f16kv__ref};
+#if defined(__x86_64__)
+    if (best_isa_tier() >= isa_tier::avx2) {
+        f32.push_back(kernels::attn_f32__avx2);
+        f16.push_back(kernels::attn_f16kv__avx2);
+    }
+#endif
+    for (int64_t n_kv = 1; n_kv <= 70; ++n_kv) {
+        const int64_t n_q = n_kv > 2 ? 2 : 1, pos0 = n_kv - n_q, ld_kv = key_elems(1, n_kv) + 8, ld = n_heads * hd;
+        auto q = random_vec(static_cast<size_t>(n_q * ld), rng, 2.0f);
+        auto k = random_vec(static_cast<size_t>(key_elems(hd, n_kv)), rng);
+        auto v = random_vec(static_cast<size_t>(hd * ld_kv), rng);
+        std::vector<float> kn(k), vn(v);
+        for (int64_t j = n_kv; j < key_elems(1, n_kv); ++j)
+            for (int64_t d = 0; d < hd; ++d) kn[static_cast<size_t>(kernels::key_index(hd, d, j))] = NAN;
+        for (int64_t d = 0; d < hd; ++d)
+            for (int64_t j = n_kv; j < ld_kv; ++j) vn[static_cast<size_t>(d * ld_kv + j)] = NAN;
+        std::vector<uint16_t> k16(k.size()), v16(v.size()), kn16(k.size()), vn16(v.size());
+        for (size_t i = 0; i < k.size(); ++i) {
+            k16[i] = f32_to_fp16(k[i]);
+            kn16[i] = std::isnan(kn[i]) ? uint16_t(0x7e00) : k16[i];
+        }
+        for (size_t i = 0; i < v.size(); ++i) {
+            v16[i] = f32_to_fp16(v[i]);
+            vn16[i] = std::isnan(vn[i]) ? uint16_t(0x7e00) : v16[i];
+        }
+        std::vector<float> s(static_cast<size_t>(kernels::attn_scratch_floats(n_heads, n_q, n_kv)));
+        std::vector<float> a(static_cast<size_t>(n_q * ld)), b(a.size());
+        for (auto fn : f32) {
+            fn(hd, n_heads, n_q, pos0, q.data(), ld, k.data(), v.data(), ld_kv, 0.25f, a.data(), ld, s.data());
+            fn(hd, n_heads, n_q, pos0, q.data(), ld, kn.data(), vn.data(), ld_kv, 0.25f, b.data(), ld, s.data());
+            for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << "f32 n_kv=" << n_kv << " element " << i;
+        }
+        for (auto fn : f16) {
+            fn(hd, n_heads, n_q, pos0, q.data(), ld, k16.data(), v16.data(), ld_kv, 0.25f, a.data(), ld, s.data());
+            fn(hd, n_heads, n_q, pos0, q.data(), ld, kn16.data(), vn16.data(), ld_kv, 0.25f, b.data(), ld, s.data());
+            for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << "f16 n_kv=" << n_kv << " element " << i;
+        }
+    }
+}
+
 TEST(Attention, FirstPositionCopiesItsValue) {
     // With one key the softmax is 1: the output is that key's value exactly (up to the 1/sum).
     const int64_t hd = 8;
