@@ -5,7 +5,9 @@
 //         = kb[(j / 32) * head_dim * 32 + d * 32 + j % 32]; the score loop reads one block (32 keys x
 //         head_dim, contiguous) at a time. (With the keys transposed as [head_dim][n_ctx], a chunk of
 //         positions touched head_dim lines a row apart, too many streams for the hardware prefetcher:
-//         generation at depth 4096 ran at about two thirds of the speed.)
+//         generation at depth 4096 ran at about two thirds of the speed.) The buffer holds whole blocks:
+//         the AVX2 kernel reads the last block's 8-position groups whole and drops the positions past
+//         the end (any values there, NaN included, leave the output unchanged).
 //   values, transposed: element d of value j at vt[d * ld_kv + j]; the value loop reads 4 rows along
 //         positions at a time (4 sequential streams).
 //   q:   head h of query i at q + i * ldq + h * head_dim; query i sits at position pos0 + i and sees

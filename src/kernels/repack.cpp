@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <string>
 
 #include "core/half.hpp"
 #include "core/parallel.hpp"
@@ -517,6 +518,66 @@ bool repack_supported(type t, int64_t n_cols) {
 
 }  // namespace kernels
 
+namespace {
+
+// n bytes (rounded up to 64) for tiles, 64-byte aligned. Buffers of 2 MiB or more are 2 MiB aligned and
+// their whole 2 MiB pages are asked for transparent huge pages (Linux, advice only): fewer page faults
+// while repacking and fewer TLB misses while streaming. The size is not rounded up to 2 MiB, so the
+// tail stays in small pages and no memory is wasted. Free with std::free.
+uint8_t* alloc_tiles(size_t n, const std::string& what) {
+    constexpr size_t k_huge = size_t(2) << 20;
+    const bool huge = n >= k_huge;
+    const size_t bytes = (n + 63) / 64 * 64;
+    void* raw = nullptr;
+#if defined(__unix__) || defined(__APPLE__)
+    if (posix_memalign(&raw, huge ? k_huge : 64, bytes) != 0) raw = nullptr;
+#else
+    raw = std::aligned_alloc(64, bytes);
+#endif
+    LOWBIT_REQUIRE(raw != nullptr, "repack: cannot allocate {} bytes for {}", bytes, what);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (huge) ::madvise(raw, bytes / k_huge * k_huge, MADV_HUGEPAGE);  // advice only: failure changes nothing
+#endif
+    return static_cast<uint8_t*>(raw);
+}
+
+}  // namespace
+
+std::shared_ptr<const repacked_matrix> stack_repacked(std::vector<std::shared_ptr<const repacked_matrix>>& parts) {
+    LOWBIT_REQUIRE(!parts.empty() && parts[0], "stack_repacked: no matrices");
+    auto m = std::make_shared<repacked_matrix>();
+    const repacked_matrix& first = *parts[0];
+    m->t = first.t;
+    m->n_cols = first.n_cols;
+    m->n_blocks = first.n_blocks;
+    m->tile_bytes = first.tile_bytes;
+    for (const auto& q : parts) {
+        LOWBIT_REQUIRE(q && q->t == m->t && q->n_cols == m->n_cols && q->tile_bytes == m->tile_bytes &&
+                           q->n_rows % kernels::k_tile_rows == 0,
+                       "stack_repacked: matrices of different types or widths, or rows not a multiple of {}",
+                       kernels::k_tile_rows);
+        m->n_rows += q->n_rows;
+        m->n_tiles += q->n_tiles;
+    }
+    uint8_t* p = alloc_tiles(m->n_bytes(), fmt::format("a stack of {} {} matrices", parts.size(), type_name(m->t)));
+    m->data = std::shared_ptr<const uint8_t>(p, [](const uint8_t* q) { std::free(const_cast<uint8_t*>(q)); });
+    size_t at = 0;
+    for (auto& q : parts) {
+        std::memcpy(p + at, q->data.get(), q->n_bytes());
+        auto view = std::make_shared<repacked_matrix>();
+        view->t = q->t;
+        view->n_rows = q->n_rows;
+        view->n_cols = q->n_cols;
+        view->n_tiles = q->n_tiles;
+        view->n_blocks = q->n_blocks;
+        view->tile_bytes = q->tile_bytes;
+        view->data = std::shared_ptr<const uint8_t>(m->data, p + at);  // shares the stack's buffer
+        at += q->n_bytes();
+        q = std::move(view);  // the part's own buffer is freed with its last owner
+    }
+    return m;
+}
+
 std::shared_ptr<const repacked_matrix> repack_matrix(type t, const uint8_t* w, size_t row_stride, int64_t n_rows,
                                                      int64_t n_cols, int n_threads) {
     LOWBIT_REQUIRE(kernels::repack_supported(t, n_cols), "repack: {} rows of {} weights have no tiled layout",
@@ -530,25 +591,8 @@ std::shared_ptr<const repacked_matrix> repack_matrix(type t, const uint8_t* w, s
     m->n_tiles = (n_rows + kernels::k_tile_rows - 1) / kernels::k_tile_rows;
     m->n_blocks = n_cols / k.block;
     m->tile_bytes = static_cast<size_t>(m->n_blocks) * k.tile_block_bytes;
-    // Buffers of 2 MiB or more are 2 MiB aligned and their whole 2 MiB pages are asked for transparent
-    // huge pages (Linux, advice only): fewer page faults while repacking and fewer TLB misses while
-    // streaming. The size is not rounded up, so the tail stays in small pages and no memory is wasted.
-    constexpr size_t k_huge = size_t(2) << 20;
-    const bool huge = m->n_bytes() >= k_huge;
-    const size_t bytes = (m->n_bytes() + 63) / 64 * 64;
-    void* raw = nullptr;
-#if defined(__unix__) || defined(__APPLE__)
-    if (posix_memalign(&raw, huge ? k_huge : 64, bytes) != 0) raw = nullptr;
-#else
-    raw = std::aligned_alloc(64, bytes);
-#endif
-    auto* p = static_cast<uint8_t*>(raw);
-    LOWBIT_REQUIRE(p != nullptr, "repack: cannot allocate {} bytes for a {} x {} {} matrix", bytes, n_rows, n_cols,
-                   type_name(t));
-    m->data = std::unique_ptr<uint8_t, void (*)(uint8_t*)>(p, [](uint8_t* q) { std::free(q); });
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (huge) ::madvise(p, bytes / k_huge * k_huge, MADV_HUGEPAGE);  // advice only: failure changes nothing
-#endif
+    auto* p = alloc_tiles(m->n_bytes(), fmt::format("a {} x {} {} matrix", n_rows, n_cols, type_name(t)));
+    m->data = std::shared_ptr<const uint8_t>(p, [](const uint8_t* q) { std::free(const_cast<uint8_t*>(q)); });
     parallel_for(m->n_tiles, n_threads, [&](int64_t b, int64_t e, int) {
         for (int64_t i = b; i < e; ++i) {
             const int64_t r0 = i * kernels::k_tile_rows;

@@ -50,6 +50,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "core/cpu.hpp"
 #include "lowbit/types.hpp"
@@ -201,13 +202,14 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
 }  // namespace kernels
 
 // A weight matrix repacked into ceil(n_rows / 8) tiles; tile i (rows 8i .. 8i+7) is
-// n_blocks tile blocks, contiguous. Owned memory, 64-byte aligned.
+// n_blocks tile blocks, contiguous. 64-byte aligned memory, shared: a matrix can be a view into the
+// tiles of a stack of matrices (stack_repacked).
 struct repacked_matrix {
     type t = type::f32;
     int64_t n_rows = 0, n_cols = 0;
     int64_t n_tiles = 0, n_blocks = 0;  // tiles, and tile blocks per tile
     size_t tile_bytes = 0;              // bytes per tile (n_blocks tile blocks)
-    std::unique_ptr<uint8_t, void (*)(uint8_t*)> data{nullptr, nullptr};
+    std::shared_ptr<const uint8_t> data;
 
     const uint8_t* tile(int64_t i) const { return data.get() + static_cast<size_t>(i) * tile_bytes; }
     size_t n_bytes() const { return static_cast<size_t>(n_tiles) * tile_bytes; }
@@ -217,6 +219,13 @@ struct repacked_matrix {
 // Throws lowbit::error if repack_supported(t, n_cols) is false or memory cannot be allocated.
 std::shared_ptr<const repacked_matrix> repack_matrix(type t, const uint8_t* w, size_t row_stride, int64_t n_rows,
                                                      int64_t n_cols, int n_threads = 0);
+
+// The matrices' rows one after another as one repacked matrix (each part's n_rows a multiple of 8,
+// all of one type and n_cols): one buffer holds the stack's tiles, and each part is replaced by a view
+// into it, so memory does not grow. Generation then runs the parts that read the same input (q, k, v;
+// gate, up) as one product, one contiguous stream of weights and one parallel region.
+// Throws lowbit::error if the parts do not fit together or memory cannot be allocated.
+std::shared_ptr<const repacked_matrix> stack_repacked(std::vector<std::shared_ptr<const repacked_matrix>>& parts);
 
 // Whether [p, p + n) lies in one read-only, file-backed mapping of this process (/proc/self/maps;
 // false where that cannot be read): rows there can be replaced by a repacked copy without doubling

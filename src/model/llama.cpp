@@ -161,6 +161,31 @@ llama_model::llama_model(model_data m, const load_options& opt) : data_(std::mov
         L.w_down = make_matrix(data_, b + "ffn_down.weight", L.w_gate.n_rows, c.n_embd);
     }
     apply_act_quant(data_, layers_, opt.act_quant);  // int8 activations per lowbit.act_quant.* / opt
+    // "blk.N.attn_q.weight" -> "blk.N.<what>"
+    const auto b_name = [](const weight_matrix& w, const char* what) {
+        const size_t dot = w.name.find('.', w.name.find('.') + 1);
+        return (dot == std::string::npos ? std::string() : w.name.substr(0, dot + 1)) + what;
+    };
+    // The tiles of parts that read one input stacked into a tiles-only matrix (llama_layer::wqkv);
+    // an empty matrix unless every part is tiled, of one type and width, rows a multiple of 8.
+    const auto stack = [](std::string name, std::initializer_list<weight_matrix*> parts) {
+        weight_matrix s;
+        std::vector<std::shared_ptr<const repacked_matrix>> tiles;
+        for (weight_matrix* w : parts) {
+            if (!w->tiles || w->tiles->t != (*parts.begin())->t || w->n_cols != (*parts.begin())->n_cols ||
+                w->n_rows % kernels::k_tile_rows != 0)
+                return s;
+            tiles.push_back(w->tiles);
+        }
+        s.tiles = stack_repacked(tiles);
+        size_t i = 0;
+        for (weight_matrix* w : parts) w->tiles = tiles[i++];
+        s.name = std::move(name);
+        s.t = s.tiles->t;
+        s.n_rows = s.tiles->n_rows;
+        s.n_cols = s.tiles->n_cols;
+        return s;
+    };
     // Load-time repacking (kernels/repack.hpp) of weight-only matrices whose rows lie in a read-only
     // file mapping (GGUF loads): the rows' pages are handed back to the kernel once the tiles exist, so
     // memory does not double. Rows in owned buffers (models built in memory) are left as they are.
@@ -173,8 +198,11 @@ llama_model::llama_model(model_data m, const load_options& opt) : data_(std::mov
             w.tiles = repack_matrix(w.t, w.data, w.row_stride, w.n_rows, w.n_cols);
             release_file_pages(w.data, w.n_bytes());
         };
-        for (auto& L : layers_)
+        for (auto& L : layers_) {
             for (weight_matrix* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) repack(*w);
+            L.wqkv = stack(b_name(L.wq, "attn_qkv"), {&L.wq, &L.wk, &L.wv});
+            L.w_gate_up = stack(b_name(L.w_gate, "ffn_gate_up"), {&L.w_gate, &L.w_up});
+        }
         repack(output_);
     }
     for (const auto& t : data_.tensors) {
@@ -214,6 +242,7 @@ llama_context::llama_context(std::shared_ptr<const llama_model> model, const con
     v_.resize(B * kd);
     g_.resize(B * static_cast<size_t>(n_ff));
     u_.resize(B * static_cast<size_t>(n_ff));
+    stacked_.resize(std::max(qd + 2 * kd, 2 * static_cast<size_t>(n_ff)));
     attn_scratch_per_worker_ =
         static_cast<size_t>(kernels::attn_scratch_floats(c.n_head / c.n_head_kv, n_batch_, n_ctx));
     attn_scratch_.resize(static_cast<size_t>(n_threads_) * attn_scratch_per_worker_);
@@ -222,7 +251,8 @@ llama_context::llama_context(std::shared_ptr<const llama_model> model, const con
 
 size_t llama_context::n_bytes() const {
     const size_t floats = rope_.n_floats() + x_.size() + xn_.size() + q_.size() + k_.size() +
-                          v_.size() + att_.size() + g_.size() + u_.size() + attn_scratch_.size() + logits_.size();
+                          v_.size() + att_.size() + g_.size() + u_.size() + attn_scratch_.size() + logits_.size() +
+                          stacked_.size();
     return kv_.n_bytes() + floats * sizeof(float);
 }
 
@@ -295,8 +325,7 @@ void llama_context::forward(const int32_t* tok, int64_t n, int64_t n_out, float*
     const int64_t QD = H * D, KD = HKV * D, group = H / HKV;
     const int64_t p0 = kv_.n_past();
     const int nt = n_threads_;
-    float *x = x_.data(), *xn = xn_.data(), *q = q_.data(), *k = k_.data(), *v = v_.data(), *att = att_.data();
-    float *g = g_.data(), *u = u_.data();
+    float *x = x_.data(), *xn = xn_.data(), *att = att_.data();
 
     const weight_matrix& emb = model_->tok_embd();
     for (int64_t t = 0; t < n; ++t) dequantize_row(emb.t, emb.row(tok[t]), x + t * E, E);
@@ -310,6 +339,15 @@ void llama_context::forward(const int32_t* tok, int64_t n, int64_t n_out, float*
                          int threads, matmul_scratch& scratch) {
         if (observer_) observer_(w.name, xin, nr, ldx);
         lowbit::matmul(w, nr, xin, ldx, y, ldy, threads, scratch);
+    };
+
+    // One token with the quantized GEMV path: the stacked products (llama_layer::wqkv, w_gate_up) read
+    // xn once, into stacked_; the observer still sees each part's input.
+    const bool one_token = n == 1 && mm_.quantized_max_tokens() > 0;
+    auto stacked = [&](const weight_matrix& s, std::initializer_list<const weight_matrix*> parts) {
+        if (observer_)
+            for (const weight_matrix* w : parts) observer_(w->name, xn, n, E);
+        lowbit::matmul(s, n, xn, E, stacked_.data(), s.n_rows, nt, mm_);
     };
 
     auto rope = [&](float* y, int64_t ld, int64_t n_heads) {
@@ -333,7 +371,13 @@ void llama_context::forward(const int32_t* tok, int64_t n, int64_t n_out, float*
     for (int64_t l = 0; l < c.n_layer; ++l) {
         const llama_layer& L = model_->layers()[static_cast<size_t>(l)];
         rms_norm(x, L.attn_norm.data(), xn, n, E, c.rms_eps);
-        {
+        float *q = q_.data(), *k = k_.data(), *v = v_.data();
+        if (one_token && L.wqkv.n_rows > 0) {  // one product; q, k, v one after another in stacked_
+            stacked(L.wqkv, {&L.wq, &L.wk, &L.wv});
+            q = stacked_.data();
+            k = q + QD;
+            v = k + KD;
+        } else {
             const matmul_shared_input shared(mm_);  // q, k, v read the same xn: quantize it once
             matmul(L.wq, n, xn, E, q, QD, nt, mm_);
             matmul(L.wk, n, xn, E, k, KD, nt, mm_);
@@ -342,7 +386,9 @@ void llama_context::forward(const int32_t* tok, int64_t n, int64_t n_out, float*
         rope(q, QD, H);
         rope(k, KD, HKV);
         for (int64_t h = 0; h < HKV; ++h) kv_.store(l, h, p0, n, k + h * D, v + h * D, KD);
-        const int attn_threads = n * (p0 + n) * D * H < (int64_t(1) << 18) ? 1 : nt;
+        // Attention of one token at depth 64 is ~10 us per layer on one core: split across the threads
+        // from a few thousand multiply-adds on (a parallel region costs ~1.5 us).
+        const int attn_threads = n * (p0 + n) * D * H < (int64_t(1) << 12) ? 1 : nt;
         parallel_for(HKV * n_sub * q_blocks, attn_threads, [&](int64_t b, int64_t e, int worker) {
             float* scratch = attn_scratch_.data() + static_cast<size_t>(worker) * attn_scratch_per_worker_;
             for (int64_t it = b; it < e; ++it) {
@@ -362,7 +408,12 @@ void llama_context::forward(const int32_t* tok, int64_t n, int64_t n_out, float*
 
         const int64_t F = L.w_gate.n_rows;
         rms_norm(x, L.ffn_norm.data(), xn, n, E, c.rms_eps);
-        {
+        float *g = g_.data(), *u = u_.data();
+        if (one_token && L.w_gate_up.n_rows > 0) {
+            stacked(L.w_gate_up, {&L.w_gate, &L.w_up});
+            g = stacked_.data();
+            u = g + F;
+        } else {
             const matmul_shared_input shared(mm_);  // gate and up read the same xn
             matmul(L.w_gate, n, xn, E, g, F, nt, mm_);
             matmul(L.w_up, n, xn, E, u, F, nt, mm_);

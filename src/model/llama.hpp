@@ -58,6 +58,10 @@ struct rope_table {
 struct llama_layer {
     std::vector<float> attn_norm, ffn_norm;  // [n_embd]
     weight_matrix wq, wk, wv, wo, w_gate, w_up, w_down;
+    // Repacked models: q, k, v (and gate, up) stacked into one matrix of tiles only (no rows; the parts'
+    // tiles are views into it, stack_repacked) for one-token generation: one product and one parallel
+    // region instead of three (two). n_rows == 0 when the parts are not all tiled alike.
+    weight_matrix wqkv, w_gate_up;
 };
 
 class llama_model {
@@ -137,6 +141,7 @@ private:
     matmul_scratch mm_;
     rope_table rope_;  // positions [0, n_ctx)
     std::vector<float> x_, xn_, q_, k_, v_, att_, g_, u_, attn_scratch_, logits_;
+    std::vector<float> stacked_;  // one token's output of a stacked product (llama_layer::wqkv, w_gate_up)
     size_t attn_scratch_per_worker_ = 0;  // floats: a GQA group's scores, kernels::attn_f32
 };
 

@@ -9,7 +9,9 @@
 //    flip the rounding of a later activation to Q8 (one code step, 1/127 of its block's range), which
 //    moves the logits by up to ~1e-3 relative (measured: Q4_0 3.3e-3 at max |logit| 4.0, Q8_0 5e-7,
 //    Q4_K 0 -- its __avx2 dot equals __ref);
-//  - matrices repacked only when loaded from a file mapping (in-memory models are left alone).
+//  - matrices repacked only when loaded from a file mapping (in-memory models are left alone);
+//  - q, k, v and gate, up stacked (stack_repacked): the single-token steps run the stacked products,
+//    so the bit-exact generation logits at the ref tier cover them too.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -68,6 +70,17 @@ TEST(RepackModel, LogitsWithTilesEqualPlainRows) {
             for (const weight_matrix* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
                 ASSERT_NE(w->tiles, nullptr) << w->name << " was not repacked";
         ASSERT_NE(tiled->output().tiles, nullptr);
+        // q, k, v and gate, up stacked (generation's single-token steps below run the stacks): the
+        // parts' tiles are views into the stack's buffer, in order
+        for (const auto& L : tiled->layers()) {
+            ASSERT_EQ(L.wqkv.n_rows, L.wq.n_rows + L.wk.n_rows + L.wv.n_rows);
+            ASSERT_EQ(L.w_gate_up.n_rows, L.w_gate.n_rows + L.w_up.n_rows);
+            EXPECT_EQ(L.wq.tiles->tile(0), L.wqkv.tiles->tile(0));
+            EXPECT_EQ(L.wk.tiles->tile(0), L.wqkv.tiles->tile(L.wq.tiles->n_tiles));
+            EXPECT_EQ(L.wv.tiles->tile(0), L.wqkv.tiles->tile(L.wq.tiles->n_tiles + L.wk.tiles->n_tiles));
+            EXPECT_EQ(L.w_up.tiles->tile(0), L.w_gate_up.tiles->tile(L.w_gate.tiles->n_tiles));
+        }
+        EXPECT_EQ(plain->layers()[0].wqkv.n_rows, 0);
         EXPECT_EQ(plain->layers()[0].wq.tiles, nullptr);
 
         const size_t n_prompt_logits = 9 * 300;
