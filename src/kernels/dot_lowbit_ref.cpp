@@ -52,8 +52,11 @@ float dot_int_ref(int64_t n, const void* w, const void* a) {
         int sumi = 0;
         for (int j = 0; j < 32; ++j)
             sumi += (static_cast<int>(lbfmt::get_bits(p.group + header, p.first + j, Bits)) - Off) * y[c].qs[j];
-        sum += fp16_to_f32(lbfmt::load_u16(p.group)) * fp16_to_f32(y[c].d) * static_cast<float>(sumi);
-        if constexpr (Asym) sum += fp16_to_f32(lbfmt::load_u16(p.group + 2)) * fp16_to_f32(y[c].s);
+        const float t = fp16_to_f32(lbfmt::load_u16(p.group)) * fp16_to_f32(y[c].d) * static_cast<float>(sumi);
+        if constexpr (Asym)  // one add per block, as dot_q4_1_q8_1__ref (int4_g32_asym runs on Q4_1's tiles)
+            sum += t + fp16_to_f32(lbfmt::load_u16(p.group + 2)) * fp16_to_f32(y[c].s);
+        else
+            sum += t;
     }
     return sum;
 }

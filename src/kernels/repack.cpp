@@ -12,6 +12,8 @@
 #include "core/parallel.hpp"
 #include "formats/ggml_blocks.hpp"
 #include "formats/iq_grids.hpp"
+#include "formats/lowbit_blocks.hpp"
+#include "formats/lowbit_formats.hpp"
 #include "kernels/gemm_q.hpp"
 #include "lowbit/error.hpp"
 
@@ -105,6 +107,49 @@ void repack_tile_q8_0(const uint8_t* w, size_t row_stride, int n_rows, int64_t n
     });
 }
 
+// lowbit's int4_g32 / int4_g32_asym / int8_g32 (docs/formats.md) are Q4_0's / Q4_1's / Q8_0's
+// arithmetic in another byte order: w = d (u - 8), w = d u + m, w = d (u - 128) with codes as an
+// LSB-first bit stream (weight 2k in the low nibble of byte k; int8 codes offset by 128). Their tiles
+// are those types' tiles, so generation runs the same kernels.
+// The 16 bytes of Q4_0 / Q4_1 nibbles (weight j < 16 in the low nibble of byte j, j + 16 in the high
+// one) of a block's 32 LSB-first 4-bit codes.
+inline void int4_as_ggml_nibbles(const uint8_t* qs, uint8_t* out) {
+    for (int j = 0; j < 16; ++j) {
+        const int lo = (qs[j / 2] >> (4 * (j & 1))) & 15, hi = (qs[8 + j / 2] >> (4 * (j & 1))) & 15;
+        out[j] = static_cast<uint8_t>(lo | hi << 4);
+    }
+}
+
+void repack_tile_int4_g32(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_0x8* out) {
+    using block = block_int_sym<4, 32>;
+    tile_rows<tile_q4_0x8, block>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const block& blk) {
+        uint8_t qs[16];
+        int4_as_ggml_nibbles(blk.qs, qs);
+        o.d[r] = blk.d;
+        for (int c = 0; c < 4; ++c) std::memcpy(o.qs[c][r], qs + 4 * c, 4);
+    });
+}
+
+void repack_tile_int4_g32_asym(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_1x8* out) {
+    using block = block_int_asym<4, 32>;
+    tile_rows<tile_q4_1x8, block>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const block& blk) {
+        uint8_t qs[16];
+        int4_as_ggml_nibbles(blk.qs, qs);
+        o.d[r] = blk.d;
+        o.m[r] = blk.m;
+        for (int c = 0; c < 4; ++c) std::memcpy(o.qs[c][r], qs + 4 * c, 4);
+    });
+}
+
+void repack_tile_int8_g32(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q8_0x8* out) {
+    using block = block_int_sym<8, 32>;
+    tile_rows<tile_q8_0x8, block>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const block& blk) {
+        o.d[r] = blk.d;
+        for (int g = 0; g < 8; ++g)
+            for (int i = 0; i < 4; ++i) o.qs[g][r][i] = static_cast<int8_t>(blk.qs[4 * g + i] ^ 0x80);
+    });
+}
+
 void repack_tile_q4_k(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_kx8* out) {
     tile_rows<tile_q4_kx8, block_q4_k>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const auto& blk) {
         put_scales_mins(o, r, blk);
@@ -178,6 +223,15 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
         case type::q5_1: repack_tile_q5_1(w, row_stride, n_rows, n_cols / k_qk5_1, static_cast<tile_q5_1x8*>(dst)); break;
         case type::q5_0: repack_tile_q5_0(w, row_stride, n_rows, n_cols / k_qk5_0, static_cast<tile_q5_0x8*>(dst)); break;
         case type::q8_0: repack_tile_q8_0(w, row_stride, n_rows, n_cols / k_qk8_0, static_cast<tile_q8_0x8*>(dst)); break;
+        case ext_type::int4_g32:
+            repack_tile_int4_g32(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q4_0x8*>(dst));
+            break;
+        case ext_type::int4_g32_asym:
+            repack_tile_int4_g32_asym(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q4_1x8*>(dst));
+            break;
+        case ext_type::int8_g32:
+            repack_tile_int8_g32(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q8_0x8*>(dst));
+            break;
         case type::q4_k: repack_tile_q4_k(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_q4_kx8*>(dst)); break;
         case type::q5_k: repack_tile_q5_k(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_q5_kx8*>(dst)); break;
         case type::q6_k: repack_tile_q6_k(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_q6_kx8*>(dst)); break;
@@ -190,6 +244,7 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
 int64_t repack_act_side_count(type t, int64_t n_cols) {
     switch (t) {
         case type::q4_0:
+        case ext_type::int4_g32:
         case type::q5_0: return n_cols / k_qk8_0;
         case type::q4_k:
         case type::q5_k: return n_cols / k_qk_k * 4;
@@ -198,9 +253,9 @@ int64_t repack_act_side_count(type t, int64_t n_cols) {
 }
 
 void repack_act_sides(type t, const void* a, int64_t n_cols, int32_t* side) {
-    if (t == type::q4_0 || t == type::q5_0) {
+    if (t == type::q4_0 || t == ext_type::int4_g32 || t == type::q5_0) {
         const auto* y = static_cast<const block_q8_0*>(a);
-        const int off = t == type::q4_0 ? 8 : 16;
+        const int off = t == type::q5_0 ? 16 : 8;
         for (int64_t b = 0; b < n_cols / k_qk8_0; ++b) {
             int s = 0;
             for (int j = 0; j < 32; ++j) s += y[b].qs[j];
@@ -481,6 +536,17 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
         case type::q4_1:
             k = {type::q8_1, k_qk4_1, sizeof(tile_q4_1x8), avx2 ? gemv_q4_1x8_q8_1__avx2 : gemv_q4_1x8_q8_1__ref,
                  nullptr};
+            break;
+        // lowbit formats on ggml tiles (repack_tile_int4_g32 ...); no unpack: they have no integer
+        // prompt GEMM, whose packing would be their own
+        case ext_type::int4_g32:
+            k = {type::q8_0, 32, sizeof(tile_q4_0x8), avx2 ? gemv_q4_0x8_q8_0__avx2 : gemv_q4_0x8_q8_0__ref, nullptr};
+            break;
+        case ext_type::int4_g32_asym:
+            k = {type::q8_1, 32, sizeof(tile_q4_1x8), avx2 ? gemv_q4_1x8_q8_1__avx2 : gemv_q4_1x8_q8_1__ref, nullptr};
+            break;
+        case ext_type::int8_g32:
+            k = {type::q8_0, 32, sizeof(tile_q8_0x8), avx2 ? gemv_q8_0x8_q8_0__avx2 : gemv_q8_0x8_q8_0__ref, nullptr};
             break;
         case type::q5_1:
             k = {type::q8_1, k_qk5_1, sizeof(tile_q5_1x8), avx2 ? gemv_q5_1x8_q8_1__avx2 : gemv_q5_1x8_q8_1__ref,

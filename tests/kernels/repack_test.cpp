@@ -24,6 +24,7 @@
 #include "kernels/gemm_q.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/quant_act.hpp"
+#include "formats/lowbit_formats.hpp"
 #include "kernels/repack.hpp"
 #include "lowbit/error.hpp"
 #include "test_util.hpp"
@@ -32,7 +33,10 @@ namespace lowbit {
 namespace {
 
 constexpr uint32_t k_seed = 20261124;
-const type k_types[] = {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::q8_0, type::q4_k, type::q5_k, type::q6_k};
+// ggml types, and lowbit formats that run on ggml tiles (int4_g32: Q4_0's, int4_g32_asym: Q4_1's,
+// int8_g32: Q8_0's)
+const type k_types[] = {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::q8_0, type::q4_k, type::q5_k,
+                        type::q6_k, ext_type::int4_g32, ext_type::int4_g32_asym, ext_type::int8_g32};
 
 std::vector<isa_tier> tiers() {
     std::vector<isa_tier> v = {isa_tier::ref};
@@ -46,7 +50,8 @@ std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t n_cols, std::mt
     for (auto& v : b) v = static_cast<uint8_t>(rng());
     std::uniform_real_distribution<float> u(0.001f, 0.1f);
     const size_t bb = traits(t).block_bytes;
-    const std::vector<size_t> fields = t == type::q4_k || t == type::q5_k || t == type::q4_1 || t == type::q5_1 ? std::vector<size_t>{0, 2}
+    const bool two = t == type::q4_k || t == type::q5_k || t == type::q4_1 || t == type::q5_1 || t == ext_type::int4_g32_asym;
+    const std::vector<size_t> fields = two                                ? std::vector<size_t>{0, 2}
                                        : t == type::q6_k                  ? std::vector<size_t>{208}
                                                                           : std::vector<size_t>{0};
     for (size_t off = 0; off < b.size(); off += bb)
