@@ -8,6 +8,8 @@
 #include "core/half.hpp"
 #include "formats/ggml_blocks.hpp"
 #include "formats/iq_grids.hpp"
+#include "formats/lowbit_blocks.hpp"
+#include "formats/lowbit_formats.hpp"
 
 namespace lowbit::kernels {
 
@@ -85,6 +87,25 @@ void gemm_pack_q4_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_
                                    [](auto& o, int r, const auto& blk) {
         o.d[r] = fp16_to_f32(blk.d);
         for (int c = 0; c < 32; ++c) o.q[c / 4][r][c % 4] = static_cast<int8_t>(q4_0_code(blk, c));
+    });
+}
+
+// lowbit int4_g32 / int8_g32 rows packed as Q4_0's / Q8_0's (the same codes: 4-bit u, the kernel's
+// offset 8; int8 u - 128), so their prompts run those types' kernels (kernels/repack.hpp: their tiles
+// are Q4_0's / Q8_0's too).
+void gemm_pack_int4_g32__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    using block = block_int_sym<4, 32>;
+    pack_groups<gemm_block_q8x8, block>(w, row_stride, n_rows, k / 32, dst, [](auto& o, int r, const block& blk) {
+        o.d[r] = fp16_to_f32(blk.d);
+        for (int c = 0; c < 32; ++c) o.q[c / 4][r][c % 4] = static_cast<int8_t>((blk.qs[c / 2] >> (4 * (c & 1))) & 15);
+    });
+}
+
+void gemm_pack_int8_g32__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    using block = block_int_sym<8, 32>;
+    pack_groups<gemm_block_q8x8, block>(w, row_stride, n_rows, k / 32, dst, [](auto& o, int r, const block& blk) {
+        o.d[r] = fp16_to_f32(blk.d);
+        for (int c = 0; c < 32; ++c) o.q[c / 4][r][c % 4] = static_cast<int8_t>(blk.qs[c] ^ 0x80);
     });
 }
 
@@ -428,6 +449,14 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
             break;
         case type::q8_0:
             k = {type::q8_0, k_qk8_0, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_q8_0__avx2 : gemm_pack_q8_0__ref,
+                 avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
+            break;
+        case ext_type::int4_g32:
+            k = {type::q8_0, 32, sizeof(gemm_block_q8x8), gemm_pack_int4_g32__ref,
+                 avx2 ? gemm_q4_0_q8_0_8x4__avx2 : gemm_q4_0_q8_0_8x4__ref};
+            break;
+        case ext_type::int8_g32:
+            k = {type::q8_0, 32, sizeof(gemm_block_q8x8), gemm_pack_int8_g32__ref,
                  avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
             break;
         case type::q4_k:

@@ -537,16 +537,18 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
             k = {type::q8_1, k_qk4_1, sizeof(tile_q4_1x8), avx2 ? gemv_q4_1x8_q8_1__avx2 : gemv_q4_1x8_q8_1__ref,
                  nullptr};
             break;
-        // lowbit formats on ggml tiles (repack_tile_int4_g32 ...); no unpack: they have no integer
-        // prompt GEMM, whose packing would be their own
+        // lowbit formats on ggml tiles (repack_tile_int4_g32 ...), unpacked for the ggml types' prompt
+        // GEMM (gemm_q_kernel packs their rows the same way); int4_g32_asym, like Q4_1, has none
         case ext_type::int4_g32:
-            k = {type::q8_0, 32, sizeof(tile_q4_0x8), avx2 ? gemv_q4_0x8_q8_0__avx2 : gemv_q4_0x8_q8_0__ref, nullptr};
+            k = {type::q8_0, 32, sizeof(tile_q4_0x8), avx2 ? gemv_q4_0x8_q8_0__avx2 : gemv_q4_0x8_q8_0__ref,
+                 avx2 ? repack_unpack_q4_0__avx2 : repack_unpack_q4_0__ref};
             break;
         case ext_type::int4_g32_asym:
             k = {type::q8_1, 32, sizeof(tile_q4_1x8), avx2 ? gemv_q4_1x8_q8_1__avx2 : gemv_q4_1x8_q8_1__ref, nullptr};
             break;
         case ext_type::int8_g32:
-            k = {type::q8_0, 32, sizeof(tile_q8_0x8), avx2 ? gemv_q8_0x8_q8_0__avx2 : gemv_q8_0x8_q8_0__ref, nullptr};
+            k = {type::q8_0, 32, sizeof(tile_q8_0x8), avx2 ? gemv_q8_0x8_q8_0__avx2 : gemv_q8_0x8_q8_0__ref,
+                 avx2 ? repack_unpack_q8_0__avx2 : repack_unpack_q8_0__ref};
             break;
         case type::q5_1:
             k = {type::q8_1, k_qk5_1, sizeof(tile_q5_1x8), avx2 ? gemv_q5_1x8_q8_1__avx2 : gemv_q5_1x8_q8_1__ref,
