@@ -90,15 +90,32 @@ void gemm_pack_q4_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_
     });
 }
 
-// lowbit int4_g32 / int8_g32 rows packed as Q4_0's / Q8_0's (the same codes: 4-bit u, the kernel's
+// lowbit int4_g32 / int4_g64 / int4_g128 / int8_g32 rows packed as Q4_0's / Q8_0's (the same codes: 4-bit u, the kernel's
 // offset 8; int8 u - 128), so their prompts run those types' kernels (kernels/repack.hpp: their tiles
 // are Q4_0's / Q8_0's too).
+template <int G>
+void gemm_pack_int4_sym(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    using block = block_int_sym<4, G>;
+    constexpr int per = G / 32;
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < k / 32; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const block& blk = reinterpret_cast<const block*>(w + row_stride * static_cast<size_t>(r))[b / per];
+            const uint8_t* qs = blk.qs + 16 * (b % per);
+            out[b].d[r] = fp16_to_f32(blk.d);
+            for (int c = 0; c < 32; ++c) out[b].q[c / 4][r][c % 4] = static_cast<int8_t>((qs[c / 2] >> (4 * (c & 1))) & 15);
+        }
+    }
+}
 void gemm_pack_int4_g32__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    using block = block_int_sym<4, 32>;
-    pack_groups<gemm_block_q8x8, block>(w, row_stride, n_rows, k / 32, dst, [](auto& o, int r, const block& blk) {
-        o.d[r] = fp16_to_f32(blk.d);
-        for (int c = 0; c < 32; ++c) o.q[c / 4][r][c % 4] = static_cast<int8_t>((blk.qs[c / 2] >> (4 * (c & 1))) & 15);
-    });
+    gemm_pack_int4_sym<32>(w, row_stride, n_rows, k, dst);
+}
+void gemm_pack_int4_g64__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    gemm_pack_int4_sym<64>(w, row_stride, n_rows, k, dst);
+}
+void gemm_pack_int4_g128__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    gemm_pack_int4_sym<128>(w, row_stride, n_rows, k, dst);
 }
 
 void gemm_pack_int8_g32__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
@@ -452,7 +469,12 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
                  avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
             break;
         case ext_type::int4_g32:
-            k = {type::q8_0, 32, sizeof(gemm_block_q8x8), gemm_pack_int4_g32__ref,
+        case ext_type::int4_g64:
+        case ext_type::int4_g128:
+            k = {type::q8_0, 32, sizeof(gemm_block_q8x8),
+                 t == ext_type::int4_g32   ? gemm_pack_int4_g32__ref
+                 : t == ext_type::int4_g64 ? gemm_pack_int4_g64__ref
+                                           : gemm_pack_int4_g128__ref,
                  avx2 ? gemm_q4_0_q8_0_8x4__avx2 : gemm_q4_0_q8_0_8x4__ref};
             break;
         case ext_type::int8_g32:

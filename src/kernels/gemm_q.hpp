@@ -128,6 +128,8 @@ void gemm_pack_q4_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_
 void gemm_pack_q5_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q8_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_int4_g32__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_int4_g64__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_int4_g128__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_int8_g32__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q4_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q4_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);

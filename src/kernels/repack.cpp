@@ -120,14 +120,23 @@ inline void int4_as_ggml_nibbles(const uint8_t* qs, uint8_t* out) {
     }
 }
 
-void repack_tile_int4_g32(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_0x8* out) {
-    using block = block_int_sym<4, 32>;
-    tile_rows<tile_q4_0x8, block>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const block& blk) {
-        uint8_t qs[16];
-        int4_as_ggml_nibbles(blk.qs, qs);
-        o.d[r] = blk.d;
-        for (int c = 0; c < 4; ++c) std::memcpy(o.qs[c][r], qs + 4 * c, 4);
-    });
+// int4_g32 / int4_g64 / int4_g128: tile block b (columns 32b .. 32b + 31) takes group b / (G / 32)'s
+// scale and the 16 code bytes of its chunk b % (G / 32); the larger groups' scale is repeated per 32
+// columns (tiles then take 4.5 bits per weight, as Q4_0; the file's rows take 4.25 / 4.125).
+template <int G>
+void repack_tile_int4_sym(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_0x8* out) {
+    using block = block_int_sym<4, G>;
+    constexpr int per = G / 32;
+    for (int64_t b = 0; b < nb; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const block& blk = reinterpret_cast<const block*>(w + row_stride * static_cast<size_t>(r))[b / per];
+            uint8_t qs[16];
+            int4_as_ggml_nibbles(blk.qs + 16 * (b % per), qs);
+            out[b].d[r] = blk.d;
+            for (int c = 0; c < 4; ++c) std::memcpy(out[b].qs[c][r], qs + 4 * c, 4);
+        }
+    }
 }
 
 void repack_tile_int4_g32_asym(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_1x8* out) {
@@ -224,7 +233,13 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
         case type::q5_0: repack_tile_q5_0(w, row_stride, n_rows, n_cols / k_qk5_0, static_cast<tile_q5_0x8*>(dst)); break;
         case type::q8_0: repack_tile_q8_0(w, row_stride, n_rows, n_cols / k_qk8_0, static_cast<tile_q8_0x8*>(dst)); break;
         case ext_type::int4_g32:
-            repack_tile_int4_g32(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q4_0x8*>(dst));
+            repack_tile_int4_sym<32>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q4_0x8*>(dst));
+            break;
+        case ext_type::int4_g64:
+            repack_tile_int4_sym<64>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q4_0x8*>(dst));
+            break;
+        case ext_type::int4_g128:
+            repack_tile_int4_sym<128>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q4_0x8*>(dst));
             break;
         case ext_type::int4_g32_asym:
             repack_tile_int4_g32_asym(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q4_1x8*>(dst));
@@ -245,6 +260,8 @@ int64_t repack_act_side_count(type t, int64_t n_cols) {
     switch (t) {
         case type::q4_0:
         case ext_type::int4_g32:
+        case ext_type::int4_g64:
+        case ext_type::int4_g128:
         case type::q5_0: return n_cols / k_qk8_0;
         case type::q4_k:
         case type::q5_k: return n_cols / k_qk_k * 4;
@@ -253,7 +270,8 @@ int64_t repack_act_side_count(type t, int64_t n_cols) {
 }
 
 void repack_act_sides(type t, const void* a, int64_t n_cols, int32_t* side) {
-    if (t == type::q4_0 || t == ext_type::int4_g32 || t == type::q5_0) {
+    if (t == type::q4_0 || t == ext_type::int4_g32 || t == ext_type::int4_g64 || t == ext_type::int4_g128 ||
+        t == type::q5_0) {
         const auto* y = static_cast<const block_q8_0*>(a);
         const int off = t == type::q5_0 ? 16 : 8;
         for (int64_t b = 0; b < n_cols / k_qk8_0; ++b) {
@@ -540,6 +558,8 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
         // lowbit formats on ggml tiles (repack_tile_int4_g32 ...), unpacked for the ggml types' prompt
         // GEMM (gemm_q_kernel packs their rows the same way); int4_g32_asym, like Q4_1, has none
         case ext_type::int4_g32:
+        case ext_type::int4_g64:
+        case ext_type::int4_g128:
             k = {type::q8_0, 32, sizeof(tile_q4_0x8), avx2 ? gemv_q4_0x8_q8_0__avx2 : gemv_q4_0x8_q8_0__ref,
                  avx2 ? repack_unpack_q4_0__avx2 : repack_unpack_q4_0__ref};
             break;

@@ -33,10 +33,11 @@ namespace lowbit {
 namespace {
 
 constexpr uint32_t k_seed = 20261124;
-// ggml types, and lowbit formats that run on ggml tiles (int4_g32: Q4_0's, int4_g32_asym: Q4_1's,
-// int8_g32: Q8_0's)
+// ggml types, and lowbit formats that run on ggml tiles (int4_g32 / g64 / g128: Q4_0's, int4_g32_asym:
+// Q4_1's, int8_g32: Q8_0's)
 const type k_types[] = {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::q8_0, type::q4_k, type::q5_k,
-                        type::q6_k, ext_type::int4_g32, ext_type::int4_g32_asym, ext_type::int8_g32};
+                        type::q6_k, ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128, ext_type::int4_g32_asym,
+                        ext_type::int8_g32};
 
 std::vector<isa_tier> tiers() {
     std::vector<isa_tier> v = {isa_tier::ref};
