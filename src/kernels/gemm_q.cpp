@@ -10,6 +10,7 @@
 #include "formats/iq_grids.hpp"
 #include "formats/lowbit_blocks.hpp"
 #include "formats/lowbit_formats.hpp"
+#include "kernels/dot.hpp"
 
 namespace lowbit::kernels {
 
@@ -116,6 +117,20 @@ void gemm_pack_int4_g64__ref(const uint8_t* w, size_t row_stride, int n_rows, in
 }
 void gemm_pack_int4_g128__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     gemm_pack_int4_sym<128>(w, row_stride, n_rows, k, dst);
+}
+
+// nf4 rows: codes as k_nf4_i8 values, scale d / 127 (dot_nf4_q8_0__ref's weights), for Q8_0's kernel.
+void gemm_pack_nf4__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < k / 32; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const block_nf4& blk = reinterpret_cast<const block_nf4*>(w + row_stride * static_cast<size_t>(r))[b / 2];
+            const uint8_t* qs = blk.qs + 16 * (b % 2);
+            out[b].d[r] = fp16_to_f32(blk.d) * (1.0f / 127.0f);
+            for (int c = 0; c < 32; ++c) out[b].q[c / 4][r][c % 4] = k_nf4_i8[(qs[c / 2] >> (4 * (c & 1))) & 15];
+        }
+    }
 }
 
 void gemm_pack_int8_g32__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
@@ -479,6 +494,10 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
             break;
         case ext_type::int8_g32:
             k = {type::q8_0, 32, sizeof(gemm_block_q8x8), gemm_pack_int8_g32__ref,
+                 avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
+            break;
+        case ext_type::nf4:
+            k = {type::q8_0, 32, sizeof(gemm_block_q8x8), gemm_pack_nf4__ref,
                  avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
             break;
         case type::q4_k:

@@ -131,6 +131,7 @@ void gemm_pack_int4_g32__ref(const uint8_t* w, size_t row_stride, int n_rows, in
 void gemm_pack_int4_g64__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_int4_g128__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_int8_g32__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_nf4__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q4_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q4_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q5_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);

@@ -14,6 +14,7 @@
 #include "formats/iq_grids.hpp"
 #include "formats/lowbit_blocks.hpp"
 #include "formats/lowbit_formats.hpp"
+#include "kernels/dot.hpp"
 #include "kernels/gemm_q.hpp"
 #include "lowbit/error.hpp"
 
@@ -120,23 +121,27 @@ inline void int4_as_ggml_nibbles(const uint8_t* qs, uint8_t* out) {
     }
 }
 
-// int4_g32 / int4_g64 / int4_g128: tile block b (columns 32b .. 32b + 31) takes group b / (G / 32)'s
-// scale and the 16 code bytes of its chunk b % (G / 32); the larger groups' scale is repeated per 32
-// columns (tiles then take 4.5 bits per weight, as Q4_0; the file's rows take 4.25 / 4.125).
-template <int G>
-void repack_tile_int4_sym(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_0x8* out) {
-    using block = block_int_sym<4, G>;
+// int4_g32 / int4_g64 / int4_g128 and nf4 (4-bit codes after a 2-byte scale, groups of G): tile block
+// b (columns 32b .. 32b + 31) takes group b / (G / 32)'s scale and the 16 code bytes of its chunk
+// b % (G / 32); the larger groups' scale is repeated per 32 columns (tiles then take 4.5 bits per
+// weight, as Q4_0; the file's rows take 4.25 / 4.125).
+template <class Block, int G>
+void repack_tile_4bit_groups(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_0x8* out) {
     constexpr int per = G / 32;
     for (int64_t b = 0; b < nb; ++b) {
         std::memset(&out[b], 0, sizeof(out[b]));
         for (int r = 0; r < n_rows; ++r) {
-            const block& blk = reinterpret_cast<const block*>(w + row_stride * static_cast<size_t>(r))[b / per];
+            const Block& blk = reinterpret_cast<const Block*>(w + row_stride * static_cast<size_t>(r))[b / per];
             uint8_t qs[16];
             int4_as_ggml_nibbles(blk.qs + 16 * (b % per), qs);
             out[b].d[r] = blk.d;
             for (int c = 0; c < 4; ++c) std::memcpy(out[b].qs[c][r], qs + 4 * c, 4);
         }
     }
+}
+template <int G>
+void repack_tile_int4_sym(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_0x8* out) {
+    repack_tile_4bit_groups<block_int_sym<4, G>, G>(w, row_stride, n_rows, nb, out);
 }
 
 void repack_tile_int4_g32_asym(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_1x8* out) {
@@ -241,6 +246,10 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
         case ext_type::int4_g128:
             repack_tile_int4_sym<128>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q4_0x8*>(dst));
             break;
+        case ext_type::nf4:
+            repack_tile_4bit_groups<block_nf4, k_qk_nf4>(w, row_stride, n_rows, n_cols / 32,
+                                                         static_cast<tile_q4_0x8*>(dst));
+            break;
         case ext_type::int4_g32_asym:
             repack_tile_int4_g32_asym(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q4_1x8*>(dst));
             break;
@@ -303,7 +312,8 @@ inline int q4_0_tile_nibble(const tile_q4_0x8& x, int r, int j) {
 
 // The tiled GEMVs over Q8_0 activations: sum += float(sum_j w(r, j) a[j]) * (d_w[r] * d_a), w = the
 // signed weight value (code minus offset, or codebook value) of column j of tile row r.
-template <class Tile, int (*W)(const Tile&, int, int)>
+// Div > 1 (nf4): the weight scale is d_w / Div, (d_w * (1 / Div)) * d_a.
+template <class Tile, int (*W)(const Tile&, int, int), int Div = 1>
 void gemv_q8_0_act_ref(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
     const auto* x = static_cast<const Tile*>(tiles);
     const auto* q = static_cast<const block_q8_0*>(a);
@@ -312,7 +322,8 @@ void gemv_q8_0_act_ref(int64_t nb, const void* tiles, const void* a, float* y, i
         for (int64_t b = 0; b < nb; ++b) {
             int sumi = 0;
             for (int j = 0; j < 32; ++j) sumi += W(x[b], r, j) * q[b].qs[j];
-            sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d[r]) * fp16_to_f32(q[b].d));
+            const float dw = Div == 1 ? fp16_to_f32(x[b].d[r]) : fp16_to_f32(x[b].d[r]) * (1.0f / Div);
+            sum += static_cast<float>(sumi) * (dw * fp16_to_f32(q[b].d));
         }
         y[r] = sum;
     }
@@ -320,6 +331,7 @@ void gemv_q8_0_act_ref(int64_t nb, const void* tiles, const void* a, float* y, i
 
 inline int q4_0_weight(const tile_q4_0x8& x, int r, int j) { return q4_0_tile_nibble(x, r, j) - 8; }
 inline int iq4_nl_weight(const tile_q4_0x8& x, int r, int j) { return k_iq4nl_values[q4_0_tile_nibble(x, r, j)]; }
+inline int nf4_weight(const tile_q4_0x8& x, int r, int j) { return k_nf4_i8[q4_0_tile_nibble(x, r, j)]; }
 inline int q5_0_weight(const tile_q5_0x8& x, int r, int j) { return q5_tile_code(x, r, j) - 16; }
 inline int q8_0_weight(const tile_q8_0x8& x, int r, int j) { return x.qs[j / 4][r][j % 4]; }
 
@@ -333,6 +345,11 @@ void gemv_q4_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const i
 void gemv_iq4_nlx8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                              int n_rows) {
     gemv_q8_0_act_ref<tile_q4_0x8, iq4_nl_weight>(nb, tiles, a, y, n_rows);
+}
+
+void gemv_nf4x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                          int n_rows) {
+    gemv_q8_0_act_ref<tile_q4_0x8, nf4_weight, 127>(nb, tiles, a, y, n_rows);
 }
 
 void gemv_q5_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
@@ -472,6 +489,20 @@ void repack_unpack_iq4_nl__ref(int64_t nb, const void* tiles, void* dst) {
         }
 }
 
+void repack_unpack_nf4__ref(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_q4_0x8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < nb; ++b)
+        for (int r = 0; r < 8; ++r) {
+            out[b].d[r] = fp16_to_f32(x[b].d[r]) * (1.0f / 127.0f);
+            for (int c = 0; c < 4; ++c)
+                for (int i = 0; i < 4; ++i) {
+                    out[b].q[c][r][i] = k_nf4_i8[x[b].qs[c][r][i] & 15];
+                    out[b].q[c + 4][r][i] = k_nf4_i8[x[b].qs[c][r][i] >> 4];
+                }
+        }
+}
+
 void repack_unpack_q5_0__ref(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_q5_0x8*>(tiles);
     auto* out = static_cast<gemm_block_q8x8*>(dst);
@@ -565,6 +596,10 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
             break;
         case ext_type::int4_g32_asym:
             k = {type::q8_1, 32, sizeof(tile_q4_1x8), avx2 ? gemv_q4_1x8_q8_1__avx2 : gemv_q4_1x8_q8_1__ref, nullptr};
+            break;
+        case ext_type::nf4:
+            k = {type::q8_0, 32, sizeof(tile_q4_0x8), avx2 ? gemv_nf4x8_q8_0__avx2 : gemv_nf4x8_q8_0__ref,
+                 avx2 ? repack_unpack_nf4__avx2 : repack_unpack_nf4__ref};
             break;
         case ext_type::int8_g32:
             k = {type::q8_0, 32, sizeof(tile_q8_0x8), avx2 ? gemv_q8_0x8_q8_0__avx2 : gemv_q8_0x8_q8_0__ref,

@@ -148,6 +148,12 @@ void gemv_iq4_nlx8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const
 void gemv_iq4_nlx8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void repack_unpack_iq4_nl__ref(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_iq4_nl__avx2(int64_t nb, const void* tiles, void* dst);
+// lowbit nf4 on the Q4_0 tile (codes, the 64-weight block's scale repeated per 32 columns): weights
+// k_nf4_i8[code] (kernels/dot.hpp) times d / 127, as dot_nf4_q8_0__ref.
+void gemv_nf4x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_nf4x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void repack_unpack_nf4__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_nf4__avx2(int64_t nb, const void* tiles, void* dst);
 void gemv_q4_1x8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q4_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q5_1x8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);

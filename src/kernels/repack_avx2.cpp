@@ -23,6 +23,7 @@
 #include "formats/ggml_blocks.hpp"
 #include "formats/iq_grids.hpp"
 #include "kernels/avx2_math.hpp"
+#include "kernels/dot.hpp"
 #include "kernels/gemm_q.hpp"
 #include "kernels/repack.hpp"
 
@@ -155,12 +156,15 @@ inline __m256i q5_sums(const Tile& x, const int8_t* qa) {
 }
 
 // The 16 IQ4_NL codebook values in both 128-bit lanes (pshufb table).
-inline __m256i iq4nl_lut() {
-    return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k_iq4nl_values)));
+// A 16-entry int8 codebook (IQ4_NL's, NF4's) in both 128-bit lanes (pshufb table).
+template <const int8_t* Lut>
+inline __m256i lut16() {
+    return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(Lut)));
 }
 
-inline __m256i iq4_nl_sums(const tile_q4_0x8& x, const int8_t* qa) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), lut = iq4nl_lut();
+template <const int8_t* Lut>
+inline __m256i table4_sums(const tile_q4_0x8& x, const int8_t* qa) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), lut = lut16<Lut>();
     __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
     for (int c = 0; c < 4; ++c) {
         const __m256i w = load32(x.qs[c]);
@@ -173,8 +177,8 @@ inline __m256i iq4_nl_sums(const tile_q4_0x8& x, const int8_t* qa) {
 }
 
 // Q8_0 activations: acc += float(sums + side[b]) * (d_w[r] * d_a); the side value is Q4_0's / Q5_0's
-// -8 / -16 x (activation sum), none for IQ4_NL.
-template <class Tile, __m256i (*Sums)(const Tile&, const int8_t*), bool Side>
+// -8 / -16 x (activation sum), none for IQ4_NL / NF4. Div > 1 (NF4): d_w / Div, as (d_w * (1 / Div)) * d_a.
+template <class Tile, __m256i (*Sums)(const Tile&, const int8_t*), bool Side, int Div = 1>
 void gemv_q8_0_act(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {
     const auto* x = static_cast<const Tile*>(tiles);
     const auto* q = static_cast<const block_q8_0*>(a);
@@ -183,7 +187,9 @@ void gemv_q8_0_act(int64_t nb, const void* tiles, const void* a, const int32_t* 
         prefetch_ahead<sizeof(Tile)>(x + b);
         __m256i sumi = Sums(x[b], q[b].qs);
         if constexpr (Side) sumi = _mm256_add_epi32(sumi, _mm256_set1_epi32(side[b]));
-        const __m256 d = _mm256_mul_ps(load_fp16x8(x[b].d), _mm256_set1_ps(_cvtsh_ss(q[b].d)));
+        __m256 dw = load_fp16x8(x[b].d);
+        if constexpr (Div != 1) dw = _mm256_mul_ps(dw, _mm256_set1_ps(1.0f / Div));
+        const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(_cvtsh_ss(q[b].d)));
         acc = _mm256_add_ps(acc, opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d)));
     }
     store_rows(y, acc, n_rows);
@@ -220,7 +226,12 @@ void gemv_q5_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const 
 
 void gemv_iq4_nlx8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
                               int n_rows) {
-    gemv_q8_0_act<tile_q4_0x8, iq4_nl_sums, false>(nb, tiles, a, side, y, n_rows);
+    gemv_q8_0_act<tile_q4_0x8, table4_sums<k_iq4nl_values>, false>(nb, tiles, a, side, y, n_rows);
+}
+
+void gemv_nf4x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                           int n_rows) {
+    gemv_q8_0_act<tile_q4_0x8, table4_sums<k_nf4_i8>, false, 127>(nb, tiles, a, side, y, n_rows);
 }
 
 void gemv_q4_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
@@ -234,12 +245,18 @@ void gemv_q5_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const 
 }
 
 // IQ4_NL tile -> the integer GEMM's packed block of codebook values.
-void repack_unpack_iq4_nl__avx2(int64_t nb, const void* tiles, void* dst) {
+namespace {
+
+// Codebook values of the Q4_0-shaped tiles of IQ4_NL / NF4 into Q8_0's packed blocks; scale d / Div.
+template <const int8_t* Lut, int Div>
+void unpack_table4(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_q4_0x8*>(tiles);
     auto* out = static_cast<gemm_block_q8x8*>(dst);
-    const __m256i m4 = _mm256_set1_epi8(0x0F), lut = iq4nl_lut();
+    const __m256i m4 = _mm256_set1_epi8(0x0F), lut = lut16<Lut>();
     for (int64_t b = 0; b < nb; ++b) {
-        _mm256_storeu_ps(out[b].d, load_fp16x8(x[b].d));
+        __m256 d = load_fp16x8(x[b].d);
+        if constexpr (Div != 1) d = _mm256_mul_ps(d, _mm256_set1_ps(1.0f / Div));
+        _mm256_storeu_ps(out[b].d, d);
         for (int c = 0; c < 4; ++c) {
             const __m256i w = load32(x[b].qs[c]);
             store32(out[b].q[c], _mm256_shuffle_epi8(lut, _mm256_and_si256(w, m4)));
@@ -247,6 +264,11 @@ void repack_unpack_iq4_nl__avx2(int64_t nb, const void* tiles, void* dst) {
         }
     }
 }
+
+}  // namespace
+
+void repack_unpack_iq4_nl__avx2(int64_t nb, const void* tiles, void* dst) { unpack_table4<k_iq4nl_values, 1>(nb, tiles, dst); }
+void repack_unpack_nf4__avx2(int64_t nb, const void* tiles, void* dst) { unpack_table4<k_nf4_i8, 127>(nb, tiles, dst); }
 
 void gemv_q8_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                             int n_rows) {

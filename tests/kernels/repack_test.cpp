@@ -34,10 +34,10 @@ namespace {
 
 constexpr uint32_t k_seed = 20261124;
 // ggml types, and lowbit formats that run on ggml tiles (int4_g32 / g64 / g128: Q4_0's, int4_g32_asym:
-// Q4_1's, int8_g32: Q8_0's)
+// Q4_1's, int8_g32: Q8_0's, nf4: Q4_0's with its codebook)
 const type k_types[] = {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::q8_0, type::q4_k, type::q5_k,
                         type::q6_k, ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128, ext_type::int4_g32_asym,
-                        ext_type::int8_g32};
+                        ext_type::int8_g32, ext_type::nf4};
 
 std::vector<isa_tier> tiers() {
     std::vector<isa_tier> v = {isa_tier::ref};
@@ -143,9 +143,9 @@ TEST(Repack, UnpackEqualsGemmPackOfRows) {
             for (isa_tier tier : tiers()) {
                 std::fill(got.begin(), got.end(), uint8_t(0xA5));
                 kernels::repack_kernel(t, tier).unpack(p->n_blocks, p->tile(0), got.data());
-                if (t == type::iq4_nl) {
-                    // IQ4_NL's padding rows: zero scale, but the tile's zero nibbles are codebook value -127
-                    // where the packer writes 0; only the real rows' codes must match.
+                if (t == type::iq4_nl || t == ext_type::nf4) {
+                    // IQ4_NL's / NF4's padding rows: zero scale, but the tile's zero nibbles are codebook
+                    // value -127 where the packer writes 0; only the real rows' codes must match.
                     auto* gb = reinterpret_cast<kernels::gemm_block_q8x8*>(got.data());
                     for (size_t b = 0; b < 3; ++b)
                         for (int g = 0; g < 8; ++g)
