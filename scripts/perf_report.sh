@@ -6,7 +6,9 @@
 #   - one-token GEMV through matmul's generation path on a 32768 x 4096 matrix, every format, 1 and 2
 #     threads (BM_gemv_big), in GB/s of stored weights and as a fraction of the read bandwidth, and
 #     over load-time repacked tiles for the types that have them (BM_gemv_big_tiled);
-#   - each lowbit format against the ggml type nearest in bits per weight, same run (time ratio);
+#   - each lowbit format against the ggml type nearest in bits per weight, same run (time ratio), per-row
+#     kernels (BM_gemv_big), and in the synthetic model (lowbit bench tg32 / pp64 of the same shape in
+#     both types, tiles where the format has them; FORMATS=0 skips it);
 #   - with LLAMA_CPP_DIR set: bench/compare_llama_cpp.sh (lowbit vs llama.cpp pp128/tg64, same files), and
 #     again for Q4_0 after DEPTH (default 4096; 0 skips) tokens of context, both with an F16 KV cache.
 #
@@ -44,6 +46,24 @@ echo "measuring bandwidth and GEMV (about 2 minutes)..." >&2
 # Repetitions in random order spread any burst of load over all formats; the best repetition is kept.
 "$BENCH" --benchmark_filter='BM_bandwidth|BM_gemv_big' --benchmark_format=json --benchmark_repetitions="${REPS:-3}" \
   --benchmark_enable_random_interleaving=true --benchmark_min_time="${MIN_TIME:-0.3}" >"$work/gemv.json"
+if [[ ${FORMATS:-1} != 0 ]]; then
+  # lowbit format / ggml partner pairs as whole synthetic models (written once into WORK, as
+  # bench/compare_llama_cpp.sh does), benched back to back
+  echo "lowbit formats in the model (several minutes)..." >&2
+  WORK=${WORK:-/tmp/lowbit-cmp}
+  mkdir -p "$WORK"
+  for pair in int4_g32:q4_0 int4_g32_asym:q4_1 int4_g128:q4_k nf4:iq4_nl int8_g32:q8_0 fp8_e4m3:q8_0 int2_g32:q2_k; do
+    for t in ${pair%%:*} ${pair##*:}; do
+      model=$WORK/fmt-2048-$t.gguf  # not compare_llama_cpp.sh's files: those carry a llama.cpp tokenizer
+      [[ -f $model ]] || "$BUILD/lowbit" synth "$model" --dim 2048 --ffn 5632 --layers 8 --heads 16 --kv-heads 4 \
+        --vocab 512 --type "$t" >&2
+      echo "$pair $t $("$BUILD/lowbit" bench "$model" -p 64 -n 32 -r 3 -t "$THREADS" --json | python3 -c '
+import json, sys
+r = {x["test"]: x["tokens_per_s"] for x in json.load(sys.stdin)["results"]}
+print(r["pp64"], r["tg32"])')" >>"$work/formats.txt"
+    done
+  done
+fi
 if [[ -n ${LLAMA_CPP_DIR:-} ]]; then
   echo "comparing with llama.cpp at $LLAMA_CPP_DIR (several minutes)..." >&2
   LOWBIT=${LOWBIT:-$BUILD/lowbit} THREADS=$THREADS bash "$here/bench/compare_llama_cpp.sh" >"$work/llama.md"
@@ -145,8 +165,9 @@ if tiled:
                 name, r2[0], t1[0], 100 * t1[0] / bw.get(1, float("nan")), t2[0],
                 100 * t2[0] / bw.get(2, float("nan")), r2[1] / t2[1]))
     out.append("")
-out.append("**lowbit formats vs the nearest ggml type** (speed = ggml time / lowbit time for the same matrix shape; "
-           "the issue's target is >= 0.80):")
+out.append("**lowbit formats vs the nearest ggml type, per-row kernels** (`BM_gemv_big` over stored rows, speed = "
+           "ggml time / lowbit time for the same matrix shape; the issue's target is >= 0.80; in the model several "
+           "formats run on tiles instead, next table):")
 out.append("")
 out.append("| lowbit format | bpw | ggml type | bpw | speed, 1 thread | speed, 2 threads |")
 out.append("|---|---:|---|---:|---:|---:|")
@@ -154,6 +175,23 @@ for lb, gg in nearest.items():
     a1, a2, b1, b2 = gemv.get((lb, 1)), gemv.get((lb, 2)), gemv.get((gg, 1)), gemv.get((gg, 2))
     if a1 and a2 and b1 and b2:
         out.append("| %s | %.3g | %s | %.3g | %.2f | %.2f |" % (lb, a1[2], gg, b1[2], b1[1] / a1[1], b2[1] / a2[1]))
+fmt_rows = [l.split() for l in read("formats.txt").splitlines() if len(l.split()) == 4]
+if fmt_rows:
+    res_f = {(p, t): (float(pp), float(tg)) for p, t, pp, tg in fmt_rows}
+    out.append("")
+    out.append("**lowbit formats vs the nearest ggml type in the model** (`lowbit bench -p 64 -n 32 -r 3 -t %s` of "
+               "synthetic dim-2048 models, one per type, back to back; what `lowbit run` does, tiles included: "
+               "int4_g32/g64/g128 and nf4 run on Q4_0-shaped tiles, int4_g32_asym on Q4_1's, int8_g32 on Q8_0's, "
+               "FP8 and INT2 on their per-row kernels; speed = lowbit t/s / ggml t/s, target >= 0.80):" % threads)
+    out.append("")
+    out.append("| lowbit format | ggml type | tg32 lowbit / ggml t/s | tg speed | pp64 lowbit / ggml t/s | pp speed |")
+    out.append("|---|---|---:|---:|---:|---:|")
+    for p in dict.fromkeys(p for p, _, _, _ in fmt_rows):
+        lb, gg = p.split(":")
+        a, b = res_f.get((p, lb)), res_f.get((p, gg))
+        if a and b:
+            out.append("| %s | %s | %.1f / %.1f | %.2f | %.0f / %.0f | %.2f |" % (
+                lb, gg, a[1], b[1], a[1] / b[1], a[0], b[0], a[0] / b[0]))
 llama = read("llama.md")
 if llama:
     out.append("")
