@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command that measures load-time 8-row tile repacking (kernels/repack.hpp) against the plain
 # per-row generation path, both measured in the same run, and optionally against llama.cpp:
-#   1. GEMV on a 32768 x 4096 matrix (bench_gemv_bench: BM_gemv_big vs BM_gemv_big_tiled, Q4_0 / Q4_K /
+#   1. GEMV on a 131072 x 4096 matrix (bench_gemv_bench: BM_gemv_big vs BM_gemv_big_tiled, Q4_0 / Q4_K /
 #      Q8_0, 1 and 2 threads, repetitions interleaved at random), in GB/s of stored weights and as a
 #      fraction of the read bandwidth (BM_bandwidth) measured in the same run; best repetition kept.
 #   2. Whole model: `lowbit bench -p 128 -n 64` on the synthetic LLaMA models of
@@ -30,7 +30,7 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [[ -z ${SKIP_GEMV:-} ]]; then
   [[ -x $BENCH ]] || { echo "no $BENCH (configure with -DLOWBIT_BUILD_BENCH=ON)" >&2; exit 1; }
   re=$(echo "$TYPES" | tr ' ' '|')
-  echo "GEMV 32768 x 4096, plain rows vs tiles (about a minute)..." >&2
+  echo "GEMV 131072 x 4096, plain rows vs tiles (about a minute)..." >&2
   "$BENCH" --benchmark_filter="BM_bandwidth|BM_gemv_big(_tiled)?/($re)/" --benchmark_format=json \
     --benchmark_repetitions="${REPS:-3}" --benchmark_enable_random_interleaving=true \
     --benchmark_min_time="${MIN_TIME:-0.3}" >"$work/gemv.json" 2>/dev/null

@@ -3,7 +3,7 @@
 # "<!-- perf:begin -->" and "<!-- perf:end -->"; nothing else in the file is touched):
 #   - the machine: CPU model and SIMD flags (/proc/cpuinfo), cores, load average before/after, date, commit;
 #   - read bandwidth with 1 and 2 threads (bench_gemv_bench BM_bandwidth);
-#   - one-token GEMV through matmul's generation path on a 32768 x 4096 matrix, every format, 1 and 2
+#   - one-token GEMV through matmul's generation path on a 131072 x 4096 matrix, every format, 1 and 2
 #     threads (BM_gemv_big), in GB/s of stored weights and as a fraction of the read bandwidth, and
 #     over load-time repacked tiles for the types that have them (BM_gemv_big_tiled);
 #   - each lowbit format against the ggml type nearest in bits per weight, same run (time ratio), per-row
@@ -135,7 +135,7 @@ for t in sorted(bw):
     out.append("| %d | %.1f |" % (t, bw[t]))
 out.append("")
 out.append("**One-token GEMV** (`BM_gemv_big`: matmul's generation path, activation quantization included, "
-           "32768 x 4096 weights):")
+           "131072 x 4096 weights, 168-570 MB):")
 out.append("")
 out.append("| format | bpw | 1 thread ms | 1 thread GB/s | of bandwidth | 2 threads ms | 2 threads GB/s | of bandwidth |")
 out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
