@@ -20,6 +20,7 @@
 #include "core/cpu.hpp"
 #include "core/half.hpp"
 #include "formats/ggml_blocks.hpp"
+#include "formats/lowbit_formats.hpp"
 #include "kernels/dot.hpp"
 #include "kernels/gemm_q.hpp"
 #include "kernels/matmul.hpp"
@@ -250,6 +251,47 @@ TEST(GemmQ, Iq4NlMatmulMatchesPerRowDot) {
                 ASSERT_NEAR(y[t * n_rows + r], want, 4e-7 * mag + 1e-7)
                     << "nb " << nb << " t " << t << " r " << r << " seed " << k_seed;
             }
+    }
+}
+
+// lowbit formats with an integer prompt GEMM (Q4_0's kernel for int4_g32/g64/g128, Q8_0's for int8_g32
+// and nf4): matmul's big-batch path equals the generation path's per-row __ref dot (same integer block
+// sums, scale applied in another float order) for every (row, token), including k that cuts the last
+// group short. Random code bytes (every code) and fp16 scales.
+TEST(GemmQ, LowbitFormatsMatmulMatchesPerRowDot) {
+    const type types[] = {ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128, ext_type::int8_g32,
+                          ext_type::nf4};
+    for (type t : types) {
+        ASSERT_NE(gemm_q_kernel(t, isa_tier::ref).gemm, nullptr) << type_name(t);
+        const dot_fn ref = dot_kernel(t, isa_tier::ref);
+        for (int64_t k : {int64_t(32), int64_t(96), int64_t(512)}) {
+            std::mt19937 rng(k_seed + static_cast<uint32_t>(k) + static_cast<uint32_t>(t));
+            const int64_t n_rows = 13, n_tokens = 9;
+            const size_t rb = row_bytes(t, k), bb = traits(t).block_bytes;
+            std::vector<uint8_t> w8(rb * n_rows);
+            for (auto& b : w8) b = static_cast<uint8_t>(rng());
+            std::uniform_real_distribution<float> sc(0.001f, 0.05f);
+            for (int64_t r = 0; r < n_rows; ++r)
+                for (size_t o = 0; o < rb; o += bb) {
+                    const uint16_t h = f32_to_fp16(sc(rng));
+                    std::memcpy(w8.data() + rb * static_cast<size_t>(r) + o, &h, 2);
+                }
+            const weight_matrix w = weight_matrix::stored_rows("test", t, n_rows, k, w8.data());
+            const auto x = gaussian(static_cast<size_t>(n_tokens * k), rng);
+            std::vector<float> y(static_cast<size_t>(n_tokens * n_rows), k_sentinel);
+            matmul_scratch scratch;
+            matmul(w, n_tokens, x.data(), k, y.data(), n_rows, 2, scratch);
+            const acts act = quantize_acts(type::q8_0, x, n_tokens, k);
+            for (int64_t tk = 0; tk < n_tokens; ++tk)
+                for (int64_t r = 0; r < n_rows; ++r) {
+                    const uint8_t* wr = w8.data() + rb * static_cast<size_t>(r);
+                    const uint8_t* ar = act.q.data() + act.a.row_bytes * static_cast<size_t>(tk);
+                    double dot, mag;
+                    exact_dot(t, type::q8_0, wr, ar, k, dot, mag);
+                    ASSERT_NEAR(y[tk * n_rows + r], ref(k, wr, ar), 1e-6 * mag + 1e-7)
+                        << type_name(t) << " k " << k << " t " << tk << " r " << r;
+                }
+        }
     }
 }
 
