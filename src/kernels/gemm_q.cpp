@@ -483,21 +483,25 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
             k = {type::q8_0, k_qk8_0, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_q8_0__avx2 : gemm_pack_q8_0__ref,
                  avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
             break;
+        // lowbit formats on Q4_0's / Q8_0's kernels. Their row packers are scalar references: at the AVX2
+        // tier packing from rows on every call cost more than de-quantize + F32 GEMM (LOWBIT_REPACK=0,
+        // int4_g32 pp64 161 vs 184 t/s), so there only load-time tiles (their unpack) feed the kernel.
         case ext_type::int4_g32:
         case ext_type::int4_g64:
         case ext_type::int4_g128:
             k = {type::q8_0, 32, sizeof(gemm_block_q8x8),
-                 t == ext_type::int4_g32   ? gemm_pack_int4_g32__ref
+                 avx2                      ? nullptr
+                 : t == ext_type::int4_g32 ? gemm_pack_int4_g32__ref
                  : t == ext_type::int4_g64 ? gemm_pack_int4_g64__ref
                                            : gemm_pack_int4_g128__ref,
                  avx2 ? gemm_q4_0_q8_0_8x4__avx2 : gemm_q4_0_q8_0_8x4__ref};
             break;
         case ext_type::int8_g32:
-            k = {type::q8_0, 32, sizeof(gemm_block_q8x8), gemm_pack_int8_g32__ref,
+            k = {type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? nullptr : gemm_pack_int8_g32__ref,
                  avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
             break;
         case ext_type::nf4:
-            k = {type::q8_0, 32, sizeof(gemm_block_q8x8), gemm_pack_nf4__ref,
+            k = {type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? nullptr : gemm_pack_nf4__ref,
                  avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
             break;
         case type::q4_k:

@@ -202,7 +202,8 @@ struct gemm_q_kernels {
 };
 
 // The kernels for weight type `t` at `tier` (falls back to __ref); act == f32 and null functions when
-// `t` has no integer GEMM.
+// `t` has no integer GEMM. pack is null where only load-time tiles feed the GEMM (the lowbit formats
+// at the AVX2 tier: their scalar row packers cost more than de-quantizing).
 gemm_q_kernels gemm_q_kernel(type t, isa_tier tier);
 
 // Side values of quantized activation rows (see gemm_act): for token rows q[0 .. n_tokens) of format

@@ -255,10 +255,18 @@ TEST(GemmQ, Iq4NlMatmulMatchesPerRowDot) {
 }
 
 // lowbit formats with an integer prompt GEMM (Q4_0's kernel for int4_g32/g64/g128, Q8_0's for int8_g32
-// and nf4): matmul's big-batch path equals the generation path's per-row __ref dot (same integer block
+// and nf4): matmul's big-batch path (ref tier) equals the generation path's per-row __ref dot (same integer block
 // sums, scale applied in another float order) for every (row, token), including k that cuts the last
 // group short. Random code bytes (every code) and fp16 scales.
 TEST(GemmQ, LowbitFormatsMatmulMatchesPerRowDot) {
+    // At the ref tier: there matmul packs their rows (at AVX2 only tiles feed this GEMM, tested in
+    // Repack.MatmulWithTilesEqualsPlainRows against these packers).
+    const isa_tier old_tier = active_isa_tier();
+    set_isa_tier(isa_tier::ref);
+    struct restore {
+        isa_tier t;
+        ~restore() { set_isa_tier(t); }
+    } restore_tier{old_tier};
     const type types[] = {ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128, ext_type::int8_g32,
                           ext_type::nf4};
     for (type t : types) {
