@@ -20,13 +20,19 @@
 // quantized Gaussian rows (speed does not depend on the values).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <map>
 #include <random>
 #include <vector>
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
+#endif
+#if defined(__linux__)
+#include <sys/mman.h>
 #endif
 
 #include "core/parallel.hpp"
@@ -211,14 +217,26 @@ void BM_prompt(benchmark::State& state, type t, bool tiled) {
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * n_tokens);
 }
 
-// Read bandwidth: each thread sums its contiguous share of a 256 MiB buffer (64-bit adds in 8
+// Read bandwidth: each thread sums its contiguous share of a 256 MiB buffer (in huge pages) (64-bit adds in 8
 // independent chains, which the compiler vectorizes; the loop is bound by memory, not by the adds),
 // with a software prefetch 1536 bytes ahead as the GEMV kernels do (without it this loop read 20-25%
 // less than the tiled GEMV streams, so "fraction of bandwidth" came out above 100%).
 void BM_bandwidth(benchmark::State& state) {
     const int threads = static_cast<int>(state.range(0));
     constexpr size_t k_words = (size_t(256) << 20) / sizeof(uint64_t);
-    static std::vector<uint64_t> buf(k_words, 1);
+    // 2 MiB aligned and advised into transparent huge pages, as the repacked tiles are
+    // (repack_matrix): with 4 KiB pages this loop read less than generation streams.
+    static const std::unique_ptr<uint64_t, void (*)(uint64_t*)> storage = [] {
+        void* p = nullptr;
+        if (posix_memalign(&p, size_t(2) << 20, k_words * sizeof(uint64_t)) != 0) std::abort();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+        ::madvise(p, k_words * sizeof(uint64_t), MADV_HUGEPAGE);
+#endif
+        auto* w = static_cast<uint64_t*>(p);
+        std::fill(w, w + k_words, uint64_t(1));
+        return std::unique_ptr<uint64_t, void (*)(uint64_t*)>(w, [](uint64_t* q) { std::free(q); });
+    }();
+    const uint64_t* buf = storage.get();
     std::vector<uint64_t> sums(static_cast<size_t>(threads) * 8);
     for (auto _ : state) {
         parallel_for(threads, threads, [&](int64_t b, int64_t e, int) {
@@ -227,7 +245,7 @@ void BM_bandwidth(benchmark::State& state) {
                 uint64_t acc[8] = {};
                 for (size_t i = w0; i < w1; i += 8) {
 #if defined(__x86_64__) || defined(_M_X64)
-                    _mm_prefetch(reinterpret_cast<const char*>(buf.data() + i) + 1536, _MM_HINT_T0);
+                    _mm_prefetch(reinterpret_cast<const char*>(buf + i) + 1536, _MM_HINT_T0);
 #endif
                     for (int j = 0; j < 8; ++j) acc[j] += buf[i + j];
                 }
