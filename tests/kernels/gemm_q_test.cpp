@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/cpu.hpp"
@@ -226,6 +227,28 @@ TEST(GemmQ, RefMatchesDequantizedProduct) {
     }
 }
 
+// matmul's big-batch path (n_tokens past the generation path's limit) over n_rows stored rows w8 of
+// type t equals the per-row dot `ref` over the same Q8_0 activations for every (row, token), within
+// rel * sum |w a| + 1e-7.
+void expect_matmul_equals_row_dots(type t, const std::vector<uint8_t>& w8, int64_t n_rows, int64_t k, int64_t n_tokens,
+                                   dot_fn ref, double rel, std::mt19937& rng, const std::string& what) {
+    const weight_matrix w = weight_matrix::stored_rows("test", t, n_rows, k, w8.data());
+    const auto x = gaussian(static_cast<size_t>(n_tokens * k), rng);
+    std::vector<float> y(static_cast<size_t>(n_tokens * n_rows), k_sentinel);
+    matmul_scratch scratch;
+    matmul(w, n_tokens, x.data(), k, y.data(), n_rows, 2, scratch);
+    const acts act = quantize_acts(type::q8_0, x, n_tokens, k);
+    for (int64_t tk = 0; tk < n_tokens; ++tk)
+        for (int64_t r = 0; r < n_rows; ++r) {
+            const uint8_t* wr = w8.data() + w.row_stride * static_cast<size_t>(r);
+            const uint8_t* ar = act.q.data() + act.a.row_bytes * static_cast<size_t>(tk);
+            double dot, mag;
+            exact_dot(t, type::q8_0, wr, ar, k, dot, mag);
+            ASSERT_NEAR(y[tk * n_rows + r], ref(k, wr, ar), rel * mag + 1e-7)
+                << type_name(t) << " " << what << " t " << tk << " r " << r << " seed " << k_seed;
+        }
+}
+
 // IQ4_NL: the prompt path's products equal the generation path's per-row dot (dot_iq4_nl_q8_0__ref) for
 // every (row, token): the same integer block sums, the block scale applied with one fma instead of a
 // multiply and an add (so within a few float roundings per block of the magnitude). Rows 0..12, k with
@@ -233,24 +256,10 @@ TEST(GemmQ, RefMatchesDequantizedProduct) {
 TEST(GemmQ, Iq4NlMatmulMatchesPerRowDot) {
     for (int64_t nb : {int64_t(1), int64_t(7), int64_t(33)}) {
         std::mt19937 rng(k_seed + 7 + static_cast<uint32_t>(nb));
-        const int64_t k = nb * k_qk4_nl, n_rows = 13, n_tokens = 70;
+        const int64_t k = nb * k_qk4_nl, n_rows = 13;
         const auto w8 = random_rows(type::iq4_nl, n_rows, k, rng);
-        const weight_matrix w = weight_matrix::stored_rows("test", type::iq4_nl, n_rows, k, w8.data());
-        const auto x = gaussian(static_cast<size_t>(n_tokens * k), rng);
-        std::vector<float> y(static_cast<size_t>(n_tokens * n_rows), k_sentinel);
-        matmul_scratch scratch;
-        matmul(w, n_tokens, x.data(), k, y.data(), n_rows, 2, scratch);
-        const acts act = quantize_acts(type::q8_0, x, n_tokens, k);
-        for (int64_t t = 0; t < n_tokens; ++t)
-            for (int64_t r = 0; r < n_rows; ++r) {
-                const uint8_t* wr = w8.data() + w.row_stride * static_cast<size_t>(r);
-                const uint8_t* ar = act.q.data() + act.a.row_bytes * static_cast<size_t>(t);
-                const float want = dot_iq4_nl_q8_0__ref(k, wr, ar);
-                double dot, mag;
-                exact_dot(type::iq4_nl, type::q8_0, wr, ar, k, dot, mag);
-                ASSERT_NEAR(y[t * n_rows + r], want, 4e-7 * mag + 1e-7)
-                    << "nb " << nb << " t " << t << " r " << r << " seed " << k_seed;
-            }
+        expect_matmul_equals_row_dots(type::iq4_nl, w8, n_rows, k, 70, dot_iq4_nl_q8_0__ref, 4e-7, rng,
+                                      "nb " + std::to_string(nb));
     }
 }
 
@@ -284,21 +293,7 @@ TEST(GemmQ, LowbitFormatsMatmulMatchesPerRowDot) {
                     const uint16_t h = f32_to_fp16(sc(rng));
                     std::memcpy(w8.data() + rb * static_cast<size_t>(r) + o, &h, 2);
                 }
-            const weight_matrix w = weight_matrix::stored_rows("test", t, n_rows, k, w8.data());
-            const auto x = gaussian(static_cast<size_t>(n_tokens * k), rng);
-            std::vector<float> y(static_cast<size_t>(n_tokens * n_rows), k_sentinel);
-            matmul_scratch scratch;
-            matmul(w, n_tokens, x.data(), k, y.data(), n_rows, 2, scratch);
-            const acts act = quantize_acts(type::q8_0, x, n_tokens, k);
-            for (int64_t tk = 0; tk < n_tokens; ++tk)
-                for (int64_t r = 0; r < n_rows; ++r) {
-                    const uint8_t* wr = w8.data() + rb * static_cast<size_t>(r);
-                    const uint8_t* ar = act.q.data() + act.a.row_bytes * static_cast<size_t>(tk);
-                    double dot, mag;
-                    exact_dot(t, type::q8_0, wr, ar, k, dot, mag);
-                    ASSERT_NEAR(y[tk * n_rows + r], ref(k, wr, ar), 1e-6 * mag + 1e-7)
-                        << type_name(t) << " k " << k << " t " << tk << " r " << r;
-                }
+            expect_matmul_equals_row_dots(t, w8, n_rows, k, n_tokens, ref, 1e-6, rng, "k " + std::to_string(k));
         }
     }
 }
