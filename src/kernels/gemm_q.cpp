@@ -119,6 +119,29 @@ void gemm_pack_int4_g128__ref(const uint8_t* w, size_t row_stride, int n_rows, i
     gemm_pack_int4_sym<128>(w, row_stride, n_rows, k, dst);
 }
 
+// 2-bit symmetric groups (int2_g32 / g64 / g128: code - 2; ternary_g64: code - 1): each 32-column
+// chunk as Q8_0's signed codes with its group's scale, for Q8_0's kernel (they have no tiles; at the
+// AVX2 tier gemm_pack_int2_sym__avx2 packs the rows).
+template <int G, int Off>
+void gemm_pack_int2_sym__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    using block = block_int_sym<2, G>;
+    constexpr int per = G / 32;
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < k / 32; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const block& blk = reinterpret_cast<const block*>(w + row_stride * static_cast<size_t>(r))[b / per];
+            const uint8_t* qs = blk.qs + 8 * (b % per);
+            out[b].d[r] = fp16_to_f32(blk.d);
+            for (int c = 0; c < 32; ++c) out[b].q[c / 4][r][c % 4] = static_cast<int8_t>(((qs[c / 4] >> (2 * (c % 4))) & 3) - Off);
+        }
+    }
+}
+template void gemm_pack_int2_sym__ref<32, 2>(const uint8_t*, size_t, int, int64_t, void*);
+template void gemm_pack_int2_sym__ref<64, 2>(const uint8_t*, size_t, int, int64_t, void*);
+template void gemm_pack_int2_sym__ref<128, 2>(const uint8_t*, size_t, int, int64_t, void*);
+template void gemm_pack_int2_sym__ref<64, 1>(const uint8_t*, size_t, int, int64_t, void*);
+
 // nf4 rows: codes as k_nf4_i8 values, scale d / 127 (dot_nf4_q8_0__ref's weights), for Q8_0's kernel.
 void gemm_pack_nf4__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     auto* out = static_cast<gemm_block_q8x8*>(dst);
@@ -502,6 +525,26 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
             break;
         case ext_type::nf4:
             k = {type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? nullptr : gemm_pack_nf4__ref,
+                 avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
+            break;
+        case ext_type::int2_g32:
+            k = {type::q8_0, 32, sizeof(gemm_block_q8x8),
+                 avx2 ? gemm_pack_int2_sym__avx2<32, 2> : gemm_pack_int2_sym__ref<32, 2>,
+                 avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
+            break;
+        case ext_type::int2_g64:
+            k = {type::q8_0, 32, sizeof(gemm_block_q8x8),
+                 avx2 ? gemm_pack_int2_sym__avx2<64, 2> : gemm_pack_int2_sym__ref<64, 2>,
+                 avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
+            break;
+        case ext_type::int2_g128:
+            k = {type::q8_0, 32, sizeof(gemm_block_q8x8),
+                 avx2 ? gemm_pack_int2_sym__avx2<128, 2> : gemm_pack_int2_sym__ref<128, 2>,
+                 avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
+            break;
+        case ext_type::ternary_g64:
+            k = {type::q8_0, 32, sizeof(gemm_block_q8x8),
+                 avx2 ? gemm_pack_int2_sym__avx2<64, 1> : gemm_pack_int2_sym__ref<64, 1>,
                  avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
             break;
         case type::q4_k:

@@ -28,6 +28,7 @@
 
 #include "formats/ggml_blocks.hpp"
 #include "formats/iq_grids.hpp"
+#include "formats/lowbit_blocks.hpp"
 #include "kernels/avx2_math.hpp"
 #include "kernels/gemm_q.hpp"
 
@@ -574,6 +575,48 @@ void gemm_pack_q8_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64
         transpose_store(r, reinterpret_cast<uint8_t*>(out[b].q));
     }
 }
+
+// 2-bit codes (weight i of a 32-column chunk at bits 2i, 2i + 1 of its 8 bytes) to 32 int8 codes - Off:
+// byte g of the chunk copied to positions 4g .. 4g + 3, then position 4g + j takes bits 2j, 2j + 1.
+template <int G, int Off>
+void gemm_pack_int2_sym__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    using block = block_int_sym<2, G>;
+    constexpr int per = G / 32;
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5,
+                                            6, 6, 6, 6, 7, 7, 7, 7);
+    const __m256i m3 = _mm256_set1_epi8(3), off = _mm256_set1_epi8(Off);
+    const __m256i pos = _mm256_and_si256(_mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                                                          17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31),
+                                         m3);
+    const __m256i is1 = _mm256_cmpeq_epi8(pos, _mm256_set1_epi8(1)), is2 = _mm256_cmpeq_epi8(pos, _mm256_set1_epi8(2)),
+                  is3 = _mm256_cmpeq_epi8(pos, m3);
+    for (int64_t b = 0; b < k / 32; ++b) {
+        __m256i r[8];
+        for (int i = 0; i < 8; ++i) {
+            if (i < n_rows) {
+                const block& blk = reinterpret_cast<const block*>(w + row_stride * static_cast<size_t>(i))[b / per];
+                int64_t v;
+                std::memcpy(&v, blk.qs + 8 * (b % per), 8);
+                const __m256i x = _mm256_shuffle_epi8(_mm256_set1_epi64x(v), spread);
+                __m256i c = _mm256_and_si256(x, m3);
+                c = _mm256_blendv_epi8(c, _mm256_and_si256(_mm256_srli_epi16(x, 2), m3), is1);
+                c = _mm256_blendv_epi8(c, _mm256_and_si256(_mm256_srli_epi16(x, 4), m3), is2);
+                c = _mm256_blendv_epi8(c, _mm256_and_si256(_mm256_srli_epi16(x, 6), m3), is3);
+                r[i] = _mm256_sub_epi8(c, off);
+                out[b].d[i] = _cvtsh_ss(blk.d);
+            } else {
+                r[i] = _mm256_setzero_si256();
+                out[b].d[i] = 0.0f;
+            }
+        }
+        transpose_store(r, reinterpret_cast<uint8_t*>(out[b].q));
+    }
+}
+template void gemm_pack_int2_sym__avx2<32, 2>(const uint8_t*, size_t, int, int64_t, void*);
+template void gemm_pack_int2_sym__avx2<64, 2>(const uint8_t*, size_t, int, int64_t, void*);
+template void gemm_pack_int2_sym__avx2<128, 2>(const uint8_t*, size_t, int, int64_t, void*);
+template void gemm_pack_int2_sym__avx2<64, 1>(const uint8_t*, size_t, int, int64_t, void*);
 
 // The 16 codebook values in both 128-bit lanes (a pshufb table).
 inline __m256i iq4nl_table() {

@@ -263,37 +263,67 @@ TEST(GemmQ, Iq4NlMatmulMatchesPerRowDot) {
     }
 }
 
-// lowbit formats with an integer prompt GEMM (Q4_0's kernel for int4_g32/g64/g128, Q8_0's for int8_g32
-// and nf4): matmul's big-batch path (ref tier) equals the generation path's per-row __ref dot (same integer block
-// sums, scale applied in another float order) for every (row, token), including k that cuts the last
-// group short. Random code bytes (every code) and fp16 scales.
+// lowbit formats with an integer prompt GEMM (Q4_0's kernel for int4_g32/g64/g128, Q8_0's for int8_g32,
+// nf4, int2_g32/g64/g128 and ternary_g64): matmul's big-batch path over plain rows equals the generation
+// path's per-row __ref dot (same integer block sums, scale applied in another float order) for every
+// (row, token), including k that cuts the last group short, at each tier whose GEMM packs rows (at AVX2
+// the tiled formats feed it from tiles only: Repack.MatmulWithTilesEqualsPlainRows). Random code bytes
+// (every code) and fp16 scales. The AVX2 row packers equal the __ref ones byte for byte.
+std::vector<uint8_t> random_lowbit_rows(type t, int64_t n_rows, int64_t k, std::mt19937& rng) {
+    const size_t rb = row_bytes(t, k), bb = traits(t).block_bytes;
+    std::vector<uint8_t> w8(rb * static_cast<size_t>(n_rows));
+    for (auto& b : w8) b = static_cast<uint8_t>(rng());
+    std::uniform_real_distribution<float> sc(0.001f, 0.05f);
+    for (int64_t r = 0; r < n_rows; ++r)
+        for (size_t o = 0; o < rb; o += bb) {
+            const uint16_t h = f32_to_fp16(sc(rng));
+            std::memcpy(w8.data() + rb * static_cast<size_t>(r) + o, &h, 2);
+        }
+    return w8;
+}
+
+const type k_lowbit_gemm_types[] = {ext_type::int4_g32, ext_type::int4_g64,  ext_type::int4_g128,
+                                    ext_type::int8_g32, ext_type::nf4,       ext_type::int2_g32,
+                                    ext_type::int2_g64, ext_type::int2_g128, ext_type::ternary_g64};
+
 TEST(GemmQ, LowbitFormatsMatmulMatchesPerRowDot) {
-    // At the ref tier: there matmul packs their rows (at AVX2 only tiles feed this GEMM, tested in
-    // Repack.MatmulWithTilesEqualsPlainRows against these packers).
     const isa_tier old_tier = active_isa_tier();
-    set_isa_tier(isa_tier::ref);
     struct restore {
         isa_tier t;
         ~restore() { set_isa_tier(t); }
     } restore_tier{old_tier};
-    const type types[] = {ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128, ext_type::int8_g32,
-                          ext_type::nf4};
-    for (type t : types) {
-        ASSERT_NE(gemm_q_kernel(t, isa_tier::ref).gemm, nullptr) << type_name(t);
-        const dot_fn ref = dot_kernel(t, isa_tier::ref);
-        for (int64_t k : {int64_t(32), int64_t(96), int64_t(512)}) {
-            std::mt19937 rng(k_seed + static_cast<uint32_t>(k) + static_cast<uint32_t>(t));
-            const int64_t n_rows = 13, n_tokens = 9;
-            const size_t rb = row_bytes(t, k), bb = traits(t).block_bytes;
-            std::vector<uint8_t> w8(rb * n_rows);
-            for (auto& b : w8) b = static_cast<uint8_t>(rng());
-            std::uniform_real_distribution<float> sc(0.001f, 0.05f);
-            for (int64_t r = 0; r < n_rows; ++r)
-                for (size_t o = 0; o < rb; o += bb) {
-                    const uint16_t h = f32_to_fp16(sc(rng));
-                    std::memcpy(w8.data() + rb * static_cast<size_t>(r) + o, &h, 2);
-                }
-            expect_matmul_equals_row_dots(t, w8, n_rows, k, n_tokens, ref, 1e-6, rng, "k " + std::to_string(k));
+    std::vector<isa_tier> tiers = {isa_tier::ref};
+    if (have_avx2()) tiers.push_back(isa_tier::avx2);
+    for (isa_tier tier : tiers)
+        for (type t : k_lowbit_gemm_types) {
+            ASSERT_NE(gemm_q_kernel(t, tier).gemm, nullptr) << type_name(t);
+            if (!gemm_q_kernel(t, tier).pack) continue;  // tiles only at this tier
+            set_isa_tier(tier);
+            const dot_fn ref = dot_kernel(t, isa_tier::ref);
+            for (int64_t k : {int64_t(32), int64_t(96), int64_t(512)}) {
+                std::mt19937 rng(k_seed + static_cast<uint32_t>(k) + static_cast<uint32_t>(t));
+                const int64_t n_rows = 13;
+                const auto w8 = random_lowbit_rows(t, n_rows, k, rng);
+                expect_matmul_equals_row_dots(t, w8, n_rows, k, 9, ref, 1e-6, rng,
+                                              std::string(isa_tier_name(tier)) + " k " + std::to_string(k));
+            }
+            set_isa_tier(old_tier);
+        }
+}
+
+TEST(GemmQ, LowbitPackAvx2MatchesRef) {
+    if (!have_avx2()) GTEST_SKIP() << "no AVX2";
+    for (type t : k_lowbit_gemm_types) {
+        const auto avx2 = gemm_q_kernel(t, isa_tier::avx2), ref = gemm_q_kernel(t, isa_tier::ref);
+        if (!avx2.pack) continue;
+        for (int n_rows : {3, 8}) {
+            std::mt19937 rng(k_seed + 11 + static_cast<uint32_t>(n_rows));
+            const int64_t k = 4 * traits(t).block_size;
+            const auto w8 = random_lowbit_rows(t, n_rows, k, rng);
+            std::vector<uint8_t> a(static_cast<size_t>(k / 32) * ref.packed_bytes, 0xA5), b(a.size(), 0x5A);
+            ref.pack(w8.data(), row_bytes(t, k), n_rows, k, a.data());
+            avx2.pack(w8.data(), row_bytes(t, k), n_rows, k, b.data());
+            for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << type_name(t) << " rows " << n_rows << " byte " << i;
         }
     }
 }
