@@ -91,23 +91,30 @@ void gemm_pack_q4_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_
     });
 }
 
-// lowbit int4_g32 / int4_g64 / int4_g128 / int8_g32 rows packed as Q4_0's / Q8_0's (the same codes: 4-bit u, the kernel's
-// offset 8; int8 u - 128), so their prompts run those types' kernels (kernels/repack.hpp: their tiles
-// are Q4_0's / Q8_0's too).
-template <int G>
-void gemm_pack_int4_sym(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    using block = block_int_sym<4, G>;
+// lowbit int4_g32 / int4_g64 / int4_g128 / int8_g32 rows packed as Q4_0's / Q8_0's (the same codes:
+// 4-bit u, the kernel's offset 8; int8 u - 128), so their prompts run those types' kernels
+// (kernels/repack.hpp: their tiles are Q4_0's / Q8_0's too).
+// The walk of the group-format packers: 32-column chunk b of row r is chunk b % (G / 32) of its group
+// b / (G / 32); fill(packed block, r, group, chunk) after the block is zeroed.
+template <class Block, int G, class Fill>
+void pack_chunks(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst, Fill fill) {
     constexpr int per = G / 32;
     auto* out = static_cast<gemm_block_q8x8*>(dst);
     for (int64_t b = 0; b < k / 32; ++b) {
         std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const block& blk = reinterpret_cast<const block*>(w + row_stride * static_cast<size_t>(r))[b / per];
-            const uint8_t* qs = blk.qs + 16 * (b % per);
-            out[b].d[r] = fp16_to_f32(blk.d);
-            for (int c = 0; c < 32; ++c) out[b].q[c / 4][r][c % 4] = static_cast<int8_t>((qs[c / 2] >> (4 * (c & 1))) & 15);
-        }
+        for (int r = 0; r < n_rows; ++r)
+            fill(out[b], r, reinterpret_cast<const Block*>(w + row_stride * static_cast<size_t>(r))[b / per],
+                 static_cast<int>(b % per));
     }
+}
+
+template <int G>
+void gemm_pack_int4_sym(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    pack_chunks<block_int_sym<4, G>, G>(w, row_stride, n_rows, k, dst, [](auto& o, int r, const auto& blk, int ch) {
+        const uint8_t* qs = blk.qs + 16 * ch;
+        o.d[r] = fp16_to_f32(blk.d);
+        for (int c = 0; c < 32; ++c) o.q[c / 4][r][c % 4] = static_cast<int8_t>((qs[c / 2] >> (4 * (c & 1))) & 15);
+    });
 }
 void gemm_pack_int4_g32__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     gemm_pack_int4_sym<32>(w, row_stride, n_rows, k, dst);
@@ -124,18 +131,12 @@ void gemm_pack_int4_g128__ref(const uint8_t* w, size_t row_stride, int n_rows, i
 // AVX2 tier gemm_pack_int2_sym__avx2 packs the rows).
 template <int G, int Off>
 void gemm_pack_int2_sym__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    using block = block_int_sym<2, G>;
-    constexpr int per = G / 32;
-    auto* out = static_cast<gemm_block_q8x8*>(dst);
-    for (int64_t b = 0; b < k / 32; ++b) {
-        std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const block& blk = reinterpret_cast<const block*>(w + row_stride * static_cast<size_t>(r))[b / per];
-            const uint8_t* qs = blk.qs + 8 * (b % per);
-            out[b].d[r] = fp16_to_f32(blk.d);
-            for (int c = 0; c < 32; ++c) out[b].q[c / 4][r][c % 4] = static_cast<int8_t>(((qs[c / 4] >> (2 * (c % 4))) & 3) - Off);
-        }
-    }
+    pack_chunks<block_int_sym<2, G>, G>(w, row_stride, n_rows, k, dst, [](auto& o, int r, const auto& blk, int ch) {
+        const uint8_t* qs = blk.qs + 8 * ch;
+        o.d[r] = fp16_to_f32(blk.d);
+        for (int c = 0; c < 32; ++c)
+            o.q[c / 4][r][c % 4] = static_cast<int8_t>(((qs[c / 4] >> (2 * (c % 4))) & 3) - Off);
+    });
 }
 template void gemm_pack_int2_sym__ref<32, 2>(const uint8_t*, size_t, int, int64_t, void*);
 template void gemm_pack_int2_sym__ref<64, 2>(const uint8_t*, size_t, int, int64_t, void*);
@@ -144,16 +145,11 @@ template void gemm_pack_int2_sym__ref<64, 1>(const uint8_t*, size_t, int, int64_
 
 // nf4 rows: codes as k_nf4_i8 values, scale d / 127 (dot_nf4_q8_0__ref's weights), for Q8_0's kernel.
 void gemm_pack_nf4__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    auto* out = static_cast<gemm_block_q8x8*>(dst);
-    for (int64_t b = 0; b < k / 32; ++b) {
-        std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const block_nf4& blk = reinterpret_cast<const block_nf4*>(w + row_stride * static_cast<size_t>(r))[b / 2];
-            const uint8_t* qs = blk.qs + 16 * (b % 2);
-            out[b].d[r] = fp16_to_f32(blk.d) * (1.0f / 127.0f);
-            for (int c = 0; c < 32; ++c) out[b].q[c / 4][r][c % 4] = k_nf4_i8[(qs[c / 2] >> (4 * (c & 1))) & 15];
-        }
-    }
+    pack_chunks<block_nf4, k_qk_nf4>(w, row_stride, n_rows, k, dst, [](auto& o, int r, const auto& blk, int ch) {
+        const uint8_t* qs = blk.qs + 16 * ch;
+        o.d[r] = fp16_to_f32(blk.d) * (1.0f / 127.0f);
+        for (int c = 0; c < 32; ++c) o.q[c / 4][r][c % 4] = k_nf4_i8[(qs[c / 2] >> (4 * (c & 1))) & 15];
+    });
 }
 
 void gemm_pack_int8_g32__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
@@ -492,6 +488,12 @@ void gemm_act_sides(type act, const uint8_t* q, size_t row_bytes, int64_t n_toke
 
 gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
     const bool avx2 = tier >= isa_tier::avx2;
+    // lowbit formats on Q8_0's kernel: its packed block, their own row packers (pack_avx2 null: at the
+    // AVX2 tier only their load-time tiles feed it, see below)
+    const auto lowbit_on_q8_0 = [avx2](gemm_pack_fn pack_ref, gemm_pack_fn pack_avx2) {
+        return gemm_q_kernels{type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? pack_avx2 : pack_ref,
+                              avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
+    };
     gemm_q_kernels k;
     switch (t) {
         case type::q4_0:
@@ -519,33 +521,19 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
                                            : gemm_pack_int4_g128__ref,
                  avx2 ? gemm_q4_0_q8_0_8x4__avx2 : gemm_q4_0_q8_0_8x4__ref};
             break;
-        case ext_type::int8_g32:
-            k = {type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? nullptr : gemm_pack_int8_g32__ref,
-                 avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
-            break;
-        case ext_type::nf4:
-            k = {type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? nullptr : gemm_pack_nf4__ref,
-                 avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
-            break;
+        case ext_type::int8_g32: k = lowbit_on_q8_0(gemm_pack_int8_g32__ref, nullptr); break;
+        case ext_type::nf4: k = lowbit_on_q8_0(gemm_pack_nf4__ref, nullptr); break;
         case ext_type::int2_g32:
-            k = {type::q8_0, 32, sizeof(gemm_block_q8x8),
-                 avx2 ? gemm_pack_int2_sym__avx2<32, 2> : gemm_pack_int2_sym__ref<32, 2>,
-                 avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
+            k = lowbit_on_q8_0(gemm_pack_int2_sym__ref<32, 2>, gemm_pack_int2_sym__avx2<32, 2>);
             break;
         case ext_type::int2_g64:
-            k = {type::q8_0, 32, sizeof(gemm_block_q8x8),
-                 avx2 ? gemm_pack_int2_sym__avx2<64, 2> : gemm_pack_int2_sym__ref<64, 2>,
-                 avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
+            k = lowbit_on_q8_0(gemm_pack_int2_sym__ref<64, 2>, gemm_pack_int2_sym__avx2<64, 2>);
             break;
         case ext_type::int2_g128:
-            k = {type::q8_0, 32, sizeof(gemm_block_q8x8),
-                 avx2 ? gemm_pack_int2_sym__avx2<128, 2> : gemm_pack_int2_sym__ref<128, 2>,
-                 avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
+            k = lowbit_on_q8_0(gemm_pack_int2_sym__ref<128, 2>, gemm_pack_int2_sym__avx2<128, 2>);
             break;
         case ext_type::ternary_g64:
-            k = {type::q8_0, 32, sizeof(gemm_block_q8x8),
-                 avx2 ? gemm_pack_int2_sym__avx2<64, 1> : gemm_pack_int2_sym__ref<64, 1>,
-                 avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
+            k = lowbit_on_q8_0(gemm_pack_int2_sym__ref<64, 1>, gemm_pack_int2_sym__avx2<64, 1>);
             break;
         case type::q4_k:
             k = {type::q8_k, k_qk_k, sizeof(gemm_block_q4_kx8), avx2 ? gemm_pack_q4_k__avx2 : gemm_pack_q4_k__ref,
