@@ -34,6 +34,7 @@ float dot_q5_0_q8_0__ref(int64_t n, const void* w, const void* a);
 float dot_q5_1_q8_1__ref(int64_t n, const void* w, const void* a);
 float dot_q8_0_q8_0__ref(int64_t n, const void* w, const void* a);
 float dot_iq4_nl_q8_0__ref(int64_t n, const void* w, const void* a);
+float dot_iq4_xs_q8_k__ref(int64_t n, const void* w, const void* a);  // not in the dot table (dot_ref.cpp)
 float dot_q2_k_q8_k__ref(int64_t n, const void* w, const void* a);
 float dot_q3_k_q8_k__ref(int64_t n, const void* w, const void* a);
 float dot_q4_k_q8_k__ref(int64_t n, const void* w, const void* a);

@@ -1,5 +1,6 @@
 // Scalar reference dot products (see dot.hpp for the math). Block layouts: formats/ggml_blocks.hpp.
 // Each kernel forms the exact integer sum of a block, then applies the block's float scales.
+#include <cmath>
 #include <cstring>
 
 #include "core/half.hpp"
@@ -109,6 +110,28 @@ float dot_iq4_nl_q8_0__ref(int64_t n, const void* w, const void* a) {
         sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d) * fp16_to_f32(y[b].d));
     }
     return sum;
+}
+
+// IQ4_XS over Q8_K activations, the arithmetic of the integer GEMM (gemm_iq4_xs_q8_k_8x4__ref) for one
+// row and token: per 256-block acc = fma(d_a * d_w, sum_s (ls_s - 32) * sum_j v_j a_j, acc). Not in the
+// dot table (its small batches take the integer GEMM or the tiles); the oracle of the IQ4_XS tiles.
+float dot_iq4_xs_q8_k__ref(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_iq4_xs*>(w);
+    const auto* y = static_cast<const block_q8_k*>(a);
+    float acc = 0;
+    for (int64_t b = 0; b < n / k_qk_k; ++b) {
+        int sumi = 0;
+        for (int s = 0; s < 8; ++s) {
+            const int ls = ((x[b].scales_l[s / 2] >> (4 * (s % 2))) & 0x0F) | (((x[b].scales_h >> (2 * s)) & 3) << 4);
+            int sub = 0;
+            for (int j = 0; j < 16; ++j)
+                sub += k_iq4nl_values[lo4(x[b].qs[16 * s + j])] * y[b].qs[32 * s + j] +
+                       k_iq4nl_values[hi4(x[b].qs[16 * s + j])] * y[b].qs[32 * s + 16 + j];
+            sumi += (ls - 32) * sub;
+        }
+        acc = std::fma(y[b].d * fp16_to_f32(x[b].d), static_cast<float>(sumi), acc);
+    }
+    return acc;
 }
 
 // Q2_K: weight i of the 256 sits in byte 32 * (i / 128) + i % 32 of qs at bits 2 * ((i % 128) / 32);

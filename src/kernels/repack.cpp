@@ -2,6 +2,7 @@
 // tile -> prompt-GEMM unpacking, and the kernel table (layouts and math in kernels/repack.hpp).
 #include "kernels/repack.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -164,6 +165,20 @@ void repack_tile_int8_g32(const uint8_t* w, size_t row_stride, int n_rows, int64
     });
 }
 
+inline int iq4_xs_scale(const block_iq4_xs& blk, int s) {
+    return (((blk.scales_l[s / 2] >> (4 * (s % 2))) & 0x0F) | (((blk.scales_h >> (2 * s)) & 3) << 4)) - 32;
+}
+
+void repack_tile_iq4_xs(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_iq4_xsx8* out) {
+    tile_rows<tile_iq4_xsx8, block_iq4_xs>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const block_iq4_xs& blk) {
+        o.d[r] = blk.d;
+        for (int s = 0; s < 8; ++s) {
+            o.sc[s][r] = static_cast<int8_t>(iq4_xs_scale(blk, s));
+            for (int c = 0; c < 4; ++c) std::memcpy(o.qs[s][c][r], blk.qs + 16 * s + 4 * c, 4);
+        }
+    });
+}
+
 void repack_tile_q4_k(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_kx8* out) {
     tile_rows<tile_q4_kx8, block_q4_k>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const auto& blk) {
         put_scales_mins(o, r, blk);
@@ -255,6 +270,9 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
             break;
         case ext_type::int8_g32:
             repack_tile_int8_g32(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q8_0x8*>(dst));
+            break;
+        case type::iq4_xs:
+            repack_tile_iq4_xs(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_iq4_xsx8*>(dst));
             break;
         case type::q4_k: repack_tile_q4_k(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_q4_kx8*>(dst)); break;
         case type::q5_k: repack_tile_q5_k(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_q5_kx8*>(dst)); break;
@@ -350,6 +368,30 @@ void gemv_iq4_nlx8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const
 void gemv_nf4x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                           int n_rows) {
     gemv_q8_0_act_ref<tile_q4_0x8, nf4_weight, 127>(nb, tiles, a, y, n_rows);
+}
+
+void gemv_iq4_xsx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                             int n_rows) {
+    const auto* x = static_cast<const tile_iq4_xsx8*>(tiles);
+    const auto* q = static_cast<const block_q8_k*>(a);
+    for (int r = 0; r < n_rows; ++r) {
+        float acc = 0;
+        for (int64_t b = 0; b < nb; ++b) {
+            int sumi = 0;
+            for (int s = 0; s < 8; ++s) {
+                int sub = 0;
+                for (int c = 0; c < 4; ++c)
+                    for (int i = 0; i < 4; ++i) {
+                        const uint8_t v = x[b].qs[s][c][r][i];
+                        sub += k_iq4nl_values[v & 15] * q[b].qs[32 * s + 4 * c + i] +
+                               k_iq4nl_values[v >> 4] * q[b].qs[32 * s + 16 + 4 * c + i];
+                    }
+                sumi += x[b].sc[s][r] * sub;
+            }
+            acc = std::fma(q[b].d * fp16_to_f32(x[b].d[r]), static_cast<float>(sumi), acc);
+        }
+        y[r] = acc;
+    }
 }
 
 void gemv_q5_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
@@ -503,6 +545,24 @@ void repack_unpack_nf4__ref(int64_t nb, const void* tiles, void* dst) {
         }
 }
 
+void repack_unpack_iq4_xs__ref(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_iq4_xsx8*>(tiles);
+    auto* out = static_cast<gemm_block_iq4_xsx8*>(dst);
+    for (int64_t b = 0; b < nb; ++b)
+        for (int r = 0; r < 8; ++r) {
+            out[b].d[r] = fp16_to_f32(x[b].d[r]);
+            for (int s = 0; s < 8; ++s) {
+                out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = x[b].sc[s][r];
+                for (int c = 0; c < 4; ++c)
+                    for (int i = 0; i < 4; ++i) {
+                        const uint8_t v = x[b].qs[s][c][r][i];
+                        out[b].q[8 * s + c][r][i] = k_iq4nl_values[v & 15];
+                        out[b].q[8 * s + 4 + c][r][i] = k_iq4nl_values[v >> 4];
+                    }
+            }
+        }
+}
+
 void repack_unpack_q5_0__ref(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_q5_0x8*>(tiles);
     auto* out = static_cast<gemm_block_q8x8*>(dst);
@@ -616,6 +676,11 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
         case type::q8_0:
             k = {type::q8_0, k_qk8_0, sizeof(tile_q8_0x8), avx2 ? gemv_q8_0x8_q8_0__avx2 : gemv_q8_0x8_q8_0__ref,
                  avx2 ? repack_unpack_q8_0__avx2 : repack_unpack_q8_0__ref};
+            break;
+        // IQ4_XS: the prompt GEMM unpacks tiles at the ref tier only; at AVX2 its row packer is faster
+        case type::iq4_xs:
+            k = {type::q8_k, k_qk_k, sizeof(tile_iq4_xsx8), avx2 ? gemv_iq4_xsx8_q8_k__avx2 : gemv_iq4_xsx8_q8_k__ref,
+                 avx2 ? nullptr : repack_unpack_iq4_xs__ref};
             break;
         case type::q4_k:
             k = {type::q8_k, k_qk_k, sizeof(tile_q4_kx8), avx2 ? gemv_q4_kx8_q8_k__avx2 : gemv_q4_kx8_q8_k__ref,

@@ -129,6 +129,16 @@ struct tile_q6_kx8 {
 };
 static_assert(sizeof(tile_q6_kx8) == 1680, "tile_q6_kx8 must be 1680 bytes");
 
+// IQ4_XS: per 256 columns the rows' fp16 d, the signed 6-bit sub-block scales (ls - 32) and, per 32-column
+// sub-block s, the rows' 16 code bytes in tile_q4_0x8's qs layout (byte 4c + i of row r at qs[s][c][r][i]:
+// low nibble column 32s + 4c + i, high nibble 16 columns later). 4.31 bits per weight (the rows: 4.25).
+struct tile_iq4_xsx8 {
+    uint16_t d[8];
+    int8_t sc[8][8];  // [sub-block][row]
+    uint8_t qs[8][4][8][4];
+};
+static_assert(sizeof(tile_iq4_xsx8) == 1104, "tile_iq4_xsx8 must be 1104 bytes");
+
 // Per-activation-row side values the tiled kernels need, computed once per row (not per tile):
 //   Q8_0 (for Q4_0): [n_blocks] int32: -8 x (sum of the block's 32 codes)
 //   Q8_0 (for Q5_0): [n_blocks] int32: -16 x (sum of the block's 32 codes)
@@ -153,6 +163,10 @@ void repack_unpack_iq4_nl__avx2(int64_t nb, const void* tiles, void* dst);
 void gemv_nf4x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_nf4x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void repack_unpack_nf4__ref(int64_t nb, const void* tiles, void* dst);
+// IQ4_XS over Q8_K activations: bit-exact with dot_iq4_xs_q8_k__ref (the integer GEMM's arithmetic).
+void gemv_iq4_xsx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_iq4_xsx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void repack_unpack_iq4_xs__ref(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_nf4__avx2(int64_t nb, const void* tiles, void* dst);
 void gemv_q4_1x8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q4_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);

@@ -162,18 +162,24 @@ inline __m256i lut16() {
     return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(Lut)));
 }
 
+// sum_j Lut[code_j] a_j over one 32-column group in tile_q4_0x8's qs layout, 8 int32 lanes (rows).
 template <const int8_t* Lut>
-inline __m256i table4_sums(const tile_q4_0x8& x, const int8_t* qa) {
+inline __m256i table4_group_sums(const uint8_t (*qs)[8][4], const int8_t* qa) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), lut = lut16<Lut>();
     __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
     for (int c = 0; c < 4; ++c) {
-        const __m256i w = load32(x.qs[c]);
+        const __m256i w = load32(qs[c]);
         const __m256i lo = _mm256_shuffle_epi8(lut, _mm256_and_si256(w, m4));
         const __m256i hi = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(w, 4), m4));
         s0 = _mm256_add_epi32(s0, dot_i8_i8(lo, bcast4(qa + 4 * c)));
         s1 = _mm256_add_epi32(s1, dot_i8_i8(hi, bcast4(qa + 16 + 4 * c)));
     }
     return _mm256_add_epi32(s0, s1);
+}
+
+template <const int8_t* Lut>
+inline __m256i table4_sums(const tile_q4_0x8& x, const int8_t* qa) {
+    return table4_group_sums<Lut>(x.qs, qa);
 }
 
 // Q8_0 activations: acc += float(sums + side[b]) * (d_w[r] * d_a); the side value is Q4_0's / Q5_0's
@@ -269,6 +275,26 @@ void unpack_table4(int64_t nb, const void* tiles, void* dst) {
 
 void repack_unpack_iq4_nl__avx2(int64_t nb, const void* tiles, void* dst) { unpack_table4<k_iq4nl_values, 1>(nb, tiles, dst); }
 void repack_unpack_nf4__avx2(int64_t nb, const void* tiles, void* dst) { unpack_table4<k_nf4_i8, 127>(nb, tiles, dst); }
+
+// IQ4_XS: per sub-block the codebook sums times the rows' signed scales (int32), then per 256-block
+// acc = fma(d_a * d_w, float(sum), acc), as gemv_iq4_xsx8_q8_k__ref.
+void gemv_iq4_xsx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                              int n_rows) {
+    const auto* x = static_cast<const tile_iq4_xsx8*>(tiles);
+    const auto* q = static_cast<const block_q8_k*>(a);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        prefetch_ahead<sizeof(tile_iq4_xsx8)>(x + b);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int s = 0; s < 8; ++s) {
+            const __m256i sc = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x[b].sc[s])));
+            sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(table4_group_sums<k_iq4nl_values>(x[b].qs[s], q[b].qs + 32 * s), sc));
+        }
+        const __m256 d = _mm256_mul_ps(_mm256_set1_ps(q[b].d), load_fp16x8(x[b].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
+    }
+    store_rows(y, acc, n_rows);
+}
 
 void gemv_q8_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                             int n_rows) {

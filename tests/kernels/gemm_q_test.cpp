@@ -398,6 +398,14 @@ TEST(GemmQ, Iq4XsSmallBatchesTakeTheIntegerGemm) {
         gemm_pack_iq4_xs__ref(w8.data(), w.row_stride, n_rows, k, pw.data());
         gemm_iq4_xs_q8_k_8x4__ref(2, pw.data(), act.a, 0, static_cast<int>(n_tokens), want.data(), n_rows, n_rows);
         EXPECT_EQ(std::memcmp(y.data(), want.data(), y.size() * sizeof(float)), 0) << "tokens " << n_tokens;
+        // the per-row oracle of the IQ4_XS tiles (kernels/repack.hpp) is this GEMM's arithmetic
+        for (int64_t t = 0; t < n_tokens; ++t)
+            for (int64_t r = 0; r < n_rows; ++r) {
+                const float d = dot_iq4_xs_q8_k__ref(k, w8.data() + w.row_stride * static_cast<size_t>(r),
+                                                     act.q.data() + act.a.row_bytes * static_cast<size_t>(t));
+                EXPECT_EQ(std::memcmp(&d, &want[static_cast<size_t>(t * n_rows + r)], 4), 0)
+                    << "dot_iq4_xs_q8_k__ref, tokens " << n_tokens << " t " << t << " r " << r;
+            }
     }
 }
 

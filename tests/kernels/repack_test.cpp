@@ -36,8 +36,14 @@ constexpr uint32_t k_seed = 20261124;
 // ggml types, and lowbit formats that run on ggml tiles (int4_g32 / g64 / g128: Q4_0's, int4_g32_asym:
 // Q4_1's, int8_g32: Q8_0's, nf4: Q4_0's with its codebook)
 const type k_types[] = {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::q8_0, type::q4_k, type::q5_k,
-                        type::q6_k, ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128, ext_type::int4_g32_asym,
-                        ext_type::int8_g32, ext_type::nf4};
+                        type::q6_k, type::iq4_xs, ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128,
+                        ext_type::int4_g32_asym, ext_type::int8_g32, ext_type::nf4};
+
+// The per-row oracle of a type's tiles: its __ref dot (IQ4_XS: dot_iq4_xs_q8_k__ref, the integer
+// GEMM's arithmetic, outside the dot table).
+kernels::dot_fn row_ref(type t) {
+    return t == type::iq4_xs ? kernels::dot_iq4_xs_q8_k__ref : kernels::dot_kernel(t, isa_tier::ref);
+}
 
 std::vector<isa_tier> tiers() {
     std::vector<isa_tier> v = {isa_tier::ref};
@@ -87,7 +93,7 @@ TEST(Repack, TiledGemvEqualsPerRowRefDotBitExact) {
     for (type t : k_types) {
         const auto kr0 = kernels::repack_kernel(t, isa_tier::ref);
         const int64_t bs = kr0.block;
-        const kernels::dot_fn ref = kernels::dot_kernel(t, isa_tier::ref);
+        const kernels::dot_fn ref = row_ref(t);
         for (int64_t n_cols : {bs, 3 * bs, int64_t(4096), 4096 + bs}) {
             for (int64_t n_rows : {int64_t(1), int64_t(7), int64_t(8), int64_t(13), int64_t(37)}) {
                 for (bool saturate : {false, true}) {
@@ -141,14 +147,22 @@ TEST(Repack, UnpackEqualsGemmPackOfRows) {
             std::vector<uint8_t> want(kq.packed_bytes * 3), got(kq.packed_bytes * 3);
             kq.pack(w.data(), rb, static_cast<int>(n_rows), n_cols, want.data());
             for (isa_tier tier : tiers()) {
+                const kernels::repack_unpack_fn unpack = kernels::repack_kernel(t, tier).unpack;
+                if (!unpack) continue;  // IQ4_XS at AVX2: its row packer feeds the GEMM there
                 std::fill(got.begin(), got.end(), uint8_t(0xA5));
-                kernels::repack_kernel(t, tier).unpack(p->n_blocks, p->tile(0), got.data());
+                unpack(p->n_blocks, p->tile(0), got.data());
                 if (t == type::iq4_nl || t == ext_type::nf4) {
                     // IQ4_NL's / NF4's padding rows: zero scale, but the tile's zero nibbles are codebook
                     // value -127 where the packer writes 0; only the real rows' codes must match.
                     auto* gb = reinterpret_cast<kernels::gemm_block_q8x8*>(got.data());
                     for (size_t b = 0; b < 3; ++b)
                         for (int g = 0; g < 8; ++g)
+                            for (int64_t r = n_rows; r < 8; ++r) std::memset(gb[b].q[g][r], 0, 4);
+                }
+                if (t == type::iq4_xs) {  // the same for IQ4_XS's packed block
+                    auto* gb = reinterpret_cast<kernels::gemm_block_iq4_xsx8*>(got.data());
+                    for (size_t b = 0; b < 3; ++b)
+                        for (int g = 0; g < 64; ++g)
                             for (int64_t r = n_rows; r < 8; ++r) std::memset(gb[b].q[g][r], 0, 4);
                 }
                 for (size_t i = 0; i < want.size(); ++i)
@@ -173,7 +187,7 @@ TEST(Repack, MatmulWithTilesEqualsPlainRows) {
         weight_matrix tiled = plain;
         tiled.tiles = repack_matrix(t, w.data(), plain.row_stride, n_rows, n_cols, 1);
         ASSERT_EQ(n_cols % bs, 0);
-        const kernels::dot_fn ref = kernels::dot_kernel(t, isa_tier::ref);
+        const kernels::dot_fn ref = row_ref(t);
         const type at = kernels::repack_kernel(t, isa_tier::ref).act;
         matmul_scratch s1, s2;
         for (int64_t n_tokens : {int64_t(1), int64_t(3), int64_t(16)}) {

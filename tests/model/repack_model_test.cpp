@@ -1,5 +1,5 @@
 // Load-time repacking in the model (kernels/repack.hpp, llama_model): a tiny synthetic GGUF in Q4_0,
-// Q8_0, Q4_K, Q5_K and Q6_K and lowbit's int4_g32 / g64 / g128, int4_g32_asym, int8_g32, nf4 (on Q4_0 /
+// IQ4_XS, Q8_0, Q4_K, Q5_K and Q6_K and lowbit's int4_g32 / g64 / g128, int4_g32_asym, int8_g32, nf4 (on Q4_0 /
 // Q4_1 / Q8_0 tiles)
 // (vocab 300: output rows not a multiple of 8) loaded with and without repacking gives
 //  - at the ref tier: the same logits bit for bit, for a 9-token prompt (integer prompt GEMM from
@@ -63,7 +63,7 @@ private:
 
 TEST(RepackModel, LogitsWithTilesEqualPlainRows) {
     const std::string dir = test::temp_dir();
-    for (type t : {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::q8_0, type::q4_k, type::q5_k, type::q6_k,
+    for (type t : {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::iq4_xs, type::q8_0, type::q4_k, type::q5_k, type::q6_k,
                    ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128, ext_type::int4_g32_asym, ext_type::int8_g32,
                    ext_type::nf4}) {
         SCOPED_TRACE(type_name(t));
