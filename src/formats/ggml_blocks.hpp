@@ -161,6 +161,11 @@ struct block_iq4_xs {
     uint8_t qs[k_qk_k / 2];
 };
 static_assert(sizeof(block_iq4_xs) == 136, "block_iq4_xs must be 136 bytes");
+// The 6-bit scale ls (0..63) of 32-weight sub-block s: low 4 bits in scales_l, high 2 in scales_h;
+// the sub-block's weights are d * (ls - 32) * kvalues_iq4nl[code].
+inline int iq4_xs_scale(const block_iq4_xs& b, int s) {
+    return ((b.scales_l[s / 2] >> (4 * (s % 2))) & 0x0F) | (((b.scales_h >> (2 * s)) & 3) << 4);
+}
 
 // IQ3_XXS — 3.0625 bpw. 256 weights as 64 groups of 4 drawn from a 256-entry grid (iq3xxs_grid);
 // qs[0..64) grid indices, then 8 uint32 each holding 4 x 7-bit sign indices and a 4-bit scale:

@@ -428,7 +428,7 @@ void dequantize_row_iq4_xs__ref(const void* src, float* dst, int64_t n) {
         const uint8_t* qs = x[i].qs;
         float* y = dst + i * k_qk_k;
         for (int ib = 0; ib < k_qk_k / 32; ++ib) {
-            const int ls = ((x[i].scales_l[ib / 2] >> 4 * (ib % 2)) & 0xf) | (((x[i].scales_h >> 2 * ib) & 3) << 4);
+            const int ls = iq4_xs_scale(x[i], ib);
             const float dl = d * static_cast<float>(ls - 32);
             for (int j = 0; j < 16; ++j) {
                 y[j] = dl * k_iq4nl_values[qs[j] & 0xf];

@@ -78,7 +78,7 @@ void dequantize_row_iq4_xs__avx2(const void* src, float* dst, int64_t n) {
     for (int64_t i = 0; i < n / k_qk_k; ++i) {
         const float d = fp16_to_f32(x[i].d);
         for (int ib = 0; ib < k_qk_k / 32; ++ib) {
-            const int ls = ((x[i].scales_l[ib / 2] >> 4 * (ib % 2)) & 0xf) | (((x[i].scales_h >> 2 * ib) & 3) << 4);
+            const int ls = iq4_xs_scale(x[i], ib);
             const float dl = d * static_cast<float>(ls - 32);
             decode_iq4_32(x[i].qs + 16 * ib, table, _mm256_set1_ps(dl), dst + i * k_qk_k + 32 * ib);
         }

@@ -122,7 +122,7 @@ float dot_iq4_xs_q8_k__ref(int64_t n, const void* w, const void* a) {
     for (int64_t b = 0; b < n / k_qk_k; ++b) {
         int sumi = 0;
         for (int s = 0; s < 8; ++s) {
-            const int ls = ((x[b].scales_l[s / 2] >> (4 * (s % 2))) & 0x0F) | (((x[b].scales_h >> (2 * s)) & 3) << 4);
+            const int ls = iq4_xs_scale(x[b], s);
             int sub = 0;
             for (int j = 0; j < 16; ++j)
                 sub += k_iq4nl_values[lo4(x[b].qs[16 * s + j])] * y[b].qs[32 * s + j] +

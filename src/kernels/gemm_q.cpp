@@ -422,7 +422,7 @@ void gemm_pack_iq4_xs__ref(const uint8_t* w, size_t row_stride, int n_rows, int6
                                    [](auto& o, int r, const auto& blk) {
         o.d[r] = fp16_to_f32(blk.d);
         for (int s = 0; s < 8; ++s) {
-            const int ls = ((blk.scales_l[s / 2] >> (4 * (s % 2))) & 0x0F) | (((blk.scales_h >> (2 * s)) & 3) << 4);
+            const int ls = iq4_xs_scale(blk, s);
             o.sc[s][2 * r] = o.sc[s][2 * r + 1] = static_cast<int16_t>(ls - 32);
         }
         // Column c = 32 s + l: sub-block s's 16 bytes qs[16 s ..], low nibble for l < 16, high for l >= 16.

@@ -68,6 +68,26 @@ inline void transpose_store(const __m256i r[8], uint8_t* out) {
     store32(out + 7 * 32, _mm256_permute2x128_si256(u3, u7, 0x31));
 }
 
+// The walk of the row packers into gemm_block_q8x8 (32 columns per block): for block b, row i < n_rows
+// gives its 32 codes, codes(row i, b, d) with d set to the row's scale; rows past n_rows get zero codes
+// and scale; the 8 rows are then transposed into the block's layout.
+template <class Codes>
+inline void pack_q8x8(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, void* dst, Codes codes) {
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < nb; ++b) {
+        __m256i r[8];
+        for (int i = 0; i < 8; ++i) {
+            if (i < n_rows) {
+                r[i] = codes(w + row_stride * static_cast<size_t>(i), b, out[b].d[i]);
+            } else {
+                r[i] = _mm256_setzero_si256();
+                out[b].d[i] = 0.0f;
+            }
+        }
+        transpose_store(r, reinterpret_cast<uint8_t*>(out[b].q));
+    }
+}
+
 // Stores 8 lanes of acc to y[0 .. n_rows).
 inline void store_rows(float* y, __m256 acc, int n_rows) {
     if (n_rows == 8) {
@@ -522,58 +542,28 @@ void gemm_pack_q6_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64
 }
 
 void gemm_pack_q4_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    auto* out = static_cast<gemm_block_q8x8*>(dst);
-    for (int64_t b = 0; b < k / k_qk4_0; ++b) {
-        __m256i r[8];
-        for (int i = 0; i < 8; ++i) {
-            if (i < n_rows) {
-                const auto& blk = reinterpret_cast<const block_q4_0*>(w + row_stride * static_cast<size_t>(i))[b];
-                r[i] = unpack_nibbles(blk.qs);
-                out[b].d[i] = _cvtsh_ss(blk.d);
-            } else {
-                r[i] = _mm256_setzero_si256();
-                out[b].d[i] = 0.0f;
-            }
-        }
-        transpose_store(r, reinterpret_cast<uint8_t*>(out[b].q));
-    }
+    pack_q8x8(w, row_stride, n_rows, k / k_qk4_0, dst, [&](const uint8_t* row, int64_t b, float& d) {
+        const auto& blk = reinterpret_cast<const block_q4_0*>(row)[b];
+        d = _cvtsh_ss(blk.d);
+        return unpack_nibbles(blk.qs);
+    });
 }
 
 void gemm_pack_q5_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    auto* out = static_cast<gemm_block_q8x8*>(dst);
     const __m256i bit4 = _mm256_set1_epi8(0x10);
-    for (int64_t b = 0; b < k / k_qk5_0; ++b) {
-        __m256i r[8];
-        for (int i = 0; i < 8; ++i) {
-            if (i < n_rows) {
-                const auto& blk = reinterpret_cast<const block_q5_0*>(w + row_stride * static_cast<size_t>(i))[b];
-                r[i] = _mm256_or_si256(unpack_nibbles(blk.qs), _mm256_and_si256(bits_to_bytes(blk.qh), bit4));
-                out[b].d[i] = _cvtsh_ss(blk.d);
-            } else {
-                r[i] = _mm256_setzero_si256();
-                out[b].d[i] = 0.0f;
-            }
-        }
-        transpose_store(r, reinterpret_cast<uint8_t*>(out[b].q));
-    }
+    pack_q8x8(w, row_stride, n_rows, k / k_qk5_0, dst, [&](const uint8_t* row, int64_t b, float& d) {
+        const auto& blk = reinterpret_cast<const block_q5_0*>(row)[b];
+        d = _cvtsh_ss(blk.d);
+        return _mm256_or_si256(unpack_nibbles(blk.qs), _mm256_and_si256(bits_to_bytes(blk.qh), bit4));
+    });
 }
 
 void gemm_pack_q8_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    auto* out = static_cast<gemm_block_q8x8*>(dst);
-    for (int64_t b = 0; b < k / k_qk8_0; ++b) {
-        __m256i r[8];
-        for (int i = 0; i < 8; ++i) {
-            if (i < n_rows) {
-                const auto& blk = reinterpret_cast<const block_q8_0*>(w + row_stride * static_cast<size_t>(i))[b];
-                r[i] = load32(blk.qs);
-                out[b].d[i] = _cvtsh_ss(blk.d);
-            } else {
-                r[i] = _mm256_setzero_si256();
-                out[b].d[i] = 0.0f;
-            }
-        }
-        transpose_store(r, reinterpret_cast<uint8_t*>(out[b].q));
-    }
+    pack_q8x8(w, row_stride, n_rows, k / k_qk8_0, dst, [&](const uint8_t* row, int64_t b, float& d) {
+        const auto& blk = reinterpret_cast<const block_q8_0*>(row)[b];
+        d = _cvtsh_ss(blk.d);
+        return load32(blk.qs);
+    });
 }
 
 // 2-bit codes (weight i of a 32-column chunk at bits 2i, 2i + 1 of its 8 bytes) to 32 int8 codes - Off:
@@ -582,7 +572,6 @@ template <int G, int Off>
 void gemm_pack_int2_sym__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     using block = block_int_sym<2, G>;
     constexpr int per = G / 32;
-    auto* out = static_cast<gemm_block_q8x8*>(dst);
     const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5,
                                             6, 6, 6, 6, 7, 7, 7, 7);
     const __m256i m3 = _mm256_set1_epi8(3), off = _mm256_set1_epi8(Off);
@@ -591,27 +580,18 @@ void gemm_pack_int2_sym__avx2(const uint8_t* w, size_t row_stride, int n_rows, i
                                          m3);
     const __m256i is1 = _mm256_cmpeq_epi8(pos, _mm256_set1_epi8(1)), is2 = _mm256_cmpeq_epi8(pos, _mm256_set1_epi8(2)),
                   is3 = _mm256_cmpeq_epi8(pos, m3);
-    for (int64_t b = 0; b < k / 32; ++b) {
-        __m256i r[8];
-        for (int i = 0; i < 8; ++i) {
-            if (i < n_rows) {
-                const block& blk = reinterpret_cast<const block*>(w + row_stride * static_cast<size_t>(i))[b / per];
-                int64_t v;
-                std::memcpy(&v, blk.qs + 8 * (b % per), 8);
-                const __m256i x = _mm256_shuffle_epi8(_mm256_set1_epi64x(v), spread);
-                __m256i c = _mm256_and_si256(x, m3);
-                c = _mm256_blendv_epi8(c, _mm256_and_si256(_mm256_srli_epi16(x, 2), m3), is1);
-                c = _mm256_blendv_epi8(c, _mm256_and_si256(_mm256_srli_epi16(x, 4), m3), is2);
-                c = _mm256_blendv_epi8(c, _mm256_and_si256(_mm256_srli_epi16(x, 6), m3), is3);
-                r[i] = _mm256_sub_epi8(c, off);
-                out[b].d[i] = _cvtsh_ss(blk.d);
-            } else {
-                r[i] = _mm256_setzero_si256();
-                out[b].d[i] = 0.0f;
-            }
-        }
-        transpose_store(r, reinterpret_cast<uint8_t*>(out[b].q));
-    }
+    pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
+        const block& blk = reinterpret_cast<const block*>(row)[b / per];
+        int64_t v;
+        std::memcpy(&v, blk.qs + 8 * (b % per), 8);
+        const __m256i x = _mm256_shuffle_epi8(_mm256_set1_epi64x(v), spread);
+        __m256i c = _mm256_and_si256(x, m3);
+        c = _mm256_blendv_epi8(c, _mm256_and_si256(_mm256_srli_epi16(x, 2), m3), is1);
+        c = _mm256_blendv_epi8(c, _mm256_and_si256(_mm256_srli_epi16(x, 4), m3), is2);
+        c = _mm256_blendv_epi8(c, _mm256_and_si256(_mm256_srli_epi16(x, 6), m3), is3);
+        d = _cvtsh_ss(blk.d);
+        return _mm256_sub_epi8(c, off);
+    });
 }
 template void gemm_pack_int2_sym__avx2<32, 2>(const uint8_t*, size_t, int, int64_t, void*);
 template void gemm_pack_int2_sym__avx2<64, 2>(const uint8_t*, size_t, int, int64_t, void*);
@@ -625,22 +605,12 @@ inline __m256i iq4nl_table() {
 }
 
 void gemm_pack_iq4_nl__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    auto* out = static_cast<gemm_block_q8x8*>(dst);
     const __m256i table = iq4nl_table();
-    for (int64_t b = 0; b < k / k_qk4_nl; ++b) {
-        __m256i r[8];
-        for (int i = 0; i < 8; ++i) {
-            if (i < n_rows) {
-                const auto& blk = reinterpret_cast<const block_iq4_nl*>(w + row_stride * static_cast<size_t>(i))[b];
-                r[i] = _mm256_shuffle_epi8(table, unpack_nibbles(blk.qs));
-                out[b].d[i] = _cvtsh_ss(blk.d);
-            } else {
-                r[i] = _mm256_setzero_si256();
-                out[b].d[i] = 0.0f;
-            }
-        }
-        transpose_store(r, reinterpret_cast<uint8_t*>(out[b].q));
-    }
+    pack_q8x8(w, row_stride, n_rows, k / k_qk4_nl, dst, [&](const uint8_t* row, int64_t b, float& d) {
+        const auto& blk = reinterpret_cast<const block_iq4_nl*>(row)[b];
+        d = _cvtsh_ss(blk.d);
+        return _mm256_shuffle_epi8(table, unpack_nibbles(blk.qs));
+    });
 }
 
 void gemm_pack_iq4_xs__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
@@ -658,9 +628,7 @@ void gemm_pack_iq4_xs__avx2(const uint8_t* w, size_t row_stride, int n_rows, int
             for (int s = 0; s < 8; ++s) {
                 int16_t v = 0;
                 if (blk[i]) {
-                    const int ls = ((blk[i]->scales_l[s / 2] >> (4 * (s % 2))) & 0x0F) |
-                                   (((blk[i]->scales_h >> (2 * s)) & 3) << 4);
-                    v = static_cast<int16_t>(ls - 32);
+                    v = static_cast<int16_t>(iq4_xs_scale(*blk[i], s) - 32);
                 }
                 out[b].sc[s][2 * i] = out[b].sc[s][2 * i + 1] = v;
             }

@@ -122,12 +122,13 @@ inline void int4_as_ggml_nibbles(const uint8_t* qs, uint8_t* out) {
     }
 }
 
-// int4_g32 / int4_g64 / int4_g128 and nf4 (4-bit codes after a 2-byte scale, groups of G): tile block
-// b (columns 32b .. 32b + 31) takes group b / (G / 32)'s scale and the 16 code bytes of its chunk
-// b % (G / 32); the larger groups' scale is repeated per 32 columns (tiles then take 4.5 bits per
-// weight, as Q4_0; the file's rows take 4.25 / 4.125).
-template <class Block, int G>
-void repack_tile_4bit_groups(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_0x8* out) {
+// int4_g32 / int4_g64 / int4_g128 and nf4 (4-bit codes after a 2-byte scale, groups of G) onto Q4_0's
+// tile, int4_g32_asym (scale, min) onto Q4_1's: tile block b (columns 32b .. 32b + 31) takes group
+// b / (G / 32)'s scale (and min) and the 16 code bytes of its chunk b % (G / 32); the larger groups'
+// scale is repeated per 32 columns (tiles then take 4.5 bits per weight, as Q4_0; the file's rows take
+// 4.25 / 4.125).
+template <class Tile, class Block, int G>
+void repack_tile_4bit_groups(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, Tile* out) {
     constexpr int per = G / 32;
     for (int64_t b = 0; b < nb; ++b) {
         std::memset(&out[b], 0, sizeof(out[b]));
@@ -136,24 +137,14 @@ void repack_tile_4bit_groups(const uint8_t* w, size_t row_stride, int n_rows, in
             uint8_t qs[16];
             int4_as_ggml_nibbles(blk.qs + 16 * (b % per), qs);
             out[b].d[r] = blk.d;
+            if constexpr (requires { blk.m; }) out[b].m[r] = blk.m;
             for (int c = 0; c < 4; ++c) std::memcpy(out[b].qs[c][r], qs + 4 * c, 4);
         }
     }
 }
 template <int G>
 void repack_tile_int4_sym(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_0x8* out) {
-    repack_tile_4bit_groups<block_int_sym<4, G>, G>(w, row_stride, n_rows, nb, out);
-}
-
-void repack_tile_int4_g32_asym(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_1x8* out) {
-    using block = block_int_asym<4, 32>;
-    tile_rows<tile_q4_1x8, block>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const block& blk) {
-        uint8_t qs[16];
-        int4_as_ggml_nibbles(blk.qs, qs);
-        o.d[r] = blk.d;
-        o.m[r] = blk.m;
-        for (int c = 0; c < 4; ++c) std::memcpy(o.qs[c][r], qs + 4 * c, 4);
-    });
+    repack_tile_4bit_groups<tile_q4_0x8, block_int_sym<4, G>, G>(w, row_stride, n_rows, nb, out);
 }
 
 void repack_tile_int8_g32(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q8_0x8* out) {
@@ -165,15 +156,11 @@ void repack_tile_int8_g32(const uint8_t* w, size_t row_stride, int n_rows, int64
     });
 }
 
-inline int iq4_xs_scale(const block_iq4_xs& blk, int s) {
-    return (((blk.scales_l[s / 2] >> (4 * (s % 2))) & 0x0F) | (((blk.scales_h >> (2 * s)) & 3) << 4)) - 32;
-}
-
 void repack_tile_iq4_xs(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_iq4_xsx8* out) {
     tile_rows<tile_iq4_xsx8, block_iq4_xs>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const block_iq4_xs& blk) {
         o.d[r] = blk.d;
         for (int s = 0; s < 8; ++s) {
-            o.sc[s][r] = static_cast<int8_t>(iq4_xs_scale(blk, s));
+            o.sc[s][r] = static_cast<int8_t>(iq4_xs_scale(blk, s) - 32);
             for (int c = 0; c < 4; ++c) std::memcpy(o.qs[s][c][r], blk.qs + 16 * s + 4 * c, 4);
         }
     });
@@ -262,11 +249,12 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
             repack_tile_int4_sym<128>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q4_0x8*>(dst));
             break;
         case ext_type::nf4:
-            repack_tile_4bit_groups<block_nf4, k_qk_nf4>(w, row_stride, n_rows, n_cols / 32,
+            repack_tile_4bit_groups<tile_q4_0x8, block_nf4, k_qk_nf4>(w, row_stride, n_rows, n_cols / 32,
                                                          static_cast<tile_q4_0x8*>(dst));
             break;
         case ext_type::int4_g32_asym:
-            repack_tile_int4_g32_asym(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q4_1x8*>(dst));
+            repack_tile_4bit_groups<tile_q4_1x8, block_int_asym<4, 32>, 32>(w, row_stride, n_rows, n_cols / 32,
+                                                                            static_cast<tile_q4_1x8*>(dst));
             break;
         case ext_type::int8_g32:
             repack_tile_int8_g32(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q8_0x8*>(dst));
