@@ -315,14 +315,38 @@ void gemv_q8_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const 
     store_rows(y, acc, n_rows);
 }
 
+// Q4_K / Q5_K tiles: the 8 rows' scales of sub-blocks 2j and 2j + 1 as int16 pairs (sc, sc), one row per
+// int32 lane (byte r of a broadcast 8-byte row of scales -> lane r), to meet the int16 code sums in madd.
+template <class Tile>
+inline void k_scale_pairs(const Tile& x, int j, __m256i& lo, __m256i& hi) {
+    const __m256i k_sc = _mm256_setr_epi8(0, -128, 0, -128, 1, -128, 1, -128, 2, -128, 2, -128, 3, -128, 3, -128, 4,
+                                          -128, 4, -128, 5, -128, 5, -128, 6, -128, 6, -128, 7, -128, 7, -128);
+    int64_t sl, sh;
+    std::memcpy(&sl, x.sc[2 * j], 8);
+    std::memcpy(&sh, x.sc[2 * j + 1], 8);
+    lo = _mm256_shuffle_epi8(_mm256_set1_epi64x(sl), k_sc);
+    hi = _mm256_shuffle_epi8(_mm256_set1_epi64x(sh), k_sc);
+}
+
+// Q4_K / Q5_K: acc + d_a d_w sumi - d_a dmin_w sum_p (mins of pair p) . (Q8_K bsums of pair p, side).
+template <class Tile>
+inline __m256 scale_min_acc(const Tile& x, const int32_t* side, float d_a, __m256i sumi, __m256 acc) {
+    __m256i summ = _mm256_setzero_si256();
+    for (int p = 0; p < 4; ++p) {
+        const __m256i mn = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x.mn[p])));
+        summ = _mm256_add_epi32(summ, _mm256_madd_epi16(mn, _mm256_set1_epi32(side[p])));
+    }
+    const __m256 da = _mm256_set1_ps(d_a);
+    const __m256 t1 = opaque(_mm256_mul_ps(_mm256_mul_ps(da, load_fp16x8(x.d)), _mm256_cvtepi32_ps(sumi)));
+    const __m256 t2 = opaque(_mm256_mul_ps(_mm256_mul_ps(da, load_fp16x8(x.dmin)), _mm256_cvtepi32_ps(summ)));
+    return _mm256_add_ps(acc, _mm256_sub_ps(t1, t2));
+}
+
 void gemv_q4_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
                             int n_rows) {
     const auto* x = static_cast<const tile_q4_kx8*>(tiles);
     const auto* q = static_cast<const block_q8_k*>(a);
     const __m256i m4 = _mm256_set1_epi8(0x0F);
-    // Byte r of a broadcast 8-byte row of scales -> int16 pair (sc, sc) in lane r.
-    const __m256i k_sc = _mm256_setr_epi8(0, -128, 0, -128, 1, -128, 1, -128, 2, -128, 2, -128, 3, -128, 3, -128, 4,
-                                          -128, 4, -128, 5, -128, 5, -128, 6, -128, 6, -128, 7, -128, 7, -128);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
         const int8_t* qa = q[b].qs;
@@ -337,33 +361,19 @@ void gemv_q4_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const 
                 shi = _mm256_add_epi16(shi, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 4), m4),
                                                                  bcast4(qa + 64 * j + 32 + 4 * c)));
             }
-            int64_t sl, sh;
-            std::memcpy(&sl, x[b].sc[2 * j], 8);
-            std::memcpy(&sh, x[b].sc[2 * j + 1], 8);
-            const __m256i sc_lo = _mm256_shuffle_epi8(_mm256_set1_epi64x(sl), k_sc);
-            const __m256i sc_hi = _mm256_shuffle_epi8(_mm256_set1_epi64x(sh), k_sc);
+            __m256i sc_lo, sc_hi;
+            k_scale_pairs(x[b], j, sc_lo, sc_hi);
             sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(slo, sc_lo), _mm256_madd_epi16(shi, sc_hi)));
         }
-        __m256i summ = _mm256_setzero_si256();
-        for (int p = 0; p < 4; ++p) {
-            const __m256i mn = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].mn[p])));
-            summ = _mm256_add_epi32(summ, _mm256_madd_epi16(mn, _mm256_set1_epi32(side[4 * b + p])));
-        }
-        const __m256 da = _mm256_set1_ps(q[b].d);
-        const __m256 t1 = opaque(_mm256_mul_ps(_mm256_mul_ps(da, load_fp16x8(x[b].d)), _mm256_cvtepi32_ps(sumi)));
-        const __m256 t2 = opaque(_mm256_mul_ps(_mm256_mul_ps(da, load_fp16x8(x[b].dmin)), _mm256_cvtepi32_ps(summ)));
-        acc = _mm256_add_ps(acc, _mm256_sub_ps(t1, t2));
+        acc = scale_min_acc(x[b], side + 4 * b, q[b].d, sumi, acc);
     }
     store_rows(y, acc, n_rows);
 }
 
 template <int J>
-inline __m256i q5_k_part(const tile_q5_kx8& x, const int8_t* qa, __m256i k_sc) {
-    int64_t sl, sh;
-    std::memcpy(&sl, x.sc[2 * J], 8);
-    std::memcpy(&sh, x.sc[2 * J + 1], 8);
-    const __m256i sc_lo = _mm256_shuffle_epi8(_mm256_set1_epi64x(sl), k_sc);
-    const __m256i sc_hi = _mm256_shuffle_epi8(_mm256_set1_epi64x(sh), k_sc);
+inline __m256i q5_k_part(const tile_q5_kx8& x, const int8_t* qa) {
+    __m256i sc_lo, sc_hi;
+    k_scale_pairs(x, J, sc_lo, sc_hi);
     __m256i sumi = _mm256_setzero_si256();
     // Codes up to 31: 4 groups per int16 sum (|.| <= 8 x 31 x 128 = 31744), then widened.
     for (int c0 = 0; c0 < 8; c0 += 4) {
@@ -383,23 +393,13 @@ void gemv_q5_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const 
                             int n_rows) {
     const auto* x = static_cast<const tile_q5_kx8*>(tiles);
     const auto* q = static_cast<const block_q8_k*>(a);
-    const __m256i k_sc = _mm256_setr_epi8(0, -128, 0, -128, 1, -128, 1, -128, 2, -128, 2, -128, 3, -128, 3, -128, 4,
-                                          -128, 4, -128, 5, -128, 5, -128, 6, -128, 6, -128, 7, -128, 7, -128);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
         const int8_t* qa = q[b].qs;
         prefetch_ahead<sizeof(tile_q5_kx8) + 64>(x + b);
-        const __m256i sumi = _mm256_add_epi32(_mm256_add_epi32(q5_k_part<0>(x[b], qa, k_sc), q5_k_part<1>(x[b], qa, k_sc)),
-                                              _mm256_add_epi32(q5_k_part<2>(x[b], qa, k_sc), q5_k_part<3>(x[b], qa, k_sc)));
-        __m256i summ = _mm256_setzero_si256();
-        for (int p = 0; p < 4; ++p) {
-            const __m256i mn = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].mn[p])));
-            summ = _mm256_add_epi32(summ, _mm256_madd_epi16(mn, _mm256_set1_epi32(side[4 * b + p])));
-        }
-        const __m256 da = _mm256_set1_ps(q[b].d);
-        const __m256 t1 = opaque(_mm256_mul_ps(_mm256_mul_ps(da, load_fp16x8(x[b].d)), _mm256_cvtepi32_ps(sumi)));
-        const __m256 t2 = opaque(_mm256_mul_ps(_mm256_mul_ps(da, load_fp16x8(x[b].dmin)), _mm256_cvtepi32_ps(summ)));
-        acc = _mm256_add_ps(acc, _mm256_sub_ps(t1, t2));
+        const __m256i sumi = _mm256_add_epi32(_mm256_add_epi32(q5_k_part<0>(x[b], qa), q5_k_part<1>(x[b], qa)),
+                                              _mm256_add_epi32(q5_k_part<2>(x[b], qa), q5_k_part<3>(x[b], qa)));
+        acc = scale_min_acc(x[b], side + 4 * b, q[b].d, sumi, acc);
     }
     store_rows(y, acc, n_rows);
 }
