@@ -494,19 +494,26 @@ void repack_unpack_q8_0__avx2(int64_t nb, const void* tiles, void* dst) {
     }
 }
 
+// Q4_K / Q5_K tiles into the GEMM's packed block: d and dmin as floats, each row's scale as an int16
+// pair (sc, sc), the mins widened to int16.
+template <class Tile>
+inline void unpack_scales_mins(const Tile& x, gemm_block_q4_kx8& out) {
+    _mm256_storeu_ps(out.d, load_fp16x8(x.d));
+    _mm256_storeu_ps(out.dmin, load_fp16x8(x.dmin));
+    for (int s = 0; s < 8; ++s) {
+        const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x.sc[s])));
+        store32(out.sc[s], _mm256_or_si256(v, _mm256_slli_epi32(v, 16)));
+    }
+    for (int p = 0; p < 4; ++p)
+        store32(out.mn[p], _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x.mn[p]))));
+}
+
 void repack_unpack_q4_k__avx2(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_q4_kx8*>(tiles);
     auto* out = static_cast<gemm_block_q4_kx8*>(dst);
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     for (int64_t b = 0; b < nb; ++b) {
-        _mm256_storeu_ps(out[b].d, load_fp16x8(x[b].d));
-        _mm256_storeu_ps(out[b].dmin, load_fp16x8(x[b].dmin));
-        for (int s = 0; s < 8; ++s) {
-            const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x[b].sc[s])));
-            store32(out[b].sc[s], _mm256_or_si256(v, _mm256_slli_epi32(v, 16)));
-        }
-        for (int p = 0; p < 4; ++p)
-            store32(out[b].mn[p], _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].mn[p]))));
+        unpack_scales_mins(x[b], out[b]);
         for (int j = 0; j < 4; ++j)
             for (int c = 0; c < 8; ++c) {
                 const __m256i w = load32(x[b].qs[j][c]);
@@ -530,14 +537,7 @@ void repack_unpack_q5_k__avx2(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_q5_kx8*>(tiles);
     auto* out = static_cast<gemm_block_q4_kx8*>(dst);
     for (int64_t b = 0; b < nb; ++b) {
-        _mm256_storeu_ps(out[b].d, load_fp16x8(x[b].d));
-        _mm256_storeu_ps(out[b].dmin, load_fp16x8(x[b].dmin));
-        for (int s = 0; s < 8; ++s) {
-            const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x[b].sc[s])));
-            store32(out[b].sc[s], _mm256_or_si256(v, _mm256_slli_epi32(v, 16)));
-        }
-        for (int p = 0; p < 4; ++p)
-            store32(out[b].mn[p], _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].mn[p]))));
+        unpack_scales_mins(x[b], out[b]);
         unpack_q5_k_codes<0>(x[b], out[b]);
         unpack_q5_k_codes<1>(x[b], out[b]);
         unpack_q5_k_codes<2>(x[b], out[b]);
