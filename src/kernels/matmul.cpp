@@ -39,7 +39,7 @@ bool matmul_tiled(const weight_matrix& w, int64_t n_tokens, const float* x, int6
                   int n_threads, matmul_scratch& scratch) {
     const repacked_matrix& p = *w.tiles;
     const kernels::repack_kernels kr = kernels::repack_kernel(w.t, active_isa_tier());
-    const kernels::quantize_act_fn quant = kernels::quantize_act_kernel(kr.act);
+    const kernels::quantize_act_fn quant = kr.prep ? kr.prep : kernels::quantize_act_kernel(kr.act);
     const int64_t k = w.n_cols;
     if (!kr.gemv || !quant || p.t != w.t || p.n_rows != w.n_rows || p.n_cols != k || k % kr.block != 0) return false;
     const size_t arb = row_bytes(kr.act, k);
@@ -65,6 +65,46 @@ bool matmul_tiled(const weight_matrix& w, int64_t n_tokens, const float* x, int6
             for (int64_t t = 0; t < n_tokens; ++t)
                 kr.gemv(p.n_blocks, p.tile(i), qa + arb * static_cast<size_t>(t), side + n_side * t,
                         y + t * ldy + i * kernels::k_tile_rows, rows);
+        }
+    });
+    return true;
+}
+
+// The prompt path of tiled formats with a float GEMM from the tiles (FP8, kernels/repack.hpp): the
+// activations prepared once per call, then per chunk of tiles every 8-token block passes over them.
+// Returns false (nothing done) when the tiles do not match or the type has no such GEMM.
+bool matmul_tiled_gemm(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ldx, float* y, int64_t ldy,
+                       int n_threads, matmul_scratch& scratch) {
+    const repacked_matrix& p = *w.tiles;
+    const kernels::repack_kernels kr = kernels::repack_kernel(w.t, active_isa_tier());
+    const int64_t k = w.n_cols;
+    if (!kr.gemm || !kr.prep || kr.act != type::f32 || p.t != w.t || p.n_rows != w.n_rows || p.n_cols != k ||
+        k % kr.block != 0)
+        return false;
+    // Prepared rows interleaved by 8 tokens: block tb holds xi[8 j + t] = prep(x[8 tb + t])[j].
+    constexpr int64_t T = kernels::k_tile_gemm_tokens;
+    const int64_t n_tb = (n_tokens + T - 1) / T;
+    const size_t block_floats = static_cast<size_t>(T * k);
+    auto* xi = reinterpret_cast<float*>(scratch.act(sizeof(float) * (block_floats * static_cast<size_t>(n_tb) + static_cast<size_t>(k))));
+    float* row = xi + block_floats * static_cast<size_t>(n_tb);  // one prepared row (single-threaded prep)
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        kr.prep(x + t * ldx, row, k);
+        float* dst = xi + block_floats * static_cast<size_t>(t / T) + t % T;
+        for (int64_t j = 0; j < k; ++j) dst[T * j] = row[j];
+    }
+    // Chunks of up to 4 tiles (8 rows x k codes each: L2, with an 8-token block of activations), at
+    // least ~4 per thread, from a shared counter.
+    const int64_t per = std::max<int64_t>(1, std::min<int64_t>(4, p.n_tiles / (4 * std::max(n_threads, 1))));
+    const int64_t n_chunks = (p.n_tiles + per - 1) / per;
+    parallel_for_dynamic(n_chunks, std::max(n_threads, 1), [&](int64_t c, int) {
+        const int64_t i0 = c * per, i1 = std::min(p.n_tiles, i0 + per);
+        for (int64_t tb = 0; tb < n_tb; ++tb) {
+            const int n_tok = static_cast<int>(std::min(T, n_tokens - tb * T));
+            for (int64_t i = i0; i < i1; ++i) {
+                const int rows = static_cast<int>(std::min<int64_t>(kernels::k_tile_rows, w.n_rows - i * kernels::k_tile_rows));
+                kr.gemm(p.n_blocks, p.tile(i), xi + block_floats * static_cast<size_t>(tb), n_tok,
+                        y + tb * T * ldy + i * kernels::k_tile_rows, ldy, rows);
+            }
         }
     });
     return true;
@@ -229,6 +269,8 @@ void matmul(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ld
         matmul_quantized(w, n_tokens, x, ldx, y, ldy, n_threads, scratch))
         return;
     if (scratch.quantized_max_tokens() > 0 && matmul_gemm_q(w, n_tokens, x, ldx, y, ldy, n_threads, scratch))
+        return;
+    if (scratch.quantized_max_tokens() > 0 && w.tiles && matmul_tiled_gemm(w, n_tokens, x, ldx, y, ldy, n_threads, scratch))
         return;
     const int64_t tile_rows = matmul_tile_rows(k);
     const int64_t n_tiles = (w.n_rows + tile_rows - 1) / tile_rows;

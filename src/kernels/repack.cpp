@@ -15,6 +15,7 @@
 #include "formats/iq_grids.hpp"
 #include "formats/lowbit_blocks.hpp"
 #include "formats/lowbit_formats.hpp"
+#include "formats/lowbit_minifloat.hpp"
 #include "kernels/dot.hpp"
 #include "kernels/gemm_q.hpp"
 #include "lowbit/error.hpp"
@@ -238,7 +239,12 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
         case type::q4_1: repack_tile_q4_1(w, row_stride, n_rows, n_cols / k_qk4_1, static_cast<tile_q4_1x8*>(dst)); break;
         case type::q5_1: repack_tile_q5_1(w, row_stride, n_rows, n_cols / k_qk5_1, static_cast<tile_q5_1x8*>(dst)); break;
         case type::q5_0: repack_tile_q5_0(w, row_stride, n_rows, n_cols / k_qk5_0, static_cast<tile_q5_0x8*>(dst)); break;
-        case type::q8_0: repack_tile_q8_0(w, row_stride, n_rows, n_cols / k_qk8_0, static_cast<tile_q8_0x8*>(dst)); break;
+        case type::q8_0:
+        case ext_type::fp8_e4m3:  // block_fp8 has block_q8_0's bytes (fp16 d + 32 codes)
+        case ext_type::fp8_e5m2:
+            static_assert(sizeof(block_fp8) == sizeof(block_q8_0) && k_qk_fp8 == k_qk8_0, "FP8 reuses the Q8_0 tile");
+            repack_tile_q8_0(w, row_stride, n_rows, n_cols / k_qk8_0, static_cast<tile_q8_0x8*>(dst));
+            break;
         case ext_type::int4_g32:
             repack_tile_int4_sym<32>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q4_0x8*>(dst));
             break;
@@ -390,6 +396,48 @@ void gemv_q5_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const i
 void gemv_q8_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                            int n_rows) {
     gemv_q8_0_act_ref<tile_q8_0x8, q8_0_weight>(nb, tiles, a, y, n_rows);
+}
+
+namespace {
+
+// FP8 over prepared activations x' = x * 2^Half2 (E4M3: 60, E5M2: 56): per block the float sum of
+// fp8(u) * x' in column order, times 2^-Half2 (exact), times d, as dot_fp8_ref.
+template <bool E4M3>
+void gemv_fp8_ref(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+    const auto* x = static_cast<const tile_q8_0x8*>(tiles);
+    const auto* xp = static_cast<const float*>(a);
+    const float unscale = E4M3 ? 0x1p-60f : 0x1p-56f;
+    for (int r = 0; r < n_rows; ++r) {
+        float sum = 0;
+        for (int64_t b = 0; b < nb; ++b) {
+            float s = 0;
+            for (int j = 0; j < 32; ++j) {
+                const auto u = static_cast<uint8_t>(x[b].qs[j / 4][r][j % 4]);
+                s += (E4M3 ? fp8_e4m3_to_f32(u) : fp8_e5m2_to_f32(u)) * xp[32 * b + j];
+            }
+            sum += fp16_to_f32(x[b].d[r]) * (s * unscale);
+        }
+        y[r] = sum;
+    }
+}
+
+}  // namespace
+
+void gemv_fp8_e4m3x8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                              int n_rows) {
+    gemv_fp8_ref<true>(nb, tiles, a, y, n_rows);
+}
+void gemv_fp8_e5m2x8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                              int n_rows) {
+    gemv_fp8_ref<false>(nb, tiles, a, y, n_rows);
+}
+void fp8_e4m3_act_prep(const float* x, void* dst, int64_t n) {
+    auto* o = static_cast<float*>(dst);
+    for (int64_t i = 0; i < n; ++i) o[i] = x[i] * 0x1p60f;
+}
+void fp8_e5m2_act_prep(const float* x, void* dst, int64_t n) {
+    auto* o = static_cast<float*>(dst);
+    for (int64_t i = 0; i < n; ++i) o[i] = x[i] * 0x1p56f;
 }
 
 namespace {
@@ -652,6 +700,15 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
         case ext_type::int8_g32:
             k = {type::q8_0, 32, sizeof(tile_q8_0x8), avx2 ? gemv_q8_0x8_q8_0__avx2 : gemv_q8_0x8_q8_0__ref,
                  avx2 ? repack_unpack_q8_0__avx2 : repack_unpack_q8_0__ref};
+            break;
+        // FP8 on Q8_0's tile, f32 activations times 2^60 (2^56); prompts: the float GEMM from the tiles
+        case ext_type::fp8_e4m3:
+            k = {type::f32, 32, sizeof(tile_q8_0x8), avx2 ? gemv_fp8_e4m3x8_f32__avx2 : gemv_fp8_e4m3x8_f32__ref,
+                 nullptr, fp8_e4m3_act_prep, avx2 ? gemm_fp8_e4m3x8_f32__avx2 : nullptr};
+            break;
+        case ext_type::fp8_e5m2:
+            k = {type::f32, 32, sizeof(tile_q8_0x8), avx2 ? gemv_fp8_e5m2x8_f32__avx2 : gemv_fp8_e5m2x8_f32__ref,
+                 nullptr, fp8_e5m2_act_prep, avx2 ? gemm_fp8_e5m2x8_f32__avx2 : nullptr};
             break;
         case type::q5_1:
             k = {type::q8_1, k_qk5_1, sizeof(tile_q5_1x8), avx2 ? gemv_q5_1x8_q8_1__avx2 : gemv_q5_1x8_q8_1__ref,

@@ -139,6 +139,26 @@ struct tile_iq4_xsx8 {
 };
 static_assert(sizeof(tile_iq4_xsx8) == 1104, "tile_iq4_xsx8 must be 1104 bytes");
 
+// FP8 (lowbit fp8_e4m3 / fp8_e5m2, block_fp8 = fp16 d + 32 codes, Q8_0's bytes): tile_q8_0x8 as it is,
+// the codes in place of Q8_0's: dword (g, r) of a block holds row r's codes of columns 4g .. 4g + 3.
+// The kernels read f32 activations prepared by repack_kernels::prep: x * 2^60 (fp8_act_prep), so the
+// AVX2 decode below works on normal floats (tile GEMV / GEMM math):
+//   GEMV: y[r] = sum_b d[b][r] * (sum_j fp8(u[b][r][j]) * x'[32b + j]) * 2^-60   (x' = x * 2^60)
+//   __ref: per block the float sum in column order, times 2^-60 (exact), times d, added in block order:
+//   dot_fp8_<e>_f32__ref's products and order, so it equals that per-row dot bit for bit.
+//   __avx2: a 32-byte load of dword (g, r) is decoded without a conversion instruction: a 16-bit
+//   arithmetic shift right (4 for E4M3, 3 for E5M2) of each word puts the code in its top byte on the
+//   f32 exponent / mantissa bits of that word's dword half, and an AND with 0x87F00000 (0x8FE00000)
+//   keeps sign, exponent and mantissa: f32 bits of fp8 * 2^-120 (2^-112), fp8 subnormals on f32
+//   subnormals, exact. Codes in the low byte of a word are shifted up 8 first; codes in the low word
+//   of a dword shifted up 16 after. One load -> 4 vectors (the 8 rows of 4 columns) in 5 shifts and
+//   4 ANDs, each FMA'd with its column's x' broadcast; per block the 4 sums are added and FMA'd with
+//   d; y = acc * 2^60 (E5M2: x' and the factor differ, 2^56). Float order differs from __ref.
+//   Prompt GEMM (gemm_tile_fn, AVX2 only): the decoded vectors are multiplied by d * 2^60 (2^56), so
+//   products are fp8 * d * x with no per-block sum, and FMA'd into 8 token accumulators.
+// FP8 codes that are NaN / Inf in OCP FP8 (never written by the encoders) decode as finite values.
+// Per-row FP8 (fp8_*_pt) has no tiles.
+
 // Per-activation-row side values the tiled kernels need, computed once per row (not per tile):
 //   Q8_0 (for Q4_0): [n_blocks] int32: -8 x (sum of the block's 32 codes)
 //   Q8_0 (for Q5_0): [n_blocks] int32: -16 x (sum of the block's 32 codes)
@@ -184,6 +204,26 @@ void gemv_q4_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const 
 void gemv_q8_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q4_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 
+void gemv_fp8_e4m3x8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_fp8_e5m2x8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_fp8_e4m3x8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_fp8_e5m2x8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+// FP8's activation row prep: dst = x * 2^60 (E4M3) / 2^56 (E5M2) as f32 (n floats).
+void fp8_e4m3_act_prep(const float* x, void* dst, int64_t n);
+void fp8_e5m2_act_prep(const float* x, void* dst, int64_t n);
+
+// A float prompt GEMM straight from one tile (formats without an integer GEMM: FP8), for up to
+// k_tile_gemm_tokens tokens: y[t * ldy + r] = row r of the tile . x_t, t < n_tok (1..8), r < n_rows, from
+// the prepared activation rows (repack_kernels::prep) interleaved by 8 tokens: xi[8 j + t] = x_t[j]
+// (slots t >= n_tok unused). Never throws.
+constexpr int k_tile_gemm_tokens = 8;
+using gemm_tile_fn = void (*)(int64_t nb, const void* tiles, const float* xi, int n_tok, float* y, int64_t ldy,
+                              int n_rows);
+void gemm_fp8_e4m3x8_f32__avx2(int64_t nb, const void* tiles, const float* xi, int n_tok, float* y, int64_t ldy,
+                               int n_rows);
+void gemm_fp8_e5m2x8_f32__avx2(int64_t nb, const void* tiles, const float* xi, int n_tok, float* y, int64_t ldy,
+                               int n_rows);
+
 // One tile (nb tile blocks) -> nb packed blocks of the prompt GEMM (gemm_block_q8x8 / gemm_block_q4_kx8
 // (Q4_K, Q5_K) / gemm_block_q6_kx8),
 // byte for byte what gemm_pack_<t> writes for the same 8 rows. Never throws.
@@ -207,6 +247,9 @@ struct repack_kernels {
     size_t tile_block_bytes = 0; // bytes per tile block (8 rows)
     gemv_tile_fn gemv = nullptr;
     repack_unpack_fn unpack = nullptr;
+    // Activation rows for gemv / gemm: prep(x, dst, n_cols) when set (FP8), else quantize_act_kernel(act).
+    void (*prep)(const float* x, void* dst, int64_t n) = nullptr;
+    gemm_tile_fn gemm = nullptr;  // prompt GEMM from the tiles (FP8 at AVX2), or none
 };
 // The kernels for weight type `t` at `tier` (falling back to __ref); block == 0 and null functions when
 // `t` has no tiled layout.

@@ -565,4 +565,115 @@ void repack_unpack_q6_k__avx2(int64_t nb, const void* tiles, void* dst) {
     }
 }
 
+namespace {
+
+// FP8 tiles (kernels/repack.hpp): one 32-byte load of dwords (g, r), row r's codes of columns 4g + i in
+// byte i, -> the 8 rows of columns 4g .. 4g + 3 as f32 bits of fp8 * 2^-120 (E4M3) / 2^-112 (E5M2).
+// A 16-bit arithmetic shift lines up the code in each word's top byte under the exponent / mantissa
+// bits of that word's dword half, sign smeared down; the AND keeps sign, exponent and mantissa.
+struct fp8_cols {
+    __m256 c[4];
+};
+template <bool E4M3>
+inline fp8_cols decode_fp8x4(__m256i v) {
+    const __m256i keep = _mm256_set1_epi32(E4M3 ? static_cast<int>(0x87F00000) : static_cast<int>(0x8FE00000));
+    constexpr int sh = E4M3 ? 4 : 3;
+    const __m256i odd = _mm256_srai_epi16(v, sh);                          // bytes 3 (high word), 1 (low word)
+    const __m256i even = _mm256_srai_epi16(_mm256_slli_epi16(v, 8), sh);  // bytes 2, 0
+    fp8_cols o;
+    o.c[0] = _mm256_castsi256_ps(_mm256_and_si256(_mm256_slli_epi32(even, 16), keep));
+    o.c[1] = _mm256_castsi256_ps(_mm256_and_si256(_mm256_slli_epi32(odd, 16), keep));
+    o.c[2] = _mm256_castsi256_ps(_mm256_and_si256(even, keep));
+    o.c[3] = _mm256_castsi256_ps(_mm256_and_si256(odd, keep));
+    return o;
+}
+
+constexpr float fp8_half_scale(bool e4m3) { return e4m3 ? 0x1p60f : 0x1p56f; }
+
+// Per block: 4 column sums (one per byte position, 8 rows each) over the 32 columns, added and FMA'd
+// with the rows' d. The prepared activations carry 2^60 (2^56), the decode 2^-120 (2^-112).
+template <bool E4M3>
+void gemv_fp8_avx2(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+    const auto* x = static_cast<const tile_q8_0x8*>(tiles);
+    const auto* xp = static_cast<const float*>(a);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        prefetch_ahead<sizeof(tile_q8_0x8)>(x + b);
+        const float* xb = xp + 32 * b;
+        __m256 s[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        for (int g = 0; g < 8; ++g) {
+            const fp8_cols w = decode_fp8x4<E4M3>(load32(x[b].qs[g]));
+            for (int i = 0; i < 4; ++i) s[i] = _mm256_fmadd_ps(w.c[i], _mm256_broadcast_ss(xb + 4 * g + i), s[i]);
+        }
+        const __m256 sum = _mm256_add_ps(_mm256_add_ps(s[0], s[1]), _mm256_add_ps(s[2], s[3]));
+        acc = _mm256_fmadd_ps(load_fp16x8(x[b].d), sum, acc);
+    }
+    store_rows(y, _mm256_mul_ps(acc, _mm256_set1_ps(fp8_half_scale(E4M3))), n_rows);
+}
+
+// NT tokens at once from activations interleaved by 8 tokens (xi[8 j + t]): each decoded column vector
+// times d * 2^60 (2^56) meets NT broadcast activations. The column vectors are decoded one at a time so
+// that the NT accumulators stay in registers.
+template <bool E4M3, int NT>
+void gemm_fp8_tokens(int64_t nb, const tile_q8_0x8* x, const float* xi, float* y, int64_t ldy, int n_rows) {
+    __m256 acc[NT];
+    for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+    const __m256i keep = _mm256_set1_epi32(E4M3 ? static_cast<int>(0x87F00000) : static_cast<int>(0x8FE00000));
+    constexpr int sh = E4M3 ? 4 : 3;
+    const auto column = [&](__m256i bits, __m256 d, const float* xj) {
+        const __m256 w = _mm256_mul_ps(_mm256_castsi256_ps(_mm256_and_si256(bits, keep)), d);
+        for (int t = 0; t < NT; ++t) acc[t] = _mm256_fmadd_ps(w, _mm256_broadcast_ss(xj + t), acc[t]);
+    };
+    for (int64_t b = 0; b < nb; ++b) {
+        const __m256 d = _mm256_mul_ps(load_fp16x8(x[b].d), _mm256_set1_ps(fp8_half_scale(E4M3)));
+        constexpr int T = k_tile_gemm_tokens;
+        const float* xb = xi + T * 32 * b;
+        for (int g = 0; g < 8; ++g) {
+            const __m256i v = load32(x[b].qs[g]);
+            const __m256i odd = _mm256_srai_epi16(v, sh), even = _mm256_srai_epi16(_mm256_slli_epi16(v, 8), sh);
+            const float* xg = xb + T * 4 * g;
+            column(_mm256_slli_epi32(even, 16), d, xg);
+            column(_mm256_slli_epi32(odd, 16), d, xg + T);
+            column(even, d, xg + 2 * T);
+            column(odd, d, xg + 3 * T);
+        }
+    }
+    for (int t = 0; t < NT; ++t) store_rows(y + t * ldy, acc[t], n_rows);
+}
+
+template <bool E4M3>
+void gemm_fp8_avx2(int64_t nb, const void* tiles, const float* xi, int n_tok, float* y, int64_t ldy, int n_rows) {
+    const auto* x = static_cast<const tile_q8_0x8*>(tiles);
+    switch (n_tok) {
+        case 1: gemm_fp8_tokens<E4M3, 1>(nb, x, xi, y, ldy, n_rows); break;
+        case 2: gemm_fp8_tokens<E4M3, 2>(nb, x, xi, y, ldy, n_rows); break;
+        case 3: gemm_fp8_tokens<E4M3, 3>(nb, x, xi, y, ldy, n_rows); break;
+        case 4: gemm_fp8_tokens<E4M3, 4>(nb, x, xi, y, ldy, n_rows); break;
+        case 5: gemm_fp8_tokens<E4M3, 5>(nb, x, xi, y, ldy, n_rows); break;
+        case 6: gemm_fp8_tokens<E4M3, 6>(nb, x, xi, y, ldy, n_rows); break;
+        case 7: gemm_fp8_tokens<E4M3, 7>(nb, x, xi, y, ldy, n_rows); break;
+        case 8: gemm_fp8_tokens<E4M3, 8>(nb, x, xi, y, ldy, n_rows); break;
+        default: break;
+    }
+}
+
+}  // namespace
+
+void gemv_fp8_e4m3x8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                               int n_rows) {
+    gemv_fp8_avx2<true>(nb, tiles, a, y, n_rows);
+}
+void gemv_fp8_e5m2x8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                               int n_rows) {
+    gemv_fp8_avx2<false>(nb, tiles, a, y, n_rows);
+}
+void gemm_fp8_e4m3x8_f32__avx2(int64_t nb, const void* tiles, const float* x, int n_tok, float* y, int64_t ldy,
+                               int n_rows) {
+    gemm_fp8_avx2<true>(nb, tiles, x, n_tok, y, ldy, n_rows);
+}
+void gemm_fp8_e5m2x8_f32__avx2(int64_t nb, const void* tiles, const float* x, int n_tok, float* y, int64_t ldy,
+                               int n_rows) {
+    gemm_fp8_avx2<false>(nb, tiles, x, n_tok, y, ldy, n_rows);
+}
+
 }  // namespace lowbit::kernels

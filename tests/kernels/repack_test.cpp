@@ -7,10 +7,14 @@
 //  - unpacking a tile gives byte for byte the prompt GEMM's packed group of the same rows;
 //  - matmul with tiles: generation (1..4 tokens) equals the per-row __ref dots bit for bit; the prompt
 //    GEMM (16 tokens) equals matmul over the plain rows bit for bit; outputs are sentinel-filled;
+//  - FP8 tiles (float kernels): the tile __ref equals the per-row __ref dot bit for bit; the AVX2 GEMV
+//    and prompt GEMM agree with it within 1e-5 of sum |w x|; every finite code in every byte position
+//    of a dword decodes exactly;
 //  - release_file_pages drops pages of a read-only file mapping only, and the data stays readable.
 // Seeds are printed on failure.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
@@ -25,6 +29,7 @@
 #include "kernels/matmul.hpp"
 #include "kernels/quant_act.hpp"
 #include "formats/lowbit_formats.hpp"
+#include "formats/lowbit_minifloat.hpp"
 #include "kernels/repack.hpp"
 #include "lowbit/error.hpp"
 #include "test_util.hpp"
@@ -222,6 +227,163 @@ TEST(Repack, MatmulWithTilesEqualsPlainRows) {
                         ASSERT_EQ(bits(want), bits(got)) << type_name(t) << " tokens " << n_tokens << " threads "
                                                          << threads << " y[" << tk << "][" << r << "]: expected "
                                                          << want << " got " << got;
+                    }
+            }
+        }
+    }
+}
+
+// ---- FP8 tiles -----------------------------------------------------------------------------------
+
+const type k_fp8_types[] = {ext_type::fp8_e4m3, ext_type::fp8_e5m2};
+
+bool fp8_finite(type t, uint8_t u) {
+    return t == ext_type::fp8_e4m3 ? (u & 0x7F) != 0x7F : ((u >> 2) & 0x1F) != 31;
+}
+
+// Random FP8 rows: every finite code, fp16 scales in [0.001, 0.1].
+std::vector<uint8_t> fp8_rows(type t, int64_t n_rows, int64_t n_cols, std::mt19937& rng) {
+    auto b = random_rows(t, n_rows, n_cols, rng);
+    for (size_t off = 0; off < b.size(); off += 34)
+        for (size_t i = off + 2; i < off + 34; ++i)
+            while (!fp8_finite(t, b[i])) b[i] = static_cast<uint8_t>(rng());
+    return b;
+}
+
+// sum_j |w_j x_j| of one row, in double.
+double fp8_mag(type t, const uint8_t* row, const float* x, int64_t n) {
+    std::vector<float> w(static_cast<size_t>(n));
+    dequantize_row(t, row, w.data(), n);
+    double m = 0;
+    for (int64_t j = 0; j < n; ++j) m += std::fabs(double(w[static_cast<size_t>(j)]) * x[j]);
+    return m;
+}
+
+TEST(Repack, Fp8TilesMatchPerRowDot) {
+    for (type t : k_fp8_types) {
+        const kernels::dot_fn ref = kernels::dot_kernel(t, isa_tier::ref);
+        const auto kr0 = kernels::repack_kernel(t, isa_tier::ref);
+        ASSERT_NE(kr0.prep, nullptr);
+        for (int64_t n_cols : {int64_t(32), int64_t(96), int64_t(4096 + 32)})
+            for (int64_t n_rows : {int64_t(1), int64_t(7), int64_t(13), int64_t(37)})
+                for (float xs : {1e-6f, 1.0f, 1e4f}) {
+                    const uint32_t seed = k_seed + static_cast<uint32_t>(n_cols * 131 + n_rows * 7) + static_cast<uint32_t>(xs > 1);
+                    std::mt19937 rng(seed);
+                    const auto w = fp8_rows(t, n_rows, n_cols, rng);
+                    const size_t rb = row_bytes(t, n_cols);
+                    const auto p = repack_matrix(t, w.data(), rb, n_rows, n_cols, 1);
+                    std::vector<float> x;
+                    act_rows(type::f32, 1, n_cols, rng, false, &x);
+                    for (auto& v : x) v *= xs;
+                    std::vector<float> xp(static_cast<size_t>(n_cols));
+                    kr0.prep(x.data(), xp.data(), n_cols);
+                    for (isa_tier tier : tiers()) {
+                        const auto kr = kernels::repack_kernel(t, tier);
+                        std::vector<float> y(static_cast<size_t>(p->n_tiles) * 8 + 1, -12345.0f);
+                        for (int64_t i = 0; i < p->n_tiles; ++i)
+                            kr.gemv(p->n_blocks, p->tile(i), xp.data(), nullptr, y.data() + 8 * i,
+                                    static_cast<int>(std::min<int64_t>(8, n_rows - 8 * i)));
+                        for (int64_t r = 0; r < n_rows; ++r) {
+                            const uint8_t* row = w.data() + rb * static_cast<size_t>(r);
+                            const float e = ref(n_cols, row, x.data()), got = y[static_cast<size_t>(r)];
+                            if (tier == isa_tier::ref) {
+                                ASSERT_EQ(bits(e), bits(got)) << type_name(t) << " tile __ref row " << r << " seed " << seed;
+                            } else {
+                                ASSERT_LE(std::fabs(double(got) - e), 1e-5 * fp8_mag(t, row, x.data(), n_cols))
+                                    << type_name(t) << " tile __avx2 row " << r << " cols " << n_cols << " x scale " << xs
+                                    << " seed " << seed << ": want " << e << " got " << got;
+                            }
+                        }
+                        for (size_t r = static_cast<size_t>(n_rows); r < y.size(); ++r)
+                            ASSERT_EQ(y[r], -12345.0f) << type_name(t) << ": wrote past row " << n_rows;
+                    }
+                }
+    }
+}
+
+// One finite code at column j of each row (row r: column (j + r) % 32 of block 1), the rest zero, against
+// Gaussian activations: GEMV and prompt GEMM give d * fp8(u) * x exactly up to one rounding (the decode of
+// every byte position of the tile's dwords is exact, subnormals and signs included).
+TEST(Repack, Fp8TilesDecodeEveryCodeInEveryPosition) {
+    if (best_isa_tier() < isa_tier::avx2) GTEST_SKIP() << "no AVX2";
+    for (type t : k_fp8_types) {
+        const auto kr = kernels::repack_kernel(t, isa_tier::avx2);
+        ASSERT_NE(kr.gemm, nullptr);
+        const int64_t n_cols = 96, n_rows = 8, n_tok = 3;
+        const size_t rb = row_bytes(t, n_cols);
+        std::mt19937 rng(k_seed + static_cast<uint32_t>(t));
+        std::vector<float> x;
+        act_rows(type::f32, n_tok, n_cols, rng, false, &x);
+        std::vector<float> xp(x.size());
+        for (int64_t tk = 0; tk < n_tok; ++tk) kr.prep(x.data() + tk * n_cols, xp.data() + tk * n_cols, n_cols);
+        for (int u = 0; u < 256; ++u) {
+            if (!fp8_finite(t, static_cast<uint8_t>(u))) continue;
+            for (int j = 0; j < 32; j += 8) {
+                std::vector<uint8_t> w(rb * n_rows, 0);
+                for (int64_t r = 0; r < n_rows; ++r) {
+                    uint8_t* row = w.data() + rb * static_cast<size_t>(r);
+                    for (int b = 0; b < 3; ++b) {
+                        const uint16_t h = f32_to_fp16(0.03125f);
+                        std::memcpy(row + 34 * b, &h, 2);
+                    }
+                    row[34 + 2 + (j + r) % 32] = static_cast<uint8_t>(u);
+                }
+                const auto p = repack_matrix(t, w.data(), rb, n_rows, n_cols, 1);
+                const double v = 0.03125 * (t == ext_type::fp8_e4m3 ? fp8_e4m3_to_f32(static_cast<uint8_t>(u))
+                                                                    : fp8_e5m2_to_f32(static_cast<uint8_t>(u)));
+                std::vector<float> yg(8), ym(8 * n_tok);
+                kr.gemv(p->n_blocks, p->tile(0), xp.data(), nullptr, yg.data(), 8);
+                constexpr int64_t T = kernels::k_tile_gemm_tokens;
+                std::vector<float> xi(static_cast<size_t>(T * n_cols));
+                for (int64_t tk = 0; tk < n_tok; ++tk)
+                    for (int64_t c = 0; c < n_cols; ++c) xi[static_cast<size_t>(T * c + tk)] = xp[static_cast<size_t>(tk * n_cols + c)];
+                kr.gemm(p->n_blocks, p->tile(0), xi.data(), static_cast<int>(n_tok), ym.data(), 8, 8);
+                for (int64_t r = 0; r < n_rows; ++r)
+                    for (int64_t tk = 0; tk < n_tok; ++tk) {
+                        const double exact = v * x[static_cast<size_t>(tk * n_cols + 32 + (j + r) % 32)];
+                        const float got = ym[static_cast<size_t>(tk * 8 + r)];
+                        ASSERT_LE(std::fabs(got - exact), 0x1p-23 * std::fabs(exact))
+                            << type_name(t) << " gemm code " << u << " column " << (j + r) % 32 << " token " << tk;
+                        if (tk == 0)
+                            ASSERT_LE(std::fabs(yg[static_cast<size_t>(r)] - exact), 0x1p-23 * std::fabs(exact))
+                                << type_name(t) << " gemv code " << u << " column " << (j + r) % 32;
+                    }
+            }
+        }
+    }
+}
+
+// matmul over FP8 tiles: generation (1..4 tokens) the tiled GEMV, prompts (5+) the tiled GEMM, both
+// within 1e-5 of sum |w x| of the per-row __ref dot; rows past the matrix untouched.
+TEST(Repack, Fp8MatmulWithTiles) {
+    for (type t : k_fp8_types) {
+        const int64_t n_rows = 83, n_cols = 320;
+        std::mt19937 rng(k_seed + 7 + static_cast<uint32_t>(t));
+        const auto w = fp8_rows(t, n_rows, n_cols, rng);
+        weight_matrix tiled = plain_matrix(t, n_rows, n_cols, w);
+        tiled.tiles = repack_matrix(t, w.data(), tiled.row_stride, n_rows, n_cols, 1);
+        const kernels::dot_fn ref = kernels::dot_kernel(t, isa_tier::ref);
+        matmul_scratch sc;
+        for (int64_t n_tokens : {int64_t(1), int64_t(4), int64_t(5), int64_t(19)}) {
+            std::vector<float> x;
+            act_rows(type::f32, n_tokens, n_cols, rng, false, &x);
+            const int64_t ldy = n_rows + 5;
+            for (int threads : {1, 2}) {
+                std::vector<float> y(static_cast<size_t>(n_tokens * ldy), -777.0f);
+                matmul(tiled, n_tokens, x.data(), n_cols, y.data(), ldy, threads, sc);
+                for (int64_t tk = 0; tk < n_tokens; ++tk)
+                    for (int64_t r = 0; r < ldy; ++r) {
+                        const float got = y[static_cast<size_t>(tk * ldy + r)];
+                        if (r >= n_rows) {
+                            ASSERT_EQ(got, -777.0f) << type_name(t) << ": wrote y[" << tk << "][" << r << "]";
+                            continue;
+                        }
+                        const uint8_t* row = w.data() + tiled.row_stride * static_cast<size_t>(r);
+                        const float* xt = x.data() + tk * n_cols;
+                        const float want = ref(n_cols, row, xt);
+                        ASSERT_LE(std::fabs(double(got) - want), 1e-5 * fp8_mag(t, row, xt, n_cols))
+                            << type_name(t) << " tokens " << n_tokens << " threads " << threads << " y[" << tk << "]["
+                            << r << "]: want " << want << " got " << got;
                     }
             }
         }

@@ -1,11 +1,12 @@
 // Load-time repacking in the model (kernels/repack.hpp, llama_model): a tiny synthetic GGUF in Q4_0,
 // IQ4_XS, Q8_0, Q4_K, Q5_K and Q6_K and lowbit's int4_g32 / g64 / g128, int4_g32_asym, int8_g32, nf4 (on Q4_0 /
-// Q4_1 / Q8_0 tiles)
+// Q4_1 / Q8_0 tiles) and fp8_e4m3 / fp8_e5m2 (on Q8_0's tile, float kernels)
 // (vocab 300: output rows not a multiple of 8) loaded with and without repacking gives
 //  - at the ref tier: the same logits bit for bit, for a 9-token prompt (integer prompt GEMM from
 //    tiles vs from rows) and 3 single-token steps (tiled GEMV vs per-row dots), since the tiled
 //    kernels equal the per-row __ref dots exactly;
-//  - at the best tier: the same prompt logits bit for bit (the lowbit formats with an integer GEMM:
+//  - at the best tier: the same prompt logits bit for bit (FP8: within 1e-3 x (1 + max |logit|), the
+//    tiles' float GEMM against de-quantized rows; the lowbit formats with an integer GEMM:
 //    within the tolerance below, rows take the de-quantizing path there), and generation logits within
 //    1e-2 x (1 + max |logit|): the plain path's per-row __avx2 dots sum Q4_0 / Q8_0 blocks in another
 //    float order than __ref (dot.hpp), which the tiled kernels follow; that ~1e-7 relative change can
@@ -65,7 +66,7 @@ TEST(RepackModel, LogitsWithTilesEqualPlainRows) {
     const std::string dir = test::temp_dir();
     for (type t : {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::iq4_xs, type::q8_0, type::q4_k, type::q5_k, type::q6_k,
                    ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128, ext_type::int4_g32_asym, ext_type::int8_g32,
-                   ext_type::nf4}) {
+                   ext_type::nf4, ext_type::fp8_e4m3, ext_type::fp8_e5m2}) {
         SCOPED_TRACE(type_name(t));
         const std::string path = dir + "/tiny-" + type_name(t) + ".gguf";
         write_synth_llama(tiny(t), path);
@@ -105,11 +106,18 @@ TEST(RepackModel, LogitsWithTilesEqualPlainRows) {
         // At AVX2 the lowbit formats' plain rows are de-quantized for prompts (F32 activations) while
         // their tiles feed the integer GEMM (Q8_0 activations): there the prompt logits differ by the
         // activations' rounding, as generation's do.
-        const bool same_prompt_path = kernels::gemm_q_kernel(t, active_isa_tier()).pack != nullptr ||
-                                      kernels::gemm_q_kernel(t, active_isa_tier()).gemm == nullptr;
+        // FP8: tiled prompts run the float GEMM from the tiles, plain rows de-quantize + gemm_f32: the
+        // same products in another float order.
+        const bool float_tile_gemm = kernels::repack_kernel(t, active_isa_tier()).gemm != nullptr;
+        const bool same_prompt_path = !float_tile_gemm && (kernels::gemm_q_kernel(t, active_isa_tier()).pack != nullptr ||
+                                                           kernels::gemm_q_kernel(t, active_isa_tier()).gemm == nullptr);
         for (size_t i = 0; i < a.size(); ++i) {
             if (i < n_prompt_logits && same_prompt_path)
                 ASSERT_EQ(a[i], b[i]) << isa_tier_name(active_isa_tier()) << ", prompt logit " << i;
+            else if (float_tile_gemm)
+                ASSERT_NEAR(a[i], b[i], 1e-3f * (1.0f + amax))
+                    << isa_tier_name(active_isa_tier()) << (i < n_prompt_logits ? ", prompt" : ", generation")
+                    << " logit " << i;
             else  // (the lowbit formats: their prompts' different activations also moved the KV cache)
                 ASSERT_NEAR(a[i], b[i], (same_prompt_path ? 1e-2f : 5e-2f) * (1.0f + amax))
                     << isa_tier_name(active_isa_tier()) << (i < n_prompt_logits ? ", prompt" : ", generation")
