@@ -81,7 +81,7 @@ bool matmul_tiled_gemm(const weight_matrix& w, int64_t n_tokens, const float* x,
     if (!kr.gemm || !kr.prep || kr.act != type::f32 || p.t != w.t || p.n_rows != w.n_rows || p.n_cols != k ||
         k % kr.block != 0)
         return false;
-    // Prepared rows interleaved by 8 tokens: block tb holds xi[8 j + t] = prep(x[8 tb + t])[j].
+    // Prepared rows interleaved by T tokens: block i holds xi[T k i + T j + t] = prep(x[T i + t])[j].
     constexpr int64_t T = kernels::k_tile_gemm_tokens;
     const int64_t n_tb = (n_tokens + T - 1) / T;
     const size_t block_floats = static_cast<size_t>(T * k);
@@ -92,20 +92,20 @@ bool matmul_tiled_gemm(const weight_matrix& w, int64_t n_tokens, const float* x,
         float* dst = xi + block_floats * static_cast<size_t>(t / T) + t % T;
         for (int64_t j = 0; j < k; ++j) dst[T * j] = row[j];
     }
-    // Chunks of up to 4 tiles (8 rows x k codes each: L2, with an 8-token block of activations), at
-    // least ~4 per thread, from a shared counter.
-    const int64_t per = std::max<int64_t>(1, std::min<int64_t>(4, p.n_tiles / (4 * std::max(n_threads, 1))));
+    // Chunks of up to k_tile_gemm_max_tiles tiles (an even number, so panels are full), at least ~4 per
+    // thread, from a shared counter; each worker decodes its chunk's panels into its own scratch.
+    const int64_t per = std::clamp<int64_t>(p.n_tiles / (4 * std::max(n_threads, 1)) / 2 * 2, 2,
+                                            kernels::k_tile_gemm_max_tiles);
     const int64_t n_chunks = (p.n_tiles + per - 1) / per;
-    parallel_for_dynamic(n_chunks, std::max(n_threads, 1), [&](int64_t c, int) {
+    const int workers = static_cast<int>(std::min<int64_t>(std::max(n_threads, 1), n_chunks));
+    scratch.reserve_workers(workers);
+    parallel_for_dynamic(n_chunks, workers, [&](int64_t c, int worker) {
         const int64_t i0 = c * per, i1 = std::min(p.n_tiles, i0 + per);
-        for (int64_t tb = 0; tb < n_tb; ++tb) {
-            const int n_tok = static_cast<int>(std::min(T, n_tokens - tb * T));
-            for (int64_t i = i0; i < i1; ++i) {
-                const int rows = static_cast<int>(std::min<int64_t>(kernels::k_tile_rows, w.n_rows - i * kernels::k_tile_rows));
-                kr.gemm(p.n_blocks, p.tile(i), xi + block_floats * static_cast<size_t>(tb), n_tok,
-                        y + tb * T * ldy + i * kernels::k_tile_rows, ldy, rows);
-            }
-        }
+        float* panels = scratch.tile(worker, kernels::k_tile_gemm_scratch_floats + 8);
+        panels = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(panels) + 31) / 32 * 32);
+        const int64_t r0 = i0 * kernels::k_tile_rows;
+        kr.gemm(p.n_blocks, p.tile(i0), p.tile_bytes, static_cast<int>(i1 - i0), std::min(w.n_rows, i1 * kernels::k_tile_rows) - r0,
+                xi, n_tokens, y + r0, ldy, panels);
     });
     return true;
 }

@@ -154,8 +154,8 @@ static_assert(sizeof(tile_iq4_xsx8) == 1104, "tile_iq4_xsx8 must be 1104 bytes")
 //   of a dword shifted up 16 after. One load -> 4 vectors (the 8 rows of 4 columns) in 5 shifts and
 //   4 ANDs, each FMA'd with its column's x' broadcast; per block the 4 sums are added and FMA'd with
 //   d; y = acc * 2^60 (E5M2: x' and the factor differ, 2^56). Float order differs from __ref.
-//   Prompt GEMM (gemm_tile_fn, AVX2 only): the decoded vectors are multiplied by d * 2^60 (2^56), so
-//   products are fp8 * d * x with no per-block sum, and FMA'd into 8 token accumulators.
+//   Prompt GEMM (gemm_tile_fn, AVX2 only): the decoded vectors times d * 2^60 (2^56) go into f32
+//   panels (fp8 * d * 2^-60), multiplied with the prepared activations by a register-blocked kernel.
 // FP8 codes that are NaN / Inf in OCP FP8 (never written by the encoders) decode as finite values.
 // Per-row FP8 (fp8_*_pt) has no tiles.
 
@@ -212,17 +212,25 @@ void gemv_fp8_e5m2x8_f32__avx2(int64_t nb, const void* tiles, const void* a, con
 void fp8_e4m3_act_prep(const float* x, void* dst, int64_t n);
 void fp8_e5m2_act_prep(const float* x, void* dst, int64_t n);
 
-// A float prompt GEMM straight from one tile (formats without an integer GEMM: FP8), for up to
-// k_tile_gemm_tokens tokens: y[t * ldy + r] = row r of the tile . x_t, t < n_tok (1..8), r < n_rows, from
-// the prepared activation rows (repack_kernels::prep) interleaved by 8 tokens: xi[8 j + t] = x_t[j]
-// (slots t >= n_tok unused). Never throws.
-constexpr int k_tile_gemm_tokens = 8;
-using gemm_tile_fn = void (*)(int64_t nb, const void* tiles, const float* xi, int n_tok, float* y, int64_t ldy,
-                              int n_rows);
-void gemm_fp8_e4m3x8_f32__avx2(int64_t nb, const void* tiles, const float* xi, int n_tok, float* y, int64_t ldy,
-                               int n_rows);
-void gemm_fp8_e5m2x8_f32__avx2(int64_t nb, const void* tiles, const float* xi, int n_tok, float* y, int64_t ldy,
-                               int n_rows);
+// A float prompt GEMM straight from the tiles (formats without an integer GEMM: FP8): rows of n_tiles
+// consecutive tiles (tile_bytes apart; n_tiles <= k_tile_gemm_max_tiles, n_rows valid rows in all)
+// times n_tokens activation rows prepared by repack_kernels::prep and interleaved by
+// k_tile_gemm_tokens tokens: block i holds xi[T k i + T j + t] = x_{T i + t}[j] (T = k_tile_gemm_tokens,
+// slots past n_tokens unused). y[t * ldy + r] = row r . x_t. scratch: k_tile_gemm_scratch_floats
+// floats, 32-byte aligned. Never throws.
+// AVX2: per slice of k_tile_gemm_kc columns, the tiles are decoded (fp8 * d, activations times 2^60)
+// into 16-row f32 panels, which every 6-token block then multiplies with a 16 x 6 register-blocked
+// kernel (12 accumulators: 2 panel loads and 6 broadcasts per 12 FMAs).
+constexpr int k_tile_gemm_tokens = 6;
+constexpr int k_tile_gemm_kc = 2048;
+constexpr int k_tile_gemm_max_tiles = 4;
+constexpr size_t k_tile_gemm_scratch_floats = size_t(8) * k_tile_gemm_max_tiles * k_tile_gemm_kc;
+using gemm_tile_fn = void (*)(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
+                              const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch);
+void gemm_fp8_e4m3x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
+                               const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch);
+void gemm_fp8_e5m2x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
+                               const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch);
 
 // One tile (nb tile blocks) -> nb packed blocks of the prompt GEMM (gemm_block_q8x8 / gemm_block_q4_kx8
 // (Q4_K, Q5_K) / gemm_block_q6_kx8),

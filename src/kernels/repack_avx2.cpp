@@ -17,6 +17,7 @@
 // add or subtract (no FMA contraction), so every lane equals the per-row __ref dot product bit for bit.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 
@@ -611,49 +612,107 @@ void gemv_fp8_avx2(int64_t nb, const void* tiles, const void* a, float* y, int n
     store_rows(y, _mm256_mul_ps(acc, _mm256_set1_ps(fp8_half_scale(E4M3))), n_rows);
 }
 
-// NT tokens at once from activations interleaved by 8 tokens (xi[8 j + t]): each decoded column vector
-// times d * 2^60 (2^56) meets NT broadcast activations. The column vectors are decoded one at a time so
-// that the NT accumulators stay in registers.
-template <bool E4M3, int NT>
-void gemm_fp8_tokens(int64_t nb, const tile_q8_0x8* x, const float* xi, float* y, int64_t ldy, int n_rows) {
-    __m256 acc[NT];
-    for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+// ---- FP8 prompt GEMM: tiles decoded into 16-row f32 panels, then a 16 x 6 register-blocked kernel ----
+// (GCC keeps arrays of vectors in registers only when the loops over them are fully unrolled: without
+// the pragmas every accumulator was also stored to the stack on each step, halving the speed.)
+
+// Blocks [b0, b1) of one tile -> rows 8h .. 8h + 7 of the panel (panel[16 j + 8h + r], j from 32 b0):
+// fp8 * d * 2^-60 (2^-56), the activations carrying 2^60 (2^56).
+template <bool E4M3>
+void fp8_panel_half(const tile_q8_0x8* x, int64_t b0, int64_t b1, float* panel, int h) {
     const __m256i keep = _mm256_set1_epi32(E4M3 ? static_cast<int>(0x87F00000) : static_cast<int>(0x8FE00000));
     constexpr int sh = E4M3 ? 4 : 3;
-    const auto column = [&](__m256i bits, __m256 d, const float* xj) {
-        const __m256 w = _mm256_mul_ps(_mm256_castsi256_ps(_mm256_and_si256(bits, keep)), d);
-        for (int t = 0; t < NT; ++t) acc[t] = _mm256_fmadd_ps(w, _mm256_broadcast_ss(xj + t), acc[t]);
-    };
-    for (int64_t b = 0; b < nb; ++b) {
+    for (int64_t b = b0; b < b1; ++b) {
         const __m256 d = _mm256_mul_ps(load_fp16x8(x[b].d), _mm256_set1_ps(fp8_half_scale(E4M3)));
-        constexpr int T = k_tile_gemm_tokens;
-        const float* xb = xi + T * 32 * b;
+        float* pb = panel + 16 * 32 * (b - b0) + 8 * h;
         for (int g = 0; g < 8; ++g) {
             const __m256i v = load32(x[b].qs[g]);
             const __m256i odd = _mm256_srai_epi16(v, sh), even = _mm256_srai_epi16(_mm256_slli_epi16(v, 8), sh);
-            const float* xg = xb + T * 4 * g;
-            column(_mm256_slli_epi32(even, 16), d, xg);
-            column(_mm256_slli_epi32(odd, 16), d, xg + T);
-            column(even, d, xg + 2 * T);
-            column(odd, d, xg + 3 * T);
+            const __m256i c[4] = {_mm256_slli_epi32(even, 16), _mm256_slli_epi32(odd, 16), even, odd};
+            for (int i = 0; i < 4; ++i)
+                _mm256_store_ps(pb + 16 * (4 * g + i), _mm256_mul_ps(_mm256_castsi256_ps(_mm256_and_si256(c[i], keep)), d));
         }
     }
-    for (int t = 0; t < NT; ++t) store_rows(y + t * ldy, acc[t], n_rows);
 }
 
-template <bool E4M3>
-void gemm_fp8_avx2(int64_t nb, const void* tiles, const float* xi, int n_tok, float* y, int64_t ldy, int n_rows) {
-    const auto* x = static_cast<const tile_q8_0x8*>(tiles);
+// 16 panel rows x NT tokens over kc columns; y[t * ldy + r] = (or +=) the sums, r < n_rows.
+template <int NT>
+void panel_tokens(int64_t kc, const float* panel, const float* xi, float* y, int64_t ldy, int n_rows, bool add) {
+    constexpr int T = k_tile_gemm_tokens;
+    __m256 a0[NT], a1[NT];
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) a0[t] = a1[t] = _mm256_setzero_ps();
+    for (int64_t j = 0; j < kc; ++j) {
+        const __m256 w0 = _mm256_load_ps(panel + 16 * j), w1 = _mm256_load_ps(panel + 16 * j + 8);
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; ++t) {
+            const __m256 xb = _mm256_broadcast_ss(xi + T * j + t);
+            a0[t] = _mm256_fmadd_ps(w0, xb, a0[t]);
+            a1[t] = _mm256_fmadd_ps(w1, xb, a1[t]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) {
+        float* yt = y + t * ldy;
+        if (n_rows == 16) {
+            if (add) {
+                a0[t] = _mm256_add_ps(a0[t], _mm256_loadu_ps(yt));
+                a1[t] = _mm256_add_ps(a1[t], _mm256_loadu_ps(yt + 8));
+            }
+            _mm256_storeu_ps(yt, a0[t]);
+            _mm256_storeu_ps(yt + 8, a1[t]);
+        } else {
+            alignas(32) float v[16];
+            _mm256_store_ps(v, a0[t]);
+            _mm256_store_ps(v + 8, a1[t]);
+            for (int r = 0; r < n_rows; ++r) yt[r] = add ? yt[r] + v[r] : v[r];
+        }
+    }
+}
+
+void panel_gemm(int64_t kc, const float* panel, const float* xi, int n_tok, float* y, int64_t ldy, int n_rows,
+                bool add) {
     switch (n_tok) {
-        case 1: gemm_fp8_tokens<E4M3, 1>(nb, x, xi, y, ldy, n_rows); break;
-        case 2: gemm_fp8_tokens<E4M3, 2>(nb, x, xi, y, ldy, n_rows); break;
-        case 3: gemm_fp8_tokens<E4M3, 3>(nb, x, xi, y, ldy, n_rows); break;
-        case 4: gemm_fp8_tokens<E4M3, 4>(nb, x, xi, y, ldy, n_rows); break;
-        case 5: gemm_fp8_tokens<E4M3, 5>(nb, x, xi, y, ldy, n_rows); break;
-        case 6: gemm_fp8_tokens<E4M3, 6>(nb, x, xi, y, ldy, n_rows); break;
-        case 7: gemm_fp8_tokens<E4M3, 7>(nb, x, xi, y, ldy, n_rows); break;
-        case 8: gemm_fp8_tokens<E4M3, 8>(nb, x, xi, y, ldy, n_rows); break;
+        case 1: panel_tokens<1>(kc, panel, xi, y, ldy, n_rows, add); break;
+        case 2: panel_tokens<2>(kc, panel, xi, y, ldy, n_rows, add); break;
+        case 3: panel_tokens<3>(kc, panel, xi, y, ldy, n_rows, add); break;
+        case 4: panel_tokens<4>(kc, panel, xi, y, ldy, n_rows, add); break;
+        case 5: panel_tokens<5>(kc, panel, xi, y, ldy, n_rows, add); break;
+        case 6: panel_tokens<6>(kc, panel, xi, y, ldy, n_rows, add); break;
         default: break;
+    }
+}
+
+// Per slice of k_tile_gemm_kc columns: the tiles' panels decoded once into scratch, then every
+// 6-token block of activations (L1) passes over all the panels (L2).
+template <bool E4M3>
+void gemm_fp8_avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows, const float* xi,
+                   int64_t n_tokens, float* y, int64_t ldy, float* scratch) {
+    static_assert(k_tile_gemm_tokens == 6, "panel_gemm handles 1..6 tokens");
+    constexpr int64_t T = k_tile_gemm_tokens, KB = k_tile_gemm_kc / 32;
+    const int64_t k = 32 * nb, n_groups = (n_tiles + 1) / 2;
+    for (int64_t b0 = 0; b0 < nb; b0 += KB) {
+        const int64_t b1 = std::min(nb, b0 + KB), kc = 32 * (b1 - b0);
+        for (int64_t gi = 0; gi < n_groups; ++gi) {
+            float* panel = scratch + 16 * k_tile_gemm_kc * gi;
+            for (int h = 0; h < 2; ++h) {
+                const int64_t ti = 2 * gi + h;
+                if (ti < n_tiles) {
+                    fp8_panel_half<E4M3>(reinterpret_cast<const tile_q8_0x8*>(tiles + tile_bytes * static_cast<size_t>(ti)),
+                                         b0, b1, panel, h);
+                } else {
+                    for (int64_t j = 0; j < kc; ++j) _mm256_store_ps(panel + 16 * j + 8, _mm256_setzero_ps());
+                }
+            }
+        }
+        for (int64_t t0 = 0; t0 < n_tokens; t0 += T) {
+            const int n_tok = static_cast<int>(std::min(T, n_tokens - t0));
+            const float* xs = xi + T * k * (t0 / T) + T * 32 * b0;
+            for (int64_t gi = 0; gi < n_groups; ++gi) {
+                const int rows = static_cast<int>(std::min<int64_t>(16, n_rows - 16 * gi));
+                panel_gemm(kc, scratch + 16 * k_tile_gemm_kc * gi, xs, n_tok, y + t0 * ldy + 16 * gi, ldy, rows, b0 > 0);
+            }
+        }
     }
 }
 
@@ -667,13 +726,13 @@ void gemv_fp8_e5m2x8_f32__avx2(int64_t nb, const void* tiles, const void* a, con
                                int n_rows) {
     gemv_fp8_avx2<false>(nb, tiles, a, y, n_rows);
 }
-void gemm_fp8_e4m3x8_f32__avx2(int64_t nb, const void* tiles, const float* x, int n_tok, float* y, int64_t ldy,
-                               int n_rows) {
-    gemm_fp8_avx2<true>(nb, tiles, x, n_tok, y, ldy, n_rows);
+void gemm_fp8_e4m3x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
+                               const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch) {
+    gemm_fp8_avx2<true>(nb, tiles, tile_bytes, n_tiles, n_rows, xi, n_tokens, y, ldy, scratch);
 }
-void gemm_fp8_e5m2x8_f32__avx2(int64_t nb, const void* tiles, const float* x, int n_tok, float* y, int64_t ldy,
-                               int n_rows) {
-    gemm_fp8_avx2<false>(nb, tiles, x, n_tok, y, ldy, n_rows);
+void gemm_fp8_e5m2x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
+                               const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch) {
+    gemm_fp8_avx2<false>(nb, tiles, tile_bytes, n_tiles, n_rows, xi, n_tokens, y, ldy, scratch);
 }
 
 }  // namespace lowbit::kernels

@@ -337,7 +337,9 @@ TEST(Repack, Fp8TilesDecodeEveryCodeInEveryPosition) {
                 std::vector<float> xi(static_cast<size_t>(T * n_cols));
                 for (int64_t tk = 0; tk < n_tok; ++tk)
                     for (int64_t c = 0; c < n_cols; ++c) xi[static_cast<size_t>(T * c + tk)] = xp[static_cast<size_t>(tk * n_cols + c)];
-                kr.gemm(p->n_blocks, p->tile(0), xi.data(), static_cast<int>(n_tok), ym.data(), 8, 8);
+                std::vector<float> scratch(kernels::k_tile_gemm_scratch_floats + 8);
+                float* sc = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch.data()) + 31) / 32 * 32);
+                kr.gemm(p->n_blocks, p->tile(0), p->tile_bytes, 1, n_rows, xi.data(), n_tok, ym.data(), 8, sc);
                 for (int64_t r = 0; r < n_rows; ++r)
                     for (int64_t tk = 0; tk < n_tok; ++tk) {
                         const double exact = v * x[static_cast<size_t>(tk * n_cols + 32 + (j + r) % 32)];
@@ -353,11 +355,13 @@ TEST(Repack, Fp8TilesDecodeEveryCodeInEveryPosition) {
     }
 }
 
-// matmul over FP8 tiles: generation (1..4 tokens) the tiled GEMV, prompts (5+) the tiled GEMM, both
-// within 1e-5 of sum |w x| of the per-row __ref dot; rows past the matrix untouched.
+// matmul over FP8 tiles: generation (1..4 tokens) the tiled GEMV, prompts (5+) the tiled GEMM (token
+// blocks and a partial one; an odd last tile; one or several column slices), both within 1e-5 of
+// sum |w x| of the per-row __ref dot; rows past the matrix untouched.
 TEST(Repack, Fp8MatmulWithTiles) {
-    for (type t : k_fp8_types) {
-        const int64_t n_rows = 83, n_cols = 320;
+    for (type t : k_fp8_types)
+    for (int64_t n_cols : {int64_t(320), int64_t(kernels::k_tile_gemm_kc * 2 + 32)}) {  // 1 and 3 column slices
+        const int64_t n_rows = 83;
         std::mt19937 rng(k_seed + 7 + static_cast<uint32_t>(t));
         const auto w = fp8_rows(t, n_rows, n_cols, rng);
         weight_matrix tiled = plain_matrix(t, n_rows, n_cols, w);
