@@ -182,7 +182,7 @@ void BM_gemv_tiled(benchmark::State& state, type t, isa_tier tier) {
     const auto& w = weights(t);
     const auto p = repack_matrix(t, w.data(), row_bytes(t, k_cols), k_rows, k_cols);
     const kernels::repack_kernels kr = kernels::repack_kernel(t, tier);
-    const auto quant = kernels::quantize_act_kernel(kr.act);
+    const auto quant = kr.prep ? kr.prep : kernels::quantize_act_kernel(kr.act);  // FP8: x * 2^60
     const auto x = activations();
     std::vector<uint8_t> a(row_bytes(kr.act, k_cols));
     std::vector<int32_t> side(static_cast<size_t>(kernels::repack_act_side_count(t, k_cols)) + 1);
@@ -275,7 +275,8 @@ int register_all() {
     for (type t : k_types)
         benchmark::RegisterBenchmark(("BM_gemv_big/" + type_name(t)).c_str(), BM_gemv_big, t)
             ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
-    for (type t : {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::q8_0, type::q4_k, type::q5_k, type::q6_k}) {
+    for (type t : {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::q8_0, type::q4_k, type::q5_k, type::q6_k,
+                   ext_type::fp8_e4m3, ext_type::fp8_e5m2}) {
         benchmark::RegisterBenchmark(("BM_gemv_big_tiled/" + type_name(t)).c_str(), BM_gemv_big_tiled, t)
             ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
         for (bool tiled : {false, true})
