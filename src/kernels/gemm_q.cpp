@@ -488,25 +488,30 @@ void gemm_act_sides(type act, const uint8_t* q, size_t row_bytes, int64_t n_toke
 
 gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
     const bool avx2 = tier >= isa_tier::avx2;
+    // The gemm_block_q8x8 micro-kernels by tier (AVX-512 VNNI where the CPU has it).
+    const bool vnni = tier >= isa_tier::avx512vnni;
+    const gemm_q_fn q4_0_gemm = vnni ? gemm_q4_0_q8_0_8x4__avx512vnni : avx2 ? gemm_q4_0_q8_0_8x4__avx2 : gemm_q4_0_q8_0_8x4__ref;
+    const gemm_q_fn q5_0_gemm = vnni ? gemm_q5_0_q8_0_8x4__avx512vnni : avx2 ? gemm_q5_0_q8_0_8x4__avx2 : gemm_q5_0_q8_0_8x4__ref;
+    const gemm_q_fn q8_0_gemm = vnni ? gemm_q8_0_q8_0_8x4__avx512vnni : avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref;
+    const gemm_q_fn iq4_nl_gemm = vnni ? gemm_q8_0_q8_0_8x4__avx512vnni : avx2 ? gemm_iq4_nl_q8_0_8x4__avx2 : gemm_iq4_nl_q8_0_8x4__ref;
     // lowbit formats on Q8_0's kernel: its packed block, their own row packers (pack_avx2 null: at the
     // AVX2 tier only their load-time tiles feed it, see below)
-    const auto lowbit_on_q8_0 = [avx2](gemm_pack_fn pack_ref, gemm_pack_fn pack_avx2) {
-        return gemm_q_kernels{type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? pack_avx2 : pack_ref,
-                              avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
+    const auto lowbit_on_q8_0 = [avx2, q8_0_gemm](gemm_pack_fn pack_ref, gemm_pack_fn pack_avx2) {
+        return gemm_q_kernels{type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? pack_avx2 : pack_ref, q8_0_gemm};
     };
     gemm_q_kernels k;
     switch (t) {
         case type::q4_0:
             k = {type::q8_0, k_qk4_0, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_q4_0__avx2 : gemm_pack_q4_0__ref,
-                 avx2 ? gemm_q4_0_q8_0_8x4__avx2 : gemm_q4_0_q8_0_8x4__ref};
+                 q4_0_gemm};
             break;
         case type::q5_0:
             k = {type::q8_0, k_qk5_0, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_q5_0__avx2 : gemm_pack_q5_0__ref,
-                 avx2 ? gemm_q5_0_q8_0_8x4__avx2 : gemm_q5_0_q8_0_8x4__ref};
+                 q5_0_gemm};
             break;
         case type::q8_0:
             k = {type::q8_0, k_qk8_0, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_q8_0__avx2 : gemm_pack_q8_0__ref,
-                 avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref};
+                 q8_0_gemm};
             break;
         // lowbit formats on Q4_0's / Q8_0's kernels. Their row packers are scalar references: at the AVX2
         // tier packing from rows on every call cost more than de-quantize + F32 GEMM (LOWBIT_REPACK=0,
@@ -519,7 +524,7 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
                  : t == ext_type::int4_g32 ? gemm_pack_int4_g32__ref
                  : t == ext_type::int4_g64 ? gemm_pack_int4_g64__ref
                                            : gemm_pack_int4_g128__ref,
-                 avx2 ? gemm_q4_0_q8_0_8x4__avx2 : gemm_q4_0_q8_0_8x4__ref};
+                 q4_0_gemm};
             break;
         case ext_type::int8_g32: k = lowbit_on_q8_0(gemm_pack_int8_g32__ref, nullptr); break;
         case ext_type::nf4: k = lowbit_on_q8_0(gemm_pack_nf4__ref, nullptr); break;
@@ -557,7 +562,7 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
             break;
         case type::iq4_nl:
             k = {type::q8_0, k_qk4_nl, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_iq4_nl__avx2 : gemm_pack_iq4_nl__ref,
-                 avx2 ? gemm_iq4_nl_q8_0_8x4__avx2 : gemm_iq4_nl_q8_0_8x4__ref};
+                 iq4_nl_gemm};
             break;
         case type::iq4_xs:
             k = {type::q8_k, k_qk_k, sizeof(gemm_block_iq4_xsx8),

@@ -1,7 +1,8 @@
 // Integer prompt GEMM (kernels/gemm_q.hpp) and matmul's large-batch path:
 //  - every __avx2 packer writes the same bytes as its __ref (1..8 rows, odd block counts, random codes);
 //  - every __avx2 micro-kernel equals its __ref bit for bit (same integer sums, same float operations
-//    in the same order) for 1..4 tokens, 1..8 rows, token offsets, strided output with sentinels;
+//    in the same order) for 1..4 tokens, 1..8 rows, token offsets, strided output with sentinels; so
+//    do the __avx512vnni ones where the CPU has AVX-512 VNNI (skipped elsewhere);
 //  - __ref against de-quantized weights . de-quantized activations in double (within 1e-5 sum|w a|);
 //  - matmul with big batches (n_tokens not a multiple of 4, rows not a multiple of 8, 1-2 threads)
 //    against de-quantize + f32 product within the activation-quantization bound, sentinels intact,
@@ -150,41 +151,58 @@ TEST(GemmQ, PackAvx2MatchesRef) {
     }
 }
 
-TEST(GemmQ, MicroKernelAvx2BitExactWithRef) {
-    if (!have_avx2()) GTEST_SKIP() << "no AVX2";
-    for (const auto& c : k_cases) {
-        const type at = gemm_q_kernel(c.w, isa_tier::ref).act;
-        const int64_t bs = traits(c.w).block_size;
-        for (int64_t nb : {1, 2, 5, 16}) {
-            const int64_t k = nb * bs, n_tokens = 7;
-            std::mt19937 rng(k_seed + static_cast<uint32_t>(nb));
-            const auto w = random_rows(c.w, 8, k, rng);
-            const auto x = gaussian(static_cast<size_t>(n_tokens * k), rng);
-            const acts act = quantize_acts(at, x, n_tokens, k);
-            for (int n_rows = 1; n_rows <= 8; ++n_rows) {
-                std::vector<uint8_t> pw(static_cast<size_t>(nb) * gemm_q_kernel(c.w, isa_tier::ref).packed_bytes);
-                c.pack_ref(w.data(), row_bytes(c.w, k), n_rows, k, pw.data());
-                for (int n_tok = 1; n_tok <= 4; ++n_tok) {
-                    for (int64_t t0 : {int64_t(0), int64_t(3)}) {
-                        const int64_t ldy = 11;
-                        std::vector<float> ya(static_cast<size_t>(ldy * 5), k_sentinel), yb = ya;
-                        c.ref(nb, pw.data(), act.a, t0, n_tok, ya.data(), ldy, n_rows);
-                        c.avx2(nb, pw.data(), act.a, t0, n_tok, yb.data(), ldy, n_rows);
-                        for (int64_t i = 0; i < ldy * 5; ++i) {
-                            const int64_t t = i / ldy, r = i % ldy;
-                            const bool inside = t < n_tok && r < n_rows;
-                            ASSERT_EQ(std::memcmp(&ya[i], &yb[i], 4), 0)
-                                << type_name(c.w) << " nb " << nb << " rows " << n_rows << " tokens " << n_tok
-                                << " t0 " << t0 << " at t " << t << " r " << r << ": ref " << ya[i] << " avx2 "
-                                << yb[i] << " seed " << k_seed;
-                            if (!inside) ASSERT_EQ(yb[i], k_sentinel) << "written outside the tile at " << i;
-                            else ASSERT_NE(yb[i], k_sentinel);
-                        }
+// A SIMD micro-kernel of case c against its __ref, bit for bit, sentinels outside the tile intact.
+void expect_micro_kernel_bit_exact(const gemm_case& c, gemm_q_fn simd, const char* tier) {
+    const type at = gemm_q_kernel(c.w, isa_tier::ref).act;
+    const int64_t bs = traits(c.w).block_size;
+    for (int64_t nb : {1, 2, 5, 16}) {
+        const int64_t k = nb * bs, n_tokens = 7;
+        std::mt19937 rng(k_seed + static_cast<uint32_t>(nb));
+        const auto w = random_rows(c.w, 8, k, rng);
+        const auto x = gaussian(static_cast<size_t>(n_tokens * k), rng);
+        const acts act = quantize_acts(at, x, n_tokens, k);
+        for (int n_rows = 1; n_rows <= 8; ++n_rows) {
+            std::vector<uint8_t> pw(static_cast<size_t>(nb) * gemm_q_kernel(c.w, isa_tier::ref).packed_bytes);
+            c.pack_ref(w.data(), row_bytes(c.w, k), n_rows, k, pw.data());
+            for (int n_tok = 1; n_tok <= 4; ++n_tok) {
+                for (int64_t t0 : {int64_t(0), int64_t(3)}) {
+                    const int64_t ldy = 11;
+                    std::vector<float> ya(static_cast<size_t>(ldy * 5), k_sentinel), yb = ya;
+                    c.ref(nb, pw.data(), act.a, t0, n_tok, ya.data(), ldy, n_rows);
+                    simd(nb, pw.data(), act.a, t0, n_tok, yb.data(), ldy, n_rows);
+                    for (int64_t i = 0; i < ldy * 5; ++i) {
+                        const int64_t t = i / ldy, r = i % ldy;
+                        const bool inside = t < n_tok && r < n_rows;
+                        ASSERT_EQ(std::memcmp(&ya[i], &yb[i], 4), 0)
+                            << type_name(c.w) << " " << tier << " nb " << nb << " rows " << n_rows << " tokens "
+                            << n_tok << " t0 " << t0 << " at t " << t << " r " << r << ": ref " << ya[i] << " simd "
+                            << yb[i] << " seed " << k_seed;
+                        if (!inside) ASSERT_EQ(yb[i], k_sentinel) << "written outside the tile at " << i;
+                        else ASSERT_NE(yb[i], k_sentinel);
                     }
                 }
             }
         }
     }
+}
+
+TEST(GemmQ, MicroKernelAvx2BitExactWithRef) {
+    if (!have_avx2()) GTEST_SKIP() << "no AVX2";
+    for (const auto& c : k_cases) expect_micro_kernel_bit_exact(c, c.avx2, "avx2");
+}
+
+// The AVX-512 VNNI kernels (vpdpbusd) where the CPU has them: the types whose kernel at that tier is
+// not the AVX2 one (Q4_0, Q5_0, Q8_0, IQ4_NL). CI machines without AVX-512 VNNI skip this test.
+TEST(GemmQ, MicroKernelAvx512VnniBitExactWithRef) {
+    if (best_isa_tier() < isa_tier::avx512vnni) GTEST_SKIP() << "no AVX-512 VNNI";
+    int n = 0;
+    for (const auto& c : k_cases) {
+        const gemm_q_fn vnni = gemm_q_kernel(c.w, isa_tier::avx512vnni).gemm;
+        if (vnni == c.avx2) continue;
+        expect_micro_kernel_bit_exact(c, vnni, "avx512vnni");
+        ++n;
+    }
+    EXPECT_EQ(n, 4);
 }
 
 // Exact product of de-quantized weights and de-quantized activations, in double, with sum |w a|.
@@ -294,6 +312,7 @@ TEST(GemmQ, LowbitFormatsMatmulMatchesPerRowDot) {
     } restore_tier{old_tier};
     std::vector<isa_tier> tiers = {isa_tier::ref};
     if (have_avx2()) tiers.push_back(isa_tier::avx2);
+    if (best_isa_tier() >= isa_tier::avx512vnni) tiers.push_back(isa_tier::avx512vnni);
     for (isa_tier tier : tiers)
         for (type t : k_lowbit_gemm_types) {
             ASSERT_NE(gemm_q_kernel(t, tier).gemm, nullptr) << type_name(t);
@@ -412,18 +431,22 @@ TEST(GemmQ, Iq4XsSmallBatchesTakeTheIntegerGemm) {
 TEST(GemmQ, MatmulRefTierEqualsAvx2Tier) {
     if (!have_avx2()) GTEST_SKIP() << "no AVX2";
     const isa_tier saved = active_isa_tier();
-    for (const auto& c : k_cases) {
-        const int64_t bs = traits(c.w).block_size;
-        std::vector<float> ya, yb;
-        std::mt19937 rng_a(k_seed), rng_b(k_seed);
-        set_isa_tier(isa_tier::avx2);
-        check_matmul(c.w, 21, 2 * bs, 11, 2, rng_a, &ya);
-        set_isa_tier(isa_tier::ref);
-        check_matmul(c.w, 21, 2 * bs, 11, 2, rng_b, &yb);
-        set_isa_tier(saved);
-        ASSERT_EQ(ya.size(), yb.size());
-        EXPECT_EQ(std::memcmp(ya.data(), yb.data(), ya.size() * sizeof(float)), 0) << type_name(c.w);
-    }
+    std::vector<isa_tier> simd = {isa_tier::avx2};
+    if (best_isa_tier() >= isa_tier::avx512vnni) simd.push_back(isa_tier::avx512vnni);
+    for (isa_tier tier : simd)
+        for (const auto& c : k_cases) {
+            const int64_t bs = traits(c.w).block_size;
+            std::vector<float> ya, yb;
+            std::mt19937 rng_a(k_seed), rng_b(k_seed);
+            set_isa_tier(tier);
+            check_matmul(c.w, 21, 2 * bs, 11, 2, rng_a, &ya);
+            set_isa_tier(isa_tier::ref);
+            check_matmul(c.w, 21, 2 * bs, 11, 2, rng_b, &yb);
+            set_isa_tier(saved);
+            ASSERT_EQ(ya.size(), yb.size());
+            EXPECT_EQ(std::memcmp(ya.data(), yb.data(), ya.size() * sizeof(float)), 0)
+                << type_name(c.w) << " " << isa_tier_name(tier);
+        }
     set_isa_tier(saved);
 }
 

@@ -1,0 +1,122 @@
+// AVX-512 VNNI micro-kernels of the integer prompt GEMM over gemm_block_q8x8 (layouts and math:
+// gemm_q.hpp; the AVX2 versions: gemm_q_avx2.cpp). One `vpdpbusd` (unsigned x signed bytes, 4 products
+// summed into each int32 lane and accumulated) replaces AVX2's maddubs + madd + add:
+//   Q4_0 / Q5_0 (codes 0..15 / 0..31, unsigned): each lane starts at the block's offset correction
+//     -8 (-16) x sum of the token's activations (the int16 pair of gemm_act::s widened by madd), then
+//     takes the 8 groups' dpbusd of the codes with the activations broadcast: exact int32 sums, as the
+//     AVX2 kernel's int16 sums widened once.
+//   Q8_0 (signed x signed; IQ4_NL and the lowbit formats on this kernel run their signed codebook
+//     values): dpbusd of |w| with sign(w) a, the vpsignb trick (activations are within +-127).
+// 256-bit registers (AVX512VL forms): the packed layout is 8 rows x 4 bytes per group. The integer sums
+// are exact and the float operations are __ref's (same products, fma, order), so the results equal
+// gemm_q.cpp's __ref bit for bit.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "formats/ggml_blocks.hpp"
+#include "kernels/gemm_q.hpp"
+
+namespace lowbit::kernels {
+namespace {
+
+inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+inline __m256i bcast4(const int8_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+inline void store_rows(float* y, __m256 acc, int n_rows) {
+    if (n_rows == 8) {
+        _mm256_storeu_ps(y, acc);
+        return;
+    }
+    alignas(32) float tmp[8];
+    _mm256_store_ps(tmp, acc);
+    for (int r = 0; r < n_rows; ++r) y[r] = tmp[r];
+}
+
+// Off: 8 (Q4_0), 16 (Q5_0) or 0 (Q8_0, signed codes).
+template <int T, int Off>
+void gemm_q8x8_vnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
+    const auto* w = static_cast<const gemm_block_q8x8*>(pw);
+    const block_q8_0* x[T];
+    const float* da[T];
+    const int32_t* s8[T];
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) {
+        x[t] = reinterpret_cast<const block_q8_0*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
+        da[t] = a.d + (t0 + t) * a.n_blocks;
+        s8[t] = a.s + (t0 + t) * a.n_blocks;
+    }
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[T];
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        __m256i isum[T];
+        if constexpr (Off != 0) {
+#pragma GCC unroll 4
+            for (int t = 0; t < T; ++t) {
+                __m256i p16 = _mm256_set1_epi32(s8[t][b]);
+                if constexpr (Off == 16) p16 = _mm256_slli_epi16(p16, 1);  // -16 sum: exact in int16
+                isum[t] = _mm256_madd_epi16(p16, ones);
+            }
+#pragma GCC unroll 8
+            for (int g = 0; g < 8; ++g) {
+                const __m256i wv = load32(w[b].q[g]);
+#pragma GCC unroll 4
+                for (int t = 0; t < T; ++t) isum[t] = _mm256_dpbusd_epi32(isum[t], wv, bcast4(x[t][b].qs + 4 * g));
+            }
+        } else {
+#pragma GCC unroll 4
+            for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+            for (int g = 0; g < 8; ++g) {
+                const __m256i wv = load32(w[b].q[g]);
+                const __m256i aw = _mm256_abs_epi8(wv);
+#pragma GCC unroll 4
+                for (int t = 0; t < T; ++t)
+                    isum[t] = _mm256_dpbusd_epi32(isum[t], aw, _mm256_sign_epi8(bcast4(x[t][b].qs + 4 * g), wv));
+            }
+        }
+        const __m256 dw = _mm256_loadu_ps(w[b].d);
+#pragma GCC unroll 4
+        for (int t = 0; t < T; ++t) {
+            const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(da[t][b]));
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), scale, acc[t]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) store_rows(y + t * ldy, acc[t], n_rows);
+}
+
+template <int Off>
+void dispatch(int n_tok, int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy,
+              int n_rows) {
+    switch (n_tok) {
+        case 1: gemm_q8x8_vnni<1, Off>(nb, pw, a, t0, y, ldy, n_rows); break;
+        case 2: gemm_q8x8_vnni<2, Off>(nb, pw, a, t0, y, ldy, n_rows); break;
+        case 3: gemm_q8x8_vnni<3, Off>(nb, pw, a, t0, y, ldy, n_rows); break;
+        default: gemm_q8x8_vnni<4, Off>(nb, pw, a, t0, y, ldy, n_rows); break;
+    }
+}
+
+}  // namespace
+
+void gemm_q4_0_q8_0_8x4__avx512vnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                                    int64_t ldy, int n_rows) {
+    dispatch<8>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+}
+void gemm_q5_0_q8_0_8x4__avx512vnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                                    int64_t ldy, int n_rows) {
+    dispatch<16>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+}
+void gemm_q8_0_q8_0_8x4__avx512vnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                                    int64_t ldy, int n_rows) {
+    dispatch<0>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+}
+
+}  // namespace lowbit::kernels
