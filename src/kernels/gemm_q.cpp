@@ -542,15 +542,15 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
             break;
         case type::q4_k:
             k = {type::q8_k, k_qk_k, sizeof(gemm_block_q4_kx8), avx2 ? gemm_pack_q4_k__avx2 : gemm_pack_q4_k__ref,
-                 avx2 ? gemm_q4_k_q8_k_8x4__avx2 : gemm_q4_k_q8_k_8x4__ref};
+                 vnni ? gemm_q4_k_q8_k_8x4__avx512vnni : avx2 ? gemm_q4_k_q8_k_8x4__avx2 : gemm_q4_k_q8_k_8x4__ref};
             break;
         case type::q6_k:
             k = {type::q8_k, k_qk_k, sizeof(gemm_block_q6_kx8), avx2 ? gemm_pack_q6_k__avx2 : gemm_pack_q6_k__ref,
-                 avx2 ? gemm_q6_k_q8_k_8x4__avx2 : gemm_q6_k_q8_k_8x4__ref};
+                 vnni ? gemm_q6_k_q8_k_8x4__avx512vnni : avx2 ? gemm_q6_k_q8_k_8x4__avx2 : gemm_q6_k_q8_k_8x4__ref};
             break;
         case type::q5_k:
             k = {type::q8_k, k_qk_k, sizeof(gemm_block_q4_kx8), avx2 ? gemm_pack_q5_k__avx2 : gemm_pack_q5_k__ref,
-                 avx2 ? gemm_q5_k_q8_k_8x4__avx2 : gemm_q5_k_q8_k_8x4__ref};
+                 vnni ? gemm_q4_k_q8_k_8x4__avx512vnni : avx2 ? gemm_q5_k_q8_k_8x4__avx2 : gemm_q5_k_q8_k_8x4__ref};
             break;
         case type::q3_k:
             k = {type::q8_k, k_qk_k, sizeof(gemm_block_q3_kx8), avx2 ? gemm_pack_q3_k__avx2 : gemm_pack_q3_k__ref,
