@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string("lowbit ") + LOWBIT_CLI_VERSION);
     std::string isa;
-    app.add_option("--isa", isa, "force a kernel tier: ref, generic, avx2, avx512, avx512vnni");
+    app.add_option("--isa", isa, "force a kernel tier: ref, generic, avx2, avxvnni, avx512, avx512vnni");
     app.parse_complete_callback([&] {
         if (!isa.empty()) lowbit::set_isa_tier(lowbit::parse_isa_tier(isa));
     });

@@ -60,21 +60,42 @@ const cpu_features& host_cpu() {
     return f;
 }
 
-isa_tier best_isa_tier() {
+bool isa_tier_supported(isa_tier t) {
     const auto& f = host_cpu();
     const bool avx2 = f.avx2 && f.fma && f.f16c;
     const bool avx512 = avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
-    if (avx512 && f.avx512vnni) return isa_tier::avx512vnni;
-    if (avx512) return isa_tier::avx512;
-    if (avx2) return isa_tier::avx2;
-    return isa_tier::generic;
+    switch (t) {
+        case isa_tier::ref:
+        case isa_tier::generic: return true;
+        case isa_tier::avx2: return avx2;
+        case isa_tier::avxvnni: return avx2 && f.avxvnni;
+        case isa_tier::avx512: return avx512;
+        case isa_tier::avx512vnni: return avx512 && f.avx512vnni;
+    }
+    return false;
 }
+
+isa_tier best_isa_tier() {
+    for (int i = static_cast<int>(isa_tier::avx512vnni); i > 0; --i)
+        if (isa_tier_supported(static_cast<isa_tier>(i))) return static_cast<isa_tier>(i);
+    return isa_tier::ref;
+}
+
+namespace {
+// The highest supported tier at or below t.
+isa_tier supported_at_most(isa_tier t) {
+    for (int i = static_cast<int>(t); i > 0; --i)
+        if (isa_tier_supported(static_cast<isa_tier>(i))) return static_cast<isa_tier>(i);
+    return isa_tier::ref;
+}
+}  // namespace
 
 const char* isa_tier_name(isa_tier t) {
     switch (t) {
         case isa_tier::ref: return "ref";
         case isa_tier::generic: return "generic";
         case isa_tier::avx2: return "avx2";
+        case isa_tier::avxvnni: return "avxvnni";
         case isa_tier::avx512: return "avx512";
         case isa_tier::avx512vnni: return "avx512vnni";
     }
@@ -84,12 +105,11 @@ const char* isa_tier_name(isa_tier t) {
 isa_tier parse_isa_tier(const std::string& name) {
     for (int i = 0; i <= static_cast<int>(isa_tier::avx512vnni); ++i)
         if (name == isa_tier_name(static_cast<isa_tier>(i))) return static_cast<isa_tier>(i);
-    fail("unknown ISA tier '{}' (expected ref, generic, avx2, avx512 or avx512vnni)", name);
+    fail("unknown ISA tier '{}' (expected ref, generic, avx2, avxvnni, avx512 or avx512vnni)", name);
 }
 
 void set_isa_tier(isa_tier t) {
-    LOWBIT_REQUIRE(static_cast<int>(t) <= static_cast<int>(best_isa_tier()),
-                   "ISA tier '{}' is not supported by this CPU (best: '{}')", isa_tier_name(t),
+    LOWBIT_REQUIRE(isa_tier_supported(t), "ISA tier '{}' is not supported by this CPU (best: '{}')", isa_tier_name(t),
                    isa_tier_name(best_isa_tier()));
     g_forced.store(static_cast<int>(t));
 }
@@ -101,8 +121,8 @@ isa_tier active_isa_tier() {
         const char* e = std::getenv("LOWBIT_ISA");
         isa_tier best = best_isa_tier();
         if (!e || !*e) return best;
-        isa_tier t = parse_isa_tier(e);
-        return static_cast<int>(t) < static_cast<int>(best) ? t : best;
+        const isa_tier t = parse_isa_tier(e);
+        return static_cast<int>(t) < static_cast<int>(best) ? supported_at_most(t) : best;
     }();
     return from_env;
 }

@@ -489,11 +489,19 @@ void gemm_act_sides(type act, const uint8_t* q, size_t row_bytes, int64_t n_toke
 gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
     const bool avx2 = tier >= isa_tier::avx2;
     // The gemm_block_q8x8 micro-kernels by tier (AVX-512 VNNI where the CPU has it).
-    const bool vnni = tier >= isa_tier::avx512vnni;
-    const gemm_q_fn q4_0_gemm = vnni ? gemm_q4_0_q8_0_8x4__avx512vnni : avx2 ? gemm_q4_0_q8_0_8x4__avx2 : gemm_q4_0_q8_0_8x4__ref;
-    const gemm_q_fn q5_0_gemm = vnni ? gemm_q5_0_q8_0_8x4__avx512vnni : avx2 ? gemm_q5_0_q8_0_8x4__avx2 : gemm_q5_0_q8_0_8x4__ref;
-    const gemm_q_fn q8_0_gemm = vnni ? gemm_q8_0_q8_0_8x4__avx512vnni : avx2 ? gemm_q8_0_q8_0_8x4__avx2 : gemm_q8_0_q8_0_8x4__ref;
-    const gemm_q_fn iq4_nl_gemm = vnni ? gemm_q8_0_q8_0_8x4__avx512vnni : avx2 ? gemm_iq4_nl_q8_0_8x4__avx2 : gemm_iq4_nl_q8_0_8x4__ref;
+    // (AVX-512 VNNI's EVEX vpdpbusd, or AVX-VNNI's VEX one at tier avxvnni; tier avx512 has neither).
+    const bool vnni512 = tier >= isa_tier::avx512vnni, vnni256 = tier == isa_tier::avxvnni;
+    const auto pick = [&](gemm_q_fn ref, gemm_q_fn avx2_fn, gemm_q_fn vex, gemm_q_fn evex) {
+        return vnni512 ? evex : vnni256 ? vex : avx2 ? avx2_fn : ref;
+    };
+    const gemm_q_fn q4_0_gemm = pick(gemm_q4_0_q8_0_8x4__ref, gemm_q4_0_q8_0_8x4__avx2, gemm_q4_0_q8_0_8x4__avxvnni,
+                                     gemm_q4_0_q8_0_8x4__avx512vnni);
+    const gemm_q_fn q5_0_gemm = pick(gemm_q5_0_q8_0_8x4__ref, gemm_q5_0_q8_0_8x4__avx2, gemm_q5_0_q8_0_8x4__avxvnni,
+                                     gemm_q5_0_q8_0_8x4__avx512vnni);
+    const gemm_q_fn q8_0_gemm = pick(gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2, gemm_q8_0_q8_0_8x4__avxvnni,
+                                     gemm_q8_0_q8_0_8x4__avx512vnni);
+    const gemm_q_fn iq4_nl_gemm = pick(gemm_iq4_nl_q8_0_8x4__ref, gemm_iq4_nl_q8_0_8x4__avx2,
+                                       gemm_q8_0_q8_0_8x4__avxvnni, gemm_q8_0_q8_0_8x4__avx512vnni);
     // lowbit formats on Q8_0's kernel: its packed block, their own row packers (pack_avx2 null: at the
     // AVX2 tier only their load-time tiles feed it, see below)
     const auto lowbit_on_q8_0 = [avx2, q8_0_gemm](gemm_pack_fn pack_ref, gemm_pack_fn pack_avx2) {
@@ -542,15 +550,18 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
             break;
         case type::q4_k:
             k = {type::q8_k, k_qk_k, sizeof(gemm_block_q4_kx8), avx2 ? gemm_pack_q4_k__avx2 : gemm_pack_q4_k__ref,
-                 vnni ? gemm_q4_k_q8_k_8x4__avx512vnni : avx2 ? gemm_q4_k_q8_k_8x4__avx2 : gemm_q4_k_q8_k_8x4__ref};
+                 pick(gemm_q4_k_q8_k_8x4__ref, gemm_q4_k_q8_k_8x4__avx2, gemm_q4_k_q8_k_8x4__avxvnni,
+                      gemm_q4_k_q8_k_8x4__avx512vnni)};
             break;
         case type::q6_k:
             k = {type::q8_k, k_qk_k, sizeof(gemm_block_q6_kx8), avx2 ? gemm_pack_q6_k__avx2 : gemm_pack_q6_k__ref,
-                 vnni ? gemm_q6_k_q8_k_8x4__avx512vnni : avx2 ? gemm_q6_k_q8_k_8x4__avx2 : gemm_q6_k_q8_k_8x4__ref};
+                 pick(gemm_q6_k_q8_k_8x4__ref, gemm_q6_k_q8_k_8x4__avx2, gemm_q6_k_q8_k_8x4__avxvnni,
+                      gemm_q6_k_q8_k_8x4__avx512vnni)};
             break;
         case type::q5_k:
             k = {type::q8_k, k_qk_k, sizeof(gemm_block_q4_kx8), avx2 ? gemm_pack_q5_k__avx2 : gemm_pack_q5_k__ref,
-                 vnni ? gemm_q4_k_q8_k_8x4__avx512vnni : avx2 ? gemm_q5_k_q8_k_8x4__avx2 : gemm_q5_k_q8_k_8x4__ref};
+                 pick(gemm_q5_k_q8_k_8x4__ref, gemm_q5_k_q8_k_8x4__avx2, gemm_q4_k_q8_k_8x4__avxvnni,
+                      gemm_q4_k_q8_k_8x4__avx512vnni)};
             break;
         case type::q3_k:
             k = {type::q8_k, k_qk_k, sizeof(gemm_block_q3_kx8), avx2 ? gemm_pack_q3_k__avx2 : gemm_pack_q3_k__ref,

@@ -194,7 +194,7 @@ void gemm_iq4_nl_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, in
                                int64_t ldy, int n_rows);
 void gemm_iq4_nl_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                                 int64_t ldy, int n_rows);
-// AVX-512 VNNI (vpdpbusd, 256-bit AVX512VL forms; kernels/gemm_q_avx512vnni.cpp): the gemm_block_q8x8
+// AVX-512 VNNI (vpdpbusd, 256-bit AVX512VL forms; kernels/gemm_q_avx512vnni.cpp, gemm_q_vnni.hpp): the gemm_block_q8x8
 // kernels and Q4_K / Q5_K / Q6_K, bit-exact with __ref as the AVX2 ones. IQ4_NL and the lowbit formats
 // on Q8_0's kernel use the Q8_0 one.
 void gemm_q4_0_q8_0_8x4__avx512vnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
@@ -207,6 +207,17 @@ void gemm_q4_k_q8_k_8x4__avx512vnni(int64_t nb, const void* pw, const gemm_act& 
                                     int64_t ldy, int n_rows);  // also Q5_K (its block is Q4_K's)
 void gemm_q6_k_q8_k_8x4__avx512vnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                                     int64_t ldy, int n_rows);
+// AVX-VNNI (the same kernels with the VEX vpdpbusd; kernels/gemm_q_avxvnni.cpp), tier avxvnni.
+void gemm_q4_0_q8_0_8x4__avxvnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                                 int64_t ldy, int n_rows);
+void gemm_q5_0_q8_0_8x4__avxvnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                                 int64_t ldy, int n_rows);
+void gemm_q8_0_q8_0_8x4__avxvnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                                 int64_t ldy, int n_rows);
+void gemm_q4_k_q8_k_8x4__avxvnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                                 int64_t ldy, int n_rows);
+void gemm_q6_k_q8_k_8x4__avxvnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                                 int64_t ldy, int n_rows);
 void gemm_iq4_xs_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                                int64_t ldy, int n_rows);
 void gemm_iq4_xs_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,

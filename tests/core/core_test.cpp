@@ -91,9 +91,26 @@ TEST(Parallel, BackToBackAndSpacedRegionsAllComplete) {
 }
 
 TEST(Cpu, TierParsingAndLimits) {
-    EXPECT_EQ(parse_isa_tier("avx2"), isa_tier::avx2);
+    for (int i = 0; i <= static_cast<int>(isa_tier::avx512vnni); ++i)
+        EXPECT_EQ(parse_isa_tier(isa_tier_name(static_cast<isa_tier>(i))), static_cast<isa_tier>(i));
+    EXPECT_EQ(parse_isa_tier("avxvnni"), isa_tier::avxvnni);
     EXPECT_THROW(parse_isa_tier("sse9"), error);
     EXPECT_LE(static_cast<int>(active_isa_tier()), static_cast<int>(best_isa_tier()));
+    EXPECT_TRUE(isa_tier_supported(best_isa_tier()));
+    EXPECT_TRUE(isa_tier_supported(isa_tier::ref));
+    // Forcing a tier the CPU lacks fails (AVX-VNNI on an AVX2-only or Zen 4 machine, AVX-512 on AVX2),
+    // and a supported one is accepted and restored.
+    const isa_tier saved = active_isa_tier();
+    for (int i = 0; i <= static_cast<int>(isa_tier::avx512vnni); ++i) {
+        const auto t = static_cast<isa_tier>(i);
+        if (isa_tier_supported(t)) {
+            EXPECT_NO_THROW(set_isa_tier(t)) << isa_tier_name(t);
+            EXPECT_EQ(active_isa_tier(), t);
+        } else {
+            EXPECT_THROW(set_isa_tier(t), error) << isa_tier_name(t);
+        }
+    }
+    set_isa_tier(saved);
     EXPECT_FALSE(cpu_summary().empty());
 }
 

@@ -2,7 +2,7 @@
 //  - every __avx2 packer writes the same bytes as its __ref (1..8 rows, odd block counts, random codes);
 //  - every __avx2 micro-kernel equals its __ref bit for bit (same integer sums, same float operations
 //    in the same order) for 1..4 tokens, 1..8 rows, token offsets, strided output with sentinels; so
-//    do the __avx512vnni ones where the CPU has AVX-512 VNNI (skipped elsewhere);
+//    do the __avxvnni / __avx512vnni ones where the CPU has them (skipped elsewhere);
 //  - __ref against de-quantized weights . de-quantized activations in double (within 1e-5 sum|w a|);
 //  - matmul with big batches (n_tokens not a multiple of 4, rows not a multiple of 8, 1-2 threads)
 //    against de-quantize + f32 product within the activation-quantization bound, sentinels intact,
@@ -191,19 +191,22 @@ TEST(GemmQ, MicroKernelAvx2BitExactWithRef) {
     for (const auto& c : k_cases) expect_micro_kernel_bit_exact(c, c.avx2, "avx2");
 }
 
-// The AVX-512 VNNI kernels (vpdpbusd) where the CPU has them: the types whose kernel at that tier is
-// not the AVX2 one (Q4_0, Q5_0, Q8_0, IQ4_NL, Q4_K, Q5_K, Q6_K). CI machines without AVX-512 VNNI skip
-// this test.
-TEST(GemmQ, MicroKernelAvx512VnniBitExactWithRef) {
-    if (best_isa_tier() < isa_tier::avx512vnni) GTEST_SKIP() << "no AVX-512 VNNI";
+// The VNNI kernels (vpdpbusd: AVX-512 VNNI's EVEX form, AVX-VNNI's VEX form) at each tier the CPU
+// supports: the types whose kernel there is not the AVX2 one (Q4_0, Q5_0, Q8_0, IQ4_NL, Q4_K, Q5_K,
+// Q6_K). CI machines without VNNI skip this test.
+TEST(GemmQ, MicroKernelVnniBitExactWithRef) {
     int n = 0;
-    for (const auto& c : k_cases) {
-        const gemm_q_fn vnni = gemm_q_kernel(c.w, isa_tier::avx512vnni).gemm;
-        if (vnni == c.avx2) continue;
-        expect_micro_kernel_bit_exact(c, vnni, "avx512vnni");
-        ++n;
+    for (isa_tier tier : {isa_tier::avxvnni, isa_tier::avx512vnni}) {
+        if (!isa_tier_supported(tier)) continue;
+        for (const auto& c : k_cases) {
+            const gemm_q_fn vnni = gemm_q_kernel(c.w, tier).gemm;
+            if (vnni == c.avx2) continue;
+            expect_micro_kernel_bit_exact(c, vnni, isa_tier_name(tier));
+            ++n;
+        }
     }
-    EXPECT_EQ(n, 7);
+    if (n == 0) GTEST_SKIP() << "no AVX-VNNI or AVX-512 VNNI";
+    EXPECT_EQ(n % 7, 0);
 }
 
 // Exact product of de-quantized weights and de-quantized activations, in double, with sum |w a|.
@@ -313,7 +316,8 @@ TEST(GemmQ, LowbitFormatsMatmulMatchesPerRowDot) {
     } restore_tier{old_tier};
     std::vector<isa_tier> tiers = {isa_tier::ref};
     if (have_avx2()) tiers.push_back(isa_tier::avx2);
-    if (best_isa_tier() >= isa_tier::avx512vnni) tiers.push_back(isa_tier::avx512vnni);
+    for (isa_tier vt : {isa_tier::avxvnni, isa_tier::avx512vnni})
+        if (isa_tier_supported(vt)) tiers.push_back(vt);
     for (isa_tier tier : tiers)
         for (type t : k_lowbit_gemm_types) {
             ASSERT_NE(gemm_q_kernel(t, tier).gemm, nullptr) << type_name(t);
@@ -433,7 +437,8 @@ TEST(GemmQ, MatmulRefTierEqualsAvx2Tier) {
     if (!have_avx2()) GTEST_SKIP() << "no AVX2";
     const isa_tier saved = active_isa_tier();
     std::vector<isa_tier> simd = {isa_tier::avx2};
-    if (best_isa_tier() >= isa_tier::avx512vnni) simd.push_back(isa_tier::avx512vnni);
+    for (isa_tier t : {isa_tier::avxvnni, isa_tier::avx512vnni})
+        if (isa_tier_supported(t)) simd.push_back(t);
     for (isa_tier tier : simd)
         for (const auto& c : k_cases) {
             const int64_t bs = traits(c.w).block_size;

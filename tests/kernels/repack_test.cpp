@@ -316,6 +316,8 @@ TEST(Repack, Fp8TilesDecodeEveryCodeInEveryPosition) {
         act_rows(type::f32, n_tok, n_cols, rng, false, &x);
         std::vector<float> xp(x.size());
         for (int64_t tk = 0; tk < n_tok; ++tk) kr.prep(x.data() + tk * n_cols, xp.data() + tk * n_cols, n_cols);
+        std::vector<float> scratch(kernels::k_tile_gemm_scratch_floats + 8);
+        float* sc = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch.data()) + 31) / 32 * 32);
         for (int u = 0; u < 256; ++u) {
             if (!fp8_finite(t, static_cast<uint8_t>(u))) continue;
             for (int j = 0; j < 32; j += 8) {
@@ -337,8 +339,6 @@ TEST(Repack, Fp8TilesDecodeEveryCodeInEveryPosition) {
                 std::vector<float> xi(static_cast<size_t>(T * n_cols));
                 for (int64_t tk = 0; tk < n_tok; ++tk)
                     for (int64_t c = 0; c < n_cols; ++c) xi[static_cast<size_t>(T * c + tk)] = xp[static_cast<size_t>(tk * n_cols + c)];
-                std::vector<float> scratch(kernels::k_tile_gemm_scratch_floats + 8);
-                float* sc = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch.data()) + 31) / 32 * 32);
                 kr.gemm(p->n_blocks, p->tile(0), p->tile_bytes, 1, n_rows, xi.data(), n_tok, ym.data(), 8, sc);
                 for (int64_t r = 0; r < n_rows; ++r)
                     for (int64_t tk = 0; tk < n_tok; ++tk) {
@@ -346,9 +346,10 @@ TEST(Repack, Fp8TilesDecodeEveryCodeInEveryPosition) {
                         const float got = ym[static_cast<size_t>(tk * 8 + r)];
                         ASSERT_LE(std::fabs(got - exact), 0x1p-23 * std::fabs(exact))
                             << type_name(t) << " gemm code " << u << " column " << (j + r) % 32 << " token " << tk;
-                        if (tk == 0)
+                        if (tk == 0) {
                             ASSERT_LE(std::fabs(yg[static_cast<size_t>(r)] - exact), 0x1p-23 * std::fabs(exact))
                                 << type_name(t) << " gemv code " << u << " column " << (j + r) % 32;
+                        }
                     }
             }
         }
