@@ -31,9 +31,13 @@
 #include "formats/lowbit_blocks.hpp"
 #include "kernels/avx2_math.hpp"
 #include "kernels/gemm_q.hpp"
+#include "kernels/simd_tile_common.hpp"
 
 namespace lowbit::kernels {
 using namespace avx2;  // shared AVX2 helpers (kernels/avx2_math.hpp)
+using simd::bcast4;
+using simd::store_rows;
+using simd::token_rows;
 
 void unpack_q3_k_scales(const uint8_t* packed, int8_t* out);  // dot_ref.cpp: 16 scales, minus 32
 
@@ -41,12 +45,6 @@ namespace {
 
 inline void store32(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
 
-// 4 bytes broadcast to the 8 int32 lanes.
-inline __m256i bcast4(const int8_t* p) {
-    int32_t v;
-    std::memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-}
 
 // r[0..7] rows of 8 int32 -> out + 32 * g: element g of every row (an 8x8 transpose).
 inline void transpose_store(const __m256i r[8], uint8_t* out) {
@@ -85,26 +83,6 @@ inline void pack_q8x8(const uint8_t* w, size_t row_stride, int n_rows, int64_t n
             }
         }
         transpose_store(r, reinterpret_cast<uint8_t*>(out[b].q));
-    }
-}
-
-// Stores 8 lanes of acc to y[0 .. n_rows).
-inline void store_rows(float* y, __m256 acc, int n_rows) {
-    if (n_rows == 8) {
-        _mm256_storeu_ps(y, acc);
-        return;
-    }
-    alignas(32) float tmp[8];
-    _mm256_store_ps(tmp, acc);
-    for (int r = 0; r < n_rows; ++r) y[r] = tmp[r];
-}
-
-// Token t0 + t's quantized activation row and its per-block scales, for the T tokens of a micro-kernel.
-template <class Blk, int T>
-inline void token_rows(const gemm_act& a, int64_t t0, const Blk* (&x)[T], const float* (&da)[T]) {
-    for (int t = 0; t < T; ++t) {
-        x[t] = reinterpret_cast<const Blk*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
-        da[t] = a.d + (t0 + t) * a.n_blocks;
     }
 }
 
@@ -321,16 +299,6 @@ void gemm_iq4_xs(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, floa
     for (int t = 0; t < T; ++t) store_rows(y + t * ldy, acc[t], n_rows);
 }
 
-template <template <int> class K>
-void dispatch(int n_tok, int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy,
-              int n_rows) {
-    switch (n_tok) {
-        case 1: K<1>::run(nb, pw, a, t0, y, ldy, n_rows); break;
-        case 2: K<2>::run(nb, pw, a, t0, y, ldy, n_rows); break;
-        case 3: K<3>::run(nb, pw, a, t0, y, ldy, n_rows); break;
-        default: K<4>::run(nb, pw, a, t0, y, ldy, n_rows); break;
-    }
-}
 
 template <int T>
 struct k_q4_0 {
@@ -672,52 +640,52 @@ void gemm_pack_q4_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64
 
 void gemm_q4_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows) {
-    dispatch<k_q4_0>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+    simd::dispatch_tokens<k_q4_0>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
 }
 
 void gemm_q5_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows) {
-    dispatch<k_q5_0>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+    simd::dispatch_tokens<k_q5_0>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
 }
 
 void gemm_q8_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows) {
-    dispatch<k_q8_0>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+    simd::dispatch_tokens<k_q8_0>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
 }
 
 void gemm_q6_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows) {
-    dispatch<k_q6_k>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+    simd::dispatch_tokens<k_q6_k>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
 }
 
 void gemm_q4_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows) {
-    dispatch<k_q4_k>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+    simd::dispatch_tokens<k_q4_k>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
 }
 
 void gemm_q5_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows) {
-    dispatch<k_q5_k>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+    simd::dispatch_tokens<k_q5_k>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
 }
 
 void gemm_q3_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows) {
-    dispatch<k_q3_k>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+    simd::dispatch_tokens<k_q3_k>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
 }
 
 void gemm_q2_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows) {
-    dispatch<k_q2_k>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+    simd::dispatch_tokens<k_q2_k>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
 }
 
 void gemm_iq4_nl_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                                 int64_t ldy, int n_rows) {
-    dispatch<k_q8_0>(n_tok, nb, pw, a, t0, y, ldy, n_rows);  // signed codes in gemm_block_q8x8, as Q8_0
+    simd::dispatch_tokens<k_q8_0>(n_tok, nb, pw, a, t0, y, ldy, n_rows);  // signed codes in gemm_block_q8x8, as Q8_0
 }
 
 void gemm_iq4_xs_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                                 int64_t ldy, int n_rows) {
-    dispatch<k_iq4_xs>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+    simd::dispatch_tokens<k_iq4_xs>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
 }
 
 }  // namespace lowbit::kernels

@@ -1,7 +1,9 @@
 // The VNNI micro-kernels of the integer prompt GEMM, shared by the AVX-512 VNNI (EVEX) and AVX-VNNI
 // (VEX) builds: included by gemm_q_avx512vnni.cpp and gemm_q_avxvnni.cpp only, each after defining
 // LOWBIT_DPBUSD as its form of vpdpbusd (_mm256_dpbusd_epi32 / _mm256_dpbusd_avx_epi32). Everything here
-// has internal linkage, so the two builds do not collide.
+// has internal linkage, so the two builds do not collide. (Its small helpers repeat simd_tile_common.hpp's
+// on purpose: this source compiles to the instruction stream that was run and tested on AVX-512 VNNI
+// hardware, which CI cannot re-check; the shared helpers generate different code.)
 //
 // Layouts and math: gemm_q.hpp; the AVX2 versions: gemm_q_avx2.cpp. One `vpdpbusd` (unsigned x signed
 // bytes, 4 products summed into each int32 lane and accumulated) replaces AVX2's maddubs + madd + add:

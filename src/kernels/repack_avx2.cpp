@@ -27,9 +27,12 @@
 #include "kernels/dot.hpp"
 #include "kernels/gemm_q.hpp"
 #include "kernels/repack.hpp"
+#include "kernels/simd_tile_common.hpp"
 
 namespace lowbit::kernels {
 using namespace avx2;  // shared AVX2 helpers (kernels/avx2_math.hpp)
+using simd::bcast4;
+using simd::store_rows;
 namespace {
 
 // Keeps the compiler from fusing this product into a following add (the __ref build has no FMA).
@@ -38,26 +41,10 @@ inline __m256 opaque(__m256 v) {
     return v;
 }
 
-// 4 bytes broadcast to the 8 int32 lanes.
-inline __m256i bcast4(const void* p) {
-    int32_t v;
-    std::memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-}
-
 inline __m256 load_fp16x8(const uint16_t* p) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
-inline void store_rows(float* y, __m256 v, int n_rows) {
-    if (n_rows == 8) {
-        _mm256_storeu_ps(y, v);
-    } else {
-        alignas(32) float t[8];
-        _mm256_store_ps(t, v);
-        std::memcpy(y, t, sizeof(float) * static_cast<size_t>(n_rows));
-    }
-}
 
 // Software prefetch of the tile bytes k_prefetch_bytes ahead of the block being read (a thread's tiles
 // are contiguous, so this runs on into its next tile; past the end it is harmless, prefetches never
