@@ -488,8 +488,8 @@ void gemm_act_sides(type act, const uint8_t* q, size_t row_bytes, int64_t n_toke
 
 gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
     const bool avx2 = tier >= isa_tier::avx2;
-    // The gemm_block_q8x8 micro-kernels by tier (AVX-512 VNNI where the CPU has it).
-    // (AVX-512 VNNI's EVEX vpdpbusd, or AVX-VNNI's VEX one at tier avxvnni; tier avx512 has neither).
+    // The micro-kernels by tier: AVX-512 VNNI's EVEX vpdpbusd, AVX-VNNI's VEX one at tier avxvnni (tier
+    // avx512 has neither: AVX2's).
     const bool vnni512 = tier >= isa_tier::avx512vnni, vnni256 = tier == isa_tier::avxvnni;
     const auto pick = [&](gemm_q_fn ref, gemm_q_fn avx2_fn, gemm_q_fn vex, gemm_q_fn evex) {
         return vnni512 ? evex : vnni256 ? vex : avx2 ? avx2_fn : ref;
@@ -502,8 +502,7 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
                                      gemm_q8_0_q8_0_8x4__avx512vnni);
     const gemm_q_fn iq4_nl_gemm = pick(gemm_iq4_nl_q8_0_8x4__ref, gemm_iq4_nl_q8_0_8x4__avx2,
                                        gemm_q8_0_q8_0_8x4__avxvnni, gemm_q8_0_q8_0_8x4__avx512vnni);
-    // lowbit formats on Q8_0's kernel: its packed block, their own row packers (pack_avx2 null: at the
-    // AVX2 tier only their load-time tiles feed it, see below)
+    // lowbit formats on Q8_0's kernel: its packed block, their own row packers
     const auto lowbit_on_q8_0 = [avx2, q8_0_gemm](gemm_pack_fn pack_ref, gemm_pack_fn pack_avx2) {
         return gemm_q_kernels{type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? pack_avx2 : pack_ref, q8_0_gemm};
     };
@@ -521,21 +520,20 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
             k = {type::q8_0, k_qk8_0, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_q8_0__avx2 : gemm_pack_q8_0__ref,
                  q8_0_gemm};
             break;
-        // lowbit formats on Q4_0's / Q8_0's kernels. Their row packers are scalar references: at the AVX2
-        // tier packing from rows on every call cost more than de-quantize + F32 GEMM (LOWBIT_REPACK=0,
-        // int4_g32 pp64 161 vs 184 t/s), so there only load-time tiles (their unpack) feed the kernel.
+        // lowbit formats on Q4_0's / Q8_0's kernels, from their load-time tiles (unpack) or their rows
+        // (these packers).
         case ext_type::int4_g32:
+            k = {type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_int4_g32__avx2 : gemm_pack_int4_g32__ref, q4_0_gemm};
+            break;
         case ext_type::int4_g64:
+            k = {type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_int4_g64__avx2 : gemm_pack_int4_g64__ref, q4_0_gemm};
+            break;
         case ext_type::int4_g128:
-            k = {type::q8_0, 32, sizeof(gemm_block_q8x8),
-                 avx2                      ? nullptr
-                 : t == ext_type::int4_g32 ? gemm_pack_int4_g32__ref
-                 : t == ext_type::int4_g64 ? gemm_pack_int4_g64__ref
-                                           : gemm_pack_int4_g128__ref,
+            k = {type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_int4_g128__avx2 : gemm_pack_int4_g128__ref,
                  q4_0_gemm};
             break;
-        case ext_type::int8_g32: k = lowbit_on_q8_0(gemm_pack_int8_g32__ref, nullptr); break;
-        case ext_type::nf4: k = lowbit_on_q8_0(gemm_pack_nf4__ref, nullptr); break;
+        case ext_type::int8_g32: k = lowbit_on_q8_0(gemm_pack_int8_g32__ref, gemm_pack_int8_g32__avx2); break;
+        case ext_type::nf4: k = lowbit_on_q8_0(gemm_pack_nf4__ref, gemm_pack_nf4__avx2); break;
         case ext_type::int2_g32:
             k = lowbit_on_q8_0(gemm_pack_int2_sym__ref<32, 2>, gemm_pack_int2_sym__avx2<32, 2>);
             break;

@@ -140,6 +140,12 @@ template <int G, int Off>
 void gemm_pack_int2_sym__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q4_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q4_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+// lowbit int4_g32 / g64 / g128, nf4, int8_g32 rows (their tiles' unpack is the other way in).
+void gemm_pack_int4_g32__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_int4_g64__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_int4_g128__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_nf4__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_int8_g32__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q5_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q8_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q6_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
@@ -232,8 +238,7 @@ struct gemm_q_kernels {
 };
 
 // The kernels for weight type `t` at `tier` (falls back to __ref); act == f32 and null functions when
-// `t` has no integer GEMM. pack is null where only load-time tiles feed the GEMM (the lowbit formats
-// at the AVX2 tier: their scalar row packers cost more than de-quantizing).
+// `t` has no integer GEMM. (pack null: only load-time tiles would feed the GEMM; no type is so now.)
 gemm_q_kernels gemm_q_kernel(type t, isa_tier tier);
 
 // Side values of quantized activation rows (see gemm_act): for token rows q[0 .. n_tokens) of format

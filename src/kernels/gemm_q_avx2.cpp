@@ -30,6 +30,7 @@
 #include "formats/iq_grids.hpp"
 #include "formats/lowbit_blocks.hpp"
 #include "kernels/avx2_math.hpp"
+#include "kernels/dot.hpp"
 #include "kernels/gemm_q.hpp"
 #include "kernels/simd_tile_common.hpp"
 
@@ -565,6 +566,59 @@ template void gemm_pack_int2_sym__avx2<32, 2>(const uint8_t*, size_t, int, int64
 template void gemm_pack_int2_sym__avx2<64, 2>(const uint8_t*, size_t, int, int64_t, void*);
 template void gemm_pack_int2_sym__avx2<128, 2>(const uint8_t*, size_t, int, int64_t, void*);
 template void gemm_pack_int2_sym__avx2<64, 1>(const uint8_t*, size_t, int, int64_t, void*);
+
+// lowbit's 4-bit groups (int4_g32 / g64 / g128, nf4): one 32-column chunk's 16 bytes of LSB-first codes
+// (weight 2j in the low nibble of byte j) -> 32 code bytes in weight order (low / high nibbles
+// interleaved by unpacklo / unpackhi).
+inline __m256i unpack_lsb_nibbles(const uint8_t* qs) {
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)), m = _mm_set1_epi8(0x0F);
+    const __m128i lo = _mm_and_si128(b, m), hi = _mm_and_si128(_mm_srli_epi16(b, 4), m);
+    return _mm256_set_m128i(_mm_unpackhi_epi8(lo, hi), _mm_unpacklo_epi8(lo, hi));
+}
+
+// int4 symmetric groups: codes 0..15 for Q4_0's kernel (its -8), the group's scale per chunk; the same
+// bytes as gemm_pack_int4_g<G>__ref.
+template <int G>
+void gemm_pack_int4_sym__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    using block = block_int_sym<4, G>;
+    constexpr int per = G / 32;
+    pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
+        const block& blk = reinterpret_cast<const block*>(row)[b / per];
+        d = _cvtsh_ss(blk.d);
+        return unpack_lsb_nibbles(blk.qs + 16 * (b % per));
+    });
+}
+void gemm_pack_int4_g32__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    gemm_pack_int4_sym__avx2<32>(w, row_stride, n_rows, k, dst);
+}
+void gemm_pack_int4_g64__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    gemm_pack_int4_sym__avx2<64>(w, row_stride, n_rows, k, dst);
+}
+void gemm_pack_int4_g128__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    gemm_pack_int4_sym__avx2<128>(w, row_stride, n_rows, k, dst);
+}
+
+// nf4: the codes mapped to k_nf4_i8 by pshufb, scale d / 127, for Q8_0's kernel (gemm_pack_nf4__ref).
+void gemm_pack_nf4__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    constexpr int per = k_qk_nf4 / 32;
+    const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(k_nf4_i8));
+    const __m256i table = _mm256_set_m128i(t, t);
+    pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
+        const block_nf4& blk = reinterpret_cast<const block_nf4*>(row)[b / per];
+        d = _cvtsh_ss(blk.d) * (1.0f / 127.0f);
+        return _mm256_shuffle_epi8(table, unpack_lsb_nibbles(blk.qs + 16 * (b % per)));
+    });
+}
+
+// int8_g32: codes u - 128 (u ^ 0x80) for Q8_0's kernel (gemm_pack_int8_g32__ref).
+void gemm_pack_int8_g32__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    using block = block_int_sym<8, 32>;
+    pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
+        const block& blk = reinterpret_cast<const block*>(row)[b];
+        d = _cvtsh_ss(blk.d);
+        return _mm256_xor_si256(load32(blk.qs), _mm256_set1_epi8(static_cast<char>(0x80)));
+    });
+}
 
 // The 16 codebook values in both 128-bit lanes (a pshufb table).
 inline __m256i iq4nl_table() {

@@ -161,7 +161,7 @@ bool matmul_gemm_q(const weight_matrix& w, int64_t n_tokens, const float* x, int
         if (kr.unpack && kr.block == kq.block && w.tiles->n_blocks == nb && w.tiles->n_rows == w.n_rows)
             unpack = kr.unpack;
     }
-    if (!unpack && !kq.pack) return false;  // only tiles feed this GEMM (gemm_q_kernel: lowbit formats)
+    if (!unpack && !kq.pack) return false;  // a GEMM fed by tiles only (gemm_q_kernel: none at present)
     const int n_sides = kq.act == type::q8_k ? kernels::k_q8_k_sides : 1;
     const size_t arb = row_bytes(kq.act, k);
 

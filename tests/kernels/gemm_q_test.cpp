@@ -288,9 +288,8 @@ TEST(GemmQ, Iq4NlMatmulMatchesPerRowDot) {
 // lowbit formats with an integer prompt GEMM (Q4_0's kernel for int4_g32/g64/g128, Q8_0's for int8_g32,
 // nf4, int2_g32/g64/g128 and ternary_g64): matmul's big-batch path over plain rows equals the generation
 // path's per-row __ref dot (same integer block sums, scale applied in another float order) for every
-// (row, token), including k that cuts the last group short, at each tier whose GEMM packs rows (at AVX2
-// the tiled formats feed it from tiles only: Repack.MatmulWithTilesEqualsPlainRows). Random code bytes
-// (every code) and fp16 scales. The AVX2 row packers equal the __ref ones byte for byte.
+// (row, token), including k that cuts the last group short, at every tier. Random code bytes (every
+// code) and fp16 scales. The AVX2 row packers equal the __ref ones byte for byte.
 std::vector<uint8_t> random_lowbit_rows(type t, int64_t n_rows, int64_t k, std::mt19937& rng) {
     const size_t rb = row_bytes(t, k), bb = traits(t).block_bytes;
     std::vector<uint8_t> w8(rb * static_cast<size_t>(n_rows));
@@ -321,7 +320,7 @@ TEST(GemmQ, LowbitFormatsMatmulMatchesPerRowDot) {
     for (isa_tier tier : tiers)
         for (type t : k_lowbit_gemm_types) {
             ASSERT_NE(gemm_q_kernel(t, tier).gemm, nullptr) << type_name(t);
-            if (!gemm_q_kernel(t, tier).pack) continue;  // tiles only at this tier
+            ASSERT_NE(gemm_q_kernel(t, tier).pack, nullptr) << type_name(t);
             set_isa_tier(tier);
             const dot_fn ref = dot_kernel(t, isa_tier::ref);
             for (int64_t k : {int64_t(32), int64_t(96), int64_t(512)}) {

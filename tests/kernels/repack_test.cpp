@@ -202,16 +202,11 @@ TEST(Repack, MatmulWithTilesEqualsPlainRows) {
             std::vector<float> y1(static_cast<size_t>(n_tokens * ldy), -777.0f), y2 = y1;
             for (int threads : {1, 2}) {
                 matmul(tiled, n_tokens, x.data(), n_cols, y1.data(), ldy, threads, s1);
-                {
-                    // Plain rows of the lowbit formats reach the integer GEMM only at the ref tier (at AVX2
-                    // they are de-quantized: gemm_q_kernel); its kernels are bit-exact with AVX2's.
-                    const isa_tier tier = active_isa_tier();
-                    const kernels::gemm_q_kernels kq = kernels::gemm_q_kernel(t, tier);
-                    const bool rows_gemm = kq.pack != nullptr || kq.gemm == nullptr;
-                    if (!rows_gemm) set_isa_tier(isa_tier::ref);
-                    matmul(plain, n_tokens, x.data(), n_cols, y2.data(), ldy, threads, s2);
-                    set_isa_tier(tier);
-                }
+                // Plain rows take the same integer GEMM through the row packer (every type with a GEMM
+                // has one at every tier), so the prompt results are the same bits.
+                const kernels::gemm_q_kernels kq = kernels::gemm_q_kernel(t, active_isa_tier());
+                ASSERT_TRUE(kq.gemm == nullptr || kq.pack != nullptr) << type_name(t);
+                matmul(plain, n_tokens, x.data(), n_cols, y2.data(), ldy, threads, s2);
                 for (int64_t tk = 0; tk < n_tokens; ++tk)
                     for (int64_t r = 0; r < ldy; ++r) {
                         const float got = y1[static_cast<size_t>(tk * ldy + r)];
