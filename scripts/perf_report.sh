@@ -182,7 +182,7 @@ if fmt_rows:
     out.append("**lowbit formats vs the nearest ggml type in the model** (`lowbit bench -p 64 -n 32 -r 3 -t %s` of "
                "synthetic dim-2048 models, one per type, back to back; what `lowbit run` does, tiles included: "
                "int4_g32/g64/g128 and nf4 run on Q4_0-shaped tiles, int4_g32_asym on Q4_1's, int8_g32 on Q8_0's, "
-               "FP8 on Q8_0's tiles (float GEMV, prompts a float GEMM over panels decoded from them), INT2 generation on its per-row kernel, INT2 prompts on Q8_0's integer GEMM; "
+               "FP8 on Q8_0's tiles (float GEMV, prompts a float GEMM over panels decoded from them), INT2 on its own 2-bit tiles (prompts: Q8_0's integer GEMM from their unpack); "
                "speed = lowbit t/s / ggml t/s, target >= 0.80):" % threads)
     out.append("")
     out.append("| lowbit format | ggml type | tg32 lowbit / ggml t/s | tg speed | pp64 lowbit / ggml t/s | pp speed |")

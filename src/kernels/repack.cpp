@@ -148,6 +148,26 @@ void repack_tile_int4_sym(const uint8_t* w, size_t row_stride, int n_rows, int64
     repack_tile_4bit_groups<tile_q4_0x8, block_int_sym<4, G>, G>(w, row_stride, n_rows, nb, out);
 }
 
+// int2 / ternary groups of G: the 32 LSB-first 2-bit codes of chunk b % (G / 32) of group b / (G / 32)
+// re-arranged into tile_int2x8's qs (column 16h + 4k + i at bits 2k of qs[h][r][i]), the group's scale
+// per 32 columns.
+template <int G>
+void repack_tile_int2_sym(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_int2x8* out) {
+    constexpr int per = G / 32;
+    for (int64_t b = 0; b < nb; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const auto& blk = reinterpret_cast<const block_int_sym<2, G>*>(w + row_stride * static_cast<size_t>(r))[b / per];
+            const uint8_t* qs = blk.qs + 8 * (b % per);
+            out[b].d[r] = blk.d;
+            for (int j = 0; j < 32; ++j) {
+                const int code = (qs[j / 4] >> (2 * (j % 4))) & 3;
+                out[b].qs[j / 16][r][j % 4] |= static_cast<uint8_t>(code << (2 * ((j % 16) / 4)));
+            }
+        }
+    }
+}
+
 void repack_tile_int8_g32(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q8_0x8* out) {
     using block = block_int_sym<8, 32>;
     tile_rows<tile_q8_0x8, block>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const block& blk) {
@@ -265,6 +285,17 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
         case ext_type::int8_g32:
             repack_tile_int8_g32(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q8_0x8*>(dst));
             break;
+        case ext_type::int2_g32:
+            repack_tile_int2_sym<32>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_int2x8*>(dst));
+            break;
+        case ext_type::int2_g64:
+        case ext_type::ternary_g64:  // the same block layout (2-bit codes, 64 per fp16 scale)
+            static_assert(sizeof(block_int_sym<2, 64>) == 18, "ternary_g64 is block_int_sym<2, 64>");
+            repack_tile_int2_sym<64>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_int2x8*>(dst));
+            break;
+        case ext_type::int2_g128:
+            repack_tile_int2_sym<128>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_int2x8*>(dst));
+            break;
         case type::iq4_xs:
             repack_tile_iq4_xs(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_iq4_xsx8*>(dst));
             break;
@@ -283,7 +314,11 @@ int64_t repack_act_side_count(type t, int64_t n_cols) {
         case ext_type::int4_g32:
         case ext_type::int4_g64:
         case ext_type::int4_g128:
-        case type::q5_0: return n_cols / k_qk8_0;
+        case type::q5_0:
+        case ext_type::int2_g32:
+        case ext_type::int2_g64:
+        case ext_type::int2_g128:
+        case ext_type::ternary_g64: return n_cols / k_qk8_0;
         case type::q4_k:
         case type::q5_k: return n_cols / k_qk_k * 4;
         default: return 0;
@@ -291,10 +326,11 @@ int64_t repack_act_side_count(type t, int64_t n_cols) {
 }
 
 void repack_act_sides(type t, const void* a, int64_t n_cols, int32_t* side) {
+    const bool int2 = t == ext_type::int2_g32 || t == ext_type::int2_g64 || t == ext_type::int2_g128;
     if (t == type::q4_0 || t == ext_type::int4_g32 || t == ext_type::int4_g64 || t == ext_type::int4_g128 ||
-        t == type::q5_0) {
+        t == type::q5_0 || int2 || t == ext_type::ternary_g64) {
         const auto* y = static_cast<const block_q8_0*>(a);
-        const int off = t == type::q5_0 ? 16 : 8;
+        const int off = t == type::q5_0 ? 16 : int2 ? 2 : t == ext_type::ternary_g64 ? 1 : 8;
         for (int64_t b = 0; b < n_cols / k_qk8_0; ++b) {
             int s = 0;
             for (int j = 0; j < 32; ++j) s += y[b].qs[j];
@@ -346,6 +382,10 @@ inline int iq4_nl_weight(const tile_q4_0x8& x, int r, int j) { return k_iq4nl_va
 inline int nf4_weight(const tile_q4_0x8& x, int r, int j) { return k_nf4_i8[q4_0_tile_nibble(x, r, j)]; }
 inline int q5_0_weight(const tile_q5_0x8& x, int r, int j) { return q5_tile_code(x, r, j) - 16; }
 inline int q8_0_weight(const tile_q8_0x8& x, int r, int j) { return x.qs[j / 4][r][j % 4]; }
+template <int Off>
+inline int int2_weight(const tile_int2x8& x, int r, int j) {
+    return ((x.qs[j / 16][r][j % 4] >> (2 * ((j % 16) / 4))) & 3) - Off;
+}
 
 }  // namespace
 
@@ -397,6 +437,27 @@ void gemv_q8_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const i
                            int n_rows) {
     gemv_q8_0_act_ref<tile_q8_0x8, q8_0_weight>(nb, tiles, a, y, n_rows);
 }
+
+template <int Off>
+void gemv_int2x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                           int n_rows) {
+    gemv_q8_0_act_ref<tile_int2x8, int2_weight<Off>>(nb, tiles, a, y, n_rows);
+}
+template void gemv_int2x8_q8_0__ref<1>(int64_t, const void*, const void*, const int32_t*, float*, int);
+template void gemv_int2x8_q8_0__ref<2>(int64_t, const void*, const void*, const int32_t*, float*, int);
+
+template <int Off>
+void repack_unpack_int2__ref(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_int2x8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < nb; ++b)
+        for (int r = 0; r < 8; ++r) {
+            out[b].d[r] = fp16_to_f32(x[b].d[r]);
+            for (int j = 0; j < 32; ++j) out[b].q[j / 4][r][j % 4] = static_cast<int8_t>(int2_weight<Off>(x[b], r, j));
+        }
+}
+template void repack_unpack_int2__ref<1>(int64_t, const void*, void*);
+template void repack_unpack_int2__ref<2>(int64_t, const void*, void*);
 
 namespace {
 
@@ -692,6 +753,16 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
             break;
         case ext_type::int4_g32_asym:
             k = {type::q8_1, 32, sizeof(tile_q4_1x8), avx2 ? gemv_q4_1x8_q8_1__avx2 : gemv_q4_1x8_q8_1__ref, nullptr};
+            break;
+        case ext_type::int2_g32:
+        case ext_type::int2_g64:
+        case ext_type::int2_g128:
+            k = {type::q8_0, 32, sizeof(tile_int2x8), avx2 ? gemv_int2x8_q8_0__avx2<2> : gemv_int2x8_q8_0__ref<2>,
+                 avx2 ? repack_unpack_int2__avx2<2> : repack_unpack_int2__ref<2>};
+            break;
+        case ext_type::ternary_g64:
+            k = {type::q8_0, 32, sizeof(tile_int2x8), avx2 ? gemv_int2x8_q8_0__avx2<1> : gemv_int2x8_q8_0__ref<1>,
+                 avx2 ? repack_unpack_int2__avx2<1> : repack_unpack_int2__ref<1>};
             break;
         case ext_type::nf4:
             k = {type::q8_0, 32, sizeof(tile_q4_0x8), avx2 ? gemv_nf4x8_q8_0__avx2 : gemv_nf4x8_q8_0__ref,

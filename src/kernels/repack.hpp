@@ -139,6 +139,21 @@ struct tile_iq4_xsx8 {
 };
 static_assert(sizeof(tile_iq4_xsx8) == 1104, "tile_iq4_xsx8 must be 1104 bytes");
 
+// 2-bit symmetric lowbit formats (int2_g32 / g64 / g128: w = d (u - 2); ternary_g64: d (u - 1)), 80 B =
+// 8 x 10: d[r] fp16 (the group's scale repeated per 32 columns: 2.5 bits per weight in memory, the
+// files 2.5 / 2.25 / 2.125 / 2.25); qs[h][r][i] bits 2k, 2k + 1 = code of column 16h + 4k + i (h < 2,
+// k < 4, i < 4). One 32-byte load of qs[h], shifted right by 2k and masked to 2 bits, gives the 8 rows
+// of columns 16h + 4k .. 16h + 4k + 3 as bytes in dword (r, i), Q4_0's shape: the GEMV runs maddubs
+// against the 4 activation bytes broadcast, int16 sums (<= 8 x 2 x 3 x 127 = 6096) widened once, and
+// the -Off enters as -Off x (activation sum) (repack_act_sides), as Q4_0's -8. The unpack gives the
+// integer GEMM's gemm_block_q8x8 with codes u - Off (padding rows: -Off with scale 0; the row packer
+// writes 0 there).
+struct tile_int2x8 {
+    uint16_t d[8];
+    uint8_t qs[2][8][4];
+};
+static_assert(sizeof(tile_int2x8) == 80, "tile_int2x8 must be 80 bytes");
+
 // FP8 (lowbit fp8_e4m3 / fp8_e5m2, block_fp8 = fp16 d + 32 codes, Q8_0's bytes): tile_q8_0x8 as it is,
 // the codes in place of Q8_0's: dword (g, r) of a block holds row r's codes of columns 4g .. 4g + 3.
 // The kernels read f32 activations prepared by repack_kernels::prep: x * 2^60 (fp8_act_prep), so the
@@ -204,6 +219,15 @@ void gemv_q4_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const 
 void gemv_q8_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q4_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 
+// int2 / ternary tiles, Off = 2 / 1; bit-exact with dot_int_sym_q8_0__ref<2, G> / dot_ternary_g64_q8_0__ref.
+template <int Off>
+void gemv_int2x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+template <int Off>
+void gemv_int2x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+template <int Off>
+void repack_unpack_int2__ref(int64_t nb, const void* tiles, void* dst);
+template <int Off>
+void repack_unpack_int2__avx2(int64_t nb, const void* tiles, void* dst);
 void gemv_fp8_e4m3x8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_fp8_e5m2x8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_fp8_e4m3x8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);

@@ -135,6 +135,19 @@ inline __m256i nibble_sums(const Tile& x, const int8_t* qa) {
     return _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
 }
 
+// int2 / ternary codes 0..3: 8 maddubs (2 loads x 4 shifts) summed in int16 (<= 8 x 2 x 3 x 127 = 6096).
+inline __m256i int2_sums(const tile_int2x8& x, const int8_t* qa) {
+    const __m256i m3 = _mm256_set1_epi8(3);
+    __m256i s16 = _mm256_setzero_si256();
+    for (int h = 0; h < 2; ++h) {
+        const __m256i w = load32(x.qs[h]);
+        for (int k = 0; k < 4; ++k)
+            s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 2 * k), m3),
+                                                             bcast4(qa + 16 * h + 4 * k)));
+    }
+    return _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
+}
+
 template <class Tile>
 inline __m256i q5_sums(const Tile& x, const int8_t* qa) {
     const __m256i h = load32(x.qh), ones = _mm256_set1_epi16(1);
@@ -212,6 +225,32 @@ void gemv_q4_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const 
                             int n_rows) {
     gemv_q8_0_act<tile_q4_0x8, nibble_sums<tile_q4_0x8>, true>(nb, tiles, a, side, y, n_rows);
 }
+
+template <int Off>
+void gemv_int2x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {
+    gemv_q8_0_act<tile_int2x8, int2_sums, true>(nb, tiles, a, side, y, n_rows);  // -Off via side
+}
+template void gemv_int2x8_q8_0__avx2<1>(int64_t, const void*, const void*, const int32_t*, float*, int);
+template void gemv_int2x8_q8_0__avx2<2>(int64_t, const void*, const void*, const int32_t*, float*, int);
+
+// Codes u - Off into gemm_block_q8x8: group g = 4h + k is qs[h] shifted right by 2k.
+template <int Off>
+void repack_unpack_int2__avx2(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_int2x8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    const __m256i m3 = _mm256_set1_epi8(3), off = _mm256_set1_epi8(Off);
+    for (int64_t b = 0; b < nb; ++b) {
+        _mm256_storeu_ps(out[b].d, load_fp16x8(x[b].d));
+        for (int h = 0; h < 2; ++h) {
+            const __m256i w = load32(x[b].qs[h]);
+            for (int k = 0; k < 4; ++k)
+                store32(out[b].q[4 * h + k],
+                        _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(w, 2 * k), m3), off));
+        }
+    }
+}
+template void repack_unpack_int2__avx2<1>(int64_t, const void*, void*);
+template void repack_unpack_int2__avx2<2>(int64_t, const void*, void*);
 
 void gemv_q5_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
                             int n_rows) {

@@ -1,6 +1,7 @@
 // Load-time repacking in the model (kernels/repack.hpp, llama_model): a tiny synthetic GGUF in Q4_0,
 // IQ4_XS, Q8_0, Q4_K, Q5_K and Q6_K and lowbit's int4_g32 / g64 / g128, int4_g32_asym, int8_g32, nf4 (on Q4_0 /
-// Q4_1 / Q8_0 tiles) and fp8_e4m3 / fp8_e5m2 (on Q8_0's tile, float kernels)
+// Q4_1 / Q8_0 tiles), fp8_e4m3 / fp8_e5m2 (on Q8_0's tile, float kernels) and int2_g32 / g128,
+// ternary_g64 (tile_int2x8)
 // (vocab 300: output rows not a multiple of 8) loaded with and without repacking gives
 //  - at the ref tier: the same logits bit for bit, for a 9-token prompt (integer prompt GEMM from
 //    tiles vs from rows) and 3 single-token steps (tiled GEMV vs per-row dots), since the tiled
@@ -65,7 +66,8 @@ TEST(RepackModel, LogitsWithTilesEqualPlainRows) {
     const std::string dir = test::temp_dir();
     for (type t : {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::iq4_xs, type::q8_0, type::q4_k, type::q5_k, type::q6_k,
                    ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128, ext_type::int4_g32_asym, ext_type::int8_g32,
-                   ext_type::nf4, ext_type::fp8_e4m3, ext_type::fp8_e5m2}) {
+                   ext_type::nf4, ext_type::fp8_e4m3, ext_type::fp8_e5m2, ext_type::int2_g32, ext_type::int2_g128,
+                   ext_type::ternary_g64}) {
         SCOPED_TRACE(type_name(t));
         const std::string path = dir + "/tiny-" + type_name(t) + ".gguf";
         write_synth_llama(tiny(t), path);
