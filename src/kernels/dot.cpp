@@ -12,6 +12,8 @@ struct dot_row {
 };
 
 constexpr dot_row k_dots[] = {
+    {type::f16, type::f32, dot_f16_f32__ref, dot_f16_f32__avx2},
+    {type::bf16, type::f32, dot_bf16_f32__ref, dot_bf16_f32__avx2},
     {type::q4_0, type::q8_0, dot_q4_0_q8_0__ref, dot_q4_0_q8_0__avx2},
     {type::q4_1, type::q8_1, dot_q4_1_q8_1__ref, dot_q4_1_q8_1__avx2},
     {type::q5_0, type::q8_0, dot_q5_0_q8_0__ref, dot_q5_0_q8_0__avx2},

@@ -81,6 +81,13 @@ float dot_fp4_e2m1_q8_0__ref(int64_t n, const void* w, const void* a);
 float dot_fp8_e4m3_f32__ref(int64_t n, const void* w, const void* a);
 float dot_fp8_e5m2_f32__ref(int64_t n, const void* w, const void* a);
 float dot_fp8_e4m3_pt_f32__ref(int64_t n, const void* w, const void* a);
+// F16 / BF16 weights x f32 activations (the generation path of F16 / BF16 models): sum_i w_i x_i in
+// float, __ref in index order; __avx2 converts 8 weights per step (vcvtph2ps / a 16-bit shift), 4
+// accumulators, any n (masked tail): within 1e-5 of sum |w x| of __ref.
+float dot_f16_f32__ref(int64_t n, const void* w, const void* a);
+float dot_bf16_f32__ref(int64_t n, const void* w, const void* a);
+float dot_f16_f32__avx2(int64_t n, const void* w, const void* a);
+float dot_bf16_f32__avx2(int64_t n, const void* w, const void* a);
 float dot_fp8_e5m2_pt_f32__ref(int64_t n, const void* w, const void* a);
 float dot_ternary_g64_q8_0__avx2(int64_t n, const void* w, const void* a);
 float dot_nf4_q8_0__avx2(int64_t n, const void* w, const void* a);

@@ -312,4 +312,43 @@ float dot_q6_k_q8_k__avx2(int64_t n, const void* w, const void* a) {
     return sum;
 }
 
+namespace {
+
+// 8 F16 / BF16 weights -> 8 floats.
+template <bool Bf16>
+inline __m256 half8(const uint16_t* p) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    if constexpr (Bf16) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    return _mm256_cvtph_ps(h);
+}
+
+// 32 weights per step into 4 accumulators, then 8 at a time, then a masked tail (the tail's
+// conversion is done on a zero-padded copy so nothing past w + n is read).
+template <bool Bf16>
+float dot_half_f32(int64_t n, const void* w, const void* a) {
+    const auto* h = static_cast<const uint16_t*>(w);
+    const auto* x = static_cast<const float*>(a);
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        _mm_prefetch(reinterpret_cast<const char*>(h + i) + 1536, _MM_HINT_T0);
+        s0 = _mm256_fmadd_ps(half8<Bf16>(h + i), _mm256_loadu_ps(x + i), s0);
+        s1 = _mm256_fmadd_ps(half8<Bf16>(h + i + 8), _mm256_loadu_ps(x + i + 8), s1);
+        s2 = _mm256_fmadd_ps(half8<Bf16>(h + i + 16), _mm256_loadu_ps(x + i + 16), s2);
+        s3 = _mm256_fmadd_ps(half8<Bf16>(h + i + 24), _mm256_loadu_ps(x + i + 24), s3);
+    }
+    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(half8<Bf16>(h + i), _mm256_loadu_ps(x + i), s0);
+    if (i < n) {
+        alignas(16) uint16_t t[8] = {};
+        std::memcpy(t, h + i, sizeof(uint16_t) * static_cast<size_t>(n - i));
+        s1 = _mm256_fmadd_ps(half8<Bf16>(t), _mm256_maskload_ps(x + i, tail_mask(n - i)), s1);
+    }
+    return hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+}
+
+}  // namespace
+
+float dot_f16_f32__avx2(int64_t n, const void* w, const void* a) { return dot_half_f32<false>(n, w, a); }
+float dot_bf16_f32__avx2(int64_t n, const void* w, const void* a) { return dot_half_f32<true>(n, w, a); }
+
 }  // namespace lowbit::kernels

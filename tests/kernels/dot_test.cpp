@@ -193,7 +193,9 @@ TEST(Dot, KernelSelection) {
     EXPECT_EQ(kernels::dot_act_type(type::q4_0), type::q8_0);
     EXPECT_EQ(kernels::dot_act_type(type::q6_k), type::q8_k);
     EXPECT_EQ(kernels::dot_act_type(type::f32), type::f32);
-    EXPECT_EQ(kernels::dot_kernel(type::f16, isa_tier::avx2), nullptr);
+    EXPECT_EQ(kernels::dot_act_type(type::f16), type::f32);  // F16 / BF16: f32 activations, not quantized
+    EXPECT_EQ(kernels::dot_kernel(type::f16, isa_tier::ref), kernels::dot_f16_f32__ref);
+    EXPECT_EQ(kernels::dot_kernel(type::f32, isa_tier::avx2), nullptr);
     EXPECT_EQ(kernels::dot_kernel(type::q4_k, isa_tier::ref), kernels::dot_q4_k_q8_k__ref);
     EXPECT_EQ(kernels::dot_kernel(type::q4_k, isa_tier::avx2), kernels::dot_q4_k_q8_k__avx2);
     EXPECT_EQ(kernels::dot_kernel(type::q4_1, isa_tier::avx2), kernels::dot_q4_1_q8_1__avx2);
@@ -272,6 +274,63 @@ TEST(MatmulQuantized, SmallBatchMatchesDequantizedDots) {
                 }
             }
         }
+    }
+}
+
+}  // namespace
+}  // namespace lowbit
+
+namespace lowbit {
+namespace {
+
+// F16 / BF16 weights x f32 activations (the generation path of F16 / BF16 models): __ref against a
+// double sum of the decoded weights, __avx2 against __ref within 1e-5 of sum |w x|, for lengths that
+// exercise the 32-wide loop, the 8-wide loop and the masked tail (nothing past n is read: the row is
+// the last thing in its buffer), and matmul's 1-4 token path through the kernel.
+TEST(Dot, HalfWeightsF32Activations) {
+    for (type t : {type::f16, type::bf16}) {
+        const kernels::dot_fn ref = kernels::dot_kernel(t, isa_tier::ref), avx2 = kernels::dot_kernel(t, isa_tier::avx2);
+        ASSERT_NE(ref, nullptr);
+        for (int64_t n : {int64_t(1), int64_t(7), int64_t(8), int64_t(31), int64_t(32), int64_t(33), int64_t(100), int64_t(4101)}) {
+            std::mt19937 rng(20261124 + static_cast<uint32_t>(n));
+            std::normal_distribution<float> d(0.0f, 1.0f);
+            std::vector<uint16_t> w(static_cast<size_t>(n));
+            std::vector<float> x(static_cast<size_t>(n));
+            double exact = 0, mag = 0;
+            for (int64_t i = 0; i < n; ++i) {
+                w[i] = t == type::f16 ? f32_to_fp16(d(rng)) : f32_to_bf16(d(rng));
+                x[i] = d(rng);
+                const double wv = t == type::f16 ? fp16_to_f32(w[i]) : bf16_to_f32(w[i]);
+                exact += wv * x[i];
+                mag += std::fabs(wv * x[i]);
+            }
+            const float r = ref(n, w.data(), x.data());
+            EXPECT_LE(std::fabs(r - exact), 1e-5 * mag) << type_name(t) << " __ref n " << n;
+            if (best_isa_tier() >= isa_tier::avx2) {
+                ASSERT_NE(avx2, ref);
+                // The row at the very end of an exactly sized heap buffer: a read past n would be caught by
+                // ASan / valgrind runs of this test.
+                std::vector<uint16_t> tight(w);
+                const float v = avx2(n, tight.data(), x.data());
+                EXPECT_LE(std::fabs(double(v) - r), 1e-5 * mag) << type_name(t) << " __avx2 n " << n;
+            }
+        }
+        // matmul with 1..4 tokens takes the dot (activations unquantized: f32).
+        const int64_t rows = 19, k = 100;
+        std::mt19937 rng(7);
+        std::normal_distribution<float> d(0.0f, 1.0f);
+        std::vector<uint16_t> w(static_cast<size_t>(rows * k));
+        for (auto& v : w) v = t == type::f16 ? f32_to_fp16(d(rng)) : f32_to_bf16(d(rng));
+        const weight_matrix wm = weight_matrix::stored_rows("w", t, rows, k, reinterpret_cast<const uint8_t*>(w.data()));
+        std::vector<float> x(static_cast<size_t>(3 * k)), y(static_cast<size_t>(3 * rows), -1.0f);
+        for (auto& v : x) v = d(rng);
+        matmul_scratch sc;
+        matmul(wm, 3, x.data(), k, y.data(), rows, 2, sc);
+        for (int64_t tk = 0; tk < 3; ++tk)
+            for (int64_t r = 0; r < rows; ++r)
+                EXPECT_EQ(y[static_cast<size_t>(tk * rows + r)],
+                          kernels::dot_kernel(t)(k, w.data() + r * k, x.data() + tk * k))
+                    << type_name(t) << " token " << tk << " row " << r;
     }
 }
 
