@@ -10,8 +10,21 @@
 #include "kernels/avx2_math.hpp"
 #include "kernels/gemm_f32.hpp"
 
+#include <type_traits>
+
+#include "core/half.hpp"
+
 namespace lowbit::kernels {
 namespace {
+
+// Element tags for pack_panel's F16 / BF16 rows (2-byte values).
+struct f16_tag {
+    uint16_t bits;
+};
+struct bf16_tag {
+    uint16_t bits;
+};
+
 
 using avx2::hsum;
 using avx2::hsum4;
@@ -68,6 +81,54 @@ inline void token_group(int64_t n, int64_t k, const float* x, int64_t ldx, const
     if (r < n) row_tail<MT>(n - r, k, x, ldx, w + r * ldw, ldw, y + r, ldy);
 }
 
+// 16 panel rows x NT tokens over kc columns; y[t * ldy + r] = (or +=) the sums, r < n_rows.
+template <int NT>
+void panel_tokens(int64_t kc, const float* panel, const float* xi, float* y, int64_t ldy, int n_rows, bool add) {
+    constexpr int T = k_panel_tokens;
+    __m256 a0[NT], a1[NT];
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) a0[t] = a1[t] = _mm256_setzero_ps();
+    for (int64_t j = 0; j < kc; ++j) {
+        const __m256 w0 = _mm256_load_ps(panel + 16 * j), w1 = _mm256_load_ps(panel + 16 * j + 8);
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; ++t) {
+            const __m256 xb = _mm256_broadcast_ss(xi + T * j + t);
+            a0[t] = _mm256_fmadd_ps(w0, xb, a0[t]);
+            a1[t] = _mm256_fmadd_ps(w1, xb, a1[t]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) {
+        float* yt = y + t * ldy;
+        if (n_rows == 16) {
+            if (add) {
+                a0[t] = _mm256_add_ps(a0[t], _mm256_loadu_ps(yt));
+                a1[t] = _mm256_add_ps(a1[t], _mm256_loadu_ps(yt + 8));
+            }
+            _mm256_storeu_ps(yt, a0[t]);
+            _mm256_storeu_ps(yt + 8, a1[t]);
+        } else {
+            alignas(32) float v[16];
+            _mm256_store_ps(v, a0[t]);
+            _mm256_store_ps(v + 8, a1[t]);
+            for (int r = 0; r < n_rows; ++r) yt[r] = add ? yt[r] + v[r] : v[r];
+        }
+    }
+}
+
+void panel_gemm_dispatch(int64_t kc, const float* panel, const float* xi, int n_tok, float* y, int64_t ldy, int n_rows,
+                         bool add) {
+    switch (n_tok) {
+        case 1: panel_tokens<1>(kc, panel, xi, y, ldy, n_rows, add); break;
+        case 2: panel_tokens<2>(kc, panel, xi, y, ldy, n_rows, add); break;
+        case 3: panel_tokens<3>(kc, panel, xi, y, ldy, n_rows, add); break;
+        case 4: panel_tokens<4>(kc, panel, xi, y, ldy, n_rows, add); break;
+        case 5: panel_tokens<5>(kc, panel, xi, y, ldy, n_rows, add); break;
+        case 6: panel_tokens<6>(kc, panel, xi, y, ldy, n_rows, add); break;
+        default: break;
+    }
+}
+
 }  // namespace
 
 void gemm_f32__avx2(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx, const float* w,
@@ -85,6 +146,81 @@ void gemm_f32__avx2(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx
             if (t1 - t == 1) token_group<1>(nr, k, x + t * ldx, ldx, w + r0 * ldw, ldw, y + t * ldy + r0, ldy);
         }
     }
+}
+
+void gemm_panel_f32__avx2(int64_t kc, const float* panel, const float* xi, int n_tok, float* y, int64_t ldy, int n_rows,
+                          bool add) {
+    panel_gemm_dispatch(kc, panel, xi, n_tok, y, ldy, n_rows, add);
+}
+
+namespace {
+
+// 8 values of row r from column j on, as floats: F32 as is, F16 by vcvtph2ps, BF16 by a 16-bit shift.
+template <class Elem>
+inline __m256 load8(const Elem* p) {
+    if constexpr (sizeof(Elem) == 4) {
+        return _mm256_loadu_ps(reinterpret_cast<const float*>(p));
+    } else {
+        const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        if constexpr (std::is_same_v<Elem, bf16_tag>) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+        else return _mm256_cvtph_ps(h);
+    }
+}
+template <class Elem>
+inline float load1(const Elem* p) {
+    if constexpr (sizeof(Elem) == 4) return *reinterpret_cast<const float*>(p);
+    else if constexpr (std::is_same_v<Elem, bf16_tag>) return bf16_to_f32(p->bits);
+    else return _cvtsh_ss(p->bits);
+}
+
+// 8 rows x 8 columns at a time: an 8x8 transpose (unpack, shuffle, permute) puts column j's 8 rows in
+// one vector, stored at panel + 16 j + (rows 0-7 or 8-15).
+template <class Elem>
+void pack_panel(const Elem* rows, int64_t ld, int n_rows, int64_t kc, float* panel) {
+    for (int h = 0; h < 2; ++h) {
+        const int r0 = 8 * h;
+        const int nr = std::max(0, std::min(8, n_rows - r0));
+        if (nr == 0) {
+            for (int64_t j = 0; j < kc; ++j) _mm256_store_ps(panel + 16 * j + r0, _mm256_setzero_ps());
+            continue;
+        }
+        int64_t j = 0;
+        for (; j + 8 <= kc; j += 8) {
+            __m256 v[8];
+            for (int r = 0; r < 8; ++r) v[r] = r < nr ? load8(rows + (r0 + r) * ld + j) : _mm256_setzero_ps();
+            const __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]);
+            const __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]);
+            const __m256 t4 = _mm256_unpacklo_ps(v[4], v[5]), t5 = _mm256_unpackhi_ps(v[4], v[5]);
+            const __m256 t6 = _mm256_unpacklo_ps(v[6], v[7]), t7 = _mm256_unpackhi_ps(v[6], v[7]);
+            const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+            const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+            float* p = panel + 16 * j + r0;
+            _mm256_store_ps(p + 16 * 0, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_store_ps(p + 16 * 1, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_store_ps(p + 16 * 2, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_store_ps(p + 16 * 3, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_store_ps(p + 16 * 4, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_store_ps(p + 16 * 5, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_store_ps(p + 16 * 6, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_store_ps(p + 16 * 7, _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+        for (; j < kc; ++j)
+            for (int r = 0; r < 8; ++r) panel[16 * j + r0 + r] = r < nr ? load1(rows + (r0 + r) * ld + j) : 0.0f;
+    }
+}
+
+}  // namespace
+
+void pack_panel_f32__avx2(const float* rows, int64_t ld, int n_rows, int64_t kc, float* panel) {
+    pack_panel(rows, ld, n_rows, kc, panel);
+}
+void pack_panel_f16__avx2(const void* rows, int64_t ld, int n_rows, int64_t kc, float* panel) {
+    pack_panel(static_cast<const f16_tag*>(rows), ld, n_rows, kc, panel);
+}
+void pack_panel_bf16__avx2(const void* rows, int64_t ld, int n_rows, int64_t kc, float* panel) {
+    pack_panel(static_cast<const bf16_tag*>(rows), ld, n_rows, kc, panel);
 }
 
 }  // namespace lowbit::kernels

@@ -70,6 +70,37 @@ bool matmul_tiled(const weight_matrix& w, int64_t n_tokens, const float* x, int6
     return true;
 }
 
+// Activation rows, each prepared by prep (or copied when null), interleaved by T = k_panel_tokens tokens
+// into scratch: block i holds xi[T k i + T j + t] = x[T i + t][j] (slots past n_tokens zero).
+float* interleave_tokens(const float* x, int64_t ldx, int64_t n_tokens, int64_t k, void (*prep)(const float*, void*, int64_t),
+                         int n_threads, matmul_scratch& scratch) {
+    constexpr int64_t T = kernels::k_panel_tokens;
+    const int64_t n_tb = (n_tokens + T - 1) / T;
+    const size_t block_floats = static_cast<size_t>(T * k);
+    auto* xi = reinterpret_cast<float*>(scratch.act(sizeof(float) * block_floats * static_cast<size_t>(n_tb)));
+    scratch.reserve_workers(std::max(n_threads, 1));
+    parallel_for(n_tb, n_tokens * k < (int64_t(1) << 15) ? 1 : n_threads, [&](int64_t b, int64_t e, int worker) {
+        float* row = scratch.tile(worker, static_cast<size_t>(k));
+        for (int64_t tb = b; tb < e; ++tb) {
+            float* blk = xi + block_floats * static_cast<size_t>(tb);
+            for (int64_t t = 0; t < T; ++t) {
+                const int64_t tok = tb * T + t;
+                if (tok >= n_tokens) {
+                    for (int64_t j = 0; j < k; ++j) blk[T * j + t] = 0.0f;
+                    continue;
+                }
+                const float* src = x + tok * ldx;
+                if (prep) {
+                    prep(src, row, k);
+                    src = row;
+                }
+                for (int64_t j = 0; j < k; ++j) blk[T * j + t] = src[j];
+            }
+        }
+    });
+    return xi;
+}
+
 // The prompt path of tiled formats with a float GEMM from the tiles (FP8, kernels/repack.hpp): the
 // activations prepared once per call, then per chunk of tiles every 8-token block passes over them.
 // Returns false (nothing done) when the tiles do not match or the type has no such GEMM.
@@ -81,17 +112,7 @@ bool matmul_tiled_gemm(const weight_matrix& w, int64_t n_tokens, const float* x,
     if (!kr.gemm || !kr.prep || kr.act != type::f32 || p.t != w.t || p.n_rows != w.n_rows || p.n_cols != k ||
         k % kr.block != 0)
         return false;
-    // Prepared rows interleaved by T tokens: block i holds xi[T k i + T j + t] = prep(x[T i + t])[j].
-    constexpr int64_t T = kernels::k_tile_gemm_tokens;
-    const int64_t n_tb = (n_tokens + T - 1) / T;
-    const size_t block_floats = static_cast<size_t>(T * k);
-    auto* xi = reinterpret_cast<float*>(scratch.act(sizeof(float) * (block_floats * static_cast<size_t>(n_tb) + static_cast<size_t>(k))));
-    float* row = xi + block_floats * static_cast<size_t>(n_tb);  // one prepared row (single-threaded prep)
-    for (int64_t t = 0; t < n_tokens; ++t) {
-        kr.prep(x + t * ldx, row, k);
-        float* dst = xi + block_floats * static_cast<size_t>(t / T) + t % T;
-        for (int64_t j = 0; j < k; ++j) dst[T * j] = row[j];
-    }
+    const float* xi = interleave_tokens(x, ldx, n_tokens, k, kr.prep, std::max(n_threads, 1), scratch);
     // Chunks of up to k_tile_gemm_max_tiles tiles (an even number, so panels are full), at least ~4 per
     // thread, from a shared counter; each worker decodes its chunk's panels into its own scratch.
     const int64_t per = std::clamp<int64_t>(p.n_tiles / (4 * std::max(n_threads, 1)) / 2 * 2, 2,
@@ -236,6 +257,63 @@ bool matmul_gemm_q(const weight_matrix& w, int64_t n_tokens, const float* x, int
     return true;
 }
 
+// The prompt path (AVX2) of F32 weights and of every type without an integer GEMM: per group of 16
+// rows (a worker's unit), the rows de-quantized (F32: read in place) and transposed into an f32 panel
+// once, then every 6-token block of the interleaved activations passes over it in slices of 1024
+// columns (the block's slice stays in L1) with the 16 x 6 register-blocked kernel.
+bool matmul_panels(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ldx, float* y, int64_t ldy,
+                   int n_threads, matmul_scratch& scratch) {
+    if (active_isa_tier() < isa_tier::avx2) return false;
+    const int64_t k = w.n_cols;
+    constexpr int64_t R = kernels::k_panel_rows, T = kernels::k_panel_tokens, KC = 1024;
+    n_threads = std::max(n_threads, 1);
+    const float* xi = interleave_tokens(x, ldx, n_tokens, k, nullptr, n_threads, scratch);
+    const int64_t n_groups = (w.n_rows + R - 1) / R, n_tb = (n_tokens + T - 1) / T;
+    const bool f32 = w.t == type::f32;
+    // Slices of KC columns are de-quantized on their own where KC is a whole number of the type's blocks
+    // (the rows' slice, panel and the activations' slice then stay in L2 / L1); per-row formats
+    // (block_size 0) de-quantize whole rows once.
+    const type_traits& tr = traits(w.t);
+    const bool sliced = f32 || (tr.block_size > 0 && KC % tr.block_size == 0);
+    const int64_t span = sliced ? std::min(KC, k) : k;  // columns held at once
+    const size_t rows_floats = f32 ? 0 : static_cast<size_t>(R * span), panel_floats = static_cast<size_t>(R * span);
+    // The worker buffers held the prepared activation row (interleave_tokens) and are reused here.
+    parallel_for_dynamic(n_groups, n_threads, [&](int64_t g, int worker) {
+        float* buf = scratch.tile(worker, rows_floats + panel_floats + 8);
+        float* panel = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(buf + rows_floats) + 31) / 32 * 32);
+        const int64_t r0 = g * R;
+        const int rows = static_cast<int>(std::min(R, w.n_rows - r0));
+        if (!sliced) {  // whole rows, then the panel of all k columns
+            for (int r = 0; r < rows; ++r) dequantize_row(w.t, w.row(r0 + r), buf + r * k, k);
+            kernels::pack_panel_f32__avx2(buf, k, rows, k, panel);
+        }
+        for (int64_t k0 = 0; k0 < k; k0 += KC) {
+            const int64_t kc = std::min(KC, k - k0);
+            const float* slice = sliced ? panel : panel + R * k0;
+            if (sliced) {
+                if (f32) {
+                    kernels::pack_panel_f32__avx2(reinterpret_cast<const float*>(w.row(r0)) + k0,
+                                                  static_cast<int64_t>(w.row_stride / sizeof(float)), rows, kc, panel);
+                } else if (w.t == type::f16 || w.t == type::bf16) {  // converted straight into the panel
+                    const auto* h = reinterpret_cast<const uint16_t*>(w.row(r0)) + k0;
+                    const int64_t ldh = static_cast<int64_t>(w.row_stride / sizeof(uint16_t));
+                    if (w.t == type::f16) kernels::pack_panel_f16__avx2(h, ldh, rows, kc, panel);
+                    else kernels::pack_panel_bf16__avx2(h, ldh, rows, kc, panel);
+                } else {
+                    const size_t off = static_cast<size_t>(k0 / tr.block_size) * tr.block_bytes;
+                    for (int r = 0; r < rows; ++r) dequantize_row(w.t, w.row(r0 + r) + off, buf + r * kc, kc);
+                    kernels::pack_panel_f32__avx2(buf, kc, rows, kc, panel);
+                }
+            }
+            for (int64_t tb = 0; tb < n_tb; ++tb)
+                kernels::gemm_panel_f32__avx2(kc, slice, xi + T * k * tb + T * k0,
+                                              static_cast<int>(std::min(T, n_tokens - tb * T)), y + tb * T * ldy + r0, ldy,
+                                              rows, k0 > 0);
+        }
+    });
+    return true;
+}
+
 }  // namespace
 
 int64_t matmul_tile_rows(int64_t n_cols) {
@@ -255,6 +333,8 @@ void matmul(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ld
     if (n_tokens * w.n_rows * w.n_cols < (int64_t(1) << 18)) n_threads = 1;
     const kernels::gemm_f32_fn gemm = kernels::gemm_f32();
     const int64_t k = w.n_cols;
+    // Prompts (more than 4 tokens) of F32 weights: the panel GEMM.
+    if (w.t == type::f32 && n_tokens > 4 && matmul_panels(w, n_tokens, x, ldx, y, ldy, n_threads, scratch)) return;
     if (w.t == type::f32) {
         const float* wf = reinterpret_cast<const float*>(w.data);
         const int64_t ldw = static_cast<int64_t>(w.row_stride / sizeof(float));
@@ -272,6 +352,8 @@ void matmul(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ld
         return;
     if (scratch.quantized_max_tokens() > 0 && w.tiles && matmul_tiled_gemm(w, n_tokens, x, ldx, y, ldy, n_threads, scratch))
         return;
+    // Everything else de-quantizes: prompts through the panel GEMM.
+    if (n_tokens > 4 && matmul_panels(w, n_tokens, x, ldx, y, ldy, n_threads, scratch)) return;
     const int64_t tile_rows = matmul_tile_rows(k);
     const int64_t n_tiles = (w.n_rows + tile_rows - 1) / tile_rows;
     // Enough tiles for every thread: split finer when the matrix is small.

@@ -25,6 +25,7 @@
 #include "formats/iq_grids.hpp"
 #include "kernels/avx2_math.hpp"
 #include "kernels/dot.hpp"
+#include "kernels/gemm_f32.hpp"
 #include "kernels/gemm_q.hpp"
 #include "kernels/repack.hpp"
 #include "kernels/simd_tile_common.hpp"
@@ -638,9 +639,7 @@ void gemv_fp8_avx2(int64_t nb, const void* tiles, const void* a, float* y, int n
     store_rows(y, _mm256_mul_ps(acc, _mm256_set1_ps(fp8_half_scale(E4M3))), n_rows);
 }
 
-// ---- FP8 prompt GEMM: tiles decoded into 16-row f32 panels, then a 16 x 6 register-blocked kernel ----
-// (GCC keeps arrays of vectors in registers only when the loops over them are fully unrolled: without
-// the pragmas every accumulator was also stored to the stack on each step, halving the speed.)
+// ---- FP8 prompt GEMM: tiles decoded into 16-row f32 panels, multiplied by gemm_panel_f32__avx2 ----
 
 // Blocks [b0, b1) of one tile -> rows 8h .. 8h + 7 of the panel (panel[16 j + 8h + r], j from 32 b0):
 // fp8 * d * 2^-60 (2^-56), the activations carrying 2^60 (2^56).
@@ -661,60 +660,12 @@ void fp8_panel_half(const tile_q8_0x8* x, int64_t b0, int64_t b1, float* panel, 
     }
 }
 
-// 16 panel rows x NT tokens over kc columns; y[t * ldy + r] = (or +=) the sums, r < n_rows.
-template <int NT>
-void panel_tokens(int64_t kc, const float* panel, const float* xi, float* y, int64_t ldy, int n_rows, bool add) {
-    constexpr int T = k_tile_gemm_tokens;
-    __m256 a0[NT], a1[NT];
-#pragma GCC unroll 8
-    for (int t = 0; t < NT; ++t) a0[t] = a1[t] = _mm256_setzero_ps();
-    for (int64_t j = 0; j < kc; ++j) {
-        const __m256 w0 = _mm256_load_ps(panel + 16 * j), w1 = _mm256_load_ps(panel + 16 * j + 8);
-#pragma GCC unroll 8
-        for (int t = 0; t < NT; ++t) {
-            const __m256 xb = _mm256_broadcast_ss(xi + T * j + t);
-            a0[t] = _mm256_fmadd_ps(w0, xb, a0[t]);
-            a1[t] = _mm256_fmadd_ps(w1, xb, a1[t]);
-        }
-    }
-#pragma GCC unroll 8
-    for (int t = 0; t < NT; ++t) {
-        float* yt = y + t * ldy;
-        if (n_rows == 16) {
-            if (add) {
-                a0[t] = _mm256_add_ps(a0[t], _mm256_loadu_ps(yt));
-                a1[t] = _mm256_add_ps(a1[t], _mm256_loadu_ps(yt + 8));
-            }
-            _mm256_storeu_ps(yt, a0[t]);
-            _mm256_storeu_ps(yt + 8, a1[t]);
-        } else {
-            alignas(32) float v[16];
-            _mm256_store_ps(v, a0[t]);
-            _mm256_store_ps(v + 8, a1[t]);
-            for (int r = 0; r < n_rows; ++r) yt[r] = add ? yt[r] + v[r] : v[r];
-        }
-    }
-}
-
-void panel_gemm(int64_t kc, const float* panel, const float* xi, int n_tok, float* y, int64_t ldy, int n_rows,
-                bool add) {
-    switch (n_tok) {
-        case 1: panel_tokens<1>(kc, panel, xi, y, ldy, n_rows, add); break;
-        case 2: panel_tokens<2>(kc, panel, xi, y, ldy, n_rows, add); break;
-        case 3: panel_tokens<3>(kc, panel, xi, y, ldy, n_rows, add); break;
-        case 4: panel_tokens<4>(kc, panel, xi, y, ldy, n_rows, add); break;
-        case 5: panel_tokens<5>(kc, panel, xi, y, ldy, n_rows, add); break;
-        case 6: panel_tokens<6>(kc, panel, xi, y, ldy, n_rows, add); break;
-        default: break;
-    }
-}
-
 // Per slice of k_tile_gemm_kc columns: the tiles' panels decoded once into scratch, then every
 // 6-token block of activations (L1) passes over all the panels (L2).
 template <bool E4M3>
 void gemm_fp8_avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows, const float* xi,
                    int64_t n_tokens, float* y, int64_t ldy, float* scratch) {
-    static_assert(k_tile_gemm_tokens == 6, "panel_gemm handles 1..6 tokens");
+    static_assert(k_tile_gemm_tokens == k_panel_tokens && k_panel_rows == 16, "the panel kernel's shape");
     constexpr int64_t T = k_tile_gemm_tokens, KB = k_tile_gemm_kc / 32;
     const int64_t k = 32 * nb, n_groups = (n_tiles + 1) / 2;
     for (int64_t b0 = 0; b0 < nb; b0 += KB) {
@@ -736,7 +687,7 @@ void gemm_fp8_avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_ti
             const float* xs = xi + T * k * (t0 / T) + T * 32 * b0;
             for (int64_t gi = 0; gi < n_groups; ++gi) {
                 const int rows = static_cast<int>(std::min<int64_t>(16, n_rows - 16 * gi));
-                panel_gemm(kc, scratch + 16 * k_tile_gemm_kc * gi, xs, n_tok, y + t0 * ldy + 16 * gi, ldy, rows, b0 > 0);
+                gemm_panel_f32__avx2(kc, scratch + 16 * k_tile_gemm_kc * gi, xs, n_tok, y + t0 * ldy + 16 * gi, ldy, rows, b0 > 0);
             }
         }
     }

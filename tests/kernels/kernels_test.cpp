@@ -13,6 +13,7 @@
 #include "core/half.hpp"
 #include "kernels/attention.hpp"
 #include "kernels/gemm_f32.hpp"
+#include "formats/lowbit_formats.hpp"
 #include "kernels/matmul.hpp"
 #include "lowbit/types.hpp"
 
@@ -108,8 +109,12 @@ TEST(Matmul, QuantizedWeightsMatchDequantizedReference) {
     struct shape {
         int64_t n_rows, n_cols, n_tokens;
     };
-    const shape shapes[] = {{1, 32, 1}, {7, 64, 3}, {33, 256, 5}, {130, 512, 17}, {5, 172, 4}};
-    const type types[] = {type::f32, type::f16, type::q8_0, type::q4_0, type::q4_k, type::q6_k, type::q2_k};
+    // (prompts of more than 4 tokens take the panel GEMM (matmul_panels) for types without an integer
+    // GEMM: 2100 columns = two 1024-column slices and a tail that is not a multiple of 8; 21 rows = a
+    // full and a partial 16-row panel; 13 tokens = two 6-token blocks and one token)
+    const shape shapes[] = {{1, 32, 1}, {7, 64, 3}, {33, 256, 5}, {130, 512, 17}, {5, 172, 4}, {21, 2100, 13}, {21, 2304, 13}};
+    const type types[] = {type::f32, type::f16, type::bf16, type::q8_0, type::q4_0, type::q4_k, type::q6_k, type::q2_k,
+                          type::q4_1, ext_type::int3_g32, ext_type::int4_pc};
     for (type t : types)
         for (const auto& s : shapes) {
             if (!row_supported(t, s.n_cols)) continue;
