@@ -10,21 +10,19 @@
 
 namespace lowbit::kernels {
 
-float dot_f16_f32__ref(int64_t n, const void* w, const void* a) {
+namespace {
+template <float (*ToF32)(uint16_t)>
+float dot_half_f32_ref(int64_t n, const void* w, const void* a) {
     const auto* h = static_cast<const uint16_t*>(w);
     const auto* x = static_cast<const float*>(a);
     float sum = 0;
-    for (int64_t i = 0; i < n; ++i) sum += fp16_to_f32(h[i]) * x[i];
+    for (int64_t i = 0; i < n; ++i) sum += ToF32(h[i]) * x[i];
     return sum;
 }
+}  // namespace
 
-float dot_bf16_f32__ref(int64_t n, const void* w, const void* a) {
-    const auto* h = static_cast<const uint16_t*>(w);
-    const auto* x = static_cast<const float*>(a);
-    float sum = 0;
-    for (int64_t i = 0; i < n; ++i) sum += bf16_to_f32(h[i]) * x[i];
-    return sum;
-}
+float dot_f16_f32__ref(int64_t n, const void* w, const void* a) { return dot_half_f32_ref<fp16_to_f32>(n, w, a); }
+float dot_bf16_f32__ref(int64_t n, const void* w, const void* a) { return dot_half_f32_ref<bf16_to_f32>(n, w, a); }
 namespace {
 
 // Q4_0/IQ4_NL/Q5_0 nibble order: qs[j] holds weight j (low nibble) and weight j + 16 (high nibble).
