@@ -21,7 +21,6 @@
 namespace lowbit::kernels {
 using namespace avx2;  // shared AVX2 helpers (kernels/avx2_math.hpp)
 
-void unpack_q3_k_scales(const uint8_t* packed, int8_t* out);  // dot_ref.cpp
 
 namespace {
 
@@ -41,9 +40,19 @@ inline int hsum_i32(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
-// int16 scale vector: sc_lo in the low 128-bit lane, sc_hi in the high one.
-inline __m256i scale_pair(int sc_lo, int sc_hi) {
-    return _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(sc_hi)), _mm_set1_epi16(static_cast<short>(sc_lo)));
+// Q2_K / Q3_K: the 16 sub-block scales of a super-block as int16 (sc16: lane 0 = scales 0..7, lane 1 =
+// 8..15). half_scales(sc16, h) puts scales 8h .. 8h + 7 in both 128-bit lanes; pair_scales(v, g) then
+// gives scale 8h + 2g in every int16 of the low lane and 8h + 2g + 1 in the high lane (one pshufb), the
+// madd operand of the maddubs over sub-blocks 8h + 2g (weights 0..15) and 8h + 2g + 1 (16..31).
+inline __m256i half_scales(__m256i sc16, int h) {
+    return h == 0 ? _mm256_permute2x128_si256(sc16, sc16, 0x00) : _mm256_permute2x128_si256(sc16, sc16, 0x11);
+}
+inline __m256i pair_scales(__m256i half, int g) {
+    const char lo0 = static_cast<char>(4 * g), lo1 = static_cast<char>(4 * g + 1);
+    const char hi0 = static_cast<char>(4 * g + 2), hi1 = static_cast<char>(4 * g + 3);
+    const __m256i idx = _mm256_setr_epi8(lo0, lo1, lo0, lo1, lo0, lo1, lo0, lo1, lo0, lo1, lo0, lo1, lo0, lo1, lo0, lo1,
+                                         hi0, hi1, hi0, hi1, hi0, hi1, hi0, hi1, hi0, hi1, hi0, hi1, hi0, hi1, hi0, hi1);
+    return _mm256_shuffle_epi8(half, idx);
 }
 
 // sum_b d_w[b] d_a[b] * (block_dot(b) summed over its 8 int32 lanes), two blocks per step in two
@@ -155,19 +164,18 @@ float dot_q2_k_q8_k__avx2(int64_t n, const void* w, const void* a) {
     const __m256i m3 = _mm256_set1_epi8(3);
     float sum = 0;
     for (int64_t b = 0; b < n / k_qk_k; ++b) {
-        const uint8_t* sc = x[b].scales;
+        const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].scales));
+        const __m256i sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(sc8, _mm_set1_epi8(15)));
         __m256i acc = _mm256_setzero_si256();
         for (int h = 0; h < 2; ++h) {
-            const __m256i q = load32(x[b].qs + 32 * h);
+            const __m256i q = load32(x[b].qs + 32 * h), half = half_scales(sc16, h);
             for (int g = 0; g < 4; ++g) {
                 const __m256i u = _mm256_and_si256(_mm256_srli_epi16(q, 2 * g), m3);
                 const __m256i p = _mm256_maddubs_epi16(u, load32(y[b].qs + 128 * h + 32 * g));
-                const int s = 8 * h + 2 * g;
-                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, scale_pair(sc[s] & 15, sc[s + 1] & 15)));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, pair_scales(half, g)));
             }
         }
         // Mins: sum_s (sc[s] >> 4) * bsums[s].
-        const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc));
         const __m256i mins = _mm256_cvtepu8_epi16(_mm_srli_epi16(sc8, 4));
         const __m256i mins4 = _mm256_and_si256(mins, _mm256_set1_epi16(15));
         const int summ = hsum_i32(_mm256_madd_epi16(mins4, load32(y[b].bsums)));
@@ -182,22 +190,32 @@ float dot_q3_k_q8_k__avx2(int64_t n, const void* w, const void* a) {
     const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4);
     float sum = 0;
     for (int64_t b = 0; b < n / k_qk_k; ++b) {
-        alignas(16) int8_t sc[16];
-        unpack_q3_k_scales(x[b].scales, sc);
+        // The 16 6-bit scales (minus 32) from the 12 packed bytes with 32-bit operations: low 4 bits from
+        // bytes 0..7 (low nibbles: scales 0..7, high nibbles: 8..15), high 2 bits from bytes 8..11.
+        uint32_t u[3];
+        std::memcpy(u, x[b].scales, 12);
+        constexpr uint32_t k_m4 = 0x0F0F0F0F, k_m2 = 0x03030303;
+        const uint32_t t = u[2];
+        // Built in registers (_mm_set_epi32): a 16-byte load of the words just stored stalled on store
+        // forwarding (a third of this kernel's time).
+        const __m128i packed = _mm_set_epi32(static_cast<int>(((u[1] >> 4) & k_m4) | (((t >> 6) & k_m2) << 4)),
+                                             static_cast<int>(((u[0] >> 4) & k_m4) | (((t >> 4) & k_m2) << 4)),
+                                             static_cast<int>((u[1] & k_m4) | (((t >> 2) & k_m2) << 4)),
+                                             static_cast<int>((u[0] & k_m4) | ((t & k_m2) << 4)));
+        const __m128i sc8 = _mm_sub_epi8(packed, _mm_set1_epi8(32));
+        const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
         const __m256i hm = load32(x[b].hmask);
         __m256i acc = _mm256_setzero_si256();
         for (int h = 0; h < 2; ++h) {
-            const __m256i q = load32(x[b].qs + 32 * h);
+            const __m256i q = load32(x[b].qs + 32 * h), half = half_scales(sc16, h);
             for (int g = 0; g < 4; ++g) {
                 // u = low 2 bits + 4 * high bit (0..7); q - 4 * !high = u - 4.
                 const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(q, 2 * g), m3);
                 const __m256i hi = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(hm, 4 * h + g), 2), m4);
                 const __m256i p = _mm256_maddubs_epi16(_mm256_or_si256(lo, hi), load32(y[b].qs + 128 * h + 32 * g));
-                const int s = 8 * h + 2 * g;
-                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, scale_pair(sc[s], sc[s + 1])));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, pair_scales(half, g)));
             }
         }
-        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(sc)));
         const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(sc16, load32(y[b].bsums)), 2);
         const int sumi = hsum_i32(_mm256_sub_epi32(acc, off));
         sum = k_term(sum, y[b].d, fp16(x[b].d), 0.0f, sumi, 0);
@@ -286,9 +304,10 @@ float dot_q6_k_q8_k__avx2(int64_t n, const void* w, const void* a) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
     float sum = 0;
     for (int64_t b = 0; b < n / k_qk_k; ++b) {
-        const int8_t* sc = x[b].scales;
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].scales)));
         __m256i acc = _mm256_setzero_si256();
         for (int h = 0; h < 2; ++h) {
+            const __m256i half = half_scales(sc16, h);
             const __m256i ql0 = load32(x[b].ql + 64 * h), ql1 = load32(x[b].ql + 64 * h + 32);
             const __m256i qh = load32(x[b].qh + 32 * h);
             // u = low 4 bits | high 2 bits << 4, 0..63; weight = u - 32.
@@ -301,11 +320,9 @@ float dot_q6_k_q8_k__avx2(int64_t n, const void* w, const void* a) {
             };
             for (int g = 0; g < 4; ++g) {
                 const __m256i p = _mm256_maddubs_epi16(u[g], load32(y[b].qs + 128 * h + 32 * g));
-                const int s = 8 * h + 2 * g;
-                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, scale_pair(sc[s], sc[s + 1])));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, pair_scales(half, g)));
             }
         }
-        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)));
         const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(sc16, load32(y[b].bsums)), 5);
         sum = k_term(sum, y[b].d, fp16(x[b].d), 0.0f, hsum_i32(_mm256_sub_epi32(acc, off)), 0);
     }
