@@ -139,6 +139,20 @@ struct tile_iq4_xsx8 {
 };
 static_assert(sizeof(tile_iq4_xsx8) == 1104, "tile_iq4_xsx8 must be 1104 bytes");
 
+// Q2_K (672 B = 8 x 84, the rows' bytes re-arranged): d[r], dmin[r] fp16; sc[p][r][j] = the raw scale
+// byte (low nibble scale, high nibble min) of sub-block 2p + j of row r; qs[h][c][r][i] = row r's
+// qs[32h + 4c + i] (h < 2, c < 8): shifted right by 2g and masked, a 32-byte load of qs[h][c] gives the
+// codes of columns 128h + 32g + 4c + i (sub-block 8h + 2g + c / 4) of the 8 rows. GEMV per (h, g) = pair
+// p = 4h + g: c = 0..3 are sub-block 2p, c = 4..7 sub-block 2p + 1; int16 maddubs sums (<= 4 x 2 x 3 x
+// 127 = 3048) widened by madd with the scale duplicated in both halves of each row's dword; mins as madd
+// of (min 2p, min 2p + 1) with Q8_K's bsums pair, read in place. Float order of dot_q2_k_q8_k__ref.
+struct tile_q2_kx8 {
+    uint16_t d[8], dmin[8];
+    uint8_t sc[8][8][2];
+    uint8_t qs[2][8][8][4];
+};
+static_assert(sizeof(tile_q2_kx8) == 672, "tile_q2_kx8 must be 672 bytes");
+
 // 2-bit symmetric lowbit formats (int2_g32 / g64 / g128: w = d (u - 2); ternary_g64: d (u - 1)), 80 B =
 // 8 x 10: d[r] fp16 (the group's scale repeated per 32 columns: 2.5 bits per weight in memory, the
 // files 2.5 / 2.25 / 2.125 / 2.25); qs[h][r][i] bits 2k, 2k + 1 = code of column 16h + 4k + i (h < 2,
@@ -219,6 +233,9 @@ void gemv_q4_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const 
 void gemv_q8_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q4_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 
+void gemv_q2_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_q2_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void repack_unpack_q2_k__ref(int64_t nb, const void* tiles, void* dst);
 // int2 / ternary tiles, Off = 2 / 1; bit-exact with dot_int_sym_q8_0__ref<2, G> / dot_ternary_g64_q8_0__ref.
 template <int Off>
 void gemv_int2x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
