@@ -28,6 +28,8 @@
 namespace lowbit {
 namespace kernels {
 
+void unpack_q3_k_scales(const uint8_t* packed, int8_t* out);  // dot_ref.cpp: 16 scales, minus 32
+
 // ---- repacking: a pure re-arrangement of the stored bytes -----------------------------------------
 
 namespace {
@@ -178,6 +180,20 @@ void repack_tile_q2_k(const uint8_t* w, size_t row_stride, int n_rows, int64_t n
     });
 }
 
+void repack_tile_q3_k(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q3_kx8* out) {
+    tile_rows<tile_q3_kx8, block_q3_k>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const block_q3_k& blk) {
+        o.d[r] = blk.d;
+        int8_t sc[16];
+        unpack_q3_k_scales(blk.scales, sc);
+        for (int s = 0; s < 16; ++s) o.sc[s / 2][r][s % 2] = sc[s];
+        for (int c = 0; c < 8; ++c) {
+            std::memcpy(o.qs[0][c][r], blk.qs + 4 * c, 4);
+            std::memcpy(o.qs[1][c][r], blk.qs + 32 + 4 * c, 4);
+            std::memcpy(o.hm[c][r], blk.hmask + 4 * c, 4);
+        }
+    });
+}
+
 void repack_tile_int8_g32(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q8_0x8* out) {
     using block = block_int_sym<8, 32>;
     tile_rows<tile_q8_0x8, block>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const block& blk) {
@@ -295,6 +311,7 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
         case ext_type::int8_g32:
             repack_tile_int8_g32(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q8_0x8*>(dst));
             break;
+        case type::q3_k: repack_tile_q3_k(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_q3_kx8*>(dst)); break;
         case type::q2_k: repack_tile_q2_k(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_q2_kx8*>(dst)); break;
         case ext_type::int2_g32:
             repack_tile_int2_sym<32>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_int2x8*>(dst));
@@ -492,6 +509,50 @@ void repack_unpack_q2_k__ref(int64_t nb, const void* tiles, void* dst) {
                 out[b].mn[s / 2][2 * r + s % 2] = static_cast<int16_t>(raw >> 4);
             }
             for (int c = 0; c < k_qk_k; ++c) out[b].q[c / 4][r][c % 4] = static_cast<uint8_t>(q2_k_tile_code(x[b], r, c));
+        }
+    }
+}
+
+// Q3_K tile: u = low | high << 2 of (row r, column i) (weight u - 4).
+inline int q3_k_tile_code(const tile_q3_kx8& x, int r, int i) {
+    const int h = i / 128, g = (i % 128) / 32, l = i % 32;
+    const int lo = (x.qs[h][l / 4][r][l % 4] >> (2 * g)) & 3, hi = (x.hm[l / 4][r][l % 4] >> (4 * h + g)) & 1;
+    return lo | hi << 2;
+}
+
+void gemv_q3_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                           int n_rows) {
+    const auto* x = static_cast<const tile_q3_kx8*>(tiles);
+    const auto* q = static_cast<const block_q8_k*>(a);
+    for (int r = 0; r < n_rows; ++r) {
+        float sum = 0;
+        for (int64_t b = 0; b < nb; ++b) {
+            int sumi = 0;
+            for (int s = 0; s < 16; ++s) {
+                int si = 0;
+                for (int l = 0; l < 16; ++l) si += (q3_k_tile_code(x[b], r, 16 * s + l) - 4) * q[b].qs[16 * s + l];
+                sumi += x[b].sc[s / 2][r][s % 2] * si;
+            }
+            sum += q[b].d * fp16_to_f32(x[b].d[r]) * static_cast<float>(sumi);
+        }
+        y[r] = sum;
+    }
+}
+
+// Tile -> gemm_block_q3_kx8, as gemm_pack_q3_k__ref writes from the rows.
+void repack_unpack_q3_k__ref(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_q3_kx8*>(tiles);
+    auto* out = static_cast<gemm_block_q3_kx8*>(dst);
+    for (int64_t b = 0; b < nb; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < 8; ++r) {
+            out[b].d[r] = fp16_to_f32(x[b].d[r]);
+            for (int s = 0; s < 16; ++s) {
+                const int8_t v = x[b].sc[s / 2][r][s % 2];
+                out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = v;
+                out[b].sp[s / 2][2 * r + s % 2] = v;
+            }
+            for (int c = 0; c < k_qk_k; ++c) out[b].q[c / 4][r][c % 4] = static_cast<uint8_t>(q3_k_tile_code(x[b], r, c));
         }
     }
 }
@@ -812,7 +873,11 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
         case ext_type::int4_g32_asym:
             k = {type::q8_1, 32, sizeof(tile_q4_1x8), avx2 ? gemv_q4_1x8_q8_1__avx2 : gemv_q4_1x8_q8_1__ref, nullptr};
             break;
-        // Q2_K: prompts unpack the tiles at the ref tier only; at AVX2 its row packer is faster
+        // Q2_K / Q3_K: prompts unpack the tiles at the ref tier only; at AVX2 their row packers are faster
+        case type::q3_k:
+            k = {type::q8_k, k_qk_k, sizeof(tile_q3_kx8), avx2 ? gemv_q3_kx8_q8_k__avx2 : gemv_q3_kx8_q8_k__ref,
+                 avx2 ? nullptr : repack_unpack_q3_k__ref};
+            break;
         case type::q2_k:
             k = {type::q8_k, k_qk_k, sizeof(tile_q2_kx8), avx2 ? gemv_q2_kx8_q8_k__avx2 : gemv_q2_kx8_q8_k__ref,
                  avx2 ? nullptr : repack_unpack_q2_k__ref};

@@ -153,6 +153,20 @@ struct tile_q2_kx8 {
 };
 static_assert(sizeof(tile_q2_kx8) == 672, "tile_q2_kx8 must be 672 bytes");
 
+// Q3_K (912 B = 8 x 114: +3.6% over the rows, the 6-bit scales stored unpacked): d[r] fp16;
+// sc[p][r][j] = signed scale (minus 32) of sub-block 2p + j of row r; qs as Q2_K's tile; hm[c][r][i] =
+// row r's hmask[4c + i], whose bit 4h + g is the high bit of column 128h + 32g + 4c + i. Codes
+// u = low | high << 2 (0..7) by shifts and masks, int16 maddubs sums (<= 4 x 2 x 7 x 127 = 7112) widened
+// per sub-block by madd with the duplicated scale; the -4 as 4 x (scale pairs . Q8_K bsums pairs),
+// subtracted once per block. Float order of dot_q3_k_q8_k__ref.
+struct tile_q3_kx8 {
+    uint16_t d[8];
+    int8_t sc[8][8][2];
+    uint8_t qs[2][8][8][4];
+    uint8_t hm[8][8][4];
+};
+static_assert(sizeof(tile_q3_kx8) == 912, "tile_q3_kx8 must be 912 bytes");
+
 // 2-bit symmetric lowbit formats (int2_g32 / g64 / g128: w = d (u - 2); ternary_g64: d (u - 1)), 80 B =
 // 8 x 10: d[r] fp16 (the group's scale repeated per 32 columns: 2.5 bits per weight in memory, the
 // files 2.5 / 2.25 / 2.125 / 2.25); qs[h][r][i] bits 2k, 2k + 1 = code of column 16h + 4k + i (h < 2,
@@ -236,6 +250,9 @@ void gemv_q4_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const 
 void gemv_q2_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q2_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void repack_unpack_q2_k__ref(int64_t nb, const void* tiles, void* dst);
+void gemv_q3_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_q3_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void repack_unpack_q3_k__ref(int64_t nb, const void* tiles, void* dst);
 // int2 / ternary tiles, Off = 2 / 1; bit-exact with dot_int_sym_q8_0__ref<2, G> / dot_ternary_g64_q8_0__ref.
 template <int Off>
 void gemv_int2x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);

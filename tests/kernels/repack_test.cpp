@@ -40,7 +40,7 @@ namespace {
 constexpr uint32_t k_seed = 20261124;
 // ggml types, and lowbit formats that run on ggml tiles (int4_g32 / g64 / g128: Q4_0's, int4_g32_asym:
 // Q4_1's, int8_g32: Q8_0's, nf4: Q4_0's with its codebook) or on their own (int2, ternary: tile_int2x8)
-const type k_types[] = {type::q2_k, type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::q8_0, type::q4_k, type::q5_k,
+const type k_types[] = {type::q2_k, type::q3_k, type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::q8_0, type::q4_k, type::q5_k,
                         type::q6_k, type::iq4_xs, ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128,
                         ext_type::int4_g32_asym, ext_type::int8_g32, ext_type::nf4, ext_type::int2_g32,
                         ext_type::int2_g64, ext_type::int2_g128, ext_type::ternary_g64};
@@ -67,6 +67,7 @@ std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t n_cols, std::mt
     const std::vector<size_t> fields = two                                ? std::vector<size_t>{0, 2}
                                        : t == type::q6_k                  ? std::vector<size_t>{208}
                                        : t == type::q2_k                  ? std::vector<size_t>{80, 82}
+                                       : t == type::q3_k                  ? std::vector<size_t>{108}
                                                                           : std::vector<size_t>{0};
     for (size_t off = 0; off < b.size(); off += bb)
         for (size_t f : fields) {
@@ -402,9 +403,10 @@ TEST(Repack, Supported) {
     EXPECT_TRUE(kernels::repack_supported(type::q5_k, 256));
     EXPECT_TRUE(kernels::repack_supported(type::q6_k, 512));
     EXPECT_FALSE(kernels::repack_supported(type::q6_k, 384));
-    EXPECT_FALSE(kernels::repack_supported(type::q3_k, 256));
+    EXPECT_TRUE(kernels::repack_supported(type::q3_k, 256));
+    EXPECT_FALSE(kernels::repack_supported(type::q3_k, 128));
     EXPECT_FALSE(kernels::repack_supported(type::f32, 256));
-    EXPECT_THROW(repack_matrix(type::q3_k, nullptr, 110, 8, 256), lowbit::error);
+    EXPECT_THROW(repack_matrix(type::iq2_xs, nullptr, 74, 8, 256), lowbit::error);
 }
 
 TEST(Repack, ReleaseFilePagesOnlyForReadOnlyFileMappings) {
