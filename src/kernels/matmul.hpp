@@ -45,8 +45,8 @@ struct weight_matrix {
     const uint8_t* data = nullptr;
     size_t row_stride = 0;  // bytes per stored row
     act_quant_desc act;     // mode none: matmul's ordinary weight-only paths
-    // Optional load-time copy of the rows in interleaved 8-row tiles (kernels/repack.hpp; Q4_0, Q8_0,
-    // Q4_K, Q5_K, Q6_K, Q5_0, Q4_1, Q5_1, IQ4_NL: repack_supported). When set (and act.mode is none), the generation path and the integer prompt GEMM read the
+    // Optional load-time copy of the rows in interleaved 8-row tiles (kernels/repack.hpp; the types for
+    // which repack_supported holds). When set (and act.mode is none), the generation path and the integer prompt GEMM read the
     // tiles and never `data`; the de-quantizing F32 path still reads `data`.
     std::shared_ptr<const repacked_matrix> tiles;
 
