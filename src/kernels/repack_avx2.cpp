@@ -227,96 +227,75 @@ void gemv_q4_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const 
     gemv_q8_0_act<tile_q4_0x8, nibble_sums<tile_q4_0x8>, true>(nb, tiles, a, side, y, n_rows);
 }
 
-// Q2_K tiles (layout in repack.hpp): per pair p = 4h + g of 16-column sub-blocks, the raw scale bytes
-// of the 8 rows widen to int16 (scale, min) pairs: the scales duplicated into both halves of each dword
-// by pshufb, the mins (>> 4) madd'ed with Q8_K's bsums pair. Epilogue: (d_a d) sumi - (d_a dmin) summ,
-// products kept from FMA contraction, as dot_q2_k_q8_k__ref.
-void gemv_q2_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                            int n_rows) {
-    const auto* x = static_cast<const tile_q2_kx8*>(tiles);
-    const auto* q = static_cast<const block_q8_k*>(a);
-    const __m256i m3 = _mm256_set1_epi8(3), m15 = _mm256_set1_epi16(15);
-    const __m256i dup_lo = _mm256_setr_epi8(0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13, 0, 1, 0, 1, 4, 5, 4, 5, 8,
-                                            9, 8, 9, 12, 13, 12, 13);
-    const __m256i dup_hi = _mm256_setr_epi8(2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15, 2, 3, 2, 3, 6, 7, 6,
-                                            7, 10, 11, 10, 11, 14, 15, 14, 15);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
-        prefetch_ahead<sizeof(tile_q2_kx8)>(x + b);
-        const int8_t* qa = q[b].qs;
-        __m256i sumi = _mm256_setzero_si256(), summ = _mm256_setzero_si256();
-        for (int h = 0; h < 2; ++h)
-            for (int g = 0; g < 4; ++g) {
-                const int p = 4 * h + g;
-                const __m256i raw = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].sc[p])));
-                int32_t bs;
-                std::memcpy(&bs, q[b].bsums + 2 * p, 4);
-                summ = _mm256_add_epi32(summ, _mm256_madd_epi16(_mm256_srli_epi16(raw, 4), _mm256_set1_epi32(bs)));
-                const __m256i scl = _mm256_and_si256(raw, m15);
-                __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
-                for (int c = 0; c < 4; ++c) {
-                    s0 = _mm256_add_epi16(s0, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(load32(x[b].qs[h][c]), 2 * g), m3),
-                                                                   bcast4(qa + 128 * h + 32 * g + 4 * c)));
-                    s1 = _mm256_add_epi16(s1, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(load32(x[b].qs[h][c + 4]), 2 * g), m3),
-                                                                   bcast4(qa + 128 * h + 32 * g + 16 + 4 * c)));
-                }
-                sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(s0, _mm256_shuffle_epi8(scl, dup_lo)),
-                                                               _mm256_madd_epi16(s1, _mm256_shuffle_epi8(scl, dup_hi))));
-            }
-        const __m256 da = _mm256_set1_ps(q[b].d);
-        const __m256 t1 = opaque(_mm256_mul_ps(opaque(_mm256_mul_ps(da, load_fp16x8(x[b].d))), _mm256_cvtepi32_ps(sumi)));
-        const __m256 t2 = opaque(_mm256_mul_ps(opaque(_mm256_mul_ps(da, load_fp16x8(x[b].dmin))), _mm256_cvtepi32_ps(summ)));
-        acc = _mm256_add_ps(acc, _mm256_sub_ps(t1, t2));
-    }
-    store_rows(y, acc, n_rows);
-}
-
 // Bit k of each byte of v moved to bit 2 (masked by m4 = 4 in every byte): one 16-bit shift, which for
 // k <= 7 never carries a bit across the byte boundary into bit 2.
 inline __m256i high_bit_at_2(__m256i v, int k, __m256i m4) {
     return _mm256_and_si256(k >= 2 ? _mm256_srli_epi16(v, k - 2) : _mm256_slli_epi16(v, 2 - k), m4);
 }
 
-// Q3_K tiles (layout in repack.hpp): the Q2_K loop with the high bit ORed in as bit 2 of each code,
-// no mins; the -4 enters as 4 x sum_p (scale pair of row) . (bsums pair), subtracted from sumi.
-void gemv_q3_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                            int n_rows) {
-    const auto* x = static_cast<const tile_q3_kx8*>(tiles);
-    const auto* q = static_cast<const block_q8_k*>(a);
-    const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4);
+// Q2_K / Q3_K tiles (layouts in repack.hpp). Per pair p = 4h + g of 16-column sub-blocks, the 8 rows'
+// scale bytes of sub-blocks 2p, 2p + 1 widen to int16 pairs (Q2_K: raw bytes, scale = low nibble, min =
+// high nibble; Q3_K: signed scales). The scales are duplicated into both halves of each row's dword by
+// pshufb for the madd of the int16 maddubs sums; Q2_K's mins, and Q3_K's scales for its -4 offset, are
+// madd'ed with Q8_K's bsums pair (read in place). Codes: a shift and mask of a 32-byte load, Q3_K's high
+// bit ORed in as bit 2. Epilogue in dot_q2_k / dot_q3_k_q8_k__ref's float order, products kept from FMA
+// contraction.
+template <bool Q3, class Tile>
+void gemv_k23x8(int64_t nb, const Tile* x, const block_q8_k* q, float* y, int n_rows) {
+    const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4), m15 = _mm256_set1_epi16(15);
     const __m256i dup_lo = _mm256_setr_epi8(0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13, 0, 1, 0, 1, 4, 5, 4, 5, 8,
                                             9, 8, 9, 12, 13, 12, 13);
     const __m256i dup_hi = _mm256_setr_epi8(2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15, 2, 3, 2, 3, 6, 7, 6,
                                             7, 10, 11, 10, 11, 14, 15, 14, 15);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
-        prefetch_ahead<sizeof(tile_q3_kx8)>(x + b);
+        prefetch_ahead<sizeof(Tile)>(x + b);
         const int8_t* qa = q[b].qs;
-        __m256i sumi = _mm256_setzero_si256(), off = _mm256_setzero_si256();
+        __m256i sumi = _mm256_setzero_si256(), side = _mm256_setzero_si256();  // side: Q2_K mins / Q3_K offset
         for (int h = 0; h < 2; ++h)
             for (int g = 0; g < 4; ++g) {
                 const int p = 4 * h + g;
-                const __m256i scp = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].sc[p])));
+                const __m128i raw8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].sc[p]));
+                const __m256i raw = Q3 ? _mm256_cvtepi8_epi16(raw8) : _mm256_cvtepu8_epi16(raw8);
                 int32_t bs;
                 std::memcpy(&bs, q[b].bsums + 2 * p, 4);
-                off = _mm256_add_epi32(off, _mm256_madd_epi16(scp, _mm256_set1_epi32(bs)));
+                side = _mm256_add_epi32(side, _mm256_madd_epi16(Q3 ? raw : _mm256_srli_epi16(raw, 4), _mm256_set1_epi32(bs)));
+                const __m256i scl = Q3 ? raw : _mm256_and_si256(raw, m15);
                 __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
                 for (int c = 0; c < 4; ++c) {
-                    const __m256i u0 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(load32(x[b].qs[h][c]), 2 * g), m3),
-                                                       high_bit_at_2(load32(x[b].hm[c]), 4 * h + g, m4));
-                    const __m256i u1 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(load32(x[b].qs[h][c + 4]), 2 * g), m3),
-                                                       high_bit_at_2(load32(x[b].hm[c + 4]), 4 * h + g, m4));
+                    __m256i u0 = _mm256_and_si256(_mm256_srli_epi16(load32(x[b].qs[h][c]), 2 * g), m3);
+                    __m256i u1 = _mm256_and_si256(_mm256_srli_epi16(load32(x[b].qs[h][c + 4]), 2 * g), m3);
+                    if constexpr (Q3) {
+                        u0 = _mm256_or_si256(u0, high_bit_at_2(load32(x[b].hm[c]), 4 * h + g, m4));
+                        u1 = _mm256_or_si256(u1, high_bit_at_2(load32(x[b].hm[c + 4]), 4 * h + g, m4));
+                    }
                     s0 = _mm256_add_epi16(s0, _mm256_maddubs_epi16(u0, bcast4(qa + 128 * h + 32 * g + 4 * c)));
                     s1 = _mm256_add_epi16(s1, _mm256_maddubs_epi16(u1, bcast4(qa + 128 * h + 32 * g + 16 + 4 * c)));
                 }
-                sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(s0, _mm256_shuffle_epi8(scp, dup_lo)),
-                                                               _mm256_madd_epi16(s1, _mm256_shuffle_epi8(scp, dup_hi))));
+                sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(s0, _mm256_shuffle_epi8(scl, dup_lo)),
+                                                               _mm256_madd_epi16(s1, _mm256_shuffle_epi8(scl, dup_hi))));
             }
-        sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(off, 2));
-        const __m256 dd = opaque(_mm256_mul_ps(_mm256_set1_ps(q[b].d), load_fp16x8(x[b].d)));
-        acc = _mm256_add_ps(acc, opaque(_mm256_mul_ps(dd, _mm256_cvtepi32_ps(sumi))));
+        const __m256 da = _mm256_set1_ps(q[b].d);
+        if constexpr (Q3) {
+            sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(side, 2));
+            const __m256 dd = opaque(_mm256_mul_ps(da, load_fp16x8(x[b].d)));
+            acc = _mm256_add_ps(acc, opaque(_mm256_mul_ps(dd, _mm256_cvtepi32_ps(sumi))));
+        } else {
+            const __m256 t1 = opaque(_mm256_mul_ps(opaque(_mm256_mul_ps(da, load_fp16x8(x[b].d))), _mm256_cvtepi32_ps(sumi)));
+            const __m256 t2 = opaque(_mm256_mul_ps(opaque(_mm256_mul_ps(da, load_fp16x8(x[b].dmin))), _mm256_cvtepi32_ps(side)));
+            acc = _mm256_add_ps(acc, _mm256_sub_ps(t1, t2));
+        }
     }
     store_rows(y, acc, n_rows);
+}
+
+void gemv_q2_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                            int n_rows) {
+    gemv_k23x8<false>(nb, static_cast<const tile_q2_kx8*>(tiles), static_cast<const block_q8_k*>(a), y, n_rows);
+}
+void gemv_q3_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                            int n_rows) {
+    gemv_k23x8<true>(nb, static_cast<const tile_q3_kx8*>(tiles), static_cast<const block_q8_k*>(a), y, n_rows);
 }
 
 template <int Off>
