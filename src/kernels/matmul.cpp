@@ -257,10 +257,10 @@ bool matmul_gemm_q(const weight_matrix& w, int64_t n_tokens, const float* x, int
     return true;
 }
 
-// The prompt path (AVX2) of F32 weights and of every type without an integer GEMM: per group of 16
-// rows (a worker's unit), the rows de-quantized (F32: read in place) and transposed into an f32 panel
-// once, then every 6-token block of the interleaved activations passes over it in slices of 1024
-// columns (the block's slice stays in L1) with the 16 x 6 register-blocked kernel.
+// The prompt path (AVX2) of F32 weights and of every type without an integer GEMM: per 1024-column
+// slice and group of 16 rows, the rows de-quantized / converted (F32: read in place) and transposed into
+// an f32 panel once, then every 6-token block of the interleaved activations passes over the panels of a
+// work item (2 groups) with the 16 x 6 register-blocked kernel.
 bool matmul_panels(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ldx, float* y, int64_t ldy,
                    int n_threads, matmul_scratch& scratch) {
     if (active_isa_tier() < isa_tier::avx2) return false;
@@ -277,38 +277,48 @@ bool matmul_panels(const weight_matrix& w, int64_t n_tokens, const float* x, int
     const bool sliced = f32 || (tr.block_size > 0 && KC % tr.block_size == 0);
     const int64_t span = sliced ? std::min(KC, k) : k;  // columns held at once
     const size_t rows_floats = f32 ? 0 : static_cast<size_t>(R * span), panel_floats = static_cast<size_t>(R * span);
+    // Work items of G = 2 groups (32 rows): each activation slice loaded into L1 serves both panels.
     // The worker buffers held the prepared activation row (interleave_tokens) and are reused here.
-    parallel_for_dynamic(n_groups, n_threads, [&](int64_t g, int worker) {
-        float* buf = scratch.tile(worker, rows_floats + panel_floats + 8);
-        float* panel = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(buf + rows_floats) + 31) / 32 * 32);
-        const int64_t r0 = g * R;
-        const int rows = static_cast<int>(std::min(R, w.n_rows - r0));
-        if (!sliced) {  // whole rows, then the panel of all k columns
-            for (int r = 0; r < rows; ++r) dequantize_row(w.t, w.row(r0 + r), buf + r * k, k);
-            kernels::pack_panel_f32__avx2(buf, k, rows, k, panel);
+    constexpr int64_t G = 2;
+    const size_t per_group = rows_floats + panel_floats + 8;
+    parallel_for_dynamic((n_groups + G - 1) / G, n_threads, [&](int64_t item, int worker) {
+        float* buf = scratch.tile(worker, G * per_group);
+        float* rows_buf[G];
+        float* panel[G];
+        int rows[G];
+        const int64_t g0 = item * G, n_g = std::min(G, n_groups - g0);
+        for (int64_t i = 0; i < n_g; ++i) {
+            rows_buf[i] = buf + i * per_group;
+            panel[i] = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(rows_buf[i] + rows_floats) + 31) / 32 * 32);
+            rows[i] = static_cast<int>(std::min(R, w.n_rows - (g0 + i) * R));
+            if (!sliced) {  // whole rows, then the panel of all k columns
+                for (int r = 0; r < rows[i]; ++r) dequantize_row(w.t, w.row((g0 + i) * R + r), rows_buf[i] + r * k, k);
+                kernels::pack_panel_f32__avx2(rows_buf[i], k, rows[i], k, panel[i]);
+            }
         }
         for (int64_t k0 = 0; k0 < k; k0 += KC) {
             const int64_t kc = std::min(KC, k - k0);
-            const float* slice = sliced ? panel : panel + R * k0;
-            if (sliced) {
+            for (int64_t i = 0; i < n_g && sliced; ++i) {
+                const int64_t r0 = (g0 + i) * R;
                 if (f32) {
                     kernels::pack_panel_f32__avx2(reinterpret_cast<const float*>(w.row(r0)) + k0,
-                                                  static_cast<int64_t>(w.row_stride / sizeof(float)), rows, kc, panel);
+                                                  static_cast<int64_t>(w.row_stride / sizeof(float)), rows[i], kc, panel[i]);
                 } else if (w.t == type::f16 || w.t == type::bf16) {  // converted straight into the panel
                     const auto* h = reinterpret_cast<const uint16_t*>(w.row(r0)) + k0;
                     const int64_t ldh = static_cast<int64_t>(w.row_stride / sizeof(uint16_t));
-                    if (w.t == type::f16) kernels::pack_panel_f16__avx2(h, ldh, rows, kc, panel);
-                    else kernels::pack_panel_bf16__avx2(h, ldh, rows, kc, panel);
+                    if (w.t == type::f16) kernels::pack_panel_f16__avx2(h, ldh, rows[i], kc, panel[i]);
+                    else kernels::pack_panel_bf16__avx2(h, ldh, rows[i], kc, panel[i]);
                 } else {
                     const size_t off = static_cast<size_t>(k0 / tr.block_size) * tr.block_bytes;
-                    for (int r = 0; r < rows; ++r) dequantize_row(w.t, w.row(r0 + r) + off, buf + r * kc, kc);
-                    kernels::pack_panel_f32__avx2(buf, kc, rows, kc, panel);
+                    for (int r = 0; r < rows[i]; ++r) dequantize_row(w.t, w.row(r0 + r) + off, rows_buf[i] + r * kc, kc);
+                    kernels::pack_panel_f32__avx2(rows_buf[i], kc, rows[i], kc, panel[i]);
                 }
             }
             for (int64_t tb = 0; tb < n_tb; ++tb)
-                kernels::gemm_panel_f32__avx2(kc, slice, xi + T * k * tb + T * k0,
-                                              static_cast<int>(std::min(T, n_tokens - tb * T)), y + tb * T * ldy + r0, ldy,
-                                              rows, k0 > 0);
+                for (int64_t i = 0; i < n_g; ++i)
+                    kernels::gemm_panel_f32__avx2(kc, sliced ? panel[i] : panel[i] + R * k0, xi + T * k * tb + T * k0,
+                                                  static_cast<int>(std::min(T, n_tokens - tb * T)),
+                                                  y + tb * T * ldy + (g0 + i) * R, ldy, rows[i], k0 > 0);
         }
     });
     return true;
