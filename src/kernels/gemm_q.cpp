@@ -346,37 +346,26 @@ void gemm_pack_q5_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_
 void gemm_pack_q3_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     pack_groups<gemm_block_q3_kx8, block_q3_k>(w, row_stride, n_rows, k / k_qk_k, dst,
                                    [](auto& o, int r, const auto& blk) {
-        o.d[r] = fp16_to_f32(blk.d);
         int8_t sc[16];
         unpack_q3_k_scales(blk.scales, sc);
-        for (int s = 0; s < 16; ++s) {
-            o.sc[s][2 * r] = o.sc[s][2 * r + 1] = sc[s];
-            o.sp[s / 2][2 * r + s % 2] = sc[s];
-        }
         // Column c = 128 n + 32 j + l: bits 2 j, 2 j + 1 of qs[32 n + l], high bit hmask[l] bit 4 n + j.
-        for (int c = 0; c < k_qk_k; ++c) {
+        put_q3_k_row(o, r, fp16_to_f32(blk.d), [&](int s) { return sc[s]; }, [&](int c) {
             const int n = c / 128, j = (c % 128) / 32, l = c % 32;
             const int lo = (blk.qs[32 * n + l] >> (2 * j)) & 3;
             const int hi = (blk.hmask[l] >> (4 * n + j)) & 1;
-            o.q[c / 4][r][c % 4] = static_cast<uint8_t>(lo | hi << 2);
-        }
+            return lo | hi << 2;
+        });
     });
 }
 
 void gemm_pack_q2_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     pack_groups<gemm_block_q2_kx8, block_q2_k>(w, row_stride, n_rows, k / k_qk_k, dst,
                                    [](auto& o, int r, const auto& blk) {
-        o.d[r] = fp16_to_f32(blk.d);
-        o.dmin[r] = fp16_to_f32(blk.dmin);
-        for (int s = 0; s < 16; ++s) {
-            o.sc[s][2 * r] = o.sc[s][2 * r + 1] = static_cast<int16_t>(blk.scales[s] & 0x0F);
-            o.mn[s / 2][2 * r + s % 2] = static_cast<int16_t>(blk.scales[s] >> 4);
-        }
         // Column c = 128 n + 32 j + l: bits 2 j, 2 j + 1 of qs[32 n + l].
-        for (int c = 0; c < k_qk_k; ++c) {
+        put_q2_k_row(o, r, fp16_to_f32(blk.d), fp16_to_f32(blk.dmin), [&](int s) { return blk.scales[s]; }, [&](int c) {
             const int n = c / 128, j = (c % 128) / 32, l = c % 32;
-            o.q[c / 4][r][c % 4] = static_cast<uint8_t>((blk.qs[32 * n + l] >> (2 * j)) & 3);
-        }
+            return (blk.qs[32 * n + l] >> (2 * j)) & 3;
+        });
     });
 }
 

@@ -92,6 +92,32 @@ struct gemm_block_q2_kx8 {
 };
 static_assert(sizeof(gemm_block_q2_kx8) == 2880, "gemm_block_q2_kx8 must be 2880 bytes");
 
+// Row r of a packed Q3_K / Q2_K block, written the same way by the row packers (gemm_pack_q3_k__ref,
+// gemm_pack_q2_k__ref) and by the load-time tiles' unpack (repack_unpack_q3_k__ref / q2_k__ref):
+// scale(s) is sub-block s's signed scale (Q3_K, minus 32) or raw scale byte (Q2_K: low nibble scale,
+// high nibble min); code(c) the code of column c (Q3_K: low | high << 2, Q2_K: 0..3).
+template <class Scale, class Code>
+inline void put_q3_k_row(gemm_block_q3_kx8& o, int r, float d, Scale scale, Code code) {
+    o.d[r] = d;
+    for (int s = 0; s < 16; ++s) {
+        const int8_t v = static_cast<int8_t>(scale(s));
+        o.sc[s][2 * r] = o.sc[s][2 * r + 1] = v;
+        o.sp[s / 2][2 * r + s % 2] = v;
+    }
+    for (int c = 0; c < 256; ++c) o.q[c / 4][r][c % 4] = static_cast<uint8_t>(code(c));
+}
+template <class Scale, class Code>
+inline void put_q2_k_row(gemm_block_q2_kx8& o, int r, float d, float dmin, Scale raw_scale, Code code) {
+    o.d[r] = d;
+    o.dmin[r] = dmin;
+    for (int s = 0; s < 16; ++s) {
+        const int raw = raw_scale(s);
+        o.sc[s][2 * r] = o.sc[s][2 * r + 1] = static_cast<int16_t>(raw & 0x0F);
+        o.mn[s / 2][2 * r + s % 2] = static_cast<int16_t>(raw >> 4);
+    }
+    for (int c = 0; c < 256; ++c) o.q[c / 4][r][c % 4] = static_cast<uint8_t>(code(c));
+}
+
 // IQ4_XS packed super-block: 256 columns x 8 rows (2336 bytes).
 struct gemm_block_iq4_xsx8 {
     float d[8];

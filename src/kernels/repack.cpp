@@ -500,16 +500,9 @@ void repack_unpack_q2_k__ref(int64_t nb, const void* tiles, void* dst) {
     auto* out = static_cast<gemm_block_q2_kx8*>(dst);
     for (int64_t b = 0; b < nb; ++b) {
         std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < 8; ++r) {
-            out[b].d[r] = fp16_to_f32(x[b].d[r]);
-            out[b].dmin[r] = fp16_to_f32(x[b].dmin[r]);
-            for (int s = 0; s < 16; ++s) {
-                const int raw = x[b].sc[s / 2][r][s % 2];
-                out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = static_cast<int16_t>(raw & 0x0F);
-                out[b].mn[s / 2][2 * r + s % 2] = static_cast<int16_t>(raw >> 4);
-            }
-            for (int c = 0; c < k_qk_k; ++c) out[b].q[c / 4][r][c % 4] = static_cast<uint8_t>(q2_k_tile_code(x[b], r, c));
-        }
+        for (int r = 0; r < 8; ++r)
+            put_q2_k_row(out[b], r, fp16_to_f32(x[b].d[r]), fp16_to_f32(x[b].dmin[r]),
+                         [&](int s) { return x[b].sc[s / 2][r][s % 2]; }, [&](int c) { return q2_k_tile_code(x[b], r, c); });
     }
 }
 
@@ -520,9 +513,12 @@ inline int q3_k_tile_code(const tile_q3_kx8& x, int r, int i) {
     return lo | hi << 2;
 }
 
-void gemv_q3_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                           int n_rows) {
-    const auto* x = static_cast<const tile_q3_kx8*>(tiles);
+// Tiles with one signed scale per 16-column sub-block at sc[s / 2][r][s % 2] and codes offset by Off
+// (Q3_K: 4, Q6_K: 32): per sub-block the exact sum of (code - Off) a times its scale, then
+// d_a * d * sumi added in block order, as dot_q3_k / dot_q6_k_q8_k__ref.
+template <class Tile, int (*Code)(const Tile&, int, int), int Off>
+void gemv_signed_scale_ref(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+    const auto* x = static_cast<const Tile*>(tiles);
     const auto* q = static_cast<const block_q8_k*>(a);
     for (int r = 0; r < n_rows; ++r) {
         float sum = 0;
@@ -530,7 +526,7 @@ void gemv_q3_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const i
             int sumi = 0;
             for (int s = 0; s < 16; ++s) {
                 int si = 0;
-                for (int l = 0; l < 16; ++l) si += (q3_k_tile_code(x[b], r, 16 * s + l) - 4) * q[b].qs[16 * s + l];
+                for (int l = 0; l < 16; ++l) si += (Code(x[b], r, 16 * s + l) - Off) * q[b].qs[16 * s + l];
                 sumi += x[b].sc[s / 2][r][s % 2] * si;
             }
             sum += q[b].d * fp16_to_f32(x[b].d[r]) * static_cast<float>(sumi);
@@ -539,21 +535,20 @@ void gemv_q3_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const i
     }
 }
 
+void gemv_q3_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                           int n_rows) {
+    gemv_signed_scale_ref<tile_q3_kx8, q3_k_tile_code, 4>(nb, tiles, a, y, n_rows);
+}
+
 // Tile -> gemm_block_q3_kx8, as gemm_pack_q3_k__ref writes from the rows.
 void repack_unpack_q3_k__ref(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_q3_kx8*>(tiles);
     auto* out = static_cast<gemm_block_q3_kx8*>(dst);
     for (int64_t b = 0; b < nb; ++b) {
         std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < 8; ++r) {
-            out[b].d[r] = fp16_to_f32(x[b].d[r]);
-            for (int s = 0; s < 16; ++s) {
-                const int8_t v = x[b].sc[s / 2][r][s % 2];
-                out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = v;
-                out[b].sp[s / 2][2 * r + s % 2] = v;
-            }
-            for (int c = 0; c < k_qk_k; ++c) out[b].q[c / 4][r][c % 4] = static_cast<uint8_t>(q3_k_tile_code(x[b], r, c));
-        }
+        for (int r = 0; r < 8; ++r)
+            put_q3_k_row(out[b], r, fp16_to_f32(x[b].d[r]), [&](int s) { return x[b].sc[s / 2][r][s % 2]; },
+                         [&](int c) { return q3_k_tile_code(x[b], r, c); });
     }
 }
 
@@ -700,21 +695,7 @@ void gemv_q5_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const i
 
 void gemv_q6_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                            int n_rows) {
-    const auto* x = static_cast<const tile_q6_kx8*>(tiles);
-    const auto* q = static_cast<const block_q8_k*>(a);
-    for (int r = 0; r < n_rows; ++r) {
-        float sum = 0;
-        for (int64_t b = 0; b < nb; ++b) {
-            int sumi = 0;
-            for (int s = 0; s < 16; ++s) {
-                int si = 0;
-                for (int l = 0; l < 16; ++l) si += (q6_k_tile_code(x[b], r, 16 * s + l) - 32) * q[b].qs[16 * s + l];
-                sumi += x[b].sc[s / 2][r][s % 2] * si;
-            }
-            sum += q[b].d * fp16_to_f32(x[b].d[r]) * static_cast<float>(sumi);
-        }
-        y[r] = sum;
-    }
+    gemv_signed_scale_ref<tile_q6_kx8, q6_k_tile_code, 32>(nb, tiles, a, y, n_rows);
 }
 
 // ---- tile -> prompt GEMM packed blocks -----------------------------------------------------------
