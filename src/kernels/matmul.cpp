@@ -102,7 +102,8 @@ float* interleave_tokens(const float* x, int64_t ldx, int64_t n_tokens, int64_t 
 }
 
 // The prompt path of tiled formats with a float GEMM from the tiles (FP8, kernels/repack.hpp): the
-// activations prepared once per call, then per chunk of tiles every 8-token block passes over them.
+// activations prepared and interleaved once per call, then the kernel runs each worker's chunk of tiles
+// over every token block.
 // Returns false (nothing done) when the tiles do not match or the type has no such GEMM.
 bool matmul_tiled_gemm(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ldx, float* y, int64_t ldy,
                        int n_threads, matmul_scratch& scratch) {
@@ -257,6 +258,10 @@ bool matmul_gemm_q(const weight_matrix& w, int64_t n_tokens, const float* x, int
     return true;
 }
 
+// Batches above this many tokens (prompts) take the panel GEMM; generation-sized ones stay on the dot
+// products / gemm_f32.
+constexpr int64_t k_panel_min_tokens = 5;
+
 // The prompt path (AVX2) of F32 weights and of every type without an integer GEMM: per 1024-column
 // slice and group of 16 rows, the rows de-quantized / converted (F32: read in place) and transposed into
 // an f32 panel once, then every 6-token block of the interleaved activations passes over the panels of a
@@ -343,8 +348,9 @@ void matmul(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ld
     if (n_tokens * w.n_rows * w.n_cols < (int64_t(1) << 18)) n_threads = 1;
     const kernels::gemm_f32_fn gemm = kernels::gemm_f32();
     const int64_t k = w.n_cols;
-    // Prompts (more than 4 tokens) of F32 weights: the panel GEMM.
-    if (w.t == type::f32 && n_tokens > 4 && matmul_panels(w, n_tokens, x, ldx, y, ldy, n_threads, scratch)) return;
+    // Prompts of F32 weights: the panel GEMM.
+    if (w.t == type::f32 && n_tokens >= k_panel_min_tokens && matmul_panels(w, n_tokens, x, ldx, y, ldy, n_threads, scratch))
+        return;
     if (w.t == type::f32) {
         const float* wf = reinterpret_cast<const float*>(w.data);
         const int64_t ldw = static_cast<int64_t>(w.row_stride / sizeof(float));
@@ -363,7 +369,7 @@ void matmul(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ld
     if (scratch.quantized_max_tokens() > 0 && w.tiles && matmul_tiled_gemm(w, n_tokens, x, ldx, y, ldy, n_threads, scratch))
         return;
     // Everything else de-quantizes: prompts through the panel GEMM.
-    if (n_tokens > 4 && matmul_panels(w, n_tokens, x, ldx, y, ldy, n_threads, scratch)) return;
+    if (n_tokens >= k_panel_min_tokens && matmul_panels(w, n_tokens, x, ldx, y, ldy, n_threads, scratch)) return;
     const int64_t tile_rows = matmul_tile_rows(k);
     const int64_t n_tiles = (w.n_rows + tile_rows - 1) / tile_rows;
     // Enough tiles for every thread: split finer when the matrix is small.

@@ -53,6 +53,7 @@
 #include <vector>
 
 #include "core/cpu.hpp"
+#include "kernels/gemm_f32.hpp"
 #include "lowbit/types.hpp"
 
 namespace lowbit {
@@ -279,7 +280,7 @@ void fp8_e5m2_act_prep(const float* x, void* dst, int64_t n);
 // AVX2: per slice of k_tile_gemm_kc columns, the tiles are decoded (fp8 * d, activations times 2^60)
 // into 16-row f32 panels, which every 6-token block then multiplies with a 16 x 6 register-blocked
 // kernel (12 accumulators: 2 panel loads and 6 broadcasts per 12 FMAs).
-constexpr int k_tile_gemm_tokens = 6;
+constexpr int k_tile_gemm_tokens = k_panel_tokens;  // the panel kernel's token block (gemm_f32.hpp)
 constexpr int k_tile_gemm_kc = 2048;
 constexpr int k_tile_gemm_max_tiles = 4;
 constexpr size_t k_tile_gemm_scratch_floats = size_t(8) * k_tile_gemm_max_tiles * k_tile_gemm_kc;

@@ -736,7 +736,7 @@ void fp8_panel_half(const tile_q8_0x8* x, int64_t b0, int64_t b1, float* panel, 
 template <bool E4M3>
 void gemm_fp8_avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows, const float* xi,
                    int64_t n_tokens, float* y, int64_t ldy, float* scratch) {
-    static_assert(k_tile_gemm_tokens == k_panel_tokens && k_panel_rows == 16, "the panel kernel's shape");
+    static_assert(k_panel_rows == 16, "two 8-row tiles fill one panel");
     constexpr int64_t T = k_tile_gemm_tokens, KB = k_tile_gemm_kc / 32;
     const int64_t k = 32 * nb, n_groups = (n_tiles + 1) / 2;
     for (int64_t b0 = 0; b0 < nb; b0 += KB) {
