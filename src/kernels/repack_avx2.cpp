@@ -716,17 +716,12 @@ void gemv_fp8_avx2(int64_t nb, const void* tiles, const void* a, float* y, int n
 // fp8 * d * 2^-60 (2^-56), the activations carrying 2^60 (2^56).
 template <bool E4M3>
 void fp8_panel_half(const tile_q8_0x8* x, int64_t b0, int64_t b1, float* panel, int h) {
-    const __m256i keep = _mm256_set1_epi32(E4M3 ? static_cast<int>(0x87F00000) : static_cast<int>(0x8FE00000));
-    constexpr int sh = E4M3 ? 4 : 3;
     for (int64_t b = b0; b < b1; ++b) {
         const __m256 d = _mm256_mul_ps(load_fp16x8(x[b].d), _mm256_set1_ps(fp8_half_scale(E4M3)));
         float* pb = panel + 16 * 32 * (b - b0) + 8 * h;
         for (int g = 0; g < 8; ++g) {
-            const __m256i v = load32(x[b].qs[g]);
-            const __m256i odd = _mm256_srai_epi16(v, sh), even = _mm256_srai_epi16(_mm256_slli_epi16(v, 8), sh);
-            const __m256i c[4] = {_mm256_slli_epi32(even, 16), _mm256_slli_epi32(odd, 16), even, odd};
-            for (int i = 0; i < 4; ++i)
-                _mm256_store_ps(pb + 16 * (4 * g + i), _mm256_mul_ps(_mm256_castsi256_ps(_mm256_and_si256(c[i], keep)), d));
+            const fp8_cols w = decode_fp8x4<E4M3>(load32(x[b].qs[g]));
+            for (int i = 0; i < 4; ++i) _mm256_store_ps(pb + 16 * (4 * g + i), _mm256_mul_ps(w.c[i], d));
         }
     }
 }
