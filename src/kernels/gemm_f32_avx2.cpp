@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "core/half.hpp"
+#include "kernels/simd_tile_common.hpp"
 
 namespace lowbit::kernels {
 namespace {
@@ -173,8 +174,8 @@ inline float load1(const Elem* p) {
     else return _cvtsh_ss(p->bits);
 }
 
-// 8 rows x 8 columns at a time: an 8x8 transpose (unpack, shuffle, permute) puts column j's 8 rows in
-// one vector, stored at panel + 16 j + (rows 0-7 or 8-15).
+// 8 rows x 8 columns at a time: an 8x8 transpose puts column j's 8 rows in one vector, stored at
+// panel + 16 j + (rows 0-7 or 8-15).
 template <class Elem>
 void pack_panel(const Elem* rows, int64_t ld, int n_rows, int64_t kc, float* panel) {
     for (int h = 0; h < 2; ++h) {
@@ -186,25 +187,11 @@ void pack_panel(const Elem* rows, int64_t ld, int n_rows, int64_t kc, float* pan
         }
         int64_t j = 0;
         for (; j + 8 <= kc; j += 8) {
-            __m256 v[8];
-            for (int r = 0; r < 8; ++r) v[r] = r < nr ? load8(rows + (r0 + r) * ld + j) : _mm256_setzero_ps();
-            const __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]);
-            const __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]);
-            const __m256 t4 = _mm256_unpacklo_ps(v[4], v[5]), t5 = _mm256_unpackhi_ps(v[4], v[5]);
-            const __m256 t6 = _mm256_unpacklo_ps(v[6], v[7]), t7 = _mm256_unpackhi_ps(v[6], v[7]);
-            const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-            const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-            const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-            const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-            float* p = panel + 16 * j + r0;
-            _mm256_store_ps(p + 16 * 0, _mm256_permute2f128_ps(u0, u4, 0x20));
-            _mm256_store_ps(p + 16 * 1, _mm256_permute2f128_ps(u1, u5, 0x20));
-            _mm256_store_ps(p + 16 * 2, _mm256_permute2f128_ps(u2, u6, 0x20));
-            _mm256_store_ps(p + 16 * 3, _mm256_permute2f128_ps(u3, u7, 0x20));
-            _mm256_store_ps(p + 16 * 4, _mm256_permute2f128_ps(u0, u4, 0x31));
-            _mm256_store_ps(p + 16 * 5, _mm256_permute2f128_ps(u1, u5, 0x31));
-            _mm256_store_ps(p + 16 * 6, _mm256_permute2f128_ps(u2, u6, 0x31));
-            _mm256_store_ps(p + 16 * 7, _mm256_permute2f128_ps(u3, u7, 0x31));
+            __m256i v[8];
+            for (int r = 0; r < 8; ++r)
+                v[r] = _mm256_castps_si256(r < nr ? load8(rows + (r0 + r) * ld + j) : _mm256_setzero_ps());
+            simd::transpose8x8_epi32(v);
+            for (int c = 0; c < 8; ++c) _mm256_store_ps(panel + 16 * (j + c) + r0, _mm256_castsi256_ps(v[c]));
         }
         for (; j < kc; ++j)
             for (int r = 0; r < 8; ++r) panel[16 * j + r0 + r] = r < nr ? load1(rows + (r0 + r) * ld + j) : 0.0f;

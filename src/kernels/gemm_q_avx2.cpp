@@ -47,24 +47,11 @@ namespace {
 inline void store32(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
 
 
-// r[0..7] rows of 8 int32 -> out + 32 * g: element g of every row (an 8x8 transpose).
+// r[0..7] rows of 8 int32 -> out + 32 * g: element g of every row.
 inline void transpose_store(const __m256i r[8], uint8_t* out) {
-    const __m256i t0 = _mm256_unpacklo_epi32(r[0], r[1]), t1 = _mm256_unpackhi_epi32(r[0], r[1]);
-    const __m256i t2 = _mm256_unpacklo_epi32(r[2], r[3]), t3 = _mm256_unpackhi_epi32(r[2], r[3]);
-    const __m256i t4 = _mm256_unpacklo_epi32(r[4], r[5]), t5 = _mm256_unpackhi_epi32(r[4], r[5]);
-    const __m256i t6 = _mm256_unpacklo_epi32(r[6], r[7]), t7 = _mm256_unpackhi_epi32(r[6], r[7]);
-    const __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
-    const __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
-    const __m256i u4 = _mm256_unpacklo_epi64(t4, t6), u5 = _mm256_unpackhi_epi64(t4, t6);
-    const __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
-    store32(out + 0 * 32, _mm256_permute2x128_si256(u0, u4, 0x20));
-    store32(out + 1 * 32, _mm256_permute2x128_si256(u1, u5, 0x20));
-    store32(out + 2 * 32, _mm256_permute2x128_si256(u2, u6, 0x20));
-    store32(out + 3 * 32, _mm256_permute2x128_si256(u3, u7, 0x20));
-    store32(out + 4 * 32, _mm256_permute2x128_si256(u0, u4, 0x31));
-    store32(out + 5 * 32, _mm256_permute2x128_si256(u1, u5, 0x31));
-    store32(out + 6 * 32, _mm256_permute2x128_si256(u2, u6, 0x31));
-    store32(out + 7 * 32, _mm256_permute2x128_si256(u3, u7, 0x31));
+    __m256i v[8] = {r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]};
+    simd::transpose8x8_epi32(v);
+    for (int g = 0; g < 8; ++g) store32(out + 32 * g, v[g]);
 }
 
 // The walk of the row packers into gemm_block_q8x8 (32 columns per block): for block b, row i < n_rows

@@ -1,5 +1,4 @@
-// Small helpers shared by the 8-row SIMD kernels (gemm_q_avx2.cpp, repack_avx2.cpp and the VNNI builds
-// of gemm_q_vnni.hpp). They are `static` (internal linkage): each ISA build keeps its own copy, so no
+// Small helpers shared by the 8-row SIMD kernels (gemm_q_avx2.cpp, repack_avx2.cpp, gemm_f32_avx2.cpp). They are `static` (internal linkage): each ISA build keeps its own copy, so no
 // out-of-line copy compiled with AVX-512 flags can be picked by the linker for an AVX2-only caller.
 // Include from SIMD translation units only (AVX2 at least).
 #pragma once
@@ -38,6 +37,26 @@ static inline void token_rows(const gemm_act& a, int64_t t0, const Blk* (&x)[T],
         x[t] = reinterpret_cast<const Blk*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
         da[t] = a.d + (t0 + t) * a.n_blocks;
     }
+}
+
+// 8 rows of 8 32-bit elements -> v[g] = element g of every row (an 8x8 transpose, in place).
+static inline void transpose8x8_epi32(__m256i v[8]) {
+    const __m256i t0 = _mm256_unpacklo_epi32(v[0], v[1]), t1 = _mm256_unpackhi_epi32(v[0], v[1]);
+    const __m256i t2 = _mm256_unpacklo_epi32(v[2], v[3]), t3 = _mm256_unpackhi_epi32(v[2], v[3]);
+    const __m256i t4 = _mm256_unpacklo_epi32(v[4], v[5]), t5 = _mm256_unpackhi_epi32(v[4], v[5]);
+    const __m256i t6 = _mm256_unpacklo_epi32(v[6], v[7]), t7 = _mm256_unpackhi_epi32(v[6], v[7]);
+    const __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
+    const __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
+    const __m256i u4 = _mm256_unpacklo_epi64(t4, t6), u5 = _mm256_unpackhi_epi64(t4, t6);
+    const __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
+    v[0] = _mm256_permute2x128_si256(u0, u4, 0x20);
+    v[1] = _mm256_permute2x128_si256(u1, u5, 0x20);
+    v[2] = _mm256_permute2x128_si256(u2, u6, 0x20);
+    v[3] = _mm256_permute2x128_si256(u3, u7, 0x20);
+    v[4] = _mm256_permute2x128_si256(u0, u4, 0x31);
+    v[5] = _mm256_permute2x128_si256(u1, u5, 0x31);
+    v[6] = _mm256_permute2x128_si256(u2, u6, 0x31);
+    v[7] = _mm256_permute2x128_si256(u3, u7, 0x31);
 }
 
 // A micro-kernel K<T>::run for n_tok = 1..4 tokens (more than 4: 4).
