@@ -1,7 +1,8 @@
 // The VNNI micro-kernels of the integer prompt GEMM, shared by the AVX-512 VNNI (EVEX) and AVX-VNNI
 // (VEX) builds: included by gemm_q_avx512vnni.cpp and gemm_q_avxvnni.cpp only, each after defining
-// LOWBIT_DPBUSD as its form of vpdpbusd (_mm256_dpbusd_epi32 / _mm256_dpbusd_avx_epi32). Everything here
-// has internal linkage, so the two builds do not collide. (Its small helpers repeat simd_tile_common.hpp's
+// LOWBIT_DPBUSD as its form of vpdpbusd (_mm256_dpbusd_epi32 / _mm256_dpbusd_avx_epi32) and
+// LOWBIT_VNNI_NAME(f) as the tier's name of f. Everything but those entry points has internal linkage, so the
+// two builds do not collide. (Its small helpers repeat simd_tile_common.hpp's
 // on purpose: this source compiles to the instruction stream that was run and tested on AVX-512 VNNI
 // hardware, which CI cannot re-check; the shared helpers generate different code.)
 //
@@ -21,8 +22,8 @@
 // gemm_q.cpp's __ref bit for bit.
 #pragma once
 
-#ifndef LOWBIT_DPBUSD
-#error "define LOWBIT_DPBUSD before including gemm_q_vnni.hpp"
+#if !defined(LOWBIT_DPBUSD) || !defined(LOWBIT_VNNI_NAME)
+#error "define LOWBIT_DPBUSD and LOWBIT_VNNI_NAME before including gemm_q_vnni.hpp"
 #endif
 
 #include <immintrin.h>
@@ -241,4 +242,27 @@ void dispatch(int n_tok, int64_t nb, const void* pw, const gemm_act& a, int64_t 
 }
 
 }  // namespace
+
+// The entry points, named by the including file: LOWBIT_VNNI_NAME(f) is f with its tier's suffix.
+void LOWBIT_VNNI_NAME(gemm_q4_0_q8_0_8x4)(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                                          int64_t ldy, int n_rows) {
+    dispatch<8>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+}
+void LOWBIT_VNNI_NAME(gemm_q5_0_q8_0_8x4)(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                                          int64_t ldy, int n_rows) {
+    dispatch<16>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+}
+void LOWBIT_VNNI_NAME(gemm_q8_0_q8_0_8x4)(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                                          int64_t ldy, int n_rows) {
+    dispatch<0>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+}
+void LOWBIT_VNNI_NAME(gemm_q4_k_q8_k_8x4)(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                                          int64_t ldy, int n_rows) {
+    dispatch_k<k_q4_k>(n_tok, nb, pw, a, t0, y, ldy, n_rows);  // Q5_K too: its codes 0..31 in the same block
+}
+void LOWBIT_VNNI_NAME(gemm_q6_k_q8_k_8x4)(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                                          int64_t ldy, int n_rows) {
+    dispatch_k<k_q6_k>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+}
+
 }  // namespace lowbit::kernels
