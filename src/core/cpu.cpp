@@ -75,12 +75,6 @@ bool isa_tier_supported(isa_tier t) {
     return false;
 }
 
-isa_tier best_isa_tier() {
-    for (int i = static_cast<int>(isa_tier::avx512vnni); i > 0; --i)
-        if (isa_tier_supported(static_cast<isa_tier>(i))) return static_cast<isa_tier>(i);
-    return isa_tier::ref;
-}
-
 namespace {
 // The highest supported tier at or below t.
 isa_tier supported_at_most(isa_tier t) {
@@ -89,6 +83,8 @@ isa_tier supported_at_most(isa_tier t) {
     return isa_tier::ref;
 }
 }  // namespace
+
+isa_tier best_isa_tier() { return supported_at_most(isa_tier::avx512vnni); }
 
 const char* isa_tier_name(isa_tier t) {
     switch (t) {
