@@ -45,7 +45,7 @@ void tile_rows(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, Tile
     }
 }
 
-// Q4_K / Q5_K: d, dmin and the unpacked 6-bit sub-block scales and mins of row r.
+// Q4_K / Q5_K: d, dmin and the 6-bit sub-block scales and mins of row r (k_scales_x8).
 template <class Tile, class Block>
 void put_scales_mins(Tile& t, int r, const Block& blk) {
     t.d[r] = blk.d;
@@ -53,8 +53,7 @@ void put_scales_mins(Tile& t, int r, const Block& blk) {
     for (int s = 0; s < 8; ++s) {
         int sc, m;
         scale_min_k4(s, blk.scales, sc, m);
-        t.sc[s][r] = static_cast<uint8_t>(sc);
-        t.mn[s / 2][r][s % 2] = static_cast<uint8_t>(m);
+        put_k_scale_min(t.s, s, r, sc, m);
     }
 }
 
@@ -671,8 +670,8 @@ void gemv_scale_min_ref(int64_t nb, const void* tiles, const void* a, float* y, 
             for (int s = 0; s < 8; ++s) {
                 int si = 0;
                 for (int l = 0; l < 32; ++l) si += TileCode(x[b], r, 32 * s + l) * q[b].qs[32 * s + l];
-                sumi += x[b].sc[s][r] * si;
-                summ += x[b].mn[s / 2][r][s % 2] * (q[b].bsums[2 * s] + q[b].bsums[2 * s + 1]);
+                sumi += k_scale(x[b].s, s, r) * si;
+                summ += k_min(x[b].s, s, r) * (q[b].bsums[2 * s] + q[b].bsums[2 * s + 1]);
             }
             sum += q[b].d * fp16_to_f32(x[b].d[r]) * static_cast<float>(sumi) -
                    q[b].d * fp16_to_f32(x[b].dmin[r]) * static_cast<float>(summ);
@@ -787,8 +786,8 @@ void repack_unpack_q4_k__ref(int64_t nb, const void* tiles, void* dst) {
             out[b].d[r] = fp16_to_f32(x[b].d[r]);
             out[b].dmin[r] = fp16_to_f32(x[b].dmin[r]);
             for (int s = 0; s < 8; ++s) {
-                out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = x[b].sc[s][r];
-                out[b].mn[s / 2][2 * r + s % 2] = x[b].mn[s / 2][r][s % 2];
+                out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = static_cast<int16_t>(k_scale(x[b].s, s, r));
+                out[b].mn[s / 2][2 * r + s % 2] = static_cast<int16_t>(k_min(x[b].s, s, r));
             }
             for (int j = 0; j < 4; ++j)
                 for (int c = 0; c < 8; ++c)
@@ -807,8 +806,8 @@ void repack_unpack_q5_k__ref(int64_t nb, const void* tiles, void* dst) {
             out[b].d[r] = fp16_to_f32(x[b].d[r]);
             out[b].dmin[r] = fp16_to_f32(x[b].dmin[r]);
             for (int s = 0; s < 8; ++s) {
-                out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = x[b].sc[s][r];
-                out[b].mn[s / 2][2 * r + s % 2] = x[b].mn[s / 2][r][s % 2];
+                out[b].sc[s][2 * r] = out[b].sc[s][2 * r + 1] = static_cast<int16_t>(k_scale(x[b].s, s, r));
+                out[b].mn[s / 2][2 * r + s % 2] = static_cast<int16_t>(k_min(x[b].s, s, r));
             }
             for (int c = 0; c < k_qk_k; ++c) out[b].q[c / 4][r][c % 4] = static_cast<uint8_t>(q5_k_tile_code(x[b], r, c));
         }

@@ -7,18 +7,21 @@
 // once, each row's sum lives in its own int32 / float lane, and the 8 results are stored with no
 // horizontal reduction (llama.cpp's block_q4_0x8 + ggml_gemv_q4_0_8x8_q8_0 does the same; the layouts
 // below are lowbit's own, chosen so that the tile bytes are a pure re-arrangement of the stored
-// blocks: no code is rewritten, and the tiles take the same bytes as the rows (Q4_K: +2.8%, Q5_K: +2.3%)).
+// blocks: no code is rewritten, and the tiles take the same bytes as the rows).
 //
 // Tile layouts (one tile block = 8 rows x one weight block; row r of the tile = matrix row 8t + r,
 // rows past n_rows are zero, including their scales):
 //   Q4_0  (tile_q4_0x8, 144 B = 8 x 18):  d[r] fp16; qs[c][r][i] = row r's qs[4c + i] (c < 4, i < 4):
 //         low nibble = code of column 4c + i, high nibble = code of column 16 + 4c + i.
 //   Q8_0  (tile_q8_0x8, 272 B = 8 x 34):  d[r] fp16; qs[g][r][i] = row r's qs[4g + i] (g < 8).
-//   Q4_K  (tile_q4_kx8, 1184 B = 8 x 144 + 32):  d[r], dmin[r] fp16; sc[s][r] = 6-bit scale of
-//         sub-block s of row r, mn[p][r][j] = 6-bit min of sub-block 2p + j; qs[j][c][r][i] = row r's
+//   Q4_K  (tile_q4_kx8, 1152 B = 8 x 144):  d[r], dmin[r] fp16; s (k_scales_x8): the 6-bit scales
+//         sc[s][r] and mins mn[s][r] of sub-block s of row r, the row's 96 bits re-arranged so that the
+//         8 rows' values decode with a few shifts and masks of 32-byte loads: sl[r / 4][j][r % 4] = low
+//         nibbles of sc[2j] | sc[2j + 1] << 4, ml the same for the mins, hb = their top 2 bits (sc[2j],
+//         sc[2j + 1], mn[2j], mn[2j + 1] at bits 0, 2, 4, 6); qs[j][c][r][i] = row r's
 //         qs[32j + 4c + i] (j < 4, c < 8): low nibble = column 64j + 4c + i (sub-block 2j), high
 //         nibble = column 64j + 32 + 4c + i (sub-block 2j + 1).
-//   Q5_K  (tile_q5_kx8, 1440 B = 8 x 176 + 32):  d, dmin, sc, mn as Q4_K; the 5-bit codes lo_j, hi_j of
+//   Q5_K  (tile_q5_kx8, 1408 B = 8 x 176):  d, dmin, s as Q4_K; the 5-bit codes lo_j, hi_j of
 //         columns 64j + 4c + i and 64j + 32 + 4c + i (j < 4, c < 8) of row r re-encoded (the same 40
 //         bits per (c, r, i), so that lo_j needs one AND): qs[j][c][r][i] = lo_j | (hi_j & 7) << 5,
 //         qh[c][r][i] bits 2j, 2j + 1 = hi_j >> 3.
@@ -106,22 +109,47 @@ struct tile_q8_0x8 {
 };
 static_assert(sizeof(tile_q8_0x8) == 272, "tile_q8_0x8 must be 272 bytes");
 
+// Q4_K / Q5_K scales and mins of 8 rows in the rows' own 96 bits each (layout above). Index [h][j][i]
+// = row 4h + i, sub-block pair j: a 32-byte load holds rows 0-3 in its low and rows 4-7 in its high
+// 128-bit lane, so that one in-lane byte shuffle spreads a sub-block's 8 values over the 8 int32 lanes.
+struct k_scales_x8 {
+    uint8_t sl[2][4][4];  // low 4 bits of sc[2j] | low 4 bits of sc[2j + 1] << 4
+    uint8_t ml[2][4][4];  // the same for the mins
+    uint8_t hb[2][4][4];  // bits 0-1: sc[2j] >> 4, 2-3: sc[2j + 1] >> 4, 4-5: mn[2j] >> 4, 6-7: mn[2j + 1] >> 4
+};
+static_assert(sizeof(k_scales_x8) == 96, "k_scales_x8 must be 96 bytes");
+
+// 6-bit scale / min of sub-block s (0..7) of row r.
+inline int k_scale(const k_scales_x8& k, int s, int r) {
+    const int j = s / 2, o = s % 2;
+    return ((k.sl[r / 4][j][r % 4] >> (4 * o)) & 15) | ((k.hb[r / 4][j][r % 4] >> (2 * o)) & 3) << 4;
+}
+inline int k_min(const k_scales_x8& k, int s, int r) {
+    const int j = s / 2, o = s % 2;
+    return ((k.ml[r / 4][j][r % 4] >> (4 * o)) & 15) | ((k.hb[r / 4][j][r % 4] >> (4 + 2 * o)) & 3) << 4;
+}
+inline void put_k_scale_min(k_scales_x8& k, int s, int r, int sc, int mn) {
+    const int j = s / 2, o = s % 2;
+    uint8_t &l = k.sl[r / 4][j][r % 4], &m = k.ml[r / 4][j][r % 4], &h = k.hb[r / 4][j][r % 4];
+    l = static_cast<uint8_t>((l & (0xF0 >> (4 * o))) | (sc & 15) << (4 * o));
+    m = static_cast<uint8_t>((m & (0xF0 >> (4 * o))) | (mn & 15) << (4 * o));
+    h = static_cast<uint8_t>((h & ~(3 << (2 * o) | 3 << (4 + 2 * o))) | (sc >> 4) << (2 * o) | (mn >> 4) << (4 + 2 * o));
+}
+
 struct tile_q4_kx8 {
     uint16_t d[8], dmin[8];
-    uint8_t sc[8][8];     // [sub-block][row]
-    uint8_t mn[4][8][2];  // [sub-block pair][row][which of the pair]
+    k_scales_x8 s;
     uint8_t qs[4][8][8][4];
 };
-static_assert(sizeof(tile_q4_kx8) == 1184, "tile_q4_kx8 must be 1184 bytes");
+static_assert(sizeof(tile_q4_kx8) == 1152, "tile_q4_kx8 must be 1152 bytes (8 x 144, the rows' bytes)");
 
 struct tile_q5_kx8 {
     uint16_t d[8], dmin[8];
-    uint8_t sc[8][8];     // [sub-block][row]
-    uint8_t mn[4][8][2];  // [sub-block pair][row][which of the pair]
+    k_scales_x8 s;
     uint8_t qs[4][8][8][4];
     uint8_t qh[8][8][4];
 };
-static_assert(sizeof(tile_q5_kx8) == 1440, "tile_q5_kx8 must be 1440 bytes");
+static_assert(sizeof(tile_q5_kx8) == 1408, "tile_q5_kx8 must be 1408 bytes (8 x 176, the rows' bytes)");
 
 struct tile_q6_kx8 {
     uint16_t d[8];

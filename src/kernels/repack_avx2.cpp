@@ -414,27 +414,51 @@ void gemv_q8_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const 
     store_rows(y, acc, n_rows);
 }
 
-// Q4_K / Q5_K tiles: the 8 rows' scales of sub-blocks 2j and 2j + 1 as int16 pairs (sc, sc), one row per
-// int32 lane (byte r of a broadcast 8-byte row of scales -> lane r), to meet the int16 code sums in madd.
-template <class Tile>
-inline void k_scale_pairs(const Tile& x, int j, __m256i& lo, __m256i& hi) {
-    const __m256i k_sc = _mm256_setr_epi8(0, -128, 0, -128, 1, -128, 1, -128, 2, -128, 2, -128, 3, -128, 3, -128, 4,
-                                          -128, 4, -128, 5, -128, 5, -128, 6, -128, 6, -128, 7, -128, 7, -128);
-    int64_t sl, sh;
-    std::memcpy(&sl, x.sc[2 * j], 8);
-    std::memcpy(&sh, x.sc[2 * j + 1], 8);
-    lo = _mm256_shuffle_epi8(_mm256_set1_epi64x(sl), k_sc);
-    hi = _mm256_shuffle_epi8(_mm256_set1_epi64x(sh), k_sc);
+// Q4_K / Q5_K tile scales and mins of 8 rows (k_scales_x8, layout in repack.hpp) decoded by shifts and
+// masks: byte 16h + 4j + i of sc_e / sc_o = 6-bit scale of sub-block 2j / 2j + 1 of row 4h + i; mn_e /
+// mn_o the mins. (A 16-bit shift carries bits across the byte boundary only into bits the 0x30 mask drops.)
+struct k_scales_v {
+    __m256i sc_e, sc_o, mn_e, mn_o;
+};
+inline k_scales_v decode_k_scales(const k_scales_x8& k) {
+    const __m256i m15 = _mm256_set1_epi8(15), m48 = _mm256_set1_epi8(0x30);
+    const __m256i l = load32(k.sl), m = load32(k.ml), h = load32(k.hb);
+    return {_mm256_or_si256(_mm256_and_si256(l, m15), _mm256_and_si256(_mm256_slli_epi16(h, 4), m48)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l, 4), m15), _mm256_and_si256(_mm256_slli_epi16(h, 2), m48)),
+            _mm256_or_si256(_mm256_and_si256(m, m15), _mm256_and_si256(h, m48)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(m, 4), m15), _mm256_and_si256(_mm256_srli_epi16(h, 2), m48))};
+}
+
+// (v[j][r], v[j][r]) as an int16 pair in int32 lane r: the 8 rows' scales of one sub-block (sc_e / sc_o,
+// pair j) as the madd operand of the int16 code sums.
+template <int J>
+inline __m256i k_scale_pair(__m256i v) {
+    constexpr char a = 4 * J, b = a + 1, c = a + 2, d = a + 3, z = -128;
+    return _mm256_shuffle_epi8(v, _mm256_setr_epi8(a, z, a, z, b, z, b, z, c, z, c, z, d, z, d, z, a, z, a, z, b, z, b,
+                                                   z, c, z, c, z, d, z, d, z));
+}
+
+// The 8 rows' mins of sub-blocks 2p and 2p + 1 as int16 pairs (mn[2p], mn[2p + 1]), one row per int32
+// lane: the madd operand against Q8_K's bsums pairs.
+inline void k_min_pairs(const k_scales_v& k, __m256i (&mp)[4]) {
+    const __m256i s0 = _mm256_setr_epi8(0, -128, 1, -128, 2, -128, 3, -128, 4, -128, 5, -128, 6, -128, 7, -128, 0, -128,
+                                        1, -128, 2, -128, 3, -128, 4, -128, 5, -128, 6, -128, 7, -128);
+    const __m256i s1 = _mm256_add_epi8(s0, _mm256_set1_epi16(8));
+    const __m256i lo = _mm256_unpacklo_epi8(k.mn_e, k.mn_o), hi = _mm256_unpackhi_epi8(k.mn_e, k.mn_o);
+    mp[0] = _mm256_shuffle_epi8(lo, s0);
+    mp[1] = _mm256_shuffle_epi8(lo, s1);
+    mp[2] = _mm256_shuffle_epi8(hi, s0);
+    mp[3] = _mm256_shuffle_epi8(hi, s1);
 }
 
 // Q4_K / Q5_K: acc + d_a d_w sumi - d_a dmin_w sum_p (mins of pair p) . (Q8_K bsums of pair p, side).
 template <class Tile>
-inline __m256 scale_min_acc(const Tile& x, const int32_t* side, float d_a, __m256i sumi, __m256 acc) {
+inline __m256 scale_min_acc(const Tile& x, const k_scales_v& k, const int32_t* side, float d_a, __m256i sumi,
+                            __m256 acc) {
+    __m256i mp[4];
+    k_min_pairs(k, mp);
     __m256i summ = _mm256_setzero_si256();
-    for (int p = 0; p < 4; ++p) {
-        const __m256i mn = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x.mn[p])));
-        summ = _mm256_add_epi32(summ, _mm256_madd_epi16(mn, _mm256_set1_epi32(side[p])));
-    }
+    for (int p = 0; p < 4; ++p) summ = _mm256_add_epi32(summ, _mm256_madd_epi16(mp[p], _mm256_set1_epi32(side[p])));
     const __m256 da = _mm256_set1_ps(d_a);
     const __m256 t1 = opaque(_mm256_mul_ps(_mm256_mul_ps(da, load_fp16x8(x.d)), _mm256_cvtepi32_ps(sumi)));
     const __m256 t2 = opaque(_mm256_mul_ps(_mm256_mul_ps(da, load_fp16x8(x.dmin)), _mm256_cvtepi32_ps(summ)));
@@ -451,6 +475,11 @@ void gemv_q4_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const 
         const int8_t* qa = q[b].qs;
         __m256i sumi = _mm256_setzero_si256();
         prefetch_ahead<offsetof(tile_q4_kx8, qs)>(x + b);
+        const k_scales_v ks = decode_k_scales(x[b].s);
+        const __m256i sc_e[4] = {k_scale_pair<0>(ks.sc_e), k_scale_pair<1>(ks.sc_e), k_scale_pair<2>(ks.sc_e),
+                                 k_scale_pair<3>(ks.sc_e)};  // sub-blocks 2j
+        const __m256i sc_o[4] = {k_scale_pair<0>(ks.sc_o), k_scale_pair<1>(ks.sc_o), k_scale_pair<2>(ks.sc_o),
+                                 k_scale_pair<3>(ks.sc_o)};  // sub-blocks 2j + 1
         for (int j = 0; j < 4; ++j) {
             prefetch_ahead<sizeof(x[b].qs[j])>(x[b].qs[j]);
             __m256i slo = _mm256_setzero_si256(), shi = _mm256_setzero_si256();
@@ -460,19 +489,16 @@ void gemv_q4_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const 
                 shi = _mm256_add_epi16(shi, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 4), m4),
                                                                  bcast4(qa + 64 * j + 32 + 4 * c)));
             }
-            __m256i sc_lo, sc_hi;
-            k_scale_pairs(x[b], j, sc_lo, sc_hi);
-            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(slo, sc_lo), _mm256_madd_epi16(shi, sc_hi)));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(slo, sc_e[j]), _mm256_madd_epi16(shi, sc_o[j])));
         }
-        acc = scale_min_acc(x[b], side + 4 * b, q[b].d, sumi, acc);
+        acc = scale_min_acc(x[b], ks, side + 4 * b, q[b].d, sumi, acc);
     }
     store_rows(y, acc, n_rows);
 }
 
 template <int J>
-inline __m256i q5_k_part(const tile_q5_kx8& x, const int8_t* qa) {
-    __m256i sc_lo, sc_hi;
-    k_scale_pairs(x, J, sc_lo, sc_hi);
+inline __m256i q5_k_part(const tile_q5_kx8& x, const k_scales_v& ks, const int8_t* qa) {
+    const __m256i sc_lo = k_scale_pair<J>(ks.sc_e), sc_hi = k_scale_pair<J>(ks.sc_o);
     __m256i sumi = _mm256_setzero_si256();
     // Codes up to 31: 4 groups per int16 sum (|.| <= 8 x 31 x 128 = 31744), then widened.
     for (int c0 = 0; c0 < 8; c0 += 4) {
@@ -496,9 +522,10 @@ void gemv_q5_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const 
     for (int64_t b = 0; b < nb; ++b) {
         const int8_t* qa = q[b].qs;
         prefetch_ahead<sizeof(tile_q5_kx8) + 64>(x + b);
-        const __m256i sumi = _mm256_add_epi32(_mm256_add_epi32(q5_k_part<0>(x[b], qa), q5_k_part<1>(x[b], qa)),
-                                              _mm256_add_epi32(q5_k_part<2>(x[b], qa), q5_k_part<3>(x[b], qa)));
-        acc = scale_min_acc(x[b], side + 4 * b, q[b].d, sumi, acc);
+        const k_scales_v ks = decode_k_scales(x[b].s);
+        const __m256i sumi = _mm256_add_epi32(_mm256_add_epi32(q5_k_part<0>(x[b], ks, qa), q5_k_part<1>(x[b], ks, qa)),
+                                              _mm256_add_epi32(q5_k_part<2>(x[b], ks, qa), q5_k_part<3>(x[b], ks, qa)));
+        acc = scale_min_acc(x[b], ks, side + 4 * b, q[b].d, sumi, acc);
     }
     store_rows(y, acc, n_rows);
 }
@@ -599,12 +626,18 @@ template <class Tile>
 inline void unpack_scales_mins(const Tile& x, gemm_block_q4_kx8& out) {
     _mm256_storeu_ps(out.d, load_fp16x8(x.d));
     _mm256_storeu_ps(out.dmin, load_fp16x8(x.dmin));
-    for (int s = 0; s < 8; ++s) {
-        const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x.sc[s])));
-        store32(out.sc[s], _mm256_or_si256(v, _mm256_slli_epi32(v, 16)));
-    }
-    for (int p = 0; p < 4; ++p)
-        store32(out.mn[p], _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x.mn[p]))));
+    const k_scales_v ks = decode_k_scales(x.s);
+    store32(out.sc[0], k_scale_pair<0>(ks.sc_e));
+    store32(out.sc[1], k_scale_pair<0>(ks.sc_o));
+    store32(out.sc[2], k_scale_pair<1>(ks.sc_e));
+    store32(out.sc[3], k_scale_pair<1>(ks.sc_o));
+    store32(out.sc[4], k_scale_pair<2>(ks.sc_e));
+    store32(out.sc[5], k_scale_pair<2>(ks.sc_o));
+    store32(out.sc[6], k_scale_pair<3>(ks.sc_e));
+    store32(out.sc[7], k_scale_pair<3>(ks.sc_o));
+    __m256i mp[4];
+    k_min_pairs(ks, mp);
+    for (int p = 0; p < 4; ++p) store32(out.mn[p], mp[p]);
 }
 
 void repack_unpack_q4_k__avx2(int64_t nb, const void* tiles, void* dst) {
