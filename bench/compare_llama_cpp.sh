@@ -2,10 +2,10 @@
 # Compares lowbit's and llama.cpp's prompt-processing (pp) and generation (tg) throughput on the same
 # synthetic LLaMA-shaped models (random weights; dim 2048, ffn 5632, 8 layers, 16 heads, 4 KV heads,
 # vocab 512 -- about 363M parameters) in Q4_0, Q4_K (pure, llama.cpp's Q4_K_S minus its mixture) and
-# Q8_0, run back to back so both see the same machine load.
+# Q8_0, run in alternating rounds so both see the same machine load.
 #
 # usage: LLAMA_CPP_DIR=/path/to/llama.cpp/build [LOWBIT=build/lowbit] [THREADS=2] [WORK=/tmp/lowbit-cmp] \
-#        [DEPTH=0] [KV=f32] [TYPES="q4_0 q4_k q8_0"] bench/compare_llama_cpp.sh
+#        [DEPTH=0] [KV=f32] [TYPES="q4_0 q4_k q8_0"] [ROUNDS=3] bench/compare_llama_cpp.sh
 # DEPTH > 0 runs both with that many tokens already in the KV cache (lowbit bench -d, llama-bench -d).
 # KV: lowbit's KV cache elements (f32, its default, or f16, llama.cpp's default).
 # LLAMA_CPP_DIR is a llama.cpp build made outside this repository (its bin/llama-bench is used), e.g.
@@ -20,6 +20,7 @@ DEPTH=${DEPTH:-0}
 KV=${KV:-f32}
 WORK=${WORK:-/tmp/lowbit-cmp}
 TYPES=${TYPES:-"q4_0 q4_k q8_0"}
+ROUNDS=${ROUNDS:-3}
 TOKENIZER=${TOKENIZER:-$here/../shared/models/stories260K/stories260K-f32.gguf}
 : "${LLAMA_CPP_DIR:?set LLAMA_CPP_DIR to a llama.cpp build directory (containing bin/llama-bench)}"
 LLAMA_BENCH=$LLAMA_CPP_DIR/bin/llama-bench
@@ -33,23 +34,33 @@ depth_args=()
 tok_args=()
 [[ -f $TOKENIZER ]] && tok_args=(--tokenizer-from "$TOKENIZER")
 
-printf '| %-6s | %-11s | %12s | %12s | %7s |\n' type test lowbit_t/s llama_t/s ratio
-printf '| %-6s | %-11s | %12s | %12s | %7s |\n' --- --- --- --- ---
+# Each round runs lowbit then llama-bench (-r 3 each) on one file; the machine's read bandwidth moves
+# from minute to minute, so the rounds alternate and the table gives each side's median t/s and the
+# median (and range) of the per-round ratios.
+printf '| %-6s | %-11s | %12s | %12s | %7s | %13s |\n' type test lowbit_t/s llama_t/s ratio "ratio min-max"
+printf '| %-6s | %-11s | %12s | %12s | %7s | %13s |\n' --- --- --- --- --- ---
 for t in $TYPES; do
   model=$WORK/synth-2048-$t.gguf
   [[ -f $model ]] || "$LOWBIT" synth "$model" --dim 2048 --ffn 5632 --layers 8 --heads 16 --kv-heads 4 \
                        --vocab 512 --type "$t" --seed 1 "${tok_args[@]}" >&2
-  lb=$("$LOWBIT" bench "$model" -p 128 -n 64 "${depth_args[@]}" --kv-type "$KV" -r 3 -t "$THREADS" --json)
-  lc=$("$LLAMA_BENCH" -m "$model" -p 128 -n 64 "${depth_args[@]}" -r 3 -t "$THREADS" -o json)
-  for test in pp128 tg64; do
-    a=$(jq -r --arg t "$test" '.results[] | select(.test | startswith($t)) | .tokens_per_s' <<<"$lb")
-    if [[ $test == pp128 ]]; then
-      b=$(jq -r '.[] | select(.n_prompt > 0 and .n_gen == 0) | .avg_ts' <<<"$lc")
-    else
-      b=$(jq -r '.[] | select(.n_gen > 0 and .n_prompt == 0) | .avg_ts' <<<"$lc")
-    fi
-    label=$test
-    [[ $DEPTH != 0 ]] && label="$test@d$DEPTH"
-    printf '| %-6s | %-11s | %12.2f | %12.2f | %7.3f |\n' "$t" "$label" "$a" "$b" "$(echo "$a / $b" | bc -l)"
+  rounds=()
+  for ((i = 0; i < ROUNDS; i++)); do
+    lb=$("$LOWBIT" bench "$model" -p 128 -n 64 "${depth_args[@]}" --kv-type "$KV" -r 3 -t "$THREADS" --json)
+    lc=$("$LLAMA_BENCH" -m "$model" -p 128 -n 64 "${depth_args[@]}" -r 3 -t "$THREADS" -o json)
+    a=$(jq -r '[.results[] | select(.test | startswith("pp128")) | .tokens_per_s][0],
+               [.results[] | select(.test | startswith("tg64")) | .tokens_per_s][0]' <<<"$lb" | tr '\n' ' ')
+    b=$(jq -r '[.[] | select(.n_prompt > 0 and .n_gen == 0) | .avg_ts][0],
+               [.[] | select(.n_gen > 0 and .n_prompt == 0) | .avg_ts][0]' <<<"$lc" | tr '\n' ' ')
+    rounds+=("$a $b")  # lowbit pp, tg, llama.cpp pp, tg
   done
+  label_sfx=""
+  [[ $DEPTH != 0 ]] && label_sfx="@d$DEPTH"
+  printf '%s\n' "${rounds[@]}" | python3 -c '
+import statistics as st, sys
+t, sfx = sys.argv[1], sys.argv[2]
+r = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
+for k, test in ((0, "pp128"), (1, "tg64")):
+    a = [x[k] for x in r]; b = [x[k + 2] for x in r]; q = [x / y for x, y in zip(a, b)]
+    print("| %-6s | %-11s | %12.2f | %12.2f | %7.3f | %13s |" % (
+        t, test + sfx, st.median(a), st.median(b), st.median(q), "%.3f-%.3f" % (min(q), max(q))))' "$t" "$label_sfx"
 done

@@ -196,7 +196,7 @@ if fmt_rows:
 llama = read("llama.md")
 if llama:
     out.append("")
-    out.append("**Against llama.cpp** (`bench/compare_llama_cpp.sh`, %s threads, same GGUF files, back to back; "
+    out.append("**Against llama.cpp** (`bench/compare_llama_cpp.sh`, %s threads, same GGUF files, 3 alternating rounds: median t/s, median and range of the per-round ratios; "
                "synthetic model dim 2048, ffn 5632, 8 layers):" % threads)
     out.append("")
     out.append(llama)
@@ -206,7 +206,7 @@ if llama:
     rows = []
     for line in llama.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 5 and cells[1] == "tg64":
+        if len(cells) >= 5 and cells[1] == "tg64":
             f = os.path.join(cmp_dir, "synth-2048-%s.gguf" % cells[0])
             if os.path.exists(f) and bw.get(nthreads):
                 gb = os.path.getsize(f) / 1e9
