@@ -48,9 +48,10 @@ struct load_options {
     // Activation quantization of llama models (src/quant/act_quant.hpp): "" = as the file says,
     // "none" = weight-only, "dynamic" = per-token int8 activations for every per-layer matrix.
     std::string act_quant;
-    // llama models: repack Q4_0 / Q8_0 / Q4_K weight matrices into interleaved 8-row tiles at load
-    // (kernels/repack.hpp) for faster generation, where the rows lie in a read-only file mapping (GGUF)
-    // whose pages can be handed back; the environment variable LOWBIT_REPACK=0 also turns it off.
+    // llama models: repack weight matrices into interleaved 8-row tiles at load (kernels/repack.hpp;
+    // the types with tiles) for faster generation, and copy the others' rows into huge-page memory
+    // (copy_rows), where the rows lie in a read-only file mapping (GGUF) whose pages can be handed
+    // back; the environment variable LOWBIT_REPACK=0 also turns it off.
     bool repack = true;
 };
 

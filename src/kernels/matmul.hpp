@@ -49,6 +49,9 @@ struct weight_matrix {
     // which repack_supported holds). When set (and act.mode is none), the generation path and the integer prompt GEMM read the
     // tiles and never `data`; the de-quantizing F32 path still reads `data`.
     std::shared_ptr<const repacked_matrix> tiles;
+    // Owner of `data` when the rows are a load-time copy (copy_rows, kernels/repack.hpp); null when
+    // `data` points into a file mapping or caller memory.
+    std::shared_ptr<const uint8_t> rows_owner;
 
     const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_stride; }
     size_t n_bytes() const { return static_cast<size_t>(n_rows) * row_stride; }

@@ -1016,6 +1016,26 @@ std::shared_ptr<const repacked_matrix> repack_matrix(type t, const uint8_t* w, s
     return m;
 }
 
+std::shared_ptr<const uint8_t> copy_rows(const std::vector<std::pair<const uint8_t*, size_t>>& parts,
+                                         const std::string& what, int n_threads) {
+    size_t total = 0;
+    for (const auto& [p, n] : parts) total += n;
+    LOWBIT_REQUIRE(total > 0, "copy_rows: nothing to copy for {}", what);
+    uint8_t* buf = alloc_tiles(total, what);
+    std::shared_ptr<const uint8_t> owner(buf, [](const uint8_t* q) { std::free(const_cast<uint8_t*>(q)); });
+    constexpr size_t k_chunk = size_t(1) << 20;
+    size_t at = 0;
+    for (const auto& [src, n] : parts) {
+        uint8_t* dst = buf + at;
+        parallel_for(static_cast<int64_t>((n + k_chunk - 1) / k_chunk), n_threads, [&](int64_t b, int64_t e, int) {
+            const size_t lo = static_cast<size_t>(b) * k_chunk, hi = std::min(n, static_cast<size_t>(e) * k_chunk);
+            std::memcpy(dst + lo, src + lo, hi - lo);
+        });
+        at += n;
+    }
+    return owner;
+}
+
 bool in_readonly_file_mapping(const void* p, size_t n) {
 #if defined(__linux__)
     if (p == nullptr || n == 0) return false;

@@ -198,12 +198,60 @@ llama_model::llama_model(model_data m, const load_options& opt) : data_(std::mov
             w.tiles = repack_matrix(w.t, w.data, w.row_stride, w.n_rows, w.n_cols);
             release_file_pages(w.data, w.n_bytes());
         };
+        // Matrices left without tiles (F32 / F16 / BF16 and other per-row types) whose rows lie in a
+        // read-only file mapping: copied into huge-page memory (copy_rows), the file's pages handed
+        // back. Parts that read one input and agree in type and width share one buffer, and then also
+        // run as one stacked product of plain rows (llama_layer::wqkv / w_gate_up).
+        auto copy = [](std::string name, std::initializer_list<weight_matrix*> parts) {
+            std::vector<weight_matrix*> todo;
+            for (weight_matrix* w : parts)
+                if (!w->tiles && w->act.mode == act_mode::none && w->row_stride == row_bytes(w->t, w->n_cols) &&
+                    in_readonly_file_mapping(w->data, w->n_bytes()))
+                    todo.push_back(w);
+            const weight_matrix& f = **parts.begin();
+            const bool alike = todo.size() == parts.size() && parts.size() > 1 &&
+                               std::all_of(parts.begin(), parts.end(), [&](const weight_matrix* w) {
+                                   return w->t == f.t && w->n_cols == f.n_cols;
+                               });
+            weight_matrix s;
+            if (alike) {
+                std::vector<std::pair<const uint8_t*, size_t>> src;
+                int64_t n_rows = 0;
+                for (weight_matrix* w : todo) {
+                    src.emplace_back(w->data, w->n_bytes());
+                    n_rows += w->n_rows;
+                }
+                auto buf = copy_rows(src, name);
+                size_t at = 0;
+                for (weight_matrix* w : todo) {
+                    release_file_pages(w->data, w->n_bytes());
+                    w->data = buf.get() + at;
+                    w->rows_owner = buf;
+                    at += w->n_bytes();
+                }
+                s = weight_matrix::stored_rows(std::move(name), f.t, n_rows, f.n_cols, buf.get());
+                s.rows_owner = std::move(buf);
+                return s;
+            }
+            for (weight_matrix* w : todo) {
+                auto buf = copy_rows({{w->data, w->n_bytes()}}, w->name);
+                release_file_pages(w->data, w->n_bytes());
+                w->data = buf.get();
+                w->rows_owner = std::move(buf);
+            }
+            return s;
+        };
         for (auto& L : layers_) {
             for (weight_matrix* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) repack(*w);
             L.wqkv = stack(b_name(L.wq, "attn_qkv"), {&L.wq, &L.wk, &L.wv});
+            if (L.wqkv.n_rows == 0) L.wqkv = copy(b_name(L.wq, "attn_qkv"), {&L.wq, &L.wk, &L.wv});
             L.w_gate_up = stack(b_name(L.w_gate, "ffn_gate_up"), {&L.w_gate, &L.w_up});
+            if (L.w_gate_up.n_rows == 0) L.w_gate_up = copy(b_name(L.w_gate, "ffn_gate_up"), {&L.w_gate, &L.w_up});
+            copy(L.wo.name, {&L.wo});
+            copy(L.w_down.name, {&L.w_down});
         }
         repack(output_);
+        copy(output_.name, {&output_});
     }
     for (const auto& t : data_.tensors) {
         n_params_ += t.n_elements();

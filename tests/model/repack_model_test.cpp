@@ -15,7 +15,9 @@
 //    Q4_K 0 -- its __avx2 dot equals __ref);
 //  - matrices repacked only when loaded from a file mapping (in-memory models are left alone);
 //  - q, k, v and gate, up stacked (stack_repacked): the single-token steps run the stacked products,
-//    so the bit-exact generation logits at the ref tier cover them too.
+//    so the bit-exact generation logits at the ref tier cover them too;
+//  - types without tiles (F32, F16, BF16, int3_g32): rows copied into huge-page memory, q/k/v and
+//    gate/up stacked as plain rows, logits bit-equal with the mapped rows' at both tiers.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -120,6 +122,46 @@ TEST(RepackModel, LogitsWithTilesEqualPlainRows) {
                 ASSERT_NEAR(a[i], b[i], 1e-2f * (1.0f + amax))
                     << isa_tier_name(active_isa_tier()) << (i < n_prompt_logits ? ", prompt" : ", generation")
                     << " logit " << i;
+        }
+    }
+}
+
+// Types without tiles: the rows are copied out of the file mapping into huge-page memory (copy_rows);
+// q, k, v and gate, up share one buffer each and run as one stacked product of plain rows. The same
+// per-row kernels run either way, so the logits equal the mapped rows' bit for bit at both tiers.
+TEST(RepackModel, RowsWithoutTilesCopiedAndStacked) {
+    const std::string dir = test::temp_dir();
+    for (type t : {type::f32, type::f16, type::bf16, ext_type::int3_g32}) {
+        SCOPED_TRACE(type_name(t));
+        ASSERT_FALSE(kernels::repack_supported(t, 64));
+        const std::string path = dir + "/tiny-rows-" + type_name(t) + ".gguf";
+        write_synth_llama(tiny(t), path);
+        load_options plain_opt;
+        plain_opt.repack = false;
+        const auto plain = llama_model::load(path, plain_opt);
+        const auto copied = llama_model::load(path);
+        for (const auto& L : copied->layers()) {
+            for (const weight_matrix* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) {
+                EXPECT_EQ(w->tiles, nullptr) << w->name;
+                ASSERT_NE(w->rows_owner, nullptr) << w->name << " was not copied";
+                EXPECT_FALSE(in_readonly_file_mapping(w->data, w->n_bytes())) << w->name;
+            }
+            ASSERT_EQ(L.wqkv.n_rows, L.wq.n_rows + L.wk.n_rows + L.wv.n_rows);
+            ASSERT_EQ(L.w_gate_up.n_rows, L.w_gate.n_rows + L.w_up.n_rows);
+            EXPECT_EQ(L.wqkv.t, t);
+            EXPECT_EQ(L.wq.data, L.wqkv.data);
+            EXPECT_EQ(L.wk.data, L.wqkv.data + L.wq.n_bytes());
+            EXPECT_EQ(L.wv.data, L.wk.data + L.wk.n_bytes());
+            EXPECT_EQ(L.w_up.data, L.w_gate_up.data + L.w_gate.n_bytes());
+        }
+        EXPECT_NE(copied->output().rows_owner, nullptr);
+        EXPECT_EQ(plain->layers()[0].wqkv.n_rows, 0);
+        EXPECT_EQ(plain->layers()[0].wq.rows_owner, nullptr);
+        for (isa_tier tier : {isa_tier::ref, active_isa_tier()}) {
+            isa_scope scope(tier);
+            const auto a = run(plain), b = run(copied);
+            ASSERT_EQ(a.size(), b.size());
+            for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << isa_tier_name(tier) << ", logit " << i;
         }
     }
 }
