@@ -71,11 +71,12 @@ bool matmul_tiled(const weight_matrix& w, int64_t n_tokens, const float* x, int6
 }
 
 // Activation rows, each prepared by prep (or copied when null), interleaved by T = k_panel_tokens tokens
-// into scratch: block i holds xi[T k i + T j + t] = x[T i + t][j] (slots past n_tokens zero).
+// into scratch: block i holds xi[T k i + T j + t] = x[first + t][j] for t < count (first, count =
+// kernels::panel_block(n_tokens, i); the other slots zero).
 float* interleave_tokens(const float* x, int64_t ldx, int64_t n_tokens, int64_t k, void (*prep)(const float*, void*, int64_t),
                          int n_threads, matmul_scratch& scratch) {
     constexpr int64_t T = kernels::k_panel_tokens;
-    const int64_t n_tb = (n_tokens + T - 1) / T;
+    const int64_t n_tb = kernels::panel_token_blocks(n_tokens);
     const size_t block_floats = static_cast<size_t>(T * k);
     auto* xi = reinterpret_cast<float*>(scratch.act(sizeof(float) * block_floats * static_cast<size_t>(n_tb)));
     scratch.reserve_workers(std::max(n_threads, 1));
@@ -83,9 +84,10 @@ float* interleave_tokens(const float* x, int64_t ldx, int64_t n_tokens, int64_t 
         float* row = scratch.tile(worker, static_cast<size_t>(k));
         for (int64_t tb = b; tb < e; ++tb) {
             float* blk = xi + block_floats * static_cast<size_t>(tb);
+            const kernels::panel_token_block tk = kernels::panel_block(n_tokens, tb);
             for (int64_t t = 0; t < T; ++t) {
-                const int64_t tok = tb * T + t;
-                if (tok >= n_tokens) {
+                const int64_t tok = tk.first + t;
+                if (t >= tk.count) {
                     for (int64_t j = 0; j < k; ++j) blk[T * j + t] = 0.0f;
                     continue;
                 }
@@ -273,7 +275,7 @@ bool matmul_panels(const weight_matrix& w, int64_t n_tokens, const float* x, int
     constexpr int64_t R = kernels::k_panel_rows, T = kernels::k_panel_tokens, KC = 1024;
     n_threads = std::max(n_threads, 1);
     const float* xi = interleave_tokens(x, ldx, n_tokens, k, nullptr, n_threads, scratch);
-    const int64_t n_groups = (w.n_rows + R - 1) / R, n_tb = (n_tokens + T - 1) / T;
+    const int64_t n_groups = (w.n_rows + R - 1) / R, n_tb = kernels::panel_token_blocks(n_tokens);
     const bool f32 = w.t == type::f32;
     // Slices of KC columns are de-quantized on their own where KC is a whole number of the type's blocks
     // (the rows' slice, panel and the activations' slice then stay in L2 / L1); per-row formats
@@ -319,11 +321,12 @@ bool matmul_panels(const weight_matrix& w, int64_t n_tokens, const float* x, int
                     kernels::pack_panel_f32__avx2(rows_buf[i], kc, rows[i], kc, panel[i]);
                 }
             }
-            for (int64_t tb = 0; tb < n_tb; ++tb)
+            for (int64_t tb = 0; tb < n_tb; ++tb) {
+                const kernels::panel_token_block tk = kernels::panel_block(n_tokens, tb);
                 for (int64_t i = 0; i < n_g; ++i)
                     kernels::gemm_panel_f32__avx2(kc, sliced ? panel[i] : panel[i] + R * k0, xi + T * k * tb + T * k0,
-                                                  static_cast<int>(std::min(T, n_tokens - tb * T)),
-                                                  y + tb * T * ldy + (g0 + i) * R, ldy, rows[i], k0 > 0);
+                                                  tk.count, y + tk.first * ldy + (g0 + i) * R, ldy, rows[i], k0 > 0);
+            }
         }
     });
     return true;

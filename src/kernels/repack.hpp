@@ -302,8 +302,8 @@ void fp8_e5m2_act_prep(const float* x, void* dst, int64_t n);
 // A float prompt GEMM straight from the tiles (formats without an integer GEMM: FP8): rows of n_tiles
 // consecutive tiles (tile_bytes apart; n_tiles <= k_tile_gemm_max_tiles, n_rows valid rows in all)
 // times n_tokens activation rows prepared by repack_kernels::prep and interleaved by
-// k_tile_gemm_tokens tokens: block i holds xi[T k i + T j + t] = x_{T i + t}[j] (T = k_tile_gemm_tokens,
-// slots past n_tokens unused). y[t * ldy + r] = row r . x_t. scratch: k_tile_gemm_scratch_floats
+// k_tile_gemm_tokens tokens: block i holds xi[T k i + T j + t] = x_{first + t}[j] for t < count
+// (T = k_tile_gemm_tokens; first, count = panel_block(n_tokens, i), gemm_f32.hpp; other slots unused). y[t * ldy + r] = row r . x_t. scratch: k_tile_gemm_scratch_floats
 // floats, 32-byte aligned. Never throws.
 // AVX2: per slice of k_tile_gemm_kc columns, the tiles are decoded (fp8 * d, activations times 2^60)
 // into 16-row f32 panels, which every 6-token block then multiplies with a 16 x 6 register-blocked

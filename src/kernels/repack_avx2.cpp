@@ -781,12 +781,13 @@ void gemm_fp8_avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_ti
                 }
             }
         }
-        for (int64_t t0 = 0; t0 < n_tokens; t0 += T) {
-            const int n_tok = static_cast<int>(std::min(T, n_tokens - t0));
-            const float* xs = xi + T * k * (t0 / T) + T * 32 * b0;
+        for (int64_t tb = 0; tb < panel_token_blocks(n_tokens); ++tb) {
+            const panel_token_block tk = panel_block(n_tokens, tb);
+            const float* xs = xi + T * k * tb + T * 32 * b0;
             for (int64_t gi = 0; gi < n_groups; ++gi) {
                 const int rows = static_cast<int>(std::min<int64_t>(16, n_rows - 16 * gi));
-                gemm_panel_f32__avx2(kc, scratch + 16 * k_tile_gemm_kc * gi, xs, n_tok, y + t0 * ldy + 16 * gi, ldy, rows, b0 > 0);
+                gemm_panel_f32__avx2(kc, scratch + 16 * k_tile_gemm_kc * gi, xs, tk.count, y + tk.first * ldy + 16 * gi, ldy,
+                                     rows, b0 > 0);
             }
         }
     }

@@ -103,6 +103,27 @@ TEST(GemmF32, LargeK) {
     }
 }
 
+// The panel kernels' token blocks: every token once, in order, ceil(n / 6) blocks of 1..6 tokens, and
+// no block under 3 tokens (under 4 only as the 3 of 4 + 3) once n >= 4.
+TEST(Matmul, PanelTokenBlocks) {
+    for (int64_t n = 1; n <= 200; ++n) {
+        const int64_t nb = kernels::panel_token_blocks(n);
+        ASSERT_EQ(nb, (n + kernels::k_panel_tokens - 1) / kernels::k_panel_tokens) << n;
+        int64_t next = 0;
+        for (int64_t b = 0; b < nb; ++b) {
+            const kernels::panel_token_block tk = kernels::panel_block(n, b);
+            ASSERT_EQ(tk.first, next) << "n=" << n << " block " << b;
+            ASSERT_GE(tk.count, 1);
+            ASSERT_LE(tk.count, kernels::k_panel_tokens);
+            if (n >= 4) ASSERT_GE(tk.count, 3) << "n=" << n << " block " << b;
+            next += tk.count;
+        }
+        ASSERT_EQ(next, n);
+    }
+    EXPECT_EQ(kernels::panel_block(128, 20).count, 4);
+    EXPECT_EQ(kernels::panel_block(128, 21).first, 124);
+}
+
 // matmul with weights in a stored format == de-quantize everything, then the reference gemm.
 TEST(Matmul, QuantizedWeightsMatchDequantizedReference) {
     std::mt19937 rng(k_seed + 2);
@@ -111,8 +132,9 @@ TEST(Matmul, QuantizedWeightsMatchDequantizedReference) {
     };
     // (prompts of more than 4 tokens take the panel GEMM (matmul_panels) for types without an integer
     // GEMM: 2100 columns = two 1024-column slices and a tail that is not a multiple of 8; 21 rows = a
-    // full and a partial 16-row panel; 13 tokens = two 6-token blocks and one token)
-    const shape shapes[] = {{1, 32, 1}, {7, 64, 3}, {33, 256, 5}, {130, 512, 17}, {5, 172, 4}, {21, 2100, 13}, {21, 2304, 13}};
+    // full and a partial 16-row panel; 13 / 8 / 15 tokens = token blocks 6 + 4 + 3, 4 + 4, 6 + 5 + 4)
+    const shape shapes[] = {{1, 32, 1},     {7, 64, 3},      {33, 256, 5},   {130, 512, 17}, {5, 172, 4},
+                            {21, 2100, 13}, {21, 2304, 13}, {21, 2100, 8}, {33, 256, 15}};
     const type types[] = {type::f32, type::f16, type::bf16, type::q8_0, type::q4_0, type::q4_k, type::q6_k, type::q2_k,
                           type::q4_1, ext_type::int3_g32, ext_type::int4_pc};
     for (type t : types)

@@ -369,7 +369,7 @@ TEST(Repack, Fp8MatmulWithTiles) {
         tiled.tiles = repack_matrix(t, w.data(), tiled.row_stride, n_rows, n_cols, 1);
         const kernels::dot_fn ref = kernels::dot_kernel(t, isa_tier::ref);
         matmul_scratch sc;
-        for (int64_t n_tokens : {int64_t(1), int64_t(4), int64_t(5), int64_t(19)}) {
+        for (int64_t n_tokens : {int64_t(1), int64_t(4), int64_t(5), int64_t(8), int64_t(15), int64_t(19)}) {
             std::vector<float> x;
             act_rows(type::f32, n_tokens, n_cols, rng, false, &x);
             const int64_t ldy = n_rows + 5;
