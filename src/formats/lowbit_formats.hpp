@@ -78,6 +78,11 @@ void quantize_row_fp8_e4m3_pt__ref(const float* src, void* dst, int64_t n, const
 void dequantize_row_fp8_e5m2_pt__ref(const void* src, float* dst, int64_t n);
 void quantize_row_fp8_e5m2_pt__ref(const float* src, void* dst, int64_t n, const float* importance);
 size_t row_bytes_fp8_pt(int64_t n);
+// The flat index (row * n_cols + column) of the first weight of n_rows stored rows of FP8 type t whose
+// code is not finite (E4M3 NaN 0x7F / 0xFF; E5M2 Inf / NaN, exponent 31), or -1 (also for any other
+// type). The encoders never write such codes; model loading rejects files that hold them, since the
+// AVX2 tile kernels decode them as finite values where the references give NaN / Inf.
+int64_t find_nonfinite_fp8(type t, const uint8_t* rows, size_t row_stride, int64_t n_rows, int64_t n_cols);
 
 void dequantize_row_fp4_e2m1__ref(const void* src, float* dst, int64_t n);
 void quantize_row_fp4_e2m1__ref(const float* src, void* dst, int64_t n, const float* importance);

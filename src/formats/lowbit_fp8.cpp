@@ -102,4 +102,33 @@ void dequantize_row_fp8_e4m3_pt__ref(const void* src, float* dst, int64_t n) { d
 void quantize_row_fp8_e5m2_pt__ref(const float* src, void* dst, int64_t n, const float*) { quantize_pt<fp8_kind::e5m2>(src, dst, n); }
 void dequantize_row_fp8_e5m2_pt__ref(const void* src, float* dst, int64_t n) { dequantize_pt<fp8_kind::e5m2>(src, dst, n); }
 
+int64_t find_nonfinite_fp8(type t, const uint8_t* rows, size_t row_stride, int64_t n_rows, int64_t n_cols) {
+    const bool e4m3 = t == ext_type::fp8_e4m3 || t == ext_type::fp8_e4m3_pt;
+    const bool pt = t == ext_type::fp8_e4m3_pt || t == ext_type::fp8_e5m2_pt;
+    if (!e4m3 && t != ext_type::fp8_e5m2 && t != ext_type::fp8_e5m2_pt) return -1;
+    // E4M3: S.1111.111 is NaN. E5M2: exponent 11111 is Inf (mantissa 0) or NaN.
+    const uint8_t mask = e4m3 ? 0x7F : 0x7C;
+    // Index of the first code in codes[0, n) with (code & mask) == mask, or -1.
+    const auto first_hit = [mask](const uint8_t* codes, int64_t n) -> int64_t {
+        uint8_t any = 0;
+        for (int64_t i = 0; i < n; ++i) any |= static_cast<uint8_t>((codes[i] & mask) == mask);
+        if (!any) return -1;
+        for (int64_t i = 0; i < n; ++i)
+            if ((codes[i] & mask) == mask) return i;
+        return -1;
+    };
+    for (int64_t r = 0; r < n_rows; ++r) {
+        const uint8_t* row = rows + static_cast<size_t>(r) * row_stride;
+        if (pt) {
+            if (const int64_t i = first_hit(row + sizeof(row_header_fp8_pt), n_cols); i >= 0) return r * n_cols + i;
+            continue;
+        }
+        for (int64_t b = 0; b < n_cols / k_qk_fp8; ++b) {
+            const auto* blk = reinterpret_cast<const block_fp8*>(row) + b;
+            if (const int64_t i = first_hit(blk->qs, k_qk_fp8); i >= 0) return r * n_cols + b * k_qk_fp8 + i;
+        }
+    }
+    return -1;
+}
+
 }  // namespace lowbit

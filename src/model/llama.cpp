@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/parallel.hpp"
+#include "formats/lowbit_formats.hpp"
 #include "kernels/attention.hpp"
 #include "kernels/repack.hpp"
 #include "lowbit/error.hpp"
@@ -59,6 +60,9 @@ weight_matrix make_matrix(const model_data& m, const std::string& name, int64_t 
     if (w.t == type::f32)
         LOWBIT_REQUIRE(reinterpret_cast<uintptr_t>(w.data) % alignof(float) == 0,
                        "{}: tensor '{}': F32 data is not 4-byte aligned", m.source_path, name);
+    const int64_t bad = find_nonfinite_fp8(w.t, w.data, w.row_stride, w.n_rows, n_cols);
+    LOWBIT_REQUIRE(bad < 0, "{}: tensor '{}' ({}): weight {} (row {}, column {}) has a NaN/Inf FP8 code, which lowbit's "
+                   "encoders never write; re-quantize the model", m.source_path, name, tr->name, bad, bad / n_cols, bad % n_cols);
     return w;
 }
 

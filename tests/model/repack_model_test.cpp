@@ -20,14 +20,20 @@
 //    gate/up stacked as plain rows, logits bit-equal with the mapped rows' at both tiers.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <memory>
+#include <random>
 #include <vector>
 
 #include "core/cpu.hpp"
 #include "formats/lowbit_formats.hpp"
 #include "kernels/gemm_q.hpp"
+#include "formats/lowbit_blocks.hpp"
 #include "kernels/repack.hpp"
+#include "lowbit/error.hpp"
 #include "model/llama.hpp"
 #include "model/synth.hpp"
 #include "test_util.hpp"
@@ -163,6 +169,68 @@ TEST(RepackModel, RowsWithoutTilesCopiedAndStacked) {
             ASSERT_EQ(a.size(), b.size());
             for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << isa_tier_name(tier) << ", logit " << i;
         }
+    }
+}
+
+// FP8 NaN / Inf codes (never written by the encoders; the AVX2 tile kernels would read them as finite
+// values where the references give NaN / Inf): found by find_nonfinite_fp8, and a model file holding
+// one is refused at load with the tensor and the weight named.
+TEST(RepackModel, NonFiniteFp8CodesAreRefused) {
+    std::mt19937 rng(7);
+    std::normal_distribution<float> nd;
+    const int64_t n_rows = 3, n_cols = 96;
+    std::vector<float> wf(static_cast<size_t>(n_rows * n_cols));
+    for (float& v : wf) v = nd(rng);
+    for (type t : {ext_type::fp8_e4m3, ext_type::fp8_e5m2, ext_type::fp8_e4m3_pt, ext_type::fp8_e5m2_pt}) {
+        SCOPED_TRACE(type_name(t));
+        const size_t rb = row_bytes(t, n_cols);
+        std::vector<uint8_t> q(rb * n_rows);
+        for (int64_t r = 0; r < n_rows; ++r) quantize_row(t, wf.data() + r * n_cols, q.data() + r * rb, n_cols);
+        EXPECT_EQ(find_nonfinite_fp8(t, q.data(), rb, n_rows, n_cols), -1);
+        const bool e4m3 = t == ext_type::fp8_e4m3 || t == ext_type::fp8_e4m3_pt;
+        const bool pt = t == ext_type::fp8_e4m3_pt || t == ext_type::fp8_e5m2_pt;
+        // weight (row 2, column 70): its byte in the row
+        const size_t at = pt ? 4 + 70 : (70 / 32) * sizeof(block_fp8) + 2 + 70 % 32;
+        const std::vector<uint8_t> bad_codes = e4m3 ? std::vector<uint8_t>{0x7F, 0xFF}
+                                                    : std::vector<uint8_t>{0x7C, 0xFC, 0x7D, 0xFF};
+        for (uint8_t c : bad_codes) {
+            std::vector<uint8_t> b = q;
+            b[2 * rb + at] = c;
+            EXPECT_EQ(find_nonfinite_fp8(t, b.data(), rb, n_rows, n_cols), 2 * n_cols + 70) << int(c);
+        }
+        // the largest finite codes pass
+        std::vector<uint8_t> b = q;
+        b[2 * rb + at] = e4m3 ? 0x7E : 0x7B;
+        EXPECT_EQ(find_nonfinite_fp8(t, b.data(), rb, n_rows, n_cols), -1);
+    }
+    EXPECT_EQ(find_nonfinite_fp8(type::q8_0, nullptr, 0, 5, 32), -1);  // other types: nothing to check
+
+    // a model file with one NaN code in blk.1.ffn_up.weight
+    const std::string path = test::temp_dir() + "/tiny-fp8-nan.gguf";
+    write_synth_llama(tiny(ext_type::fp8_e4m3), path);
+    std::vector<uint8_t> file;
+    {
+        const auto m = llama_model::load(path);  // loads before the change
+        const weight_matrix& w = m->layers()[1].w_up;
+        std::ifstream in(path, std::ios::binary);
+        file.assign(std::istreambuf_iterator<char>(in), {});
+        const auto* row = m->data().find_tensor("blk.1.ffn_up.weight")->bytes.data();
+        const auto it = std::search(file.begin(), file.end(), row, row + 256);
+        ASSERT_NE(it, file.end());
+        it[static_cast<ptrdiff_t>(w.row_stride) + 2 + 5] = 0xFF;  // row 1, weight 5
+    }
+    {
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        out.write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
+    }
+    try {
+        llama_model::load(path);
+        FAIL() << "a NaN FP8 code was accepted";
+    } catch (const error& e) {
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find("blk.1.ffn_up.weight"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("row 1, column 5"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("NaN/Inf FP8 code"), std::string::npos) << msg;
     }
 }
 
