@@ -266,8 +266,8 @@ const type k_lowbit_types[] = {
     ext_type::int2_g128, ext_type::ternary_g64, ext_type::int3_g32, ext_type::int3_g128, ext_type::int8_g32_asym,
 };
 
-const type k_types[] = {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::q8_0, type::iq4_nl,
-                        type::q2_k, type::q3_k, type::q4_k, type::q5_k, type::q6_k};
+const type k_types[] = {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::q8_0,  type::iq4_nl, type::q2_k,
+                        type::q3_k, type::q4_k, type::q5_k, type::q6_k, type::mxfp4, type::tq1_0,  type::tq2_0};
 
 int register_all() {
     benchmark::RegisterBenchmark("BM_bandwidth", BM_bandwidth)->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()

@@ -15,25 +15,10 @@
 
 #include "formats/ggml_mxfp4.hpp"
 #include "core/half.hpp"
+#include "formats/ggml_blocks.hpp"
 
 namespace lowbit {
 namespace {
-
-constexpr int k_qk_mxfp4 = 32;
-struct block_mxfp4 {
-    uint8_t e;                       // E8M0 shared exponent
-    uint8_t qs[k_qk_mxfp4 / 2];      // E2M1 nibbles
-};
-static_assert(sizeof(block_mxfp4) == 17, "mxfp4 block size");
-
-// E2M1 values times two (ggml's kvalues_mxfp4): the format's definition, reproduced as data.
-constexpr int8_t k_mxfp4_kvalues[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
-
-// 2^(e - 128) = E8M0 value / 2, exactly.
-float e8m0_to_f32_half(uint8_t e) {
-    const uint32_t bits = e < 2 ? (0x00200000u << e) : (static_cast<uint32_t>(e - 1) << 23);
-    return bits_to_f32(bits);
-}
 
 int best_index(float x, float d) {
     int best = 0;

@@ -53,6 +53,18 @@ float dot_q4_k_q8_k__avx2(int64_t n, const void* w, const void* a);
 float dot_q5_k_q8_k__avx2(int64_t n, const void* w, const void* a);
 float dot_q6_k_q8_k__avx2(int64_t n, const void* w, const void* a);
 
+// MXFP4 . Q8_0:  sum_b  (2^(e_b - 128) d_a[b]) * sum_j kv[u_j] q_a[j]   (kv: E2M1 values doubled, ggml's
+//                table; 32-blocks: the __avx2 lane order as for IQ4_NL)
+// TQ2_0 . Q8_K:  sum_b  d_a d_w * (sum_j q_j q_a[j] - sum_j q_a[j])      (q in 0..2: w = d (q - 1))
+// TQ1_0 . Q8_K:  the same with the trits of the base-3 bytes (formats/ggml_iquants.cpp)
+// The ternary __avx2 kernels equal __ref bit for bit (exact integers, the same float steps).
+float dot_mxfp4_q8_0__ref(int64_t n, const void* w, const void* a);
+float dot_tq1_0_q8_k__ref(int64_t n, const void* w, const void* a);
+float dot_tq2_0_q8_k__ref(int64_t n, const void* w, const void* a);
+float dot_mxfp4_q8_0__avx2(int64_t n, const void* w, const void* a);
+float dot_tq1_0_q8_k__avx2(int64_t n, const void* w, const void* a);
+float dot_tq2_0_q8_k__avx2(int64_t n, const void* w, const void* a);
+
 // lowbit's own formats (formats/lowbit_blocks.hpp; math and layouts in dot_lowbit_ref.cpp). INT:
 // Bits 8/4/3/2, G 32/64/128 or 0 (per channel, n a multiple of 32); symmetric with Q8_0 activations,
 // asymmetric with Q8_1 (the min enters as m_w * s_a). 4-bit codebooks use int8 tables: FP4 E2M1

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "formats/ggml_blocks.hpp"
+#include "formats/ggml_mxfp4.hpp"
 #include "formats/iq_grids.hpp"
 #include "kernels/avx2_math.hpp"
 #include "kernels/dot.hpp"
@@ -57,18 +58,21 @@ inline __m256i pair_scales(__m256i half, int g) {
 
 // sum_b d_w[b] d_a[b] * (block_dot(b) summed over its 8 int32 lanes), two blocks per step in two
 // float accumulators (independent dependency chains).
-template <class W, class A, class F>
-inline float sum_blocks32(int64_t nb, const W* x, const A* y, F block_dot) {
+// scale(b): the block's float scale product (fp16 d_w d_a, or MXFP4's power of two times d_a).
+template <class S, class F>
+inline float sum_blocks32_scaled(int64_t nb, S scale, F block_dot) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     int64_t b = 0;
     for (; b + 1 < nb; b += 2) {
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[b].d) * fp16(y[b].d)), _mm256_cvtepi32_ps(block_dot(b)), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[b + 1].d) * fp16(y[b + 1].d)),
-                               _mm256_cvtepi32_ps(block_dot(b + 1)), acc1);
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(scale(b)), _mm256_cvtepi32_ps(block_dot(b)), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(scale(b + 1)), _mm256_cvtepi32_ps(block_dot(b + 1)), acc1);
     }
-    if (b < nb)
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[b].d) * fp16(y[b].d)), _mm256_cvtepi32_ps(block_dot(b)), acc0);
+    if (b < nb) acc0 = _mm256_fmadd_ps(_mm256_set1_ps(scale(b)), _mm256_cvtepi32_ps(block_dot(b)), acc0);
     return hsum(_mm256_add_ps(acc0, acc1));
+}
+template <class W, class A, class F>
+inline float sum_blocks32(int64_t nb, const W* x, const A* y, F block_dot) {
+    return sum_blocks32_scaled(nb, [&](int64_t b) { return fp16(x[b].d) * fp16(y[b].d); }, block_dot);
 }
 
 // sum += y_d * d * sumi - y_d * dmin * summ, rounded as __ref rounds it.
@@ -97,6 +101,93 @@ float dot_iq4_nl_q8_0__avx2(int64_t n, const void* w, const void* a) {
     return sum_blocks32(n / k_qk4_nl, x, y, [&](int64_t b) {
         return dot_i8_i8(_mm256_shuffle_epi8(table, unpack_nibbles(x[b].qs)), load32(y[b].qs));
     });
+}
+
+float dot_mxfp4_q8_0__avx2(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_mxfp4*>(w);
+    const auto* y = static_cast<const block_q8_0*>(a);
+    const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(k_mxfp4_kvalues));
+    const __m256i table = _mm256_set_m128i(t, t);
+    return sum_blocks32_scaled(
+        n / k_qk_mxfp4, [&](int64_t b) { return e8m0_to_f32_half(x[b].e) * fp16(y[b].d); },
+        [&](int64_t b) { return dot_i8_i8(_mm256_shuffle_epi8(table, unpack_nibbles(x[b].qs)), load32(y[b].qs)); });
+}
+
+// Ternary TQ2_0 / TQ1_0 . Q8_K: the codes 0..2 (unsigned) meet the activations in maddubs, summed in
+// int16 (8 maddubs per block: |.| <= 8 x 2 x 2 x 127 = 4064); the -1 enters as the activations' sum
+// (Q8_K bsums). Float step as __ref: sum + (d_a d_w) * float(sumi).
+namespace {
+inline float tq_block(float sum, const block_q8_k& y, uint16_t d, __m256i s16) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    const __m256i bs = _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(y.bsums)), ones);
+    const int sumi = hsum_i32(_mm256_sub_epi32(_mm256_madd_epi16(s16, ones), bs));
+    return sum + no_contract(no_contract(y.d * fp16(d)) * static_cast<float>(sumi));
+}
+
+// Trit of each byte held in a 16-bit lane (value 0..255) times mul (per lane, mod 256): the top trit
+// of (byte * mul mod 256), i.e. (. * 3) >> 8 (formats/ggml_iquants.cpp), in the lane's low byte.
+inline __m256i trit16(__m256i b, __m256i mul) {
+    const __m256i q = _mm256_and_si256(_mm256_mullo_epi16(b, mul), _mm256_set1_epi16(0xFF));
+    return _mm256_mulhi_epu16(q, _mm256_set1_epi16(768));
+}
+
+// The trits of the 32 bytes of v (each byte's 16-bit multiplier: lo for bytes 0..7 / 16..23, hi for
+// 8..15 / 24..31 of the 128-bit lanes), in byte order, as unsigned bytes 0..2.
+inline __m256i trits32(__m256i v, __m256i mul_lo, __m256i mul_hi) {
+    const __m256i z = _mm256_setzero_si256();
+    return _mm256_packus_epi16(trit16(_mm256_unpacklo_epi8(v, z), mul_lo), trit16(_mm256_unpackhi_epi8(v, z), mul_hi));
+}
+}  // namespace
+
+float dot_tq2_0_q8_k__avx2(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_tq2_0*>(w);
+    const auto* y = static_cast<const block_q8_k*>(a);
+    const __m256i m3 = _mm256_set1_epi8(3);
+    float sum = 0;
+    for (int64_t b = 0; b < n / k_qk_k; ++b) {
+        __m256i s16 = _mm256_setzero_si256();
+        for (int h = 0; h < 2; ++h) {
+            const __m256i q = load32(x[b].qs + 32 * h);
+            for (int l = 0; l < 4; ++l)
+                s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 2 * l), m3),
+                                                                 load32(y[b].qs + 128 * h + 32 * l)));
+        }
+        sum = tq_block(sum, y[b], x[b].d, s16);
+    }
+    return sum;
+}
+
+// TQ1_0 (weight order in dot_ref.cpp): qs[0..32) x 5 trits in 5 vectors; qs[32..48) broadcast to both
+// lanes for trits (0, 1) and (2, 3); trit 4 of qs[32..48) in the low lane with the 16 qh trits (qh[j]
+// repeated, position 4t + j, multiplier 3^t) in the high lane.
+float dot_tq1_0_q8_k__avx2(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_tq1_0*>(w);
+    const auto* y = static_cast<const block_q8_k*>(a);
+    static constexpr int16_t k_pow3[5] = {1, 3, 9, 27, 81};
+    const __m256i m01 = _mm256_setr_epi16(1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i m23 = _mm256_setr_epi16(9, 9, 9, 9, 9, 9, 9, 9, 27, 27, 27, 27, 27, 27, 27, 27);
+    const __m256i m4_lo = _mm256_setr_epi16(81, 81, 81, 81, 81, 81, 81, 81, 1, 1, 1, 1, 3, 3, 3, 3);
+    const __m256i m4_hi = _mm256_setr_epi16(81, 81, 81, 81, 81, 81, 81, 81, 9, 9, 9, 9, 27, 27, 27, 27);
+    float sum = 0;
+    for (int64_t b = 0; b < n / k_qk_k; ++b) {
+        const int8_t* q = y[b].qs;
+        __m256i s16 = _mm256_setzero_si256();
+        const __m256i v = load32(x[b].qs);
+        for (int t = 0; t < 5; ++t) {
+            const __m256i m = _mm256_set1_epi16(k_pow3[t]);
+            s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(trits32(v, m, m), load32(q + 32 * t)));
+        }
+        const __m128i v2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].qs + 32));
+        const __m256i v2x = _mm256_set_m128i(v2, v2);
+        s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(trits32(v2x, m01, m01), load32(q + 160)));
+        s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(trits32(v2x, m23, m23), load32(q + 192)));
+        int32_t qh;
+        std::memcpy(&qh, x[b].qh, 4);
+        const __m256i v3 = _mm256_set_m128i(_mm_set1_epi32(qh), v2);
+        s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(trits32(v3, m4_lo, m4_hi), load32(q + 224)));
+        sum = tq_block(sum, y[b], x[b].d, s16);
+    }
+    return sum;
 }
 
 // Q4_1 / Q5_1: unsigned codes (0..15 / 0..31) go straight into maddubs; the mins are added as

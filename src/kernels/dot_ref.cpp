@@ -5,6 +5,7 @@
 
 #include "core/half.hpp"
 #include "formats/ggml_blocks.hpp"
+#include "formats/ggml_mxfp4.hpp"
 #include "formats/iq_grids.hpp"
 #include "kernels/dot.hpp"
 
@@ -265,6 +266,66 @@ float dot_q6_k_q8_k__ref(int64_t n, const void* w, const void* a) {
             sumi += x[b].scales[s] * si;
         }
         sum += y[b].d * fp16_to_f32(x[b].d) * static_cast<float>(sumi);
+    }
+    return sum;
+}
+
+float dot_mxfp4_q8_0__ref(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_mxfp4*>(w);
+    const auto* y = static_cast<const block_q8_0*>(a);
+    float sum = 0;
+    for (int64_t b = 0; b < n / k_qk_mxfp4; ++b) {
+        int sumi = 0;
+        for (int j = 0; j < 16; ++j)
+            sumi += k_mxfp4_kvalues[lo4(x[b].qs[j])] * y[b].qs[j] + k_mxfp4_kvalues[hi4(x[b].qs[j])] * y[b].qs[j + 16];
+        sum += static_cast<float>(sumi) * (e8m0_to_f32_half(x[b].e) * fp16_to_f32(y[b].d));
+    }
+    return sum;
+}
+
+namespace {
+// Sum of a Q8_K block's activations (its 16 stored partial sums).
+inline int q8_k_sum(const block_q8_k& y) {
+    int s = 0;
+    for (int16_t v : y.bsums) s += v;
+    return s;
+}
+// Trit t (0..4) of a TQ1_0 byte (formats/ggml_iquants.cpp): (byte * 3^t mod 256) * 3 >> 8.
+inline int tq1_trit(uint8_t b, int t) {
+    static constexpr uint8_t k_pow3[5] = {1, 3, 9, 27, 81};
+    return (static_cast<uint8_t>(b * k_pow3[t]) * 3) >> 8;
+}
+}  // namespace
+
+// TQ2_0: weight 128 h + 32 l + m = bits 2l, 2l + 1 of qs[32 h + m].
+float dot_tq2_0_q8_k__ref(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_tq2_0*>(w);
+    const auto* y = static_cast<const block_q8_k*>(a);
+    float sum = 0;
+    for (int64_t b = 0; b < n / k_qk_k; ++b) {
+        int sumi = 0;
+        for (int i = 0; i < k_qk_k; ++i) sumi += ((x[b].qs[32 * (i / 128) + i % 32] >> (2 * ((i % 128) / 32))) & 3) * y[b].qs[i];
+        sum += y[b].d * fp16_to_f32(x[b].d) * static_cast<float>(sumi - q8_k_sum(y[b]));
+    }
+    return sum;
+}
+
+// TQ1_0: weights 0..159 = trit t of qs[m] at 32 t + m (m < 32); 160..239 = trit t of qs[32 + m] at
+// 160 + 16 t + m (m < 16); 240..255 = trit t of qh[j] at 240 + 4 t + j.
+float dot_tq1_0_q8_k__ref(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_tq1_0*>(w);
+    const auto* y = static_cast<const block_q8_k*>(a);
+    float sum = 0;
+    for (int64_t b = 0; b < n / k_qk_k; ++b) {
+        const int8_t* q = y[b].qs;
+        int sumi = 0;
+        for (int t = 0; t < 5; ++t)
+            for (int m = 0; m < 32; ++m) sumi += tq1_trit(x[b].qs[m], t) * q[32 * t + m];
+        for (int t = 0; t < 5; ++t)
+            for (int m = 0; m < 16; ++m) sumi += tq1_trit(x[b].qs[32 + m], t) * q[160 + 16 * t + m];
+        for (int t = 0; t < 4; ++t)
+            for (int j = 0; j < 4; ++j) sumi += tq1_trit(x[b].qh[j], t) * q[240 + 4 * t + j];
+        sum += y[b].d * fp16_to_f32(x[b].d) * static_cast<float>(sumi - q8_k_sum(y[b]));
     }
     return sum;
 }

@@ -45,6 +45,9 @@ const case_t k_cases[] = {
     {type::q4_k, kernels::dot_q4_k_q8_k__ref, kernels::dot_q4_k_q8_k__avx2},
     {type::q5_k, kernels::dot_q5_k_q8_k__ref, kernels::dot_q5_k_q8_k__avx2},
     {type::q6_k, kernels::dot_q6_k_q8_k__ref, kernels::dot_q6_k_q8_k__avx2},
+    {type::mxfp4, kernels::dot_mxfp4_q8_0__ref, kernels::dot_mxfp4_q8_0__avx2},
+    {type::tq1_0, kernels::dot_tq1_0_q8_k__ref, kernels::dot_tq1_0_q8_k__avx2},
+    {type::tq2_0, kernels::dot_tq2_0_q8_k__ref, kernels::dot_tq2_0_q8_k__avx2},
 };
 
 bool is_k(type t) { return traits(t).block_size == 256; }
@@ -71,6 +74,8 @@ std::vector<size_t> half_fields(type t) {
         case type::q4_k: return {0, 2};
         case type::q5_k: return {0, 2};
         case type::q6_k: return {offsetof(block_q6_k, d)};
+        case type::tq1_0: return {offsetof(block_tq1_0, d)};
+        case type::tq2_0: return {offsetof(block_tq2_0, d)};
         default: return {};
     }
 }
@@ -86,6 +91,8 @@ std::vector<uint8_t> random_row(type t, int64_t n, std::mt19937& rng, bool unit)
             const uint16_t h = f32_to_fp16(unit ? 1.0f : u(rng));
             std::memcpy(b.data() + off + f, &h, 2);
         }
+    if (t == type::mxfp4)  // E8M0 exponent byte: 2^(e - 128) in [2^-10, 2^2] (unit: 1)
+        for (size_t off = 0; off < b.size(); off += bb) b[off] = static_cast<uint8_t>(unit ? 128 : 118 + rng() % 13);
     return b;
 }
 
