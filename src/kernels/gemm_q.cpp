@@ -7,6 +7,7 @@
 
 #include "core/half.hpp"
 #include "formats/ggml_blocks.hpp"
+#include "formats/ggml_mxfp4.hpp"
 #include "formats/iq_grids.hpp"
 #include "formats/lowbit_blocks.hpp"
 #include "formats/lowbit_formats.hpp"
@@ -401,6 +402,17 @@ void gemm_pack_iq4_nl__ref(const uint8_t* w, size_t row_stride, int n_rows, int6
     });
 }
 
+void gemm_pack_mxfp4__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    pack_groups<gemm_block_q8x8, block_mxfp4>(w, row_stride, n_rows, k / k_qk_mxfp4, dst,
+                                              [](auto& o, int r, const block_mxfp4& blk) {
+        o.d[r] = e8m0_to_f32_half(blk.e);
+        for (int c = 0; c < 32; ++c) {
+            const int code = c < 16 ? (blk.qs[c] & 0x0F) : (blk.qs[c - 16] >> 4);
+            o.q[c / 4][r][c % 4] = k_mxfp4_kvalues[code];
+        }
+    });
+}
+
 void gemm_iq4_nl_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                                int64_t ldy, int n_rows) {
     gemm_q8x8_ref<false>(nb, pw, a, t0, n_tok, y, ldy, n_rows);  // signed codes, as Q8_0
@@ -560,6 +572,10 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
             break;
         case type::iq4_nl:
             k = {type::q8_0, k_qk4_nl, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_iq4_nl__avx2 : gemm_pack_iq4_nl__ref,
+                 iq4_nl_gemm};
+            break;
+        case type::mxfp4:  // signed codebook values, as IQ4_NL
+            k = {type::q8_0, k_qk_mxfp4, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_mxfp4__avx2 : gemm_pack_mxfp4__ref,
                  iq4_nl_gemm};
             break;
         case type::iq4_xs:

@@ -27,6 +27,7 @@
 #include <type_traits>
 
 #include "formats/ggml_blocks.hpp"
+#include "formats/ggml_mxfp4.hpp"
 #include "formats/iq_grids.hpp"
 #include "formats/lowbit_blocks.hpp"
 #include "kernels/avx2_math.hpp"
@@ -618,6 +619,16 @@ void gemm_pack_iq4_nl__avx2(const uint8_t* w, size_t row_stride, int n_rows, int
     pack_q8x8(w, row_stride, n_rows, k / k_qk4_nl, dst, [&](const uint8_t* row, int64_t b, float& d) {
         const auto& blk = reinterpret_cast<const block_iq4_nl*>(row)[b];
         d = _cvtsh_ss(blk.d);
+        return _mm256_shuffle_epi8(table, unpack_nibbles(blk.qs));
+    });
+}
+
+void gemm_pack_mxfp4__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    const __m256i table =
+        _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k_mxfp4_kvalues)));
+    pack_q8x8(w, row_stride, n_rows, k / k_qk_mxfp4, dst, [&](const uint8_t* row, int64_t b, float& d) {
+        const auto& blk = reinterpret_cast<const block_mxfp4*>(row)[b];
+        d = e8m0_to_f32_half(blk.e);
         return _mm256_shuffle_epi8(table, unpack_nibbles(blk.qs));
     });
 }

@@ -12,6 +12,7 @@
 #include "core/half.hpp"
 #include "core/parallel.hpp"
 #include "formats/ggml_blocks.hpp"
+#include "formats/ggml_mxfp4.hpp"
 #include "formats/iq_grids.hpp"
 #include "formats/lowbit_blocks.hpp"
 #include "formats/lowbit_formats.hpp"
@@ -281,6 +282,13 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
             static_assert(sizeof(block_iq4_nl) == sizeof(block_q4_0), "IQ4_NL reuses the Q4_0 tile");
             repack_tile_q4_0(w, row_stride, n_rows, n_cols / k_qk4_nl, static_cast<tile_q4_0x8*>(dst));
             break;
+        case type::mxfp4:  // nibbles as Q4_0's; the E8M0 scale as the exact fp16 2^(e - 128)
+            tile_rows<tile_q4_0x8, block_mxfp4>(w, row_stride, n_rows, n_cols / k_qk_mxfp4, static_cast<tile_q4_0x8*>(dst),
+                                                [](auto& o, int r, const block_mxfp4& blk) {
+                                                    o.d[r] = f32_to_fp16(e8m0_to_f32_half(blk.e));
+                                                    for (int c = 0; c < 4; ++c) std::memcpy(o.qs[c][r], blk.qs + 4 * c, 4);
+                                                });
+            break;
         case type::q4_1: repack_tile_q4_1(w, row_stride, n_rows, n_cols / k_qk4_1, static_cast<tile_q4_1x8*>(dst)); break;
         case type::q5_1: repack_tile_q5_1(w, row_stride, n_rows, n_cols / k_qk5_1, static_cast<tile_q5_1x8*>(dst)); break;
         case type::q5_0: repack_tile_q5_0(w, row_stride, n_rows, n_cols / k_qk5_0, static_cast<tile_q5_0x8*>(dst)); break;
@@ -407,6 +415,7 @@ void gemv_q8_0_act_ref(int64_t nb, const void* tiles, const void* a, float* y, i
 inline int q4_0_weight(const tile_q4_0x8& x, int r, int j) { return q4_0_tile_nibble(x, r, j) - 8; }
 inline int iq4_nl_weight(const tile_q4_0x8& x, int r, int j) { return k_iq4nl_values[q4_0_tile_nibble(x, r, j)]; }
 inline int nf4_weight(const tile_q4_0x8& x, int r, int j) { return k_nf4_i8[q4_0_tile_nibble(x, r, j)]; }
+inline int mxfp4_weight(const tile_q4_0x8& x, int r, int j) { return k_mxfp4_kvalues[q4_0_tile_nibble(x, r, j)]; }
 inline int q5_0_weight(const tile_q5_0x8& x, int r, int j) { return q5_tile_code(x, r, j) - 16; }
 inline int q8_0_weight(const tile_q8_0x8& x, int r, int j) { return x.qs[j / 4][r][j % 4]; }
 template <int Off>
@@ -424,6 +433,11 @@ void gemv_q4_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const i
 void gemv_iq4_nlx8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                              int n_rows) {
     gemv_q8_0_act_ref<tile_q4_0x8, iq4_nl_weight>(nb, tiles, a, y, n_rows);
+}
+
+void gemv_mxfp4x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                            int n_rows) {
+    gemv_q8_0_act_ref<tile_q4_0x8, mxfp4_weight>(nb, tiles, a, y, n_rows);
 }
 
 void gemv_nf4x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
@@ -713,7 +727,10 @@ void repack_unpack_q4_0__ref(int64_t nb, const void* tiles, void* dst) {
         }
 }
 
-void repack_unpack_iq4_nl__ref(int64_t nb, const void* tiles, void* dst) {
+namespace {
+// Q4_0-tile codebook formats (IQ4_NL, MXFP4): codes -> table values, fp16 d -> float.
+template <const int8_t* Table>
+void unpack_table4_ref(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_q4_0x8*>(tiles);
     auto* out = static_cast<gemm_block_q8x8*>(dst);
     for (int64_t b = 0; b < nb; ++b)
@@ -721,11 +738,15 @@ void repack_unpack_iq4_nl__ref(int64_t nb, const void* tiles, void* dst) {
             out[b].d[r] = fp16_to_f32(x[b].d[r]);
             for (int c = 0; c < 4; ++c)
                 for (int i = 0; i < 4; ++i) {
-                    out[b].q[c][r][i] = k_iq4nl_values[x[b].qs[c][r][i] & 15];
-                    out[b].q[c + 4][r][i] = k_iq4nl_values[x[b].qs[c][r][i] >> 4];
+                    out[b].q[c][r][i] = Table[x[b].qs[c][r][i] & 15];
+                    out[b].q[c + 4][r][i] = Table[x[b].qs[c][r][i] >> 4];
                 }
         }
 }
+}  // namespace
+
+void repack_unpack_iq4_nl__ref(int64_t nb, const void* tiles, void* dst) { unpack_table4_ref<k_iq4nl_values>(nb, tiles, dst); }
+void repack_unpack_mxfp4__ref(int64_t nb, const void* tiles, void* dst) { unpack_table4_ref<k_mxfp4_kvalues>(nb, tiles, dst); }
 
 void repack_unpack_nf4__ref(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_q4_0x8*>(tiles);
@@ -842,6 +863,10 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
             k = {type::q8_1, k_qk4_1, sizeof(tile_q4_1x8), avx2 ? gemv_q4_1x8_q8_1__avx2 : gemv_q4_1x8_q8_1__ref,
                  nullptr};
             break;
+        case type::mxfp4:
+            k = {type::q8_0, k_qk_mxfp4, sizeof(tile_q4_0x8), avx2 ? gemv_mxfp4x8_q8_0__avx2 : gemv_mxfp4x8_q8_0__ref,
+                 avx2 ? repack_unpack_mxfp4__avx2 : repack_unpack_mxfp4__ref};
+            break;
         // lowbit formats on ggml tiles (repack_tile_int4_g32 ...), unpacked for the ggml types' prompt
         // GEMM (gemm_q_kernel packs their rows the same way); int4_g32_asym, like Q4_1, has none
         case ext_type::int4_g32:
@@ -928,6 +953,17 @@ bool repack_supported(type t, int64_t n_cols) {
     return k.block > 0 && n_cols > 0 && n_cols % k.block == 0;
 }
 
+bool repack_rows_supported(type t, const uint8_t* w, size_t row_stride, int64_t n_rows, int64_t n_cols) {
+    if (!repack_supported(t, n_cols)) return false;
+    if (t != type::mxfp4) return true;
+    for (int64_t r = 0; r < n_rows; ++r) {
+        const auto* blk = reinterpret_cast<const block_mxfp4*>(w + row_stride * static_cast<size_t>(r));
+        for (int64_t b = 0; b < n_cols / k_qk_mxfp4; ++b)
+            if (blk[b].e < k_mxfp4_tile_e_min || blk[b].e > k_mxfp4_tile_e_max) return false;
+    }
+    return true;
+}
+
 }  // namespace kernels
 
 namespace {
@@ -992,8 +1028,8 @@ std::shared_ptr<const repacked_matrix> stack_repacked(std::vector<std::shared_pt
 
 std::shared_ptr<const repacked_matrix> repack_matrix(type t, const uint8_t* w, size_t row_stride, int64_t n_rows,
                                                      int64_t n_cols, int n_threads) {
-    LOWBIT_REQUIRE(kernels::repack_supported(t, n_cols), "repack: {} rows of {} weights have no tiled layout",
-                   type_name(t), n_cols);
+    LOWBIT_REQUIRE(kernels::repack_rows_supported(t, w, row_stride, n_rows, n_cols),
+                   "repack: {} rows of {} weights have no tiled layout (or values it cannot hold)", type_name(t), n_cols);
     LOWBIT_REQUIRE(n_rows > 0 && n_rows <= (int64_t(1) << 31), "repack: {} rows is out of range", n_rows);
     const kernels::repack_kernels k = kernels::repack_kernel(t, isa_tier::ref);
     auto m = std::make_shared<repacked_matrix>();

@@ -250,6 +250,14 @@ void gemv_iq4_nlx8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const
 void gemv_iq4_nlx8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void repack_unpack_iq4_nl__ref(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_iq4_nl__avx2(int64_t nb, const void* tiles, void* dst);
+// MXFP4 on the Q4_0 tile (nibbles as stored, d[r] = the block's 2^(e - 128) as an exact fp16, so only
+// for blocks with e in [k_mxfp4_tile_e_min, k_mxfp4_tile_e_max]: repack_rows_supported): weights
+// k_mxfp4_kvalues[code] times d, as dot_mxfp4_q8_0__ref.
+constexpr int k_mxfp4_tile_e_min = 104, k_mxfp4_tile_e_max = 143;  // 2^-24 .. 2^15
+void gemv_mxfp4x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_mxfp4x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void repack_unpack_mxfp4__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_mxfp4__avx2(int64_t nb, const void* tiles, void* dst);
 // lowbit nf4 on the Q4_0 tile (codes, the 64-weight block's scale repeated per 32 columns): weights
 // k_nf4_i8[code] (kernels/dot.hpp) times d / 127, as dot_nf4_q8_0__ref.
 void gemv_nf4x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
@@ -352,6 +360,9 @@ repack_kernels repack_kernel(type t, isa_tier tier);
 // Whether matrices of type `t` with rows of n_cols can be repacked (a tiled layout exists and n_cols
 // is a whole number of blocks).
 bool repack_supported(type t, int64_t n_cols);
+// repack_supported, and the rows' values fit the tiles: MXFP4 only when every block's exponent lies in
+// [k_mxfp4_tile_e_min, k_mxfp4_tile_e_max] (its scale is then an exact fp16); every other type: any rows.
+bool repack_rows_supported(type t, const uint8_t* w, size_t row_stride, int64_t n_rows, int64_t n_cols);
 
 // Rows r0 .. r0 + n_rows (1..8) of the stored rows at `w` (stride row_stride) -> one tile at dst
 // (n_cols / block tile blocks). Never throws.

@@ -22,6 +22,7 @@
 #include <cstring>
 
 #include "formats/ggml_blocks.hpp"
+#include "formats/ggml_mxfp4.hpp"
 #include "formats/iq_grids.hpp"
 #include "kernels/avx2_math.hpp"
 #include "kernels/dot.hpp"
@@ -334,6 +335,11 @@ void gemv_iq4_nlx8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, cons
     gemv_q8_0_act<tile_q4_0x8, table4_sums<k_iq4nl_values>, false>(nb, tiles, a, side, y, n_rows);
 }
 
+void gemv_mxfp4x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                             int n_rows) {
+    gemv_q8_0_act<tile_q4_0x8, table4_sums<k_mxfp4_kvalues>, false>(nb, tiles, a, side, y, n_rows);
+}
+
 void gemv_nf4x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
                            int n_rows) {
     gemv_q8_0_act<tile_q4_0x8, table4_sums<k_nf4_i8>, false, 127>(nb, tiles, a, side, y, n_rows);
@@ -374,6 +380,7 @@ void unpack_table4(int64_t nb, const void* tiles, void* dst) {
 
 void repack_unpack_iq4_nl__avx2(int64_t nb, const void* tiles, void* dst) { unpack_table4<k_iq4nl_values, 1>(nb, tiles, dst); }
 void repack_unpack_nf4__avx2(int64_t nb, const void* tiles, void* dst) { unpack_table4<k_nf4_i8, 127>(nb, tiles, dst); }
+void repack_unpack_mxfp4__avx2(int64_t nb, const void* tiles, void* dst) { unpack_table4<k_mxfp4_kvalues, 1>(nb, tiles, dst); }
 
 // IQ4_XS: per sub-block the codebook sums times the rows' signed scales (int32), then per 256-block
 // acc = fma(d_a * d_w, float(sum), acc), as gemv_iq4_xsx8_q8_k__ref.

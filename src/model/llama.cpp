@@ -196,7 +196,8 @@ llama_model::llama_model(model_data m, const load_options& opt) : data_(std::mov
     const char* env_repack = std::getenv("LOWBIT_REPACK");
     if (opt.repack && !(env_repack && std::strcmp(env_repack, "0") == 0)) {
         auto repack = [](weight_matrix& w) {
-            if (w.act.mode != act_mode::none || !kernels::repack_supported(w.t, w.n_cols) ||
+            if (w.act.mode != act_mode::none ||
+                !kernels::repack_rows_supported(w.t, w.data, w.row_stride, w.n_rows, w.n_cols) ||
                 !in_readonly_file_mapping(w.data, w.n_bytes()))
                 return;
             w.tiles = repack_matrix(w.t, w.data, w.row_stride, w.n_rows, w.n_cols);

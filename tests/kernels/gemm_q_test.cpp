@@ -55,6 +55,7 @@ const gemm_case k_cases[] = {
      gemm_iq4_nl_q8_0_8x4__avx2},
     {type::iq4_xs, gemm_pack_iq4_xs__ref, gemm_pack_iq4_xs__avx2, gemm_iq4_xs_q8_k_8x4__ref,
      gemm_iq4_xs_q8_k_8x4__avx2},
+    {type::mxfp4, gemm_pack_mxfp4__ref, gemm_pack_mxfp4__avx2, gemm_iq4_nl_q8_0_8x4__ref, gemm_iq4_nl_q8_0_8x4__avx2},
 };
 
 bool have_avx2() { return best_isa_tier() >= isa_tier::avx2; }
@@ -97,6 +98,8 @@ std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t k, std::mt19937
                 reinterpret_cast<block_q6_k*>(row)[b].d = f32_to_fp16(sc(rng) / 64);
             } else if (t == type::iq4_nl) {
                 reinterpret_cast<block_iq4_nl*>(row)[b].d = f32_to_fp16(sc(rng) / 8);
+            } else if (t == type::mxfp4) {  // E8M0: 2^(e - 128) in [2^-13, 2^-4]
+                reinterpret_cast<block_mxfp4*>(row)[b].e = static_cast<uint8_t>(115 + byte(rng) % 10);
             } else if (t == type::iq4_xs) {
                 reinterpret_cast<block_iq4_xs*>(row)[b].d = f32_to_fp16(sc(rng) / 64);
             } else if (t == type::q5_0) {
@@ -281,6 +284,18 @@ TEST(GemmQ, Iq4NlMatmulMatchesPerRowDot) {
         const int64_t k = nb * k_qk4_nl, n_rows = 13;
         const auto w8 = random_rows(type::iq4_nl, n_rows, k, rng);
         expect_matmul_equals_row_dots(type::iq4_nl, w8, n_rows, k, 70, dot_iq4_nl_q8_0__ref, 4e-7, rng,
+                                      "nb " + std::to_string(nb));
+    }
+}
+
+// MXFP4: the same through IQ4_NL's kernel (codes as E2M1 values doubled, scale 2^(e - 128)), against
+// dot_mxfp4_q8_0__ref.
+TEST(GemmQ, Mxfp4MatmulMatchesPerRowDot) {
+    for (int64_t nb : {int64_t(1), int64_t(7), int64_t(33)}) {
+        std::mt19937 rng(k_seed + 17 + static_cast<uint32_t>(nb));
+        const int64_t k = nb * k_qk_mxfp4, n_rows = 13;
+        const auto w8 = random_rows(type::mxfp4, n_rows, k, rng);
+        expect_matmul_equals_row_dots(type::mxfp4, w8, n_rows, k, 70, dot_mxfp4_q8_0__ref, 4e-7, rng,
                                       "nb " + std::to_string(nb));
     }
 }

@@ -43,7 +43,7 @@ constexpr uint32_t k_seed = 20261124;
 const type k_types[] = {type::q2_k, type::q3_k, type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::q8_0, type::q4_k, type::q5_k,
                         type::q6_k, type::iq4_xs, ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128,
                         ext_type::int4_g32_asym, ext_type::int8_g32, ext_type::nf4, ext_type::int2_g32,
-                        ext_type::int2_g64, ext_type::int2_g128, ext_type::ternary_g64};
+                        ext_type::int2_g64, ext_type::int2_g128, ext_type::ternary_g64, type::mxfp4};
 
 // The per-row oracle of a type's tiles: its __ref dot (IQ4_XS: dot_iq4_xs_q8_k__ref, the integer
 // GEMM's arithmetic, outside the dot table).
@@ -69,6 +69,10 @@ std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t n_cols, std::mt
                                        : t == type::q2_k                  ? std::vector<size_t>{80, 82}
                                        : t == type::q3_k                  ? std::vector<size_t>{108}
                                                                           : std::vector<size_t>{0};
+    if (t == type::mxfp4) {  // E8M0 exponents within the tiles' range (scales 2^-18 .. 2^2)
+        for (size_t off = 0; off < b.size(); off += bb) b[off] = static_cast<uint8_t>(110 + rng() % 21);
+        return b;
+    }
     for (size_t off = 0; off < b.size(); off += bb)
         for (size_t f : fields) {
             const uint16_t h = f32_to_fp16(u(rng));
@@ -396,6 +400,23 @@ TEST(Repack, Fp8MatmulWithTiles) {
 }
 
 TEST(Repack, Supported) {
+    // MXFP4 tiles hold the scale as an exact fp16: only rows whose exponents all lie in [104, 143]
+    {
+        std::vector<uint8_t> rows(2 * row_bytes(type::mxfp4, 64), 0);
+        const size_t rb = row_bytes(type::mxfp4, 64);
+        for (uint8_t e : {uint8_t(104), uint8_t(143), uint8_t(127)}) {
+            for (size_t o = 0; o < rows.size(); o += 17) rows[o] = 120;
+            rows[rb + 17] = e;
+            EXPECT_TRUE(kernels::repack_rows_supported(type::mxfp4, rows.data(), rb, 2, 64)) << int(e);
+        }
+        for (uint8_t e : {uint8_t(0), uint8_t(103), uint8_t(144), uint8_t(255)}) {
+            rows[rb + 17] = e;
+            EXPECT_FALSE(kernels::repack_rows_supported(type::mxfp4, rows.data(), rb, 2, 64)) << int(e);
+            EXPECT_TRUE(kernels::repack_rows_supported(type::mxfp4, rows.data(), rb, 1, 64)) << "first row only";
+            EXPECT_THROW(repack_matrix(type::mxfp4, rows.data(), rb, 2, 64), error);
+        }
+        EXPECT_TRUE(kernels::repack_rows_supported(type::q4_0, nullptr, 0, 0, 64));
+    }
     EXPECT_TRUE(kernels::repack_supported(type::q4_0, 64));
     EXPECT_FALSE(kernels::repack_supported(type::q4_0, 48));
     EXPECT_TRUE(kernels::repack_supported(type::q4_k, 256));
