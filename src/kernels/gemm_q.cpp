@@ -402,6 +402,14 @@ void gemm_pack_iq4_nl__ref(const uint8_t* w, size_t row_stride, int n_rows, int6
     });
 }
 
+void gemm_pack_tq2_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    pack_chunks<block_tq2_0, k_qk_k>(w, row_stride, n_rows, k, dst, [](auto& o, int r, const block_tq2_0& blk, int ch) {
+        o.d[r] = fp16_to_f32(blk.d);
+        const int h = ch / 4, l = ch % 4;  // columns 32 ch + c = 128 h + 32 l + c: bits 2l of qs[32 h + c]
+        for (int c = 0; c < 32; ++c) o.q[c / 4][r][c % 4] = static_cast<int8_t>(((blk.qs[32 * h + c] >> (2 * l)) & 3) - 1);
+    });
+}
+
 void gemm_pack_mxfp4__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     pack_groups<gemm_block_q8x8, block_mxfp4>(w, row_stride, n_rows, k / k_qk_mxfp4, dst,
                                               [](auto& o, int r, const block_mxfp4& blk) {
@@ -547,6 +555,7 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
         case ext_type::ternary_g64:
             k = lowbit_on_q8_0(gemm_pack_int2_sym__ref<64, 1>, gemm_pack_int2_sym__avx2<64, 1>);
             break;
+        case type::tq2_0: k = lowbit_on_q8_0(gemm_pack_tq2_0__ref, gemm_pack_tq2_0__avx2); break;
         case type::q4_k:
             k = {type::q8_k, k_qk_k, sizeof(gemm_block_q4_kx8), avx2 ? gemm_pack_q4_k__avx2 : gemm_pack_q4_k__ref,
                  pick(gemm_q4_k_q8_k_8x4__ref, gemm_q4_k_q8_k_8x4__avx2, gemm_q4_k_q8_k_8x4__avxvnni,

@@ -187,6 +187,10 @@ void gemm_pack_q2_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64
 // IQ4_NL packs into gemm_block_q8x8 (codebook values, signed).
 void gemm_pack_iq4_nl__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_iq4_nl__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+// TQ2_0 rows: codes q - 1 (-1..1; a stored 3 gives 2), the 256-block's d for each of its 32-column
+// blocks, for Q8_0's kernel (Q8_0 activations; the generation path's dot uses Q8_K).
+void gemm_pack_tq2_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_tq2_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 // MXFP4 rows: codes as k_mxfp4_kvalues (E2M1 doubled), d = 2^(e - 128), for IQ4_NL's (Q8_0's) kernel.
 void gemm_pack_mxfp4__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_mxfp4__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);

@@ -623,6 +623,16 @@ void gemm_pack_iq4_nl__avx2(const uint8_t* w, size_t row_stride, int n_rows, int
     });
 }
 
+void gemm_pack_tq2_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
+        const auto& blk = reinterpret_cast<const block_tq2_0*>(row)[b / 8];
+        const int ch = static_cast<int>(b % 8), h = ch / 4, l = ch % 4;
+        d = _cvtsh_ss(blk.d);
+        return _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(load32(blk.qs + 32 * h), 2 * l), m3), one);
+    });
+}
+
 void gemm_pack_mxfp4__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     const __m256i table =
         _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k_mxfp4_kvalues)));

@@ -56,9 +56,14 @@ const gemm_case k_cases[] = {
     {type::iq4_xs, gemm_pack_iq4_xs__ref, gemm_pack_iq4_xs__avx2, gemm_iq4_xs_q8_k_8x4__ref,
      gemm_iq4_xs_q8_k_8x4__avx2},
     {type::mxfp4, gemm_pack_mxfp4__ref, gemm_pack_mxfp4__avx2, gemm_iq4_nl_q8_0_8x4__ref, gemm_iq4_nl_q8_0_8x4__avx2},
+    {type::tq2_0, gemm_pack_tq2_0__ref, gemm_pack_tq2_0__avx2, gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2},
 };
 
 bool have_avx2() { return best_isa_tier() >= isa_tier::avx2; }
+
+// Packed blocks of a k-column row (a weight block can span several: TQ2_0's 256 columns on Q8_0's
+// 32-column packed blocks).
+int64_t packed_blocks(type t, int64_t k) { return k / gemm_q_kernel(t, isa_tier::ref).block; }
 
 std::vector<float> gaussian(size_t n, std::mt19937& rng, float sigma = 1.0f) {
     std::normal_distribution<float> d(0.0f, sigma);
@@ -98,6 +103,8 @@ std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t k, std::mt19937
                 reinterpret_cast<block_q6_k*>(row)[b].d = f32_to_fp16(sc(rng) / 64);
             } else if (t == type::iq4_nl) {
                 reinterpret_cast<block_iq4_nl*>(row)[b].d = f32_to_fp16(sc(rng) / 8);
+            } else if (t == type::tq2_0) {
+                reinterpret_cast<block_tq2_0*>(row)[b].d = f32_to_fp16(sc(rng));
             } else if (t == type::mxfp4) {  // E8M0: 2^(e - 128) in [2^-13, 2^-4]
                 reinterpret_cast<block_mxfp4*>(row)[b].e = static_cast<uint8_t>(115 + byte(rng) % 10);
             } else if (t == type::iq4_xs) {
@@ -143,7 +150,7 @@ TEST(GemmQ, PackAvx2MatchesRef) {
                 std::mt19937 rng(k_seed + static_cast<uint32_t>(nb * 16 + n_rows));
                 const int64_t k = nb * bs;
                 const auto w = random_rows(c.w, n_rows, k, rng);
-                const size_t packed = static_cast<size_t>(nb) * gemm_q_kernel(c.w, isa_tier::ref).packed_bytes;
+                const size_t packed = static_cast<size_t>(packed_blocks(c.w, k)) * gemm_q_kernel(c.w, isa_tier::ref).packed_bytes;
                 std::vector<uint8_t> a(packed, 0xAB), b(packed, 0xCD);
                 c.pack_ref(w.data(), row_bytes(c.w, k), n_rows, k, a.data());
                 c.pack_avx2(w.data(), row_bytes(c.w, k), n_rows, k, b.data());
@@ -164,15 +171,16 @@ void expect_micro_kernel_bit_exact(const gemm_case& c, gemm_q_fn simd, const cha
         const auto w = random_rows(c.w, 8, k, rng);
         const auto x = gaussian(static_cast<size_t>(n_tokens * k), rng);
         const acts act = quantize_acts(at, x, n_tokens, k);
+        const int64_t pnb = packed_blocks(c.w, k);
         for (int n_rows = 1; n_rows <= 8; ++n_rows) {
-            std::vector<uint8_t> pw(static_cast<size_t>(nb) * gemm_q_kernel(c.w, isa_tier::ref).packed_bytes);
+            std::vector<uint8_t> pw(static_cast<size_t>(pnb) * gemm_q_kernel(c.w, isa_tier::ref).packed_bytes);
             c.pack_ref(w.data(), row_bytes(c.w, k), n_rows, k, pw.data());
             for (int n_tok = 1; n_tok <= 4; ++n_tok) {
                 for (int64_t t0 : {int64_t(0), int64_t(3)}) {
                     const int64_t ldy = 11;
                     std::vector<float> ya(static_cast<size_t>(ldy * 5), k_sentinel), yb = ya;
-                    c.ref(nb, pw.data(), act.a, t0, n_tok, ya.data(), ldy, n_rows);
-                    simd(nb, pw.data(), act.a, t0, n_tok, yb.data(), ldy, n_rows);
+                    c.ref(pnb, pw.data(), act.a, t0, n_tok, ya.data(), ldy, n_rows);
+                    simd(pnb, pw.data(), act.a, t0, n_tok, yb.data(), ldy, n_rows);
                     for (int64_t i = 0; i < ldy * 5; ++i) {
                         const int64_t t = i / ldy, r = i % ldy;
                         const bool inside = t < n_tok && r < n_rows;
@@ -238,7 +246,7 @@ TEST(GemmQ, RefMatchesDequantizedProduct) {
         const auto w = random_rows(c.w, 8, k, rng);
         const auto x = gaussian(static_cast<size_t>(n_tokens * k), rng);
         const acts act = quantize_acts(at, x, n_tokens, k);
-        const int64_t nb = k / traits(c.w).block_size;
+        const int64_t nb = packed_blocks(c.w, k);
         std::vector<uint8_t> pw(static_cast<size_t>(nb) * gemm_q_kernel(c.w, isa_tier::ref).packed_bytes);
         c.pack_ref(w.data(), row_bytes(c.w, k), 8, k, pw.data());
         std::vector<float> y(8 * n_tokens);
@@ -296,6 +304,32 @@ TEST(GemmQ, Mxfp4MatmulMatchesPerRowDot) {
         const int64_t k = nb * k_qk_mxfp4, n_rows = 13;
         const auto w8 = random_rows(type::mxfp4, n_rows, k, rng);
         expect_matmul_equals_row_dots(type::mxfp4, w8, n_rows, k, 70, dot_mxfp4_q8_0__ref, 4e-7, rng,
+                                      "nb " + std::to_string(nb));
+    }
+}
+
+// TQ2_0 on Q8_0's kernel: matmul's prompt path against a per-row dot with Q8_0 activations (the codes
+// q - 1 times the 256-block's d, block sums of 32 scaled by d_w d_a as the Q8_0 dots do).
+float tq2_0_q8_0_row_dot(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const block_tq2_0*>(w);
+    const auto* y = static_cast<const block_q8_0*>(a);
+    float sum = 0;
+    for (int64_t b = 0; b < n / 32; ++b) {
+        const block_tq2_0& blk = x[b / 8];
+        const int h = static_cast<int>(b % 8) / 4, l = static_cast<int>(b % 8) % 4;
+        int sumi = 0;
+        for (int c = 0; c < 32; ++c) sumi += (((blk.qs[32 * h + c] >> (2 * l)) & 3) - 1) * y[b].qs[c];
+        sum += static_cast<float>(sumi) * (fp16_to_f32(blk.d) * fp16_to_f32(y[b].d));
+    }
+    return sum;
+}
+
+TEST(GemmQ, Tq20MatmulMatchesPerRowDot) {
+    for (int64_t nb : {int64_t(1), int64_t(3)}) {
+        std::mt19937 rng(k_seed + 27 + static_cast<uint32_t>(nb));
+        const int64_t k = nb * k_qk_k, n_rows = 13;
+        const auto w8 = random_rows(type::tq2_0, n_rows, k, rng);
+        expect_matmul_equals_row_dots(type::tq2_0, w8, n_rows, k, 70, tq2_0_q8_0_row_dot, 4e-7, rng,
                                       "nb " + std::to_string(nb));
     }
 }
