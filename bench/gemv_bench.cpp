@@ -267,7 +267,7 @@ const type k_lowbit_types[] = {
 };
 
 const type k_types[] = {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::q8_0,  type::iq4_nl, type::q2_k,
-                        type::q3_k, type::q4_k, type::q5_k, type::q6_k, type::mxfp4, type::tq1_0,  type::tq2_0};
+                        type::q3_k, type::q4_k, type::q5_k, type::q6_k, type::mxfp4, type::tq1_0,  type::tq2_0, type::iq3_xxs, type::iq3_s};
 
 int register_all() {
     benchmark::RegisterBenchmark("BM_bandwidth", BM_bandwidth)->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()

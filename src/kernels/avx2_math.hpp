@@ -62,6 +62,27 @@ inline __m256i tail_mask(long rem) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k_bits + 8 - rem));
 }
 
+// Sum of the 8 int32 lanes.
+inline int hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x1));
+    return _mm_cvtsi128_si32(s);
+}
+
+// Keeps the compiler from fusing a multiply with the following add into an FMA (which would round
+// differently from the portable __ref build).
+inline float no_contract(float v) {
+    __asm__("" : "+x"(v));
+    return v;
+}
+
+// sum + (y_d * d) * sumi, rounded as a portable (FMA-free) sum += y_d * d * (float)sumi: the float step
+// of the 256-block dots that equal their __ref bit for bit.
+inline float block_term(float sum, float y_d, float d, int sumi) {
+    return sum + no_contract(no_contract(y_d * d) * static_cast<float>(sumi));
+}
+
 inline float hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

@@ -2,6 +2,7 @@
 #include "kernels/dot.hpp"
 
 #include "formats/lowbit_formats.hpp"
+#include "kernels/dot_iq3.hpp"
 
 namespace lowbit::kernels {
 namespace {
@@ -28,6 +29,8 @@ constexpr dot_row k_dots[] = {
     {type::mxfp4, type::q8_0, dot_mxfp4_q8_0__ref, dot_mxfp4_q8_0__avx2},
     {type::tq1_0, type::q8_k, dot_tq1_0_q8_k__ref, dot_tq1_0_q8_k__avx2},
     {type::tq2_0, type::q8_k, dot_tq2_0_q8_k__ref, dot_tq2_0_q8_k__avx2},
+    {type::iq3_xxs, type::q8_k, dot_iq3_xxs_q8_k__ref, dot_iq3_xxs_q8_k__avx2},
+    {type::iq3_s, type::q8_k, dot_iq3_s_q8_k__ref, dot_iq3_s_q8_k__avx2},
     // lowbit formats
     {ext_type::int8_g32, type::q8_0, dot_int_sym_q8_0__ref<8, 32>, dot_int_sym_q8_0__avx2<8, 32>},
     {ext_type::int8_g32_asym, type::q8_1, dot_int_asym_q8_1__ref<8, 32>, dot_int_asym_q8_1__avx2<8, 32>},

@@ -27,20 +27,6 @@ namespace {
 
 inline float fp16(uint16_t h) { return _cvtsh_ss(h); }
 
-// Keeps the compiler from fusing a multiply with the following add into an FMA (which would round
-// differently from the portable __ref build).
-inline float no_contract(float v) {
-    __asm__("" : "+x"(v));
-    return v;
-}
-
-inline int hsum_i32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x1));
-    return _mm_cvtsi128_si32(s);
-}
-
 // Q2_K / Q3_K: the 16 sub-block scales of a super-block as int16 (sc16: lane 0 = scales 0..7, lane 1 =
 // 8..15). half_scales(sc16, h) puts scales 8h .. 8h + 7 in both 128-bit lanes; pair_scales(v, g) then
 // gives scale 8h + 2g in every int16 of the low lane and 8h + 2g + 1 in the high lane (one pshufb), the
@@ -121,7 +107,7 @@ inline float tq_block(float sum, const block_q8_k& y, uint16_t d, __m256i s16) {
     const __m256i ones = _mm256_set1_epi16(1);
     const __m256i bs = _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(y.bsums)), ones);
     const int sumi = hsum_i32(_mm256_sub_epi32(_mm256_madd_epi16(s16, ones), bs));
-    return sum + no_contract(no_contract(y.d * fp16(d)) * static_cast<float>(sumi));
+    return block_term(sum, y.d, fp16(d), sumi);
 }
 
 // Trit of each byte held in a 16-bit lane (value 0..255) times mul (per lane, mod 256): the top trit

@@ -205,6 +205,13 @@ TEST(Dot, KernelSelection) {
     EXPECT_EQ(kernels::dot_kernel(type::f32, isa_tier::avx2), nullptr);
     EXPECT_EQ(kernels::dot_kernel(type::q4_k, isa_tier::ref), kernels::dot_q4_k_q8_k__ref);
     EXPECT_EQ(kernels::dot_kernel(type::q4_k, isa_tier::avx2), kernels::dot_q4_k_q8_k__avx2);
+    // every ggml type the runtime loads has a dot kernel at both tiers (no de-quantize per token)
+    for (type t : {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::q8_0, type::q2_k, type::q3_k, type::q4_k,
+                   type::q5_k, type::q6_k, type::iq4_nl, type::iq3_xxs, type::iq3_s, type::tq1_0, type::tq2_0,
+                   type::mxfp4, type::f16, type::bf16}) {
+        EXPECT_NE(kernels::dot_kernel(t, isa_tier::ref), nullptr) << type_name(t);
+        EXPECT_NE(kernels::dot_kernel(t, isa_tier::avx2), kernels::dot_kernel(t, isa_tier::ref)) << type_name(t);
+    }
     EXPECT_EQ(kernels::dot_kernel(type::q4_1, isa_tier::avx2), kernels::dot_q4_1_q8_1__avx2);
     EXPECT_EQ(kernels::dot_kernel(type::q4_1, isa_tier::ref), kernels::dot_q4_1_q8_1__ref);
 }
