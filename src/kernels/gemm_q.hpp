@@ -191,6 +191,13 @@ void gemm_pack_iq4_nl__avx2(const uint8_t* w, size_t row_stride, int n_rows, int
 // blocks, for Q8_0's kernel (Q8_0 activations; the generation path's dot uses Q8_K).
 void gemm_pack_tq2_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_tq2_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+// IQ3_XXS / IQ3_S rows: per 32-column sub-block the signed grid values (|.| <= 62) as codes and
+// d (2 sc + 1) (IQ3_XXS: times 1/4) as the scale, for Q8_0's kernel (Q8_0 activations; the generation
+// path's dots use Q8_K).
+void gemm_pack_iq3_xxs__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_iq3_xxs__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_iq3_s__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_iq3_s__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 // MXFP4 rows: codes as k_mxfp4_kvalues (E2M1 doubled), d = 2^(e - 128), for IQ4_NL's (Q8_0's) kernel.
 void gemm_pack_mxfp4__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_mxfp4__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);

@@ -633,6 +633,47 @@ void gemm_pack_tq2_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int6
     });
 }
 
+namespace {
+// IQ3 sub-block: the 8 grid entries by scalar index, signs applied as (g ^ m) - m with the 32 sign bits
+// spread to byte masks.
+inline __m256i signed_grid(const uint32_t* grid, const int (&idx)[8], uint32_t signs) {
+    const __m256i g = _mm256_setr_epi32(static_cast<int>(grid[idx[0]]), static_cast<int>(grid[idx[1]]),
+                                        static_cast<int>(grid[idx[2]]), static_cast<int>(grid[idx[3]]),
+                                        static_cast<int>(grid[idx[4]]), static_cast<int>(grid[idx[5]]),
+                                        static_cast<int>(grid[idx[6]]), static_cast<int>(grid[idx[7]]));
+    const __m256i m = bits_to_bytes(reinterpret_cast<const uint8_t*>(&signs));
+    return _mm256_sub_epi8(_mm256_xor_si256(g, m), m);
+}
+}  // namespace
+
+void gemm_pack_iq3_xxs__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
+        const auto& blk = reinterpret_cast<const block_iq3_xxs*>(row)[b / 8];
+        const int s = static_cast<int>(b % 8);
+        uint32_t aux;
+        std::memcpy(&aux, blk.qs + k_qk_k / 4 + 4 * s, 4);
+        int idx[8];
+        for (int l = 0; l < 8; ++l) idx[l] = blk.qs[8 * s + l];
+        uint32_t signs = 0;
+        for (int l = 0; l < 4; ++l) signs |= static_cast<uint32_t>(k_iq_ksigns[(aux >> (7 * l)) & 127]) << (8 * l);
+        d = _cvtsh_ss(blk.d) * static_cast<float>(2 * (aux >> 28) + 1) * 0.25f;
+        return signed_grid(k_iq3xxs_grid, idx, signs);
+    });
+}
+
+void gemm_pack_iq3_s__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
+        const auto& blk = reinterpret_cast<const block_iq3_s*>(row)[b / 8];
+        const int s = static_cast<int>(b % 8);
+        int idx[8];
+        for (int l = 0; l < 8; ++l) idx[l] = blk.qs[8 * s + l] | ((blk.qh[s] >> l) & 1) << 8;
+        uint32_t signs;
+        std::memcpy(&signs, blk.signs + 4 * s, 4);
+        d = _cvtsh_ss(blk.d) * static_cast<float>(2 * ((blk.scales[s / 2] >> (4 * (s % 2))) & 15) + 1);
+        return signed_grid(k_iq3s_grid, idx, signs);
+    });
+}
+
 void gemm_pack_mxfp4__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     const __m256i table =
         _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k_mxfp4_kvalues)));

@@ -57,6 +57,8 @@ const gemm_case k_cases[] = {
      gemm_iq4_xs_q8_k_8x4__avx2},
     {type::mxfp4, gemm_pack_mxfp4__ref, gemm_pack_mxfp4__avx2, gemm_iq4_nl_q8_0_8x4__ref, gemm_iq4_nl_q8_0_8x4__avx2},
     {type::tq2_0, gemm_pack_tq2_0__ref, gemm_pack_tq2_0__avx2, gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2},
+    {type::iq3_xxs, gemm_pack_iq3_xxs__ref, gemm_pack_iq3_xxs__avx2, gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2},
+    {type::iq3_s, gemm_pack_iq3_s__ref, gemm_pack_iq3_s__avx2, gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2},
 };
 
 bool have_avx2() { return best_isa_tier() >= isa_tier::avx2; }
@@ -103,6 +105,10 @@ std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t k, std::mt19937
                 reinterpret_cast<block_q6_k*>(row)[b].d = f32_to_fp16(sc(rng) / 64);
             } else if (t == type::iq4_nl) {
                 reinterpret_cast<block_iq4_nl*>(row)[b].d = f32_to_fp16(sc(rng) / 8);
+            } else if (t == type::iq3_xxs) {
+                reinterpret_cast<block_iq3_xxs*>(row)[b].d = f32_to_fp16(sc(rng) / 64);
+            } else if (t == type::iq3_s) {
+                reinterpret_cast<block_iq3_s*>(row)[b].d = f32_to_fp16(sc(rng) / 64);
             } else if (t == type::tq2_0) {
                 reinterpret_cast<block_tq2_0*>(row)[b].d = f32_to_fp16(sc(rng));
             } else if (t == type::mxfp4) {  // E8M0: 2^(e - 128) in [2^-13, 2^-4]
@@ -331,6 +337,34 @@ TEST(GemmQ, Tq20MatmulMatchesPerRowDot) {
         const auto w8 = random_rows(type::tq2_0, n_rows, k, rng);
         expect_matmul_equals_row_dots(type::tq2_0, w8, n_rows, k, 70, tq2_0_q8_0_row_dot, 4e-7, rng,
                                       "nb " + std::to_string(nb));
+    }
+}
+
+// IQ3_XXS / IQ3_S on Q8_0's kernel: matmul's prompt path against the de-quantized weights times the
+// Q8_0 activations, per 32-block d_a * sum w q in float (w = d (2 sc + 1) G sign is not exact in every
+// product, hence the looser bound).
+template <type T>
+float dequant_q8_0_row_dot(int64_t n, const void* w, const void* a) {
+    std::vector<float> wf(static_cast<size_t>(n));
+    dequantize_row(T, w, wf.data(), n);
+    const auto* y = static_cast<const block_q8_0*>(a);
+    float sum = 0;
+    for (int64_t b = 0; b < n / 32; ++b) {
+        float s = 0;
+        for (int c = 0; c < 32; ++c) s += wf[static_cast<size_t>(32 * b + c)] * static_cast<float>(y[b].qs[c]);
+        sum += s * fp16_to_f32(y[b].d);
+    }
+    return sum;
+}
+
+TEST(GemmQ, Iq3MatmulMatchesDequantizedRows) {
+    for (int64_t nb : {int64_t(1), int64_t(3)}) {
+        std::mt19937 rng(k_seed + 37 + static_cast<uint32_t>(nb));
+        const int64_t k = nb * k_qk_k, n_rows = 13;
+        expect_matmul_equals_row_dots(type::iq3_xxs, random_rows(type::iq3_xxs, n_rows, k, rng), n_rows, k, 70,
+                                      dequant_q8_0_row_dot<type::iq3_xxs>, 2e-6, rng, "iq3_xxs nb " + std::to_string(nb));
+        expect_matmul_equals_row_dots(type::iq3_s, random_rows(type::iq3_s, n_rows, k, rng), n_rows, k, 70,
+                                      dequant_q8_0_row_dot<type::iq3_s>, 2e-6, rng, "iq3_s nb " + std::to_string(nb));
     }
 }
 
