@@ -114,17 +114,26 @@ float dot_q8_0_q8_0__ref(int64_t n, const void* w, const void* a) {
     return sum;
 }
 
-float dot_iq4_nl_q8_0__ref(int64_t n, const void* w, const void* a) {
-    const auto* x = static_cast<const block_iq4_nl*>(w);
+namespace {
+// 32-weight blocks of 16 nibble bytes indexing a 16-entry int8 table (IQ4_NL, MXFP4), scale(block).
+template <class Block, const int8_t* Table, float (*Scale)(const Block&)>
+float dot_table4_q8_0_ref(int64_t n, const void* w, const void* a) {
+    const auto* x = static_cast<const Block*>(w);
     const auto* y = static_cast<const block_q8_0*>(a);
     float sum = 0;
-    for (int64_t b = 0; b < n / k_qk4_nl; ++b) {
+    for (int64_t b = 0; b < n / 32; ++b) {
         int sumi = 0;
-        for (int j = 0; j < 16; ++j)
-            sumi += k_iq4nl_values[lo4(x[b].qs[j])] * y[b].qs[j] + k_iq4nl_values[hi4(x[b].qs[j])] * y[b].qs[j + 16];
-        sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d) * fp16_to_f32(y[b].d));
+        for (int j = 0; j < 16; ++j) sumi += Table[lo4(x[b].qs[j])] * y[b].qs[j] + Table[hi4(x[b].qs[j])] * y[b].qs[j + 16];
+        sum += static_cast<float>(sumi) * (Scale(x[b]) * fp16_to_f32(y[b].d));
     }
     return sum;
+}
+inline float iq4_nl_scale(const block_iq4_nl& b) { return fp16_to_f32(b.d); }
+inline float mxfp4_scale(const block_mxfp4& b) { return e8m0_to_f32_half(b.e); }
+}  // namespace
+
+float dot_iq4_nl_q8_0__ref(int64_t n, const void* w, const void* a) {
+    return dot_table4_q8_0_ref<block_iq4_nl, k_iq4nl_values, iq4_nl_scale>(n, w, a);
 }
 
 // IQ4_XS over Q8_K activations, the arithmetic of the integer GEMM (gemm_iq4_xs_q8_k_8x4__ref) for one
@@ -271,16 +280,7 @@ float dot_q6_k_q8_k__ref(int64_t n, const void* w, const void* a) {
 }
 
 float dot_mxfp4_q8_0__ref(int64_t n, const void* w, const void* a) {
-    const auto* x = static_cast<const block_mxfp4*>(w);
-    const auto* y = static_cast<const block_q8_0*>(a);
-    float sum = 0;
-    for (int64_t b = 0; b < n / k_qk_mxfp4; ++b) {
-        int sumi = 0;
-        for (int j = 0; j < 16; ++j)
-            sumi += k_mxfp4_kvalues[lo4(x[b].qs[j])] * y[b].qs[j] + k_mxfp4_kvalues[hi4(x[b].qs[j])] * y[b].qs[j + 16];
-        sum += static_cast<float>(sumi) * (e8m0_to_f32_half(x[b].e) * fp16_to_f32(y[b].d));
-    }
-    return sum;
+    return dot_table4_q8_0_ref<block_mxfp4, k_mxfp4_kvalues, mxfp4_scale>(n, w, a);
 }
 
 namespace {

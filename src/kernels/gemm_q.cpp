@@ -390,16 +390,21 @@ void gemm_q2_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
     }
 }
 
-void gemm_pack_iq4_nl__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    pack_groups<gemm_block_q8x8, block_iq4_nl>(w, row_stride, n_rows, k / k_qk4_nl, dst,
-                                   [](auto& o, int r, const auto& blk) {
-        o.d[r] = fp16_to_f32(blk.d);
-        // Nibbles as Q4_0: low nibbles are columns 0..15, high nibbles 16..31.
-        for (int c = 0; c < 32; ++c) {
-            const int code = c < 16 ? (blk.qs[c] & 0x0F) : (blk.qs[c - 16] >> 4);
-            o.q[c / 4][r][c % 4] = k_iq4nl_values[code];
-        }
+namespace {
+// 32-weight blocks of 16 nibble bytes (as Q4_0: low nibbles columns 0..15, high 16..31) indexing a
+// 16-entry int8 table, scale(block) (IQ4_NL, MXFP4).
+template <class Block, const int8_t* Table, class Scale>
+void pack_table4(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst, Scale scale) {
+    pack_groups<gemm_block_q8x8, Block>(w, row_stride, n_rows, k / 32, dst, [&](auto& o, int r, const Block& blk) {
+        o.d[r] = scale(blk);
+        for (int c = 0; c < 32; ++c) o.q[c / 4][r][c % 4] = Table[c < 16 ? (blk.qs[c] & 0x0F) : (blk.qs[c - 16] >> 4)];
     });
+}
+}  // namespace
+
+void gemm_pack_iq4_nl__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    pack_table4<block_iq4_nl, k_iq4nl_values>(w, row_stride, n_rows, k, dst,
+                                              [](const block_iq4_nl& b) { return fp16_to_f32(b.d); });
 }
 
 void gemm_pack_tq2_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
@@ -444,14 +449,8 @@ void gemm_pack_iq3_s__ref(const uint8_t* w, size_t row_stride, int n_rows, int64
 }
 
 void gemm_pack_mxfp4__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    pack_groups<gemm_block_q8x8, block_mxfp4>(w, row_stride, n_rows, k / k_qk_mxfp4, dst,
-                                              [](auto& o, int r, const block_mxfp4& blk) {
-        o.d[r] = e8m0_to_f32_half(blk.e);
-        for (int c = 0; c < 32; ++c) {
-            const int code = c < 16 ? (blk.qs[c] & 0x0F) : (blk.qs[c - 16] >> 4);
-            o.q[c / 4][r][c % 4] = k_mxfp4_kvalues[code];
-        }
-    });
+    pack_table4<block_mxfp4, k_mxfp4_kvalues>(w, row_stride, n_rows, k, dst,
+                                              [](const block_mxfp4& b) { return e8m0_to_f32_half(b.e); });
 }
 
 void gemm_iq4_nl_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,

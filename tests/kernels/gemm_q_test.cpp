@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -288,30 +289,20 @@ void expect_matmul_equals_row_dots(type t, const std::vector<uint8_t>& w8, int64
         }
 }
 
-// IQ4_NL: the prompt path's products equal the generation path's per-row dot (dot_iq4_nl_q8_0__ref) for
-// every (row, token): the same integer block sums, the block scale applied with one fma instead of a
-// multiply and an add (so within a few float roundings per block of the magnitude). Rows 0..12, k with
-// odd block counts, tokens through matmul with n_tokens past the generation path's limit.
-TEST(GemmQ, Iq4NlMatmulMatchesPerRowDot) {
-    for (int64_t nb : {int64_t(1), int64_t(7), int64_t(33)}) {
-        std::mt19937 rng(k_seed + 7 + static_cast<uint32_t>(nb));
-        const int64_t k = nb * k_qk4_nl, n_rows = 13;
-        const auto w8 = random_rows(type::iq4_nl, n_rows, k, rng);
-        expect_matmul_equals_row_dots(type::iq4_nl, w8, n_rows, k, 70, dot_iq4_nl_q8_0__ref, 4e-7, rng,
-                                      "nb " + std::to_string(nb));
-    }
-}
-
-// MXFP4: the same through IQ4_NL's kernel (codes as E2M1 values doubled, scale 2^(e - 128)), against
-// dot_mxfp4_q8_0__ref.
-TEST(GemmQ, Mxfp4MatmulMatchesPerRowDot) {
-    for (int64_t nb : {int64_t(1), int64_t(7), int64_t(33)}) {
-        std::mt19937 rng(k_seed + 17 + static_cast<uint32_t>(nb));
-        const int64_t k = nb * k_qk_mxfp4, n_rows = 13;
-        const auto w8 = random_rows(type::mxfp4, n_rows, k, rng);
-        expect_matmul_equals_row_dots(type::mxfp4, w8, n_rows, k, 70, dot_mxfp4_q8_0__ref, 4e-7, rng,
-                                      "nb " + std::to_string(nb));
-    }
+// IQ4_NL and MXFP4 (on IQ4_NL's kernel: codes as E2M1 values doubled, scale 2^(e - 128)): the prompt
+// path's products equal the generation path's per-row dot (dot_iq4_nl_q8_0__ref, dot_mxfp4_q8_0__ref)
+// for every (row, token): the same integer block sums, the block scale applied with one fma instead of
+// a multiply and an add (so within a few float roundings per block of the magnitude). Rows 0..12, k
+// with odd block counts, tokens through matmul with n_tokens past the generation path's limit.
+TEST(GemmQ, TableFormatsMatmulMatchesPerRowDot) {
+    const std::pair<type, dot_fn> cases[] = {{type::iq4_nl, dot_iq4_nl_q8_0__ref}, {type::mxfp4, dot_mxfp4_q8_0__ref}};
+    for (const auto& [t, ref] : cases)
+        for (int64_t nb : {int64_t(1), int64_t(7), int64_t(33)}) {
+            std::mt19937 rng(k_seed + 7 + static_cast<uint32_t>(nb));
+            const int64_t k = nb * 32, n_rows = 13;
+            const auto w8 = random_rows(t, n_rows, k, rng);
+            expect_matmul_equals_row_dots(t, w8, n_rows, k, 70, ref, 4e-7, rng, type_name(t) + " nb " + std::to_string(nb));
+        }
 }
 
 // TQ2_0 on Q8_0's kernel: matmul's prompt path against a per-row dot with Q8_0 activations (the codes
