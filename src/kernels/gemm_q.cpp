@@ -128,15 +128,15 @@ void gemm_pack_int4_g128__ref(const uint8_t* w, size_t row_stride, int n_rows, i
 }
 
 // 2-bit symmetric groups (int2_g32 / g64 / g128: code - 2; ternary_g64: code - 1): each 32-column
-// chunk as Q8_0's signed codes with its group's scale, for Q8_0's kernel (they have no tiles; at the
-// AVX2 tier gemm_pack_int2_sym__avx2 packs the rows).
+// chunk as unsigned codes u + 8 - Off with its group's scale, for Q4_0's kernel (whose -8 leaves u - Off;
+// unsigned codes skip the sign trick of Q8_0's kernel).
 template <int G, int Off>
 void gemm_pack_int2_sym__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     pack_chunks<block_int_sym<2, G>, G>(w, row_stride, n_rows, k, dst, [](auto& o, int r, const auto& blk, int ch) {
         const uint8_t* qs = blk.qs + 8 * ch;
         o.d[r] = fp16_to_f32(blk.d);
         for (int c = 0; c < 32; ++c)
-            o.q[c / 4][r][c % 4] = static_cast<int8_t>(((qs[c / 4] >> (2 * (c % 4))) & 3) - Off);
+            o.q[c / 4][r][c % 4] = static_cast<int8_t>(((qs[c / 4] >> (2 * (c % 4))) & 3) + 8 - Off);
     });
 }
 template void gemm_pack_int2_sym__ref<32, 2>(const uint8_t*, size_t, int, int64_t, void*);
@@ -411,7 +411,7 @@ void gemm_pack_tq2_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64
     pack_chunks<block_tq2_0, k_qk_k>(w, row_stride, n_rows, k, dst, [](auto& o, int r, const block_tq2_0& blk, int ch) {
         o.d[r] = fp16_to_f32(blk.d);
         const int h = ch / 4, l = ch % 4;  // columns 32 ch + c = 128 h + 32 l + c: bits 2l of qs[32 h + c]
-        for (int c = 0; c < 32; ++c) o.q[c / 4][r][c % 4] = static_cast<int8_t>(((blk.qs[32 * h + c] >> (2 * l)) & 3) - 1);
+        for (int c = 0; c < 32; ++c) o.q[c / 4][r][c % 4] = static_cast<int8_t>(((blk.qs[32 * h + c] >> (2 * l)) & 3) + 7);
     });
 }
 
@@ -544,6 +544,10 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
     const gemm_q_fn iq4_nl_gemm = pick(gemm_iq4_nl_q8_0_8x4__ref, gemm_iq4_nl_q8_0_8x4__avx2,
                                        gemm_q8_0_q8_0_8x4__avxvnni, gemm_q8_0_q8_0_8x4__avx512vnni);
     // lowbit formats on Q8_0's kernel: its packed block, their own row packers
+    // 2-bit codes as unsigned codes on Q4_0's kernel
+    const auto two_bit_on_q4_0 = [avx2, q4_0_gemm](gemm_pack_fn pack_ref, gemm_pack_fn pack_avx2) {
+        return gemm_q_kernels{type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? pack_avx2 : pack_ref, q4_0_gemm};
+    };
     const auto lowbit_on_q8_0 = [avx2, q8_0_gemm](gemm_pack_fn pack_ref, gemm_pack_fn pack_avx2) {
         return gemm_q_kernels{type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? pack_avx2 : pack_ref, q8_0_gemm};
     };
@@ -576,18 +580,18 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
         case ext_type::int8_g32: k = lowbit_on_q8_0(gemm_pack_int8_g32__ref, gemm_pack_int8_g32__avx2); break;
         case ext_type::nf4: k = lowbit_on_q8_0(gemm_pack_nf4__ref, gemm_pack_nf4__avx2); break;
         case ext_type::int2_g32:
-            k = lowbit_on_q8_0(gemm_pack_int2_sym__ref<32, 2>, gemm_pack_int2_sym__avx2<32, 2>);
+            k = two_bit_on_q4_0(gemm_pack_int2_sym__ref<32, 2>, gemm_pack_int2_sym__avx2<32, 2>);
             break;
         case ext_type::int2_g64:
-            k = lowbit_on_q8_0(gemm_pack_int2_sym__ref<64, 2>, gemm_pack_int2_sym__avx2<64, 2>);
+            k = two_bit_on_q4_0(gemm_pack_int2_sym__ref<64, 2>, gemm_pack_int2_sym__avx2<64, 2>);
             break;
         case ext_type::int2_g128:
-            k = lowbit_on_q8_0(gemm_pack_int2_sym__ref<128, 2>, gemm_pack_int2_sym__avx2<128, 2>);
+            k = two_bit_on_q4_0(gemm_pack_int2_sym__ref<128, 2>, gemm_pack_int2_sym__avx2<128, 2>);
             break;
         case ext_type::ternary_g64:
-            k = lowbit_on_q8_0(gemm_pack_int2_sym__ref<64, 1>, gemm_pack_int2_sym__avx2<64, 1>);
+            k = two_bit_on_q4_0(gemm_pack_int2_sym__ref<64, 1>, gemm_pack_int2_sym__avx2<64, 1>);
             break;
-        case type::tq2_0: k = lowbit_on_q8_0(gemm_pack_tq2_0__ref, gemm_pack_tq2_0__avx2); break;
+        case type::tq2_0: k = two_bit_on_q4_0(gemm_pack_tq2_0__ref, gemm_pack_tq2_0__avx2); break;
         case type::iq3_xxs: k = lowbit_on_q8_0(gemm_pack_iq3_xxs__ref, gemm_pack_iq3_xxs__avx2); break;
         case type::iq3_s: k = lowbit_on_q8_0(gemm_pack_iq3_s__ref, gemm_pack_iq3_s__avx2); break;
         case type::q4_k:

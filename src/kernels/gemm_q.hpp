@@ -158,8 +158,9 @@ void gemm_pack_int4_g64__ref(const uint8_t* w, size_t row_stride, int n_rows, in
 void gemm_pack_int4_g128__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_int8_g32__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_nf4__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-// 2-bit symmetric group formats (int2_g32/g64/g128: Off 2, ternary_g64: G 64, Off 1) packed for Q8_0's
-// kernel: codes - Off as int8, the group's scale per 32 columns.
+// 2-bit symmetric group formats (int2_g32/g64/g128: Off 2, ternary_g64: G 64, Off 1) packed for Q4_0's
+// kernel: the unsigned codes u + 8 - Off (6..9 / 7..10), so that its -8 gives u - Off, and the group's
+// scale per 32 columns.
 template <int G, int Off>
 void gemm_pack_int2_sym__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 template <int G, int Off>
@@ -187,8 +188,8 @@ void gemm_pack_q2_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64
 // IQ4_NL packs into gemm_block_q8x8 (codebook values, signed).
 void gemm_pack_iq4_nl__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_iq4_nl__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-// TQ2_0 rows: codes q - 1 (-1..1; a stored 3 gives 2), the 256-block's d for each of its 32-column
-// blocks, for Q8_0's kernel (Q8_0 activations; the generation path's dot uses Q8_K).
+// TQ2_0 rows: codes q + 7 for Q4_0's kernel (its -8 gives q - 1: -1..1, a stored 3 gives 2), the
+// 256-block's d for each of its 32-column blocks (Q8_0 activations; the generation path's dot uses Q8_K).
 void gemm_pack_tq2_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_tq2_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 // IQ3_XXS / IQ3_S rows: per 32-column sub-block the signed grid values (|.| <= 62) as codes and

@@ -531,7 +531,7 @@ void gemm_pack_int2_sym__avx2(const uint8_t* w, size_t row_stride, int n_rows, i
     constexpr int per = G / 32;
     const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5,
                                             6, 6, 6, 6, 7, 7, 7, 7);
-    const __m256i m3 = _mm256_set1_epi8(3), off = _mm256_set1_epi8(Off);
+    const __m256i m3 = _mm256_set1_epi8(3), off = _mm256_set1_epi8(8 - Off);
     const __m256i pos = _mm256_and_si256(_mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
                                                           17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31),
                                          m3);
@@ -547,7 +547,7 @@ void gemm_pack_int2_sym__avx2(const uint8_t* w, size_t row_stride, int n_rows, i
         c = _mm256_blendv_epi8(c, _mm256_and_si256(_mm256_srli_epi16(x, 4), m3), is2);
         c = _mm256_blendv_epi8(c, _mm256_and_si256(_mm256_srli_epi16(x, 6), m3), is3);
         d = _cvtsh_ss(blk.d);
-        return _mm256_sub_epi8(c, off);
+        return _mm256_add_epi8(c, off);
     });
 }
 template void gemm_pack_int2_sym__avx2<32, 2>(const uint8_t*, size_t, int, int64_t, void*);
@@ -624,12 +624,12 @@ void gemm_pack_iq4_nl__avx2(const uint8_t* w, size_t row_stride, int n_rows, int
 }
 
 void gemm_pack_tq2_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    const __m256i m3 = _mm256_set1_epi8(3), seven = _mm256_set1_epi8(7);
     pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
         const auto& blk = reinterpret_cast<const block_tq2_0*>(row)[b / 8];
         const int ch = static_cast<int>(b % 8), h = ch / 4, l = ch % 4;
         d = _cvtsh_ss(blk.d);
-        return _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(load32(blk.qs + 32 * h), 2 * l), m3), one);
+        return _mm256_add_epi8(_mm256_and_si256(_mm256_srli_epi16(load32(blk.qs + 32 * h), 2 * l), m3), seven);
     });
 }
 

@@ -580,7 +580,7 @@ void repack_unpack_int2__ref(int64_t nb, const void* tiles, void* dst) {
     for (int64_t b = 0; b < nb; ++b)
         for (int r = 0; r < 8; ++r) {
             out[b].d[r] = fp16_to_f32(x[b].d[r]);
-            for (int j = 0; j < 32; ++j) out[b].q[j / 4][r][j % 4] = static_cast<int8_t>(int2_weight<Off>(x[b], r, j));
+            for (int j = 0; j < 32; ++j) out[b].q[j / 4][r][j % 4] = static_cast<int8_t>(int2_weight<Off>(x[b], r, j) + 8);
         }
 }
 template void repack_unpack_int2__ref<1>(int64_t, const void*, void*);

@@ -202,9 +202,9 @@ static_assert(sizeof(tile_q3_kx8) == 912, "tile_q3_kx8 must be 912 bytes");
 // k < 4, i < 4). One 32-byte load of qs[h], shifted right by 2k and masked to 2 bits, gives the 8 rows
 // of columns 16h + 4k .. 16h + 4k + 3 as bytes in dword (r, i), Q4_0's shape: the GEMV runs maddubs
 // against the 4 activation bytes broadcast, int16 sums (<= 8 x 2 x 3 x 127 = 6096) widened once, and
-// the -Off enters as -Off x (activation sum) (repack_act_sides), as Q4_0's -8. The unpack gives the
-// integer GEMM's gemm_block_q8x8 with codes u - Off (padding rows: -Off with scale 0; the row packer
-// writes 0 there).
+// the -Off enters as -Off x (activation sum) (repack_act_sides), as Q4_0's -8. The unpack gives
+// Q4_0's integer GEMM kernel its gemm_block_q8x8 with unsigned codes u + 8 - Off (padding rows: 8 - Off
+// with scale 0; the row packer writes 0 there).
 struct tile_int2x8 {
     uint16_t d[8];
     uint8_t qs[2][8][4];

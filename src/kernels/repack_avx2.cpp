@@ -306,19 +306,20 @@ void gemv_int2x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const 
 template void gemv_int2x8_q8_0__avx2<1>(int64_t, const void*, const void*, const int32_t*, float*, int);
 template void gemv_int2x8_q8_0__avx2<2>(int64_t, const void*, const void*, const int32_t*, float*, int);
 
-// Codes u - Off into gemm_block_q8x8: group g = 4h + k is qs[h] shifted right by 2k.
+// Codes u + 8 - Off (Q4_0's kernel's unsigned codes) into gemm_block_q8x8: group g = 4h + k is qs[h]
+// shifted right by 2k.
 template <int Off>
 void repack_unpack_int2__avx2(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_int2x8*>(tiles);
     auto* out = static_cast<gemm_block_q8x8*>(dst);
-    const __m256i m3 = _mm256_set1_epi8(3), off = _mm256_set1_epi8(Off);
+    const __m256i m3 = _mm256_set1_epi8(3), off = _mm256_set1_epi8(8 - Off);
     for (int64_t b = 0; b < nb; ++b) {
         _mm256_storeu_ps(out[b].d, load_fp16x8(x[b].d));
         for (int h = 0; h < 2; ++h) {
             const __m256i w = load32(x[b].qs[h]);
             for (int k = 0; k < 4; ++k)
                 store32(out[b].q[4 * h + k],
-                        _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(w, 2 * k), m3), off));
+                        _mm256_add_epi8(_mm256_and_si256(_mm256_srli_epi16(w, 2 * k), m3), off));
         }
     }
 }

@@ -57,7 +57,7 @@ const gemm_case k_cases[] = {
     {type::iq4_xs, gemm_pack_iq4_xs__ref, gemm_pack_iq4_xs__avx2, gemm_iq4_xs_q8_k_8x4__ref,
      gemm_iq4_xs_q8_k_8x4__avx2},
     {type::mxfp4, gemm_pack_mxfp4__ref, gemm_pack_mxfp4__avx2, gemm_iq4_nl_q8_0_8x4__ref, gemm_iq4_nl_q8_0_8x4__avx2},
-    {type::tq2_0, gemm_pack_tq2_0__ref, gemm_pack_tq2_0__avx2, gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2},
+    {type::tq2_0, gemm_pack_tq2_0__ref, gemm_pack_tq2_0__avx2, gemm_q4_0_q8_0_8x4__ref, gemm_q4_0_q8_0_8x4__avx2},
     {type::iq3_xxs, gemm_pack_iq3_xxs__ref, gemm_pack_iq3_xxs__avx2, gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2},
     {type::iq3_s, gemm_pack_iq3_s__ref, gemm_pack_iq3_s__avx2, gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2},
 };
