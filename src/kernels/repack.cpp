@@ -282,6 +282,16 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
             static_assert(sizeof(block_iq4_nl) == sizeof(block_q4_0), "IQ4_NL reuses the Q4_0 tile");
             repack_tile_q4_0(w, row_stride, n_rows, n_cols / k_qk4_nl, static_cast<tile_q4_0x8*>(dst));
             break;
+        case type::tq2_0:  // column 128 H + 32 L + m of a block: bits 2L of qs[32 H + m]
+            tile_rows<tile_tq2_0x8, block_tq2_0>(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_tq2_0x8*>(dst),
+                                                 [](auto& o, int r, const block_tq2_0& blk) {
+                                                     o.d[r] = blk.d;
+                                                     for (int c = 0; c < k_qk_k; ++c) {
+                                                         const int code = (blk.qs[32 * (c / 128) + c % 32] >> (2 * ((c % 128) / 32))) & 3;
+                                                         o.qs[c / 16][r][c % 4] |= static_cast<uint8_t>(code << (2 * ((c % 16) / 4)));
+                                                     }
+                                                 });
+            break;
         case type::mxfp4:  // nibbles as Q4_0's; the E8M0 scale as the exact fp16 2^(e - 128)
             tile_rows<tile_q4_0x8, block_mxfp4>(w, row_stride, n_rows, n_cols / k_qk_mxfp4, static_cast<tile_q4_0x8*>(dst),
                                                 [](auto& o, int r, const block_mxfp4& blk) {
@@ -845,6 +855,38 @@ void repack_unpack_q6_k__ref(int64_t nb, const void* tiles, void* dst) {
         }
 }
 
+namespace {
+inline int tq2_tile_code(const tile_tq2_0x8& x, int r, int c) { return (x.qs[c / 16][r][c % 4] >> (2 * ((c % 16) / 4))) & 3; }
+}  // namespace
+
+void gemv_tq2_0x8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                            int n_rows) {
+    const auto* x = static_cast<const tile_tq2_0x8*>(tiles);
+    const auto* q = static_cast<const block_q8_k*>(a);
+    for (int r = 0; r < n_rows; ++r) {
+        float sum = 0;
+        for (int64_t b = 0; b < nb; ++b) {
+            int sumi = 0, bs = 0;
+            for (int c = 0; c < k_qk_k; ++c) sumi += tq2_tile_code(x[b], r, c) * q[b].qs[c];
+            for (int16_t v : q[b].bsums) bs += v;
+            sum += q[b].d * fp16_to_f32(x[b].d[r]) * static_cast<float>(sumi - bs);
+        }
+        y[r] = sum;
+    }
+}
+
+void repack_unpack_tq2_0__ref(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_tq2_0x8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < nb; ++b)
+        for (int j = 0; j < 8; ++j)  // 32-column block j of the 256
+            for (int r = 0; r < 8; ++r) {
+                out[8 * b + j].d[r] = fp16_to_f32(x[b].d[r]);
+                for (int c = 0; c < 32; ++c)
+                    out[8 * b + j].q[c / 4][r][c % 4] = static_cast<int8_t>(tq2_tile_code(x[b], r, 32 * j + c) + 7);
+            }
+}
+
 // ---- kernel table -------------------------------------------------------------------------------
 
 repack_kernels repack_kernel(type t, isa_tier tier) {
@@ -896,6 +938,10 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
         case ext_type::ternary_g64:
             k = {type::q8_0, 32, sizeof(tile_int2x8), avx2 ? gemv_int2x8_q8_0__avx2<1> : gemv_int2x8_q8_0__ref<1>,
                  avx2 ? repack_unpack_int2__avx2<1> : repack_unpack_int2__ref<1>};
+            break;
+        case type::tq2_0:
+            k = {type::q8_k, k_qk_k, sizeof(tile_tq2_0x8), avx2 ? gemv_tq2_0x8_q8_k__avx2 : gemv_tq2_0x8_q8_k__ref,
+                 avx2 ? repack_unpack_tq2_0__avx2 : repack_unpack_tq2_0__ref};
             break;
         case ext_type::nf4:
             k = {type::q8_0, 32, sizeof(tile_q4_0x8), avx2 ? gemv_nf4x8_q8_0__avx2 : gemv_nf4x8_q8_0__ref,

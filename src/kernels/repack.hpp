@@ -211,6 +211,23 @@ struct tile_int2x8 {
 };
 static_assert(sizeof(tile_int2x8) == 80, "tile_int2x8 must be 80 bytes");
 
+// TQ2_0 (528 B = 8 x 66, the rows' bytes): d[r] fp16 (one per 256 columns); qs[g][r][i] bits 2k, 2k + 1 =
+// code (0..3, w = d (code - 1)) of column 16g + 4k + i (g < 16, k < 4, i < 4), the same per-16-column
+// shape as tile_int2x8: one 32-byte load shifted right by 2k and masked gives columns 16g + 4k ..
+// 16g + 4k + 3 of the 8 rows in Q4_0's shape. GEMV with Q8_K activations: per 256-block the int16
+// maddubs sums of 8 groups (<= 32 x 2 x 3 x 127 = 24384) widened twice, minus the activation sum (its
+// bsums), then sum + (d_a d_w) float(.), as dot_tq2_0_q8_k__ref. The unpack gives Q4_0's integer GEMM
+// its blocks with codes + 7 (padding rows: 7 with scale 0; the row packer writes 0 there).
+struct tile_tq2_0x8 {
+    uint16_t d[8];
+    uint8_t qs[16][8][4];
+};
+static_assert(sizeof(tile_tq2_0x8) == 528, "tile_tq2_0x8 must be 528 bytes");
+void gemv_tq2_0x8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_tq2_0x8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void repack_unpack_tq2_0__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_tq2_0__avx2(int64_t nb, const void* tiles, void* dst);
+
 // FP8 (lowbit fp8_e4m3 / fp8_e5m2, block_fp8 = fp16 d + 32 codes, Q8_0's bytes): tile_q8_0x8 as it is,
 // the codes in place of Q8_0's: dword (g, r) of a block holds row r's codes of columns 4g .. 4g + 3.
 // The kernels read f32 activations prepared by repack_kernels::prep: x * 2^60 (fp8_act_prep), so the

@@ -306,6 +306,54 @@ void gemv_int2x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const 
 template void gemv_int2x8_q8_0__avx2<1>(int64_t, const void*, const void*, const int32_t*, float*, int);
 template void gemv_int2x8_q8_0__avx2<2>(int64_t, const void*, const void*, const int32_t*, float*, int);
 
+// TQ2_0 tiles (layout in repack.hpp): per 256-block the 8 rows' code sums against Q8_K in two int16
+// halves, widened, minus the activation sum; the float step as dot_tq2_0_q8_k__ref.
+void gemv_tq2_0x8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                             int n_rows) {
+    const auto* x = static_cast<const tile_tq2_0x8*>(tiles);
+    const auto* q = static_cast<const block_q8_k*>(a);
+    const __m256i m3 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        prefetch_ahead<sizeof(tile_tq2_0x8)>(x + b);
+        const int8_t* qa = q[b].qs;
+        __m256i sumi = _mm256_setzero_si256();
+        for (int half = 0; half < 2; ++half) {
+            __m256i s16 = _mm256_setzero_si256();
+            for (int g = 8 * half; g < 8 * half + 8; ++g) {
+                const __m256i w = load32(x[b].qs[g]);
+                for (int k = 0; k < 4; ++k)
+                    s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 2 * k), m3),
+                                                                     bcast4(qa + 16 * g + 4 * k)));
+            }
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(s16, ones));
+        }
+        const __m256i bs = _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q[b].bsums)), ones);
+        const __m256i off = _mm256_set1_epi32(hsum_i32(bs));
+        const __m256 d = opaque(_mm256_mul_ps(_mm256_set1_ps(q[b].d), load_fp16x8(x[b].d)));
+        acc = _mm256_add_ps(acc, opaque(_mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi, off)))));
+    }
+    store_rows(y, acc, n_rows);
+}
+
+void repack_unpack_tq2_0__avx2(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_tq2_0x8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    const __m256i m3 = _mm256_set1_epi8(3), seven = _mm256_set1_epi8(7);
+    for (int64_t b = 0; b < nb; ++b) {
+        const __m256 d = load_fp16x8(x[b].d);
+        for (int j = 0; j < 8; ++j) {
+            gemm_block_q8x8& o = out[8 * b + j];
+            _mm256_storeu_ps(o.d, d);
+            for (int h = 0; h < 2; ++h) {  // groups 2j, 2j + 1: columns 16h + 4k .. of the 32-block
+                const __m256i w = load32(x[b].qs[2 * j + h]);
+                for (int k = 0; k < 4; ++k)
+                    store32(o.q[4 * h + k], _mm256_add_epi8(_mm256_and_si256(_mm256_srli_epi16(w, 2 * k), m3), seven));
+            }
+        }
+    }
+}
+
 // Codes u + 8 - Off (Q4_0's kernel's unsigned codes) into gemm_block_q8x8: group g = 4h + k is qs[h]
 // shifted right by 2k.
 template <int Off>
