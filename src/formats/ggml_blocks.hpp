@@ -200,6 +200,17 @@ struct block_tq1_0 {
 };
 static_assert(sizeof(block_tq1_0) == 54, "block_tq1_0 must be 54 bytes");
 
+// TQ1_0: the code (0..2; w = d (code - 1)) of weight c (0..255) of a block: weights 0..159 are trit
+// c / 32 of qs[c % 32], 160..239 trit (c - 160) / 16 of qs[32 + (c - 160) % 16], 240..255 trit
+// (c - 240) / 4 of qh[(c - 240) % 4]; trit t of byte b is ((b * 3^t) mod 256) * 3 >> 8 (the bytes hold
+// ceil(v * 256 / 243) of the base-3 number v).
+inline int tq1_0_code(const block_tq1_0& blk, int c) {
+    static constexpr uint8_t k_pow3[5] = {1, 3, 9, 27, 81};
+    const uint8_t b = c < 160 ? blk.qs[c % 32] : c < 240 ? blk.qs[32 + (c - 160) % 16] : blk.qh[(c - 240) % 4];
+    const int t = c < 160 ? c / 32 : c < 240 ? (c - 160) / 16 : (c - 240) / 4;
+    return (static_cast<uint8_t>(b * k_pow3[t]) * 3) >> 8;
+}
+
 // TQ2_0 — 2.0625 bpw. Ternary w = d * (q - 1), q 2-bit in {0,1,2}, 4 per byte.
 struct block_tq2_0 {
     uint8_t qs[k_qk_k / 4];

@@ -290,11 +290,6 @@ inline int q8_k_sum(const block_q8_k& y) {
     for (int16_t v : y.bsums) s += v;
     return s;
 }
-// Trit t (0..4) of a TQ1_0 byte (formats/ggml_iquants.cpp): (byte * 3^t mod 256) * 3 >> 8.
-inline int tq1_trit(uint8_t b, int t) {
-    static constexpr uint8_t k_pow3[5] = {1, 3, 9, 27, 81};
-    return (static_cast<uint8_t>(b * k_pow3[t]) * 3) >> 8;
-}
 }  // namespace
 
 // TQ2_0: weight 128 h + 32 l + m = bits 2l, 2l + 1 of qs[32 h + m].
@@ -310,21 +305,14 @@ float dot_tq2_0_q8_k__ref(int64_t n, const void* w, const void* a) {
     return sum;
 }
 
-// TQ1_0: weights 0..159 = trit t of qs[m] at 32 t + m (m < 32); 160..239 = trit t of qs[32 + m] at
-// 160 + 16 t + m (m < 16); 240..255 = trit t of qh[j] at 240 + 4 t + j.
+// TQ1_0: the trit codes of formats/ggml_blocks.hpp (tq1_0_code).
 float dot_tq1_0_q8_k__ref(int64_t n, const void* w, const void* a) {
     const auto* x = static_cast<const block_tq1_0*>(w);
     const auto* y = static_cast<const block_q8_k*>(a);
     float sum = 0;
     for (int64_t b = 0; b < n / k_qk_k; ++b) {
-        const int8_t* q = y[b].qs;
         int sumi = 0;
-        for (int t = 0; t < 5; ++t)
-            for (int m = 0; m < 32; ++m) sumi += tq1_trit(x[b].qs[m], t) * q[32 * t + m];
-        for (int t = 0; t < 5; ++t)
-            for (int m = 0; m < 16; ++m) sumi += tq1_trit(x[b].qs[32 + m], t) * q[160 + 16 * t + m];
-        for (int t = 0; t < 4; ++t)
-            for (int j = 0; j < 4; ++j) sumi += tq1_trit(x[b].qh[j], t) * q[240 + 4 * t + j];
+        for (int c = 0; c < k_qk_k; ++c) sumi += tq1_0_code(x[b], c) * y[b].qs[c];
         sum += y[b].d * fp16_to_f32(x[b].d) * static_cast<float>(sumi - q8_k_sum(y[b]));
     }
     return sum;

@@ -448,6 +448,13 @@ void gemm_pack_iq3_s__ref(const uint8_t* w, size_t row_stride, int n_rows, int64
     });
 }
 
+void gemm_pack_tq1_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    pack_chunks<block_tq1_0, k_qk_k>(w, row_stride, n_rows, k, dst, [](auto& o, int r, const block_tq1_0& blk, int ch) {
+        o.d[r] = fp16_to_f32(blk.d);
+        for (int c = 0; c < 32; ++c) o.q[c / 4][r][c % 4] = static_cast<int8_t>(tq1_0_code(blk, 32 * ch + c) + 7);
+    });
+}
+
 void gemm_pack_mxfp4__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     pack_table4<block_mxfp4, k_mxfp4_kvalues>(w, row_stride, n_rows, k, dst,
                                               [](const block_mxfp4& b) { return e8m0_to_f32_half(b.e); });
@@ -592,6 +599,7 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
             k = two_bit_on_q4_0(gemm_pack_int2_sym__ref<64, 1>, gemm_pack_int2_sym__avx2<64, 1>);
             break;
         case type::tq2_0: k = two_bit_on_q4_0(gemm_pack_tq2_0__ref, gemm_pack_tq2_0__avx2); break;
+        case type::tq1_0: k = two_bit_on_q4_0(gemm_pack_tq1_0__ref, gemm_pack_tq1_0__ref); break;
         case type::iq3_xxs: k = lowbit_on_q8_0(gemm_pack_iq3_xxs__ref, gemm_pack_iq3_xxs__avx2); break;
         case type::iq3_s: k = lowbit_on_q8_0(gemm_pack_iq3_s__ref, gemm_pack_iq3_s__avx2); break;
         case type::q4_k:

@@ -192,6 +192,8 @@ void gemm_pack_iq4_nl__avx2(const uint8_t* w, size_t row_stride, int n_rows, int
 // 256-block's d for each of its 32-column blocks (Q8_0 activations; the generation path's dot uses Q8_K).
 void gemm_pack_tq2_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_tq2_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+// TQ1_0 rows: its trit codes + 7, as TQ2_0's (scalar at every tier: loaded models take their tiles' unpack).
+void gemm_pack_tq1_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 // IQ3_XXS / IQ3_S rows: per 32-column sub-block the signed grid values (|.| <= 62) as codes and
 // d (2 sc + 1) (IQ3_XXS: times 1/4) as the scale, for Q8_0's kernel (Q8_0 activations; the generation
 // path's dots use Q8_K).

@@ -292,6 +292,15 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
                                                      }
                                                  });
             break;
+        case type::tq1_0:  // the trits as 2-bit codes on TQ2_0's tile (66 B per row and block instead of 54)
+            tile_rows<tile_tq2_0x8, block_tq1_0>(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_tq2_0x8*>(dst),
+                                                 [](auto& o, int r, const block_tq1_0& blk) {
+                                                     o.d[r] = blk.d;
+                                                     for (int c = 0; c < k_qk_k; ++c)
+                                                         o.qs[c / 16][r][c % 4] |=
+                                                             static_cast<uint8_t>(tq1_0_code(blk, c) << (2 * ((c % 16) / 4)));
+                                                 });
+            break;
         case type::mxfp4:  // nibbles as Q4_0's; the E8M0 scale as the exact fp16 2^(e - 128)
             tile_rows<tile_q4_0x8, block_mxfp4>(w, row_stride, n_rows, n_cols / k_qk_mxfp4, static_cast<tile_q4_0x8*>(dst),
                                                 [](auto& o, int r, const block_mxfp4& blk) {
@@ -939,6 +948,7 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
             k = {type::q8_0, 32, sizeof(tile_int2x8), avx2 ? gemv_int2x8_q8_0__avx2<1> : gemv_int2x8_q8_0__ref<1>,
                  avx2 ? repack_unpack_int2__avx2<1> : repack_unpack_int2__ref<1>};
             break;
+        case type::tq1_0:  // decoded to TQ2_0's tile at load
         case type::tq2_0:
             k = {type::q8_k, k_qk_k, sizeof(tile_tq2_0x8), avx2 ? gemv_tq2_0x8_q8_k__avx2 : gemv_tq2_0x8_q8_k__ref,
                  avx2 ? repack_unpack_tq2_0__avx2 : repack_unpack_tq2_0__ref};

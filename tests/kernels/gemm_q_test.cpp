@@ -58,6 +58,7 @@ const gemm_case k_cases[] = {
      gemm_iq4_xs_q8_k_8x4__avx2},
     {type::mxfp4, gemm_pack_mxfp4__ref, gemm_pack_mxfp4__avx2, gemm_iq4_nl_q8_0_8x4__ref, gemm_iq4_nl_q8_0_8x4__avx2},
     {type::tq2_0, gemm_pack_tq2_0__ref, gemm_pack_tq2_0__avx2, gemm_q4_0_q8_0_8x4__ref, gemm_q4_0_q8_0_8x4__avx2},
+    {type::tq1_0, gemm_pack_tq1_0__ref, gemm_pack_tq1_0__ref, gemm_q4_0_q8_0_8x4__ref, gemm_q4_0_q8_0_8x4__avx2},
     {type::iq3_xxs, gemm_pack_iq3_xxs__ref, gemm_pack_iq3_xxs__avx2, gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2},
     {type::iq3_s, gemm_pack_iq3_s__ref, gemm_pack_iq3_s__avx2, gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2},
 };
@@ -110,6 +111,8 @@ std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t k, std::mt19937
                 reinterpret_cast<block_iq3_xxs*>(row)[b].d = f32_to_fp16(sc(rng) / 64);
             } else if (t == type::iq3_s) {
                 reinterpret_cast<block_iq3_s*>(row)[b].d = f32_to_fp16(sc(rng) / 64);
+            } else if (t == type::tq1_0) {
+                reinterpret_cast<block_tq1_0*>(row)[b].d = f32_to_fp16(sc(rng));
             } else if (t == type::tq2_0) {
                 reinterpret_cast<block_tq2_0*>(row)[b].d = f32_to_fp16(sc(rng));
             } else if (t == type::mxfp4) {  // E8M0: 2^(e - 128) in [2^-13, 2^-4]

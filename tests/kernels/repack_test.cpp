@@ -43,7 +43,7 @@ constexpr uint32_t k_seed = 20261124;
 const type k_types[] = {type::q2_k, type::q3_k, type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::q8_0, type::q4_k, type::q5_k,
                         type::q6_k, type::iq4_xs, ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128,
                         ext_type::int4_g32_asym, ext_type::int8_g32, ext_type::nf4, ext_type::int2_g32,
-                        ext_type::int2_g64, ext_type::int2_g128, ext_type::ternary_g64, type::mxfp4, type::tq2_0};
+                        ext_type::int2_g64, ext_type::int2_g128, ext_type::ternary_g64, type::mxfp4, type::tq2_0, type::tq1_0};
 
 // The per-row oracle of a type's tiles: its __ref dot (IQ4_XS: dot_iq4_xs_q8_k__ref, the integer
 // GEMM's arithmetic, outside the dot table).
@@ -69,6 +69,7 @@ std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t n_cols, std::mt
                                        : t == type::q2_k                  ? std::vector<size_t>{80, 82}
                                        : t == type::q3_k                  ? std::vector<size_t>{108}
                                        : t == type::tq2_0                 ? std::vector<size_t>{64}
+                                       : t == type::tq1_0                 ? std::vector<size_t>{52}
                                                                           : std::vector<size_t>{0};
     if (t == type::mxfp4) {  // E8M0 exponents within the tiles' range (scales 2^-18 .. 2^2)
         for (size_t off = 0; off < b.size(); off += bb) b[off] = static_cast<uint8_t>(110 + rng() % 21);
@@ -166,7 +167,8 @@ TEST(Repack, UnpackEqualsGemmPackOfRows) {
                 std::fill(got.begin(), got.end(), uint8_t(0xA5));
                 unpack(p->n_blocks, p->tile(0), got.data());
                 if (t == type::iq4_nl || t == ext_type::nf4 || t == ext_type::int2_g32 || t == ext_type::int2_g64 ||
-                    t == ext_type::int2_g128 || t == ext_type::ternary_g64 || t == type::tq2_0 || t == type::mxfp4) {
+                    t == ext_type::int2_g128 || t == ext_type::ternary_g64 || t == type::tq2_0 || t == type::tq1_0 ||
+                    t == type::mxfp4) {
                     // IQ4_NL's / NF4's / MXFP4's padding rows: zero scale, but the tile's zero nibbles are
                     // codebook values where the packer writes 0 (int2 / ternary / TQ2_0: code 0 + 8 - Off);
                     // only the real rows' codes must match.

@@ -75,7 +75,7 @@ TEST(RepackModel, LogitsWithTilesEqualPlainRows) {
     for (type t : {type::q2_k, type::q3_k, type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::iq4_xs, type::q8_0, type::q4_k, type::q5_k, type::q6_k,
                    ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128, ext_type::int4_g32_asym, ext_type::int8_g32,
                    ext_type::nf4, ext_type::fp8_e4m3, ext_type::fp8_e5m2, ext_type::int2_g32, ext_type::int2_g128,
-                   ext_type::ternary_g64, type::mxfp4, type::tq2_0}) {
+                   ext_type::ternary_g64, type::mxfp4, type::tq2_0, type::tq1_0}) {
         SCOPED_TRACE(type_name(t));
         const std::string path = dir + "/tiny-" + type_name(t) + ".gguf";
         write_synth_llama(tiny(t), path);
