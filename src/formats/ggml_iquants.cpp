@@ -493,26 +493,9 @@ void dequantize_row_iq3_s__ref(const void* src, float* dst, int64_t n) {
 
 void dequantize_row_tq1_0__ref(const void* src, float* dst, int64_t n) {
     const auto* x = static_cast<const block_tq1_0*>(src);
-    static constexpr uint8_t k_pow3[5] = {1, 3, 9, 27, 81};
-    // Trit n of a byte b (stored as ceil(v * 256 / 243) for the base-3 number v): multiplying by
-    // 3^n (mod 256) shifts trit n to the top, and (b * 3) >> 8 reads it off.
-    auto trit = [](uint8_t b, int n) {
-        const uint8_t q = static_cast<uint8_t>(b * k_pow3[n]);
-        return static_cast<int>((static_cast<uint16_t>(q) * 3) >> 8);
-    };
-    constexpr int k_qs = sizeof(block_tq1_0::qs);  // 48: 32 bytes x 5 trits, then 16 bytes x 5
     for (int64_t i = 0; i < n / k_qk_k; ++i) {
         const float d = fp16_to_f32(x[i].d);
-        float* y = dst + i * k_qk_k;
-        for (int j = 0; j < k_qs - k_qs % 32; j += 32)
-            for (int t = 0; t < 5; ++t)
-                for (int m = 0; m < 32; ++m) *y++ = static_cast<float>(trit(x[i].qs[j + m], t) - 1) * d;
-        for (int j = k_qs - k_qs % 32; j < k_qs; j += 16)
-            for (int t = 0; t < 5; ++t)
-                for (int m = 0; m < 16; ++m) *y++ = static_cast<float>(trit(x[i].qs[j + m], t) - 1) * d;
-        for (int t = 0; t < 4; ++t)
-            for (size_t j = 0; j < sizeof(block_tq1_0::qh); ++j)
-                *y++ = static_cast<float>(trit(x[i].qh[j], t) - 1) * d;
+        for (int c = 0; c < k_qk_k; ++c) dst[i * k_qk_k + c] = static_cast<float>(tq1_0_code(x[i], c) - 1) * d;
     }
 }
 

@@ -79,24 +79,29 @@ float dot_q4_0_q8_0__avx2(int64_t n, const void* w, const void* a) {
     });
 }
 
+namespace {
+// 32-weight blocks of 16 nibble bytes indexing a 16-entry int8 table (IQ4_NL, MXFP4); scale(b) is the
+// block's weight scale times d_a (as dot_table4_q8_0_ref).
+template <class Block, const int8_t* Table, class Scale>
+float dot_table4_q8_0_avx2(int64_t n, const Block* x, const block_q8_0* y, Scale scale) {
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(Table)));
+    return sum_blocks32_scaled(n / 32, scale, [&](int64_t b) {
+        return dot_i8_i8(_mm256_shuffle_epi8(table, unpack_nibbles(x[b].qs)), load32(y[b].qs));
+    });
+}
+}  // namespace
+
 float dot_iq4_nl_q8_0__avx2(int64_t n, const void* w, const void* a) {
     const auto* x = static_cast<const block_iq4_nl*>(w);
     const auto* y = static_cast<const block_q8_0*>(a);
-    const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(k_iq4nl_values));
-    const __m256i table = _mm256_set_m128i(t, t);
-    return sum_blocks32(n / k_qk4_nl, x, y, [&](int64_t b) {
-        return dot_i8_i8(_mm256_shuffle_epi8(table, unpack_nibbles(x[b].qs)), load32(y[b].qs));
-    });
+    return dot_table4_q8_0_avx2<block_iq4_nl, k_iq4nl_values>(n, x, y, [&](int64_t b) { return fp16(x[b].d) * fp16(y[b].d); });
 }
 
 float dot_mxfp4_q8_0__avx2(int64_t n, const void* w, const void* a) {
     const auto* x = static_cast<const block_mxfp4*>(w);
     const auto* y = static_cast<const block_q8_0*>(a);
-    const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(k_mxfp4_kvalues));
-    const __m256i table = _mm256_set_m128i(t, t);
-    return sum_blocks32_scaled(
-        n / k_qk_mxfp4, [&](int64_t b) { return e8m0_to_f32_half(x[b].e) * fp16(y[b].d); },
-        [&](int64_t b) { return dot_i8_i8(_mm256_shuffle_epi8(table, unpack_nibbles(x[b].qs)), load32(y[b].qs)); });
+    return dot_table4_q8_0_avx2<block_mxfp4, k_mxfp4_kvalues>(
+        n, x, y, [&](int64_t b) { return e8m0_to_f32_half(x[b].e) * fp16(y[b].d); });
 }
 
 // Ternary TQ2_0 / TQ1_0 . Q8_K: the codes 0..2 (unsigned) meet the activations in maddubs, summed in

@@ -416,35 +416,25 @@ void gemm_pack_tq2_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64
 }
 
 namespace {
-// One 32-weight sub-block of IQ3: 8 grid entries (4 magnitudes each, weight 4 l + j in byte j of entry
-// l), 32 sign bits (weight i negative when bit i is set), scale -> the packed block's row r.
-inline void put_grid_codes(gemm_block_q8x8& o, int r, const uint32_t (&g)[8], uint32_t signs, float d) {
-    o.d[r] = d;
+// One IQ3 sub-block (iq3_subblock) -> the packed block's row r: codes = signed grid values.
+inline void put_grid_codes(gemm_block_q8x8& o, int r, const iq3_subblock& sb) {
+    o.d[r] = sb.d;
     for (int c = 0; c < 32; ++c) {
-        const int v = static_cast<int>((g[c / 4] >> (8 * (c % 4))) & 0xFF);
-        o.q[c / 4][r][c % 4] = static_cast<int8_t>((signs >> c) & 1 ? -v : v);
+        const int v = iq_grid_lane(sb.g[c / 4], c % 4);
+        o.q[c / 4][r][c % 4] = static_cast<int8_t>((sb.signs >> c) & 1 ? -v : v);
     }
 }
 }  // namespace
 
 void gemm_pack_iq3_xxs__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     pack_chunks<block_iq3_xxs, k_qk_k>(w, row_stride, n_rows, k, dst, [](auto& o, int r, const block_iq3_xxs& blk, int s) {
-        uint32_t aux;
-        std::memcpy(&aux, blk.qs + k_qk_k / 4 + 4 * s, 4);
-        uint32_t g[8], signs = 0;
-        for (int l = 0; l < 8; ++l) g[l] = k_iq3xxs_grid[blk.qs[8 * s + l]];
-        for (int l = 0; l < 4; ++l) signs |= static_cast<uint32_t>(k_iq_ksigns[(aux >> (7 * l)) & 127]) << (8 * l);
-        put_grid_codes(o, r, g, signs, fp16_to_f32(blk.d) * static_cast<float>(2 * (aux >> 28) + 1) * 0.25f);
+        put_grid_codes(o, r, iq3_xxs_subblock(blk, s));
     });
 }
 
 void gemm_pack_iq3_s__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     pack_chunks<block_iq3_s, k_qk_k>(w, row_stride, n_rows, k, dst, [](auto& o, int r, const block_iq3_s& blk, int s) {
-        uint32_t g[8], signs;
-        for (int l = 0; l < 8; ++l) g[l] = k_iq3s_grid[blk.qs[8 * s + l] | ((blk.qh[s] >> l) & 1) << 8];
-        std::memcpy(&signs, blk.signs + 4 * s, 4);
-        const int sc = (blk.scales[s / 2] >> (4 * (s % 2))) & 15;
-        put_grid_codes(o, r, g, signs, fp16_to_f32(blk.d) * static_cast<float>(2 * sc + 1));
+        put_grid_codes(o, r, iq3_s_subblock(blk, s));
     });
 }
 

@@ -42,7 +42,12 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <cstring>
+
 #include "core/cpu.hpp"
+#include "core/half.hpp"
+#include "formats/ggml_blocks.hpp"
+#include "formats/iq_grids.hpp"
 #include "lowbit/types.hpp"
 
 namespace lowbit::kernels {
@@ -197,6 +202,29 @@ void gemm_pack_tq1_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64
 // IQ3_XXS / IQ3_S rows: per 32-column sub-block the signed grid values (|.| <= 62) as codes and
 // d (2 sc + 1) (IQ3_XXS: times 1/4) as the scale, for Q8_0's kernel (Q8_0 activations; the generation
 // path's dots use Q8_K).
+// Sub-block s (0..7) of an IQ3 block as both tiers' packers read it: the 8 grid entries (weight 4 l + j
+// in byte j of g[l]), the 32 sign bits (bit i set: weight i negative) and the scale.
+struct iq3_subblock {
+    uint32_t g[8];
+    uint32_t signs;
+    float d;
+};
+inline iq3_subblock iq3_xxs_subblock(const block_iq3_xxs& blk, int s) {
+    uint32_t aux;  // four 7-bit sign indices (bit 7 of each sign byte is their parity) and the scale
+    std::memcpy(&aux, blk.qs + k_qk_k / 4 + 4 * s, 4);
+    iq3_subblock o{};
+    for (int l = 0; l < 8; ++l) o.g[l] = k_iq3xxs_grid[blk.qs[8 * s + l]];
+    for (int l = 0; l < 4; ++l) o.signs |= static_cast<uint32_t>(k_iq_ksigns[(aux >> (7 * l)) & 127]) << (8 * l);
+    o.d = fp16_to_f32(blk.d) * static_cast<float>(2 * (aux >> 28) + 1) * 0.25f;
+    return o;
+}
+inline iq3_subblock iq3_s_subblock(const block_iq3_s& blk, int s) {
+    iq3_subblock o{};
+    for (int l = 0; l < 8; ++l) o.g[l] = k_iq3s_grid[blk.qs[8 * s + l] | ((blk.qh[s] >> l) & 1) << 8];
+    std::memcpy(&o.signs, blk.signs + 4 * s, 4);
+    o.d = fp16_to_f32(blk.d) * static_cast<float>(2 * ((blk.scales[s / 2] >> (4 * (s % 2))) & 15) + 1);
+    return o;
+}
 void gemm_pack_iq3_xxs__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_iq3_xxs__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_iq3_s__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);

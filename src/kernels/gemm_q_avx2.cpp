@@ -608,19 +608,28 @@ void gemm_pack_int8_g32__avx2(const uint8_t* w, size_t row_stride, int n_rows, i
     });
 }
 
-// The 16 codebook values in both 128-bit lanes (a pshufb table).
-inline __m256i iq4nl_table() {
-    const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(k_iq4nl_values));
-    return _mm256_set_m128i(t, t);
+// A 16-entry int8 codebook in both 128-bit lanes (a pshufb table).
+template <const int8_t* Table>
+inline __m256i table16() {
+    return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(Table)));
+}
+inline __m256i iq4nl_table() { return table16<k_iq4nl_values>(); }
+
+// 32-weight blocks of 16 nibble bytes indexing a 16-entry table (IQ4_NL, MXFP4), scale(block): the
+// AVX2 twin of gemm_q.cpp's pack_table4.
+template <class Block, const int8_t* Table, class Scale>
+void pack_table4_avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst, Scale scale) {
+    const __m256i table = table16<Table>();
+    pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
+        const Block& blk = reinterpret_cast<const Block*>(row)[b];
+        d = scale(blk);
+        return _mm256_shuffle_epi8(table, unpack_nibbles(blk.qs));
+    });
 }
 
 void gemm_pack_iq4_nl__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    const __m256i table = iq4nl_table();
-    pack_q8x8(w, row_stride, n_rows, k / k_qk4_nl, dst, [&](const uint8_t* row, int64_t b, float& d) {
-        const auto& blk = reinterpret_cast<const block_iq4_nl*>(row)[b];
-        d = _cvtsh_ss(blk.d);
-        return _mm256_shuffle_epi8(table, unpack_nibbles(blk.qs));
-    });
+    pack_table4_avx2<block_iq4_nl, k_iq4nl_values>(w, row_stride, n_rows, k, dst,
+                                                   [](const block_iq4_nl& b) { return _cvtsh_ss(b.d); });
 }
 
 void gemm_pack_tq2_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
@@ -634,54 +643,30 @@ void gemm_pack_tq2_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int6
 }
 
 namespace {
-// IQ3 sub-block: the 8 grid entries by scalar index, signs applied as (g ^ m) - m with the 32 sign bits
-// spread to byte masks.
-inline __m256i signed_grid(const uint32_t* grid, const int (&idx)[8], uint32_t signs) {
-    const __m256i g = _mm256_setr_epi32(static_cast<int>(grid[idx[0]]), static_cast<int>(grid[idx[1]]),
-                                        static_cast<int>(grid[idx[2]]), static_cast<int>(grid[idx[3]]),
-                                        static_cast<int>(grid[idx[4]]), static_cast<int>(grid[idx[5]]),
-                                        static_cast<int>(grid[idx[6]]), static_cast<int>(grid[idx[7]]));
-    const __m256i m = bits_to_bytes(reinterpret_cast<const uint8_t*>(&signs));
+// An IQ3 sub-block (iq3_subblock) as 32 signed codes: (g ^ m) - m with the sign bits spread to byte masks.
+inline __m256i signed_grid(const iq3_subblock& sb, float& d) {
+    const __m256i g = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb.g));
+    const __m256i m = bits_to_bytes(reinterpret_cast<const uint8_t*>(&sb.signs));
+    d = sb.d;
     return _mm256_sub_epi8(_mm256_xor_si256(g, m), m);
 }
 }  // namespace
 
 void gemm_pack_iq3_xxs__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
-        const auto& blk = reinterpret_cast<const block_iq3_xxs*>(row)[b / 8];
-        const int s = static_cast<int>(b % 8);
-        uint32_t aux;
-        std::memcpy(&aux, blk.qs + k_qk_k / 4 + 4 * s, 4);
-        int idx[8];
-        for (int l = 0; l < 8; ++l) idx[l] = blk.qs[8 * s + l];
-        uint32_t signs = 0;
-        for (int l = 0; l < 4; ++l) signs |= static_cast<uint32_t>(k_iq_ksigns[(aux >> (7 * l)) & 127]) << (8 * l);
-        d = _cvtsh_ss(blk.d) * static_cast<float>(2 * (aux >> 28) + 1) * 0.25f;
-        return signed_grid(k_iq3xxs_grid, idx, signs);
+        return signed_grid(iq3_xxs_subblock(reinterpret_cast<const block_iq3_xxs*>(row)[b / 8], static_cast<int>(b % 8)), d);
     });
 }
 
 void gemm_pack_iq3_s__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
-        const auto& blk = reinterpret_cast<const block_iq3_s*>(row)[b / 8];
-        const int s = static_cast<int>(b % 8);
-        int idx[8];
-        for (int l = 0; l < 8; ++l) idx[l] = blk.qs[8 * s + l] | ((blk.qh[s] >> l) & 1) << 8;
-        uint32_t signs;
-        std::memcpy(&signs, blk.signs + 4 * s, 4);
-        d = _cvtsh_ss(blk.d) * static_cast<float>(2 * ((blk.scales[s / 2] >> (4 * (s % 2))) & 15) + 1);
-        return signed_grid(k_iq3s_grid, idx, signs);
+        return signed_grid(iq3_s_subblock(reinterpret_cast<const block_iq3_s*>(row)[b / 8], static_cast<int>(b % 8)), d);
     });
 }
 
 void gemm_pack_mxfp4__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    const __m256i table =
-        _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k_mxfp4_kvalues)));
-    pack_q8x8(w, row_stride, n_rows, k / k_qk_mxfp4, dst, [&](const uint8_t* row, int64_t b, float& d) {
-        const auto& blk = reinterpret_cast<const block_mxfp4*>(row)[b];
-        d = e8m0_to_f32_half(blk.e);
-        return _mm256_shuffle_epi8(table, unpack_nibbles(blk.qs));
-    });
+    pack_table4_avx2<block_mxfp4, k_mxfp4_kvalues>(w, row_stride, n_rows, k, dst,
+                                                   [](const block_mxfp4& b) { return e8m0_to_f32_half(b.e); });
 }
 
 void gemm_pack_iq4_xs__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {

@@ -181,14 +181,11 @@ bool matmul_gemm_q(const weight_matrix& w, int64_t n_tokens, const float* x, int
     // packed from the rows, which are then never read.
     // A tile block may span several packed blocks (TQ2_0: 256 columns, 8 of Q4_0's 32-column blocks).
     kernels::repack_unpack_fn unpack = nullptr;
-    int64_t unpack_nb = 0;  // tile blocks per tile
     if (w.tiles) {
         const kernels::repack_kernels kr = kernels::repack_kernel(w.t, active_isa_tier());
         if (kr.unpack && kr.block % kq.block == 0 && w.tiles->n_blocks * (kr.block / kq.block) == nb &&
-            w.tiles->n_rows == w.n_rows) {
+            w.tiles->n_rows == w.n_rows)
             unpack = kr.unpack;
-            unpack_nb = w.tiles->n_blocks;
-        }
     }
     if (!unpack && !kq.pack) return false;  // a GEMM fed by tiles only (gemm_q_kernel: none at present)
     const int n_sides = kq.act == type::q8_k ? kernels::k_q8_k_sides : 1;
@@ -247,7 +244,7 @@ bool matmul_gemm_q(const weight_matrix& w, int64_t n_tokens, const float* x, int
         for (int64_t g = g0; g < g1; ++g) {
             uint8_t* dst = buf + group_bytes * static_cast<size_t>(g - g0);
             if (unpack) {
-                unpack(unpack_nb, w.tiles->tile(g), dst);
+                unpack(w.tiles->n_blocks, w.tiles->tile(g), dst);
                 continue;
             }
             const int rows = static_cast<int>(std::min(R, w.n_rows - g * R));
