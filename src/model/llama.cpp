@@ -207,7 +207,22 @@ llama_model::llama_model(model_data m, const load_options& opt) : data_(std::mov
         // read-only file mapping: copied into huge-page memory (copy_rows), the file's pages handed
         // back. Parts that read one input and agree in type and width share one buffer, and then also
         // run as one stacked product of plain rows (llama_layer::wqkv / w_gate_up).
-        auto copy = [](std::string name, std::initializer_list<weight_matrix*> parts) {
+        // ws' rows one after another in one buffer, each part pointed at its place and its file pages
+        // handed back; returns the buffer.
+        auto copy_into_one = [](const std::string& what, const std::vector<weight_matrix*>& ws) {
+            std::vector<std::pair<const uint8_t*, size_t>> src;
+            for (weight_matrix* w : ws) src.emplace_back(w->data, w->n_bytes());
+            auto buf = copy_rows(src, what);
+            size_t at = 0;
+            for (weight_matrix* w : ws) {
+                release_file_pages(w->data, w->n_bytes());
+                w->data = buf.get() + at;
+                w->rows_owner = buf;
+                at += w->n_bytes();
+            }
+            return buf;
+        };
+        auto copy = [&](std::string name, std::initializer_list<weight_matrix*> parts) {
             std::vector<weight_matrix*> todo;
             for (weight_matrix* w : parts)
                 if (!w->tiles && w->act.mode == act_mode::none && w->row_stride == row_bytes(w->t, w->n_cols) &&
@@ -219,31 +234,15 @@ llama_model::llama_model(model_data m, const load_options& opt) : data_(std::mov
                                    return w->t == f.t && w->n_cols == f.n_cols;
                                });
             weight_matrix s;
-            if (alike) {
-                std::vector<std::pair<const uint8_t*, size_t>> src;
-                int64_t n_rows = 0;
-                for (weight_matrix* w : todo) {
-                    src.emplace_back(w->data, w->n_bytes());
-                    n_rows += w->n_rows;
-                }
-                auto buf = copy_rows(src, name);
-                size_t at = 0;
-                for (weight_matrix* w : todo) {
-                    release_file_pages(w->data, w->n_bytes());
-                    w->data = buf.get() + at;
-                    w->rows_owner = buf;
-                    at += w->n_bytes();
-                }
-                s = weight_matrix::stored_rows(std::move(name), f.t, n_rows, f.n_cols, buf.get());
-                s.rows_owner = std::move(buf);
+            if (!alike) {
+                for (weight_matrix* w : todo) copy_into_one(w->name, {w});
                 return s;
             }
-            for (weight_matrix* w : todo) {
-                auto buf = copy_rows({{w->data, w->n_bytes()}}, w->name);
-                release_file_pages(w->data, w->n_bytes());
-                w->data = buf.get();
-                w->rows_owner = std::move(buf);
-            }
+            int64_t n_rows = 0;
+            for (weight_matrix* w : todo) n_rows += w->n_rows;
+            auto buf = copy_into_one(name, todo);
+            s = weight_matrix::stored_rows(std::move(name), f.t, n_rows, f.n_cols, buf.get());
+            s.rows_owner = std::move(buf);
             return s;
         };
         for (auto& L : layers_) {
