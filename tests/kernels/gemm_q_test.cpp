@@ -2,7 +2,8 @@
 //  - every __avx2 packer writes the same bytes as its __ref (1..8 rows, odd block counts, random codes);
 //  - every __avx2 micro-kernel equals its __ref bit for bit (same integer sums, same float operations
 //    in the same order) for 1..4 tokens, 1..8 rows, token offsets, strided output with sentinels; so
-//    do the __avxvnni / __avx512vnni ones where the CPU has them (skipped elsewhere);
+//    do the __avxvnni / __avx512vnni ones where the CPU has them (skipped elsewhere), and their code
+//    with vpdpbusd emulated in AVX2 on every AVX2 machine;
 //  - __ref against de-quantized weights . de-quantized activations in double (within 1e-5 sum|w a|);
 //  - matmul with big batches (n_tokens not a multiple of 4, rows not a multiple of 8, 1-2 threads)
 //    against de-quantize + f32 product within the activation-quantization bound, sentinels intact,
@@ -30,6 +31,18 @@
 #include "kernels/quant_act.hpp"
 
 namespace lowbit {
+namespace kernels {
+// gemm_q_vnni_emu_avx2.cpp: the VNNI kernels with vpdpbusd emulated in AVX2.
+#define LOWBIT_VNNI_EMU_DECL(f)                                                                              \
+    void f##__vnniemu(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy, \
+                      int n_rows);
+LOWBIT_VNNI_EMU_DECL(gemm_q4_0_q8_0_8x4)
+LOWBIT_VNNI_EMU_DECL(gemm_q5_0_q8_0_8x4)
+LOWBIT_VNNI_EMU_DECL(gemm_q8_0_q8_0_8x4)
+LOWBIT_VNNI_EMU_DECL(gemm_q4_k_q8_k_8x4)
+LOWBIT_VNNI_EMU_DECL(gemm_q6_k_q8_k_8x4)
+#undef LOWBIT_VNNI_EMU_DECL
+}  // namespace kernels
 namespace {
 
 using namespace kernels;
@@ -212,9 +225,54 @@ TEST(GemmQ, MicroKernelAvx2BitExactWithRef) {
     for (const auto& c : k_cases) expect_micro_kernel_bit_exact(c, c.avx2, "avx2");
 }
 
-// The VNNI kernels (vpdpbusd: AVX-512 VNNI's EVEX form, AVX-VNNI's VEX form) at each tier the CPU
-// supports: the types whose kernel there is not the AVX2 one (Q4_0, Q5_0, Q8_0, IQ4_NL, Q4_K, Q5_K,
-// Q6_K). CI machines without VNNI skip this test.
+// The VNNI builds' entry points, in vpdpbusd's order: tier avxvnni (VEX), avx512vnni (EVEX), and the
+// tests' own build with vpdpbusd emulated in AVX2 (gemm_q_vnni_emu_avx2.cpp).
+struct vnni_kernel {
+    gemm_q_fn vex, evex, emulated;
+};
+const vnni_kernel k_vnni_kernels[] = {
+    {gemm_q4_0_q8_0_8x4__avxvnni, gemm_q4_0_q8_0_8x4__avx512vnni, gemm_q4_0_q8_0_8x4__vnniemu},
+    {gemm_q5_0_q8_0_8x4__avxvnni, gemm_q5_0_q8_0_8x4__avx512vnni, gemm_q5_0_q8_0_8x4__vnniemu},
+    {gemm_q8_0_q8_0_8x4__avxvnni, gemm_q8_0_q8_0_8x4__avx512vnni, gemm_q8_0_q8_0_8x4__vnniemu},
+    {gemm_q4_k_q8_k_8x4__avxvnni, gemm_q4_k_q8_k_8x4__avx512vnni, gemm_q4_k_q8_k_8x4__vnniemu},
+    {gemm_q6_k_q8_k_8x4__avxvnni, gemm_q6_k_q8_k_8x4__avx512vnni, gemm_q6_k_q8_k_8x4__vnniemu},
+};
+
+// The VNNI kernel the dispatcher picks for case c at tier avxvnni (which must be avx512vnni's
+// counterpart too), or nullptr where both tiers keep the AVX2 kernel.
+const vnni_kernel* vnni_kernel_of(const gemm_case& c) {
+    const gemm_q_fn vex = gemm_q_kernel(c.w, isa_tier::avxvnni).gemm;
+    const gemm_q_fn evex = gemm_q_kernel(c.w, isa_tier::avx512vnni).gemm;
+    if (vex == c.avx2) {
+        EXPECT_EQ(evex, c.avx2) << type_name(c.w);
+        return nullptr;
+    }
+    for (const auto& v : k_vnni_kernels)
+        if (vex == v.vex) {
+            EXPECT_EQ(evex, v.evex) << type_name(c.w);
+            return &v;
+        }
+    ADD_FAILURE() << type_name(c.w) << ": a VNNI kernel without an entry in k_vnni_kernels";
+    return nullptr;
+}
+
+// The VNNI kernels' code (gemm_q_vnni.hpp) with vpdpbusd emulated: every case whose kernel at the VNNI
+// tiers is not the AVX2 one, bit for bit against __ref. Runs on every AVX2 machine.
+TEST(GemmQ, MicroKernelVnniEmulatedBitExactWithRef) {
+    if (!have_avx2()) GTEST_SKIP() << "no AVX2";
+    int n = 0;
+    for (const auto& c : k_cases)
+        if (const vnni_kernel* v = vnni_kernel_of(c)) {
+            expect_micro_kernel_bit_exact(c, v->emulated, "vnni-emulated");
+            ++n;
+        }
+    // Q4_0, Q5_0, Q8_0, IQ4_NL, Q4_K, Q6_K, Q5_K, and the formats on Q4_0's / Q8_0's kernels: MXFP4,
+    // TQ2_0, TQ1_0, IQ3_XXS, IQ3_S.
+    EXPECT_EQ(n, 12);
+}
+
+// The real VNNI builds (vpdpbusd: AVX-512 VNNI's EVEX form, AVX-VNNI's VEX form) at each tier the CPU
+// supports, the same cases. CI machines without VNNI skip this test.
 TEST(GemmQ, MicroKernelVnniBitExactWithRef) {
     int n = 0;
     for (isa_tier tier : {isa_tier::avxvnni, isa_tier::avx512vnni}) {
@@ -227,7 +285,7 @@ TEST(GemmQ, MicroKernelVnniBitExactWithRef) {
         }
     }
     if (n == 0) GTEST_SKIP() << "no AVX-VNNI or AVX-512 VNNI";
-    EXPECT_EQ(n % 7, 0);
+    EXPECT_EQ(n % 12, 0);
 }
 
 // Exact product of de-quantized weights and de-quantized activations, in double, with sum |w a|.
