@@ -30,6 +30,14 @@ constexpr int k_panel_rows = 16, k_panel_tokens = 6;
 void gemm_panel_f32__avx2(int64_t kc, const float* panel, const float* xi, int n_tok, float* y, int64_t ldy, int n_rows,
                           bool add);
 
+// The same kernel with the 16 rows read from two column-major 8-row tiles of 16-bit floats (repack.hpp's
+// tile_h16x8: column j's rows at rows0_7 + 8 j and rows8_15 + 8 j) and converted in registers
+// (F16: vcvtph2ps, BF16: a 16-bit shift), so no f32 panel is packed.
+void gemm_panel_f16x2__avx2(int64_t kc, const uint16_t* rows0_7, const uint16_t* rows8_15, const float* xi, int n_tok,
+                            float* y, int64_t ldy, int n_rows, bool add);
+void gemm_panel_bf16x2__avx2(int64_t kc, const uint16_t* rows0_7, const uint16_t* rows8_15, const float* xi, int n_tok,
+                             float* y, int64_t ldy, int n_rows, bool add);
+
 // The token blocks of the panel kernels: panel_token_blocks(n) = ceil(n / k_panel_tokens) blocks of
 // k_panel_tokens tokens, except that when the last block would hold 1-3 tokens, it and the block before
 // share their 7-9 tokens (4 + 3, 4 + 4, 5 + 4): with n_tok < 4 the kernel has fewer than the 8

@@ -82,15 +82,34 @@ inline void token_group(int64_t n, int64_t k, const float* x, int64_t ldx, const
     if (r < n) row_tail<MT>(n - r, k, x, ldx, w + r * ldw, ldw, y + r, ldy);
 }
 
+// The 16 rows of column j: from an f32 panel, or from two tiles of 16-bit floats converted in registers.
+struct f32_panel {
+    const float* p;
+    __m256 lo(int64_t j) const { return _mm256_load_ps(p + 16 * j); }
+    __m256 hi(int64_t j) const { return _mm256_load_ps(p + 16 * j + 8); }
+};
+template <bool BF16>
+struct half_tiles {
+    const uint16_t* a;  // rows 0-7, column j at a + 8 j
+    const uint16_t* b;  // rows 8-15
+    static __m256 cvt(const uint16_t* h) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h));
+        if constexpr (BF16) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(v), 16));
+        else return _mm256_cvtph_ps(v);
+    }
+    __m256 lo(int64_t j) const { return cvt(a + 8 * j); }
+    __m256 hi(int64_t j) const { return cvt(b + 8 * j); }
+};
+
 // 16 panel rows x NT tokens over kc columns; y[t * ldy + r] = (or +=) the sums, r < n_rows.
-template <int NT>
-void panel_tokens(int64_t kc, const float* panel, const float* xi, float* y, int64_t ldy, int n_rows, bool add) {
+template <int NT, class Src>
+void panel_tokens(int64_t kc, Src panel, const float* xi, float* y, int64_t ldy, int n_rows, bool add) {
     constexpr int T = k_panel_tokens;
     __m256 a0[NT], a1[NT];
 #pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) a0[t] = a1[t] = _mm256_setzero_ps();
     for (int64_t j = 0; j < kc; ++j) {
-        const __m256 w0 = _mm256_load_ps(panel + 16 * j), w1 = _mm256_load_ps(panel + 16 * j + 8);
+        const __m256 w0 = panel.lo(j), w1 = panel.hi(j);
 #pragma GCC unroll 8
         for (int t = 0; t < NT; ++t) {
             const __m256 xb = _mm256_broadcast_ss(xi + T * j + t);
@@ -117,7 +136,8 @@ void panel_tokens(int64_t kc, const float* panel, const float* xi, float* y, int
     }
 }
 
-void panel_gemm_dispatch(int64_t kc, const float* panel, const float* xi, int n_tok, float* y, int64_t ldy, int n_rows,
+template <class Src>
+void panel_gemm_dispatch(int64_t kc, Src panel, const float* xi, int n_tok, float* y, int64_t ldy, int n_rows,
                          bool add) {
     switch (n_tok) {
         case 1: panel_tokens<1>(kc, panel, xi, y, ldy, n_rows, add); break;
@@ -151,7 +171,15 @@ void gemm_f32__avx2(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx
 
 void gemm_panel_f32__avx2(int64_t kc, const float* panel, const float* xi, int n_tok, float* y, int64_t ldy, int n_rows,
                           bool add) {
-    panel_gemm_dispatch(kc, panel, xi, n_tok, y, ldy, n_rows, add);
+    panel_gemm_dispatch(kc, f32_panel{panel}, xi, n_tok, y, ldy, n_rows, add);
+}
+void gemm_panel_f16x2__avx2(int64_t kc, const uint16_t* rows0_7, const uint16_t* rows8_15, const float* xi, int n_tok,
+                            float* y, int64_t ldy, int n_rows, bool add) {
+    panel_gemm_dispatch(kc, half_tiles<false>{rows0_7, rows8_15}, xi, n_tok, y, ldy, n_rows, add);
+}
+void gemm_panel_bf16x2__avx2(int64_t kc, const uint16_t* rows0_7, const uint16_t* rows8_15, const float* xi, int n_tok,
+                             float* y, int64_t ldy, int n_rows, bool add) {
+    panel_gemm_dispatch(kc, half_tiles<true>{rows0_7, rows8_15}, xi, n_tok, y, ldy, n_rows, add);
 }
 
 namespace {

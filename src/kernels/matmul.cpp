@@ -103,7 +103,7 @@ float* interleave_tokens(const float* x, int64_t ldx, int64_t n_tokens, int64_t 
     return xi;
 }
 
-// The prompt path of tiled formats with a float GEMM from the tiles (FP8, kernels/repack.hpp): the
+// The prompt path of tiled formats with a float GEMM from the tiles (FP8, F16, BF16; kernels/repack.hpp): the
 // activations prepared and interleaved once per call, then the kernel runs each worker's chunk of tiles
 // over every token block.
 // Returns false (nothing done) when the tiles do not match or the type has no such GEMM.
@@ -112,7 +112,7 @@ bool matmul_tiled_gemm(const weight_matrix& w, int64_t n_tokens, const float* x,
     const repacked_matrix& p = *w.tiles;
     const kernels::repack_kernels kr = kernels::repack_kernel(w.t, active_isa_tier());
     const int64_t k = w.n_cols;
-    if (!kr.gemm || !kr.prep || kr.act != type::f32 || p.t != w.t || p.n_rows != w.n_rows || p.n_cols != k ||
+    if (!kr.gemm || kr.act != type::f32 || p.t != w.t || p.n_rows != w.n_rows || p.n_cols != k ||
         k % kr.block != 0)
         return false;
     const float* xi = interleave_tokens(x, ldx, n_tokens, k, kr.prep, std::max(n_threads, 1), scratch);

@@ -308,6 +308,17 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
                                                     for (int c = 0; c < 4; ++c) std::memcpy(o.qs[c][r], blk.qs + 4 * c, 4);
                                                 });
             break;
+        case type::f16:  // 16-bit floats as they are, 8 rows per column
+        case type::bf16: {
+            struct block_h16x32 {
+                uint16_t v[32];
+            };
+            tile_rows<tile_h16x8, block_h16x32>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_h16x8*>(dst),
+                                                [](auto& o, int r, const block_h16x32& blk) {
+                                                    for (int j = 0; j < 32; ++j) o.v[j][r] = blk.v[j];
+                                                });
+            break;
+        }
         case type::q4_1: repack_tile_q4_1(w, row_stride, n_rows, n_cols / k_qk4_1, static_cast<tile_q4_1x8*>(dst)); break;
         case type::q5_1: repack_tile_q5_1(w, row_stride, n_rows, n_cols / k_qk5_1, static_cast<tile_q5_1x8*>(dst)); break;
         case type::q5_0: repack_tile_q5_0(w, row_stride, n_rows, n_cols / k_qk5_0, static_cast<tile_q5_0x8*>(dst)); break;
@@ -637,6 +648,29 @@ void gemv_fp8_e4m3x8_f32__ref(int64_t nb, const void* tiles, const void* a, cons
 void gemv_fp8_e5m2x8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                               int n_rows) {
     gemv_fp8_ref<false>(nb, tiles, a, y, n_rows);
+}
+namespace {
+
+// F16 / BF16: per row the float sum in column order, as dot_half_f32_ref.
+template <float (*ToF32)(uint16_t)>
+void gemv_half_ref(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+    const auto* x = static_cast<const tile_h16x8*>(tiles);
+    const auto* xf = static_cast<const float*>(a);
+    for (int r = 0; r < n_rows; ++r) {
+        float sum = 0;
+        for (int64_t b = 0; b < nb; ++b)
+            for (int j = 0; j < 32; ++j) sum += ToF32(x[b].v[j][r]) * xf[32 * b + j];
+        y[r] = sum;
+    }
+}
+
+}  // namespace
+
+void gemv_f16x8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y, int n_rows) {
+    gemv_half_ref<fp16_to_f32>(nb, tiles, a, y, n_rows);
+}
+void gemv_bf16x8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y, int n_rows) {
+    gemv_half_ref<bf16_to_f32>(nb, tiles, a, y, n_rows);
 }
 void fp8_e4m3_act_prep(const float* x, void* dst, int64_t n) {
     auto* o = static_cast<float*>(dst);
@@ -973,6 +1007,15 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
         case type::q5_1:
             k = {type::q8_1, k_qk5_1, sizeof(tile_q5_1x8), avx2 ? gemv_q5_1x8_q8_1__avx2 : gemv_q5_1x8_q8_1__ref,
                  nullptr};
+            break;
+        // F16 / BF16: f32 activations as they are; prompts: the panel kernel straight from the tiles
+        case type::f16:
+            k = {type::f32, 32, sizeof(tile_h16x8), avx2 ? gemv_f16x8_f32__avx2 : gemv_f16x8_f32__ref, nullptr, nullptr,
+                 avx2 ? gemm_f16x8_f32__avx2 : nullptr};
+            break;
+        case type::bf16:
+            k = {type::f32, 32, sizeof(tile_h16x8), avx2 ? gemv_bf16x8_f32__avx2 : gemv_bf16x8_f32__ref, nullptr, nullptr,
+                 avx2 ? gemm_bf16x8_f32__avx2 : nullptr};
             break;
         case type::q5_0:
             k = {type::q8_0, k_qk5_0, sizeof(tile_q5_0x8), avx2 ? gemv_q5_0x8_q8_0__avx2 : gemv_q5_0x8_q8_0__ref,

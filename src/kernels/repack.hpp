@@ -14,6 +14,7 @@
 //   Q4_0  (tile_q4_0x8, 144 B = 8 x 18):  d[r] fp16; qs[c][r][i] = row r's qs[4c + i] (c < 4, i < 4):
 //         low nibble = code of column 4c + i, high nibble = code of column 16 + 4c + i.
 //   Q8_0  (tile_q8_0x8, 272 B = 8 x 34):  d[r] fp16; qs[g][r][i] = row r's qs[4g + i] (g < 8).
+//   F16 / BF16  (tile_h16x8, 512 B = 8 x 32 x 2):  v[j][r] = row r's value of column j (no scales).
 //   Q4_K  (tile_q4_kx8, 1152 B = 8 x 144):  d[r], dmin[r] fp16; s (k_scales_x8): the 6-bit scales
 //         sc[s][r] and mins mn[s][r] of sub-block s of row r, the row's 96 bits re-arranged so that the
 //         8 rows' values decode with a few shifts and masks of 32-byte loads: sl[r / 4][j][r % 4] = low
@@ -248,6 +249,24 @@ void repack_unpack_tq2_0__avx2(int64_t nb, const void* tiles, void* dst);
 // FP8 codes that are NaN / Inf in OCP FP8 (never written by the encoders) decode as finite values.
 // Per-row FP8 (fp8_*_pt) has no tiles.
 
+// F16 / BF16 (16-bit floats, no scales): tile_h16x8, v[j][r] = row r's value of column 32b + j in tile
+// block b (32 columns x 8 rows, 512 B, the rows' size). A tile is then column-major: the 8 rows of
+// column c lie at halves 8c .. 8c + 7. Activations f32 as they are (act f32, no prep).
+//   GEMV: y[r] = sum_c h(v[c][r]) x[c]
+//   __ref: the float sum in column order, dot_<f16|bf16>_f32__ref's products and order (bit for bit);
+//   __avx2: one 16-byte load per column -> 8 rows (vcvtph2ps / a 16-bit shift), FMA'd with x[c]
+//   broadcast into 4 accumulators (columns c mod 4), added at the end. Float order differs from __ref.
+//   Prompt GEMM (gemm_tile_fn, AVX2): the 16 x 6 panel kernel reads two tiles' columns (16 rows)
+//   straight from memory and converts them in registers (gemm_panel_h16x2__avx2): no f32 panel.
+struct tile_h16x8 {
+    uint16_t v[32][8];
+};
+static_assert(sizeof(tile_h16x8) == 512, "tile_h16x8 must be 512 bytes");
+void gemv_f16x8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_bf16x8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_f16x8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_bf16x8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+
 // Per-activation-row side values the tiled kernels need, computed once per row (not per tile):
 //   Q8_0 (for Q4_0): [n_blocks] int32: -8 x (sum of the block's 32 codes)
 //   Q8_0 (for Q5_0): [n_blocks] int32: -16 x (sum of the block's 32 codes)
@@ -343,6 +362,12 @@ void gemm_fp8_e4m3x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_byt
                                const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch);
 void gemm_fp8_e5m2x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
                                const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch);
+// F16 / BF16 tiles: no decode into scratch (unused); per slice and 6-token block the panel kernel reads
+// tiles 2g and 2g + 1 (an odd last tile is read twice, its copy's rows not stored).
+void gemm_f16x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
+                          const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch);
+void gemm_bf16x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
+                           const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch);
 
 // One tile (nb tile blocks) -> nb packed blocks of the prompt GEMM (gemm_block_q8x8 / gemm_block_q4_kx8
 // (Q4_K, Q5_K) / gemm_block_q6_kx8),
@@ -413,7 +438,7 @@ std::shared_ptr<const repacked_matrix> repack_matrix(type t, const uint8_t* w, s
 // Throws lowbit::error if the parts do not fit together or memory cannot be allocated.
 std::shared_ptr<const repacked_matrix> stack_repacked(std::vector<std::shared_ptr<const repacked_matrix>>& parts);
 
-// A load-time copy of stored rows for the types without tiles (F32, F16, BF16, the IQ2 / IQ3 / IQ1 and
+// A load-time copy of stored rows for the types without tiles (F32, the IQ2 / IQ3 / IQ1 and
 // other per-row formats): the parts' bytes one after another in one buffer, 2 MiB aligned and advised
 // into transparent huge pages as the tiles are, so that generation streams them with fewer TLB misses
 // than from the file's 4 KiB page-cache pages, and parts that read one input (q, k, v; gate, up) can

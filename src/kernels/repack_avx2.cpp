@@ -851,6 +851,73 @@ void gemm_fp8_avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_ti
 
 }  // namespace
 
+namespace {
+
+// ---- F16 / BF16 tiles ----
+
+template <bool BF16>
+inline __m256 half8(const uint16_t* h) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h));
+    if constexpr (BF16) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(v), 16));
+    else return _mm256_cvtph_ps(v);
+}
+
+// Column c's 8 rows times x[c], into 4 accumulators (c mod 4) so 4 FMA chains are in flight.
+template <bool BF16>
+void gemv_half_avx2(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+    const auto* x = static_cast<const tile_h16x8*>(tiles);
+    const auto* xf = static_cast<const float*>(a);
+    __m256 s[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t b = 0; b < nb; ++b) {
+        prefetch_ahead<sizeof(tile_h16x8)>(x + b);
+        const float* xb = xf + 32 * b;
+#pragma GCC unroll 32
+        for (int j = 0; j < 32; ++j)
+            s[j % 4] = _mm256_fmadd_ps(half8<BF16>(x[b].v[j]), _mm256_broadcast_ss(xb + j), s[j % 4]);
+    }
+    store_rows(y, _mm256_add_ps(_mm256_add_ps(s[0], s[1]), _mm256_add_ps(s[2], s[3])), n_rows);
+}
+
+// Per slice of k_tile_gemm_kc columns and 6-token block, the panel kernel over each pair of tiles.
+template <bool BF16>
+void gemm_half_avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows, const float* xi,
+                    int64_t n_tokens, float* y, int64_t ldy) {
+    constexpr int64_t T = k_tile_gemm_tokens, KB = k_tile_gemm_kc / 32;
+    const int64_t k = 32 * nb, n_groups = (n_tiles + 1) / 2;
+    const auto tile = [&](int64_t i) { return reinterpret_cast<const uint16_t*>(tiles + tile_bytes * static_cast<size_t>(i)); };
+    for (int64_t b0 = 0; b0 < nb; b0 += KB) {
+        const int64_t kc = 32 * (std::min(nb, b0 + KB) - b0);
+        for (int64_t tb = 0; tb < panel_token_blocks(n_tokens); ++tb) {
+            const panel_token_block tk = panel_block(n_tokens, tb);
+            const float* xs = xi + T * k * tb + T * 32 * b0;
+            for (int64_t gi = 0; gi < n_groups; ++gi) {
+                const int rows = static_cast<int>(std::min<int64_t>(16, n_rows - 16 * gi));
+                const uint16_t* lo = tile(2 * gi) + 8 * 32 * b0;
+                const uint16_t* hi = 2 * gi + 1 < n_tiles ? tile(2 * gi + 1) + 8 * 32 * b0 : lo;
+                if constexpr (BF16) gemm_panel_bf16x2__avx2(kc, lo, hi, xs, tk.count, y + tk.first * ldy + 16 * gi, ldy, rows, b0 > 0);
+                else gemm_panel_f16x2__avx2(kc, lo, hi, xs, tk.count, y + tk.first * ldy + 16 * gi, ldy, rows, b0 > 0);
+            }
+        }
+    }
+}
+
+}  // namespace
+
+void gemv_f16x8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y, int n_rows) {
+    gemv_half_avx2<false>(nb, tiles, a, y, n_rows);
+}
+void gemv_bf16x8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y, int n_rows) {
+    gemv_half_avx2<true>(nb, tiles, a, y, n_rows);
+}
+void gemm_f16x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
+                          const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* /*scratch*/) {
+    gemm_half_avx2<false>(nb, tiles, tile_bytes, n_tiles, n_rows, xi, n_tokens, y, ldy);
+}
+void gemm_bf16x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
+                           const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* /*scratch*/) {
+    gemm_half_avx2<true>(nb, tiles, tile_bytes, n_tiles, n_rows, xi, n_tokens, y, ldy);
+}
+
 void gemv_fp8_e4m3x8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                                int n_rows) {
     gemv_fp8_avx2<true>(nb, tiles, a, y, n_rows);

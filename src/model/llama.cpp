@@ -203,7 +203,7 @@ llama_model::llama_model(model_data m, const load_options& opt) : data_(std::mov
             w.tiles = repack_matrix(w.t, w.data, w.row_stride, w.n_rows, w.n_cols);
             release_file_pages(w.data, w.n_bytes());
         };
-        // Matrices left without tiles (F32 / F16 / BF16 and other per-row types) whose rows lie in a
+        // Matrices left without tiles (F32 and other per-row types) whose rows lie in a
         // read-only file mapping: copied into huge-page memory (copy_rows), the file's pages handed
         // back. Parts that read one input and agree in type and width share one buffer, and then also
         // run as one stacked product of plain rows (llama_layer::wqkv / w_gate_up).

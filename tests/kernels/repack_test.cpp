@@ -7,9 +7,9 @@
 //  - unpacking a tile gives byte for byte the prompt GEMM's packed group of the same rows;
 //  - matmul with tiles: generation (1..4 tokens) equals the per-row __ref dots bit for bit; the prompt
 //    GEMM (16 tokens) equals matmul over the plain rows bit for bit; outputs are sentinel-filled;
-//  - FP8 tiles (float kernels): the tile __ref equals the per-row __ref dot bit for bit; the AVX2 GEMV
-//    and prompt GEMM agree with it within 1e-5 of sum |w x|; every finite code in every byte position
-//    of a dword decodes exactly;
+//  - FP8 and F16 / BF16 tiles (float kernels): the tile __ref equals the per-row __ref dot bit for bit;
+//    the AVX2 GEMV and prompt GEMM agree with it within 1e-5 of sum |w x|; every finite FP8 code in
+//    every byte position of a dword decodes exactly;
 //  - release_file_pages drops pages of a read-only file mapping only, and the data stays readable.
 // Seeds are printed on failure.
 #include <gtest/gtest.h>
@@ -258,6 +258,23 @@ std::vector<uint8_t> fp8_rows(type t, int64_t n_rows, int64_t n_cols, std::mt199
     return b;
 }
 
+// The types whose tiles run float kernels: FP8 (scaled blocks) and the 16-bit floats.
+const type k_float_tile_types[] = {ext_type::fp8_e4m3, ext_type::fp8_e5m2, type::f16, type::bf16};
+
+// Random rows of a float-tile type: FP8 as fp8_rows; F16 / BF16 Gaussian values times 2^e, e in
+// [-20, 4] (F16 subnormals below 2^-14 included).
+std::vector<uint8_t> float_tile_rows(type t, int64_t n_rows, int64_t n_cols, std::mt19937& rng) {
+    if (t != type::f16 && t != type::bf16) return fp8_rows(t, n_rows, n_cols, rng);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    std::vector<uint8_t> b(row_bytes(t, n_cols) * static_cast<size_t>(n_rows));
+    for (size_t i = 0; i < b.size() / 2; ++i) {
+        const float v = std::ldexp(nd(rng), static_cast<int>(rng() % 25) - 20);
+        const uint16_t h = t == type::f16 ? f32_to_fp16(v) : f32_to_bf16(v);
+        std::memcpy(b.data() + 2 * i, &h, 2);
+    }
+    return b;
+}
+
 // sum_j |w_j x_j| of one row, in double.
 double fp8_mag(type t, const uint8_t* row, const float* x, int64_t n) {
     std::vector<float> w(static_cast<size_t>(n));
@@ -267,24 +284,24 @@ double fp8_mag(type t, const uint8_t* row, const float* x, int64_t n) {
     return m;
 }
 
-TEST(Repack, Fp8TilesMatchPerRowDot) {
-    for (type t : k_fp8_types) {
+TEST(Repack, FloatTilesMatchPerRowDot) {
+    for (type t : k_float_tile_types) {
         const kernels::dot_fn ref = kernels::dot_kernel(t, isa_tier::ref);
         const auto kr0 = kernels::repack_kernel(t, isa_tier::ref);
-        ASSERT_NE(kr0.prep, nullptr);
+        ASSERT_EQ(kr0.prep == nullptr, t == type::f16 || t == type::bf16) << "FP8 prepares its activations";
         for (int64_t n_cols : {int64_t(32), int64_t(96), int64_t(4096 + 32)})
             for (int64_t n_rows : {int64_t(1), int64_t(7), int64_t(13), int64_t(37)})
                 for (float xs : {1e-6f, 1.0f, 1e4f}) {
                     const uint32_t seed = k_seed + static_cast<uint32_t>(n_cols * 131 + n_rows * 7) + static_cast<uint32_t>(xs > 1);
                     std::mt19937 rng(seed);
-                    const auto w = fp8_rows(t, n_rows, n_cols, rng);
+                    const auto w = float_tile_rows(t, n_rows, n_cols, rng);
                     const size_t rb = row_bytes(t, n_cols);
                     const auto p = repack_matrix(t, w.data(), rb, n_rows, n_cols, 1);
                     std::vector<float> x;
                     act_rows(type::f32, 1, n_cols, rng, false, &x);
                     for (auto& v : x) v *= xs;
-                    std::vector<float> xp(static_cast<size_t>(n_cols));
-                    kr0.prep(x.data(), xp.data(), n_cols);
+                    std::vector<float> xp = x;
+                    if (kr0.prep) kr0.prep(x.data(), xp.data(), n_cols);
                     for (isa_tier tier : tiers()) {
                         const auto kr = kernels::repack_kernel(t, tier);
                         std::vector<float> y(static_cast<size_t>(p->n_tiles) * 8 + 1, -12345.0f);
@@ -364,15 +381,15 @@ TEST(Repack, Fp8TilesDecodeEveryCodeInEveryPosition) {
     }
 }
 
-// matmul over FP8 tiles: generation (1..4 tokens) the tiled GEMV, prompts (5+) the tiled GEMM (token
-// blocks and a partial one; an odd last tile; one or several column slices), both within 1e-5 of
-// sum |w x| of the per-row __ref dot; rows past the matrix untouched.
-TEST(Repack, Fp8MatmulWithTiles) {
-    for (type t : k_fp8_types)
+// matmul over FP8 / F16 / BF16 tiles: generation (1..4 tokens) the tiled GEMV, prompts (5+) the tiled
+// GEMM (token blocks and a partial one; an odd last tile; one or several column slices), both within
+// 1e-5 of sum |w x| of the per-row __ref dot; rows past the matrix untouched.
+TEST(Repack, FloatMatmulWithTiles) {
+    for (type t : k_float_tile_types)
     for (int64_t n_cols : {int64_t(320), int64_t(kernels::k_tile_gemm_kc * 2 + 32)}) {  // 1 and 3 column slices
         const int64_t n_rows = 83;
         std::mt19937 rng(k_seed + 7 + static_cast<uint32_t>(t));
-        const auto w = fp8_rows(t, n_rows, n_cols, rng);
+        const auto w = float_tile_rows(t, n_rows, n_cols, rng);
         weight_matrix tiled = plain_matrix(t, n_rows, n_cols, w);
         tiled.tiles = repack_matrix(t, w.data(), tiled.row_stride, n_rows, n_cols, 1);
         const kernels::dot_fn ref = kernels::dot_kernel(t, isa_tier::ref);

@@ -1,13 +1,13 @@
 // Load-time repacking in the model (kernels/repack.hpp, llama_model): a tiny synthetic GGUF in Q4_0,
 // IQ4_XS, Q8_0, Q4_K, Q5_K and Q6_K and lowbit's int4_g32 / g64 / g128, int4_g32_asym, int8_g32, nf4 (on Q4_0 /
-// Q4_1 / Q8_0 tiles), fp8_e4m3 / fp8_e5m2 (on Q8_0's tile, float kernels) and int2_g32 / g128,
-// ternary_g64 (tile_int2x8)
+// Q4_1 / Q8_0 tiles), fp8_e4m3 / fp8_e5m2 (on Q8_0's tile, float kernels), int2_g32 / g128,
+// ternary_g64 (tile_int2x8), MXFP4, TQ2_0, TQ1_0 and F16 / BF16 (tile_h16x8, float kernels)
 // (vocab 300: output rows not a multiple of 8) loaded with and without repacking gives
 //  - at the ref tier: the same logits bit for bit, for a 9-token prompt (integer prompt GEMM from
 //    tiles vs from rows) and 3 single-token steps (tiled GEMV vs per-row dots), since the tiled
 //    kernels equal the per-row __ref dots exactly;
-//  - at the best tier: the same prompt logits bit for bit (FP8: within 1e-3 x (1 + max |logit|), the
-//    tiles' float GEMM against de-quantized rows), and generation logits within
+//  - at the best tier: the same prompt logits bit for bit (FP8, F16, BF16: within 1e-3 x (1 + max
+//    |logit|), the tiles' float GEMM against de-quantized rows), and generation logits within
 //    1e-2 x (1 + max |logit|): the plain path's per-row __avx2 dots sum Q4_0 / Q8_0 blocks in another
 //    float order than __ref (dot.hpp), which the tiled kernels follow; that ~1e-7 relative change can
 //    flip the rounding of a later activation to Q8 (one code step, 1/127 of its block's range), which
@@ -16,7 +16,7 @@
 //  - matrices repacked only when loaded from a file mapping (in-memory models are left alone);
 //  - q, k, v and gate, up stacked (stack_repacked): the single-token steps run the stacked products,
 //    so the bit-exact generation logits at the ref tier cover them too;
-//  - types without tiles (F32, F16, BF16, int3_g32): rows copied into huge-page memory, q/k/v and
+//  - types without tiles (F32, int3_g32, fp8_e4m3_pt): rows copied into huge-page memory, q/k/v and
 //    gate/up stacked as plain rows, logits bit-equal with the mapped rows' at both tiers.
 #include <gtest/gtest.h>
 
@@ -75,7 +75,7 @@ TEST(RepackModel, LogitsWithTilesEqualPlainRows) {
     for (type t : {type::q2_k, type::q3_k, type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::iq4_xs, type::q8_0, type::q4_k, type::q5_k, type::q6_k,
                    ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128, ext_type::int4_g32_asym, ext_type::int8_g32,
                    ext_type::nf4, ext_type::fp8_e4m3, ext_type::fp8_e5m2, ext_type::int2_g32, ext_type::int2_g128,
-                   ext_type::ternary_g64, type::mxfp4, type::tq2_0, type::tq1_0}) {
+                   ext_type::ternary_g64, type::mxfp4, type::tq2_0, type::tq1_0, type::f16, type::bf16}) {
         SCOPED_TRACE(type_name(t));
         const std::string path = dir + "/tiny-" + type_name(t) + ".gguf";
         write_synth_llama(tiny(t), path);
@@ -112,7 +112,7 @@ TEST(RepackModel, LogitsWithTilesEqualPlainRows) {
         ASSERT_EQ(a.size(), b.size());
         float amax = 0;
         for (float v : a) amax = std::max(amax, std::fabs(v));
-        // FP8: tiled prompts run the float GEMM from the tiles, plain rows de-quantize + gemm_f32: the
+        // FP8, F16, BF16: tiled prompts run the float GEMM from the tiles, plain rows the panel GEMM: the
         // same products in another float order. Every other type takes the same prompt path either way
         // (the integer GEMM from tiles or from its row packer, or de-quantized rows).
         const bool float_tile_gemm = kernels::repack_kernel(t, active_isa_tier()).gemm != nullptr;
@@ -137,7 +137,7 @@ TEST(RepackModel, LogitsWithTilesEqualPlainRows) {
 // per-row kernels run either way, so the logits equal the mapped rows' bit for bit at both tiers.
 TEST(RepackModel, RowsWithoutTilesCopiedAndStacked) {
     const std::string dir = test::temp_dir();
-    for (type t : {type::f32, type::f16, type::bf16, ext_type::int3_g32}) {
+    for (type t : {type::f32, ext_type::int3_g32, ext_type::fp8_e4m3_pt}) {
         SCOPED_TRACE(type_name(t));
         ASSERT_FALSE(kernels::repack_supported(t, 64));
         const std::string path = dir + "/tiny-rows-" + type_name(t) + ".gguf";
