@@ -5,7 +5,9 @@
 # Q8_0, run in alternating rounds so both see the same machine load.
 #
 # usage: LLAMA_CPP_DIR=/path/to/llama.cpp/build [LOWBIT=build/lowbit] [THREADS=2] [WORK=/tmp/lowbit-cmp] \
-#        [DEPTH=0] [KV=f32] [TYPES="q4_0 q4_k q8_0"] [ROUNDS=3] bench/compare_llama_cpp.sh
+#        [DEPTH=0] [KV=f32] [TYPES="q4_0 q4_k q8_0"] [ROUNDS=3] [MODELS="a.gguf b.gguf"] bench/compare_llama_cpp.sh
+# MODELS: compare on these GGUF files (real models, e.g. scripts/fetch_smollm2.sh's) instead of the
+# synthetic ones; each row is labelled with the file's name.
 # DEPTH > 0 runs both with that many tokens already in the KV cache (lowbit bench -d, llama-bench -d).
 # KV: lowbit's KV cache elements (f32, its default, or f16, llama.cpp's default).
 # LLAMA_CPP_DIR is a llama.cpp build made outside this repository (its bin/llama-bench is used), e.g.
@@ -20,6 +22,7 @@ DEPTH=${DEPTH:-0}
 KV=${KV:-f32}
 WORK=${WORK:-/tmp/lowbit-cmp}
 TYPES=${TYPES:-"q4_0 q4_k q8_0"}
+MODELS=${MODELS:-}
 ROUNDS=${ROUNDS:-3}
 TOKENIZER=${TOKENIZER:-$here/../shared/models/stories260K/stories260K-f32.gguf}
 : "${LLAMA_CPP_DIR:?set LLAMA_CPP_DIR to a llama.cpp build directory (containing bin/llama-bench)}"
@@ -37,12 +40,24 @@ tok_args=()
 # Each round runs lowbit then llama-bench (-r 3 each) on one file; the machine's read bandwidth moves
 # from minute to minute, so the rounds alternate and the table gives each side's median t/s and the
 # median (and range) of the per-round ratios.
-printf '| %-6s | %-11s | %12s | %12s | %7s | %13s |\n' type test lowbit_t/s llama_t/s ratio "ratio min-max"
+if [[ -n $MODELS ]]; then
+  for m in $MODELS; do [[ -f $m ]] || { echo "no model file $m" >&2; exit 1; }; done
+  items=$MODELS
+else
+  items=$TYPES
+fi
+printf '| %-6s | %-11s | %12s | %12s | %7s | %13s |\n' "$([[ -n $MODELS ]] && echo model || echo type)" test \
+  lowbit_t/s llama_t/s ratio "ratio min-max"
 printf '| %-6s | %-11s | %12s | %12s | %7s | %13s |\n' --- --- --- --- --- ---
-for t in $TYPES; do
-  model=$WORK/synth-2048-$t.gguf
-  [[ -f $model ]] || "$LOWBIT" synth "$model" --dim 2048 --ffn 5632 --layers 8 --heads 16 --kv-heads 4 \
-                       --vocab 512 --type "$t" --seed 1 "${tok_args[@]}" >&2
+for t in $items; do
+  if [[ -n $MODELS ]]; then
+    model=$t
+    t=$(basename "$model" .gguf)
+  else
+    model=$WORK/synth-2048-$t.gguf
+    [[ -f $model ]] || "$LOWBIT" synth "$model" --dim 2048 --ffn 5632 --layers 8 --heads 16 --kv-heads 4 \
+                         --vocab 512 --type "$t" --seed 1 "${tok_args[@]}" >&2
+  fi
   rounds=()
   for ((i = 0; i < ROUNDS; i++)); do
     lb=$("$LOWBIT" bench "$model" -p 128 -n 64 "${depth_args[@]}" --kv-type "$KV" -r 3 -t "$THREADS" --json)

