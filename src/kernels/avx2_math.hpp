@@ -103,4 +103,30 @@ inline __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d) {
     return _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
 }
 
+// 12 bytes of LSB-first 3-bit codes -> 32 codes in weight order. Every 3 bytes hold 8 codes; code j
+// of such a group starts at bit 3j, in byte 3j / 8 at shift s = 3j % 8. A pshufb places the two bytes
+// that hold it in a 16-bit lane (low byte first; for s = 0 the byte goes high and is shifted by 8),
+// a multiply-high by 2^(16 - s) shifts each lane right by its own s, and a mask keeps 3 bits.
+// Lanes: v0 = groups 0 | 2, v1 = groups 1 | 3, so packus gives the codes in order.
+inline __m256i unpack3(const uint8_t* p) {
+    long long lo;
+    int hi;
+    std::memcpy(&lo, p, 8);  // exactly 12 bytes: a chunk may end the row
+    std::memcpy(&hi, p + 8, 4);
+    const __m128i b = _mm_insert_epi32(_mm_cvtsi64_si128(lo), hi, 2);
+    const __m256i src = _mm256_broadcastsi128_si256(b);
+    constexpr char z = -128;  // pshufb: zero byte
+#define LOWBIT_G3(k) z, 3 * (k), 3 * (k), 3 * (k) + 1, 3 * (k), 3 * (k) + 1, 3 * (k) + 1, 3 * (k) + 2, \
+                     3 * (k) + 1, 3 * (k) + 2, 3 * (k) + 1, 3 * (k) + 2, 3 * (k) + 2, z, 3 * (k) + 2, z
+    const __m256i v0 = _mm256_shuffle_epi8(src, _mm256_setr_epi8(LOWBIT_G3(0), LOWBIT_G3(2)));
+    const __m256i v1 = _mm256_shuffle_epi8(src, _mm256_setr_epi8(LOWBIT_G3(1), LOWBIT_G3(3)));
+#undef LOWBIT_G3
+    // s = 8, 3, 6, 1, 4, 7, 2, 5 for j = 0..7 (s = 0 read one byte higher)
+    const __m256i mul = _mm256_setr_epi16(256, 8192, 1024, -32768, 4096, 512, 16384, 2048, 256, 8192, 1024, -32768,
+                                          4096, 512, 16384, 2048);
+    const __m256i m3 = _mm256_set1_epi16(7);
+    return _mm256_packus_epi16(_mm256_and_si256(_mm256_mulhi_epu16(v0, mul), m3),
+                               _mm256_and_si256(_mm256_mulhi_epu16(v1, mul), m3));
+}
+
 }  // namespace lowbit::kernels::avx2

@@ -144,6 +144,18 @@ template void gemm_pack_int2_sym__ref<64, 2>(const uint8_t*, size_t, int, int64_
 template void gemm_pack_int2_sym__ref<128, 2>(const uint8_t*, size_t, int, int64_t, void*);
 template void gemm_pack_int2_sym__ref<64, 1>(const uint8_t*, size_t, int, int64_t, void*);
 
+// 3-bit symmetric groups (int3_g32 / g128: code - 4): chunk ch's 12 bytes of LSB-first codes as u + 4.
+template <int G>
+void gemm_pack_int3_sym__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    pack_chunks<block_int_sym<3, G>, G>(w, row_stride, n_rows, k, dst, [](auto& o, int r, const auto& blk, int ch) {
+        const uint8_t* qs = blk.qs + 12 * ch;
+        o.d[r] = fp16_to_f32(blk.d);
+        for (int c = 0; c < 32; ++c) o.q[c / 4][r][c % 4] = static_cast<int8_t>(lbfmt::get_bits(qs, c, 3) + 4);
+    });
+}
+template void gemm_pack_int3_sym__ref<32>(const uint8_t*, size_t, int, int64_t, void*);
+template void gemm_pack_int3_sym__ref<128>(const uint8_t*, size_t, int, int64_t, void*);
+
 // nf4 rows: codes as k_nf4_i8 values, scale d / 127 (dot_nf4_q8_0__ref's weights), for Q8_0's kernel.
 void gemm_pack_nf4__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     pack_chunks<block_nf4, k_qk_nf4>(w, row_stride, n_rows, k, dst, [](auto& o, int r, const auto& blk, int ch) {
@@ -541,7 +553,7 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
     const gemm_q_fn iq4_nl_gemm = pick(gemm_iq4_nl_q8_0_8x4__ref, gemm_iq4_nl_q8_0_8x4__avx2,
                                        gemm_q8_0_q8_0_8x4__avxvnni, gemm_q8_0_q8_0_8x4__avx512vnni);
     // lowbit formats on Q8_0's kernel: its packed block, their own row packers
-    // 2-bit codes as unsigned codes on Q4_0's kernel
+    // 2- and 3-bit codes as unsigned codes on Q4_0's kernel
     const auto two_bit_on_q4_0 = [avx2, q4_0_gemm](gemm_pack_fn pack_ref, gemm_pack_fn pack_avx2) {
         return gemm_q_kernels{type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? pack_avx2 : pack_ref, q4_0_gemm};
     };
@@ -587,6 +599,12 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
             break;
         case ext_type::ternary_g64:
             k = two_bit_on_q4_0(gemm_pack_int2_sym__ref<64, 1>, gemm_pack_int2_sym__avx2<64, 1>);
+            break;
+        case ext_type::int3_g32:
+            k = two_bit_on_q4_0(gemm_pack_int3_sym__ref<32>, gemm_pack_int3_sym__avx2<32>);
+            break;
+        case ext_type::int3_g128:
+            k = two_bit_on_q4_0(gemm_pack_int3_sym__ref<128>, gemm_pack_int3_sym__avx2<128>);
             break;
         case type::tq2_0: k = two_bit_on_q4_0(gemm_pack_tq2_0__ref, gemm_pack_tq2_0__avx2); break;
         case type::tq1_0: k = two_bit_on_q4_0(gemm_pack_tq1_0__ref, gemm_pack_tq1_0__ref); break;

@@ -170,6 +170,11 @@ template <int G, int Off>
 void gemm_pack_int2_sym__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 template <int G, int Off>
 void gemm_pack_int2_sym__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+// 3-bit symmetric groups (int3_g32 / int3_g128, w = d (u - 4)) the same way: codes u + 4 (4..11).
+template <int G>
+void gemm_pack_int3_sym__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+template <int G>
+void gemm_pack_int3_sym__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q4_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q4_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 // lowbit int4_g32 / g64 / g128, nf4, int8_g32 rows (their tiles' unpack is the other way in).

@@ -555,6 +555,21 @@ template void gemm_pack_int2_sym__avx2<64, 2>(const uint8_t*, size_t, int, int64
 template void gemm_pack_int2_sym__avx2<128, 2>(const uint8_t*, size_t, int, int64_t, void*);
 template void gemm_pack_int2_sym__avx2<64, 1>(const uint8_t*, size_t, int, int64_t, void*);
 
+// 3-bit codes: a chunk's 12 bytes by unpack3 (avx2_math.hpp), plus 4.
+template <int G>
+void gemm_pack_int3_sym__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    using block = block_int_sym<3, G>;
+    constexpr int per = G / 32;
+    const __m256i off = _mm256_set1_epi8(4);
+    pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
+        const block& blk = reinterpret_cast<const block*>(row)[b / per];
+        d = _cvtsh_ss(blk.d);
+        return _mm256_add_epi8(unpack3(blk.qs + 12 * (b % per)), off);
+    });
+}
+template void gemm_pack_int3_sym__avx2<32>(const uint8_t*, size_t, int, int64_t, void*);
+template void gemm_pack_int3_sym__avx2<128>(const uint8_t*, size_t, int, int64_t, void*);
+
 // lowbit's 4-bit groups (int4_g32 / g64 / g128, nf4): one 32-column chunk's 16 bytes of LSB-first codes
 // (weight 2j in the low nibble of byte j) -> 32 code bytes in weight order (low / high nibbles
 // interleaved by unpacklo / unpackhi).
