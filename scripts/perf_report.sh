@@ -53,7 +53,7 @@ if [[ ${FORMATS:-1} != 0 ]]; then
   echo "lowbit formats in the model (several minutes)..." >&2
   WORK=${WORK:-/tmp/lowbit-cmp}
   mkdir -p "$WORK"
-  for pair in int4_g32:q4_0 int4_g32_asym:q4_1 int4_g128:q4_k nf4:iq4_nl int8_g32:q8_0 fp8_e4m3:q8_0 int2_g32:q2_k; do
+  for pair in int4_g32:q4_0 int4_g32_asym:q4_1 int4_g128:q4_k nf4:iq4_nl int8_g32:q8_0 fp8_e4m3:q8_0 int2_g32:q2_k int3_g32:q3_k; do
     for t in ${pair%%:*} ${pair##*:}; do
       model=$WORK/fmt-2048-$t.gguf  # not compare_llama_cpp.sh's files: those carry a llama.cpp tokenizer
       [[ -f $model ]] || "$BUILD/lowbit" synth "$model" --dim 2048 --ffn 5632 --layers 8 --heads 16 --kv-heads 4 \

@@ -170,6 +170,26 @@ void repack_tile_int2_sym(const uint8_t* w, size_t row_stride, int n_rows, int64
     }
 }
 
+// int3 groups of G: chunk b % (G / 32) of group b / (G / 32), the codes' low 2 bits as int2's, bit 2 into
+// hb (column 16h + 4k + i at bit 4h + k of hb[r][i]), the group's scale per 32 columns.
+template <int G>
+void repack_tile_int3_sym(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_int3x8* out) {
+    constexpr int per = G / 32;
+    for (int64_t b = 0; b < nb; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const auto& blk = reinterpret_cast<const block_int_sym<3, G>*>(w + row_stride * static_cast<size_t>(r))[b / per];
+            const uint8_t* qs = blk.qs + 12 * (b % per);
+            out[b].d[r] = blk.d;
+            for (int j = 0; j < 32; ++j) {
+                const uint32_t code = lbfmt::get_bits(qs, j, 3);
+                out[b].qs[j / 16][r][j % 4] |= static_cast<uint8_t>((code & 3) << (2 * ((j % 16) / 4)));
+                out[b].hb[r][j % 4] |= static_cast<uint8_t>((code >> 2) << (j / 4));
+            }
+        }
+    }
+}
+
 void repack_tile_q2_k(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q2_kx8* out) {
     tile_rows<tile_q2_kx8, block_q2_k>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const block_q2_k& blk) {
         o.d[r] = blk.d;
@@ -361,6 +381,12 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
         case ext_type::int2_g128:
             repack_tile_int2_sym<128>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_int2x8*>(dst));
             break;
+        case ext_type::int3_g32:
+            repack_tile_int3_sym<32>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_int3x8*>(dst));
+            break;
+        case ext_type::int3_g128:
+            repack_tile_int3_sym<128>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_int3x8*>(dst));
+            break;
         case type::iq4_xs:
             repack_tile_iq4_xs(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_iq4_xsx8*>(dst));
             break;
@@ -383,7 +409,9 @@ int64_t repack_act_side_count(type t, int64_t n_cols) {
         case ext_type::int2_g32:
         case ext_type::int2_g64:
         case ext_type::int2_g128:
-        case ext_type::ternary_g64: return n_cols / k_qk8_0;
+        case ext_type::ternary_g64:
+        case ext_type::int3_g32:
+        case ext_type::int3_g128: return n_cols / k_qk8_0;
         case type::q4_k:
         case type::q5_k: return n_cols / k_qk_k * 4;
         default: return 0;
@@ -392,10 +420,11 @@ int64_t repack_act_side_count(type t, int64_t n_cols) {
 
 void repack_act_sides(type t, const void* a, int64_t n_cols, int32_t* side) {
     const bool int2 = t == ext_type::int2_g32 || t == ext_type::int2_g64 || t == ext_type::int2_g128;
+    const bool int3 = t == ext_type::int3_g32 || t == ext_type::int3_g128;
     if (t == type::q4_0 || t == ext_type::int4_g32 || t == ext_type::int4_g64 || t == ext_type::int4_g128 ||
-        t == type::q5_0 || int2 || t == ext_type::ternary_g64) {
+        t == type::q5_0 || int2 || int3 || t == ext_type::ternary_g64) {
         const auto* y = static_cast<const block_q8_0*>(a);
-        const int off = t == type::q5_0 ? 16 : int2 ? 2 : t == ext_type::ternary_g64 ? 1 : 8;
+        const int off = t == type::q5_0 ? 16 : int2 ? 2 : int3 ? 4 : t == ext_type::ternary_g64 ? 1 : 8;
         for (int64_t b = 0; b < n_cols / k_qk8_0; ++b) {
             int s = 0;
             for (int j = 0; j < 32; ++j) s += y[b].qs[j];
@@ -451,6 +480,10 @@ inline int q8_0_weight(const tile_q8_0x8& x, int r, int j) { return x.qs[j / 4][
 template <int Off>
 inline int int2_weight(const tile_int2x8& x, int r, int j) {
     return ((x.qs[j / 16][r][j % 4] >> (2 * ((j % 16) / 4))) & 3) - Off;
+}
+inline int int3_weight(const tile_int3x8& x, int r, int j) {
+    const int lo = (x.qs[j / 16][r][j % 4] >> (2 * ((j % 16) / 4))) & 3, hi = (x.hb[r][j % 4] >> (j / 4)) & 1;
+    return (lo | hi << 2) - 4;
 }
 
 }  // namespace
@@ -615,6 +648,20 @@ void repack_unpack_int2__ref(int64_t nb, const void* tiles, void* dst) {
 }
 template void repack_unpack_int2__ref<1>(int64_t, const void*, void*);
 template void repack_unpack_int2__ref<2>(int64_t, const void*, void*);
+
+void gemv_int3x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                           int n_rows) {
+    gemv_q8_0_act_ref<tile_int3x8, int3_weight>(nb, tiles, a, y, n_rows);
+}
+void repack_unpack_int3__ref(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_int3x8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < nb; ++b)
+        for (int r = 0; r < 8; ++r) {
+            out[b].d[r] = fp16_to_f32(x[b].d[r]);
+            for (int j = 0; j < 32; ++j) out[b].q[j / 4][r][j % 4] = static_cast<int8_t>(int3_weight(x[b], r, j) + 8);
+        }
+}
 
 namespace {
 
@@ -981,6 +1028,11 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
         case ext_type::ternary_g64:
             k = {type::q8_0, 32, sizeof(tile_int2x8), avx2 ? gemv_int2x8_q8_0__avx2<1> : gemv_int2x8_q8_0__ref<1>,
                  avx2 ? repack_unpack_int2__avx2<1> : repack_unpack_int2__ref<1>};
+            break;
+        case ext_type::int3_g32:
+        case ext_type::int3_g128:
+            k = {type::q8_0, 32, sizeof(tile_int3x8), avx2 ? gemv_int3x8_q8_0__avx2 : gemv_int3x8_q8_0__ref,
+                 avx2 ? repack_unpack_int3__avx2 : repack_unpack_int3__ref};
             break;
         case type::tq1_0:  // decoded to TQ2_0's tile at load
         case type::tq2_0:

@@ -212,6 +212,20 @@ struct tile_int2x8 {
 };
 static_assert(sizeof(tile_int2x8) == 80, "tile_int2x8 must be 80 bytes");
 
+// 3-bit symmetric lowbit formats (int3_g32 / int3_g128: w = d (u - 4)), 112 B = 8 x 14: d[r] fp16 (the
+// group's scale per 32 columns: int3_g128's tiles hold 3.5 bits per weight against its file's 3.125);
+// qs: the codes' low 2 bits as tile_int2x8's qs; hb[r][i] bit 4h + k = bit 2 of the code of column
+// 16h + 4k + i. A load of qs[h] shifted right by 2k and masked, ORed with hb shifted to bit 2, gives
+// the 8 rows' codes 0..7 of columns 16h + 4k .. + 3 in Q4_0's shape; the GEMV runs maddubs (int16 sums
+// <= 8 x 2 x 7 x 127 = 14224) with -4 x (activation sum) from repack_act_sides. The unpack gives Q4_0's
+// integer GEMM the codes u + 4 (padding rows: 4 with scale 0).
+struct tile_int3x8 {
+    uint16_t d[8];
+    uint8_t qs[2][8][4];
+    uint8_t hb[8][4];
+};
+static_assert(sizeof(tile_int3x8) == 112, "tile_int3x8 must be 112 bytes");
+
 // TQ2_0 (528 B = 8 x 66, the rows' bytes): d[r] fp16 (one per 256 columns); qs[g][r][i] bits 2k, 2k + 1 =
 // code (0..3, w = d (code - 1)) of column 16g + 4k + i (g < 16, k < 4, i < 4), the same per-16-column
 // shape as tile_int2x8: one 32-byte load shifted right by 2k and masked gives columns 16g + 4k ..
@@ -335,6 +349,11 @@ template <int Off>
 void repack_unpack_int2__ref(int64_t nb, const void* tiles, void* dst);
 template <int Off>
 void repack_unpack_int2__avx2(int64_t nb, const void* tiles, void* dst);
+// int3 tiles: bit-exact with dot_int_sym_q8_0__ref<3, G>.
+void gemv_int3x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_int3x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void repack_unpack_int3__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_int3__avx2(int64_t nb, const void* tiles, void* dst);
 void gemv_fp8_e4m3x8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_fp8_e5m2x8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_fp8_e4m3x8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);

@@ -299,6 +299,24 @@ void gemv_q3_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const 
     gemv_k23x8<true>(nb, static_cast<const tile_q3_kx8*>(tiles), static_cast<const block_q8_k*>(a), y, n_rows);
 }
 
+// int3 codes 0..7: int2's low bits ORed with bit 2 from hb; int16 sums <= 8 x 2 x 7 x 127 = 14224.
+inline __m256i int3_sums(const tile_int3x8& x, const int8_t* qa) {
+    const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4), hb = load32(x.hb);
+    __m256i s16 = _mm256_setzero_si256();
+    for (int h = 0; h < 2; ++h) {
+        const __m256i w = load32(x.qs[h]);
+        for (int k = 0; k < 4; ++k) {
+            const __m256i u = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(w, 2 * k), m3), high_bit_at_2(hb, 4 * h + k, m4));
+            s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(u, bcast4(qa + 16 * h + 4 * k)));
+        }
+    }
+    return _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
+}
+
+void gemv_int3x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {
+    gemv_q8_0_act<tile_int3x8, int3_sums, true>(nb, tiles, a, side, y, n_rows);  // -4 via side
+}
+
 template <int Off>
 void gemv_int2x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {
     gemv_q8_0_act<tile_int2x8, int2_sums, true>(nb, tiles, a, side, y, n_rows);  // -Off via side
@@ -373,6 +391,24 @@ void repack_unpack_int2__avx2(int64_t nb, const void* tiles, void* dst) {
 }
 template void repack_unpack_int2__avx2<1>(int64_t, const void*, void*);
 template void repack_unpack_int2__avx2<2>(int64_t, const void*, void*);
+
+void repack_unpack_int3__avx2(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_int3x8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4);
+    for (int64_t b = 0; b < nb; ++b) {
+        _mm256_storeu_ps(out[b].d, load_fp16x8(x[b].d));
+        const __m256i hb = load32(x[b].hb);
+        for (int h = 0; h < 2; ++h) {
+            const __m256i w = load32(x[b].qs[h]);
+            for (int k = 0; k < 4; ++k) {
+                const __m256i u = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(w, 2 * k), m3),
+                                                  high_bit_at_2(hb, 4 * h + k, m4));
+                store32(out[b].q[4 * h + k], _mm256_add_epi8(u, m4));  // u + 4
+            }
+        }
+    }
+}
 
 void gemv_q5_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
                             int n_rows) {

@@ -39,11 +39,13 @@ namespace {
 
 constexpr uint32_t k_seed = 20261124;
 // ggml types, and lowbit formats that run on ggml tiles (int4_g32 / g64 / g128: Q4_0's, int4_g32_asym:
-// Q4_1's, int8_g32: Q8_0's, nf4: Q4_0's with its codebook) or on their own (int2, ternary: tile_int2x8)
+// Q4_1's, int8_g32: Q8_0's, nf4: Q4_0's with its codebook) or on their own (int2, ternary: tile_int2x8;
+// int3: tile_int3x8)
 const type k_types[] = {type::q2_k, type::q3_k, type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::q8_0, type::q4_k, type::q5_k,
                         type::q6_k, type::iq4_xs, ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128,
                         ext_type::int4_g32_asym, ext_type::int8_g32, ext_type::nf4, ext_type::int2_g32,
-                        ext_type::int2_g64, ext_type::int2_g128, ext_type::ternary_g64, type::mxfp4, type::tq2_0, type::tq1_0};
+                        ext_type::int2_g64, ext_type::int2_g128, ext_type::ternary_g64, type::mxfp4, type::tq2_0, type::tq1_0,
+                        ext_type::int3_g32, ext_type::int3_g128};
 
 // The per-row oracle of a type's tiles: its __ref dot (IQ4_XS: dot_iq4_xs_q8_k__ref, the integer
 // GEMM's arithmetic, outside the dot table).
@@ -168,9 +170,10 @@ TEST(Repack, UnpackEqualsGemmPackOfRows) {
                 unpack(p->n_blocks, p->tile(0), got.data());
                 if (t == type::iq4_nl || t == ext_type::nf4 || t == ext_type::int2_g32 || t == ext_type::int2_g64 ||
                     t == ext_type::int2_g128 || t == ext_type::ternary_g64 || t == type::tq2_0 || t == type::tq1_0 ||
-                    t == type::mxfp4) {
+                    t == type::mxfp4 || t == ext_type::int3_g32 || t == ext_type::int3_g128) {
                     // IQ4_NL's / NF4's / MXFP4's padding rows: zero scale, but the tile's zero nibbles are
-                    // codebook values where the packer writes 0 (int2 / ternary / TQ2_0: code 0 + 8 - Off);
+                    // codebook values where the packer writes 0 (int2 / ternary / TQ2_0: code 0 + 8 - Off;
+                    // int3: 0 + 4);
                     // only the real rows' codes must match.
                     auto* gb = reinterpret_cast<kernels::gemm_block_q8x8*>(got.data());
                     for (size_t b = 0; b < n_packed; ++b)

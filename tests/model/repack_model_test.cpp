@@ -1,7 +1,8 @@
 // Load-time repacking in the model (kernels/repack.hpp, llama_model): a tiny synthetic GGUF in Q4_0,
 // IQ4_XS, Q8_0, Q4_K, Q5_K and Q6_K and lowbit's int4_g32 / g64 / g128, int4_g32_asym, int8_g32, nf4 (on Q4_0 /
 // Q4_1 / Q8_0 tiles), fp8_e4m3 / fp8_e5m2 (on Q8_0's tile, float kernels), int2_g32 / g128,
-// ternary_g64 (tile_int2x8), MXFP4, TQ2_0, TQ1_0 and F16 / BF16 (tile_h16x8, float kernels)
+// ternary_g64 (tile_int2x8), int3_g32 / g128 (tile_int3x8), MXFP4, TQ2_0, TQ1_0 and F16 / BF16
+// (tile_h16x8, float kernels)
 // (vocab 300: output rows not a multiple of 8) loaded with and without repacking gives
 //  - at the ref tier: the same logits bit for bit, for a 9-token prompt (integer prompt GEMM from
 //    tiles vs from rows) and 3 single-token steps (tiled GEMV vs per-row dots), since the tiled
@@ -16,7 +17,7 @@
 //  - matrices repacked only when loaded from a file mapping (in-memory models are left alone);
 //  - q, k, v and gate, up stacked (stack_repacked): the single-token steps run the stacked products,
 //    so the bit-exact generation logits at the ref tier cover them too;
-//  - types without tiles (F32, int3_g32, fp8_e4m3_pt): rows copied into huge-page memory, q/k/v and
+//  - types without tiles (F32, fp8_e4m3_pt, int8_pc): rows copied into huge-page memory, q/k/v and
 //    gate/up stacked as plain rows, logits bit-equal with the mapped rows' at both tiers.
 #include <gtest/gtest.h>
 
@@ -75,7 +76,8 @@ TEST(RepackModel, LogitsWithTilesEqualPlainRows) {
     for (type t : {type::q2_k, type::q3_k, type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::iq4_xs, type::q8_0, type::q4_k, type::q5_k, type::q6_k,
                    ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128, ext_type::int4_g32_asym, ext_type::int8_g32,
                    ext_type::nf4, ext_type::fp8_e4m3, ext_type::fp8_e5m2, ext_type::int2_g32, ext_type::int2_g128,
-                   ext_type::ternary_g64, type::mxfp4, type::tq2_0, type::tq1_0, type::f16, type::bf16}) {
+                   ext_type::ternary_g64, type::mxfp4, type::tq2_0, type::tq1_0, type::f16, type::bf16,
+                   ext_type::int3_g32, ext_type::int3_g128}) {
         SCOPED_TRACE(type_name(t));
         const std::string path = dir + "/tiny-" + type_name(t) + ".gguf";
         write_synth_llama(tiny(t), path);
@@ -137,7 +139,7 @@ TEST(RepackModel, LogitsWithTilesEqualPlainRows) {
 // per-row kernels run either way, so the logits equal the mapped rows' bit for bit at both tiers.
 TEST(RepackModel, RowsWithoutTilesCopiedAndStacked) {
     const std::string dir = test::temp_dir();
-    for (type t : {type::f32, ext_type::int3_g32, ext_type::fp8_e4m3_pt}) {
+    for (type t : {type::f32, ext_type::fp8_e4m3_pt, ext_type::int8_pc}) {
         SCOPED_TRACE(type_name(t));
         ASSERT_FALSE(kernels::repack_supported(t, 64));
         const std::string path = dir + "/tiny-rows-" + type_name(t) + ".gguf";
