@@ -20,6 +20,7 @@
 #include <cstdint>
 
 #include "core/cpu.hpp"
+#include "formats/ggml_mxfp4.hpp"
 #include "lowbit/types.hpp"
 
 namespace lowbit::kernels {
@@ -109,9 +110,9 @@ float dot_fp8_e4m3_f32__avx2(int64_t n, const void* w, const void* a);
 float dot_fp8_e5m2_f32__avx2(int64_t n, const void* w, const void* a);
 float dot_fp8_e4m3_pt_f32__avx2(int64_t n, const void* w, const void* a);
 float dot_fp8_e5m2_pt_f32__avx2(int64_t n, const void* w, const void* a);
-// The int8 codebooks: round(127 * nf4[u]) and 2 * e2m1(u).
+// The int8 codebooks: round(127 * nf4[u]) and 2 * e2m1(u) (the latter is MXFP4's table: one array).
 extern const int8_t k_nf4_i8[16];
-extern const int8_t k_fp4_e2m1_x2[16];
+inline constexpr const auto& k_fp4_e2m1_x2 = k_mxfp4_kvalues;
 
 // The activation format paired with weight type `t` (q8_0, q8_1, q8_k, or f32 for the FP8 kernels);
 // f32 also when `t` has no kernel (dot_kernel() is null then).

@@ -156,13 +156,21 @@ void gemm_pack_int3_sym__ref(const uint8_t* w, size_t row_stride, int n_rows, in
 template void gemm_pack_int3_sym__ref<32>(const uint8_t*, size_t, int, int64_t, void*);
 template void gemm_pack_int3_sym__ref<128>(const uint8_t*, size_t, int, int64_t, void*);
 
-// nf4 rows: codes as k_nf4_i8 values, scale d / 127 (dot_nf4_q8_0__ref's weights), for Q8_0's kernel.
-void gemm_pack_nf4__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    pack_chunks<block_nf4, k_qk_nf4>(w, row_stride, n_rows, k, dst, [](auto& o, int r, const auto& blk, int ch) {
+// 4-bit codebook rows (nf4: k_nf4_i8, scale d / 127; fp4_e2m1: k_fp4_e2m1_x2, scale d / 2: the per-row
+// dots' weights) as the codebook's int8 values, for Q8_0's kernel.
+template <class Block, int G, const int8_t* Table, int Div>
+void gemm_pack_table4_ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    pack_chunks<Block, G>(w, row_stride, n_rows, k, dst, [](auto& o, int r, const auto& blk, int ch) {
         const uint8_t* qs = blk.qs + 16 * ch;
-        o.d[r] = fp16_to_f32(blk.d) * (1.0f / 127.0f);
-        for (int c = 0; c < 32; ++c) o.q[c / 4][r][c % 4] = k_nf4_i8[(qs[c / 2] >> (4 * (c & 1))) & 15];
+        o.d[r] = fp16_to_f32(blk.d) * (1.0f / Div);
+        for (int c = 0; c < 32; ++c) o.q[c / 4][r][c % 4] = Table[(qs[c / 2] >> (4 * (c & 1))) & 15];
     });
+}
+void gemm_pack_nf4__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    gemm_pack_table4_ref<block_nf4, k_qk_nf4, k_nf4_i8, 127>(w, row_stride, n_rows, k, dst);
+}
+void gemm_pack_fp4_e2m1__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    gemm_pack_table4_ref<block_fp4_e2m1, k_qk_fp4, k_fp4_e2m1_x2, 2>(w, row_stride, n_rows, k, dst);
 }
 
 void gemm_pack_int8_g32__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
@@ -588,6 +596,7 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
             break;
         case ext_type::int8_g32: k = lowbit_on_q8_0(gemm_pack_int8_g32__ref, gemm_pack_int8_g32__avx2); break;
         case ext_type::nf4: k = lowbit_on_q8_0(gemm_pack_nf4__ref, gemm_pack_nf4__avx2); break;
+        case ext_type::fp4_e2m1: k = lowbit_on_q8_0(gemm_pack_fp4_e2m1__ref, gemm_pack_fp4_e2m1__avx2); break;
         case ext_type::int2_g32:
             k = two_bit_on_q4_0(gemm_pack_int2_sym__ref<32, 2>, gemm_pack_int2_sym__avx2<32, 2>);
             break;

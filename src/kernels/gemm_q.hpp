@@ -163,6 +163,7 @@ void gemm_pack_int4_g64__ref(const uint8_t* w, size_t row_stride, int n_rows, in
 void gemm_pack_int4_g128__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_int8_g32__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_nf4__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_fp4_e2m1__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 // 2-bit symmetric group formats (int2_g32/g64/g128: Off 2, ternary_g64: G 64, Off 1) packed for Q4_0's
 // kernel: the unsigned codes u + 8 - Off (6..9 / 7..10), so that its -8 gives u - Off, and the group's
 // scale per 32 columns.
@@ -182,6 +183,7 @@ void gemm_pack_int4_g32__avx2(const uint8_t* w, size_t row_stride, int n_rows, i
 void gemm_pack_int4_g64__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_int4_g128__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_nf4__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_fp4_e2m1__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_int8_g32__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q5_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q8_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);

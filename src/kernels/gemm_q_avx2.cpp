@@ -601,16 +601,24 @@ void gemm_pack_int4_g128__avx2(const uint8_t* w, size_t row_stride, int n_rows, 
     gemm_pack_int4_sym__avx2<128>(w, row_stride, n_rows, k, dst);
 }
 
-// nf4: the codes mapped to k_nf4_i8 by pshufb, scale d / 127, for Q8_0's kernel (gemm_pack_nf4__ref).
-void gemm_pack_nf4__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    constexpr int per = k_qk_nf4 / 32;
-    const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(k_nf4_i8));
+// nf4 / fp4_e2m1: the codes mapped to the codebook's int8 values by pshufb, scale d / Div, for Q8_0's
+// kernel (gemm_pack_table4_ref).
+template <class Block, int G, const int8_t* Table, int Div>
+void gemm_pack_table4_avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    constexpr int per = G / 32;
+    const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(Table));
     const __m256i table = _mm256_set_m128i(t, t);
     pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
-        const block_nf4& blk = reinterpret_cast<const block_nf4*>(row)[b / per];
-        d = _cvtsh_ss(blk.d) * (1.0f / 127.0f);
+        const Block& blk = reinterpret_cast<const Block*>(row)[b / per];
+        d = _cvtsh_ss(blk.d) * (1.0f / Div);
         return _mm256_shuffle_epi8(table, unpack_lsb_nibbles(blk.qs + 16 * (b % per)));
     });
+}
+void gemm_pack_nf4__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    gemm_pack_table4_avx2<block_nf4, k_qk_nf4, k_nf4_i8, 127>(w, row_stride, n_rows, k, dst);
+}
+void gemm_pack_fp4_e2m1__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    gemm_pack_table4_avx2<block_fp4_e2m1, k_qk_fp4, k_fp4_e2m1_x2, 2>(w, row_stride, n_rows, k, dst);
 }
 
 // int8_g32: codes u - 128 (u ^ 0x80) for Q8_0's kernel (gemm_pack_int8_g32__ref).

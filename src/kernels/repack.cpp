@@ -357,6 +357,10 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
         case ext_type::int4_g128:
             repack_tile_int4_sym<128>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q4_0x8*>(dst));
             break;
+        case ext_type::fp4_e2m1:
+            repack_tile_4bit_groups<tile_q4_0x8, block_fp4_e2m1, k_qk_fp4>(w, row_stride, n_rows, n_cols / 32,
+                                                                          static_cast<tile_q4_0x8*>(dst));
+            break;
         case ext_type::nf4:
             repack_tile_4bit_groups<tile_q4_0x8, block_nf4, k_qk_nf4>(w, row_stride, n_rows, n_cols / 32,
                                                          static_cast<tile_q4_0x8*>(dst));
@@ -474,6 +478,7 @@ void gemv_q8_0_act_ref(int64_t nb, const void* tiles, const void* a, float* y, i
 inline int q4_0_weight(const tile_q4_0x8& x, int r, int j) { return q4_0_tile_nibble(x, r, j) - 8; }
 inline int iq4_nl_weight(const tile_q4_0x8& x, int r, int j) { return k_iq4nl_values[q4_0_tile_nibble(x, r, j)]; }
 inline int nf4_weight(const tile_q4_0x8& x, int r, int j) { return k_nf4_i8[q4_0_tile_nibble(x, r, j)]; }
+inline int fp4_e2m1_weight(const tile_q4_0x8& x, int r, int j) { return k_fp4_e2m1_x2[q4_0_tile_nibble(x, r, j)]; }
 inline int mxfp4_weight(const tile_q4_0x8& x, int r, int j) { return k_mxfp4_kvalues[q4_0_tile_nibble(x, r, j)]; }
 inline int q5_0_weight(const tile_q5_0x8& x, int r, int j) { return q5_tile_code(x, r, j) - 16; }
 inline int q8_0_weight(const tile_q8_0x8& x, int r, int j) { return x.qs[j / 4][r][j % 4]; }
@@ -506,6 +511,10 @@ void gemv_mxfp4x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const 
 void gemv_nf4x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                           int n_rows) {
     gemv_q8_0_act_ref<tile_q4_0x8, nf4_weight, 127>(nb, tiles, a, y, n_rows);
+}
+void gemv_fp4_e2m1x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                               int n_rows) {
+    gemv_q8_0_act_ref<tile_q4_0x8, fp4_e2m1_weight, 2>(nb, tiles, a, y, n_rows);
 }
 
 void gemv_iq4_xsx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
@@ -848,18 +857,26 @@ void unpack_table4_ref(int64_t nb, const void* tiles, void* dst) {
 void repack_unpack_iq4_nl__ref(int64_t nb, const void* tiles, void* dst) { unpack_table4_ref<k_iq4nl_values>(nb, tiles, dst); }
 void repack_unpack_mxfp4__ref(int64_t nb, const void* tiles, void* dst) { unpack_table4_ref<k_mxfp4_kvalues>(nb, tiles, dst); }
 
-void repack_unpack_nf4__ref(int64_t nb, const void* tiles, void* dst) {
+namespace {
+// nf4 / fp4_e2m1 tiles (Q4_0's) -> the codebook's int8 values, scale d / Div (gemm_pack_table4_ref).
+template <const int8_t* Table, int Div>
+void unpack_table4_div_ref(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_q4_0x8*>(tiles);
     auto* out = static_cast<gemm_block_q8x8*>(dst);
     for (int64_t b = 0; b < nb; ++b)
         for (int r = 0; r < 8; ++r) {
-            out[b].d[r] = fp16_to_f32(x[b].d[r]) * (1.0f / 127.0f);
+            out[b].d[r] = fp16_to_f32(x[b].d[r]) * (1.0f / Div);
             for (int c = 0; c < 4; ++c)
                 for (int i = 0; i < 4; ++i) {
-                    out[b].q[c][r][i] = k_nf4_i8[x[b].qs[c][r][i] & 15];
-                    out[b].q[c + 4][r][i] = k_nf4_i8[x[b].qs[c][r][i] >> 4];
+                    out[b].q[c][r][i] = Table[x[b].qs[c][r][i] & 15];
+                    out[b].q[c + 4][r][i] = Table[x[b].qs[c][r][i] >> 4];
                 }
         }
+}
+}  // namespace
+void repack_unpack_nf4__ref(int64_t nb, const void* tiles, void* dst) { unpack_table4_div_ref<k_nf4_i8, 127>(nb, tiles, dst); }
+void repack_unpack_fp4_e2m1__ref(int64_t nb, const void* tiles, void* dst) {
+    unpack_table4_div_ref<k_fp4_e2m1_x2, 2>(nb, tiles, dst);
 }
 
 void repack_unpack_iq4_xs__ref(int64_t nb, const void* tiles, void* dst) {
@@ -1042,6 +1059,10 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
         case ext_type::nf4:
             k = {type::q8_0, 32, sizeof(tile_q4_0x8), avx2 ? gemv_nf4x8_q8_0__avx2 : gemv_nf4x8_q8_0__ref,
                  avx2 ? repack_unpack_nf4__avx2 : repack_unpack_nf4__ref};
+            break;
+        case ext_type::fp4_e2m1:  // Q4_0's tile, the codebook 2 e2m1(u) with d / 2, as dot_fp4_e2m1_q8_0__ref
+            k = {type::q8_0, 32, sizeof(tile_q4_0x8), avx2 ? gemv_fp4_e2m1x8_q8_0__avx2 : gemv_fp4_e2m1x8_q8_0__ref,
+                 avx2 ? repack_unpack_fp4_e2m1__avx2 : repack_unpack_fp4_e2m1__ref};
             break;
         case ext_type::int8_g32:
             k = {type::q8_0, 32, sizeof(tile_q8_0x8), avx2 ? gemv_q8_0x8_q8_0__avx2 : gemv_q8_0x8_q8_0__ref,

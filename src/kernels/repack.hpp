@@ -313,6 +313,12 @@ void repack_unpack_mxfp4__avx2(int64_t nb, const void* tiles, void* dst);
 void gemv_nf4x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_nf4x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void repack_unpack_nf4__ref(int64_t nb, const void* tiles, void* dst);
+// lowbit fp4_e2m1 the same way with its codebook k_fp4_e2m1_x2 (dot.hpp) and d / 2, as
+// dot_fp4_e2m1_q8_0__ref.
+void gemv_fp4_e2m1x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_fp4_e2m1x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void repack_unpack_fp4_e2m1__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_fp4_e2m1__avx2(int64_t nb, const void* tiles, void* dst);
 // IQ4_XS over Q8_K activations: bit-exact with dot_iq4_xs_q8_k__ref (the integer GEMM's arithmetic).
 void gemv_iq4_xsx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_iq4_xsx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);

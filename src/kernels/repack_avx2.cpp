@@ -429,6 +429,10 @@ void gemv_nf4x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const i
                            int n_rows) {
     gemv_q8_0_act<tile_q4_0x8, table4_sums<k_nf4_i8>, false, 127>(nb, tiles, a, side, y, n_rows);
 }
+void gemv_fp4_e2m1x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                                int n_rows) {
+    gemv_q8_0_act<tile_q4_0x8, table4_sums<k_fp4_e2m1_x2>, false, 2>(nb, tiles, a, side, y, n_rows);
+}
 
 void gemv_q4_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                             int n_rows) {
@@ -465,6 +469,9 @@ void unpack_table4(int64_t nb, const void* tiles, void* dst) {
 
 void repack_unpack_iq4_nl__avx2(int64_t nb, const void* tiles, void* dst) { unpack_table4<k_iq4nl_values, 1>(nb, tiles, dst); }
 void repack_unpack_nf4__avx2(int64_t nb, const void* tiles, void* dst) { unpack_table4<k_nf4_i8, 127>(nb, tiles, dst); }
+void repack_unpack_fp4_e2m1__avx2(int64_t nb, const void* tiles, void* dst) {
+    unpack_table4<k_fp4_e2m1_x2, 2>(nb, tiles, dst);
+}
 void repack_unpack_mxfp4__avx2(int64_t nb, const void* tiles, void* dst) { unpack_table4<k_mxfp4_kvalues, 1>(nb, tiles, dst); }
 
 // IQ4_XS: per sub-block the codebook sums times the rows' signed scales (int32), then per 256-block

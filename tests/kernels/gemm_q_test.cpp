@@ -421,7 +421,7 @@ TEST(GemmQ, Iq3MatmulMatchesDequantizedRows) {
 }
 
 // lowbit formats with an integer prompt GEMM (Q4_0's kernel for int4_g32/g64/g128, Q8_0's for int8_g32,
-// nf4; Q4_0's for int2_g32/g64/g128, ternary_g64 and int3_g32/g128): matmul's big-batch path over plain rows equals the generation
+// nf4, fp4_e2m1; Q4_0's for int2_g32/g64/g128, ternary_g64 and int3_g32/g128): matmul's big-batch path over plain rows equals the generation
 // path's per-row __ref dot (same integer block sums, scale applied in another float order) for every
 // (row, token), including k that cuts the last group short, at every tier. Random code bytes (every
 // code) and fp16 scales. The AVX2 row packers equal the __ref ones byte for byte.
@@ -441,7 +441,7 @@ std::vector<uint8_t> random_lowbit_rows(type t, int64_t n_rows, int64_t k, std::
 const type k_lowbit_gemm_types[] = {ext_type::int4_g32, ext_type::int4_g64,  ext_type::int4_g128,
                                     ext_type::int8_g32, ext_type::nf4,       ext_type::int2_g32,
                                     ext_type::int2_g64, ext_type::int2_g128, ext_type::ternary_g64,
-                                    ext_type::int3_g32, ext_type::int3_g128};
+                                    ext_type::int3_g32, ext_type::int3_g128, ext_type::fp4_e2m1};
 
 TEST(GemmQ, LowbitFormatsMatmulMatchesPerRowDot) {
     const isa_tier old_tier = active_isa_tier();

@@ -45,7 +45,7 @@ const type k_types[] = {type::q2_k, type::q3_k, type::q4_0, type::q4_1, type::q5
                         type::q6_k, type::iq4_xs, ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128,
                         ext_type::int4_g32_asym, ext_type::int8_g32, ext_type::nf4, ext_type::int2_g32,
                         ext_type::int2_g64, ext_type::int2_g128, ext_type::ternary_g64, type::mxfp4, type::tq2_0, type::tq1_0,
-                        ext_type::int3_g32, ext_type::int3_g128};
+                        ext_type::int3_g32, ext_type::int3_g128, ext_type::fp4_e2m1};
 
 // The per-row oracle of a type's tiles: its __ref dot (IQ4_XS: dot_iq4_xs_q8_k__ref, the integer
 // GEMM's arithmetic, outside the dot table).
