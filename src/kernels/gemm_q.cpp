@@ -156,6 +156,34 @@ void gemm_pack_int3_sym__ref(const uint8_t* w, size_t row_stride, int n_rows, in
 template void gemm_pack_int3_sym__ref<32>(const uint8_t*, size_t, int, int64_t, void*);
 template void gemm_pack_int3_sym__ref<128>(const uint8_t*, size_t, int, int64_t, void*);
 
+// Asymmetric rows (weight d u + m) into gemm_block_q8x8m: Q4_1 (Q4_0's nibble order) and lowbit's
+// int<Bits>_g<G>_asym (LSB-first codes; G / 32 packed blocks per group).
+void gemm_pack_q4_1__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    pack_groups<gemm_block_q8x8m, block_q4_1>(w, row_stride, n_rows, k / k_qk4_1, dst, [](auto& o, int r, const auto& blk) {
+        o.d[r] = fp16_to_f32(blk.d);
+        o.m[r] = fp16_to_f32(blk.m);
+        for (int c = 0; c < 32; ++c) o.q[c / 4][r][c % 4] = static_cast<int8_t>(c < 16 ? blk.qs[c] & 15 : blk.qs[c - 16] >> 4);
+    });
+}
+template <int Bits, int G>
+void gemm_pack_int_asym__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    constexpr int per = G / 32;
+    using block = block_int_asym<Bits, G>;
+    auto* out = static_cast<gemm_block_q8x8m*>(dst);
+    for (int64_t b = 0; b < k / 32; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const block& blk = reinterpret_cast<const block*>(w + row_stride * static_cast<size_t>(r))[b / per];
+            out[b].d[r] = fp16_to_f32(blk.d);
+            out[b].m[r] = fp16_to_f32(blk.m);
+            for (int c = 0; c < 32; ++c)
+                out[b].q[c / 4][r][c % 4] = static_cast<int8_t>(lbfmt::get_bits(blk.qs, 32 * (b % per) + c, Bits));
+        }
+    }
+}
+template void gemm_pack_int_asym__ref<4, 32>(const uint8_t*, size_t, int, int64_t, void*);
+template void gemm_pack_int_asym__ref<2, 64>(const uint8_t*, size_t, int, int64_t, void*);
+
 // 4-bit codebook rows (nf4: k_nf4_i8, scale d / 127; fp4_e2m1: k_fp4_e2m1_x2, scale d / 2: the per-row
 // dots' weights) as the codebook's int8 values, for Q8_0's kernel.
 template <class Block, int G, const int8_t* Table, int Div>
@@ -229,6 +257,28 @@ void gemm_q5_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
 void gemm_q8_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows) {
     gemm_q8x8_ref<false>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
+}
+
+void gemm_q4_1_q8_1_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                             int64_t ldy, int n_rows) {
+    const auto* w = static_cast<const gemm_block_q8x8m*>(pw);
+    for (int t = 0; t < n_tok; ++t) {
+        const auto* x = reinterpret_cast<const block_q8_1*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
+        const float* da = a.d + (t0 + t) * a.n_blocks;
+        const int32_t* sa = a.s + (t0 + t) * a.n_blocks;
+        for (int r = 0; r < n_rows; ++r) {
+            float acc = 0;
+            for (int64_t b = 0; b < nb; ++b) {
+                int sum = 0;
+                for (int j = 0; j < 32; ++j) sum += w[b].q[j / 4][r][j % 4] * x[b].qs[j];
+                float s;
+                std::memcpy(&s, &sa[b], 4);
+                acc = std::fma(static_cast<float>(sum), w[b].d[r] * da[b], acc);
+                acc = std::fma(w[b].m[r], s, acc);
+            }
+            y[t * ldy + r] = acc;
+        }
+    }
 }
 
 void gemm_q4_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
@@ -520,7 +570,12 @@ void gemm_act_sides(type act, const uint8_t* q, size_t row_bytes, int64_t n_toke
         const uint8_t* row = q + static_cast<size_t>(t) * row_bytes;
         for (int64_t b = 0; b < n_blocks; ++b) {
             const int64_t i = t * n_blocks + b;
-            if (act == type::q8_0) {
+            if (act == type::q8_1) {
+                const auto& blk = reinterpret_cast<const block_q8_1*>(row)[b];
+                d[i] = fp16_to_f32(blk.d);
+                const float sf = fp16_to_f32(blk.s);
+                std::memcpy(&s[i], &sf, 4);
+            } else if (act == type::q8_0) {
                 const auto& blk = reinterpret_cast<const block_q8_0*>(row)[b];
                 int even = 0, odd = 0;  // columns 4g, 4g+1 and 4g+2, 4g+3
                 for (int j = 0; j < k_qk8_0; ++j) (j % 4 < 2 ? even : odd) += blk.qs[j];
@@ -561,6 +616,7 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
     const gemm_q_fn iq4_nl_gemm = pick(gemm_iq4_nl_q8_0_8x4__ref, gemm_iq4_nl_q8_0_8x4__avx2,
                                        gemm_q8_0_q8_0_8x4__avxvnni, gemm_q8_0_q8_0_8x4__avx512vnni);
     // lowbit formats on Q8_0's kernel: its packed block, their own row packers
+    const gemm_q_fn q4_1_gemm = avx2 ? gemm_q4_1_q8_1_8x4__avx2 : gemm_q4_1_q8_1_8x4__ref;
     // 2- and 3-bit codes as unsigned codes on Q4_0's kernel
     const auto two_bit_on_q4_0 = [avx2, q4_0_gemm](gemm_pack_fn pack_ref, gemm_pack_fn pack_avx2) {
         return gemm_q_kernels{type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? pack_avx2 : pack_ref, q4_0_gemm};
@@ -597,6 +653,18 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
         case ext_type::int8_g32: k = lowbit_on_q8_0(gemm_pack_int8_g32__ref, gemm_pack_int8_g32__avx2); break;
         case ext_type::nf4: k = lowbit_on_q8_0(gemm_pack_nf4__ref, gemm_pack_nf4__avx2); break;
         case ext_type::fp4_e2m1: k = lowbit_on_q8_0(gemm_pack_fp4_e2m1__ref, gemm_pack_fp4_e2m1__avx2); break;
+        // asymmetric: d u + m with Q8_1 activations (the AVX2 kernel at every SIMD tier)
+        case type::q4_1:
+            k = {type::q8_1, k_qk4_1, sizeof(gemm_block_q8x8m), avx2 ? gemm_pack_q4_1__avx2 : gemm_pack_q4_1__ref, q4_1_gemm};
+            break;
+        case ext_type::int4_g32_asym:
+            k = {type::q8_1, 32, sizeof(gemm_block_q8x8m),
+                 avx2 ? gemm_pack_int_asym__avx2<4, 32> : gemm_pack_int_asym__ref<4, 32>, q4_1_gemm};
+            break;
+        case ext_type::int2_g64_asym:
+            k = {type::q8_1, 32, sizeof(gemm_block_q8x8m),
+                 avx2 ? gemm_pack_int_asym__avx2<2, 64> : gemm_pack_int_asym__ref<2, 64>, q4_1_gemm};
+            break;
         case ext_type::int2_g32:
             k = two_bit_on_q4_0(gemm_pack_int2_sym__ref<32, 2>, gemm_pack_int2_sym__avx2<32, 2>);
             break;

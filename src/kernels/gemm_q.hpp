@@ -32,6 +32,9 @@
 //                 (s: 16-column sub-blocks, codes 0..3, sc/m 4-bit; bs16 = Q8_K's bsums)
 //   IQ4_NL . Q8_0: as Q8_0: the packer stores the codebook values kvalues_iq4nl[nibble] (signed, -127..113)
 //                 in gemm_block_q8x8, so Q8_0's signed x signed micro-kernel runs unchanged
+//   Q4_1 . Q8_1:  acc = fma(float(sum_j q[j] a[j]), d_w * d_a, acc); acc = fma(m_w, s_a, acc)  per block
+//                 (codes unsigned 0..15, weight d_w q + m_w; s_a = the Q8_1 block's s, d_a x sum a as
+//                 stored in fp16; also lowbit int4_g32_asym and int2_g64_asym, codes 0..15 / 0..3)
 //   IQ4_XS . Q8_K: acc = fma(d_a * d, float(sum_s sc[s] sum_j v[j] a[j]), acc)              per super-block
 //                 (s: 32-column sub-blocks, sc = 6-bit scale - 32, v = kvalues_iq4nl[nibble] signed;
 //                 |sum| <= 8 * 32 * 32 * 127 * 127 < 2^31, exact)
@@ -61,6 +64,13 @@ struct gemm_block_q8x8 {
     int8_t q[8][8][4];     // [group][row][i]: Q4_0 codes 0..15, Q5_0 0..31, Q8_0 codes as stored
 };
 static_assert(sizeof(gemm_block_q8x8) == 288, "gemm_block_q8x8 must be 288 bytes");
+
+// Asymmetric packed block (Q4_1, lowbit int4_g32_asym / int2_g64_asym): 32 columns x 8 rows (320 bytes).
+struct gemm_block_q8x8m {
+    float d[8], m[8];      // row scales and minimums (0 for padding rows)
+    int8_t q[8][8][4];     // [group][row][i] unsigned codes 0..15
+};
+static_assert(sizeof(gemm_block_q8x8m) == 320, "gemm_block_q8x8m must be 320 bytes");
 
 // Q4_K packed super-block: 256 columns x 8 rows (2496 bytes).
 struct gemm_block_q4_kx8 {
@@ -139,7 +149,8 @@ struct gemm_act {
     const uint8_t* q = nullptr;  // [n_tokens] rows of Q8_0 / Q8_K blocks
     size_t row_bytes = 0;        // bytes per token row in q
     const float* d = nullptr;    // [n_tokens][n_blocks] block scales as float
-    const int32_t* s = nullptr;  // Q8_0: [n_tokens][n_blocks] int16 pair (-8 x sum of codes in columns
+    const int32_t* s = nullptr;  // Q8_1: [n_tokens][n_blocks] the block's s (fp16 d x sum of codes) as f32 bits
+                                 // Q8_0: [n_tokens][n_blocks] int16 pair (-8 x sum of codes in columns
                                  //       4g, 4g+1; -8 x sum in columns 4g+2, 4g+3): Q4_0's offset
                                  // Q8_K: [n_tokens][n_blocks][20]: 0..3: int16 pairs (bs[2p], bs[2p+1]),
                                  //       bs = sum per 32 (Q4_K/Q5_K mins); 4..19: per 16-column sub-block s the
@@ -163,6 +174,17 @@ void gemm_pack_int4_g64__ref(const uint8_t* w, size_t row_stride, int n_rows, in
 void gemm_pack_int4_g128__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_int8_g32__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_nf4__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+// Asymmetric rows into gemm_block_q8x8m: Q4_1, and lowbit int<Bits>_g<G>_asym (Bits 4, G 32; Bits 2, G 64).
+void gemm_pack_q4_1__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_q4_1__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+template <int Bits, int G>
+void gemm_pack_int_asym__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+template <int Bits, int G>
+void gemm_pack_int_asym__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_q4_1_q8_1_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                             int64_t ldy, int n_rows);
+void gemm_q4_1_q8_1_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                              int64_t ldy, int n_rows);
 void gemm_pack_fp4_e2m1__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 // 2-bit symmetric group formats (int2_g32/g64/g128: Off 2, ternary_g64: G 64, Off 1) packed for Q4_0's
 // kernel: the unsigned codes u + 8 - Off (6..9 / 7..10), so that its -8 gives u - Off, and the group's

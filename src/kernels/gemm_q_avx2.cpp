@@ -58,17 +58,21 @@ inline void transpose_store(const __m256i r[8], uint8_t* out) {
 // The walk of the row packers into gemm_block_q8x8 (32 columns per block): for block b, row i < n_rows
 // gives its 32 codes, codes(row i, b, d) with d set to the row's scale; rows past n_rows get zero codes
 // and scale; the 8 rows are then transposed into the block's layout.
-template <class Codes>
+// Out: gemm_block_q8x8, or gemm_block_q8x8m, whose codes(row, b, d, m) also sets the row's minimum.
+template <class Out = gemm_block_q8x8, class Codes>
 inline void pack_q8x8(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, void* dst, Codes codes) {
-    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    constexpr bool asym = std::is_same_v<Out, gemm_block_q8x8m>;
+    auto* out = static_cast<Out*>(dst);
     for (int64_t b = 0; b < nb; ++b) {
         __m256i r[8];
         for (int i = 0; i < 8; ++i) {
             if (i < n_rows) {
-                r[i] = codes(w + row_stride * static_cast<size_t>(i), b, out[b].d[i]);
+                if constexpr (asym) r[i] = codes(w + row_stride * static_cast<size_t>(i), b, out[b].d[i], out[b].m[i]);
+                else r[i] = codes(w + row_stride * static_cast<size_t>(i), b, out[b].d[i]);
             } else {
                 r[i] = _mm256_setzero_si256();
                 out[b].d[i] = 0.0f;
+                if constexpr (asym) out[b].m[i] = 0.0f;
             }
         }
         transpose_store(r, reinterpret_cast<uint8_t*>(out[b].q));
@@ -120,6 +124,38 @@ void gemm_q8x8(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
         for (int t = 0; t < T; ++t) {
             const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(da[t][b]));
             acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), scale, acc[t]);
+        }
+    }
+    for (int t = 0; t < T; ++t) store_rows(y + t * ldy, acc[t], n_rows);
+}
+
+// Q4_1-style asymmetric blocks (codes 0..15, int16 sums <= 8 x 2 x 15 x 127 = 30480) against Q8_1:
+// acc = fma(float(sum), d_w * d_a, acc), then acc = fma(m_w, s_a, acc), as gemm_q4_1_q8_1_8x4__ref.
+template <int T>
+void gemm_q8x8m(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
+    const auto* w = static_cast<const gemm_block_q8x8m*>(pw);
+    const block_q8_1* x[T];
+    const float* da[T];
+    const float* sa[T];
+    token_rows(a, t0, x, da);
+    for (int t = 0; t < T; ++t) sa[t] = reinterpret_cast<const float*>(a.s + (t0 + t) * a.n_blocks);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        __m256i p16[T];
+        for (int t = 0; t < T; ++t) p16[t] = _mm256_setzero_si256();
+#pragma GCC unroll 1
+        for (int g = 0; g < 8; ++g) {
+            const __m256i wv = load32(w[b].q[g]);
+            for (int t = 0; t < T; ++t)
+                p16[t] = _mm256_add_epi16(p16[t], _mm256_maddubs_epi16(wv, bcast4(x[t][b].qs + 4 * g)));
+        }
+        const __m256 dw = _mm256_loadu_ps(w[b].d), mw = _mm256_loadu_ps(w[b].m);
+        for (int t = 0; t < T; ++t) {
+            const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(da[t][b]));
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p16[t], ones)), scale, acc[t]);
+            acc[t] = _mm256_fmadd_ps(mw, _mm256_set1_ps(sa[t][b]), acc[t]);
         }
     }
     for (int t = 0; t < T; ++t) store_rows(y + t * ldy, acc[t], n_rows);
@@ -293,6 +329,12 @@ template <int T>
 struct k_q4_0 {
     static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
         gemm_q8x8<T, 8>(nb, pw, a, t0, y, ldy, n_rows);
+    }
+};
+template <int T>
+struct k_q4_1 {
+    static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
+        gemm_q8x8m<T>(nb, pw, a, t0, y, ldy, n_rows);
     }
 };
 template <int T>
@@ -523,31 +565,36 @@ void gemm_pack_q8_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64
     });
 }
 
-// 2-bit codes (weight i of a 32-column chunk at bits 2i, 2i + 1 of its 8 bytes) to 32 int8 codes - Off:
-// byte g of the chunk copied to positions 4g .. 4g + 3, then position 4g + j takes bits 2j, 2j + 1.
-template <int G, int Off>
-void gemm_pack_int2_sym__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    using block = block_int_sym<2, G>;
-    constexpr int per = G / 32;
+// 2-bit codes (weight i of a 32-column chunk at bits 2i, 2i + 1 of its 8 bytes) to 32 code bytes: byte g
+// of the chunk copied to positions 4g .. 4g + 3, then position 4g + j takes bits 2j, 2j + 1.
+inline __m256i unpack_2bit(const uint8_t* qs) {
     const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5,
                                             6, 6, 6, 6, 7, 7, 7, 7);
-    const __m256i m3 = _mm256_set1_epi8(3), off = _mm256_set1_epi8(8 - Off);
+    const __m256i m3 = _mm256_set1_epi8(3);
     const __m256i pos = _mm256_and_si256(_mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
                                                           17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31),
                                          m3);
     const __m256i is1 = _mm256_cmpeq_epi8(pos, _mm256_set1_epi8(1)), is2 = _mm256_cmpeq_epi8(pos, _mm256_set1_epi8(2)),
                   is3 = _mm256_cmpeq_epi8(pos, m3);
+    int64_t v;
+    std::memcpy(&v, qs, 8);
+    const __m256i x = _mm256_shuffle_epi8(_mm256_set1_epi64x(v), spread);
+    __m256i c = _mm256_and_si256(x, m3);
+    c = _mm256_blendv_epi8(c, _mm256_and_si256(_mm256_srli_epi16(x, 2), m3), is1);
+    c = _mm256_blendv_epi8(c, _mm256_and_si256(_mm256_srli_epi16(x, 4), m3), is2);
+    return _mm256_blendv_epi8(c, _mm256_and_si256(_mm256_srli_epi16(x, 6), m3), is3);
+}
+
+// 2-bit symmetric groups: the codes + 8 - Off for Q4_0's kernel.
+template <int G, int Off>
+void gemm_pack_int2_sym__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    using block = block_int_sym<2, G>;
+    constexpr int per = G / 32;
+    const __m256i off = _mm256_set1_epi8(8 - Off);
     pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
         const block& blk = reinterpret_cast<const block*>(row)[b / per];
-        int64_t v;
-        std::memcpy(&v, blk.qs + 8 * (b % per), 8);
-        const __m256i x = _mm256_shuffle_epi8(_mm256_set1_epi64x(v), spread);
-        __m256i c = _mm256_and_si256(x, m3);
-        c = _mm256_blendv_epi8(c, _mm256_and_si256(_mm256_srli_epi16(x, 2), m3), is1);
-        c = _mm256_blendv_epi8(c, _mm256_and_si256(_mm256_srli_epi16(x, 4), m3), is2);
-        c = _mm256_blendv_epi8(c, _mm256_and_si256(_mm256_srli_epi16(x, 6), m3), is3);
         d = _cvtsh_ss(blk.d);
-        return _mm256_add_epi8(c, off);
+        return _mm256_add_epi8(unpack_2bit(blk.qs + 8 * (b % per)), off);
     });
 }
 template void gemm_pack_int2_sym__avx2<32, 2>(const uint8_t*, size_t, int, int64_t, void*);
@@ -620,6 +667,33 @@ void gemm_pack_nf4__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_
 void gemm_pack_fp4_e2m1__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     gemm_pack_table4_avx2<block_fp4_e2m1, k_qk_fp4, k_fp4_e2m1_x2, 2>(w, row_stride, n_rows, k, dst);
 }
+
+// Asymmetric rows (gemm_block_q8x8m): Q4_1's nibbles in Q4_0's order; lowbit int4_g32_asym's LSB-first
+// nibbles; int2_g64_asym's 2-bit codes by int2's spread and shifts (gemm_pack_int2_sym__avx2 without
+// the offset).
+void gemm_pack_q4_1__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    pack_q8x8<gemm_block_q8x8m>(w, row_stride, n_rows, k / k_qk4_1, dst, [&](const uint8_t* row, int64_t b, float& d, float& m) {
+        const auto& blk = reinterpret_cast<const block_q4_1*>(row)[b];
+        d = _cvtsh_ss(blk.d);
+        m = _cvtsh_ss(blk.m);
+        return unpack_nibbles(blk.qs);
+    });
+}
+template <int Bits, int G>
+void gemm_pack_int_asym__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    static_assert((Bits == 4 && G == 32) || (Bits == 2 && G == 64), "int4_g32_asym / int2_g64_asym");
+    using block = block_int_asym<Bits, G>;
+    constexpr int per = G / 32;
+    pack_q8x8<gemm_block_q8x8m>(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d, float& m) {
+        const block& blk = reinterpret_cast<const block*>(row)[b / per];
+        d = _cvtsh_ss(blk.d);
+        m = _cvtsh_ss(blk.m);
+        if constexpr (Bits == 4) return unpack_lsb_nibbles(blk.qs + 16 * (b % per));
+        else return unpack_2bit(blk.qs + 8 * (b % per));
+    });
+}
+template void gemm_pack_int_asym__avx2<4, 32>(const uint8_t*, size_t, int, int64_t, void*);
+template void gemm_pack_int_asym__avx2<2, 64>(const uint8_t*, size_t, int, int64_t, void*);
 
 // int8_g32: codes u - 128 (u ^ 0x80) for Q8_0's kernel (gemm_pack_int8_g32__ref).
 void gemm_pack_int8_g32__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
@@ -752,6 +826,11 @@ void gemm_pack_q4_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64
 void gemm_q4_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows) {
     simd::dispatch_tokens<k_q4_0>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+}
+
+void gemm_q4_1_q8_1_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                              int64_t ldy, int n_rows) {
+    simd::dispatch_tokens<k_q4_1>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
 }
 
 void gemm_q5_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,

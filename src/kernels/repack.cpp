@@ -170,6 +170,24 @@ void repack_tile_int2_sym(const uint8_t* w, size_t row_stride, int n_rows, int64
     }
 }
 
+// int2_g64_asym: as int2's tiles, with the group's d and m per 32 columns.
+void repack_tile_int2_asym(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_int2ax8* out) {
+    constexpr int G = 64, per = G / 32;
+    for (int64_t b = 0; b < nb; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const auto& blk = reinterpret_cast<const block_int_asym<2, G>*>(w + row_stride * static_cast<size_t>(r))[b / per];
+            const uint8_t* qs = blk.qs + 8 * (b % per);
+            out[b].d[r] = blk.d;
+            out[b].m[r] = blk.m;
+            for (int j = 0; j < 32; ++j) {
+                const int code = (qs[j / 4] >> (2 * (j % 4))) & 3;
+                out[b].qs[j / 16][r][j % 4] |= static_cast<uint8_t>(code << (2 * ((j % 16) / 4)));
+            }
+        }
+    }
+}
+
 // int3 groups of G: chunk b % (G / 32) of group b / (G / 32), the codes' low 2 bits as int2's, bit 2 into
 // hb (column 16h + 4k + i at bit 4h + k of hb[r][i]), the group's scale per 32 columns.
 template <int G>
@@ -387,6 +405,9 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
             break;
         case ext_type::int3_g32:
             repack_tile_int3_sym<32>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_int3x8*>(dst));
+            break;
+        case ext_type::int2_g64_asym:
+            repack_tile_int2_asym(w, row_stride, n_rows, n_cols / 32, static_cast<tile_int2ax8*>(dst));
             break;
         case ext_type::int3_g128:
             repack_tile_int3_sym<128>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_int3x8*>(dst));
@@ -768,6 +789,24 @@ void gemv_q4_1x8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const i
     gemv_q8_1_act_ref<tile_q4_1x8, q4_1_code>(nb, tiles, a, y, n_rows);
 }
 
+namespace {
+inline int int2a_code(const tile_int2ax8& x, int r, int j) { return (x.qs[j / 16][r][j % 4] >> (2 * ((j % 16) / 4))) & 3; }
+}  // namespace
+void gemv_int2ax8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                            int n_rows) {
+    gemv_q8_1_act_ref<tile_int2ax8, int2a_code>(nb, tiles, a, y, n_rows);
+}
+void repack_unpack_int2a__ref(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_int2ax8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8m*>(dst);
+    for (int64_t b = 0; b < nb; ++b)
+        for (int r = 0; r < 8; ++r) {
+            out[b].d[r] = fp16_to_f32(x[b].d[r]);
+            out[b].m[r] = fp16_to_f32(x[b].m[r]);
+            for (int j = 0; j < 32; ++j) out[b].q[j / 4][r][j % 4] = static_cast<int8_t>(int2a_code(x[b], r, j));
+        }
+}
+
 void gemv_q5_1x8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                            int n_rows) {
     gemv_q8_1_act_ref<tile_q5_1x8, q5_tile_code<tile_q5_1x8>>(nb, tiles, a, y, n_rows);
@@ -821,6 +860,22 @@ void gemv_q6_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const i
 }
 
 // ---- tile -> prompt GEMM packed blocks -----------------------------------------------------------
+
+// Q4_1 tiles (also int4_g32_asym's) -> gemm_block_q8x8m: the nibbles as Q4_0's, d and m as floats.
+void repack_unpack_q4_1__ref(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_q4_1x8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8m*>(dst);
+    for (int64_t b = 0; b < nb; ++b)
+        for (int r = 0; r < 8; ++r) {
+            out[b].d[r] = fp16_to_f32(x[b].d[r]);
+            out[b].m[r] = fp16_to_f32(x[b].m[r]);
+            for (int c = 0; c < 4; ++c)
+                for (int i = 0; i < 4; ++i) {
+                    out[b].q[c][r][i] = static_cast<int8_t>(x[b].qs[c][r][i] & 15);
+                    out[b].q[c + 4][r][i] = static_cast<int8_t>(x[b].qs[c][r][i] >> 4);
+                }
+        }
+}
 
 void repack_unpack_q4_0__ref(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_q4_0x8*>(tiles);
@@ -1010,7 +1065,7 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
             break;
         case type::q4_1:
             k = {type::q8_1, k_qk4_1, sizeof(tile_q4_1x8), avx2 ? gemv_q4_1x8_q8_1__avx2 : gemv_q4_1x8_q8_1__ref,
-                 nullptr};
+                 avx2 ? repack_unpack_q4_1__avx2 : repack_unpack_q4_1__ref};
             break;
         case type::mxfp4:
             k = {type::q8_0, k_qk_mxfp4, sizeof(tile_q4_0x8), avx2 ? gemv_mxfp4x8_q8_0__avx2 : gemv_mxfp4x8_q8_0__ref,
@@ -1025,7 +1080,8 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
                  avx2 ? repack_unpack_q4_0__avx2 : repack_unpack_q4_0__ref};
             break;
         case ext_type::int4_g32_asym:
-            k = {type::q8_1, 32, sizeof(tile_q4_1x8), avx2 ? gemv_q4_1x8_q8_1__avx2 : gemv_q4_1x8_q8_1__ref, nullptr};
+            k = {type::q8_1, 32, sizeof(tile_q4_1x8), avx2 ? gemv_q4_1x8_q8_1__avx2 : gemv_q4_1x8_q8_1__ref,
+                 avx2 ? repack_unpack_q4_1__avx2 : repack_unpack_q4_1__ref};
             break;
         // Q2_K / Q3_K: prompts unpack the tiles at the ref tier only; at AVX2 their row packers are faster
         case type::q3_k:
@@ -1045,6 +1101,10 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
         case ext_type::ternary_g64:
             k = {type::q8_0, 32, sizeof(tile_int2x8), avx2 ? gemv_int2x8_q8_0__avx2<1> : gemv_int2x8_q8_0__ref<1>,
                  avx2 ? repack_unpack_int2__avx2<1> : repack_unpack_int2__ref<1>};
+            break;
+        case ext_type::int2_g64_asym:
+            k = {type::q8_1, 32, sizeof(tile_int2ax8), avx2 ? gemv_int2ax8_q8_1__avx2 : gemv_int2ax8_q8_1__ref,
+                 avx2 ? repack_unpack_int2a__avx2 : repack_unpack_int2a__ref};
             break;
         case ext_type::int3_g32:
         case ext_type::int3_g128:

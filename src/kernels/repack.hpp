@@ -212,6 +212,20 @@ struct tile_int2x8 {
 };
 static_assert(sizeof(tile_int2x8) == 80, "tile_int2x8 must be 80 bytes");
 
+// 2-bit asymmetric lowbit int2_g64_asym (w = d u + m, Q8_1 activations), 96 B: d[r], m[r] fp16 (the
+// group's, repeated per 32 columns: 3 bits per weight in memory against the file's 2.5), qs as
+// tile_int2x8's. GEMV as Q4_1's tiles (int2's code sums), bit-exact with dot_int_asym_q8_1__ref<2, 64>;
+// the unpack gives the asymmetric GEMM its gemm_block_q8x8m.
+struct tile_int2ax8 {
+    uint16_t d[8], m[8];
+    uint8_t qs[2][8][4];
+};
+static_assert(sizeof(tile_int2ax8) == 96, "tile_int2ax8 must be 96 bytes");
+void gemv_int2ax8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_int2ax8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void repack_unpack_int2a__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_int2a__avx2(int64_t nb, const void* tiles, void* dst);
+
 // 3-bit symmetric lowbit formats (int3_g32 / int3_g128: w = d (u - 4)), 112 B = 8 x 14: d[r] fp16 (the
 // group's scale per 32 columns: int3_g128's tiles hold 3.5 bits per weight against its file's 3.125);
 // qs: the codes' low 2 bits as tile_int2x8's qs; hb[r][i] bit 4h + k = bit 2 of the code of column
@@ -399,6 +413,9 @@ void gemm_bf16x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, 
 // byte for byte what gemm_pack_<t> writes for the same 8 rows. Never throws.
 using repack_unpack_fn = void (*)(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q4_0__ref(int64_t nb, const void* tiles, void* dst);
+// Q4_1 tiles (Q4_1, int4_g32_asym) -> gemm_block_q8x8m (the asymmetric GEMM's block).
+void repack_unpack_q4_1__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_q4_1__avx2(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q5_0__ref(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q5_0__avx2(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q8_0__ref(int64_t nb, const void* tiles, void* dst);

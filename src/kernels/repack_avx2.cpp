@@ -138,7 +138,9 @@ inline __m256i nibble_sums(const Tile& x, const int8_t* qa) {
 }
 
 // int2 / ternary codes 0..3: 8 maddubs (2 loads x 4 shifts) summed in int16 (<= 8 x 2 x 3 x 127 = 6096).
-inline __m256i int2_sums(const tile_int2x8& x, const int8_t* qa) {
+// Tile: tile_int2x8 or tile_int2ax8 (the same qs).
+template <class Tile>
+inline __m256i int2_sums(const Tile& x, const int8_t* qa) {
     const __m256i m3 = _mm256_set1_epi8(3);
     __m256i s16 = _mm256_setzero_si256();
     for (int h = 0; h < 2; ++h) {
@@ -319,7 +321,7 @@ void gemv_int3x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const 
 
 template <int Off>
 void gemv_int2x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {
-    gemv_q8_0_act<tile_int2x8, int2_sums, true>(nb, tiles, a, side, y, n_rows);  // -Off via side
+    gemv_q8_0_act<tile_int2x8, int2_sums<tile_int2x8>, true>(nb, tiles, a, side, y, n_rows);  // -Off via side
 }
 template void gemv_int2x8_q8_0__avx2<1>(int64_t, const void*, const void*, const int32_t*, float*, int);
 template void gemv_int2x8_q8_0__avx2<2>(int64_t, const void*, const void*, const int32_t*, float*, int);
@@ -437,6 +439,23 @@ void gemv_fp4_e2m1x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, co
 void gemv_q4_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                             int n_rows) {
     gemv_q8_1_act<tile_q4_1x8, nibble_sums<tile_q4_1x8>>(nb, tiles, a, y, n_rows);
+}
+void gemv_int2ax8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                             int n_rows) {
+    gemv_q8_1_act<tile_int2ax8, int2_sums<tile_int2ax8>>(nb, tiles, a, y, n_rows);
+}
+void repack_unpack_int2a__avx2(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_int2ax8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8m*>(dst);
+    const __m256i m3 = _mm256_set1_epi8(3);
+    for (int64_t b = 0; b < nb; ++b) {
+        _mm256_storeu_ps(out[b].d, load_fp16x8(x[b].d));
+        _mm256_storeu_ps(out[b].m, load_fp16x8(x[b].m));
+        for (int h = 0; h < 2; ++h) {
+            const __m256i w = load32(x[b].qs[h]);
+            for (int k = 0; k < 4; ++k) store32(out[b].q[4 * h + k], _mm256_and_si256(_mm256_srli_epi16(w, 2 * k), m3));
+        }
+    }
 }
 
 void gemv_q5_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
@@ -671,6 +690,21 @@ void gemv_q6_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const 
         acc = _mm256_add_ps(acc, opaque(_mm256_mul_ps(d, _mm256_cvtepi32_ps(sumi))));
     }
     store_rows(y, acc, n_rows);
+}
+
+void repack_unpack_q4_1__avx2(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_q4_1x8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8m*>(dst);
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int64_t b = 0; b < nb; ++b) {
+        _mm256_storeu_ps(out[b].d, load_fp16x8(x[b].d));
+        _mm256_storeu_ps(out[b].m, load_fp16x8(x[b].m));
+        for (int c = 0; c < 4; ++c) {
+            const __m256i w = load32(x[b].qs[c]);
+            store32(out[b].q[c], _mm256_and_si256(w, m4));
+            store32(out[b].q[c + 4], _mm256_and_si256(_mm256_srli_epi16(w, 4), m4));
+        }
+    }
 }
 
 void repack_unpack_q4_0__avx2(int64_t nb, const void* tiles, void* dst) {

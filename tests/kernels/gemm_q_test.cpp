@@ -74,6 +74,7 @@ const gemm_case k_cases[] = {
     {type::tq1_0, gemm_pack_tq1_0__ref, gemm_pack_tq1_0__ref, gemm_q4_0_q8_0_8x4__ref, gemm_q4_0_q8_0_8x4__avx2},
     {type::iq3_xxs, gemm_pack_iq3_xxs__ref, gemm_pack_iq3_xxs__avx2, gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2},
     {type::iq3_s, gemm_pack_iq3_s__ref, gemm_pack_iq3_s__avx2, gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2},
+    {type::q4_1, gemm_pack_q4_1__ref, gemm_pack_q4_1__avx2, gemm_q4_1_q8_1_8x4__ref, gemm_q4_1_q8_1_8x4__avx2},
 };
 
 bool have_avx2() { return best_isa_tier() >= isa_tier::avx2; }
@@ -116,6 +117,10 @@ std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t k, std::mt19937
                 reinterpret_cast<block_q3_k*>(row)[b].d = f32_to_fp16(sc(rng) / 8);
             } else if (t == type::q4_0) {
                 reinterpret_cast<block_q4_0*>(row)[b].d = f32_to_fp16(sc(rng));
+            } else if (t == type::q4_1) {  // minimums of either sign
+                auto& blk = reinterpret_cast<block_q4_1*>(row)[b];
+                blk.d = f32_to_fp16(sc(rng));
+                blk.m = f32_to_fp16(sc(rng) * (byte(rng) % 2 ? -8.0f : 4.0f));
             } else if (t == type::q6_k) {
                 reinterpret_cast<block_q6_k*>(row)[b].d = f32_to_fp16(sc(rng) / 64);
             } else if (t == type::iq4_nl) {
@@ -157,7 +162,9 @@ acts quantize_acts(type act, const std::vector<float>& x, int64_t n_tokens, int6
     r.q.resize(rb * static_cast<size_t>(n_tokens));
     r.d.resize(static_cast<size_t>(n_tokens * nb));
     r.s.resize(static_cast<size_t>(n_tokens * nb * k_q8_k_sides));
-    const quantize_act_fn quant = act == type::q8_0 ? quantize_act_q8_0__ref : quantize_act_q8_k__ref;
+    const quantize_act_fn quant = act == type::q8_0   ? quantize_act_q8_0__ref
+                                  : act == type::q8_1 ? quantize_act_q8_1__ref
+                                                      : quantize_act_q8_k__ref;
     for (int64_t t = 0; t < n_tokens; ++t) quant(x.data() + t * k, r.q.data() + rb * static_cast<size_t>(t), k);
     gemm_act_sides(act, r.q.data(), rb, n_tokens, nb, r.d.data(), r.s.data());
     r.a = {r.q.data(), rb, r.d.data(), r.s.data(), nb};
@@ -290,10 +297,30 @@ TEST(GemmQ, MicroKernelVnniBitExactWithRef) {
 
 // Exact product of de-quantized weights and de-quantized activations, in double, with sum |w a|.
 void exact_dot(type wt, type at, const uint8_t* wrow, const uint8_t* arow, int64_t k, double& dot, double& mag) {
+    if (wt == type::q4_1) {  // d_w d_a sum u q + m s per block, s the Q8_1 block's stored fp16 d_a sum q
+        const auto* w = reinterpret_cast<const block_q4_1*>(wrow);
+        const auto* a = reinterpret_cast<const block_q8_1*>(arow);
+        dot = mag = 0;
+        for (int64_t b = 0; b < k / 32; ++b) {
+            const double dd = double(fp16_to_f32(w[b].d)) * fp16_to_f32(a[b].d);
+            for (int j = 0; j < 32; ++j) {
+                const int u = j < 16 ? w[b].qs[j] & 15 : w[b].qs[j - 16] >> 4;
+                dot += dd * u * a[b].qs[j];
+                mag += std::fabs(dd * u * a[b].qs[j]);
+            }
+            const double ms = double(fp16_to_f32(w[b].m)) * fp16_to_f32(a[b].s);
+            dot += ms;
+            mag += std::fabs(ms);
+        }
+        return;
+    }
     std::vector<float> wf(static_cast<size_t>(k)), af(static_cast<size_t>(k));
     dequantize_row(wt, wrow, wf.data(), k);
     if (at == type::q8_0) {
         const auto* b = reinterpret_cast<const block_q8_0*>(arow);
+        for (int64_t i = 0; i < k; ++i) af[i] = fp16_to_f32(b[i / 32].d) * b[i / 32].qs[i % 32];
+    } else if (at == type::q8_1) {  // (the asymmetric formats' min term then uses d_a sum q, not s)
+        const auto* b = reinterpret_cast<const block_q8_1*>(arow);
         for (int64_t i = 0; i < k; ++i) af[i] = fp16_to_f32(b[i / 32].d) * b[i / 32].qs[i % 32];
     } else {
         const auto* b = reinterpret_cast<const block_q8_k*>(arow);
@@ -329,7 +356,7 @@ TEST(GemmQ, RefMatchesDequantizedProduct) {
 }
 
 // matmul's big-batch path (n_tokens past the generation path's limit) over n_rows stored rows w8 of
-// type t equals the per-row dot `ref` over the same Q8_0 activations for every (row, token), within
+// type t equals the per-row dot `ref` over the same Q8_0 (Q8_1) activations for every (row, token), within
 // rel * sum |w a| + 1e-7.
 void expect_matmul_equals_row_dots(type t, const std::vector<uint8_t>& w8, int64_t n_rows, int64_t k, int64_t n_tokens,
                                    dot_fn ref, double rel, std::mt19937& rng, const std::string& what) {
@@ -338,13 +365,14 @@ void expect_matmul_equals_row_dots(type t, const std::vector<uint8_t>& w8, int64
     std::vector<float> y(static_cast<size_t>(n_tokens * n_rows), k_sentinel);
     matmul_scratch scratch;
     matmul(w, n_tokens, x.data(), k, y.data(), n_rows, 2, scratch);
-    const acts act = quantize_acts(type::q8_0, x, n_tokens, k);
+    const type at = gemm_q_kernel(t, isa_tier::ref).act;  // the GEMM's: Q8_0, or Q8_1 for the asymmetric formats
+    const acts act = quantize_acts(at, x, n_tokens, k);
     for (int64_t tk = 0; tk < n_tokens; ++tk)
         for (int64_t r = 0; r < n_rows; ++r) {
             const uint8_t* wr = w8.data() + w.row_stride * static_cast<size_t>(r);
             const uint8_t* ar = act.q.data() + act.a.row_bytes * static_cast<size_t>(tk);
             double dot, mag;
-            exact_dot(t, type::q8_0, wr, ar, k, dot, mag);
+            exact_dot(t, at, wr, ar, k, dot, mag);
             ASSERT_NEAR(y[tk * n_rows + r], ref(k, wr, ar), rel * mag + 1e-7)
                 << type_name(t) << " " << what << " t " << tk << " r " << r << " seed " << k_seed;
         }
@@ -421,7 +449,7 @@ TEST(GemmQ, Iq3MatmulMatchesDequantizedRows) {
 }
 
 // lowbit formats with an integer prompt GEMM (Q4_0's kernel for int4_g32/g64/g128, Q8_0's for int8_g32,
-// nf4, fp4_e2m1; Q4_0's for int2_g32/g64/g128, ternary_g64 and int3_g32/g128): matmul's big-batch path over plain rows equals the generation
+// nf4, fp4_e2m1; Q4_1's for int4_g32_asym and int2_g64_asym; Q4_0's for int2_g32/g64/g128, ternary_g64 and int3_g32/g128): matmul's big-batch path over plain rows equals the generation
 // path's per-row __ref dot (same integer block sums, scale applied in another float order) for every
 // (row, token), including k that cuts the last group short, at every tier. Random code bytes (every
 // code) and fp16 scales. The AVX2 row packers equal the __ref ones byte for byte.
@@ -434,6 +462,10 @@ std::vector<uint8_t> random_lowbit_rows(type t, int64_t n_rows, int64_t k, std::
         for (size_t o = 0; o < rb; o += bb) {
             const uint16_t h = f32_to_fp16(sc(rng));
             std::memcpy(w8.data() + rb * static_cast<size_t>(r) + o, &h, 2);
+            if (t == ext_type::int4_g32_asym || t == ext_type::int2_g64_asym) {  // the fp16 minimum, either sign
+                const uint16_t m = f32_to_fp16(-4.0f * sc(rng) + 2.0f * sc(rng));
+                std::memcpy(w8.data() + rb * static_cast<size_t>(r) + o + 2, &m, 2);
+            }
         }
     return w8;
 }
@@ -441,7 +473,8 @@ std::vector<uint8_t> random_lowbit_rows(type t, int64_t n_rows, int64_t k, std::
 const type k_lowbit_gemm_types[] = {ext_type::int4_g32, ext_type::int4_g64,  ext_type::int4_g128,
                                     ext_type::int8_g32, ext_type::nf4,       ext_type::int2_g32,
                                     ext_type::int2_g64, ext_type::int2_g128, ext_type::ternary_g64,
-                                    ext_type::int3_g32, ext_type::int3_g128, ext_type::fp4_e2m1};
+                                    ext_type::int3_g32, ext_type::int3_g128, ext_type::fp4_e2m1,
+                                    ext_type::int4_g32_asym, ext_type::int2_g64_asym};
 
 TEST(GemmQ, LowbitFormatsMatmulMatchesPerRowDot) {
     const isa_tier old_tier = active_isa_tier();

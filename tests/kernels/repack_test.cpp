@@ -45,7 +45,7 @@ const type k_types[] = {type::q2_k, type::q3_k, type::q4_0, type::q4_1, type::q5
                         type::q6_k, type::iq4_xs, ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128,
                         ext_type::int4_g32_asym, ext_type::int8_g32, ext_type::nf4, ext_type::int2_g32,
                         ext_type::int2_g64, ext_type::int2_g128, ext_type::ternary_g64, type::mxfp4, type::tq2_0, type::tq1_0,
-                        ext_type::int3_g32, ext_type::int3_g128, ext_type::fp4_e2m1};
+                        ext_type::int3_g32, ext_type::int3_g128, ext_type::fp4_e2m1, ext_type::int2_g64_asym};
 
 // The per-row oracle of a type's tiles: its __ref dot (IQ4_XS: dot_iq4_xs_q8_k__ref, the integer
 // GEMM's arithmetic, outside the dot table).
@@ -65,7 +65,8 @@ std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t n_cols, std::mt
     for (auto& v : b) v = static_cast<uint8_t>(rng());
     std::uniform_real_distribution<float> u(0.001f, 0.1f);
     const size_t bb = traits(t).block_bytes;
-    const bool two = t == type::q4_k || t == type::q5_k || t == type::q4_1 || t == type::q5_1 || t == ext_type::int4_g32_asym;
+    const bool two = t == type::q4_k || t == type::q5_k || t == type::q4_1 || t == type::q5_1 || t == ext_type::int4_g32_asym ||
+                     t == ext_type::int2_g64_asym;
     const std::vector<size_t> fields = two                                ? std::vector<size_t>{0, 2}
                                        : t == type::q6_k                  ? std::vector<size_t>{208}
                                        : t == type::q2_k                  ? std::vector<size_t>{80, 82}

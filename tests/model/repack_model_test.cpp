@@ -77,7 +77,7 @@ TEST(RepackModel, LogitsWithTilesEqualPlainRows) {
                    ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128, ext_type::int4_g32_asym, ext_type::int8_g32,
                    ext_type::nf4, ext_type::fp8_e4m3, ext_type::fp8_e5m2, ext_type::int2_g32, ext_type::int2_g128,
                    ext_type::ternary_g64, type::mxfp4, type::tq2_0, type::tq1_0, type::f16, type::bf16,
-                   ext_type::int3_g32, ext_type::int3_g128, ext_type::fp4_e2m1}) {
+                   ext_type::int3_g32, ext_type::int3_g128, ext_type::fp4_e2m1, ext_type::int2_g64_asym}) {
         SCOPED_TRACE(type_name(t));
         const std::string path = dir + "/tiny-" + type_name(t) + ".gguf";
         write_synth_llama(tiny(t), path);
