@@ -209,6 +209,32 @@ void gemm_pack_int8_g32__ref(const uint8_t* w, size_t row_stride, int n_rows, in
     });
 }
 
+// int4_pc / int8_pc rows (fp16 scale header, then the codes): the row's scale for every 32 columns, as
+// int4_g32's / int8_g32's packers.
+void gemm_pack_int4_pc__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < k / 32; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const uint8_t* row = w + row_stride * static_cast<size_t>(r);
+            out[b].d[r] = fp16_to_f32(lbfmt::load_u16(row));
+            for (int c = 0; c < 32; ++c)
+                out[b].q[c / 4][r][c % 4] = static_cast<int8_t>((row[2 + 16 * b + c / 2] >> (4 * (c & 1))) & 15);
+        }
+    }
+}
+void gemm_pack_int8_pc__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < k / 32; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const uint8_t* row = w + row_stride * static_cast<size_t>(r);
+            out[b].d[r] = fp16_to_f32(lbfmt::load_u16(row));
+            for (int c = 0; c < 32; ++c) out[b].q[c / 4][r][c % 4] = static_cast<int8_t>(row[2 + 32 * b + c] ^ 0x80);
+        }
+    }
+}
+
 void gemm_pack_q5_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     pack_groups<gemm_block_q8x8, block_q5_0>(w, row_stride, n_rows, k / k_qk5_0, dst,
                                    [](auto& o, int r, const auto& blk) {
@@ -651,6 +677,10 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
                  q4_0_gemm};
             break;
         case ext_type::int8_g32: k = lowbit_on_q8_0(gemm_pack_int8_g32__ref, gemm_pack_int8_g32__avx2); break;
+        case ext_type::int8_pc: k = lowbit_on_q8_0(gemm_pack_int8_pc__ref, gemm_pack_int8_pc__avx2); break;
+        case ext_type::int4_pc:
+            k = {type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_int4_pc__avx2 : gemm_pack_int4_pc__ref, q4_0_gemm};
+            break;
         case ext_type::nf4: k = lowbit_on_q8_0(gemm_pack_nf4__ref, gemm_pack_nf4__avx2); break;
         case ext_type::fp4_e2m1: k = lowbit_on_q8_0(gemm_pack_fp4_e2m1__ref, gemm_pack_fp4_e2m1__avx2); break;
         // asymmetric: d u + m with Q8_1 activations (the AVX2 kernel at every SIMD tier)

@@ -174,6 +174,11 @@ void gemm_pack_int4_g64__ref(const uint8_t* w, size_t row_stride, int n_rows, in
 void gemm_pack_int4_g128__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_int8_g32__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_nf4__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+// Per-channel int4_pc / int8_pc rows: Q4_0's / Q8_0's codes with the row's scale in every packed block.
+void gemm_pack_int4_pc__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_int4_pc__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_int8_pc__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_int8_pc__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 // Asymmetric rows into gemm_block_q8x8m: Q4_1, and lowbit int<Bits>_g<G>_asym (Bits 4, G 32; Bits 2, G 64).
 void gemm_pack_q4_1__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q4_1__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);

@@ -695,6 +695,20 @@ void gemm_pack_int_asym__avx2(const uint8_t* w, size_t row_stride, int n_rows, i
 template void gemm_pack_int_asym__avx2<4, 32>(const uint8_t*, size_t, int, int64_t, void*);
 template void gemm_pack_int_asym__avx2<2, 64>(const uint8_t*, size_t, int, int64_t, void*);
 
+// Per-channel rows: the 2-byte scale header, then chunk b's codes at 2 + 16 b (int4) / 2 + 32 b (int8).
+void gemm_pack_int4_pc__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
+        d = _cvtsh_ss(lbfmt::load_u16(row));
+        return unpack_lsb_nibbles(row + 2 + 16 * b);
+    });
+}
+void gemm_pack_int8_pc__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
+        d = _cvtsh_ss(lbfmt::load_u16(row));
+        return _mm256_xor_si256(load32(row + 2 + 32 * b), _mm256_set1_epi8(static_cast<char>(0x80)));
+    });
+}
+
 // int8_g32: codes u - 128 (u ^ 0x80) for Q8_0's kernel (gemm_pack_int8_g32__ref).
 void gemm_pack_int8_g32__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     using block = block_int_sym<8, 32>;

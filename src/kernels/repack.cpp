@@ -241,6 +241,33 @@ void repack_tile_int8_g32(const uint8_t* w, size_t row_stride, int n_rows, int64
     });
 }
 
+// int4_pc / int8_pc (one fp16 scale per row in a 2-byte header, then the row's codes): Q4_0's / Q8_0's
+// tile with the row's scale in every block, bit-exact as the per-row dots apply d_w d_a per 32 columns
+// too.
+void repack_tile_int4_pc(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_0x8* out) {
+    for (int64_t b = 0; b < nb; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const uint8_t* row = w + row_stride * static_cast<size_t>(r);
+            uint8_t qs[16];
+            int4_as_ggml_nibbles(row + 2 + 16 * b, qs);
+            out[b].d[r] = lbfmt::load_u16(row);
+            for (int c = 0; c < 4; ++c) std::memcpy(out[b].qs[c][r], qs + 4 * c, 4);
+        }
+    }
+}
+void repack_tile_int8_pc(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q8_0x8* out) {
+    for (int64_t b = 0; b < nb; ++b) {
+        std::memset(&out[b], 0, sizeof(out[b]));
+        for (int r = 0; r < n_rows; ++r) {
+            const uint8_t* row = w + row_stride * static_cast<size_t>(r);
+            out[b].d[r] = lbfmt::load_u16(row);
+            for (int g = 0; g < 8; ++g)
+                for (int i = 0; i < 4; ++i) out[b].qs[g][r][i] = static_cast<int8_t>(row[2 + 32 * b + 4 * g + i] ^ 0x80);
+        }
+    }
+}
+
 void repack_tile_iq4_xs(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_iq4_xsx8* out) {
     tile_rows<tile_iq4_xsx8, block_iq4_xs>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const block_iq4_xs& blk) {
         o.d[r] = blk.d;
@@ -390,6 +417,8 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
         case ext_type::int8_g32:
             repack_tile_int8_g32(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q8_0x8*>(dst));
             break;
+        case ext_type::int4_pc: repack_tile_int4_pc(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q4_0x8*>(dst)); break;
+        case ext_type::int8_pc: repack_tile_int8_pc(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q8_0x8*>(dst)); break;
         case type::q3_k: repack_tile_q3_k(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_q3_kx8*>(dst)); break;
         case type::q2_k: repack_tile_q2_k(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_q2_kx8*>(dst)); break;
         case ext_type::int2_g32:
@@ -430,6 +459,7 @@ int64_t repack_act_side_count(type t, int64_t n_cols) {
         case ext_type::int4_g32:
         case ext_type::int4_g64:
         case ext_type::int4_g128:
+        case ext_type::int4_pc:
         case type::q5_0:
         case ext_type::int2_g32:
         case ext_type::int2_g64:
@@ -447,7 +477,7 @@ void repack_act_sides(type t, const void* a, int64_t n_cols, int32_t* side) {
     const bool int2 = t == ext_type::int2_g32 || t == ext_type::int2_g64 || t == ext_type::int2_g128;
     const bool int3 = t == ext_type::int3_g32 || t == ext_type::int3_g128;
     if (t == type::q4_0 || t == ext_type::int4_g32 || t == ext_type::int4_g64 || t == ext_type::int4_g128 ||
-        t == type::q5_0 || int2 || int3 || t == ext_type::ternary_g64) {
+        t == ext_type::int4_pc || t == type::q5_0 || int2 || int3 || t == ext_type::ternary_g64) {
         const auto* y = static_cast<const block_q8_0*>(a);
         const int off = t == type::q5_0 ? 16 : int2 ? 2 : int3 ? 4 : t == ext_type::ternary_g64 ? 1 : 8;
         for (int64_t b = 0; b < n_cols / k_qk8_0; ++b) {
@@ -1076,6 +1106,7 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
         case ext_type::int4_g32:
         case ext_type::int4_g64:
         case ext_type::int4_g128:
+        case ext_type::int4_pc:  // the row's scale in every tile block
             k = {type::q8_0, 32, sizeof(tile_q4_0x8), avx2 ? gemv_q4_0x8_q8_0__avx2 : gemv_q4_0x8_q8_0__ref,
                  avx2 ? repack_unpack_q4_0__avx2 : repack_unpack_q4_0__ref};
             break;
@@ -1125,6 +1156,7 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
                  avx2 ? repack_unpack_fp4_e2m1__avx2 : repack_unpack_fp4_e2m1__ref};
             break;
         case ext_type::int8_g32:
+        case ext_type::int8_pc:
             k = {type::q8_0, 32, sizeof(tile_q8_0x8), avx2 ? gemv_q8_0x8_q8_0__avx2 : gemv_q8_0x8_q8_0__ref,
                  avx2 ? repack_unpack_q8_0__avx2 : repack_unpack_q8_0__ref};
             break;

@@ -14,6 +14,7 @@
 // Seeds are printed on failure.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -449,12 +450,14 @@ TEST(GemmQ, Iq3MatmulMatchesDequantizedRows) {
 }
 
 // lowbit formats with an integer prompt GEMM (Q4_0's kernel for int4_g32/g64/g128, Q8_0's for int8_g32,
-// nf4, fp4_e2m1; Q4_1's for int4_g32_asym and int2_g64_asym; Q4_0's for int2_g32/g64/g128, ternary_g64 and int3_g32/g128): matmul's big-batch path over plain rows equals the generation
+// nf4, fp4_e2m1, int8_pc; Q4_1's for int4_g32_asym and int2_g64_asym; Q4_0's for int2_g32/g64/g128,
+// ternary_g64, int3_g32/g128 and int4_pc): matmul's big-batch path over plain rows equals the generation
 // path's per-row __ref dot (same integer block sums, scale applied in another float order) for every
 // (row, token), including k that cuts the last group short, at every tier. Random code bytes (every
 // code) and fp16 scales. The AVX2 row packers equal the __ref ones byte for byte.
 std::vector<uint8_t> random_lowbit_rows(type t, int64_t n_rows, int64_t k, std::mt19937& rng) {
-    const size_t rb = row_bytes(t, k), bb = traits(t).block_bytes;
+    const size_t rb = row_bytes(t, k);
+    const size_t bb = traits(t).block_size == 0 ? rb : traits(t).block_bytes;  // per channel: a header per row
     std::vector<uint8_t> w8(rb * static_cast<size_t>(n_rows));
     for (auto& b : w8) b = static_cast<uint8_t>(rng());
     std::uniform_real_distribution<float> sc(0.001f, 0.05f);
@@ -474,7 +477,8 @@ const type k_lowbit_gemm_types[] = {ext_type::int4_g32, ext_type::int4_g64,  ext
                                     ext_type::int8_g32, ext_type::nf4,       ext_type::int2_g32,
                                     ext_type::int2_g64, ext_type::int2_g128, ext_type::ternary_g64,
                                     ext_type::int3_g32, ext_type::int3_g128, ext_type::fp4_e2m1,
-                                    ext_type::int4_g32_asym, ext_type::int2_g64_asym};
+                                    ext_type::int4_g32_asym, ext_type::int2_g64_asym, ext_type::int4_pc,
+                                    ext_type::int8_pc};
 
 TEST(GemmQ, LowbitFormatsMatmulMatchesPerRowDot) {
     const isa_tier old_tier = active_isa_tier();
@@ -510,7 +514,7 @@ TEST(GemmQ, LowbitPackAvx2MatchesRef) {
         if (!avx2.pack) continue;
         for (int n_rows : {3, 8}) {
             std::mt19937 rng(k_seed + 11 + static_cast<uint32_t>(n_rows));
-            const int64_t k = 4 * traits(t).block_size;
+            const int64_t k = 4 * std::max<int64_t>(traits(t).block_size, 32);  // per channel: 4 chunks
             const auto w8 = random_lowbit_rows(t, n_rows, k, rng);
             std::vector<uint8_t> a(static_cast<size_t>(k / 32) * ref.packed_bytes, 0xA5), b(a.size(), 0x5A);
             ref.pack(w8.data(), row_bytes(t, k), n_rows, k, a.data());

@@ -45,7 +45,8 @@ const type k_types[] = {type::q2_k, type::q3_k, type::q4_0, type::q4_1, type::q5
                         type::q6_k, type::iq4_xs, ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128,
                         ext_type::int4_g32_asym, ext_type::int8_g32, ext_type::nf4, ext_type::int2_g32,
                         ext_type::int2_g64, ext_type::int2_g128, ext_type::ternary_g64, type::mxfp4, type::tq2_0, type::tq1_0,
-                        ext_type::int3_g32, ext_type::int3_g128, ext_type::fp4_e2m1, ext_type::int2_g64_asym};
+                        ext_type::int3_g32, ext_type::int3_g128, ext_type::fp4_e2m1, ext_type::int2_g64_asym,
+                        ext_type::int4_pc, ext_type::int8_pc};
 
 // The per-row oracle of a type's tiles: its __ref dot (IQ4_XS: dot_iq4_xs_q8_k__ref, the integer
 // GEMM's arithmetic, outside the dot table).
@@ -74,6 +75,13 @@ std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t n_cols, std::mt
                                        : t == type::tq2_0                 ? std::vector<size_t>{64}
                                        : t == type::tq1_0                 ? std::vector<size_t>{52}
                                                                           : std::vector<size_t>{0};
+    if (traits(t).block_size == 0) {  // per channel: one fp16 scale in each row's header
+        for (size_t off = 0; off < b.size(); off += row_bytes(t, n_cols)) {
+            const uint16_t h = f32_to_fp16(u(rng));
+            std::memcpy(b.data() + off, &h, 2);
+        }
+        return b;
+    }
     if (t == type::mxfp4) {  // E8M0 exponents within the tiles' range (scales 2^-18 .. 2^2)
         for (size_t off = 0; off < b.size(); off += bb) b[off] = static_cast<uint8_t>(110 + rng() % 21);
         return b;
