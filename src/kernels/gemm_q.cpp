@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "core/half.hpp"
 #include "formats/ggml_blocks.hpp"
@@ -12,6 +13,7 @@
 #include "formats/lowbit_blocks.hpp"
 #include "formats/lowbit_formats.hpp"
 #include "kernels/dot.hpp"
+#include "kernels/int_formats.hpp"
 
 namespace lowbit::kernels {
 
@@ -92,10 +94,7 @@ void gemm_pack_q4_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_
     });
 }
 
-// lowbit int4_g32 / int4_g64 / int4_g128 / int8_g32 rows packed as Q4_0's / Q8_0's (the same codes:
-// 4-bit u, the kernel's offset 8; int8 u - 128), so their prompts run those types' kernels
-// (kernels/repack.hpp: their tiles are Q4_0's / Q8_0's too).
-// The walk of the group-format packers: 32-column chunk b of row r is chunk b % (G / 32) of its group
+// The walk of the codebook formats' packers (nf4, fp4_e2m1): 32-column chunk b of row r is chunk b % (G / 32) of its group
 // b / (G / 32); fill(packed block, r, group, chunk) after the block is zeroed.
 template <class Block, int G, class Fill>
 void pack_chunks(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst, Fill fill) {
@@ -109,53 +108,6 @@ void pack_chunks(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, voi
     }
 }
 
-template <int G>
-void gemm_pack_int4_sym(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    pack_chunks<block_int_sym<4, G>, G>(w, row_stride, n_rows, k, dst, [](auto& o, int r, const auto& blk, int ch) {
-        const uint8_t* qs = blk.qs + 16 * ch;
-        o.d[r] = fp16_to_f32(blk.d);
-        for (int c = 0; c < 32; ++c) o.q[c / 4][r][c % 4] = static_cast<int8_t>((qs[c / 2] >> (4 * (c & 1))) & 15);
-    });
-}
-void gemm_pack_int4_g32__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    gemm_pack_int4_sym<32>(w, row_stride, n_rows, k, dst);
-}
-void gemm_pack_int4_g64__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    gemm_pack_int4_sym<64>(w, row_stride, n_rows, k, dst);
-}
-void gemm_pack_int4_g128__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    gemm_pack_int4_sym<128>(w, row_stride, n_rows, k, dst);
-}
-
-// 2-bit symmetric groups (int2_g32 / g64 / g128: code - 2; ternary_g64: code - 1): each 32-column
-// chunk as unsigned codes u + 8 - Off with its group's scale, for Q4_0's kernel (whose -8 leaves u - Off;
-// unsigned codes skip the sign trick of Q8_0's kernel).
-template <int G, int Off>
-void gemm_pack_int2_sym__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    pack_chunks<block_int_sym<2, G>, G>(w, row_stride, n_rows, k, dst, [](auto& o, int r, const auto& blk, int ch) {
-        const uint8_t* qs = blk.qs + 8 * ch;
-        o.d[r] = fp16_to_f32(blk.d);
-        for (int c = 0; c < 32; ++c)
-            o.q[c / 4][r][c % 4] = static_cast<int8_t>(((qs[c / 4] >> (2 * (c % 4))) & 3) + 8 - Off);
-    });
-}
-template void gemm_pack_int2_sym__ref<32, 2>(const uint8_t*, size_t, int, int64_t, void*);
-template void gemm_pack_int2_sym__ref<64, 2>(const uint8_t*, size_t, int, int64_t, void*);
-template void gemm_pack_int2_sym__ref<128, 2>(const uint8_t*, size_t, int, int64_t, void*);
-template void gemm_pack_int2_sym__ref<64, 1>(const uint8_t*, size_t, int, int64_t, void*);
-
-// 3-bit symmetric groups (int3_g32 / g128: code - 4): chunk ch's 12 bytes of LSB-first codes as u + 4.
-template <int G>
-void gemm_pack_int3_sym__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    pack_chunks<block_int_sym<3, G>, G>(w, row_stride, n_rows, k, dst, [](auto& o, int r, const auto& blk, int ch) {
-        const uint8_t* qs = blk.qs + 12 * ch;
-        o.d[r] = fp16_to_f32(blk.d);
-        for (int c = 0; c < 32; ++c) o.q[c / 4][r][c % 4] = static_cast<int8_t>(lbfmt::get_bits(qs, c, 3) + 4);
-    });
-}
-template void gemm_pack_int3_sym__ref<32>(const uint8_t*, size_t, int, int64_t, void*);
-template void gemm_pack_int3_sym__ref<128>(const uint8_t*, size_t, int, int64_t, void*);
-
 // Asymmetric rows (weight d u + m) into gemm_block_q8x8m: Q4_1 (Q4_0's nibble order) and lowbit's
 // int<Bits>_g<G>_asym (LSB-first codes; G / 32 packed blocks per group).
 void gemm_pack_q4_1__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
@@ -165,24 +117,33 @@ void gemm_pack_q4_1__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_
         for (int c = 0; c < 32; ++c) o.q[c / 4][r][c % 4] = static_cast<int8_t>(c < 16 ? blk.qs[c] & 15 : blk.qs[c - 16] >> 4);
     });
 }
-template <int Bits, int G>
-void gemm_pack_int_asym__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    constexpr int per = G / 32;
-    using block = block_int_asym<Bits, G>;
-    auto* out = static_cast<gemm_block_q8x8m*>(dst);
+// lowbit's integer formats (kernels/int_formats.hpp): chunk b of each row with its group's scale (and
+// minimum), the codes as the kernel takes them: Bits 8 symmetric u ^ 0x80 for Q8_0's kernel; other
+// symmetric u + 8 - Off for Q4_0's (whose -8 leaves u - Off; unsigned codes skip Q8_0's sign trick);
+// asymmetric u for the asymmetric kernel.
+template <int Bits, int G, bool Asym, int Off>
+void gemm_pack_int__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    using chunk = int_chunk<Bits, G, Asym>;
+    using out_block = std::conditional_t<Asym, gemm_block_q8x8m, gemm_block_q8x8>;
+    auto* out = static_cast<out_block*>(dst);
     for (int64_t b = 0; b < k / 32; ++b) {
         std::memset(&out[b], 0, sizeof(out[b]));
         for (int r = 0; r < n_rows; ++r) {
-            const block& blk = reinterpret_cast<const block*>(w + row_stride * static_cast<size_t>(r))[b / per];
-            out[b].d[r] = fp16_to_f32(blk.d);
-            out[b].m[r] = fp16_to_f32(blk.m);
-            for (int c = 0; c < 32; ++c)
-                out[b].q[c / 4][r][c % 4] = static_cast<int8_t>(lbfmt::get_bits(blk.qs, 32 * (b % per) + c, Bits));
+            const uint8_t* row = w + row_stride * static_cast<size_t>(r);
+            out[b].d[r] = fp16_to_f32(chunk::d(row, b));
+            if constexpr (Asym) out[b].m[r] = fp16_to_f32(chunk::m(row, b));
+            const uint8_t* codes = chunk::codes(row, b);
+            for (int c = 0; c < 32; ++c) {
+                const int u = static_cast<int>(lbfmt::get_bits(codes, c, Bits));
+                out[b].q[c / 4][r][c % 4] = static_cast<int8_t>(Bits == 8 ? u ^ 0x80 : Asym ? u : u + 8 - Off);
+            }
         }
     }
 }
-template void gemm_pack_int_asym__ref<4, 32>(const uint8_t*, size_t, int, int64_t, void*);
-template void gemm_pack_int_asym__ref<2, 64>(const uint8_t*, size_t, int, int64_t, void*);
+#define LOWBIT_INST(name, B, G, A, O) \
+    template void gemm_pack_int__ref<B, G, A, O>(const uint8_t*, size_t, int, int64_t, void*);
+LOWBIT_INT_FORMATS(LOWBIT_INST)
+#undef LOWBIT_INST
 
 // 4-bit codebook rows (nf4: k_nf4_i8, scale d / 127; fp4_e2m1: k_fp4_e2m1_x2, scale d / 2: the per-row
 // dots' weights) as the codebook's int8 values, for Q8_0's kernel.
@@ -199,40 +160,6 @@ void gemm_pack_nf4__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t
 }
 void gemm_pack_fp4_e2m1__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     gemm_pack_table4_ref<block_fp4_e2m1, k_qk_fp4, k_fp4_e2m1_x2, 2>(w, row_stride, n_rows, k, dst);
-}
-
-void gemm_pack_int8_g32__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    using block = block_int_sym<8, 32>;
-    pack_groups<gemm_block_q8x8, block>(w, row_stride, n_rows, k / 32, dst, [](auto& o, int r, const block& blk) {
-        o.d[r] = fp16_to_f32(blk.d);
-        for (int c = 0; c < 32; ++c) o.q[c / 4][r][c % 4] = static_cast<int8_t>(blk.qs[c] ^ 0x80);
-    });
-}
-
-// int4_pc / int8_pc rows (fp16 scale header, then the codes): the row's scale for every 32 columns, as
-// int4_g32's / int8_g32's packers.
-void gemm_pack_int4_pc__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    auto* out = static_cast<gemm_block_q8x8*>(dst);
-    for (int64_t b = 0; b < k / 32; ++b) {
-        std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const uint8_t* row = w + row_stride * static_cast<size_t>(r);
-            out[b].d[r] = fp16_to_f32(lbfmt::load_u16(row));
-            for (int c = 0; c < 32; ++c)
-                out[b].q[c / 4][r][c % 4] = static_cast<int8_t>((row[2 + 16 * b + c / 2] >> (4 * (c & 1))) & 15);
-        }
-    }
-}
-void gemm_pack_int8_pc__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    auto* out = static_cast<gemm_block_q8x8*>(dst);
-    for (int64_t b = 0; b < k / 32; ++b) {
-        std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const uint8_t* row = w + row_stride * static_cast<size_t>(r);
-            out[b].d[r] = fp16_to_f32(lbfmt::load_u16(row));
-            for (int c = 0; c < 32; ++c) out[b].q[c / 4][r][c % 4] = static_cast<int8_t>(row[2 + 32 * b + c] ^ 0x80);
-        }
-    }
 }
 
 void gemm_pack_q5_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
@@ -641,12 +568,12 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
                                      gemm_q8_0_q8_0_8x4__avx512vnni);
     const gemm_q_fn iq4_nl_gemm = pick(gemm_iq4_nl_q8_0_8x4__ref, gemm_iq4_nl_q8_0_8x4__avx2,
                                        gemm_q8_0_q8_0_8x4__avxvnni, gemm_q8_0_q8_0_8x4__avx512vnni);
-    // lowbit formats on Q8_0's kernel: its packed block, their own row packers
     const gemm_q_fn q4_1_gemm = avx2 ? gemm_q4_1_q8_1_8x4__avx2 : gemm_q4_1_q8_1_8x4__ref;
-    // 2- and 3-bit codes as unsigned codes on Q4_0's kernel
+    // TQ2_0 / TQ1_0 as unsigned codes on Q4_0's kernel
     const auto two_bit_on_q4_0 = [avx2, q4_0_gemm](gemm_pack_fn pack_ref, gemm_pack_fn pack_avx2) {
         return gemm_q_kernels{type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? pack_avx2 : pack_ref, q4_0_gemm};
     };
+    // formats on Q8_0's kernel: its packed block, their own row packers
     const auto lowbit_on_q8_0 = [avx2, q8_0_gemm](gemm_pack_fn pack_ref, gemm_pack_fn pack_avx2) {
         return gemm_q_kernels{type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? pack_avx2 : pack_ref, q8_0_gemm};
     };
@@ -664,54 +591,21 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
             k = {type::q8_0, k_qk8_0, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_q8_0__avx2 : gemm_pack_q8_0__ref,
                  q8_0_gemm};
             break;
-        // lowbit formats on Q4_0's / Q8_0's kernels, from their load-time tiles (unpack) or their rows
-        // (these packers).
-        case ext_type::int4_g32:
-            k = {type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_int4_g32__avx2 : gemm_pack_int4_g32__ref, q4_0_gemm};
+        // lowbit's integer formats (int_formats.hpp) on Q8_0's / Q4_0's / the asymmetric kernel, from their
+        // load-time tiles (unpack) or their rows (gemm_pack_int)
+#define LOWBIT_CASE(name, B, G, A, O)                                                                          \
+        case ext_type::name:                                                                               \
+            k = {A ? type::q8_1 : type::q8_0, 32, A ? sizeof(gemm_block_q8x8m) : sizeof(gemm_block_q8x8),         \
+                 avx2 ? gemm_pack_int__avx2<B, G, A, O> : gemm_pack_int__ref<B, G, A, O>,                         \
+                 A ? q4_1_gemm : B == 8 ? q8_0_gemm : q4_0_gemm};                                               \
             break;
-        case ext_type::int4_g64:
-            k = {type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_int4_g64__avx2 : gemm_pack_int4_g64__ref, q4_0_gemm};
-            break;
-        case ext_type::int4_g128:
-            k = {type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_int4_g128__avx2 : gemm_pack_int4_g128__ref,
-                 q4_0_gemm};
-            break;
-        case ext_type::int8_g32: k = lowbit_on_q8_0(gemm_pack_int8_g32__ref, gemm_pack_int8_g32__avx2); break;
-        case ext_type::int8_pc: k = lowbit_on_q8_0(gemm_pack_int8_pc__ref, gemm_pack_int8_pc__avx2); break;
-        case ext_type::int4_pc:
-            k = {type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_int4_pc__avx2 : gemm_pack_int4_pc__ref, q4_0_gemm};
-            break;
+        LOWBIT_INT_FORMATS(LOWBIT_CASE)
+#undef LOWBIT_CASE
         case ext_type::nf4: k = lowbit_on_q8_0(gemm_pack_nf4__ref, gemm_pack_nf4__avx2); break;
         case ext_type::fp4_e2m1: k = lowbit_on_q8_0(gemm_pack_fp4_e2m1__ref, gemm_pack_fp4_e2m1__avx2); break;
         // asymmetric: d u + m with Q8_1 activations (the AVX2 kernel at every SIMD tier)
         case type::q4_1:
             k = {type::q8_1, k_qk4_1, sizeof(gemm_block_q8x8m), avx2 ? gemm_pack_q4_1__avx2 : gemm_pack_q4_1__ref, q4_1_gemm};
-            break;
-        case ext_type::int4_g32_asym:
-            k = {type::q8_1, 32, sizeof(gemm_block_q8x8m),
-                 avx2 ? gemm_pack_int_asym__avx2<4, 32> : gemm_pack_int_asym__ref<4, 32>, q4_1_gemm};
-            break;
-        case ext_type::int2_g64_asym:
-            k = {type::q8_1, 32, sizeof(gemm_block_q8x8m),
-                 avx2 ? gemm_pack_int_asym__avx2<2, 64> : gemm_pack_int_asym__ref<2, 64>, q4_1_gemm};
-            break;
-        case ext_type::int2_g32:
-            k = two_bit_on_q4_0(gemm_pack_int2_sym__ref<32, 2>, gemm_pack_int2_sym__avx2<32, 2>);
-            break;
-        case ext_type::int2_g64:
-            k = two_bit_on_q4_0(gemm_pack_int2_sym__ref<64, 2>, gemm_pack_int2_sym__avx2<64, 2>);
-            break;
-        case ext_type::int2_g128:
-            k = two_bit_on_q4_0(gemm_pack_int2_sym__ref<128, 2>, gemm_pack_int2_sym__avx2<128, 2>);
-            break;
-        case ext_type::ternary_g64:
-            k = two_bit_on_q4_0(gemm_pack_int2_sym__ref<64, 1>, gemm_pack_int2_sym__avx2<64, 1>);
-            break;
-        case ext_type::int3_g32:
-            k = two_bit_on_q4_0(gemm_pack_int3_sym__ref<32>, gemm_pack_int3_sym__avx2<32>);
-            break;
-        case ext_type::int3_g128:
-            k = two_bit_on_q4_0(gemm_pack_int3_sym__ref<128>, gemm_pack_int3_sym__avx2<128>);
             break;
         case type::tq2_0: k = two_bit_on_q4_0(gemm_pack_tq2_0__ref, gemm_pack_tq2_0__avx2); break;
         case type::tq1_0: k = two_bit_on_q4_0(gemm_pack_tq1_0__ref, gemm_pack_tq1_0__ref); break;

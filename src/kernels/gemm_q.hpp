@@ -169,49 +169,27 @@ using gemm_q_fn = void (*)(int64_t nb, const void* pw, const gemm_act& a, int64_
 void gemm_pack_q4_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q5_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q8_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_int4_g32__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_int4_g64__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_int4_g128__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_int8_g32__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_nf4__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-// Per-channel int4_pc / int8_pc rows: Q4_0's / Q8_0's codes with the row's scale in every packed block.
-void gemm_pack_int4_pc__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_int4_pc__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_int8_pc__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_int8_pc__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-// Asymmetric rows into gemm_block_q8x8m: Q4_1, and lowbit int<Bits>_g<G>_asym (Bits 4, G 32; Bits 2, G 64).
+// Q4_1 rows into gemm_block_q8x8m.
 void gemm_pack_q4_1__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q4_1__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-template <int Bits, int G>
-void gemm_pack_int_asym__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-template <int Bits, int G>
-void gemm_pack_int_asym__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_q4_1_q8_1_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows);
 void gemm_q4_1_q8_1_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows);
 void gemm_pack_fp4_e2m1__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-// 2-bit symmetric group formats (int2_g32/g64/g128: Off 2, ternary_g64: G 64, Off 1) packed for Q4_0's
-// kernel: the unsigned codes u + 8 - Off (6..9 / 7..10), so that its -8 gives u - Off, and the group's
-// scale per 32 columns.
-template <int G, int Off>
-void gemm_pack_int2_sym__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-template <int G, int Off>
-void gemm_pack_int2_sym__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-// 3-bit symmetric groups (int3_g32 / int3_g128, w = d (u - 4)) the same way: codes u + 4 (4..11).
-template <int G>
-void gemm_pack_int3_sym__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-template <int G>
-void gemm_pack_int3_sym__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+// lowbit's integer formats (kernels/int_formats.hpp, LOWBIT_INT_FORMATS): Bits 8 symmetric for Q8_0's
+// kernel (codes u ^ 0x80), other symmetric for Q4_0's (codes u + 8 - Off), asymmetric (Bits <= 4) into
+// gemm_block_q8x8m for the asymmetric kernel (codes u); the group's scale (minimum) per 32 columns.
+template <int Bits, int G, bool Asym, int Off>
+void gemm_pack_int__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+template <int Bits, int G, bool Asym, int Off>
+void gemm_pack_int__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q4_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q4_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-// lowbit int4_g32 / g64 / g128, nf4, int8_g32 rows (their tiles' unpack is the other way in).
-void gemm_pack_int4_g32__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_int4_g64__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_int4_g128__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+// lowbit nf4 / fp4_e2m1 rows (their tiles' unpack is the other way in).
 void gemm_pack_nf4__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_fp4_e2m1__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_int8_g32__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q5_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q8_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_q6_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);

@@ -33,6 +33,7 @@
 #include "kernels/avx2_math.hpp"
 #include "kernels/dot.hpp"
 #include "kernels/gemm_q.hpp"
+#include "kernels/int_formats.hpp"
 #include "kernels/simd_tile_common.hpp"
 
 namespace lowbit::kernels {
@@ -585,39 +586,7 @@ inline __m256i unpack_2bit(const uint8_t* qs) {
     return _mm256_blendv_epi8(c, _mm256_and_si256(_mm256_srli_epi16(x, 6), m3), is3);
 }
 
-// 2-bit symmetric groups: the codes + 8 - Off for Q4_0's kernel.
-template <int G, int Off>
-void gemm_pack_int2_sym__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    using block = block_int_sym<2, G>;
-    constexpr int per = G / 32;
-    const __m256i off = _mm256_set1_epi8(8 - Off);
-    pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
-        const block& blk = reinterpret_cast<const block*>(row)[b / per];
-        d = _cvtsh_ss(blk.d);
-        return _mm256_add_epi8(unpack_2bit(blk.qs + 8 * (b % per)), off);
-    });
-}
-template void gemm_pack_int2_sym__avx2<32, 2>(const uint8_t*, size_t, int, int64_t, void*);
-template void gemm_pack_int2_sym__avx2<64, 2>(const uint8_t*, size_t, int, int64_t, void*);
-template void gemm_pack_int2_sym__avx2<128, 2>(const uint8_t*, size_t, int, int64_t, void*);
-template void gemm_pack_int2_sym__avx2<64, 1>(const uint8_t*, size_t, int, int64_t, void*);
-
-// 3-bit codes: a chunk's 12 bytes by unpack3 (avx2_math.hpp), plus 4.
-template <int G>
-void gemm_pack_int3_sym__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    using block = block_int_sym<3, G>;
-    constexpr int per = G / 32;
-    const __m256i off = _mm256_set1_epi8(4);
-    pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
-        const block& blk = reinterpret_cast<const block*>(row)[b / per];
-        d = _cvtsh_ss(blk.d);
-        return _mm256_add_epi8(unpack3(blk.qs + 12 * (b % per)), off);
-    });
-}
-template void gemm_pack_int3_sym__avx2<32>(const uint8_t*, size_t, int, int64_t, void*);
-template void gemm_pack_int3_sym__avx2<128>(const uint8_t*, size_t, int, int64_t, void*);
-
-// lowbit's 4-bit groups (int4_g32 / g64 / g128, nf4): one 32-column chunk's 16 bytes of LSB-first codes
+// lowbit's 4-bit codes (int4 formats, nf4, fp4_e2m1): one 32-column chunk's 16 bytes of LSB-first codes
 // (weight 2j in the low nibble of byte j) -> 32 code bytes in weight order (low / high nibbles
 // interleaved by unpacklo / unpackhi).
 inline __m256i unpack_lsb_nibbles(const uint8_t* qs) {
@@ -626,27 +595,38 @@ inline __m256i unpack_lsb_nibbles(const uint8_t* qs) {
     return _mm256_set_m128i(_mm_unpackhi_epi8(lo, hi), _mm_unpacklo_epi8(lo, hi));
 }
 
-// int4 symmetric groups: codes 0..15 for Q4_0's kernel (its -8), the group's scale per chunk; the same
-// bytes as gemm_pack_int4_g<G>__ref.
-template <int G>
-void gemm_pack_int4_sym__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    using block = block_int_sym<4, G>;
-    constexpr int per = G / 32;
-    pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
-        const block& blk = reinterpret_cast<const block*>(row)[b / per];
-        d = _cvtsh_ss(blk.d);
-        return unpack_lsb_nibbles(blk.qs + 16 * (b % per));
-    });
+// lowbit's integer formats (int_formats.hpp): a chunk's codes by the unpack of its width (8: as
+// stored; 4: unpack_lsb_nibbles; 3: unpack3; 2: unpack_2bit), then as gemm_pack_int__ref: Bits 8
+// symmetric ^ 0x80, other symmetric + 8 - Off, asymmetric as they are.
+template <int Bits, int G, bool Asym, int Off>
+void gemm_pack_int__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    using chunk = int_chunk<Bits, G, Asym>;
+    using out_block = std::conditional_t<Asym, gemm_block_q8x8m, gemm_block_q8x8>;
+    const auto codes = [](const uint8_t* row, int64_t b) {
+        const uint8_t* c = chunk::codes(row, b);
+        if constexpr (Bits == 8) return _mm256_xor_si256(load32(c), _mm256_set1_epi8(static_cast<char>(0x80)));
+        else {
+            const __m256i u = Bits == 4 ? unpack_lsb_nibbles(c) : Bits == 3 ? unpack3(c) : unpack_2bit(c);
+            return Asym ? u : _mm256_add_epi8(u, _mm256_set1_epi8(8 - Off));
+        }
+    };
+    if constexpr (Asym) {
+        pack_q8x8<out_block>(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d, float& m) {
+            d = _cvtsh_ss(chunk::d(row, b));
+            m = _cvtsh_ss(chunk::m(row, b));
+            return codes(row, b);
+        });
+    } else {
+        pack_q8x8<out_block>(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
+            d = _cvtsh_ss(chunk::d(row, b));
+            return codes(row, b);
+        });
+    }
 }
-void gemm_pack_int4_g32__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    gemm_pack_int4_sym__avx2<32>(w, row_stride, n_rows, k, dst);
-}
-void gemm_pack_int4_g64__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    gemm_pack_int4_sym__avx2<64>(w, row_stride, n_rows, k, dst);
-}
-void gemm_pack_int4_g128__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    gemm_pack_int4_sym__avx2<128>(w, row_stride, n_rows, k, dst);
-}
+#define LOWBIT_INST(name, B, G, A, O) \
+    template void gemm_pack_int__avx2<B, G, A, O>(const uint8_t*, size_t, int, int64_t, void*);
+LOWBIT_INT_FORMATS(LOWBIT_INST)
+#undef LOWBIT_INST
 
 // nf4 / fp4_e2m1: the codes mapped to the codebook's int8 values by pshufb, scale d / Div, for Q8_0's
 // kernel (gemm_pack_table4_ref).
@@ -668,54 +648,13 @@ void gemm_pack_fp4_e2m1__avx2(const uint8_t* w, size_t row_stride, int n_rows, i
     gemm_pack_table4_avx2<block_fp4_e2m1, k_qk_fp4, k_fp4_e2m1_x2, 2>(w, row_stride, n_rows, k, dst);
 }
 
-// Asymmetric rows (gemm_block_q8x8m): Q4_1's nibbles in Q4_0's order; lowbit int4_g32_asym's LSB-first
-// nibbles; int2_g64_asym's 2-bit codes by int2's spread and shifts (gemm_pack_int2_sym__avx2 without
-// the offset).
+// Q4_1 rows (gemm_block_q8x8m): the nibbles in Q4_0's order.
 void gemm_pack_q4_1__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     pack_q8x8<gemm_block_q8x8m>(w, row_stride, n_rows, k / k_qk4_1, dst, [&](const uint8_t* row, int64_t b, float& d, float& m) {
         const auto& blk = reinterpret_cast<const block_q4_1*>(row)[b];
         d = _cvtsh_ss(blk.d);
         m = _cvtsh_ss(blk.m);
         return unpack_nibbles(blk.qs);
-    });
-}
-template <int Bits, int G>
-void gemm_pack_int_asym__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    static_assert((Bits == 4 && G == 32) || (Bits == 2 && G == 64), "int4_g32_asym / int2_g64_asym");
-    using block = block_int_asym<Bits, G>;
-    constexpr int per = G / 32;
-    pack_q8x8<gemm_block_q8x8m>(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d, float& m) {
-        const block& blk = reinterpret_cast<const block*>(row)[b / per];
-        d = _cvtsh_ss(blk.d);
-        m = _cvtsh_ss(blk.m);
-        if constexpr (Bits == 4) return unpack_lsb_nibbles(blk.qs + 16 * (b % per));
-        else return unpack_2bit(blk.qs + 8 * (b % per));
-    });
-}
-template void gemm_pack_int_asym__avx2<4, 32>(const uint8_t*, size_t, int, int64_t, void*);
-template void gemm_pack_int_asym__avx2<2, 64>(const uint8_t*, size_t, int, int64_t, void*);
-
-// Per-channel rows: the 2-byte scale header, then chunk b's codes at 2 + 16 b (int4) / 2 + 32 b (int8).
-void gemm_pack_int4_pc__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
-        d = _cvtsh_ss(lbfmt::load_u16(row));
-        return unpack_lsb_nibbles(row + 2 + 16 * b);
-    });
-}
-void gemm_pack_int8_pc__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
-        d = _cvtsh_ss(lbfmt::load_u16(row));
-        return _mm256_xor_si256(load32(row + 2 + 32 * b), _mm256_set1_epi8(static_cast<char>(0x80)));
-    });
-}
-
-// int8_g32: codes u - 128 (u ^ 0x80) for Q8_0's kernel (gemm_pack_int8_g32__ref).
-void gemm_pack_int8_g32__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
-    using block = block_int_sym<8, 32>;
-    pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
-        const block& blk = reinterpret_cast<const block*>(row)[b];
-        d = _cvtsh_ss(blk.d);
-        return _mm256_xor_si256(load32(blk.qs), _mm256_set1_epi8(static_cast<char>(0x80)));
     });
 }
 

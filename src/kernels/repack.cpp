@@ -19,6 +19,7 @@
 #include "formats/lowbit_minifloat.hpp"
 #include "kernels/dot.hpp"
 #include "kernels/gemm_q.hpp"
+#include "kernels/int_formats.hpp"
 #include "lowbit/error.hpp"
 
 #if defined(__linux__)
@@ -145,64 +146,44 @@ void repack_tile_4bit_groups(const uint8_t* w, size_t row_stride, int n_rows, in
         }
     }
 }
-template <int G>
-void repack_tile_int4_sym(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_0x8* out) {
-    repack_tile_4bit_groups<tile_q4_0x8, block_int_sym<4, G>, G>(w, row_stride, n_rows, nb, out);
-}
+// lowbit's integer formats (kernels/int_formats.hpp) onto the tile of their width: chunk b of each row
+// with its group's scale (and minimum). Bits 8: Q8_0's tile, codes u ^ 0x80; 4: Q4_0's / Q4_1's, the
+// nibbles in Q4_0's order; 3 / 2: tile_int3x8 / tile_int2x8 (asymmetric: the ...ax8 tiles), the low 2
+// bits of the code of column 16h + 4k + i at bits 2k of qs[h][r][i] and bit 2 at bit 4h + k of hb[r][i].
+template <int Bits, bool Asym>
+struct int_tile_of;
+template <> struct int_tile_of<8, false> { using type = tile_q8_0x8; };
+template <> struct int_tile_of<4, false> { using type = tile_q4_0x8; };
+template <> struct int_tile_of<4, true> { using type = tile_q4_1x8; };
+template <> struct int_tile_of<3, false> { using type = tile_int3x8; };
+template <> struct int_tile_of<3, true> { using type = tile_int3ax8; };
+template <> struct int_tile_of<2, false> { using type = tile_int2x8; };
+template <> struct int_tile_of<2, true> { using type = tile_int2ax8; };
 
-// int2 / ternary groups of G: the 32 LSB-first 2-bit codes of chunk b % (G / 32) of group b / (G / 32)
-// re-arranged into tile_int2x8's qs (column 16h + 4k + i at bits 2k of qs[h][r][i]), the group's scale
-// per 32 columns.
-template <int G>
-void repack_tile_int2_sym(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_int2x8* out) {
-    constexpr int per = G / 32;
+template <int Bits, int G, bool Asym>
+void repack_tile_int(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, void* dst) {
+    using chunk = int_chunk<Bits, G, Asym>;
+    using tile = typename int_tile_of<Bits, Asym>::type;
+    auto* out = static_cast<tile*>(dst);
     for (int64_t b = 0; b < nb; ++b) {
         std::memset(&out[b], 0, sizeof(out[b]));
         for (int r = 0; r < n_rows; ++r) {
-            const auto& blk = reinterpret_cast<const block_int_sym<2, G>*>(w + row_stride * static_cast<size_t>(r))[b / per];
-            const uint8_t* qs = blk.qs + 8 * (b % per);
-            out[b].d[r] = blk.d;
-            for (int j = 0; j < 32; ++j) {
-                const int code = (qs[j / 4] >> (2 * (j % 4))) & 3;
-                out[b].qs[j / 16][r][j % 4] |= static_cast<uint8_t>(code << (2 * ((j % 16) / 4)));
-            }
-        }
-    }
-}
-
-// int2_g64_asym: as int2's tiles, with the group's d and m per 32 columns.
-void repack_tile_int2_asym(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_int2ax8* out) {
-    constexpr int G = 64, per = G / 32;
-    for (int64_t b = 0; b < nb; ++b) {
-        std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const auto& blk = reinterpret_cast<const block_int_asym<2, G>*>(w + row_stride * static_cast<size_t>(r))[b / per];
-            const uint8_t* qs = blk.qs + 8 * (b % per);
-            out[b].d[r] = blk.d;
-            out[b].m[r] = blk.m;
-            for (int j = 0; j < 32; ++j) {
-                const int code = (qs[j / 4] >> (2 * (j % 4))) & 3;
-                out[b].qs[j / 16][r][j % 4] |= static_cast<uint8_t>(code << (2 * ((j % 16) / 4)));
-            }
-        }
-    }
-}
-
-// int3 groups of G: chunk b % (G / 32) of group b / (G / 32), the codes' low 2 bits as int2's, bit 2 into
-// hb (column 16h + 4k + i at bit 4h + k of hb[r][i]), the group's scale per 32 columns.
-template <int G>
-void repack_tile_int3_sym(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_int3x8* out) {
-    constexpr int per = G / 32;
-    for (int64_t b = 0; b < nb; ++b) {
-        std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const auto& blk = reinterpret_cast<const block_int_sym<3, G>*>(w + row_stride * static_cast<size_t>(r))[b / per];
-            const uint8_t* qs = blk.qs + 12 * (b % per);
-            out[b].d[r] = blk.d;
-            for (int j = 0; j < 32; ++j) {
-                const uint32_t code = lbfmt::get_bits(qs, j, 3);
-                out[b].qs[j / 16][r][j % 4] |= static_cast<uint8_t>((code & 3) << (2 * ((j % 16) / 4)));
-                out[b].hb[r][j % 4] |= static_cast<uint8_t>((code >> 2) << (j / 4));
+            const uint8_t* row = w + row_stride * static_cast<size_t>(r);
+            const uint8_t* codes = chunk::codes(row, b);
+            out[b].d[r] = chunk::d(row, b);
+            if constexpr (Asym) out[b].m[r] = chunk::m(row, b);
+            if constexpr (Bits == 8) {
+                for (int j = 0; j < 32; ++j) out[b].qs[j / 4][r][j % 4] = static_cast<int8_t>(codes[j] ^ 0x80);
+            } else if constexpr (Bits == 4) {
+                uint8_t qs[16];
+                int4_as_ggml_nibbles(codes, qs);
+                for (int c = 0; c < 4; ++c) std::memcpy(out[b].qs[c][r], qs + 4 * c, 4);
+            } else {
+                for (int j = 0; j < 32; ++j) {
+                    const uint32_t u = lbfmt::get_bits(codes, j, Bits);
+                    out[b].qs[j / 16][r][j % 4] |= static_cast<uint8_t>((u & 3) << (2 * ((j % 16) / 4)));
+                    if constexpr (Bits == 3) out[b].hb[r][j % 4] |= static_cast<uint8_t>((u >> 2) << (j / 4));
+                }
             }
         }
     }
@@ -230,42 +211,6 @@ void repack_tile_q3_k(const uint8_t* w, size_t row_stride, int n_rows, int64_t n
             std::memcpy(o.hm[c][r], blk.hmask + 4 * c, 4);
         }
     });
-}
-
-void repack_tile_int8_g32(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q8_0x8* out) {
-    using block = block_int_sym<8, 32>;
-    tile_rows<tile_q8_0x8, block>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const block& blk) {
-        o.d[r] = blk.d;
-        for (int g = 0; g < 8; ++g)
-            for (int i = 0; i < 4; ++i) o.qs[g][r][i] = static_cast<int8_t>(blk.qs[4 * g + i] ^ 0x80);
-    });
-}
-
-// int4_pc / int8_pc (one fp16 scale per row in a 2-byte header, then the row's codes): Q4_0's / Q8_0's
-// tile with the row's scale in every block, bit-exact as the per-row dots apply d_w d_a per 32 columns
-// too.
-void repack_tile_int4_pc(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_0x8* out) {
-    for (int64_t b = 0; b < nb; ++b) {
-        std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const uint8_t* row = w + row_stride * static_cast<size_t>(r);
-            uint8_t qs[16];
-            int4_as_ggml_nibbles(row + 2 + 16 * b, qs);
-            out[b].d[r] = lbfmt::load_u16(row);
-            for (int c = 0; c < 4; ++c) std::memcpy(out[b].qs[c][r], qs + 4 * c, 4);
-        }
-    }
-}
-void repack_tile_int8_pc(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q8_0x8* out) {
-    for (int64_t b = 0; b < nb; ++b) {
-        std::memset(&out[b], 0, sizeof(out[b]));
-        for (int r = 0; r < n_rows; ++r) {
-            const uint8_t* row = w + row_stride * static_cast<size_t>(r);
-            out[b].d[r] = lbfmt::load_u16(row);
-            for (int g = 0; g < 8; ++g)
-                for (int i = 0; i < 4; ++i) out[b].qs[g][r][i] = static_cast<int8_t>(row[2 + 32 * b + 4 * g + i] ^ 0x80);
-        }
-    }
 }
 
 void repack_tile_iq4_xs(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_iq4_xsx8* out) {
@@ -393,15 +338,6 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
             static_assert(sizeof(block_fp8) == sizeof(block_q8_0) && k_qk_fp8 == k_qk8_0, "FP8 reuses the Q8_0 tile");
             repack_tile_q8_0(w, row_stride, n_rows, n_cols / k_qk8_0, static_cast<tile_q8_0x8*>(dst));
             break;
-        case ext_type::int4_g32:
-            repack_tile_int4_sym<32>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q4_0x8*>(dst));
-            break;
-        case ext_type::int4_g64:
-            repack_tile_int4_sym<64>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q4_0x8*>(dst));
-            break;
-        case ext_type::int4_g128:
-            repack_tile_int4_sym<128>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q4_0x8*>(dst));
-            break;
         case ext_type::fp4_e2m1:
             repack_tile_4bit_groups<tile_q4_0x8, block_fp4_e2m1, k_qk_fp4>(w, row_stride, n_rows, n_cols / 32,
                                                                           static_cast<tile_q4_0x8*>(dst));
@@ -410,37 +346,13 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
             repack_tile_4bit_groups<tile_q4_0x8, block_nf4, k_qk_nf4>(w, row_stride, n_rows, n_cols / 32,
                                                          static_cast<tile_q4_0x8*>(dst));
             break;
-        case ext_type::int4_g32_asym:
-            repack_tile_4bit_groups<tile_q4_1x8, block_int_asym<4, 32>, 32>(w, row_stride, n_rows, n_cols / 32,
-                                                                            static_cast<tile_q4_1x8*>(dst));
-            break;
-        case ext_type::int8_g32:
-            repack_tile_int8_g32(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q8_0x8*>(dst));
-            break;
-        case ext_type::int4_pc: repack_tile_int4_pc(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q4_0x8*>(dst)); break;
-        case ext_type::int8_pc: repack_tile_int8_pc(w, row_stride, n_rows, n_cols / 32, static_cast<tile_q8_0x8*>(dst)); break;
         case type::q3_k: repack_tile_q3_k(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_q3_kx8*>(dst)); break;
+        static_assert(sizeof(block_int_sym<2, 64>) == sizeof(block_ternary), "ternary_g64 is int2_g64's layout");
+#define LOWBIT_CASE(name, B, G, A, O) \
+        case ext_type::name: repack_tile_int<B, G, A>(w, row_stride, n_rows, n_cols / 32, dst); break;
+        LOWBIT_INT_FORMATS(LOWBIT_CASE)
+#undef LOWBIT_CASE
         case type::q2_k: repack_tile_q2_k(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_q2_kx8*>(dst)); break;
-        case ext_type::int2_g32:
-            repack_tile_int2_sym<32>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_int2x8*>(dst));
-            break;
-        case ext_type::int2_g64:
-        case ext_type::ternary_g64:  // the same block layout (2-bit codes, 64 per fp16 scale)
-            static_assert(sizeof(block_int_sym<2, 64>) == 18, "ternary_g64 is block_int_sym<2, 64>");
-            repack_tile_int2_sym<64>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_int2x8*>(dst));
-            break;
-        case ext_type::int2_g128:
-            repack_tile_int2_sym<128>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_int2x8*>(dst));
-            break;
-        case ext_type::int3_g32:
-            repack_tile_int3_sym<32>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_int3x8*>(dst));
-            break;
-        case ext_type::int2_g64_asym:
-            repack_tile_int2_asym(w, row_stride, n_rows, n_cols / 32, static_cast<tile_int2ax8*>(dst));
-            break;
-        case ext_type::int3_g128:
-            repack_tile_int3_sym<128>(w, row_stride, n_rows, n_cols / 32, static_cast<tile_int3x8*>(dst));
-            break;
         case type::iq4_xs:
             repack_tile_iq4_xs(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_iq4_xsx8*>(dst));
             break;
@@ -453,33 +365,31 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
 
 // ---- activation side values ---------------------------------------------------------------------
 
-int64_t repack_act_side_count(type t, int64_t n_cols) {
+namespace {
+// The activation-sum offset of the tiles on Q4_0's GEMV shape: 8 (Q4_0), 16 (Q5_0), the symmetric
+// integer formats' Off below 8 bits; 0 for every other type (no side values).
+int q8_0_side_offset(type t) {
     switch (t) {
-        case type::q4_0:
-        case ext_type::int4_g32:
-        case ext_type::int4_g64:
-        case ext_type::int4_g128:
-        case ext_type::int4_pc:
-        case type::q5_0:
-        case ext_type::int2_g32:
-        case ext_type::int2_g64:
-        case ext_type::int2_g128:
-        case ext_type::ternary_g64:
-        case ext_type::int3_g32:
-        case ext_type::int3_g128: return n_cols / k_qk8_0;
-        case type::q4_k:
-        case type::q5_k: return n_cols / k_qk_k * 4;
+        case type::q4_0: return 8;
+        case type::q5_0: return 16;
+#define LOWBIT_CASE(name, B, G, A, O) \
+        case ext_type::name: return A || B == 8 ? 0 : O;
+        LOWBIT_INT_FORMATS(LOWBIT_CASE)
+#undef LOWBIT_CASE
         default: return 0;
     }
 }
+}  // namespace
+
+int64_t repack_act_side_count(type t, int64_t n_cols) {
+    if (q8_0_side_offset(t) != 0) return n_cols / k_qk8_0;
+    if (t == type::q4_k || t == type::q5_k) return n_cols / k_qk_k * 4;
+    return 0;
+}
 
 void repack_act_sides(type t, const void* a, int64_t n_cols, int32_t* side) {
-    const bool int2 = t == ext_type::int2_g32 || t == ext_type::int2_g64 || t == ext_type::int2_g128;
-    const bool int3 = t == ext_type::int3_g32 || t == ext_type::int3_g128;
-    if (t == type::q4_0 || t == ext_type::int4_g32 || t == ext_type::int4_g64 || t == ext_type::int4_g128 ||
-        t == ext_type::int4_pc || t == type::q5_0 || int2 || int3 || t == ext_type::ternary_g64) {
+    if (const int off = q8_0_side_offset(t); off != 0) {
         const auto* y = static_cast<const block_q8_0*>(a);
-        const int off = t == type::q5_0 ? 16 : int2 ? 2 : int3 ? 4 : t == ext_type::ternary_g64 ? 1 : 8;
         for (int64_t b = 0; b < n_cols / k_qk8_0; ++b) {
             int s = 0;
             for (int j = 0; j < 32; ++j) s += y[b].qs[j];
@@ -537,10 +447,12 @@ template <int Off>
 inline int int2_weight(const tile_int2x8& x, int r, int j) {
     return ((x.qs[j / 16][r][j % 4] >> (2 * ((j % 16) / 4))) & 3) - Off;
 }
-inline int int3_weight(const tile_int3x8& x, int r, int j) {
+template <class Tile>
+inline int int3_code(const Tile& x, int r, int j) {
     const int lo = (x.qs[j / 16][r][j % 4] >> (2 * ((j % 16) / 4))) & 3, hi = (x.hb[r][j % 4] >> (j / 4)) & 1;
-    return (lo | hi << 2) - 4;
+    return lo | hi << 2;
 }
+inline int int3_weight(const tile_int3x8& x, int r, int j) { return int3_code(x, r, j) - 4; }
 
 }  // namespace
 
@@ -713,6 +625,16 @@ void gemv_int3x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const i
                            int n_rows) {
     gemv_q8_0_act_ref<tile_int3x8, int3_weight>(nb, tiles, a, y, n_rows);
 }
+void repack_unpack_int3a__ref(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_int3ax8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8m*>(dst);
+    for (int64_t b = 0; b < nb; ++b)
+        for (int r = 0; r < 8; ++r) {
+            out[b].d[r] = fp16_to_f32(x[b].d[r]);
+            out[b].m[r] = fp16_to_f32(x[b].m[r]);
+            for (int j = 0; j < 32; ++j) out[b].q[j / 4][r][j % 4] = static_cast<int8_t>(int3_code(x[b], r, j));
+        }
+}
 void repack_unpack_int3__ref(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_int3x8*>(tiles);
     auto* out = static_cast<gemm_block_q8x8*>(dst);
@@ -837,6 +759,10 @@ void repack_unpack_int2a__ref(int64_t nb, const void* tiles, void* dst) {
         }
 }
 
+void gemv_int3ax8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                            int n_rows) {
+    gemv_q8_1_act_ref<tile_int3ax8, int3_code<tile_int3ax8>>(nb, tiles, a, y, n_rows);
+}
 void gemv_q5_1x8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                            int n_rows) {
     gemv_q8_1_act_ref<tile_q5_1x8, q5_tile_code<tile_q5_1x8>>(nb, tiles, a, y, n_rows);
@@ -1081,6 +1007,35 @@ void repack_unpack_tq2_0__ref(int64_t nb, const void* tiles, void* dst) {
 
 // ---- kernel table -------------------------------------------------------------------------------
 
+namespace {
+// The kernels of an integer format's tile (int_formats.hpp): Q8_0's, Q4_0's and Q4_1's for 8 and 4
+// bits, the 3- and 2-bit tiles' own (the symmetric 2-bit ones with the format's offset).
+template <int Bits, bool Asym, int Off>
+repack_kernels int_repack_kernels(bool avx2) {
+    if constexpr (Bits == 8)
+        return {type::q8_0, 32, sizeof(tile_q8_0x8), avx2 ? gemv_q8_0x8_q8_0__avx2 : gemv_q8_0x8_q8_0__ref,
+                avx2 ? repack_unpack_q8_0__avx2 : repack_unpack_q8_0__ref};
+    else if constexpr (Bits == 4 && !Asym)
+        return {type::q8_0, 32, sizeof(tile_q4_0x8), avx2 ? gemv_q4_0x8_q8_0__avx2 : gemv_q4_0x8_q8_0__ref,
+                avx2 ? repack_unpack_q4_0__avx2 : repack_unpack_q4_0__ref};
+    else if constexpr (Bits == 4)
+        return {type::q8_1, 32, sizeof(tile_q4_1x8), avx2 ? gemv_q4_1x8_q8_1__avx2 : gemv_q4_1x8_q8_1__ref,
+                avx2 ? repack_unpack_q4_1__avx2 : repack_unpack_q4_1__ref};
+    else if constexpr (Bits == 3 && !Asym)
+        return {type::q8_0, 32, sizeof(tile_int3x8), avx2 ? gemv_int3x8_q8_0__avx2 : gemv_int3x8_q8_0__ref,
+                avx2 ? repack_unpack_int3__avx2 : repack_unpack_int3__ref};
+    else if constexpr (Bits == 3)
+        return {type::q8_1, 32, sizeof(tile_int3ax8), avx2 ? gemv_int3ax8_q8_1__avx2 : gemv_int3ax8_q8_1__ref,
+                avx2 ? repack_unpack_int3a__avx2 : repack_unpack_int3a__ref};
+    else if constexpr (!Asym)
+        return {type::q8_0, 32, sizeof(tile_int2x8), avx2 ? gemv_int2x8_q8_0__avx2<Off> : gemv_int2x8_q8_0__ref<Off>,
+                avx2 ? repack_unpack_int2__avx2<Off> : repack_unpack_int2__ref<Off>};
+    else
+        return {type::q8_1, 32, sizeof(tile_int2ax8), avx2 ? gemv_int2ax8_q8_1__avx2 : gemv_int2ax8_q8_1__ref,
+                avx2 ? repack_unpack_int2a__avx2 : repack_unpack_int2a__ref};
+}
+}  // namespace
+
 repack_kernels repack_kernel(type t, isa_tier tier) {
     const bool avx2 = tier >= isa_tier::avx2;
     repack_kernels k;
@@ -1101,19 +1056,6 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
             k = {type::q8_0, k_qk_mxfp4, sizeof(tile_q4_0x8), avx2 ? gemv_mxfp4x8_q8_0__avx2 : gemv_mxfp4x8_q8_0__ref,
                  avx2 ? repack_unpack_mxfp4__avx2 : repack_unpack_mxfp4__ref};
             break;
-        // lowbit formats on ggml tiles (repack_tile_int4_g32 ...), unpacked for the ggml types' prompt
-        // GEMM (gemm_q_kernel packs their rows the same way); int4_g32_asym, like Q4_1, has none
-        case ext_type::int4_g32:
-        case ext_type::int4_g64:
-        case ext_type::int4_g128:
-        case ext_type::int4_pc:  // the row's scale in every tile block
-            k = {type::q8_0, 32, sizeof(tile_q4_0x8), avx2 ? gemv_q4_0x8_q8_0__avx2 : gemv_q4_0x8_q8_0__ref,
-                 avx2 ? repack_unpack_q4_0__avx2 : repack_unpack_q4_0__ref};
-            break;
-        case ext_type::int4_g32_asym:
-            k = {type::q8_1, 32, sizeof(tile_q4_1x8), avx2 ? gemv_q4_1x8_q8_1__avx2 : gemv_q4_1x8_q8_1__ref,
-                 avx2 ? repack_unpack_q4_1__avx2 : repack_unpack_q4_1__ref};
-            break;
         // Q2_K / Q3_K: prompts unpack the tiles at the ref tier only; at AVX2 their row packers are faster
         case type::q3_k:
             k = {type::q8_k, k_qk_k, sizeof(tile_q3_kx8), avx2 ? gemv_q3_kx8_q8_k__avx2 : gemv_q3_kx8_q8_k__ref,
@@ -1123,25 +1065,11 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
             k = {type::q8_k, k_qk_k, sizeof(tile_q2_kx8), avx2 ? gemv_q2_kx8_q8_k__avx2 : gemv_q2_kx8_q8_k__ref,
                  avx2 ? nullptr : repack_unpack_q2_k__ref};
             break;
-        case ext_type::int2_g32:
-        case ext_type::int2_g64:
-        case ext_type::int2_g128:
-            k = {type::q8_0, 32, sizeof(tile_int2x8), avx2 ? gemv_int2x8_q8_0__avx2<2> : gemv_int2x8_q8_0__ref<2>,
-                 avx2 ? repack_unpack_int2__avx2<2> : repack_unpack_int2__ref<2>};
-            break;
-        case ext_type::ternary_g64:
-            k = {type::q8_0, 32, sizeof(tile_int2x8), avx2 ? gemv_int2x8_q8_0__avx2<1> : gemv_int2x8_q8_0__ref<1>,
-                 avx2 ? repack_unpack_int2__avx2<1> : repack_unpack_int2__ref<1>};
-            break;
-        case ext_type::int2_g64_asym:
-            k = {type::q8_1, 32, sizeof(tile_int2ax8), avx2 ? gemv_int2ax8_q8_1__avx2 : gemv_int2ax8_q8_1__ref,
-                 avx2 ? repack_unpack_int2a__avx2 : repack_unpack_int2a__ref};
-            break;
-        case ext_type::int3_g32:
-        case ext_type::int3_g128:
-            k = {type::q8_0, 32, sizeof(tile_int3x8), avx2 ? gemv_int3x8_q8_0__avx2 : gemv_int3x8_q8_0__ref,
-                 avx2 ? repack_unpack_int3__avx2 : repack_unpack_int3__ref};
-            break;
+        // lowbit's integer formats (int_formats.hpp) on the tile of their width
+#define LOWBIT_CASE(name, B, G, A, O) \
+        case ext_type::name: k = int_repack_kernels<B, A, O>(avx2); break;
+        LOWBIT_INT_FORMATS(LOWBIT_CASE)
+#undef LOWBIT_CASE
         case type::tq1_0:  // decoded to TQ2_0's tile at load
         case type::tq2_0:
             k = {type::q8_k, k_qk_k, sizeof(tile_tq2_0x8), avx2 ? gemv_tq2_0x8_q8_k__avx2 : gemv_tq2_0x8_q8_k__ref,
@@ -1154,11 +1082,6 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
         case ext_type::fp4_e2m1:  // Q4_0's tile, the codebook 2 e2m1(u) with d / 2, as dot_fp4_e2m1_q8_0__ref
             k = {type::q8_0, 32, sizeof(tile_q4_0x8), avx2 ? gemv_fp4_e2m1x8_q8_0__avx2 : gemv_fp4_e2m1x8_q8_0__ref,
                  avx2 ? repack_unpack_fp4_e2m1__avx2 : repack_unpack_fp4_e2m1__ref};
-            break;
-        case ext_type::int8_g32:
-        case ext_type::int8_pc:
-            k = {type::q8_0, 32, sizeof(tile_q8_0x8), avx2 ? gemv_q8_0x8_q8_0__avx2 : gemv_q8_0x8_q8_0__ref,
-                 avx2 ? repack_unpack_q8_0__avx2 : repack_unpack_q8_0__ref};
             break;
         // FP8 on Q8_0's tile, f32 activations times 2^60 (2^56); prompts: the float GEMM from the tiles
         case ext_type::fp8_e4m3:

@@ -239,6 +239,18 @@ struct tile_int3x8 {
     uint8_t hb[8][4];
 };
 static_assert(sizeof(tile_int3x8) == 112, "tile_int3x8 must be 112 bytes");
+// 3-bit asymmetric formats (int3_*_asym, w = d u + m, Q8_1 activations): tile_int3x8 with the rows'
+// minimums, 128 B; GEMV as Q4_1's tiles with int3's code sums, bit-exact with dot_int_asym_q8_1__ref<3, G>.
+struct tile_int3ax8 {
+    uint16_t d[8], m[8];
+    uint8_t qs[2][8][4];
+    uint8_t hb[8][4];
+};
+static_assert(sizeof(tile_int3ax8) == 128, "tile_int3ax8 must be 128 bytes");
+void gemv_int3ax8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_int3ax8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void repack_unpack_int3a__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_int3a__avx2(int64_t nb, const void* tiles, void* dst);
 
 // TQ2_0 (528 B = 8 x 66, the rows' bytes): d[r] fp16 (one per 256 columns); qs[g][r][i] bits 2k, 2k + 1 =
 // code (0..3, w = d (code - 1)) of column 16g + 4k + i (g < 16, k < 4, i < 4), the same per-16-column

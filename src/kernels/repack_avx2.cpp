@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 #include "formats/ggml_blocks.hpp"
 #include "formats/ggml_mxfp4.hpp"
@@ -302,7 +303,9 @@ void gemv_q3_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const 
 }
 
 // int3 codes 0..7: int2's low bits ORed with bit 2 from hb; int16 sums <= 8 x 2 x 7 x 127 = 14224.
-inline __m256i int3_sums(const tile_int3x8& x, const int8_t* qa) {
+// Tile: tile_int3x8 or tile_int3ax8.
+template <class Tile>
+inline __m256i int3_sums(const Tile& x, const int8_t* qa) {
     const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4), hb = load32(x.hb);
     __m256i s16 = _mm256_setzero_si256();
     for (int h = 0; h < 2; ++h) {
@@ -316,7 +319,7 @@ inline __m256i int3_sums(const tile_int3x8& x, const int8_t* qa) {
 }
 
 void gemv_int3x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {
-    gemv_q8_0_act<tile_int3x8, int3_sums, true>(nb, tiles, a, side, y, n_rows);  // -4 via side
+    gemv_q8_0_act<tile_int3x8, int3_sums<tile_int3x8>, true>(nb, tiles, a, side, y, n_rows);  // -4 via side
 }
 
 template <int Off>
@@ -376,41 +379,44 @@ void repack_unpack_tq2_0__avx2(int64_t nb, const void* tiles, void* dst) {
 
 // Codes u + 8 - Off (Q4_0's kernel's unsigned codes) into gemm_block_q8x8: group g = 4h + k is qs[h]
 // shifted right by 2k.
-template <int Off>
-void repack_unpack_int2__avx2(int64_t nb, const void* tiles, void* dst) {
-    const auto* x = static_cast<const tile_int2x8*>(tiles);
-    auto* out = static_cast<gemm_block_q8x8*>(dst);
-    const __m256i m3 = _mm256_set1_epi8(3), off = _mm256_set1_epi8(8 - Off);
+namespace {
+// The 2- and 3-bit tiles (symmetric, or asymmetric with the minimums) -> Q4_0's gemm_block_q8x8 with
+// codes u + 8 - Off, or the asymmetric gemm_block_q8x8m with codes u.
+template <int Bits, bool Asym, int Off>
+void unpack_int_tiles(int64_t nb, const void* tiles, void* dst) {
+    using tile = std::conditional_t<Bits == 3, std::conditional_t<Asym, tile_int3ax8, tile_int3x8>,
+                                    std::conditional_t<Asym, tile_int2ax8, tile_int2x8>>;
+    using out_block = std::conditional_t<Asym, gemm_block_q8x8m, gemm_block_q8x8>;
+    const auto* x = static_cast<const tile*>(tiles);
+    auto* out = static_cast<out_block*>(dst);
+    const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4), off = _mm256_set1_epi8(Asym ? 0 : 8 - Off);
     for (int64_t b = 0; b < nb; ++b) {
         _mm256_storeu_ps(out[b].d, load_fp16x8(x[b].d));
-        for (int h = 0; h < 2; ++h) {
-            const __m256i w = load32(x[b].qs[h]);
-            for (int k = 0; k < 4; ++k)
-                store32(out[b].q[4 * h + k],
-                        _mm256_add_epi8(_mm256_and_si256(_mm256_srli_epi16(w, 2 * k), m3), off));
-        }
-    }
-}
-template void repack_unpack_int2__avx2<1>(int64_t, const void*, void*);
-template void repack_unpack_int2__avx2<2>(int64_t, const void*, void*);
-
-void repack_unpack_int3__avx2(int64_t nb, const void* tiles, void* dst) {
-    const auto* x = static_cast<const tile_int3x8*>(tiles);
-    auto* out = static_cast<gemm_block_q8x8*>(dst);
-    const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4);
-    for (int64_t b = 0; b < nb; ++b) {
-        _mm256_storeu_ps(out[b].d, load_fp16x8(x[b].d));
-        const __m256i hb = load32(x[b].hb);
+        if constexpr (Asym) _mm256_storeu_ps(out[b].m, load_fp16x8(x[b].m));
+        __m256i hb = _mm256_setzero_si256();
+        if constexpr (Bits == 3) hb = load32(x[b].hb);
         for (int h = 0; h < 2; ++h) {
             const __m256i w = load32(x[b].qs[h]);
             for (int k = 0; k < 4; ++k) {
-                const __m256i u = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(w, 2 * k), m3),
-                                                  high_bit_at_2(hb, 4 * h + k, m4));
-                store32(out[b].q[4 * h + k], _mm256_add_epi8(u, m4));  // u + 4
+                __m256i u = _mm256_and_si256(_mm256_srli_epi16(w, 2 * k), m3);
+                if constexpr (Bits == 3) u = _mm256_or_si256(u, high_bit_at_2(hb, 4 * h + k, m4));
+                store32(out[b].q[4 * h + k], _mm256_add_epi8(u, off));
             }
         }
     }
 }
+}  // namespace
+
+template <int Off>
+void repack_unpack_int2__avx2(int64_t nb, const void* tiles, void* dst) {
+    unpack_int_tiles<2, false, Off>(nb, tiles, dst);
+}
+template void repack_unpack_int2__avx2<1>(int64_t, const void*, void*);
+template void repack_unpack_int2__avx2<2>(int64_t, const void*, void*);
+void repack_unpack_int2a__avx2(int64_t nb, const void* tiles, void* dst) { unpack_int_tiles<2, true, 0>(nb, tiles, dst); }
+void repack_unpack_int3__avx2(int64_t nb, const void* tiles, void* dst) { unpack_int_tiles<3, false, 4>(nb, tiles, dst); }
+void repack_unpack_int3a__avx2(int64_t nb, const void* tiles, void* dst) { unpack_int_tiles<3, true, 0>(nb, tiles, dst); }
+
 
 void gemv_q5_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
                             int n_rows) {
@@ -444,18 +450,9 @@ void gemv_int2ax8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const
                              int n_rows) {
     gemv_q8_1_act<tile_int2ax8, int2_sums<tile_int2ax8>>(nb, tiles, a, y, n_rows);
 }
-void repack_unpack_int2a__avx2(int64_t nb, const void* tiles, void* dst) {
-    const auto* x = static_cast<const tile_int2ax8*>(tiles);
-    auto* out = static_cast<gemm_block_q8x8m*>(dst);
-    const __m256i m3 = _mm256_set1_epi8(3);
-    for (int64_t b = 0; b < nb; ++b) {
-        _mm256_storeu_ps(out[b].d, load_fp16x8(x[b].d));
-        _mm256_storeu_ps(out[b].m, load_fp16x8(x[b].m));
-        for (int h = 0; h < 2; ++h) {
-            const __m256i w = load32(x[b].qs[h]);
-            for (int k = 0; k < 4; ++k) store32(out[b].q[4 * h + k], _mm256_and_si256(_mm256_srli_epi16(w, 2 * k), m3));
-        }
-    }
+void gemv_int3ax8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                             int n_rows) {
+    gemv_q8_1_act<tile_int3ax8, int3_sums<tile_int3ax8>>(nb, tiles, a, y, n_rows);
 }
 
 void gemv_q5_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,

@@ -20,6 +20,7 @@
 #include <random>
 #include <utility>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/cpu.hpp"
@@ -28,6 +29,7 @@
 #include "formats/lowbit_formats.hpp"
 #include "kernels/dot.hpp"
 #include "kernels/gemm_q.hpp"
+#include "kernels/int_formats.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/quant_act.hpp"
 
@@ -449,9 +451,9 @@ TEST(GemmQ, Iq3MatmulMatchesDequantizedRows) {
     }
 }
 
-// lowbit formats with an integer prompt GEMM (Q4_0's kernel for int4_g32/g64/g128, Q8_0's for int8_g32,
-// nf4, fp4_e2m1, int8_pc; Q4_1's for int4_g32_asym and int2_g64_asym; Q4_0's for int2_g32/g64/g128,
-// ternary_g64, int3_g32/g128 and int4_pc): matmul's big-batch path over plain rows equals the generation
+// lowbit formats with an integer prompt GEMM (nf4, fp4_e2m1 and every integer format: Q8_0's kernel for
+// 8 bits and the codebooks, Q4_0's for the other symmetric ones, the asymmetric kernel for the
+// asymmetric ones; kernels/int_formats.hpp): matmul's big-batch path over plain rows equals the generation
 // path's per-row __ref dot (same integer block sums, scale applied in another float order) for every
 // (row, token), including k that cuts the last group short, at every tier. Random code bytes (every
 // code) and fp16 scales. The AVX2 row packers equal the __ref ones byte for byte.
@@ -465,7 +467,7 @@ std::vector<uint8_t> random_lowbit_rows(type t, int64_t n_rows, int64_t k, std::
         for (size_t o = 0; o < rb; o += bb) {
             const uint16_t h = f32_to_fp16(sc(rng));
             std::memcpy(w8.data() + rb * static_cast<size_t>(r) + o, &h, 2);
-            if (t == ext_type::int4_g32_asym || t == ext_type::int2_g64_asym) {  // the fp16 minimum, either sign
+            if (std::string_view(type_name(t)).ends_with("_asym")) {  // the fp16 minimum, either sign
                 const uint16_t m = f32_to_fp16(-4.0f * sc(rng) + 2.0f * sc(rng));
                 std::memcpy(w8.data() + rb * static_cast<size_t>(r) + o + 2, &m, 2);
             }
@@ -473,12 +475,10 @@ std::vector<uint8_t> random_lowbit_rows(type t, int64_t n_rows, int64_t k, std::
     return w8;
 }
 
-const type k_lowbit_gemm_types[] = {ext_type::int4_g32, ext_type::int4_g64,  ext_type::int4_g128,
-                                    ext_type::int8_g32, ext_type::nf4,       ext_type::int2_g32,
-                                    ext_type::int2_g64, ext_type::int2_g128, ext_type::ternary_g64,
-                                    ext_type::int3_g32, ext_type::int3_g128, ext_type::fp4_e2m1,
-                                    ext_type::int4_g32_asym, ext_type::int2_g64_asym, ext_type::int4_pc,
-                                    ext_type::int8_pc};
+#define LOWBIT_TYPE(name, B, G, A, O) ext_type::name,
+const type k_lowbit_gemm_types[] = {ext_type::nf4, ext_type::fp4_e2m1,
+                                    LOWBIT_INT_FORMATS(LOWBIT_TYPE)};  // every integer format (int_formats.hpp)
+#undef LOWBIT_TYPE
 
 TEST(GemmQ, LowbitFormatsMatmulMatchesPerRowDot) {
     const isa_tier old_tier = active_isa_tier();

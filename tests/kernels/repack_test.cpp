@@ -18,6 +18,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/cpu.hpp"
@@ -26,6 +27,7 @@
 #include "formats/ggml_blocks.hpp"
 #include "kernels/dot.hpp"
 #include "kernels/gemm_q.hpp"
+#include "kernels/int_formats.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/quant_act.hpp"
 #include "formats/lowbit_formats.hpp"
@@ -41,12 +43,13 @@ constexpr uint32_t k_seed = 20261124;
 // ggml types, and lowbit formats that run on ggml tiles (int4_g32 / g64 / g128: Q4_0's, int4_g32_asym:
 // Q4_1's, int8_g32: Q8_0's, nf4: Q4_0's with its codebook) or on their own (int2, ternary: tile_int2x8;
 // int3: tile_int3x8)
+#define LOWBIT_TYPE(name, B, G, A, O) ext_type::name,
 const type k_types[] = {type::q2_k, type::q3_k, type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::q8_0, type::q4_k, type::q5_k,
-                        type::q6_k, type::iq4_xs, ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128,
-                        ext_type::int4_g32_asym, ext_type::int8_g32, ext_type::nf4, ext_type::int2_g32,
-                        ext_type::int2_g64, ext_type::int2_g128, ext_type::ternary_g64, type::mxfp4, type::tq2_0, type::tq1_0,
-                        ext_type::int3_g32, ext_type::int3_g128, ext_type::fp4_e2m1, ext_type::int2_g64_asym,
-                        ext_type::int4_pc, ext_type::int8_pc};
+                        type::q6_k, type::iq4_xs, ext_type::nf4, type::mxfp4, type::tq2_0, type::tq1_0, ext_type::fp4_e2m1,
+                        LOWBIT_INT_FORMATS(LOWBIT_TYPE)};  // every integer format (kernels/int_formats.hpp)
+#undef LOWBIT_TYPE
+
+bool is_asym(type t) { return std::string_view(type_name(t)).ends_with("_asym"); }
 
 // The per-row oracle of a type's tiles: its __ref dot (IQ4_XS: dot_iq4_xs_q8_k__ref, the integer
 // GEMM's arithmetic, outside the dot table).
@@ -66,8 +69,7 @@ std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t n_cols, std::mt
     for (auto& v : b) v = static_cast<uint8_t>(rng());
     std::uniform_real_distribution<float> u(0.001f, 0.1f);
     const size_t bb = traits(t).block_bytes;
-    const bool two = t == type::q4_k || t == type::q5_k || t == type::q4_1 || t == type::q5_1 || t == ext_type::int4_g32_asym ||
-                     t == ext_type::int2_g64_asym;
+    const bool two = t == type::q4_k || t == type::q5_k || t == type::q4_1 || t == type::q5_1 || is_asym(t);
     const std::vector<size_t> fields = two                                ? std::vector<size_t>{0, 2}
                                        : t == type::q6_k                  ? std::vector<size_t>{208}
                                        : t == type::q2_k                  ? std::vector<size_t>{80, 82}
@@ -75,11 +77,12 @@ std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t n_cols, std::mt
                                        : t == type::tq2_0                 ? std::vector<size_t>{64}
                                        : t == type::tq1_0                 ? std::vector<size_t>{52}
                                                                           : std::vector<size_t>{0};
-    if (traits(t).block_size == 0) {  // per channel: one fp16 scale in each row's header
-        for (size_t off = 0; off < b.size(); off += row_bytes(t, n_cols)) {
-            const uint16_t h = f32_to_fp16(u(rng));
-            std::memcpy(b.data() + off, &h, 2);
-        }
+    if (traits(t).block_size == 0) {  // per channel: one fp16 scale (and minimum) in each row's header
+        for (size_t off = 0; off < b.size(); off += row_bytes(t, n_cols))
+            for (size_t f = 0; f < (is_asym(t) ? 4u : 2u); f += 2) {
+                const uint16_t h = f32_to_fp16(u(rng));
+                std::memcpy(b.data() + off + f, &h, 2);
+            }
         return b;
     }
     if (t == type::mxfp4) {  // E8M0 exponents within the tiles' range (scales 2^-18 .. 2^2)
@@ -177,13 +180,10 @@ TEST(Repack, UnpackEqualsGemmPackOfRows) {
                 if (!unpack) continue;  // IQ4_XS at AVX2: its row packer feeds the GEMM there
                 std::fill(got.begin(), got.end(), uint8_t(0xA5));
                 unpack(p->n_blocks, p->tile(0), got.data());
-                if (t == type::iq4_nl || t == ext_type::nf4 || t == ext_type::int2_g32 || t == ext_type::int2_g64 ||
-                    t == ext_type::int2_g128 || t == ext_type::ternary_g64 || t == type::tq2_0 || t == type::tq1_0 ||
-                    t == type::mxfp4 || t == ext_type::int3_g32 || t == ext_type::int3_g128) {
-                    // IQ4_NL's / NF4's / MXFP4's padding rows: zero scale, but the tile's zero nibbles are
-                    // codebook values where the packer writes 0 (int2 / ternary / TQ2_0: code 0 + 8 - Off;
-                    // int3: 0 + 4);
-                    // only the real rows' codes must match.
+                if (kq.packed_bytes == sizeof(kernels::gemm_block_q8x8)) {
+                    // Padding rows have scale 0 both ways, but their codes may differ: the tile's zero
+                    // nibbles are codebook values (IQ4_NL, NF4, MXFP4) or code 0 + 8 - Off (int2 / int3 /
+                    // ternary / TQ2_0) where the packer writes 0; only the real rows' codes must match.
                     auto* gb = reinterpret_cast<kernels::gemm_block_q8x8*>(got.data());
                     for (size_t b = 0; b < n_packed; ++b)
                         for (int g = 0; g < 8; ++g)
