@@ -8,6 +8,7 @@
 #include <cstring>
 #include <new>
 #include <string>
+#include <type_traits>
 
 #include "core/half.hpp"
 #include "core/parallel.hpp"
@@ -126,11 +127,10 @@ inline void int4_as_ggml_nibbles(const uint8_t* qs, uint8_t* out) {
     }
 }
 
-// int4_g32 / int4_g64 / int4_g128 and nf4 (4-bit codes after a 2-byte scale, groups of G) onto Q4_0's
-// tile, int4_g32_asym (scale, min) onto Q4_1's: tile block b (columns 32b .. 32b + 31) takes group
-// b / (G / 32)'s scale (and min) and the 16 code bytes of its chunk b % (G / 32); the larger groups'
-// scale is repeated per 32 columns (tiles then take 4.5 bits per weight, as Q4_0; the file's rows take
-// 4.25 / 4.125).
+// The 4-bit codebook formats nf4 (groups of 64) and fp4_e2m1 (32) onto Q4_0's tile: tile block b
+// (columns 32b .. 32b + 31) takes group b / (G / 32)'s scale and the 16 code bytes of its chunk
+// b % (G / 32); nf4's scale is repeated per 32 columns (4.5 bits per weight in the tiles, 4.25 in the
+// file). (The integer formats: repack_tile_int.)
 template <class Tile, class Block, int G>
 void repack_tile_4bit_groups(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, Tile* out) {
     constexpr int per = G / 32;
@@ -141,7 +141,6 @@ void repack_tile_4bit_groups(const uint8_t* w, size_t row_stride, int n_rows, in
             uint8_t qs[16];
             int4_as_ggml_nibbles(blk.qs + 16 * (b % per), qs);
             out[b].d[r] = blk.d;
-            if constexpr (requires { blk.m; }) out[b].m[r] = blk.m;
             for (int c = 0; c < 4; ++c) std::memcpy(out[b].qs[c][r], qs + 4 * c, 4);
         }
     }
@@ -443,10 +442,12 @@ inline int fp4_e2m1_weight(const tile_q4_0x8& x, int r, int j) { return k_fp4_e2
 inline int mxfp4_weight(const tile_q4_0x8& x, int r, int j) { return k_mxfp4_kvalues[q4_0_tile_nibble(x, r, j)]; }
 inline int q5_0_weight(const tile_q5_0x8& x, int r, int j) { return q5_tile_code(x, r, j) - 16; }
 inline int q8_0_weight(const tile_q8_0x8& x, int r, int j) { return x.qs[j / 4][r][j % 4]; }
-template <int Off>
-inline int int2_weight(const tile_int2x8& x, int r, int j) {
-    return ((x.qs[j / 16][r][j % 4] >> (2 * ((j % 16) / 4))) & 3) - Off;
+template <class Tile>
+inline int int2_code(const Tile& x, int r, int j) {
+    return (x.qs[j / 16][r][j % 4] >> (2 * ((j % 16) / 4))) & 3;
 }
+template <int Off>
+inline int int2_weight(const tile_int2x8& x, int r, int j) { return int2_code(x, r, j) - Off; }
 template <class Tile>
 inline int int3_code(const Tile& x, int r, int j) {
     const int lo = (x.qs[j / 16][r][j % 4] >> (2 * ((j % 16) / 4))) & 3, hi = (x.hb[r][j % 4] >> (j / 4)) & 1;
@@ -608,41 +609,10 @@ void gemv_int2x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const i
 template void gemv_int2x8_q8_0__ref<1>(int64_t, const void*, const void*, const int32_t*, float*, int);
 template void gemv_int2x8_q8_0__ref<2>(int64_t, const void*, const void*, const int32_t*, float*, int);
 
-template <int Off>
-void repack_unpack_int2__ref(int64_t nb, const void* tiles, void* dst) {
-    const auto* x = static_cast<const tile_int2x8*>(tiles);
-    auto* out = static_cast<gemm_block_q8x8*>(dst);
-    for (int64_t b = 0; b < nb; ++b)
-        for (int r = 0; r < 8; ++r) {
-            out[b].d[r] = fp16_to_f32(x[b].d[r]);
-            for (int j = 0; j < 32; ++j) out[b].q[j / 4][r][j % 4] = static_cast<int8_t>(int2_weight<Off>(x[b], r, j) + 8);
-        }
-}
-template void repack_unpack_int2__ref<1>(int64_t, const void*, void*);
-template void repack_unpack_int2__ref<2>(int64_t, const void*, void*);
 
 void gemv_int3x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                            int n_rows) {
     gemv_q8_0_act_ref<tile_int3x8, int3_weight>(nb, tiles, a, y, n_rows);
-}
-void repack_unpack_int3a__ref(int64_t nb, const void* tiles, void* dst) {
-    const auto* x = static_cast<const tile_int3ax8*>(tiles);
-    auto* out = static_cast<gemm_block_q8x8m*>(dst);
-    for (int64_t b = 0; b < nb; ++b)
-        for (int r = 0; r < 8; ++r) {
-            out[b].d[r] = fp16_to_f32(x[b].d[r]);
-            out[b].m[r] = fp16_to_f32(x[b].m[r]);
-            for (int j = 0; j < 32; ++j) out[b].q[j / 4][r][j % 4] = static_cast<int8_t>(int3_code(x[b], r, j));
-        }
-}
-void repack_unpack_int3__ref(int64_t nb, const void* tiles, void* dst) {
-    const auto* x = static_cast<const tile_int3x8*>(tiles);
-    auto* out = static_cast<gemm_block_q8x8*>(dst);
-    for (int64_t b = 0; b < nb; ++b)
-        for (int r = 0; r < 8; ++r) {
-            out[b].d[r] = fp16_to_f32(x[b].d[r]);
-            for (int j = 0; j < 32; ++j) out[b].q[j / 4][r][j % 4] = static_cast<int8_t>(int3_weight(x[b], r, j) + 8);
-        }
 }
 
 namespace {
@@ -736,27 +706,48 @@ inline int q4_1_code(const tile_q4_1x8& x, int r, int j) {
 
 }  // namespace
 
+namespace {
+// The 2- and 3-bit tiles -> Q4_0's gemm_block_q8x8 with codes u + 8 - Off (symmetric), or the
+// asymmetric gemm_block_q8x8m with codes u (repack_unpack_int*__avx2's bytes).
+template <int Bits, bool Asym, int Off>
+void unpack_int_tiles_ref(int64_t nb, const void* tiles, void* dst) {
+    using tile = std::conditional_t<Bits == 3, std::conditional_t<Asym, tile_int3ax8, tile_int3x8>,
+                                    std::conditional_t<Asym, tile_int2ax8, tile_int2x8>>;
+    using out_block = std::conditional_t<Asym, gemm_block_q8x8m, gemm_block_q8x8>;
+    const auto* x = static_cast<const tile*>(tiles);
+    auto* out = static_cast<out_block*>(dst);
+    for (int64_t b = 0; b < nb; ++b)
+        for (int r = 0; r < 8; ++r) {
+            out[b].d[r] = fp16_to_f32(x[b].d[r]);
+            if constexpr (Asym) out[b].m[r] = fp16_to_f32(x[b].m[r]);
+            for (int j = 0; j < 32; ++j) {
+                int u;
+                if constexpr (Bits == 3) u = int3_code(x[b], r, j);
+                else u = int2_code(x[b], r, j);
+                out[b].q[j / 4][r][j % 4] = static_cast<int8_t>(Asym ? u : u + 8 - Off);
+            }
+        }
+}
+}  // namespace
+
+template <int Off>
+void repack_unpack_int2__ref(int64_t nb, const void* tiles, void* dst) {
+    unpack_int_tiles_ref<2, false, Off>(nb, tiles, dst);
+}
+template void repack_unpack_int2__ref<1>(int64_t, const void*, void*);
+template void repack_unpack_int2__ref<2>(int64_t, const void*, void*);
+void repack_unpack_int2a__ref(int64_t nb, const void* tiles, void* dst) { unpack_int_tiles_ref<2, true, 0>(nb, tiles, dst); }
+void repack_unpack_int3__ref(int64_t nb, const void* tiles, void* dst) { unpack_int_tiles_ref<3, false, 4>(nb, tiles, dst); }
+void repack_unpack_int3a__ref(int64_t nb, const void* tiles, void* dst) { unpack_int_tiles_ref<3, true, 0>(nb, tiles, dst); }
+
 void gemv_q4_1x8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                            int n_rows) {
     gemv_q8_1_act_ref<tile_q4_1x8, q4_1_code>(nb, tiles, a, y, n_rows);
 }
 
-namespace {
-inline int int2a_code(const tile_int2ax8& x, int r, int j) { return (x.qs[j / 16][r][j % 4] >> (2 * ((j % 16) / 4))) & 3; }
-}  // namespace
 void gemv_int2ax8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                             int n_rows) {
-    gemv_q8_1_act_ref<tile_int2ax8, int2a_code>(nb, tiles, a, y, n_rows);
-}
-void repack_unpack_int2a__ref(int64_t nb, const void* tiles, void* dst) {
-    const auto* x = static_cast<const tile_int2ax8*>(tiles);
-    auto* out = static_cast<gemm_block_q8x8m*>(dst);
-    for (int64_t b = 0; b < nb; ++b)
-        for (int r = 0; r < 8; ++r) {
-            out[b].d[r] = fp16_to_f32(x[b].d[r]);
-            out[b].m[r] = fp16_to_f32(x[b].m[r]);
-            for (int j = 0; j < 32; ++j) out[b].q[j / 4][r][j % 4] = static_cast<int8_t>(int2a_code(x[b], r, j));
-        }
+    gemv_q8_1_act_ref<tile_int2ax8, int2_code<tile_int2ax8>>(nb, tiles, a, y, n_rows);
 }
 
 void gemv_int3ax8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
