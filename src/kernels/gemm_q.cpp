@@ -158,6 +158,14 @@ void gemm_pack_table4_ref(const uint8_t* w, size_t row_stride, int n_rows, int64
 void gemm_pack_nf4__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     gemm_pack_table4_ref<block_nf4, k_qk_nf4, k_nf4_i8, 127>(w, row_stride, n_rows, k, dst);
 }
+// nf4_dq: chunk b % 8 of super-block b / 8 with its sub-block's scale D * sc / 127 (dot_nf4_dq_q8_0__ref's).
+void gemm_pack_nf4_dq__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    pack_chunks<block_nf4_dq, k_qk_nf4_dq>(w, row_stride, n_rows, k, dst, [](auto& o, int r, const auto& blk, int ch) {
+        const uint8_t* qs = blk.qs + 16 * ch;
+        o.d[r] = fp16_to_f32(blk.d) * static_cast<float>(blk.sc[ch / 2]) * (1.0f / 127.0f);
+        for (int c = 0; c < 32; ++c) o.q[c / 4][r][c % 4] = k_nf4_i8[(qs[c / 2] >> (4 * (c & 1))) & 15];
+    });
+}
 void gemm_pack_fp4_e2m1__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     gemm_pack_table4_ref<block_fp4_e2m1, k_qk_fp4, k_fp4_e2m1_x2, 2>(w, row_stride, n_rows, k, dst);
 }
@@ -603,6 +611,7 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
 #undef LOWBIT_CASE
         case ext_type::nf4: k = lowbit_on_q8_0(gemm_pack_nf4__ref, gemm_pack_nf4__avx2); break;
         case ext_type::fp4_e2m1: k = lowbit_on_q8_0(gemm_pack_fp4_e2m1__ref, gemm_pack_fp4_e2m1__avx2); break;
+        case ext_type::nf4_dq: k = lowbit_on_q8_0(gemm_pack_nf4_dq__ref, gemm_pack_nf4_dq__avx2); break;
         // asymmetric: d u + m with Q8_1 activations (the AVX2 kernel at every SIMD tier)
         case type::q4_1:
             k = {type::q8_1, k_qk4_1, sizeof(gemm_block_q8x8m), avx2 ? gemm_pack_q4_1__avx2 : gemm_pack_q4_1__ref, q4_1_gemm};

@@ -178,6 +178,8 @@ void gemm_q4_1_q8_1_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
 void gemm_q4_1_q8_1_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows);
 void gemm_pack_fp4_e2m1__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_nf4_dq__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_nf4_dq__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 // lowbit's integer formats (kernels/int_formats.hpp, LOWBIT_INT_FORMATS): Bits 8 symmetric for Q8_0's
 // kernel (codes u ^ 0x80), other symmetric for Q4_0's (codes u + 8 - Off), asymmetric (Bits <= 4) into
 // gemm_block_q8x8m for the asymmetric kernel (codes u); the group's scale (minimum) per 32 columns.

@@ -644,6 +644,15 @@ void gemm_pack_table4_avx2(const uint8_t* w, size_t row_stride, int n_rows, int6
 void gemm_pack_nf4__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     gemm_pack_table4_avx2<block_nf4, k_qk_nf4, k_nf4_i8, 127>(w, row_stride, n_rows, k, dst);
 }
+void gemm_pack_nf4_dq__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(k_nf4_i8));
+    const __m256i table = _mm256_set_m128i(t, t);
+    pack_q8x8(w, row_stride, n_rows, k / 32, dst, [&](const uint8_t* row, int64_t b, float& d) {
+        const auto& blk = reinterpret_cast<const block_nf4_dq*>(row)[b / 8];
+        d = _cvtsh_ss(blk.d) * static_cast<float>(blk.sc[(b % 8) / 2]) * (1.0f / 127.0f);
+        return _mm256_shuffle_epi8(table, unpack_lsb_nibbles(blk.qs + 16 * (b % 8)));
+    });
+}
 void gemm_pack_fp4_e2m1__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
     gemm_pack_table4_avx2<block_fp4_e2m1, k_qk_fp4, k_fp4_e2m1_x2, 2>(w, row_stride, n_rows, k, dst);
 }

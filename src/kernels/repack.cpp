@@ -341,6 +341,20 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
             repack_tile_4bit_groups<tile_q4_0x8, block_fp4_e2m1, k_qk_fp4>(w, row_stride, n_rows, n_cols / 32,
                                                                           static_cast<tile_q4_0x8*>(dst));
             break;
+        case ext_type::nf4_dq: {  // chunk b % 8 of super-block b / 8, its sub-block's D * sc as f32
+            auto* out = static_cast<tile_q4_0x8f*>(dst);
+            for (int64_t b = 0; b < n_cols / 32; ++b) {
+                std::memset(&out[b], 0, sizeof(out[b]));
+                for (int r = 0; r < n_rows; ++r) {
+                    const auto& blk = reinterpret_cast<const block_nf4_dq*>(w + row_stride * static_cast<size_t>(r))[b / 8];
+                    uint8_t qs[16];
+                    int4_as_ggml_nibbles(blk.qs + 16 * (b % 8), qs);
+                    out[b].d[r] = fp16_to_f32(blk.d) * static_cast<float>(blk.sc[(b % 8) / 2]);
+                    for (int c = 0; c < 4; ++c) std::memcpy(out[b].qs[c][r], qs + 4 * c, 4);
+                }
+            }
+            break;
+        }
         case ext_type::nf4:
             repack_tile_4bit_groups<tile_q4_0x8, block_nf4, k_qk_nf4>(w, row_stride, n_rows, n_cols / 32,
                                                          static_cast<tile_q4_0x8*>(dst));
@@ -411,7 +425,8 @@ void repack_act_sides(type t, const void* a, int64_t n_cols, int32_t* side) {
 namespace {
 
 // Nibble of column j (0..31) of tile row r in Q4_0's layout (low nibbles: columns 0..15).
-inline int q4_0_tile_nibble(const tile_q4_0x8& x, int r, int j) {
+template <class Tile>
+inline int q4_0_tile_nibble(const Tile& x, int r, int j) {
     const int v = x.qs[(j % 16) / 4][r][j % 4];
     return j < 16 ? v & 15 : v >> 4;
 }
@@ -419,6 +434,10 @@ inline int q4_0_tile_nibble(const tile_q4_0x8& x, int r, int j) {
 // The tiled GEMVs over Q8_0 activations: sum += float(sum_j w(r, j) a[j]) * (d_w[r] * d_a), w = the
 // signed weight value (code minus offset, or codebook value) of column j of tile row r.
 // Div > 1 (nf4): the weight scale is d_w / Div, (d_w * (1 / Div)) * d_a.
+// A tile's row scale: fp16 (most tiles) or f32 (tile_q4_0x8f).
+inline float row_scale(uint16_t h) { return fp16_to_f32(h); }
+inline float row_scale(float f) { return f; }
+
 template <class Tile, int (*W)(const Tile&, int, int), int Div = 1>
 void gemv_q8_0_act_ref(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
     const auto* x = static_cast<const Tile*>(tiles);
@@ -428,7 +447,7 @@ void gemv_q8_0_act_ref(int64_t nb, const void* tiles, const void* a, float* y, i
         for (int64_t b = 0; b < nb; ++b) {
             int sumi = 0;
             for (int j = 0; j < 32; ++j) sumi += W(x[b], r, j) * q[b].qs[j];
-            const float dw = Div == 1 ? fp16_to_f32(x[b].d[r]) : fp16_to_f32(x[b].d[r]) * (1.0f / Div);
+            const float dw = Div == 1 ? row_scale(x[b].d[r]) : row_scale(x[b].d[r]) * (1.0f / Div);
             sum += static_cast<float>(sumi) * (dw * fp16_to_f32(q[b].d));
         }
         y[r] = sum;
@@ -438,6 +457,7 @@ void gemv_q8_0_act_ref(int64_t nb, const void* tiles, const void* a, float* y, i
 inline int q4_0_weight(const tile_q4_0x8& x, int r, int j) { return q4_0_tile_nibble(x, r, j) - 8; }
 inline int iq4_nl_weight(const tile_q4_0x8& x, int r, int j) { return k_iq4nl_values[q4_0_tile_nibble(x, r, j)]; }
 inline int nf4_weight(const tile_q4_0x8& x, int r, int j) { return k_nf4_i8[q4_0_tile_nibble(x, r, j)]; }
+inline int nf4_dq_weight(const tile_q4_0x8f& x, int r, int j) { return k_nf4_i8[q4_0_tile_nibble(x, r, j)]; }
 inline int fp4_e2m1_weight(const tile_q4_0x8& x, int r, int j) { return k_fp4_e2m1_x2[q4_0_tile_nibble(x, r, j)]; }
 inline int mxfp4_weight(const tile_q4_0x8& x, int r, int j) { return k_mxfp4_kvalues[q4_0_tile_nibble(x, r, j)]; }
 inline int q5_0_weight(const tile_q5_0x8& x, int r, int j) { return q5_tile_code(x, r, j) - 16; }
@@ -475,6 +495,10 @@ void gemv_mxfp4x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const 
 void gemv_nf4x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                           int n_rows) {
     gemv_q8_0_act_ref<tile_q4_0x8, nf4_weight, 127>(nb, tiles, a, y, n_rows);
+}
+void gemv_nf4_dqx8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                             int n_rows) {
+    gemv_q8_0_act_ref<tile_q4_0x8f, nf4_dq_weight, 127>(nb, tiles, a, y, n_rows);
 }
 void gemv_fp4_e2m1x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                                int n_rows) {
@@ -861,13 +885,13 @@ void repack_unpack_mxfp4__ref(int64_t nb, const void* tiles, void* dst) { unpack
 
 namespace {
 // nf4 / fp4_e2m1 tiles (Q4_0's) -> the codebook's int8 values, scale d / Div (gemm_pack_table4_ref).
-template <const int8_t* Table, int Div>
+template <const int8_t* Table, int Div, class Tile = tile_q4_0x8>
 void unpack_table4_div_ref(int64_t nb, const void* tiles, void* dst) {
-    const auto* x = static_cast<const tile_q4_0x8*>(tiles);
+    const auto* x = static_cast<const Tile*>(tiles);
     auto* out = static_cast<gemm_block_q8x8*>(dst);
     for (int64_t b = 0; b < nb; ++b)
         for (int r = 0; r < 8; ++r) {
-            out[b].d[r] = fp16_to_f32(x[b].d[r]) * (1.0f / Div);
+            out[b].d[r] = row_scale(x[b].d[r]) * (1.0f / Div);
             for (int c = 0; c < 4; ++c)
                 for (int i = 0; i < 4; ++i) {
                     out[b].q[c][r][i] = Table[x[b].qs[c][r][i] & 15];
@@ -877,6 +901,9 @@ void unpack_table4_div_ref(int64_t nb, const void* tiles, void* dst) {
 }
 }  // namespace
 void repack_unpack_nf4__ref(int64_t nb, const void* tiles, void* dst) { unpack_table4_div_ref<k_nf4_i8, 127>(nb, tiles, dst); }
+void repack_unpack_nf4_dq__ref(int64_t nb, const void* tiles, void* dst) {
+    unpack_table4_div_ref<k_nf4_i8, 127, tile_q4_0x8f>(nb, tiles, dst);
+}
 void repack_unpack_fp4_e2m1__ref(int64_t nb, const void* tiles, void* dst) {
     unpack_table4_div_ref<k_fp4_e2m1_x2, 2>(nb, tiles, dst);
 }
@@ -1069,6 +1096,10 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
         case ext_type::nf4:
             k = {type::q8_0, 32, sizeof(tile_q4_0x8), avx2 ? gemv_nf4x8_q8_0__avx2 : gemv_nf4x8_q8_0__ref,
                  avx2 ? repack_unpack_nf4__avx2 : repack_unpack_nf4__ref};
+            break;
+        case ext_type::nf4_dq:  // Q4_0's shape with f32 scales (tile_q4_0x8f)
+            k = {type::q8_0, 32, sizeof(tile_q4_0x8f), avx2 ? gemv_nf4_dqx8_q8_0__avx2 : gemv_nf4_dqx8_q8_0__ref,
+                 avx2 ? repack_unpack_nf4_dq__avx2 : repack_unpack_nf4_dq__ref};
             break;
         case ext_type::fp4_e2m1:  // Q4_0's tile, the codebook 2 e2m1(u) with d / 2, as dot_fp4_e2m1_q8_0__ref
             k = {type::q8_0, 32, sizeof(tile_q4_0x8), avx2 ? gemv_fp4_e2m1x8_q8_0__avx2 : gemv_fp4_e2m1x8_q8_0__ref,

@@ -109,6 +109,13 @@ struct tile_q8_0x8 {
     int8_t qs[8][8][4];
 };
 static_assert(sizeof(tile_q8_0x8) == 272, "tile_q8_0x8 must be 272 bytes");
+// Q4_0's tile with f32 row scales (160 B): lowbit nf4_dq, whose 64-column sub-block scale D * sc[j] (fp16
+// times 8-bit) is exact in f32 but not in fp16. 5 bits per weight in memory against the file's 4.19.
+struct tile_q4_0x8f {
+    float d[8];
+    uint8_t qs[4][8][4];
+};
+static_assert(sizeof(tile_q4_0x8f) == 160, "tile_q4_0x8f must be 160 bytes");
 
 // Q4_K / Q5_K scales and mins of 8 rows in the rows' own 96 bits each (layout above). Index [h][j][i]
 // = row 4h + i, sub-block pair j: a 32-byte load holds rows 0-3 in its low and rows 4-7 in its high
@@ -339,6 +346,12 @@ void repack_unpack_mxfp4__avx2(int64_t nb, const void* tiles, void* dst);
 void gemv_nf4x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_nf4x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void repack_unpack_nf4__ref(int64_t nb, const void* tiles, void* dst);
+// lowbit nf4_dq on tile_q4_0x8f (d[r] = D * sc as f32): k_nf4_i8[code] times d / 127, as
+// dot_nf4_dq_q8_0__ref.
+void gemv_nf4_dqx8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_nf4_dqx8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void repack_unpack_nf4_dq__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_nf4_dq__avx2(int64_t nb, const void* tiles, void* dst);
 // lowbit fp4_e2m1 the same way with its codebook k_fp4_e2m1_x2 (dot.hpp) and d / 2, as
 // dot_fp4_e2m1_q8_0__ref.
 void gemv_fp4_e2m1x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);

@@ -47,6 +47,9 @@ inline __m256 opaque(__m256 v) {
 inline __m256 load_fp16x8(const uint16_t* p) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
+// A tile's 8 row scales: fp16 (most tiles) or f32 (tile_q4_0x8f).
+inline __m256 load_scales(const uint16_t* p) { return load_fp16x8(p); }
+inline __m256 load_scales(const float* p) { return _mm256_loadu_ps(p); }
 
 
 // Software prefetch of the tile bytes k_prefetch_bytes ahead of the block being read (a thread's tiles
@@ -183,8 +186,8 @@ inline __m256i table4_group_sums(const uint8_t (*qs)[8][4], const int8_t* qa) {
     return _mm256_add_epi32(s0, s1);
 }
 
-template <const int8_t* Lut>
-inline __m256i table4_sums(const tile_q4_0x8& x, const int8_t* qa) {
+template <const int8_t* Lut, class Tile = tile_q4_0x8>
+inline __m256i table4_sums(const Tile& x, const int8_t* qa) {
     return table4_group_sums<Lut>(x.qs, qa);
 }
 
@@ -199,7 +202,7 @@ void gemv_q8_0_act(int64_t nb, const void* tiles, const void* a, const int32_t* 
         prefetch_ahead<sizeof(Tile)>(x + b);
         __m256i sumi = Sums(x[b], q[b].qs);
         if constexpr (Side) sumi = _mm256_add_epi32(sumi, _mm256_set1_epi32(side[b]));
-        __m256 dw = load_fp16x8(x[b].d);
+        __m256 dw = load_scales(x[b].d);
         if constexpr (Div != 1) dw = _mm256_mul_ps(dw, _mm256_set1_ps(1.0f / Div));
         const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(_cvtsh_ss(q[b].d)));
         acc = _mm256_add_ps(acc, opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d)));
@@ -437,6 +440,10 @@ void gemv_nf4x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const i
                            int n_rows) {
     gemv_q8_0_act<tile_q4_0x8, table4_sums<k_nf4_i8>, false, 127>(nb, tiles, a, side, y, n_rows);
 }
+void gemv_nf4_dqx8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                              int n_rows) {
+    gemv_q8_0_act<tile_q4_0x8f, table4_sums<k_nf4_i8, tile_q4_0x8f>, false, 127>(nb, tiles, a, side, y, n_rows);
+}
 void gemv_fp4_e2m1x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
                                 int n_rows) {
     gemv_q8_0_act<tile_q4_0x8, table4_sums<k_fp4_e2m1_x2>, false, 2>(nb, tiles, a, side, y, n_rows);
@@ -464,13 +471,13 @@ void gemv_q5_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const 
 namespace {
 
 // Codebook values of the Q4_0-shaped tiles of IQ4_NL / NF4 into Q8_0's packed blocks; scale d / Div.
-template <const int8_t* Lut, int Div>
+template <const int8_t* Lut, int Div, class Tile = tile_q4_0x8>
 void unpack_table4(int64_t nb, const void* tiles, void* dst) {
-    const auto* x = static_cast<const tile_q4_0x8*>(tiles);
+    const auto* x = static_cast<const Tile*>(tiles);
     auto* out = static_cast<gemm_block_q8x8*>(dst);
     const __m256i m4 = _mm256_set1_epi8(0x0F), lut = lut16<Lut>();
     for (int64_t b = 0; b < nb; ++b) {
-        __m256 d = load_fp16x8(x[b].d);
+        __m256 d = load_scales(x[b].d);
         if constexpr (Div != 1) d = _mm256_mul_ps(d, _mm256_set1_ps(1.0f / Div));
         _mm256_storeu_ps(out[b].d, d);
         for (int c = 0; c < 4; ++c) {
@@ -485,6 +492,9 @@ void unpack_table4(int64_t nb, const void* tiles, void* dst) {
 
 void repack_unpack_iq4_nl__avx2(int64_t nb, const void* tiles, void* dst) { unpack_table4<k_iq4nl_values, 1>(nb, tiles, dst); }
 void repack_unpack_nf4__avx2(int64_t nb, const void* tiles, void* dst) { unpack_table4<k_nf4_i8, 127>(nb, tiles, dst); }
+void repack_unpack_nf4_dq__avx2(int64_t nb, const void* tiles, void* dst) {
+    unpack_table4<k_nf4_i8, 127, tile_q4_0x8f>(nb, tiles, dst);
+}
 void repack_unpack_fp4_e2m1__avx2(int64_t nb, const void* tiles, void* dst) {
     unpack_table4<k_fp4_e2m1_x2, 2>(nb, tiles, dst);
 }

@@ -476,7 +476,7 @@ std::vector<uint8_t> random_lowbit_rows(type t, int64_t n_rows, int64_t k, std::
 }
 
 #define LOWBIT_TYPE(name, B, G, A, O) ext_type::name,
-const type k_lowbit_gemm_types[] = {ext_type::nf4, ext_type::fp4_e2m1,
+const type k_lowbit_gemm_types[] = {ext_type::nf4, ext_type::nf4_dq, ext_type::fp4_e2m1,
                                     LOWBIT_INT_FORMATS(LOWBIT_TYPE)};  // every integer format (int_formats.hpp)
 #undef LOWBIT_TYPE
 

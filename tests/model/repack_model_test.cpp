@@ -79,7 +79,7 @@ TEST(RepackModel, LogitsWithTilesEqualPlainRows) {
                    ext_type::ternary_g64, type::mxfp4, type::tq2_0, type::tq1_0, type::f16, type::bf16,
                    ext_type::int3_g32, ext_type::int3_g128, ext_type::fp4_e2m1, ext_type::int2_g64_asym,
                    ext_type::int4_pc, ext_type::int8_pc, ext_type::int3_pc_asym, ext_type::int2_g32_asym,
-                   ext_type::int4_g128_asym, ext_type::int8_g64}) {
+                   ext_type::int4_g128_asym, ext_type::int8_g64, ext_type::nf4_dq}) {
         SCOPED_TRACE(type_name(t));
         const std::string path = dir + "/tiny-" + type_name(t) + ".gguf";
         write_synth_llama(tiny(t), path);
