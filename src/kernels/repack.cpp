@@ -341,6 +341,19 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
             repack_tile_4bit_groups<tile_q4_0x8, block_fp4_e2m1, k_qk_fp4>(w, row_stride, n_rows, n_cols / 32,
                                                                           static_cast<tile_q4_0x8*>(dst));
             break;
+        case ext_type::fp8_e4m3_pt:  // the row's f32 scale in every block, the codes as they are
+        case ext_type::fp8_e5m2_pt: {
+            auto* out = static_cast<tile_q8_0x8f*>(dst);
+            for (int64_t b = 0; b < n_cols / 32; ++b) {
+                std::memset(&out[b], 0, sizeof(out[b]));
+                for (int r = 0; r < n_rows; ++r) {
+                    const uint8_t* row = w + row_stride * static_cast<size_t>(r);
+                    std::memcpy(&out[b].d[r], row, 4);
+                    for (int g = 0; g < 8; ++g) std::memcpy(out[b].qs[g][r], row + 4 + 32 * b + 4 * g, 4);
+                }
+            }
+            break;
+        }
         case ext_type::nf4_dq: {  // chunk b % 8 of super-block b / 8, its sub-block's D * sc as f32
             auto* out = static_cast<tile_q4_0x8f*>(dst);
             for (int64_t b = 0; b < n_cols / 32; ++b) {
@@ -643,9 +656,9 @@ namespace {
 
 // FP8 over prepared activations x' = x * 2^Half2 (E4M3: 60, E5M2: 56): per block the float sum of
 // fp8(u) * x' in column order, times 2^-Half2 (exact), times d, as dot_fp8_ref.
-template <bool E4M3>
+template <bool E4M3, class Tile = tile_q8_0x8>
 void gemv_fp8_ref(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
-    const auto* x = static_cast<const tile_q8_0x8*>(tiles);
+    const auto* x = static_cast<const Tile*>(tiles);
     const auto* xp = static_cast<const float*>(a);
     const float unscale = E4M3 ? 0x1p-60f : 0x1p-56f;
     for (int r = 0; r < n_rows; ++r) {
@@ -656,7 +669,7 @@ void gemv_fp8_ref(int64_t nb, const void* tiles, const void* a, float* y, int n_
                 const auto u = static_cast<uint8_t>(x[b].qs[j / 4][r][j % 4]);
                 s += (E4M3 ? fp8_e4m3_to_f32(u) : fp8_e5m2_to_f32(u)) * xp[32 * b + j];
             }
-            sum += fp16_to_f32(x[b].d[r]) * (s * unscale);
+            sum += row_scale(x[b].d[r]) * (s * unscale);
         }
         y[r] = sum;
     }
@@ -671,6 +684,14 @@ void gemv_fp8_e4m3x8_f32__ref(int64_t nb, const void* tiles, const void* a, cons
 void gemv_fp8_e5m2x8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                               int n_rows) {
     gemv_fp8_ref<false>(nb, tiles, a, y, n_rows);
+}
+void gemv_fp8_e4m3_ptx8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                                 int n_rows) {
+    gemv_fp8_ref<true, tile_q8_0x8f>(nb, tiles, a, y, n_rows);
+}
+void gemv_fp8_e5m2_ptx8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                                 int n_rows) {
+    gemv_fp8_ref<false, tile_q8_0x8f>(nb, tiles, a, y, n_rows);
 }
 namespace {
 
@@ -1113,6 +1134,14 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
         case ext_type::fp8_e5m2:
             k = {type::f32, 32, sizeof(tile_q8_0x8), avx2 ? gemv_fp8_e5m2x8_f32__avx2 : gemv_fp8_e5m2x8_f32__ref,
                  nullptr, fp8_e5m2_act_prep, avx2 ? gemm_fp8_e5m2x8_f32__avx2 : nullptr};
+            break;
+        case ext_type::fp8_e4m3_pt:
+            k = {type::f32, 32, sizeof(tile_q8_0x8f), avx2 ? gemv_fp8_e4m3_ptx8_f32__avx2 : gemv_fp8_e4m3_ptx8_f32__ref,
+                 nullptr, fp8_e4m3_act_prep, avx2 ? gemm_fp8_e4m3_ptx8_f32__avx2 : nullptr};
+            break;
+        case ext_type::fp8_e5m2_pt:
+            k = {type::f32, 32, sizeof(tile_q8_0x8f), avx2 ? gemv_fp8_e5m2_ptx8_f32__avx2 : gemv_fp8_e5m2_ptx8_f32__ref,
+                 nullptr, fp8_e5m2_act_prep, avx2 ? gemm_fp8_e5m2_ptx8_f32__avx2 : nullptr};
             break;
         case type::q5_1:
             k = {type::q8_1, k_qk5_1, sizeof(tile_q5_1x8), avx2 ? gemv_q5_1x8_q8_1__avx2 : gemv_q5_1x8_q8_1__ref,

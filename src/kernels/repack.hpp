@@ -116,6 +116,13 @@ struct tile_q4_0x8f {
     uint8_t qs[4][8][4];
 };
 static_assert(sizeof(tile_q4_0x8f) == 160, "tile_q4_0x8f must be 160 bytes");
+// Q8_0's tile with f32 row scales (288 B): lowbit fp8_e4m3_pt / fp8_e5m2_pt (one f32 scale per row,
+// repeated per 32 columns: 9 bits per weight in memory against the file's 8).
+struct tile_q8_0x8f {
+    float d[8];
+    int8_t qs[8][8][4];
+};
+static_assert(sizeof(tile_q8_0x8f) == 288, "tile_q8_0x8f must be 288 bytes");
 
 // Q4_K / Q5_K scales and mins of 8 rows in the rows' own 96 bits each (layout above). Index [h][j][i]
 // = row 4h + i, sub-block pair j: a 32-byte load holds rows 0-3 in its low and rows 4-7 in its high
@@ -294,7 +301,7 @@ void repack_unpack_tq2_0__avx2(int64_t nb, const void* tiles, void* dst);
 //   Prompt GEMM (gemm_tile_fn, AVX2 only): the decoded vectors times d * 2^60 (2^56) go into f32
 //   panels (fp8 * d * 2^-60), multiplied with the prepared activations by a register-blocked kernel.
 // FP8 codes that are NaN / Inf in OCP FP8 (never written by the encoders) decode as finite values.
-// Per-row FP8 (fp8_*_pt) has no tiles.
+// Per-row FP8 (fp8_*_pt): tile_q8_0x8f, the same kernels with f32 row scales.
 
 // F16 / BF16 (16-bit floats, no scales): tile_h16x8, v[j][r] = row r's value of column 32b + j in tile
 // block b (32 columns x 8 rows, 512 B, the rows' size). A tile is then column-major: the 8 rows of
@@ -403,6 +410,11 @@ void gemv_fp8_e4m3x8_f32__ref(int64_t nb, const void* tiles, const void* a, cons
 void gemv_fp8_e5m2x8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_fp8_e4m3x8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_fp8_e5m2x8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+// Per-row FP8 (fp8_*_pt) on tile_q8_0x8f: the same kernels with the rows' f32 scale, as dot_fp8_ref<., true>.
+void gemv_fp8_e4m3_ptx8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_fp8_e5m2_ptx8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_fp8_e4m3_ptx8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_fp8_e5m2_ptx8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 // FP8's activation row prep: dst = x * 2^60 (E4M3) / 2^56 (E5M2) as f32 (n floats).
 void fp8_e4m3_act_prep(const float* x, void* dst, int64_t n);
 void fp8_e5m2_act_prep(const float* x, void* dst, int64_t n);
@@ -426,6 +438,10 @@ void gemm_fp8_e4m3x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_byt
                                const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch);
 void gemm_fp8_e5m2x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
                                const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch);
+void gemm_fp8_e4m3_ptx8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
+                                  const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch);
+void gemm_fp8_e5m2_ptx8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
+                                  const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch);
 // F16 / BF16 tiles: no decode into scratch (unused); per slice and 6-token block the panel kernel reads
 // tiles 2g and 2g + 1 (an odd last tile is read twice, its copy's rows not stored).
 void gemm_f16x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,

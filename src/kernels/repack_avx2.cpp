@@ -864,13 +864,13 @@ constexpr float fp8_half_scale(bool e4m3) { return e4m3 ? 0x1p60f : 0x1p56f; }
 
 // Per block: 4 column sums (one per byte position, 8 rows each) over the 32 columns, added and FMA'd
 // with the rows' d. The prepared activations carry 2^60 (2^56), the decode 2^-120 (2^-112).
-template <bool E4M3>
+template <bool E4M3, class Tile = tile_q8_0x8>
 void gemv_fp8_avx2(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
-    const auto* x = static_cast<const tile_q8_0x8*>(tiles);
+    const auto* x = static_cast<const Tile*>(tiles);
     const auto* xp = static_cast<const float*>(a);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
-        prefetch_ahead<sizeof(tile_q8_0x8)>(x + b);
+        prefetch_ahead<sizeof(Tile)>(x + b);
         const float* xb = xp + 32 * b;
         __m256 s[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
         for (int g = 0; g < 8; ++g) {
@@ -878,7 +878,7 @@ void gemv_fp8_avx2(int64_t nb, const void* tiles, const void* a, float* y, int n
             for (int i = 0; i < 4; ++i) s[i] = _mm256_fmadd_ps(w.c[i], _mm256_broadcast_ss(xb + 4 * g + i), s[i]);
         }
         const __m256 sum = _mm256_add_ps(_mm256_add_ps(s[0], s[1]), _mm256_add_ps(s[2], s[3]));
-        acc = _mm256_fmadd_ps(load_fp16x8(x[b].d), sum, acc);
+        acc = _mm256_fmadd_ps(load_scales(x[b].d), sum, acc);
     }
     store_rows(y, _mm256_mul_ps(acc, _mm256_set1_ps(fp8_half_scale(E4M3))), n_rows);
 }
@@ -887,10 +887,10 @@ void gemv_fp8_avx2(int64_t nb, const void* tiles, const void* a, float* y, int n
 
 // Blocks [b0, b1) of one tile -> rows 8h .. 8h + 7 of the panel (panel[16 j + 8h + r], j from 32 b0):
 // fp8 * d * 2^-60 (2^-56), the activations carrying 2^60 (2^56).
-template <bool E4M3>
-void fp8_panel_half(const tile_q8_0x8* x, int64_t b0, int64_t b1, float* panel, int h) {
+template <bool E4M3, class Tile>
+void fp8_panel_half(const Tile* x, int64_t b0, int64_t b1, float* panel, int h) {
     for (int64_t b = b0; b < b1; ++b) {
-        const __m256 d = _mm256_mul_ps(load_fp16x8(x[b].d), _mm256_set1_ps(fp8_half_scale(E4M3)));
+        const __m256 d = _mm256_mul_ps(load_scales(x[b].d), _mm256_set1_ps(fp8_half_scale(E4M3)));
         float* pb = panel + 16 * 32 * (b - b0) + 8 * h;
         for (int g = 0; g < 8; ++g) {
             const fp8_cols w = decode_fp8x4<E4M3>(load32(x[b].qs[g]));
@@ -901,7 +901,7 @@ void fp8_panel_half(const tile_q8_0x8* x, int64_t b0, int64_t b1, float* panel, 
 
 // Per slice of k_tile_gemm_kc columns: the tiles' panels decoded once into scratch, then every
 // 6-token block of activations (L1) passes over all the panels (L2).
-template <bool E4M3>
+template <bool E4M3, class Tile = tile_q8_0x8>
 void gemm_fp8_avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows, const float* xi,
                    int64_t n_tokens, float* y, int64_t ldy, float* scratch) {
     static_assert(k_panel_rows == 16, "two 8-row tiles fill one panel");
@@ -914,7 +914,7 @@ void gemm_fp8_avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_ti
             for (int h = 0; h < 2; ++h) {
                 const int64_t ti = 2 * gi + h;
                 if (ti < n_tiles) {
-                    fp8_panel_half<E4M3>(reinterpret_cast<const tile_q8_0x8*>(tiles + tile_bytes * static_cast<size_t>(ti)),
+                    fp8_panel_half<E4M3>(reinterpret_cast<const Tile*>(tiles + tile_bytes * static_cast<size_t>(ti)),
                                          b0, b1, panel, h);
                 } else {
                     for (int64_t j = 0; j < kc; ++j) _mm256_store_ps(panel + 16 * j + 8, _mm256_setzero_ps());
@@ -1017,6 +1017,22 @@ void gemm_fp8_e4m3x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_byt
 void gemm_fp8_e5m2x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
                                const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch) {
     gemm_fp8_avx2<false>(nb, tiles, tile_bytes, n_tiles, n_rows, xi, n_tokens, y, ldy, scratch);
+}
+void gemv_fp8_e4m3_ptx8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                                  int n_rows) {
+    gemv_fp8_avx2<true, tile_q8_0x8f>(nb, tiles, a, y, n_rows);
+}
+void gemv_fp8_e5m2_ptx8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                                  int n_rows) {
+    gemv_fp8_avx2<false, tile_q8_0x8f>(nb, tiles, a, y, n_rows);
+}
+void gemm_fp8_e4m3_ptx8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
+                                  const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch) {
+    gemm_fp8_avx2<true, tile_q8_0x8f>(nb, tiles, tile_bytes, n_tiles, n_rows, xi, n_tokens, y, ldy, scratch);
+}
+void gemm_fp8_e5m2_ptx8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
+                                  const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch) {
+    gemm_fp8_avx2<false, tile_q8_0x8f>(nb, tiles, tile_bytes, n_tiles, n_rows, xi, n_tokens, y, ldy, scratch);
 }
 
 }  // namespace lowbit::kernels

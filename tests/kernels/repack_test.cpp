@@ -258,11 +258,25 @@ TEST(Repack, MatmulWithTilesEqualsPlainRows) {
 const type k_fp8_types[] = {ext_type::fp8_e4m3, ext_type::fp8_e5m2};
 
 bool fp8_finite(type t, uint8_t u) {
-    return t == ext_type::fp8_e4m3 ? (u & 0x7F) != 0x7F : ((u >> 2) & 0x1F) != 31;
+    const bool e4m3 = t == ext_type::fp8_e4m3 || t == ext_type::fp8_e4m3_pt;
+    return e4m3 ? (u & 0x7F) != 0x7F : ((u >> 2) & 0x1F) != 31;
 }
 
 // Random FP8 rows: every finite code, fp16 scales in [0.001, 0.1].
 std::vector<uint8_t> fp8_rows(type t, int64_t n_rows, int64_t n_cols, std::mt19937& rng) {
+    if (t == ext_type::fp8_e4m3_pt || t == ext_type::fp8_e5m2_pt) {  // f32 row scale, then the codes
+        const size_t rb = row_bytes(t, n_cols);
+        std::vector<uint8_t> b(rb * static_cast<size_t>(n_rows));
+        std::uniform_real_distribution<float> u(0.001f, 0.1f);
+        for (int64_t r = 0; r < n_rows; ++r) {
+            uint8_t* row = b.data() + rb * static_cast<size_t>(r);
+            const float s = u(rng);
+            std::memcpy(row, &s, 4);
+            for (size_t i = 4; i < rb; ++i)
+                do row[i] = static_cast<uint8_t>(rng()); while (!fp8_finite(t, row[i]));
+        }
+        return b;
+    }
     auto b = random_rows(t, n_rows, n_cols, rng);
     for (size_t off = 0; off < b.size(); off += 34)
         for (size_t i = off + 2; i < off + 34; ++i)
@@ -271,7 +285,8 @@ std::vector<uint8_t> fp8_rows(type t, int64_t n_rows, int64_t n_cols, std::mt199
 }
 
 // The types whose tiles run float kernels: FP8 (scaled blocks) and the 16-bit floats.
-const type k_float_tile_types[] = {ext_type::fp8_e4m3, ext_type::fp8_e5m2, type::f16, type::bf16};
+const type k_float_tile_types[] = {ext_type::fp8_e4m3, ext_type::fp8_e5m2, ext_type::fp8_e4m3_pt, ext_type::fp8_e5m2_pt,
+                                   type::f16, type::bf16};
 
 // Random rows of a float-tile type: FP8 as fp8_rows; F16 / BF16 Gaussian values times 2^e, e in
 // [-20, 4] (F16 subnormals below 2^-14 included).
