@@ -220,26 +220,40 @@ void gemm_q8_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
     gemm_q8x8_ref<false>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
 }
 
-void gemm_q4_1_q8_1_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                             int64_t ldy, int n_rows) {
+namespace {
+// Signed: codes c = u - 128 and sum u a = sum c a + 128 sum a (gemm_q8_1s_q8_1_8x4).
+template <bool Signed>
+void gemm_q8x8m_ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
+                    int n_rows) {
     const auto* w = static_cast<const gemm_block_q8x8m*>(pw);
     for (int t = 0; t < n_tok; ++t) {
         const auto* x = reinterpret_cast<const block_q8_1*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
         const float* da = a.d + (t0 + t) * a.n_blocks;
-        const int32_t* sa = a.s + (t0 + t) * a.n_blocks;
+        const int32_t* sa = a.s + (t0 + t) * a.n_blocks * k_q8_1_sides;
         for (int r = 0; r < n_rows; ++r) {
             float acc = 0;
             for (int64_t b = 0; b < nb; ++b) {
                 int sum = 0;
                 for (int j = 0; j < 32; ++j) sum += w[b].q[j / 4][r][j % 4] * x[b].qs[j];
+                if constexpr (Signed) sum += 128 * sa[k_q8_1_sides * b + 1];
                 float s;
-                std::memcpy(&s, &sa[b], 4);
+                std::memcpy(&s, &sa[k_q8_1_sides * b], 4);
                 acc = std::fma(static_cast<float>(sum), w[b].d[r] * da[b], acc);
                 acc = std::fma(w[b].m[r], s, acc);
             }
             y[t * ldy + r] = acc;
         }
     }
+}
+}  // namespace
+
+void gemm_q4_1_q8_1_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                             int64_t ldy, int n_rows) {
+    gemm_q8x8m_ref<false>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
+}
+void gemm_q8_1s_q8_1_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                              int64_t ldy, int n_rows) {
+    gemm_q8x8m_ref<true>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
 }
 
 void gemm_q4_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
@@ -535,7 +549,10 @@ void gemm_act_sides(type act, const uint8_t* q, size_t row_bytes, int64_t n_toke
                 const auto& blk = reinterpret_cast<const block_q8_1*>(row)[b];
                 d[i] = fp16_to_f32(blk.d);
                 const float sf = fp16_to_f32(blk.s);
-                std::memcpy(&s[i], &sf, 4);
+                std::memcpy(&s[k_q8_1_sides * i], &sf, 4);
+                int sum = 0;
+                for (int j = 0; j < 32; ++j) sum += blk.qs[j];
+                s[k_q8_1_sides * i + 1] = sum;
             } else if (act == type::q8_0) {
                 const auto& blk = reinterpret_cast<const block_q8_0*>(row)[b];
                 int even = 0, odd = 0;  // columns 4g, 4g+1 and 4g+2, 4g+3
@@ -577,6 +594,7 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
     const gemm_q_fn iq4_nl_gemm = pick(gemm_iq4_nl_q8_0_8x4__ref, gemm_iq4_nl_q8_0_8x4__avx2,
                                        gemm_q8_0_q8_0_8x4__avxvnni, gemm_q8_0_q8_0_8x4__avx512vnni);
     const gemm_q_fn q4_1_gemm = avx2 ? gemm_q4_1_q8_1_8x4__avx2 : gemm_q4_1_q8_1_8x4__ref;
+    const gemm_q_fn q8_1s_gemm = avx2 ? gemm_q8_1s_q8_1_8x4__avx2 : gemm_q8_1s_q8_1_8x4__ref;
     // TQ2_0 / TQ1_0 as unsigned codes on Q4_0's kernel
     const auto two_bit_on_q4_0 = [avx2, q4_0_gemm](gemm_pack_fn pack_ref, gemm_pack_fn pack_avx2) {
         return gemm_q_kernels{type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? pack_avx2 : pack_ref, q4_0_gemm};
@@ -605,7 +623,7 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
         case ext_type::name:                                                                               \
             k = {A ? type::q8_1 : type::q8_0, 32, A ? sizeof(gemm_block_q8x8m) : sizeof(gemm_block_q8x8),         \
                  avx2 ? gemm_pack_int__avx2<B, G, A, O> : gemm_pack_int__ref<B, G, A, O>,                         \
-                 A ? q4_1_gemm : B == 8 ? q8_0_gemm : q4_0_gemm};                                               \
+                 A ? (B == 8 ? q8_1s_gemm : q4_1_gemm) : B == 8 ? q8_0_gemm : q4_0_gemm};                      \
             break;
         LOWBIT_INT_FORMATS(LOWBIT_CASE)
 #undef LOWBIT_CASE

@@ -143,13 +143,15 @@ static_assert(sizeof(gemm_block_iq4_xsx8) == 2336, "gemm_block_iq4_xsx8 must be 
 
 // int32 side values per Q8_K block (see gemm_act::s).
 constexpr int k_q8_k_sides = 20;
+constexpr int k_q8_1_sides = 2;  // gemm_act::s values per Q8_1 block
 
 // Quantized activations of n_tokens rows plus per-block side values the micro-kernels need.
 struct gemm_act {
     const uint8_t* q = nullptr;  // [n_tokens] rows of Q8_0 / Q8_K blocks
     size_t row_bytes = 0;        // bytes per token row in q
     const float* d = nullptr;    // [n_tokens][n_blocks] block scales as float
-    const int32_t* s = nullptr;  // Q8_1: [n_tokens][n_blocks] the block's s (fp16 d x sum of codes) as f32 bits
+    const int32_t* s = nullptr;  // Q8_1: [n_tokens][n_blocks][2]: the block's s (fp16 d x sum of codes) as f32
+                                 //       bits, and the sum of its codes
                                  // Q8_0: [n_tokens][n_blocks] int16 pair (-8 x sum of codes in columns
                                  //       4g, 4g+1; -8 x sum in columns 4g+2, 4g+3): Q4_0's offset
                                  // Q8_K: [n_tokens][n_blocks][20]: 0..3: int16 pairs (bs[2p], bs[2p+1]),
@@ -177,6 +179,12 @@ void gemm_q4_1_q8_1_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
                              int64_t ldy, int n_rows);
 void gemm_q4_1_q8_1_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows);
+// The asymmetric kernel with signed codes c = u - 128 (the 8-bit asymmetric lowbit formats): the integer
+// sum is sum c a (Q8_0's sign trick) + 128 sum a = sum u a, then as gemm_q4_1_q8_1_8x4.
+void gemm_q8_1s_q8_1_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                              int64_t ldy, int n_rows);
+void gemm_q8_1s_q8_1_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                               int64_t ldy, int n_rows);
 void gemm_pack_fp4_e2m1__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_nf4_dq__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_nf4_dq__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);

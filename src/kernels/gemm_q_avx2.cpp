@@ -132,31 +132,50 @@ void gemm_q8x8(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
 
 // Q4_1-style asymmetric blocks (codes 0..15, int16 sums <= 8 x 2 x 15 x 127 = 30480) against Q8_1:
 // acc = fma(float(sum), d_w * d_a, acc), then acc = fma(m_w, s_a, acc), as gemm_q4_1_q8_1_8x4__ref.
-template <int T>
+// Signed (the 8-bit asymmetric formats, codes c = u - 128): sum c a by Q8_0's sign trick in int32, plus
+// 128 x the activation sum, = sum u a (gemm_q8_1s_q8_1_8x4__ref).
+template <int T, bool Signed = false>
 void gemm_q8x8m(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
     const auto* w = static_cast<const gemm_block_q8x8m*>(pw);
     const block_q8_1* x[T];
     const float* da[T];
-    const float* sa[T];
+    const int32_t* sa[T];
     token_rows(a, t0, x, da);
-    for (int t = 0; t < T; ++t) sa[t] = reinterpret_cast<const float*>(a.s + (t0 + t) * a.n_blocks);
+    for (int t = 0; t < T; ++t) sa[t] = a.s + (t0 + t) * a.n_blocks * k_q8_1_sides;
     const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[T];
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
-        __m256i p16[T];
-        for (int t = 0; t < T; ++t) p16[t] = _mm256_setzero_si256();
+        __m256i isum[T];
+        if constexpr (Signed) {
+            for (int t = 0; t < T; ++t) isum[t] = _mm256_set1_epi32(128 * sa[t][k_q8_1_sides * b + 1]);
 #pragma GCC unroll 1
-        for (int g = 0; g < 8; ++g) {
-            const __m256i wv = load32(w[b].q[g]);
-            for (int t = 0; t < T; ++t)
-                p16[t] = _mm256_add_epi16(p16[t], _mm256_maddubs_epi16(wv, bcast4(x[t][b].qs + 4 * g)));
+            for (int g = 0; g < 8; ++g) {
+                const __m256i wv = load32(w[b].q[g]);
+                const __m256i aw = _mm256_sign_epi8(wv, wv);
+                for (int t = 0; t < T; ++t) {
+                    const __m256i p = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(bcast4(x[t][b].qs + 4 * g), wv));
+                    isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, ones));
+                }
+            }
+        } else {
+            __m256i p16[T];
+            for (int t = 0; t < T; ++t) p16[t] = _mm256_setzero_si256();
+#pragma GCC unroll 1
+            for (int g = 0; g < 8; ++g) {
+                const __m256i wv = load32(w[b].q[g]);
+                for (int t = 0; t < T; ++t)
+                    p16[t] = _mm256_add_epi16(p16[t], _mm256_maddubs_epi16(wv, bcast4(x[t][b].qs + 4 * g)));
+            }
+            for (int t = 0; t < T; ++t) isum[t] = _mm256_madd_epi16(p16[t], ones);
         }
         const __m256 dw = _mm256_loadu_ps(w[b].d), mw = _mm256_loadu_ps(w[b].m);
         for (int t = 0; t < T; ++t) {
+            float s;
+            std::memcpy(&s, &sa[t][k_q8_1_sides * b], 4);
             const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(da[t][b]));
-            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p16[t], ones)), scale, acc[t]);
-            acc[t] = _mm256_fmadd_ps(mw, _mm256_set1_ps(sa[t][b]), acc[t]);
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), scale, acc[t]);
+            acc[t] = _mm256_fmadd_ps(mw, _mm256_set1_ps(s), acc[t]);
         }
     }
     for (int t = 0; t < T; ++t) store_rows(y + t * ldy, acc[t], n_rows);
@@ -336,6 +355,12 @@ template <int T>
 struct k_q4_1 {
     static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
         gemm_q8x8m<T>(nb, pw, a, t0, y, ldy, n_rows);
+    }
+};
+template <int T>
+struct k_q8_1s {
+    static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
+        gemm_q8x8m<T, true>(nb, pw, a, t0, y, ldy, n_rows);
     }
 };
 template <int T>
@@ -793,6 +818,10 @@ void gemm_q4_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int
 void gemm_q4_1_q8_1_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows) {
     simd::dispatch_tokens<k_q4_1>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
+}
+void gemm_q8_1s_q8_1_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                               int64_t ldy, int n_rows) {
+    simd::dispatch_tokens<k_q8_1s>(n_tok, nb, pw, a, t0, y, ldy, n_rows);
 }
 
 void gemm_q5_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,

@@ -10,8 +10,9 @@
 //   Bits 3 / 2, symmetric: tile_int3x8 / tile_int2x8; Q4_0's GEMM kernel with codes u + 8 - Off
 //   Bits 4, asymmetric:  Q4_1's tile; the asymmetric GEMM kernel (Q8_1 activations), codes u
 //   Bits 3 / 2, asymmetric: tile_int3ax8 / tile_int2ax8; the asymmetric GEMM kernel
-//   Bits 8, asymmetric:  neither (unsigned 8-bit codes do not fit maddubs' int16 pair sums); the
-//                        per-row dots run them.
+//   Bits 8, asymmetric:  tile_q8_1x8 (Q8_0's codes u ^ 0x80 = u - 128 with d and m) and the signed
+//                        asymmetric GEMM kernel: sum (u - 128) a by Q8_0's sign trick, plus 128 sum a,
+//                        gives sum u a exactly (unsigned 8-bit codes do not fit maddubs directly).
 // Groups larger than 32 repeat their scale (and minimum) per 32 columns in the tiles and packed blocks.
 #pragma once
 
@@ -43,6 +44,8 @@ struct int_chunk {
 #define LOWBIT_INT_FORMATS(X)                                                                           \
     X(int8_g32, 8, 32, false, 128) X(int8_g64, 8, 64, false, 128) X(int8_g128, 8, 128, false, 128)      \
     X(int8_pc, 8, 0, false, 128)                                                                        \
+    X(int8_g32_asym, 8, 32, true, 0) X(int8_g64_asym, 8, 64, true, 0) X(int8_g128_asym, 8, 128, true, 0) \
+    X(int8_pc_asym, 8, 0, true, 0)                                                                      \
     X(int4_g32, 4, 32, false, 8) X(int4_g64, 4, 64, false, 8) X(int4_g128, 4, 128, false, 8)            \
     X(int4_pc, 4, 0, false, 8)                                                                          \
     X(int4_g32_asym, 4, 32, true, 0) X(int4_g64_asym, 4, 64, true, 0) X(int4_g128_asym, 4, 128, true, 0) \

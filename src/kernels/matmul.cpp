@@ -188,7 +188,7 @@ bool matmul_gemm_q(const weight_matrix& w, int64_t n_tokens, const float* x, int
             unpack = kr.unpack;
     }
     if (!unpack && !kq.pack) return false;  // a GEMM fed by tiles only (gemm_q_kernel: none at present)
-    const int n_sides = kq.act == type::q8_k ? kernels::k_q8_k_sides : 1;
+    const int n_sides = kq.act == type::q8_k ? kernels::k_q8_k_sides : kq.act == type::q8_1 ? kernels::k_q8_1_sides : 1;
     const size_t arb = row_bytes(kq.act, k);
 
     // Activations: quantized once per call, or reused from the previous call on the same shared input.

@@ -152,6 +152,7 @@ void repack_tile_4bit_groups(const uint8_t* w, size_t row_stride, int n_rows, in
 template <int Bits, bool Asym>
 struct int_tile_of;
 template <> struct int_tile_of<8, false> { using type = tile_q8_0x8; };
+template <> struct int_tile_of<8, true> { using type = tile_q8_1x8; };
 template <> struct int_tile_of<4, false> { using type = tile_q4_0x8; };
 template <> struct int_tile_of<4, true> { using type = tile_q4_1x8; };
 template <> struct int_tile_of<3, false> { using type = tile_int3x8; };
@@ -407,14 +408,27 @@ int q8_0_side_offset(type t) {
 }
 }  // namespace
 
+// The 8-bit asymmetric formats' tiles add 128 x (activation sum) per block to their signed code sums.
+bool int8_asym(type t) {
+    return t == ext_type::int8_g32_asym || t == ext_type::int8_g64_asym || t == ext_type::int8_g128_asym ||
+           t == ext_type::int8_pc_asym;
+}
+
 int64_t repack_act_side_count(type t, int64_t n_cols) {
-    if (q8_0_side_offset(t) != 0) return n_cols / k_qk8_0;
+    if (q8_0_side_offset(t) != 0 || int8_asym(t)) return n_cols / k_qk8_0;
     if (t == type::q4_k || t == type::q5_k) return n_cols / k_qk_k * 4;
     return 0;
 }
 
 void repack_act_sides(type t, const void* a, int64_t n_cols, int32_t* side) {
-    if (const int off = q8_0_side_offset(t); off != 0) {
+    if (int8_asym(t)) {
+        const auto* y = static_cast<const block_q8_1*>(a);
+        for (int64_t b = 0; b < n_cols / 32; ++b) {
+            int s = 0;
+            for (int j = 0; j < 32; ++j) s += y[b].qs[j];
+            side[b] = 128 * s;
+        }
+    } else if (const int off = q8_0_side_offset(t); off != 0) {
         const auto* y = static_cast<const block_q8_0*>(a);
         for (int64_t b = 0; b < n_cols / k_qk8_0; ++b) {
             int s = 0;
@@ -795,6 +809,23 @@ void gemv_int2ax8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const 
     gemv_q8_1_act_ref<tile_int2ax8, int2_code<tile_int2ax8>>(nb, tiles, a, y, n_rows);
 }
 
+namespace {
+inline int int8a_code(const tile_q8_1x8& x, int r, int j) { return static_cast<uint8_t>(x.qs[j / 4][r][j % 4]) ^ 0x80; }
+}  // namespace
+void gemv_int8ax8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                            int n_rows) {
+    gemv_q8_1_act_ref<tile_q8_1x8, int8a_code>(nb, tiles, a, y, n_rows);
+}
+void repack_unpack_int8a__ref(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_q8_1x8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8m*>(dst);
+    for (int64_t b = 0; b < nb; ++b)
+        for (int r = 0; r < 8; ++r) {
+            out[b].d[r] = fp16_to_f32(x[b].d[r]);
+            out[b].m[r] = fp16_to_f32(x[b].m[r]);
+            for (int g = 0; g < 8; ++g) std::memcpy(out[b].q[g][r], x[b].qs[g][r], 4);
+        }
+}
 void gemv_int3ax8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                             int n_rows) {
     gemv_q8_1_act_ref<tile_int3ax8, int3_code<tile_int3ax8>>(nb, tiles, a, y, n_rows);
@@ -1051,9 +1082,12 @@ namespace {
 // bits, the 3- and 2-bit tiles' own (the symmetric 2-bit ones with the format's offset).
 template <int Bits, bool Asym, int Off>
 repack_kernels int_repack_kernels(bool avx2) {
-    if constexpr (Bits == 8)
+    if constexpr (Bits == 8 && !Asym)
         return {type::q8_0, 32, sizeof(tile_q8_0x8), avx2 ? gemv_q8_0x8_q8_0__avx2 : gemv_q8_0x8_q8_0__ref,
                 avx2 ? repack_unpack_q8_0__avx2 : repack_unpack_q8_0__ref};
+    else if constexpr (Bits == 8)
+        return {type::q8_1, 32, sizeof(tile_q8_1x8), avx2 ? gemv_int8ax8_q8_1__avx2 : gemv_int8ax8_q8_1__ref,
+                avx2 ? repack_unpack_int8a__avx2 : repack_unpack_int8a__ref};
     else if constexpr (Bits == 4 && !Asym)
         return {type::q8_0, 32, sizeof(tile_q4_0x8), avx2 ? gemv_q4_0x8_q8_0__avx2 : gemv_q4_0x8_q8_0__ref,
                 avx2 ? repack_unpack_q4_0__avx2 : repack_unpack_q4_0__ref};

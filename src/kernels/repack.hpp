@@ -123,6 +123,19 @@ struct tile_q8_0x8f {
     int8_t qs[8][8][4];
 };
 static_assert(sizeof(tile_q8_0x8f) == 288, "tile_q8_0x8f must be 288 bytes");
+// 8-bit asymmetric lowbit formats (int8_*_asym, w = d u + m, Q8_1 activations), 288 B: d, m fp16 (the
+// group's per 32 columns), qs as Q8_0's tile holding u ^ 0x80 = u - 128. GEMV: the signed sums of Q8_0's
+// tile plus 128 x (activation sum) (repack_act_sides) = sum u a exactly, then as Q4_1's tiles; bit-exact
+// with dot_int_asym_q8_1__ref<8, G>.
+struct tile_q8_1x8 {
+    uint16_t d[8], m[8];
+    int8_t qs[8][8][4];
+};
+static_assert(sizeof(tile_q8_1x8) == 288, "tile_q8_1x8 must be 288 bytes");
+void gemv_int8ax8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_int8ax8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void repack_unpack_int8a__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_int8a__avx2(int64_t nb, const void* tiles, void* dst);
 
 // Q4_K / Q5_K scales and mins of 8 rows in the rows' own 96 bits each (layout above). Index [h][j][i]
 // = row 4h + i, sub-block pair j: a 32-byte load holds rows 0-3 in its low and rows 4-7 in its high

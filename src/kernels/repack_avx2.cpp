@@ -211,14 +211,16 @@ void gemv_q8_0_act(int64_t nb, const void* tiles, const void* a, const int32_t* 
 }
 
 // Q8_1 activations (Q4_1, Q5_1): acc += float(sums) * (d_w[r] * d_a) + m_w[r] * s_a.
-template <class Tile, __m256i (*Sums)(const Tile&, const int8_t*)>
-void gemv_q8_1_act(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+// Side (the 8-bit asymmetric tiles): sums + side[b], 128 x the activation sum.
+template <class Tile, __m256i (*Sums)(const Tile&, const int8_t*), bool Side = false>
+void gemv_q8_1_act(int64_t nb, const void* tiles, const void* a, float* y, int n_rows, const int32_t* side = nullptr) {
     const auto* x = static_cast<const Tile*>(tiles);
     const auto* q = static_cast<const block_q8_1*>(a);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
         prefetch_ahead<sizeof(Tile)>(x + b);
-        const __m256i sumi = Sums(x[b], q[b].qs);
+        __m256i sumi = Sums(x[b], q[b].qs);
+        if constexpr (Side) sumi = _mm256_add_epi32(sumi, _mm256_set1_epi32(side[b]));
         const __m256 d = _mm256_mul_ps(load_fp16x8(x[b].d), _mm256_set1_ps(_cvtsh_ss(q[b].d)));
         const __m256 prod = opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d));
         const __m256 mins = opaque(_mm256_mul_ps(load_fp16x8(x[b].m), _mm256_set1_ps(_cvtsh_ss(q[b].s))));
@@ -520,23 +522,43 @@ void gemv_iq4_xsx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, cons
     store_rows(y, acc, n_rows);
 }
 
+namespace {
+// Signed int8 codes in Q8_0's tile layout (tile_q8_0x8, tile_q8_1x8) times the activations: int32 lanes.
+template <class Tile>
+inline __m256i q8_signed_sums(const Tile& x, const int8_t* qa) {
+    __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+    for (int g = 0; g < 8; g += 2) {
+        s0 = _mm256_add_epi32(s0, dot_i8_i8(load32(x.qs[g]), bcast4(qa + 4 * g)));
+        s1 = _mm256_add_epi32(s1, dot_i8_i8(load32(x.qs[g + 1]), bcast4(qa + 4 * g + 4)));
+    }
+    return _mm256_add_epi32(s0, s1);
+}
+}  // namespace
+
 void gemv_q8_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                             int n_rows) {
     const auto* x = static_cast<const tile_q8_0x8*>(tiles);
     const auto* q = static_cast<const block_q8_0*>(a);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
-        const int8_t* qa = q[b].qs;
         prefetch_ahead<sizeof(tile_q8_0x8)>(x + b);
-        __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
-        for (int g = 0; g < 8; g += 2) {
-            s0 = _mm256_add_epi32(s0, dot_i8_i8(load32(x[b].qs[g]), bcast4(qa + 4 * g)));
-            s1 = _mm256_add_epi32(s1, dot_i8_i8(load32(x[b].qs[g + 1]), bcast4(qa + 4 * g + 4)));
-        }
         const __m256 d = _mm256_mul_ps(load_fp16x8(x[b].d), _mm256_set1_ps(_cvtsh_ss(q[b].d)));
-        acc = _mm256_add_ps(acc, opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1)), d)));
+        acc = _mm256_add_ps(acc, opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(q8_signed_sums(x[b], q[b].qs)), d)));
     }
     store_rows(y, acc, n_rows);
+}
+
+void gemv_int8ax8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {
+    gemv_q8_1_act<tile_q8_1x8, q8_signed_sums<tile_q8_1x8>, true>(nb, tiles, a, y, n_rows, side);  // + 128 sum a
+}
+void repack_unpack_int8a__avx2(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_q8_1x8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8m*>(dst);
+    for (int64_t b = 0; b < nb; ++b) {
+        _mm256_storeu_ps(out[b].d, load_fp16x8(x[b].d));
+        _mm256_storeu_ps(out[b].m, load_fp16x8(x[b].m));
+        for (int g = 0; g < 8; ++g) store32(out[b].q[g], load32(x[b].qs[g]));
+    }
 }
 
 // Q4_K / Q5_K tile scales and mins of 8 rows (k_scales_x8, layout in repack.hpp) decoded by shifts and

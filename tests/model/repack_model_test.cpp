@@ -17,7 +17,7 @@
 //  - matrices repacked only when loaded from a file mapping (in-memory models are left alone);
 //  - q, k, v and gate, up stacked (stack_repacked): the single-token steps run the stacked products,
 //    so the bit-exact generation logits at the ref tier cover them too;
-//  - types without tiles (F32, int8_g32_asym, int8_pc_asym): rows copied into huge-page memory, q/k/v and
+//  - types without tiles (F32, IQ3_XXS, IQ3_S): rows copied into huge-page memory, q/k/v and
 //    gate/up stacked as plain rows, logits bit-equal with the mapped rows' at both tiers.
 #include <gtest/gtest.h>
 
@@ -79,7 +79,8 @@ TEST(RepackModel, LogitsWithTilesEqualPlainRows) {
                    ext_type::ternary_g64, type::mxfp4, type::tq2_0, type::tq1_0, type::f16, type::bf16,
                    ext_type::int3_g32, ext_type::int3_g128, ext_type::fp4_e2m1, ext_type::int2_g64_asym,
                    ext_type::int4_pc, ext_type::int8_pc, ext_type::int3_pc_asym, ext_type::int2_g32_asym,
-                   ext_type::int4_g128_asym, ext_type::int8_g64, ext_type::nf4_dq, ext_type::fp8_e4m3_pt}) {
+                   ext_type::int4_g128_asym, ext_type::int8_g64, ext_type::nf4_dq, ext_type::fp8_e4m3_pt,
+                   ext_type::int8_g32_asym}) {
         SCOPED_TRACE(type_name(t));
         const std::string path = dir + "/tiny-" + type_name(t) + ".gguf";
         write_synth_llama(tiny(t), path);
@@ -141,7 +142,7 @@ TEST(RepackModel, LogitsWithTilesEqualPlainRows) {
 // per-row kernels run either way, so the logits equal the mapped rows' bit for bit at both tiers.
 TEST(RepackModel, RowsWithoutTilesCopiedAndStacked) {
     const std::string dir = test::temp_dir();
-    for (type t : {type::f32, ext_type::int8_g32_asym, ext_type::int8_pc_asym}) {
+    for (type t : {type::f32, type::iq3_xxs, type::iq3_s}) {
         SCOPED_TRACE(type_name(t));
         ASSERT_FALSE(kernels::repack_supported(t, 64));
         const std::string path = dir + "/tiny-rows-" + type_name(t) + ".gguf";
