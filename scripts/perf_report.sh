@@ -53,7 +53,8 @@ if [[ ${FORMATS:-1} != 0 ]]; then
   echo "lowbit formats in the model (several minutes)..." >&2
   WORK=${WORK:-/tmp/lowbit-cmp}
   mkdir -p "$WORK"
-  for pair in int4_g32:q4_0 int4_g32_asym:q4_1 int4_g128:q4_k nf4:iq4_nl int8_g32:q8_0 fp8_e4m3:q8_0 int2_g32:q2_k int3_g32:q3_k; do
+  for pair in int4_g32:q4_0 int4_g32_asym:q4_1 int4_g128:q4_k nf4:iq4_nl int8_g32:q8_0 fp8_e4m3:q8_0 int2_g32:q2_k int3_g32:q3_k \
+              nf4_dq:iq4_nl fp4_e2m1:iq4_nl int4_pc:q4_k int8_pc:q8_0 int2_g64_asym:q2_k int8_g32_asym:q8_0; do
     for t in ${pair%%:*} ${pair##*:}; do
       model=$WORK/fmt-2048-$t.gguf  # not compare_llama_cpp.sh's files: those carry a llama.cpp tokenizer
       [[ -f $model ]] || "$BUILD/lowbit" synth "$model" --dim 2048 --ffn 5632 --layers 8 --heads 16 --kv-heads 4 \
@@ -188,8 +189,8 @@ if fmt_rows:
     out.append("")
     out.append("**lowbit formats vs the nearest ggml type in the model** (`lowbit bench -p 64 -n 32 -r 3 -t %s` of "
                "synthetic dim-2048 models, one per type, back to back; what `lowbit run` does, tiles included: "
-               "int4_g32/g64/g128 and nf4 run on Q4_0-shaped tiles, int4_g32_asym on Q4_1's, int8_g32 on Q8_0's, "
-               "FP8 on Q8_0's tiles (float GEMV, prompts a float GEMM over panels decoded from them), INT2 on its own 2-bit tiles (prompts: Q8_0's integer GEMM from their unpack); "
+               "every INT format on the tile of its width (kernels/int_formats.hpp), nf4 / nf4_dq / fp4_e2m1 on Q4_0's shape, "
+               "FP8 on Q8_0's tiles (float GEMV, prompts a float GEMM over panels decoded from them), prompts of the others on the integer GEMMs; "
                "speed = lowbit t/s / ggml t/s, target >= 0.80):" % threads)
     out.append("")
     out.append("| lowbit format | ggml type | tg32 lowbit / ggml t/s | tg speed | pp64 lowbit / ggml t/s | pp speed |")
