@@ -51,8 +51,13 @@ struct load_options {
     // llama models: repack weight matrices into interleaved 8-row tiles at load (kernels/repack.hpp;
     // the types with tiles) for faster generation, and copy the others' rows into huge-page memory
     // (copy_rows), where the rows lie in a read-only file mapping (GGUF) whose pages can be handed
-    // back (TQ1_0's tiles take 22% more memory than its rows: its trits become 2-bit codes); the
-    // environment variable LOWBIT_REPACK=0 also turns it off.
+    // back. Some tiles take more memory than the rows:
+    //   - TQ1_0: +22%, its trits become 2-bit codes;
+    //   - lowbit formats whose groups are larger than 32 columns or per channel: their scale (and
+    //     minimum) repeats per 32 columns, e.g. int4_g128 4.5 against 4.125 bits per weight, int4_pc
+    //     4.5 against 4;
+    //   - nf4_dq and fp8_*_pt: f32 scales, 5 against 4.19 and 9 against 8 bits per weight.
+    // Set it false, or set the environment variable LOWBIT_REPACK=0, to keep the rows' size.
     bool repack = true;
 };
 
