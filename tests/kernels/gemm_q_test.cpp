@@ -78,6 +78,9 @@ const gemm_case k_cases[] = {
     {type::iq3_xxs, gemm_pack_iq3_xxs__ref, gemm_pack_iq3_xxs__avx2, gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2},
     {type::iq3_s, gemm_pack_iq3_s__ref, gemm_pack_iq3_s__avx2, gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2},
     {type::q4_1, gemm_pack_q4_1__ref, gemm_pack_q4_1__avx2, gemm_q4_1_q8_1_8x4__ref, gemm_q4_1_q8_1_8x4__avx2},
+    // the signed asymmetric kernel (8-bit codes u - 128 plus 128 x the activation sum)
+    {ext_type::int8_g32_asym, gemm_pack_int__ref<8, 32, true, 0>, gemm_pack_int__avx2<8, 32, true, 0>,
+     gemm_q8_1s_q8_1_8x4__ref, gemm_q8_1s_q8_1_8x4__avx2},
 };
 
 bool have_avx2() { return best_isa_tier() >= isa_tier::avx2; }
@@ -124,6 +127,11 @@ std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t k, std::mt19937
                 auto& blk = reinterpret_cast<block_q4_1*>(row)[b];
                 blk.d = f32_to_fp16(sc(rng));
                 blk.m = f32_to_fp16(sc(rng) * (byte(rng) % 2 ? -8.0f : 4.0f));
+            } else if (t == ext_type::int8_g32_asym) {  // d (small: codes reach 255), m of either sign
+                uint8_t* blk = row + static_cast<size_t>(b) * traits(t).block_bytes;
+                const uint16_t d = f32_to_fp16(sc(rng) / 16), m = f32_to_fp16(sc(rng) * (byte(rng) % 2 ? -8.0f : 4.0f));
+                std::memcpy(blk, &d, 2);
+                std::memcpy(blk + 2, &m, 2);
             } else if (t == type::q6_k) {
                 reinterpret_cast<block_q6_k*>(row)[b].d = f32_to_fp16(sc(rng) / 64);
             } else if (t == type::iq4_nl) {
@@ -300,18 +308,23 @@ TEST(GemmQ, MicroKernelVnniBitExactWithRef) {
 
 // Exact product of de-quantized weights and de-quantized activations, in double, with sum |w a|.
 void exact_dot(type wt, type at, const uint8_t* wrow, const uint8_t* arow, int64_t k, double& dot, double& mag) {
-    if (wt == type::q4_1) {  // d_w d_a sum u q + m s per block, s the Q8_1 block's stored fp16 d_a sum q
-        const auto* w = reinterpret_cast<const block_q4_1*>(wrow);
+    if (wt == type::q4_1 || wt == ext_type::int8_g32_asym) {
+        // d_w d_a sum u q + m s per block, s the Q8_1 block's stored fp16 d_a sum q
+        using chunk = int_chunk<8, 32, true>;
         const auto* a = reinterpret_cast<const block_q8_1*>(arow);
         dot = mag = 0;
         for (int64_t b = 0; b < k / 32; ++b) {
-            const double dd = double(fp16_to_f32(w[b].d)) * fp16_to_f32(a[b].d);
+            const auto& q41 = reinterpret_cast<const block_q4_1*>(wrow)[b];
+            const bool is_q4_1 = wt == type::q4_1;
+            const float dw = fp16_to_f32(is_q4_1 ? q41.d : chunk::d(wrow, b));
+            const float mw = fp16_to_f32(is_q4_1 ? q41.m : chunk::m(wrow, b));
+            const double dd = double(dw) * fp16_to_f32(a[b].d);
             for (int j = 0; j < 32; ++j) {
-                const int u = j < 16 ? w[b].qs[j] & 15 : w[b].qs[j - 16] >> 4;
+                const int u = is_q4_1 ? (j < 16 ? q41.qs[j] & 15 : q41.qs[j - 16] >> 4) : chunk::codes(wrow, b)[j];
                 dot += dd * u * a[b].qs[j];
                 mag += std::fabs(dd * u * a[b].qs[j]);
             }
-            const double ms = double(fp16_to_f32(w[b].m)) * fp16_to_f32(a[b].s);
+            const double ms = double(mw) * fp16_to_f32(a[b].s);
             dot += ms;
             mag += std::fabs(ms);
         }
