@@ -261,7 +261,10 @@ void gemv_k23x8(int64_t nb, const Tile* x, const block_q8_k* q, float* y, int n_
         prefetch_ahead<sizeof(Tile)>(x + b);
         const int8_t* qa = q[b].qs;
         __m256i sumi = _mm256_setzero_si256(), side = _mm256_setzero_si256();  // side: Q2_K mins / Q3_K offset
+        // Unrolled, so that the shift counts 2g and 4h + g are immediates.
+#pragma GCC unroll 2
         for (int h = 0; h < 2; ++h)
+#pragma GCC unroll 4
             for (int g = 0; g < 4; ++g) {
                 const int p = 4 * h + g;
                 const __m128i raw8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].sc[p]));
