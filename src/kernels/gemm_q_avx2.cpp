@@ -345,76 +345,27 @@ void gemm_iq4_xs(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, floa
 }
 
 
-template <int T>
-struct k_q4_0 {
-    static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
-        gemm_q8x8<T, 8>(nb, pw, a, t0, y, ldy, n_rows);
-    }
-};
-template <int T>
-struct k_q4_1 {
-    static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
-        gemm_q8x8m<T>(nb, pw, a, t0, y, ldy, n_rows);
-    }
-};
-template <int T>
-struct k_q8_1s {
-    static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
-        gemm_q8x8m<T, true>(nb, pw, a, t0, y, ldy, n_rows);
-    }
-};
-template <int T>
-struct k_q8_0 {
-    static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
-        gemm_q8x8<T, 0>(nb, pw, a, t0, y, ldy, n_rows);
-    }
-};
-template <int T>
-struct k_iq4_xs {
-    static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
-        gemm_iq4_xs<T>(nb, pw, a, t0, y, ldy, n_rows);
-    }
-};
-template <int T>
-struct k_q5_0 {
-    static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
-        gemm_q8x8<T, 16>(nb, pw, a, t0, y, ldy, n_rows);
-    }
-};
-template <int T>
-struct k_q4_k {
-    static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
-        gemm_q4_k<T>(nb, pw, a, t0, y, ldy, n_rows);
-    }
-};
-
-template <int T>
-struct k_q6_k {
-    static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
-        gemm_q6_k<T>(nb, pw, a, t0, y, ldy, n_rows);
-    }
-};
-
-template <int T>
-struct k_q5_k {
-    static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
-        gemm_q4_k<T, 4>(nb, pw, a, t0, y, ldy, n_rows);
-    }
-};
-
-template <int T>
-struct k_q3_k {
-    static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
-        gemm_q2_k<T, true>(nb, pw, a, t0, y, ldy, n_rows);
-    }
-};
-
-template <int T>
-struct k_q2_k {
-    static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
-        gemm_q2_k<T, false>(nb, pw, a, t0, y, ldy, n_rows);
-    }
-};
+// The micro-kernels as simd::dispatch_tokens takes them: K<T>::run for T tokens.
+#define LOWBIT_TOKEN_KERNEL(name, ...)                                                                         \
+    template <int T>                                                                                       \
+    struct name {                                                                                          \
+        static void run(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy,  \
+                        int n_rows) {                                                                      \
+            __VA_ARGS__(nb, pw, a, t0, y, ldy, n_rows);                                                    \
+        }                                                                                                  \
+    };
+LOWBIT_TOKEN_KERNEL(k_q4_0, gemm_q8x8<T, 8>)
+LOWBIT_TOKEN_KERNEL(k_q4_1, gemm_q8x8m<T>)
+LOWBIT_TOKEN_KERNEL(k_q8_1s, gemm_q8x8m<T, true>)
+LOWBIT_TOKEN_KERNEL(k_q8_0, gemm_q8x8<T, 0>)
+LOWBIT_TOKEN_KERNEL(k_iq4_xs, gemm_iq4_xs<T>)
+LOWBIT_TOKEN_KERNEL(k_q5_0, gemm_q8x8<T, 16>)
+LOWBIT_TOKEN_KERNEL(k_q4_k, gemm_q4_k<T>)
+LOWBIT_TOKEN_KERNEL(k_q6_k, gemm_q6_k<T>)
+LOWBIT_TOKEN_KERNEL(k_q5_k, gemm_q4_k<T, 4>)
+LOWBIT_TOKEN_KERNEL(k_q3_k, gemm_q2_k<T, true>)
+LOWBIT_TOKEN_KERNEL(k_q2_k, gemm_q2_k<T, false>)
+#undef LOWBIT_TOKEN_KERNEL
 
 // Bits 2j, 2j+1 of each byte (0..3 per byte).
 inline __m256i crumb(__m256i v, int j) {
