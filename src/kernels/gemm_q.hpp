@@ -68,7 +68,7 @@ static_assert(sizeof(gemm_block_q8x8) == 288, "gemm_block_q8x8 must be 288 bytes
 // Asymmetric packed block (Q4_1, lowbit int4_g32_asym / int2_g64_asym): 32 columns x 8 rows (320 bytes).
 struct gemm_block_q8x8m {
     float d[8], m[8];      // row scales and minimums (0 for padding rows)
-    int8_t q[8][8][4];     // [group][row][i] unsigned codes 0..15
+    int8_t q[8][8][4];     // [group][row][i] codes 0..15 (the 8-bit formats: u - 128, signed)
 };
 static_assert(sizeof(gemm_block_q8x8m) == 320, "gemm_block_q8x8m must be 320 bytes");
 

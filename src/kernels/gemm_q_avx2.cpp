@@ -80,6 +80,35 @@ inline void pack_q8x8(const uint8_t* w, size_t row_stride, int n_rows, int64_t n
     }
 }
 
+// The integer block sums of the 8-row x 32-column packed blocks for T tokens (qa[t]: the token's 32
+// activation codes). Unsigned codes (<= 31): maddubs summed in int16 from the start values p16 (the
+// lanes may wrap but end in range), widened once. Signed codes: Q8_0's sign trick, widened per group
+// into isum, which holds the start values.
+template <int T>
+inline void block_sums_unsigned(const int8_t (*q)[8][4], const int8_t* const (&qa)[T], __m256i (&p16)[T],
+                                __m256i (&isum)[T]) {
+#pragma GCC unroll 1
+    for (int g = 0; g < 8; ++g) {
+        const __m256i wv = load32(q[g]);
+        for (int t = 0; t < T; ++t) p16[t] = _mm256_add_epi16(p16[t], _mm256_maddubs_epi16(wv, bcast4(qa[t] + 4 * g)));
+    }
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int t = 0; t < T; ++t) isum[t] = _mm256_madd_epi16(p16[t], ones);
+}
+template <int T>
+inline void block_sums_signed(const int8_t (*q)[8][4], const int8_t* const (&qa)[T], __m256i (&isum)[T]) {
+    const __m256i ones = _mm256_set1_epi16(1);
+#pragma GCC unroll 1
+    for (int g = 0; g < 8; ++g) {
+        const __m256i wv = load32(q[g]);
+        const __m256i aw = _mm256_sign_epi8(wv, wv);
+        for (int t = 0; t < T; ++t) {
+            const __m256i p = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(bcast4(qa[t] + 4 * g), wv));
+            isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, ones));
+        }
+    }
+}
+
 // Off: 8 (Q4_0), 16 (Q5_0, codes 0..31: the int16 lane sums end at sum (q - 16) a, |.| <= 32512) or
 // 0 (Q8_0, signed codes, sign trick).
 template <int T, int Off>
@@ -90,10 +119,11 @@ void gemm_q8x8(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
     const int32_t* s8[T];
     token_rows(a, t0, x, da);
     for (int t = 0; t < T; ++t) s8[t] = a.s + (t0 + t) * a.n_blocks;
-    const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[T];
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
+        const int8_t* qa[T];
+        for (int t = 0; t < T; ++t) qa[t] = x[t][b].qs;
         __m256i isum[T];
         if constexpr (Off != 0) {
             // Start from the -8 correction (see gemm_act): the int16 lane sums wrap but end in range.
@@ -102,24 +132,10 @@ void gemm_q8x8(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
                 p16[t] = _mm256_set1_epi32(s8[t][b]);
                 if constexpr (Off == 16) p16[t] = _mm256_slli_epi16(p16[t], 1);  // -16 sum: exact in int16
             }
-#pragma GCC unroll 1
-            for (int g = 0; g < 8; ++g) {
-                const __m256i wv = load32(w[b].q[g]);
-                for (int t = 0; t < T; ++t)
-                    p16[t] = _mm256_add_epi16(p16[t], _mm256_maddubs_epi16(wv, bcast4(x[t][b].qs + 4 * g)));
-            }
-            for (int t = 0; t < T; ++t) isum[t] = _mm256_madd_epi16(p16[t], ones);
+            block_sums_unsigned<T>(w[b].q, qa, p16, isum);
         } else {
             for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
-#pragma GCC unroll 1
-            for (int g = 0; g < 8; ++g) {
-                const __m256i wv = load32(w[b].q[g]);
-                const __m256i aw = _mm256_sign_epi8(wv, wv);
-                for (int t = 0; t < T; ++t) {
-                    const __m256i p = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(bcast4(x[t][b].qs + 4 * g), wv));
-                    isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, ones));
-                }
-            }
+            block_sums_signed<T>(w[b].q, qa, isum);
         }
         const __m256 dw = _mm256_loadu_ps(w[b].d);
         for (int t = 0; t < T; ++t) {
@@ -142,32 +158,19 @@ void gemm_q8x8m(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float
     const int32_t* sa[T];
     token_rows(a, t0, x, da);
     for (int t = 0; t < T; ++t) sa[t] = a.s + (t0 + t) * a.n_blocks * k_q8_1_sides;
-    const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[T];
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
+        const int8_t* qa[T];
+        for (int t = 0; t < T; ++t) qa[t] = x[t][b].qs;
         __m256i isum[T];
         if constexpr (Signed) {
             for (int t = 0; t < T; ++t) isum[t] = _mm256_set1_epi32(128 * sa[t][k_q8_1_sides * b + 1]);
-#pragma GCC unroll 1
-            for (int g = 0; g < 8; ++g) {
-                const __m256i wv = load32(w[b].q[g]);
-                const __m256i aw = _mm256_sign_epi8(wv, wv);
-                for (int t = 0; t < T; ++t) {
-                    const __m256i p = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(bcast4(x[t][b].qs + 4 * g), wv));
-                    isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, ones));
-                }
-            }
+            block_sums_signed<T>(w[b].q, qa, isum);
         } else {
             __m256i p16[T];
             for (int t = 0; t < T; ++t) p16[t] = _mm256_setzero_si256();
-#pragma GCC unroll 1
-            for (int g = 0; g < 8; ++g) {
-                const __m256i wv = load32(w[b].q[g]);
-                for (int t = 0; t < T; ++t)
-                    p16[t] = _mm256_add_epi16(p16[t], _mm256_maddubs_epi16(wv, bcast4(x[t][b].qs + 4 * g)));
-            }
-            for (int t = 0; t < T; ++t) isum[t] = _mm256_madd_epi16(p16[t], ones);
+            block_sums_unsigned<T>(w[b].q, qa, p16, isum);
         }
         const __m256 dw = _mm256_loadu_ps(w[b].d), mw = _mm256_loadu_ps(w[b].m);
         for (int t = 0; t < T; ++t) {
