@@ -406,13 +406,18 @@ int q8_0_side_offset(type t) {
         default: return 0;
     }
 }
-}  // namespace
-
-// The 8-bit asymmetric formats' tiles add 128 x (activation sum) per block to their signed code sums.
+// The 8-bit asymmetric integer formats, whose tiles add 128 x (activation sum) per block to their signed
+// code sums (Q8_1 activations).
 bool int8_asym(type t) {
-    return t == ext_type::int8_g32_asym || t == ext_type::int8_g64_asym || t == ext_type::int8_g128_asym ||
-           t == ext_type::int8_pc_asym;
+    switch (t) {
+#define LOWBIT_CASE(name, B, G, A, O) \
+        case ext_type::name: return A && B == 8;
+        LOWBIT_INT_FORMATS(LOWBIT_CASE)
+#undef LOWBIT_CASE
+        default: return false;
+    }
 }
+}  // namespace
 
 int64_t repack_act_side_count(type t, int64_t n_cols) {
     if (q8_0_side_offset(t) != 0 || int8_asym(t)) return n_cols / k_qk8_0;
