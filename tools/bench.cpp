@@ -14,7 +14,7 @@ namespace {
 struct args {
     std::string model, tokenizer;
     int64_t n_prompt = 512, n_gen = 128, n_batch = 512, depth = 0;
-    std::string kv = "f32";
+    std::string kv = "f32", repack = "all";
     int reps = 5, threads = 0;
     bool json = false;
 };
@@ -33,12 +33,14 @@ void setup(CLI::App& app) {
     sub->add_option("-r,--repetitions", a->reps, "repetitions");
     sub->add_option("-t,--threads", a->threads, "threads (default: all)");
     sub->add_option("--tokenizer", a->tokenizer, "tokenizer file for llama2.c checkpoints");
+    lowbit::cli::add_repack_option(sub, a->repack);
     sub->add_flag("--json", a->json, "machine-readable output");
     sub->callback([a] {
         namespace ev = lowbit::eval;
         const int threads = a->threads > 0 ? a->threads : lowbit::default_threads();
         lowbit::load_options lo;
         lo.tokenizer_path = a->tokenizer;
+        lo.repack = lowbit::cli::repack_option(a->repack);
         auto model = lowbit::llama_model::load(a->model, lo);
         struct row {
             std::string test;

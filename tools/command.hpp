@@ -5,7 +5,10 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
 #include <vector>
+
+#include "lowbit/model_file.hpp"
 
 namespace lowbit::cli {
 
@@ -16,6 +19,15 @@ std::vector<setup_fn>& registry();
 struct registrar {
     explicit registrar(setup_fn f) { registry().push_back(f); }
 };
+
+// `--repack all|compact|none` (load_options::repack) for the sub-commands that load llama models.
+inline void add_repack_option(CLI::App* sub, std::string& mode) {
+    sub->add_option("--repack", mode,
+                    "load-time tiles: all (default; types whose tiles take more memory keep their rows when "
+                    "that would not fit), compact (only tiles no larger than the rows), none")
+        ->check(CLI::IsMember({"all", "compact", "none"}));
+}
+inline repack_mode repack_option(const std::string& mode) { return repack_mode_from_name(mode).value(); }
 
 }  // namespace lowbit::cli
 

@@ -15,6 +15,7 @@ namespace {
 
 struct args {
     std::string model, reference, protocol = "chunks", gate, tokenizer, separator = "<|endoftext|>";
+    std::string repack = "all";
     std::string act_quant;  // "" (as the file says), none, dynamic: the model only, never the reference
     std::vector<std::string> files;
     int64_t n_ctx = 0, max_units = 0, gen = 32;
@@ -42,6 +43,7 @@ void run(const args& a) {
     o.max_units = a.max_units;
     lowbit::load_options lo;
     lo.tokenizer_path = a.tokenizer;
+    lo.repack = lowbit::cli::repack_option(a.repack);
     ev::eval_request req;
     if (!a.reference.empty()) req.reference = lowbit::llama_model::load(a.reference, lo);
     lo.act_quant = a.act_quant;
@@ -79,6 +81,7 @@ void setup(CLI::App& app) {
     sub->add_option("--act-quant", a->act_quant,
                     "int8 activations of the model: dynamic (per token, any model), none (weight-only); default: as its file says");
     sub->add_flag("--allow-long-context", a->allow_long, "allow -c beyond the model's context length");
+    lowbit::cli::add_repack_option(sub, a->repack);
     sub->add_flag("--json", a->json, "machine-readable output");
     sub->callback([a] { run(*a); });
 }

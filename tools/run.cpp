@@ -8,7 +8,7 @@
 namespace {
 
 struct args {
-    std::string model, prompt, tokenizer, act_quant, kv = "f32";
+    std::string model, prompt, tokenizer, act_quant, kv = "f32", repack = "all";
     lowbit::generate_options g;
     bool quiet = false;
 };
@@ -33,11 +33,13 @@ void setup(CLI::App& app) {
         ->check(CLI::IsMember({"f32", "f16"}));
     sub->add_option("--tokenizer", a->tokenizer, "tokenizer file for llama2.c checkpoints");
     sub->add_option("--act-quant", a->act_quant, "int8 activations: dynamic, none; default: as the model file says");
+    lowbit::cli::add_repack_option(sub, a->repack);
     sub->add_flag("-q,--quiet", a->quiet, "print only the generated text, no timings");
     sub->callback([a] {
         lowbit::load_options lo;
         lo.tokenizer_path = a->tokenizer;
         lo.act_quant = a->act_quant;
+        lo.repack = lowbit::cli::repack_option(a->repack);
         a->g.kv = lowbit::parse_kv_type(a->kv);
         auto model = lowbit::llama_model::load(a->model, lo);
         std::printf("%s", a->prompt.c_str());

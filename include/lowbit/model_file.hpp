@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -42,24 +43,34 @@ struct model_data {
     void set(const std::string& key, gguf_value v);  // add or replace a metadata key
 };
 
+// Load-time tiles of llama models (load_options::repack).
+enum class repack_mode { all, compact, none };
+
 struct load_options {
     // llama2.c: tokenizer file; empty = `tokenizer.bin` or `tok<vocab>.bin` beside the checkpoint.
     std::string tokenizer_path;
     // Activation quantization of llama models (src/quant/act_quant.hpp): "" = as the file says,
     // "none" = weight-only, "dynamic" = per-token int8 activations for every per-layer matrix.
     std::string act_quant;
-    // llama models: repack weight matrices into interleaved 8-row tiles at load (kernels/repack.hpp;
-    // the types with tiles) for faster generation, and copy the others' rows into huge-page memory
-    // (copy_rows), where the rows lie in a read-only file mapping (GGUF) whose pages can be handed
-    // back. Some tiles take more memory than the rows:
+    // llama models: which weight matrices are repacked into interleaved 8-row tiles at load
+    // (kernels/repack.hpp) for faster generation and prompts; the others' rows are copied into
+    // huge-page memory (copy_rows). Only rows in a read-only file mapping (GGUF) are touched; their
+    // pages are handed back. Most tiles take the rows' bytes; these take more:
+    //   - IQ3_XXS / IQ3_S: 4-bit codes, 4.31 bits per weight against 3.06 / 3.44 (+41% / +25%);
     //   - TQ1_0: +22%, its trits become 2-bit codes;
     //   - lowbit formats whose groups are larger than 32 columns or per channel: their scale (and
     //     minimum) repeats per 32 columns, e.g. int4_g128 4.5 against 4.125 bits per weight, int4_pc
     //     4.5 against 4;
     //   - nf4_dq and fp8_*_pt: f32 scales, 5 against 4.19 and 9 against 8 bits per weight.
-    // Set it false, or set the environment variable LOWBIT_REPACK=0, to keep the rows' size.
-    bool repack = true;
+    // all: every matrix whose type has tiles, except that when the extra bytes of the growing ones would
+    //      exceed half of the memory the system reports available, those keep their rows (a warning on
+    //      stderr says so); compact: only tiles that take no more bytes than the rows; none: no tiles.
+    // The environment variable LOWBIT_REPACK (all / 1, compact, none / 0) overrides this.
+    repack_mode repack = repack_mode::all;
 };
+
+// "all" / "1", "compact", "none" / "0" -> the mode; nullopt for anything else.
+std::optional<repack_mode> repack_mode_from_name(std::string_view s);
 
 // Detects the container from its first bytes (GGUF magic, safetensors header, llama2.c header) or,
 // for a directory, from `model.safetensors` / `model.safetensors.index.json` inside it.

@@ -229,7 +229,8 @@ void gemm_pack_tq1_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64
 struct iq3_subblock {
     uint32_t g[8];
     uint32_t signs;
-    float d;
+    int ls;   // the integer sub-block scale 2 sc + 1 (1..31)
+    float d;  // d ls (IQ3_XXS: times 1/4)
 };
 inline iq3_subblock iq3_xxs_subblock(const block_iq3_xxs& blk, int s) {
     uint32_t aux;  // four 7-bit sign indices (bit 7 of each sign byte is their parity) and the scale
@@ -237,14 +238,16 @@ inline iq3_subblock iq3_xxs_subblock(const block_iq3_xxs& blk, int s) {
     iq3_subblock o{};
     for (int l = 0; l < 8; ++l) o.g[l] = k_iq3xxs_grid[blk.qs[8 * s + l]];
     for (int l = 0; l < 4; ++l) o.signs |= static_cast<uint32_t>(k_iq_ksigns[(aux >> (7 * l)) & 127]) << (8 * l);
-    o.d = fp16_to_f32(blk.d) * static_cast<float>(2 * (aux >> 28) + 1) * 0.25f;
+    o.ls = 2 * static_cast<int>(aux >> 28) + 1;
+    o.d = fp16_to_f32(blk.d) * static_cast<float>(o.ls) * 0.25f;
     return o;
 }
 inline iq3_subblock iq3_s_subblock(const block_iq3_s& blk, int s) {
     iq3_subblock o{};
     for (int l = 0; l < 8; ++l) o.g[l] = k_iq3s_grid[blk.qs[8 * s + l] | ((blk.qh[s] >> l) & 1) << 8];
     std::memcpy(&o.signs, blk.signs + 4 * s, 4);
-    o.d = fp16_to_f32(blk.d) * static_cast<float>(2 * ((blk.scales[s / 2] >> (4 * (s % 2))) & 15) + 1);
+    o.ls = 2 * ((blk.scales[s / 2] >> (4 * (s % 2))) & 15) + 1;
+    o.d = fp16_to_f32(blk.d) * static_cast<float>(o.ls);
     return o;
 }
 void gemm_pack_iq3_xxs__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);

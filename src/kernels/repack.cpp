@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <array>
 #include <cstring>
 #include <new>
 #include <string>
@@ -32,6 +33,10 @@ namespace lowbit {
 namespace kernels {
 
 void unpack_q3_k_scales(const uint8_t* packed, int8_t* out);  // dot_ref.cpp: 16 scales, minus 32
+
+// IQ3 tiles' 16-entry tables (repack.hpp): the grid's 8 magnitudes, then their negatives.
+const int8_t k_iq3xxs_lut16[16] = {4, 12, 20, 28, 36, 44, 52, 62, -4, -12, -20, -28, -36, -44, -52, -62};
+const int8_t k_iq3s_lut16[16] = {1, 3, 5, 7, 9, 11, 13, 15, -1, -3, -5, -7, -9, -11, -13, -15};
 
 // ---- repacking: a pure re-arrangement of the stored bytes -----------------------------------------
 
@@ -223,6 +228,29 @@ void repack_tile_iq4_xs(const uint8_t* w, size_t row_stride, int n_rows, int64_t
     });
 }
 
+// IQ3_XXS / IQ3_S on tile_iq4_xsx8 (repack.hpp): each grid byte (a magnitude the table's first 8 entries
+// hold) as its level index, the weight's sign bit as bit 3; sc = the integer scale 2 sc + 1.
+template <const int8_t* Lut, class Block, iq3_subblock (*Sub)(const Block&, int)>
+void repack_tile_iq3(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_iq4_xsx8* out) {
+    static const auto level = [] {  // magnitude (< 64) -> level index
+        std::array<uint8_t, 64> t{};
+        for (uint8_t k = 0; k < 8; ++k) t[static_cast<size_t>(Lut[k])] = k;
+        return t;
+    }();
+    tile_rows<tile_iq4_xsx8, Block>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const Block& blk) {
+        o.d[r] = blk.d;
+        for (int s = 0; s < 8; ++s) {
+            const iq3_subblock sb = Sub(blk, s);
+            o.sc[s][r] = static_cast<int8_t>(sb.ls);
+            uint8_t code[32];
+            for (int i = 0; i < 32; ++i)
+                code[i] = static_cast<uint8_t>(level[iq_grid_lane(sb.g[i / 4], i % 4) & 63] | ((sb.signs >> i) & 1u) << 3);
+            for (int c = 0; c < 4; ++c)
+                for (int i = 0; i < 4; ++i) o.qs[s][c][r][i] = static_cast<uint8_t>(code[4 * c + i] | code[16 + 4 * c + i] << 4);
+        }
+    });
+}
+
 void repack_tile_q4_k(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_q4_kx8* out) {
     tile_rows<tile_q4_kx8, block_q4_k>(w, row_stride, n_rows, nb, out, [](auto& o, int r, const auto& blk) {
         put_scales_mins(o, r, blk);
@@ -382,6 +410,14 @@ void repack_tile(type t, const uint8_t* w, size_t row_stride, int n_rows, int64_
         case type::q2_k: repack_tile_q2_k(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_q2_kx8*>(dst)); break;
         case type::iq4_xs:
             repack_tile_iq4_xs(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_iq4_xsx8*>(dst));
+            break;
+        case type::iq3_xxs:
+            repack_tile_iq3<k_iq3xxs_lut16, block_iq3_xxs, iq3_xxs_subblock>(w, row_stride, n_rows, n_cols / k_qk_k,
+                                                                            static_cast<tile_iq4_xsx8*>(dst));
+            break;
+        case type::iq3_s:
+            repack_tile_iq3<k_iq3s_lut16, block_iq3_s, iq3_s_subblock>(w, row_stride, n_rows, n_cols / k_qk_k,
+                                                                      static_cast<tile_iq4_xsx8*>(dst));
             break;
         case type::q4_k: repack_tile_q4_k(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_q4_kx8*>(dst)); break;
         case type::q5_k: repack_tile_q5_k(w, row_stride, n_rows, n_cols / k_qk_k, static_cast<tile_q5_kx8*>(dst)); break;
@@ -559,6 +595,39 @@ void gemv_iq4_xsx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const
         }
         y[r] = acc;
     }
+}
+
+// IQ3 tiles over Q8_K activations: per 256-block sum += (d_a * d_w) * float(sum_s sc sum_j v a), times Post
+// at the end, as dot_iq3_xxs_q8_k__ref (Post 1/4) / dot_iq3_s_q8_k__ref (Post 1).
+template <const int8_t* Lut, float Post>
+void gemv_iq3x8_ref(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+    const auto* x = static_cast<const tile_iq4_xsx8*>(tiles);
+    const auto* q = static_cast<const block_q8_k*>(a);
+    for (int r = 0; r < n_rows; ++r) {
+        float sum = 0;
+        for (int64_t b = 0; b < nb; ++b) {
+            int sumi = 0;
+            for (int s = 0; s < 8; ++s) {
+                int sub = 0;
+                for (int c = 0; c < 4; ++c)
+                    for (int i = 0; i < 4; ++i) {
+                        const uint8_t v = x[b].qs[s][c][r][i];
+                        sub += Lut[v & 15] * q[b].qs[32 * s + 4 * c + i] + Lut[v >> 4] * q[b].qs[32 * s + 16 + 4 * c + i];
+                    }
+                sumi += x[b].sc[s][r] * sub;
+            }
+            sum += q[b].d * fp16_to_f32(x[b].d[r]) * static_cast<float>(sumi);
+        }
+        y[r] = Post * sum;
+    }
+}
+void gemv_iq3_xxsx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                              int n_rows) {
+    gemv_iq3x8_ref<k_iq3xxs_lut16, 0.25f>(nb, tiles, a, y, n_rows);
+}
+void gemv_iq3_sx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                            int n_rows) {
+    gemv_iq3x8_ref<k_iq3s_lut16, 1.0f>(nb, tiles, a, y, n_rows);
 }
 
 void gemv_q5_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
@@ -983,6 +1052,32 @@ void repack_unpack_iq4_xs__ref(int64_t nb, const void* tiles, void* dst) {
         }
 }
 
+// IQ3 tiles -> Q8_0's packed blocks, one per 32-column sub-block: the signed values, scale d sc Post (the
+// product gemm_pack_iq3_*'s iq3_*_subblock forms, in its order).
+namespace {
+template <const int8_t* Lut, float Post>
+void unpack_iq3_ref(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_iq4_xsx8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < nb; ++b)
+        for (int s = 0; s < 8; ++s) {
+            gemm_block_q8x8& o = out[8 * b + s];
+            for (int r = 0; r < 8; ++r) {
+                o.d[r] = fp16_to_f32(x[b].d[r]) * static_cast<float>(x[b].sc[s][r]) * Post;
+                for (int c = 0; c < 4; ++c)
+                    for (int i = 0; i < 4; ++i) {
+                        o.q[c][r][i] = Lut[x[b].qs[s][c][r][i] & 15];
+                        o.q[c + 4][r][i] = Lut[x[b].qs[s][c][r][i] >> 4];
+                    }
+            }
+        }
+}
+}  // namespace
+void repack_unpack_iq3_xxs__ref(int64_t nb, const void* tiles, void* dst) {
+    unpack_iq3_ref<k_iq3xxs_lut16, 0.25f>(nb, tiles, dst);
+}
+void repack_unpack_iq3_s__ref(int64_t nb, const void* tiles, void* dst) { unpack_iq3_ref<k_iq3s_lut16, 1.0f>(nb, tiles, dst); }
+
 void repack_unpack_q5_0__ref(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_q5_0x8*>(tiles);
     auto* out = static_cast<gemm_block_q8x8*>(dst);
@@ -1208,6 +1303,15 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
             k = {type::q8_k, k_qk_k, sizeof(tile_iq4_xsx8), avx2 ? gemv_iq4_xsx8_q8_k__avx2 : gemv_iq4_xsx8_q8_k__ref,
                  avx2 ? nullptr : repack_unpack_iq4_xs__ref};
             break;
+        // IQ3: IQ4_XS's tile with their tables; prompts: Q8_0's GEMM on the unpacked sub-blocks
+        case type::iq3_xxs:
+            k = {type::q8_k, k_qk_k, sizeof(tile_iq4_xsx8), avx2 ? gemv_iq3_xxsx8_q8_k__avx2 : gemv_iq3_xxsx8_q8_k__ref,
+                 avx2 ? repack_unpack_iq3_xxs__avx2 : repack_unpack_iq3_xxs__ref};
+            break;
+        case type::iq3_s:
+            k = {type::q8_k, k_qk_k, sizeof(tile_iq4_xsx8), avx2 ? gemv_iq3_sx8_q8_k__avx2 : gemv_iq3_sx8_q8_k__ref,
+                 avx2 ? repack_unpack_iq3_s__avx2 : repack_unpack_iq3_s__ref};
+            break;
         case type::q4_k:
             k = {type::q8_k, k_qk_k, sizeof(tile_q4_kx8), avx2 ? gemv_q4_kx8_q8_k__avx2 : gemv_q4_kx8_q8_k__ref,
                  avx2 ? repack_unpack_q4_k__avx2 : repack_unpack_q4_k__ref};
@@ -1347,6 +1451,28 @@ std::shared_ptr<const uint8_t> copy_rows(const std::vector<std::pair<const uint8
         at += n;
     }
     return owner;
+}
+
+size_t repacked_bytes(type t, int64_t n_rows, int64_t n_cols) {
+    if (n_rows <= 0 || !kernels::repack_supported(t, n_cols)) return 0;
+    const kernels::repack_kernels k = kernels::repack_kernel(t, isa_tier::ref);
+    return static_cast<size_t>((n_rows + kernels::k_tile_rows - 1) / kernels::k_tile_rows) *
+           static_cast<size_t>(n_cols / k.block) * k.tile_block_bytes;
+}
+
+size_t available_memory_bytes() {
+#if defined(__linux__)
+    FILE* f = std::fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    size_t kib = 0;
+    char line[256];
+    while (std::fgets(line, sizeof(line), f))
+        if (std::sscanf(line, "MemAvailable: %zu kB", &kib) == 1) break;
+    std::fclose(f);
+    return kib * 1024;
+#else
+    return 0;
+#endif
 }
 
 bool in_readonly_file_mapping(const void* p, size_t n) {

@@ -382,6 +382,25 @@ void repack_unpack_fp4_e2m1__avx2(int64_t nb, const void* tiles, void* dst);
 void gemv_iq4_xsx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_iq4_xsx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void repack_unpack_iq4_xs__ref(int64_t nb, const void* tiles, void* dst);
+// IQ3_XXS / IQ3_S on IQ4_XS's tile (tile_iq4_xsx8): each weight's signed grid value as a 4-bit code,
+// magnitude level | sign << 3, into the format's 16-entry table (k_iq3xxs_lut16: +-{4, 12, ..., 52, 62};
+// k_iq3s_lut16: +-{1, 3, ..., 15}); sc[s][r] = the sub-block scale 2 sc + 1; d[r] = the block's fp16 d.
+// 4.31 bits per weight in memory against the rows' 3.06 (IQ3_XXS) / 3.44 (IQ3_S): the grid's 8-bit
+// (9-bit) indices of 4 weights take one scalar table load each, which left the per-row dots compute
+// bound at ~4 GB/s per thread; a 4-bit code is one pshufb. GEMV over Q8_K activations, per 256-block
+// sum += (d_a * d[r]) * float(sum_s sc[s][r] sum_j v[code_j] a_j), times 1/4 at the end for IQ3_XXS:
+// bit-exact with dot_iq3_xxs_q8_k__ref / dot_iq3_s_q8_k__ref. The unpack gives, per 32-column sub-block,
+// the signed values and the scale d sc (IQ3_XXS: times 1/4) that gemm_pack_iq3_*'s rows give (Q8_0's GEMM).
+extern const int8_t k_iq3xxs_lut16[16];
+extern const int8_t k_iq3s_lut16[16];
+void gemv_iq3_xxsx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_iq3_xxsx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_iq3_sx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void gemv_iq3_sx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+void repack_unpack_iq3_xxs__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_iq3_xxs__avx2(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_iq3_s__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_iq3_s__avx2(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_nf4__avx2(int64_t nb, const void* tiles, void* dst);
 void gemv_q4_1x8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q4_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
@@ -547,6 +566,13 @@ std::shared_ptr<const uint8_t> copy_rows(const std::vector<std::pair<const uint8
 // false where that cannot be read): rows there can be replaced by a repacked copy without doubling
 // memory, since release_file_pages can then hand their pages back.
 bool in_readonly_file_mapping(const void* p, size_t n);
+
+// Bytes repack_matrix takes for n_rows x n_cols weights of type t (0 when repack_supported is false).
+size_t repacked_bytes(type t, int64_t n_rows, int64_t n_cols);
+
+// The memory the system reports available (Linux: MemAvailable of /proc/meminfo), in bytes; 0 where
+// that cannot be read.
+size_t available_memory_bytes();
 
 // Tells the kernel that [p, p + n) of a read-only file mapping will not be read again soon, so its
 // pages leave this process's resident set (a later read faults them back in from the file). Does

@@ -505,10 +505,12 @@ void repack_unpack_fp4_e2m1__avx2(int64_t nb, const void* tiles, void* dst) {
 }
 void repack_unpack_mxfp4__avx2(int64_t nb, const void* tiles, void* dst) { unpack_table4<k_mxfp4_kvalues, 1>(nb, tiles, dst); }
 
-// IQ4_XS: per sub-block the codebook sums times the rows' signed scales (int32), then per 256-block
-// acc = fma(d_a * d_w, float(sum), acc), as gemv_iq4_xsx8_q8_k__ref.
-void gemv_iq4_xsx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                              int n_rows) {
+// tile_iq4_xsx8 (IQ4_XS, IQ3_XXS, IQ3_S): per sub-block the table sums times the rows' scales (int32),
+// then per 256-block the float step: IQ4_XS (Fma) acc = fma(d_a * d_w, float(sum), acc), as
+// gemv_iq4_xsx8_q8_k__ref; IQ3 acc += (d_a * d_w) * float(sum) and times Post at the end, as
+// gemv_iq3x8_ref (the per-row dots' order).
+template <const int8_t* Lut, bool Fma, float Post = 1.0f>
+void gemv_sub8_table4(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
     const auto* x = static_cast<const tile_iq4_xsx8*>(tiles);
     const auto* q = static_cast<const block_q8_k*>(a);
     __m256 acc = _mm256_setzero_ps();
@@ -517,13 +519,56 @@ void gemv_iq4_xsx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, cons
         __m256i sumi = _mm256_setzero_si256();
         for (int s = 0; s < 8; ++s) {
             const __m256i sc = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x[b].sc[s])));
-            sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(table4_group_sums<k_iq4nl_values>(x[b].qs[s], q[b].qs + 32 * s), sc));
+            sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(table4_group_sums<Lut>(x[b].qs[s], q[b].qs + 32 * s), sc));
         }
         const __m256 d = _mm256_mul_ps(_mm256_set1_ps(q[b].d), load_fp16x8(x[b].d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
+        if constexpr (Fma)
+            acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
+        else
+            acc = _mm256_add_ps(acc, opaque(_mm256_mul_ps(d, _mm256_cvtepi32_ps(sumi))));
     }
+    if constexpr (Post != 1.0f) acc = _mm256_mul_ps(acc, _mm256_set1_ps(Post));
     store_rows(y, acc, n_rows);
 }
+
+void gemv_iq4_xsx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                              int n_rows) {
+    gemv_sub8_table4<k_iq4nl_values, true>(nb, tiles, a, y, n_rows);
+}
+void gemv_iq3_xxsx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                               int n_rows) {
+    gemv_sub8_table4<k_iq3xxs_lut16, false, 0.25f>(nb, tiles, a, y, n_rows);
+}
+void gemv_iq3_sx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                             int n_rows) {
+    gemv_sub8_table4<k_iq3s_lut16, false>(nb, tiles, a, y, n_rows);
+}
+
+// IQ3 tiles -> Q8_0's packed blocks, one per 32-column sub-block (as unpack_iq3_ref).
+namespace {
+template <const int8_t* Lut, float Post>
+void unpack_iq3(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_iq4_xsx8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    const __m256i m4 = _mm256_set1_epi8(0x0F), lut = lut16<Lut>();
+    for (int64_t b = 0; b < nb; ++b) {
+        const __m256 d = load_fp16x8(x[b].d);
+        for (int s = 0; s < 8; ++s) {
+            gemm_block_q8x8& o = out[8 * b + s];
+            const __m256 sc = _mm256_cvtepi32_ps(
+                _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x[b].sc[s]))));
+            _mm256_storeu_ps(o.d, _mm256_mul_ps(_mm256_mul_ps(d, sc), _mm256_set1_ps(Post)));
+            for (int c = 0; c < 4; ++c) {
+                const __m256i w = load32(x[b].qs[s][c]);
+                store32(o.q[c], _mm256_shuffle_epi8(lut, _mm256_and_si256(w, m4)));
+                store32(o.q[c + 4], _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(w, 4), m4)));
+            }
+        }
+    }
+}
+}  // namespace
+void repack_unpack_iq3_xxs__avx2(int64_t nb, const void* tiles, void* dst) { unpack_iq3<k_iq3xxs_lut16, 0.25f>(nb, tiles, dst); }
+void repack_unpack_iq3_s__avx2(int64_t nb, const void* tiles, void* dst) { unpack_iq3<k_iq3s_lut16, 1.0f>(nb, tiles, dst); }
 
 namespace {
 // Signed int8 codes in Q8_0's tile layout (tile_q8_0x8, tile_q8_1x8) times the activations: int32 lanes.

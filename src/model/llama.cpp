@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <string_view>
 
 #include "core/parallel.hpp"
 #include "formats/lowbit_formats.hpp"
@@ -194,12 +197,49 @@ llama_model::llama_model(model_data m, const load_options& opt) : data_(std::mov
     // file mapping (GGUF loads): the rows' pages are handed back to the kernel once the tiles exist, so
     // memory does not double. Rows in owned buffers (models built in memory) are left as they are.
     const char* env_repack = std::getenv("LOWBIT_REPACK");
-    if (opt.repack && !(env_repack && std::strcmp(env_repack, "0") == 0)) {
-        auto repack = [](weight_matrix& w) {
-            if (w.act.mode != act_mode::none ||
-                !kernels::repack_rows_supported(w.t, w.data, w.row_stride, w.n_rows, w.n_cols) ||
-                !in_readonly_file_mapping(w.data, w.n_bytes()))
-                return;
+    repack_mode mode = opt.repack;
+    if (env_repack) {
+        const auto m = repack_mode_from_name(env_repack);
+        LOWBIT_REQUIRE(m.has_value(), "LOWBIT_REPACK={}: expected all (1), compact or none (0)", env_repack);
+        mode = *m;
+    }
+    if (mode != repack_mode::none) {
+        auto can_repack = [](const weight_matrix& w) {
+            return w.act.mode == act_mode::none &&
+                   kernels::repack_rows_supported(w.t, w.data, w.row_stride, w.n_rows, w.n_cols) &&
+                   in_readonly_file_mapping(w.data, w.n_bytes());
+        };
+        // Bytes w's tiles take beyond its rows (those rows padded to whole tiles, as the tiles are).
+        auto growth = [](const weight_matrix& w) -> size_t {
+            const size_t tiles = repacked_bytes(w.t, w.n_rows, w.n_cols);
+            const size_t rows = static_cast<size_t>((w.n_rows + kernels::k_tile_rows - 1) / kernels::k_tile_rows *
+                                                    kernels::k_tile_rows) * row_bytes(w.t, w.n_cols);
+            return tiles > rows ? tiles - rows : 0;
+        };
+        // all: the growing tiles (load_options::repack) keep their rows when their extra bytes would
+        // exceed half of the memory the system reports available.
+        if (mode == repack_mode::all) {
+            size_t extra = 0;
+            int n_growing = 0;
+            auto count = [&](const weight_matrix& w) {
+                if (!can_repack(w) || growth(w) == 0) return;
+                extra += growth(w);
+                ++n_growing;
+            };
+            for (const auto& L : layers_)
+                for (const weight_matrix* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) count(*w);
+            count(output_);
+            const size_t avail = available_memory_bytes();
+            mode = resolve_repack_mode(mode, extra, avail);
+            if (mode == repack_mode::compact)
+                std::fprintf(stderr,
+                             "lowbit: %s: %d weight matrices keep their rows (repack mode compact): their "
+                             "tiles would take %zu MiB more than the rows, over half of the %zu MiB available\n",
+                             data_.source_path.c_str(), n_growing, extra >> 20, avail >> 20);
+        }
+        auto repack = [&](weight_matrix& w) {
+            if (!can_repack(w)) return;
+            if (mode == repack_mode::compact && growth(w) > 0) return;
             w.tiles = repack_matrix(w.t, w.data, w.row_stride, w.n_rows, w.n_cols);
             release_file_pages(w.data, w.n_bytes());
         };
@@ -261,6 +301,19 @@ llama_model::llama_model(model_data m, const load_options& opt) : data_(std::mov
         n_params_ += t.n_elements();
         n_bytes_ += t.bytes.size();
     }
+}
+
+repack_mode resolve_repack_mode(repack_mode requested, size_t extra_bytes, size_t available_bytes) {
+    if (requested == repack_mode::all && available_bytes > 0 && extra_bytes > available_bytes / 2)
+        return repack_mode::compact;
+    return requested;
+}
+
+std::optional<repack_mode> repack_mode_from_name(std::string_view s) {
+    if (s == "all" || s == "1") return repack_mode::all;
+    if (s == "compact") return repack_mode::compact;
+    if (s == "none" || s == "0") return repack_mode::none;
+    return std::nullopt;
 }
 
 std::shared_ptr<const llama_model> llama_model::load(const std::string& path, const load_options& opt) {

@@ -64,6 +64,11 @@ struct llama_layer {
     weight_matrix wqkv, w_gate_up;
 };
 
+// The repack mode llama_model's loader applies (load_options::repack): `all` becomes `compact` when the
+// tiles that take more memory than their rows would add extra_bytes over half of available_bytes (0:
+// unknown, no check); any other request stands.
+repack_mode resolve_repack_mode(repack_mode requested, size_t extra_bytes, size_t available_bytes);
+
 class llama_model {
 public:
     // Takes ownership of the loaded data (the mappings stay alive with it) and checks every tensor's

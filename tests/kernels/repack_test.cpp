@@ -45,7 +45,7 @@ constexpr uint32_t k_seed = 20261124;
 // int3: tile_int3x8)
 #define LOWBIT_TYPE(name, B, G, A, O) ext_type::name,
 const type k_types[] = {type::q2_k, type::q3_k, type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::q8_0, type::q4_k, type::q5_k,
-                        type::q6_k, type::iq4_xs, ext_type::nf4, ext_type::nf4_dq, type::mxfp4, type::tq2_0, type::tq1_0, ext_type::fp4_e2m1,
+                        type::q6_k, type::iq4_xs, type::iq3_xxs, type::iq3_s, ext_type::nf4, ext_type::nf4_dq, type::mxfp4, type::tq2_0, type::tq1_0, ext_type::fp4_e2m1,
                         LOWBIT_INT_FORMATS(LOWBIT_TYPE)};  // every integer format (kernels/int_formats.hpp)
 #undef LOWBIT_TYPE
 

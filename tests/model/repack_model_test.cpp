@@ -27,6 +27,8 @@
 #include <iterator>
 #include <memory>
 #include <random>
+#include <cstdlib>
+#include <optional>
 #include <vector>
 
 #include "core/cpu.hpp"
@@ -73,7 +75,7 @@ private:
 
 TEST(RepackModel, LogitsWithTilesEqualPlainRows) {
     const std::string dir = test::temp_dir();
-    for (type t : {type::q2_k, type::q3_k, type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::iq4_xs, type::q8_0, type::q4_k, type::q5_k, type::q6_k,
+    for (type t : {type::q2_k, type::q3_k, type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::iq4_xs, type::iq3_xxs, type::iq3_s, type::q8_0, type::q4_k, type::q5_k, type::q6_k,
                    ext_type::int4_g32, ext_type::int4_g64, ext_type::int4_g128, ext_type::int4_g32_asym, ext_type::int8_g32,
                    ext_type::nf4, ext_type::fp8_e4m3, ext_type::fp8_e5m2, ext_type::int2_g32, ext_type::int2_g128,
                    ext_type::ternary_g64, type::mxfp4, type::tq2_0, type::tq1_0, type::f16, type::bf16,
@@ -85,7 +87,7 @@ TEST(RepackModel, LogitsWithTilesEqualPlainRows) {
         const std::string path = dir + "/tiny-" + type_name(t) + ".gguf";
         write_synth_llama(tiny(t), path);
         load_options plain_opt, tiled_opt;
-        plain_opt.repack = false;
+        plain_opt.repack = repack_mode::none;
         const auto plain = llama_model::load(path, plain_opt);
         const auto tiled = llama_model::load(path, tiled_opt);
         for (const auto& L : tiled->layers())
@@ -142,13 +144,13 @@ TEST(RepackModel, LogitsWithTilesEqualPlainRows) {
 // per-row kernels run either way, so the logits equal the mapped rows' bit for bit at both tiers.
 TEST(RepackModel, RowsWithoutTilesCopiedAndStacked) {
     const std::string dir = test::temp_dir();
-    for (type t : {type::f32, type::iq3_xxs, type::iq3_s}) {
+    for (type t : {type::f32}) {  // since IQ3_XXS / IQ3_S got tiles, the only weight type without them
         SCOPED_TRACE(type_name(t));
-        ASSERT_FALSE(kernels::repack_supported(t, 64));
+        ASSERT_FALSE(kernels::repack_supported(t, 256));
         const std::string path = dir + "/tiny-rows-" + type_name(t) + ".gguf";
         write_synth_llama(tiny(t), path);
         load_options plain_opt;
-        plain_opt.repack = false;
+        plain_opt.repack = repack_mode::none;
         const auto plain = llama_model::load(path, plain_opt);
         const auto copied = llama_model::load(path);
         for (const auto& L : copied->layers()) {
@@ -237,6 +239,77 @@ TEST(RepackModel, NonFiniteFp8CodesAreRefused) {
         EXPECT_NE(msg.find("row 1, column 5"), std::string::npos) << msg;
         EXPECT_NE(msg.find("NaN/Inf FP8 code"), std::string::npos) << msg;
     }
+}
+
+// repack modes: compact keeps the rows of the types whose tiles take more memory than the rows
+// (IQ3_XXS, TQ1_0, nf4_dq) and tiles the others (Q4_0, IQ4_NL); LOWBIT_REPACK overrides the option
+// and a value it does not know is refused; `all` falls back to compact only past half the memory
+// available.
+class env_scope {
+public:
+    env_scope(const char* name, const char* value) : name_(name) { ::setenv(name, value, 1); }
+    ~env_scope() { ::unsetenv(name_); }
+
+private:
+    const char* name_;
+};
+
+TEST(RepackModel, CompactModeKeepsRowsOfGrowingTiles) {
+    const std::string dir = test::temp_dir();
+    for (type t : {type::iq3_xxs, type::tq1_0, ext_type::nf4_dq, type::q4_0, type::iq4_nl}) {
+        SCOPED_TRACE(type_name(t));
+        const bool grows = t == type::iq3_xxs || t == type::tq1_0 || t == ext_type::nf4_dq;
+        EXPECT_EQ(repacked_bytes(t, 256, 256) > 256 * row_bytes(t, 256), grows);
+        const std::string path = dir + "/tiny-compact-" + type_name(t) + ".gguf";
+        write_synth_llama(tiny(t), path);
+        load_options plain_opt, compact_opt;
+        plain_opt.repack = repack_mode::none;
+        compact_opt.repack = repack_mode::compact;
+        const auto plain = llama_model::load(path, plain_opt);
+        for (bool via_env : {false, true}) {
+            std::optional<env_scope> env;
+            if (via_env) env.emplace("LOWBIT_REPACK", "compact");
+            const auto compact = llama_model::load(path, via_env ? load_options{} : compact_opt);
+            for (const auto& L : compact->layers())
+                for (const weight_matrix* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) {
+                    EXPECT_EQ(w->tiles == nullptr, grows) << w->name;
+                    if (grows) EXPECT_NE(w->rows_owner, nullptr) << w->name << ": rows not copied";
+                }
+            if (grows) {  // the same per-row kernels as the plain rows: the same logits
+                const auto a = run(plain), b = run(compact);
+                ASSERT_EQ(a.size(), b.size());
+                for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << "logit " << i;
+            }
+        }
+    }
+    {
+        env_scope env("LOWBIT_REPACK", "none");  // the environment overrides the option
+        const auto m = llama_model::load(dir + "/tiny-compact-q4_0.gguf");
+        EXPECT_EQ(m->layers()[0].wq.tiles, nullptr);
+    }
+    env_scope env("LOWBIT_REPACK", "sometimes");
+    try {
+        llama_model::load(dir + "/tiny-compact-q4_0.gguf");
+        FAIL() << "LOWBIT_REPACK=sometimes was accepted";
+    } catch (const error& e) {
+        EXPECT_NE(std::string(e.what()).find("LOWBIT_REPACK=sometimes: expected all (1), compact or none (0)"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
+TEST(RepackModel, AllFallsBackToCompactOnlyPastHalfTheAvailableMemory) {
+    EXPECT_EQ(resolve_repack_mode(repack_mode::all, 0, 100), repack_mode::all);
+    EXPECT_EQ(resolve_repack_mode(repack_mode::all, 50, 100), repack_mode::all);
+    EXPECT_EQ(resolve_repack_mode(repack_mode::all, 51, 100), repack_mode::compact);
+    EXPECT_EQ(resolve_repack_mode(repack_mode::all, size_t(1) << 40, 0), repack_mode::all);  // unknown: no check
+    EXPECT_EQ(resolve_repack_mode(repack_mode::compact, 0, 100), repack_mode::compact);
+    EXPECT_EQ(resolve_repack_mode(repack_mode::none, 0, 100), repack_mode::none);
+    EXPECT_GT(available_memory_bytes(), size_t(0));  // Linux: /proc/meminfo
+    EXPECT_EQ(repack_mode_from_name("1"), repack_mode::all);
+    EXPECT_EQ(repack_mode_from_name("0"), repack_mode::none);
+    EXPECT_EQ(repack_mode_from_name("compact"), repack_mode::compact);
+    EXPECT_EQ(repack_mode_from_name("Compact"), std::nullopt);
 }
 
 TEST(RepackModel, InMemoryModelsAreNotRepacked) {
