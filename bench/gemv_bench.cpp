@@ -278,7 +278,7 @@ int register_all() {
             ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
     for (type t : {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::iq4_nl, type::q8_0, type::q2_k, type::q3_k, type::q4_k,
                    type::q5_k, type::q6_k, ext_type::fp8_e4m3, ext_type::fp8_e5m2, type::tq2_0, type::tq1_0, type::f16,
-                   type::bf16, ext_type::int3_g32}) {
+                   type::bf16, ext_type::int3_g32, type::iq4_xs, type::iq3_xxs, type::iq3_s}) {
         benchmark::RegisterBenchmark(("BM_gemv_big_tiled/" + type_name(t)).c_str(), BM_gemv_big_tiled, t)
             ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
         for (bool tiled : {false, true})

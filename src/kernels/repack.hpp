@@ -553,8 +553,8 @@ std::shared_ptr<const repacked_matrix> repack_matrix(type t, const uint8_t* w, s
 // Throws lowbit::error if the parts do not fit together or memory cannot be allocated.
 std::shared_ptr<const repacked_matrix> stack_repacked(std::vector<std::shared_ptr<const repacked_matrix>>& parts);
 
-// A load-time copy of stored rows for the types without tiles (F32, the IQ2 / IQ3 / IQ1 and
-// other per-row formats): the parts' bytes one after another in one buffer, 2 MiB aligned and advised
+// A load-time copy of stored rows for the matrices without tiles (F32, and the growing types that
+// repack_mode::compact leaves as rows): the parts' bytes one after another in one buffer, 2 MiB aligned and advised
 // into transparent huge pages as the tiles are, so that generation streams them with fewer TLB misses
 // than from the file's 4 KiB page-cache pages, and parts that read one input (q, k, v; gate, up) can
 // run as one product over contiguous rows. Copied by n_threads threads (0: all).
