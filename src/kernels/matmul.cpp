@@ -1,6 +1,7 @@
 #include "kernels/matmul.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "core/cpu.hpp"
 #include "core/parallel.hpp"
@@ -53,18 +54,45 @@ bool matmul_tiled(const weight_matrix& w, int64_t n_tokens, const float* x, int6
         quant(x + t * ldx, qt, k);
         kernels::repack_act_sides(w.t, qt, k, side + n_side * t);
     }
+    const auto rows_of = [&](int64_t i) {
+        return static_cast<int>(std::min<int64_t>(kernels::k_tile_rows, w.n_rows - i * kernels::k_tile_rows));
+    };
+    const auto one = [&](int64_t i) {
+        for (int64_t t = 0; t < n_tokens; ++t)
+            kr.gemv(p.n_blocks, p.tile(i), qa + arb * static_cast<size_t>(t), side + n_side * t,
+                    y + t * ldy + i * kernels::k_tile_rows, rows_of(i));
+    };
     // Chunks of a multiple of 2 tiles (16 rows, as the per-row path) keep each thread's writes to y
     // apart, about 8 per thread, taken from a shared counter.
-    const int64_t n_units = (p.n_tiles + 1) / 2;
-    const int64_t per = std::max<int64_t>(1, n_units / (8 * std::max(n_threads, 1)));
-    const int64_t n_chunks = (n_units + per - 1) / per;
+    // LOWBIT_GEMV2=0: one tile at a time even where a two-tile kernel exists (for A/B measurements).
+    static const bool no_pairs = std::getenv("LOWBIT_GEMV2") && std::getenv("LOWBIT_GEMV2")[0] == '0';
+    if (!kr.gemv2 || p.n_tiles < 4 || no_pairs) {
+        const int64_t n_units = (p.n_tiles + 1) / 2;
+        const int64_t per = std::max<int64_t>(1, n_units / (8 * std::max(n_threads, 1)));
+        const int64_t n_chunks = (n_units + per - 1) / per;
+        parallel_for_dynamic(n_chunks, std::max(n_threads, 1), [&](int64_t c, int) {
+            const int64_t i1 = std::min(p.n_tiles, (c + 1) * per * 2);
+            for (int64_t i = c * per * 2; i < i1; ++i) one(i);
+        });
+        return true;
+    }
+    // Two weight streams per thread (repack_kernels::gemv2): tile i of the first half [0, h) runs in
+    // lockstep with tile i + h of the second; chunks of `per` (even) first-half tiles, about 8 per thread.
+    const int64_t h = (p.n_tiles + 1) / 2;
+    const int64_t per = std::max<int64_t>(2, h / (8 * std::max(n_threads, 1)) / 2 * 2);
+    const int64_t n_chunks = (h + per - 1) / per;
     parallel_for_dynamic(n_chunks, std::max(n_threads, 1), [&](int64_t c, int) {
-        const int64_t i1 = std::min(p.n_tiles, (c + 1) * per * 2);
-        for (int64_t i = c * per * 2; i < i1; ++i) {
-            const int rows = static_cast<int>(std::min<int64_t>(kernels::k_tile_rows, w.n_rows - i * kernels::k_tile_rows));
+        const int64_t i1 = std::min(h, (c + 1) * per);
+        for (int64_t i = c * per; i < i1; ++i) {
+            const int64_t j = i + h;
+            if (j >= p.n_tiles) {
+                one(i);
+                continue;
+            }
             for (int64_t t = 0; t < n_tokens; ++t)
-                kr.gemv(p.n_blocks, p.tile(i), qa + arb * static_cast<size_t>(t), side + n_side * t,
-                        y + t * ldy + i * kernels::k_tile_rows, rows);
+                kr.gemv2(p.n_blocks, p.tile(i), p.tile(j), qa + arb * static_cast<size_t>(t), side + n_side * t,
+                         y + t * ldy + i * kernels::k_tile_rows, y + t * ldy + j * kernels::k_tile_rows, rows_of(i),
+                         rows_of(j));
         }
     });
     return true;

@@ -1326,6 +1326,7 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
             break;
         default: break;
     }
+    if (avx2 && k.gemv) k.gemv2 = gemv2_kernel_avx2(k.gemv);
     return k;
 }
 

@@ -347,6 +347,13 @@ void repack_act_sides(type t, const void* a, int64_t n_cols, int32_t* side);
 // y[r] = row r of the tile . a, r < n_rows (1..8), from nb tile blocks at `tiles`. Never throws.
 using gemv_tile_fn = void (*)(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
                               int n_rows);
+// Two tiles of one matrix in lockstep, block by block: tile a's results to y_a (rows_a rows), tile b's
+// to y_b, each bit for bit what gemv_tile_fn gives it. matmul_tiled pairs tiles from two distant parts
+// of the matrix, so that each thread reads two weight streams at once: on the 2-core Zen 3 VM two
+// streams per core kept more reads in flight than one (a standalone Q4_0 loop: 20 -> 26-29 GB/s on one
+// core, 33-35 -> 36-38 GB/s on two).
+using gemv_tile2_fn = void (*)(int64_t nb, const void* tiles_a, const void* tiles_b, const void* a, const int32_t* side,
+                               float* y_a, float* y_b, int rows_a, int rows_b);
 
 void gemv_q4_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_iq4_nlx8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
@@ -510,10 +517,14 @@ struct repack_kernels {
     // Activation rows for gemv / gemm: prep(x, dst, n_cols) when set (FP8), else quantize_act_kernel(act).
     void (*prep)(const float* x, void* dst, int64_t n) = nullptr;
     gemm_tile_fn gemm = nullptr;  // prompt GEMM from the tiles (FP8 at AVX2), or none
+    gemv_tile2_fn gemv2 = nullptr;  // gemv over two tiles in lockstep (AVX2), or none
 };
 // The kernels for weight type `t` at `tier` (falling back to __ref); block == 0 and null functions when
 // `t` has no tiled layout.
 repack_kernels repack_kernel(type t, isa_tier tier);
+// The two-tile twin of an AVX2 tile GEMV (repack_kernels::gemv2), or null where it has none (the float
+// kernels of FP8 / F16 / BF16).
+gemv_tile2_fn gemv2_kernel_avx2(gemv_tile_fn one);
 // Whether matrices of type `t` with rows of n_cols can be repacked (a tiled layout exists and n_cols
 // is a whole number of blocks).
 bool repack_supported(type t, int64_t n_cols);

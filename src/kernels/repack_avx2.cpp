@@ -191,50 +191,80 @@ inline __m256i table4_sums(const Tile& x, const int8_t* qa) {
     return table4_group_sums<Lut>(x.qs, qa);
 }
 
+// The tile GEMVs are written as one block step, step(x, b, acc) -> acc plus tile block b of the tile
+// at x; tiles_gemv runs it over N tiles in lockstep (N = 2: gemv_tile2_fn), each tile with its own
+// accumulator, so every tile's float sums are those of N = 1. gemv1 / gemv2 give the two signatures
+// for a step made by Make(a, side).
+template <int N, class Tile, float Post, class Step>
+inline void tiles_gemv(int64_t nb, const void* const (&tiles)[N], float* const (&y)[N], const int (&n_rows)[N], Step step) {
+    const Tile* x[N];
+    __m256 acc[N];
+    for (int s = 0; s < N; ++s) {
+        x[s] = static_cast<const Tile*>(tiles[s]);
+        acc[s] = _mm256_setzero_ps();
+    }
+    for (int64_t b = 0; b < nb; ++b)
+        for (int s = 0; s < N; ++s) acc[s] = step(x[s], b, acc[s]);
+    for (int s = 0; s < N; ++s) {
+        if constexpr (Post != 1.0f) acc[s] = _mm256_mul_ps(acc[s], _mm256_set1_ps(Post));
+        store_rows(y[s], acc[s], n_rows[s]);
+    }
+}
+template <class Tile, auto Make, float Post = 1.0f>
+void gemv1(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {
+    tiles_gemv<1, Tile, Post>(nb, {tiles}, {y}, {n_rows}, Make(a, side));
+}
+template <class Tile, auto Make, float Post = 1.0f>
+void gemv2(int64_t nb, const void* tiles_a, const void* tiles_b, const void* a, const int32_t* side, float* y_a,
+           float* y_b, int rows_a, int rows_b) {
+    tiles_gemv<2, Tile, Post>(nb, {tiles_a, tiles_b}, {y_a, y_b}, {rows_a, rows_b}, Make(a, side));
+}
+// Defines the exported GEMV `name` (gemv_tile_fn) and its two-tile twin name##_x2 (gemv_tile2_fn) from one
+// block step (the template arguments of gemv1 / gemv2: Tile, Make[, Post]).
+#define LOWBIT_TILE_GEMV(name, ...)                                                                                  \
+    void name(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {             \
+        gemv1<__VA_ARGS__>(nb, tiles, a, side, y, n_rows);                                                           \
+    }                                                                                                                \
+    void name##_x2(int64_t nb, const void* ta, const void* tb, const void* a, const int32_t* side, float* ya,        \
+                   float* yb, int ra, int rb) {                                                                      \
+        gemv2<__VA_ARGS__>(nb, ta, tb, a, side, ya, yb, ra, rb);                                                     \
+    }
+
 // Q8_0 activations: acc += float(sums + side[b]) * (d_w[r] * d_a); the side value is Q4_0's / Q5_0's
 // -8 / -16 x (activation sum), none for IQ4_NL / NF4. Div > 1 (NF4): d_w / Div, as (d_w * (1 / Div)) * d_a.
 template <class Tile, __m256i (*Sums)(const Tile&, const int8_t*), bool Side, int Div = 1>
-void gemv_q8_0_act(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {
-    const auto* x = static_cast<const Tile*>(tiles);
+inline auto q8_0_act_step(const void* a, const int32_t* side) {
     const auto* q = static_cast<const block_q8_0*>(a);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
+    return [q, side](const Tile* x, int64_t b, __m256 acc) {
         prefetch_ahead<sizeof(Tile)>(x + b);
         __m256i sumi = Sums(x[b], q[b].qs);
         if constexpr (Side) sumi = _mm256_add_epi32(sumi, _mm256_set1_epi32(side[b]));
         __m256 dw = load_scales(x[b].d);
         if constexpr (Div != 1) dw = _mm256_mul_ps(dw, _mm256_set1_ps(1.0f / Div));
         const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(_cvtsh_ss(q[b].d)));
-        acc = _mm256_add_ps(acc, opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d)));
-    }
-    store_rows(y, acc, n_rows);
+        return _mm256_add_ps(acc, opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d)));
+    };
 }
 
 // Q8_1 activations (Q4_1, Q5_1): acc += float(sums) * (d_w[r] * d_a) + m_w[r] * s_a.
 // Side (the 8-bit asymmetric tiles): sums + side[b], 128 x the activation sum.
 template <class Tile, __m256i (*Sums)(const Tile&, const int8_t*), bool Side = false>
-void gemv_q8_1_act(int64_t nb, const void* tiles, const void* a, float* y, int n_rows, const int32_t* side = nullptr) {
-    const auto* x = static_cast<const Tile*>(tiles);
+inline auto q8_1_act_step(const void* a, const int32_t* side) {
     const auto* q = static_cast<const block_q8_1*>(a);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
+    return [q, side](const Tile* x, int64_t b, __m256 acc) {
         prefetch_ahead<sizeof(Tile)>(x + b);
         __m256i sumi = Sums(x[b], q[b].qs);
         if constexpr (Side) sumi = _mm256_add_epi32(sumi, _mm256_set1_epi32(side[b]));
         const __m256 d = _mm256_mul_ps(load_fp16x8(x[b].d), _mm256_set1_ps(_cvtsh_ss(q[b].d)));
         const __m256 prod = opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d));
         const __m256 mins = opaque(_mm256_mul_ps(load_fp16x8(x[b].m), _mm256_set1_ps(_cvtsh_ss(q[b].s))));
-        acc = _mm256_add_ps(acc, opaque(_mm256_add_ps(prod, mins)));
-    }
-    store_rows(y, acc, n_rows);
+        return _mm256_add_ps(acc, opaque(_mm256_add_ps(prod, mins)));
+    };
 }
 
 }  // namespace
 
-void gemv_q4_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                            int n_rows) {
-    gemv_q8_0_act<tile_q4_0x8, nibble_sums<tile_q4_0x8>, true>(nb, tiles, a, side, y, n_rows);
-}
+LOWBIT_TILE_GEMV(gemv_q4_0x8_q8_0__avx2, tile_q4_0x8, q8_0_act_step<tile_q4_0x8, nibble_sums<tile_q4_0x8>, true>)
 
 // Bit k of each byte of v moved to bit 2 (masked by m4 = 4 in every byte): one 16-bit shift, which for
 // k <= 7 never carries a bit across the byte boundary into bit 2.
@@ -250,14 +280,14 @@ inline __m256i high_bit_at_2(__m256i v, int k, __m256i m4) {
 // bit ORed in as bit 2. Epilogue in dot_q2_k / dot_q3_k_q8_k__ref's float order, products kept from FMA
 // contraction.
 template <bool Q3, class Tile>
-void gemv_k23x8(int64_t nb, const Tile* x, const block_q8_k* q, float* y, int n_rows) {
+inline auto k23_step(const void* a, const int32_t* /*side*/) {
+    const auto* q = static_cast<const block_q8_k*>(a);
+    return [q](const Tile* x, int64_t b, __m256 acc) {
     const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4), m15 = _mm256_set1_epi16(15);
     const __m256i dup_lo = _mm256_setr_epi8(0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13, 0, 1, 0, 1, 4, 5, 4, 5, 8,
                                             9, 8, 9, 12, 13, 12, 13);
     const __m256i dup_hi = _mm256_setr_epi8(2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15, 2, 3, 2, 3, 6, 7, 6,
                                             7, 10, 11, 10, 11, 14, 15, 14, 15);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
         prefetch_ahead<sizeof(Tile)>(x + b);
         const int8_t* qa = q[b].qs;
         __m256i sumi = _mm256_setzero_si256(), side = _mm256_setzero_si256();  // side: Q2_K mins / Q3_K offset
@@ -297,18 +327,12 @@ void gemv_k23x8(int64_t nb, const Tile* x, const block_q8_k* q, float* y, int n_
             const __m256 t2 = opaque(_mm256_mul_ps(opaque(_mm256_mul_ps(da, load_fp16x8(x[b].dmin))), _mm256_cvtepi32_ps(side)));
             acc = _mm256_add_ps(acc, _mm256_sub_ps(t1, t2));
         }
-    }
-    store_rows(y, acc, n_rows);
+        return acc;
+    };
 }
 
-void gemv_q2_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                            int n_rows) {
-    gemv_k23x8<false>(nb, static_cast<const tile_q2_kx8*>(tiles), static_cast<const block_q8_k*>(a), y, n_rows);
-}
-void gemv_q3_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                            int n_rows) {
-    gemv_k23x8<true>(nb, static_cast<const tile_q3_kx8*>(tiles), static_cast<const block_q8_k*>(a), y, n_rows);
-}
+LOWBIT_TILE_GEMV(gemv_q2_kx8_q8_k__avx2, tile_q2_kx8, k23_step<false, tile_q2_kx8>)
+LOWBIT_TILE_GEMV(gemv_q3_kx8_q8_k__avx2, tile_q3_kx8, k23_step<true, tile_q3_kx8>)
 
 // int3 codes 0..7: int2's low bits ORed with bit 2 from hb; int16 sums <= 8 x 2 x 7 x 127 = 14224.
 // Tile: tile_int3x8 or tile_int3ax8.
@@ -326,26 +350,20 @@ inline __m256i int3_sums(const Tile& x, const int8_t* qa) {
     return _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
 }
 
-void gemv_int3x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {
-    gemv_q8_0_act<tile_int3x8, int3_sums<tile_int3x8>, true>(nb, tiles, a, side, y, n_rows);  // -4 via side
-}
+LOWBIT_TILE_GEMV(gemv_int3x8_q8_0__avx2, tile_int3x8, q8_0_act_step<tile_int3x8, int3_sums<tile_int3x8>, true>)  // -4 via side
 
 template <int Off>
-void gemv_int2x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {
-    gemv_q8_0_act<tile_int2x8, int2_sums<tile_int2x8>, true>(nb, tiles, a, side, y, n_rows);  // -Off via side
-}
+LOWBIT_TILE_GEMV(gemv_int2x8_q8_0__avx2, tile_int2x8, q8_0_act_step<tile_int2x8, int2_sums<tile_int2x8>, true>)  // -Off via side
 template void gemv_int2x8_q8_0__avx2<1>(int64_t, const void*, const void*, const int32_t*, float*, int);
 template void gemv_int2x8_q8_0__avx2<2>(int64_t, const void*, const void*, const int32_t*, float*, int);
 
 // TQ2_0 tiles (layout in repack.hpp): per 256-block the 8 rows' code sums against Q8_K in two int16
 // halves, widened, minus the activation sum; the float step as dot_tq2_0_q8_k__ref.
-void gemv_tq2_0x8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                             int n_rows) {
-    const auto* x = static_cast<const tile_tq2_0x8*>(tiles);
+inline auto tq2_0_step(const void* a, const int32_t* side) {
     const auto* q = static_cast<const block_q8_k*>(a);
-    const __m256i m3 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
+    (void)side;
+    return [q](const tile_tq2_0x8* x, int64_t b, __m256 acc) {
+        const __m256i m3 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
         prefetch_ahead<sizeof(tile_tq2_0x8)>(x + b);
         const int8_t* qa = q[b].qs;
         __m256i sumi = _mm256_setzero_si256();
@@ -362,10 +380,10 @@ void gemv_tq2_0x8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const
         const __m256i bs = _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q[b].bsums)), ones);
         const __m256i off = _mm256_set1_epi32(hsum_i32(bs));
         const __m256 d = opaque(_mm256_mul_ps(_mm256_set1_ps(q[b].d), load_fp16x8(x[b].d)));
-        acc = _mm256_add_ps(acc, opaque(_mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi, off)))));
-    }
-    store_rows(y, acc, n_rows);
+        return _mm256_add_ps(acc, opaque(_mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi, off)))));
+    };
 }
+LOWBIT_TILE_GEMV(gemv_tq2_0x8_q8_k__avx2, tile_tq2_0x8, tq2_0_step)
 
 void repack_unpack_tq2_0__avx2(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_tq2_0x8*>(tiles);
@@ -426,51 +444,21 @@ void repack_unpack_int3__avx2(int64_t nb, const void* tiles, void* dst) { unpack
 void repack_unpack_int3a__avx2(int64_t nb, const void* tiles, void* dst) { unpack_int_tiles<3, true, 0>(nb, tiles, dst); }
 
 
-void gemv_q5_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                            int n_rows) {
-    gemv_q8_0_act<tile_q5_0x8, q5_sums<tile_q5_0x8>, true>(nb, tiles, a, side, y, n_rows);
-}
+LOWBIT_TILE_GEMV(gemv_q5_0x8_q8_0__avx2, tile_q5_0x8, q8_0_act_step<tile_q5_0x8, q5_sums<tile_q5_0x8>, true>)
 
-void gemv_iq4_nlx8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                              int n_rows) {
-    gemv_q8_0_act<tile_q4_0x8, table4_sums<k_iq4nl_values>, false>(nb, tiles, a, side, y, n_rows);
-}
+LOWBIT_TILE_GEMV(gemv_iq4_nlx8_q8_0__avx2, tile_q4_0x8, q8_0_act_step<tile_q4_0x8, table4_sums<k_iq4nl_values>, false>)
 
-void gemv_mxfp4x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                             int n_rows) {
-    gemv_q8_0_act<tile_q4_0x8, table4_sums<k_mxfp4_kvalues>, false>(nb, tiles, a, side, y, n_rows);
-}
+LOWBIT_TILE_GEMV(gemv_mxfp4x8_q8_0__avx2, tile_q4_0x8, q8_0_act_step<tile_q4_0x8, table4_sums<k_mxfp4_kvalues>, false>)
 
-void gemv_nf4x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                           int n_rows) {
-    gemv_q8_0_act<tile_q4_0x8, table4_sums<k_nf4_i8>, false, 127>(nb, tiles, a, side, y, n_rows);
-}
-void gemv_nf4_dqx8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                              int n_rows) {
-    gemv_q8_0_act<tile_q4_0x8f, table4_sums<k_nf4_i8, tile_q4_0x8f>, false, 127>(nb, tiles, a, side, y, n_rows);
-}
-void gemv_fp4_e2m1x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                                int n_rows) {
-    gemv_q8_0_act<tile_q4_0x8, table4_sums<k_fp4_e2m1_x2>, false, 2>(nb, tiles, a, side, y, n_rows);
-}
+LOWBIT_TILE_GEMV(gemv_nf4x8_q8_0__avx2, tile_q4_0x8, q8_0_act_step<tile_q4_0x8, table4_sums<k_nf4_i8>, false, 127>)
+LOWBIT_TILE_GEMV(gemv_nf4_dqx8_q8_0__avx2, tile_q4_0x8f, q8_0_act_step<tile_q4_0x8f, table4_sums<k_nf4_i8, tile_q4_0x8f>, false, 127>)
+LOWBIT_TILE_GEMV(gemv_fp4_e2m1x8_q8_0__avx2, tile_q4_0x8, q8_0_act_step<tile_q4_0x8, table4_sums<k_fp4_e2m1_x2>, false, 2>)
 
-void gemv_q4_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                            int n_rows) {
-    gemv_q8_1_act<tile_q4_1x8, nibble_sums<tile_q4_1x8>>(nb, tiles, a, y, n_rows);
-}
-void gemv_int2ax8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                             int n_rows) {
-    gemv_q8_1_act<tile_int2ax8, int2_sums<tile_int2ax8>>(nb, tiles, a, y, n_rows);
-}
-void gemv_int3ax8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                             int n_rows) {
-    gemv_q8_1_act<tile_int3ax8, int3_sums<tile_int3ax8>>(nb, tiles, a, y, n_rows);
-}
+LOWBIT_TILE_GEMV(gemv_q4_1x8_q8_1__avx2, tile_q4_1x8, q8_1_act_step<tile_q4_1x8, nibble_sums<tile_q4_1x8>>)
+LOWBIT_TILE_GEMV(gemv_int2ax8_q8_1__avx2, tile_int2ax8, q8_1_act_step<tile_int2ax8, int2_sums<tile_int2ax8>>)
+LOWBIT_TILE_GEMV(gemv_int3ax8_q8_1__avx2, tile_int3ax8, q8_1_act_step<tile_int3ax8, int3_sums<tile_int3ax8>>)
 
-void gemv_q5_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                            int n_rows) {
-    gemv_q8_1_act<tile_q5_1x8, q5_sums<tile_q5_1x8>>(nb, tiles, a, y, n_rows);
-}
+LOWBIT_TILE_GEMV(gemv_q5_1x8_q8_1__avx2, tile_q5_1x8, q8_1_act_step<tile_q5_1x8, q5_sums<tile_q5_1x8>>)
 
 // IQ4_NL tile -> the integer GEMM's packed block of codebook values.
 namespace {
@@ -509,12 +497,10 @@ void repack_unpack_mxfp4__avx2(int64_t nb, const void* tiles, void* dst) { unpac
 // then per 256-block the float step: IQ4_XS (Fma) acc = fma(d_a * d_w, float(sum), acc), as
 // gemv_iq4_xsx8_q8_k__ref; IQ3 acc += (d_a * d_w) * float(sum) and times Post at the end, as
 // gemv_iq3x8_ref (the per-row dots' order).
-template <const int8_t* Lut, bool Fma, float Post = 1.0f>
-void gemv_sub8_table4(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
-    const auto* x = static_cast<const tile_iq4_xsx8*>(tiles);
+template <const int8_t* Lut, bool Fma>
+inline auto sub8_table4_step(const void* a, const int32_t* /*side*/) {
     const auto* q = static_cast<const block_q8_k*>(a);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
+    return [q](const tile_iq4_xsx8* x, int64_t b, __m256 acc) {
         prefetch_ahead<sizeof(tile_iq4_xsx8)>(x + b);
         __m256i sumi = _mm256_setzero_si256();
         for (int s = 0; s < 8; ++s) {
@@ -522,27 +508,14 @@ void gemv_sub8_table4(int64_t nb, const void* tiles, const void* a, float* y, in
             sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(table4_group_sums<Lut>(x[b].qs[s], q[b].qs + 32 * s), sc));
         }
         const __m256 d = _mm256_mul_ps(_mm256_set1_ps(q[b].d), load_fp16x8(x[b].d));
-        if constexpr (Fma)
-            acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
-        else
-            acc = _mm256_add_ps(acc, opaque(_mm256_mul_ps(d, _mm256_cvtepi32_ps(sumi))));
-    }
-    if constexpr (Post != 1.0f) acc = _mm256_mul_ps(acc, _mm256_set1_ps(Post));
-    store_rows(y, acc, n_rows);
+        if constexpr (Fma) return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
+        else return _mm256_add_ps(acc, opaque(_mm256_mul_ps(d, _mm256_cvtepi32_ps(sumi))));
+    };
 }
 
-void gemv_iq4_xsx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                              int n_rows) {
-    gemv_sub8_table4<k_iq4nl_values, true>(nb, tiles, a, y, n_rows);
-}
-void gemv_iq3_xxsx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                               int n_rows) {
-    gemv_sub8_table4<k_iq3xxs_lut16, false, 0.25f>(nb, tiles, a, y, n_rows);
-}
-void gemv_iq3_sx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                             int n_rows) {
-    gemv_sub8_table4<k_iq3s_lut16, false>(nb, tiles, a, y, n_rows);
-}
+LOWBIT_TILE_GEMV(gemv_iq4_xsx8_q8_k__avx2, tile_iq4_xsx8, sub8_table4_step<k_iq4nl_values, true>)
+LOWBIT_TILE_GEMV(gemv_iq3_xxsx8_q8_k__avx2, tile_iq4_xsx8, sub8_table4_step<k_iq3xxs_lut16, false>, 0.25f)
+LOWBIT_TILE_GEMV(gemv_iq3_sx8_q8_k__avx2, tile_iq4_xsx8, sub8_table4_step<k_iq3s_lut16, false>)
 
 // IQ3 tiles -> Q8_0's packed blocks, one per 32-column sub-block (as unpack_iq3_ref).
 namespace {
@@ -583,22 +556,17 @@ inline __m256i q8_signed_sums(const Tile& x, const int8_t* qa) {
 }
 }  // namespace
 
-void gemv_q8_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                            int n_rows) {
-    const auto* x = static_cast<const tile_q8_0x8*>(tiles);
+inline auto q8_0_step(const void* a, const int32_t* /*side*/) {
     const auto* q = static_cast<const block_q8_0*>(a);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
+    return [q](const tile_q8_0x8* x, int64_t b, __m256 acc) {
         prefetch_ahead<sizeof(tile_q8_0x8)>(x + b);
         const __m256 d = _mm256_mul_ps(load_fp16x8(x[b].d), _mm256_set1_ps(_cvtsh_ss(q[b].d)));
-        acc = _mm256_add_ps(acc, opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(q8_signed_sums(x[b], q[b].qs)), d)));
-    }
-    store_rows(y, acc, n_rows);
+        return _mm256_add_ps(acc, opaque(_mm256_mul_ps(_mm256_cvtepi32_ps(q8_signed_sums(x[b], q[b].qs)), d)));
+    };
 }
+LOWBIT_TILE_GEMV(gemv_q8_0x8_q8_0__avx2, tile_q8_0x8, q8_0_step)
 
-void gemv_int8ax8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {
-    gemv_q8_1_act<tile_q8_1x8, q8_signed_sums<tile_q8_1x8>, true>(nb, tiles, a, y, n_rows, side);  // + 128 sum a
-}
+LOWBIT_TILE_GEMV(gemv_int8ax8_q8_1__avx2, tile_q8_1x8, q8_1_act_step<tile_q8_1x8, q8_signed_sums<tile_q8_1x8>, true>)  // + 128 sum a
 void repack_unpack_int8a__avx2(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_q8_1x8*>(tiles);
     auto* out = static_cast<gemm_block_q8x8m*>(dst);
@@ -660,13 +628,10 @@ inline __m256 scale_min_acc(const Tile& x, const k_scales_v& k, const int32_t* s
     return _mm256_add_ps(acc, _mm256_sub_ps(t1, t2));
 }
 
-void gemv_q4_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                            int n_rows) {
-    const auto* x = static_cast<const tile_q4_kx8*>(tiles);
+inline auto q4_k_step(const void* a, const int32_t* side) {
     const auto* q = static_cast<const block_q8_k*>(a);
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
+    return [q, side](const tile_q4_kx8* x, int64_t b, __m256 acc) {
+        const __m256i m4 = _mm256_set1_epi8(0x0F);
         const int8_t* qa = q[b].qs;
         __m256i sumi = _mm256_setzero_si256();
         prefetch_ahead<offsetof(tile_q4_kx8, qs)>(x + b);
@@ -686,10 +651,10 @@ void gemv_q4_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const 
             }
             sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(slo, sc_e[j]), _mm256_madd_epi16(shi, sc_o[j])));
         }
-        acc = scale_min_acc(x[b], ks, side + 4 * b, q[b].d, sumi, acc);
-    }
-    store_rows(y, acc, n_rows);
+        return scale_min_acc(x[b], ks, side + 4 * b, q[b].d, sumi, acc);
+    };
 }
+LOWBIT_TILE_GEMV(gemv_q4_kx8_q8_k__avx2, tile_q4_kx8, q4_k_step)
 
 template <int J>
 inline __m256i q5_k_part(const tile_q5_kx8& x, const k_scales_v& ks, const int8_t* qa) {
@@ -709,21 +674,18 @@ inline __m256i q5_k_part(const tile_q5_kx8& x, const k_scales_v& ks, const int8_
     return sumi;
 }
 
-void gemv_q5_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                            int n_rows) {
-    const auto* x = static_cast<const tile_q5_kx8*>(tiles);
+inline auto q5_k_step(const void* a, const int32_t* side) {
     const auto* q = static_cast<const block_q8_k*>(a);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
+    return [q, side](const tile_q5_kx8* x, int64_t b, __m256 acc) {
         const int8_t* qa = q[b].qs;
         prefetch_ahead<sizeof(tile_q5_kx8) + 64>(x + b);
         const k_scales_v ks = decode_k_scales(x[b].s);
         const __m256i sumi = _mm256_add_epi32(_mm256_add_epi32(q5_k_part<0>(x[b], ks, qa), q5_k_part<1>(x[b], ks, qa)),
                                               _mm256_add_epi32(q5_k_part<2>(x[b], ks, qa), q5_k_part<3>(x[b], ks, qa)));
-        acc = scale_min_acc(x[b], ks, side + 4 * b, q[b].d, sumi, acc);
-    }
-    store_rows(y, acc, n_rows);
+        return scale_min_acc(x[b], ks, side + 4 * b, q[b].d, sumi, acc);
+    };
 }
+LOWBIT_TILE_GEMV(gemv_q5_kx8_q8_k__avx2, tile_q5_kx8, q5_k_step)
 
 // sum_s sc[s] (sum_j q a - 32 bs16[s]): one column group g (32 columns, 2 sub-blocks) at a time; the int16 sums of 2 groups (|.| <= 4 x 63 x 128 = 32256) meet
 // (sc, sc) pairs in madd; the -32 term is madd of the (sc[2p], sc[2p+1]) pairs with Q8_K's bsums pairs.
@@ -741,12 +703,10 @@ inline __m256i q6_k_group(const tile_q6_kx8& x, int h, const int8_t* qa, __m256i
     return sumi;
 }
 
-void gemv_q6_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                            int n_rows) {
-    const auto* x = static_cast<const tile_q6_kx8*>(tiles);
+inline auto q6_k_step(const void* a, const int32_t* side) {
     const auto* q = static_cast<const block_q8_k*>(a);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
+    (void)side;
+    return [q](const tile_q6_kx8* x, int64_t b, __m256 acc) {
         const int8_t* qa = q[b].qs;
         prefetch_ahead<offsetof(tile_q6_kx8, q)>(x + b);
         __m256i sumi = _mm256_setzero_si256(), corr = _mm256_setzero_si256();
@@ -764,10 +724,10 @@ void gemv_q6_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const 
         }
         sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(corr, 5));
         const __m256 d = _mm256_mul_ps(_mm256_set1_ps(q[b].d), load_fp16x8(x[b].d));
-        acc = _mm256_add_ps(acc, opaque(_mm256_mul_ps(d, _mm256_cvtepi32_ps(sumi))));
-    }
-    store_rows(y, acc, n_rows);
+        return _mm256_add_ps(acc, opaque(_mm256_mul_ps(d, _mm256_cvtepi32_ps(sumi))));
+    };
 }
+LOWBIT_TILE_GEMV(gemv_q6_kx8_q8_k__avx2, tile_q6_kx8, q6_k_step)
 
 void repack_unpack_q4_1__avx2(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_q4_1x8*>(tiles);
@@ -1103,6 +1063,22 @@ void gemm_fp8_e4m3_ptx8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_
 void gemm_fp8_e5m2_ptx8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
                                   const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch) {
     gemm_fp8_avx2<false, tile_q8_0x8f>(nb, tiles, tile_bytes, n_tiles, n_rows, xi, n_tokens, y, ldy, scratch);
+}
+
+gemv_tile2_fn gemv2_kernel_avx2(gemv_tile_fn one) {
+#define LOWBIT_PAIR(name) \
+    if (one == name) return name##_x2;
+    LOWBIT_PAIR(gemv_q4_0x8_q8_0__avx2) LOWBIT_PAIR(gemv_q5_0x8_q8_0__avx2) LOWBIT_PAIR(gemv_q8_0x8_q8_0__avx2)
+    LOWBIT_PAIR(gemv_iq4_nlx8_q8_0__avx2) LOWBIT_PAIR(gemv_mxfp4x8_q8_0__avx2) LOWBIT_PAIR(gemv_nf4x8_q8_0__avx2)
+    LOWBIT_PAIR(gemv_nf4_dqx8_q8_0__avx2) LOWBIT_PAIR(gemv_fp4_e2m1x8_q8_0__avx2)
+    if (one == gemv_int2x8_q8_0__avx2<1> || one == gemv_int2x8_q8_0__avx2<2>) return gemv_int2x8_q8_0__avx2_x2;  // Off: in side
+    LOWBIT_PAIR(gemv_int3x8_q8_0__avx2) LOWBIT_PAIR(gemv_q4_1x8_q8_1__avx2) LOWBIT_PAIR(gemv_q5_1x8_q8_1__avx2)
+    LOWBIT_PAIR(gemv_int2ax8_q8_1__avx2) LOWBIT_PAIR(gemv_int3ax8_q8_1__avx2) LOWBIT_PAIR(gemv_int8ax8_q8_1__avx2)
+    LOWBIT_PAIR(gemv_q2_kx8_q8_k__avx2) LOWBIT_PAIR(gemv_q3_kx8_q8_k__avx2) LOWBIT_PAIR(gemv_q4_kx8_q8_k__avx2)
+    LOWBIT_PAIR(gemv_q5_kx8_q8_k__avx2) LOWBIT_PAIR(gemv_q6_kx8_q8_k__avx2) LOWBIT_PAIR(gemv_tq2_0x8_q8_k__avx2)
+    LOWBIT_PAIR(gemv_iq4_xsx8_q8_k__avx2) LOWBIT_PAIR(gemv_iq3_xxsx8_q8_k__avx2) LOWBIT_PAIR(gemv_iq3_sx8_q8_k__avx2)
+#undef LOWBIT_PAIR
+    return nullptr;
 }
 
 }  // namespace lowbit::kernels

@@ -157,6 +157,38 @@ TEST(Repack, TiledGemvEqualsPerRowRefDotBitExact) {
     }
 }
 
+// The two-tile GEMV (repack_kernels::gemv2, AVX2): every integer type has one, and each of its two
+// tiles gets bit for bit what gemv gives it (a full tile with a partial one, both orders, and the same
+// tile twice), with nothing written past either tile's rows.
+TEST(Repack, TwoTileGemvEqualsGemvPerTile) {
+    if (best_isa_tier() < isa_tier::avx2) GTEST_SKIP() << "no AVX2";
+    for (type t : k_types) {
+        const auto kr = kernels::repack_kernel(t, isa_tier::avx2);
+        ASSERT_NE(kr.gemv2, nullptr) << type_name(t) << " has no two-tile GEMV";
+        const int64_t n_cols = 4 * kr.block, n_rows = 13;  // tile 0: 8 rows, tile 1: 5
+        std::mt19937 rng(k_seed + 5);
+        const auto w = random_rows(t, n_rows, n_cols, rng);
+        const auto p = repack_matrix(t, w.data(), row_bytes(t, n_cols), n_rows, n_cols, 1);
+        const auto a = act_rows(kr.act, 1, n_cols, rng, false);
+        std::vector<int32_t> side(static_cast<size_t>(kernels::repack_act_side_count(t, n_cols)) + 1);
+        kernels::repack_act_sides(t, a.data(), n_cols, side.data());
+        std::vector<float> want(16, -1.0f);
+        kr.gemv(p->n_blocks, p->tile(0), a.data(), side.data(), want.data(), 8);
+        kr.gemv(p->n_blocks, p->tile(1), a.data(), side.data(), want.data() + 8, 5);
+        for (auto [i, j] : {std::pair{0, 1}, std::pair{1, 0}, std::pair{0, 0}}) {
+            std::vector<float> ya(9, -5.0f), yb(9, -5.0f);
+            const int ra = i == 0 ? 8 : 5, rb = j == 0 ? 8 : 5;
+            kr.gemv2(p->n_blocks, p->tile(i), p->tile(j), a.data(), side.data(), ya.data(), yb.data(), ra, rb);
+            for (int r = 0; r < 9; ++r) {
+                if (r < ra) ASSERT_EQ(bits(ya[r]), bits(want[8 * i + r])) << type_name(t) << " tile " << i << " row " << r;
+                else ASSERT_EQ(ya[r], -5.0f) << type_name(t) << ": wrote past row " << ra;
+                if (r < rb) ASSERT_EQ(bits(yb[r]), bits(want[8 * j + r])) << type_name(t) << " tile " << j << " row " << r;
+                else ASSERT_EQ(yb[r], -5.0f) << type_name(t) << ": wrote past row " << rb;
+            }
+        }
+    }
+}
+
 TEST(Repack, UnpackEqualsGemmPackOfRows) {
     for (type t : k_types) {
         const int64_t bs = kernels::repack_kernel(t, isa_tier::ref).block;
