@@ -157,21 +157,36 @@ TEST(Repack, TiledGemvEqualsPerRowRefDotBitExact) {
     }
 }
 
-// The two-tile GEMV (repack_kernels::gemv2, AVX2): every integer type has one, and each of its two
+// The two-tile GEMV (repack_kernels::gemv2, AVX2): every type with tiles but FP8 and BF16 has one, and each of its two
 // tiles gets bit for bit what gemv gives it (a full tile with a partial one, both orders, and the same
-// tile twice), with nothing written past either tile's rows.
+// tile twice), with nothing written past either tile's rows. Integer types on quantized activations;
+// F16 (float_tile_rows, declared below) on f32 ones.
+std::vector<uint8_t> float_tile_rows(type t, int64_t n_rows, int64_t n_cols, std::mt19937& rng);
+const type k_float_tile_types_x2[] = {type::f16};  // BF16 and FP8 have none (one stream was faster)
+
 TEST(Repack, TwoTileGemvEqualsGemvPerTile) {
     if (best_isa_tier() < isa_tier::avx2) GTEST_SKIP() << "no AVX2";
-    for (type t : k_types) {
+    std::vector<type> types(std::begin(k_types), std::end(k_types));
+    types.insert(types.end(), std::begin(k_float_tile_types_x2), std::end(k_float_tile_types_x2));
+    for (type t : {ext_type::fp8_e4m3, ext_type::fp8_e5m2, ext_type::fp8_e4m3_pt, ext_type::fp8_e5m2_pt, type::bf16})
+        EXPECT_EQ(kernels::repack_kernel(t, isa_tier::avx2).gemv2, nullptr) << type_name(t);
+    for (type t : types) {
         const auto kr = kernels::repack_kernel(t, isa_tier::avx2);
         ASSERT_NE(kr.gemv2, nullptr) << type_name(t) << " has no two-tile GEMV";
         const int64_t n_cols = 4 * kr.block, n_rows = 13;  // tile 0: 8 rows, tile 1: 5
+        const bool is_float = kr.act == type::f32;
         std::mt19937 rng(k_seed + 5);
-        const auto w = random_rows(t, n_rows, n_cols, rng);
+        const auto w = is_float ? float_tile_rows(t, n_rows, n_cols, rng) : random_rows(t, n_rows, n_cols, rng);
         const auto p = repack_matrix(t, w.data(), row_bytes(t, n_cols), n_rows, n_cols, 1);
-        const auto a = act_rows(kr.act, 1, n_cols, rng, false);
+        std::vector<float> x;
+        auto a = act_rows(is_float ? type::q8_0 : kr.act, 1, n_cols, rng, false, &x);
+        if (is_float) {
+            a.assign(sizeof(float) * static_cast<size_t>(n_cols), 0);
+            if (kr.prep) kr.prep(x.data(), a.data(), n_cols);
+            else std::memcpy(a.data(), x.data(), a.size());
+        }
         std::vector<int32_t> side(static_cast<size_t>(kernels::repack_act_side_count(t, n_cols)) + 1);
-        kernels::repack_act_sides(t, a.data(), n_cols, side.data());
+        if (!is_float) kernels::repack_act_sides(t, a.data(), n_cols, side.data());
         std::vector<float> want(16, -1.0f);
         kr.gemv(p->n_blocks, p->tile(0), a.data(), side.data(), want.data(), 8);
         kr.gemv(p->n_blocks, p->tile(1), a.data(), side.data(), want.data() + 8, 5);
