@@ -1056,12 +1056,12 @@ gemv_tile2_fn gemv2_kernel_avx2(gemv_tile_fn one) {
     if (one == gemv_int2x8_q8_0__avx2<1> || one == gemv_int2x8_q8_0__avx2<2>) return gemv_int2x8_q8_0__avx2_x2;  // Off: in side
     LOWBIT_PAIR(gemv_int3x8_q8_0__avx2) LOWBIT_PAIR(gemv_q4_1x8_q8_1__avx2) LOWBIT_PAIR(gemv_q5_1x8_q8_1__avx2)
     LOWBIT_PAIR(gemv_int2ax8_q8_1__avx2) LOWBIT_PAIR(gemv_int3ax8_q8_1__avx2) LOWBIT_PAIR(gemv_int8ax8_q8_1__avx2)
-    LOWBIT_PAIR(gemv_q2_kx8_q8_k__avx2) LOWBIT_PAIR(gemv_q3_kx8_q8_k__avx2) LOWBIT_PAIR(gemv_q4_kx8_q8_k__avx2)
+    LOWBIT_PAIR(gemv_q4_kx8_q8_k__avx2)
     LOWBIT_PAIR(gemv_q5_kx8_q8_k__avx2) LOWBIT_PAIR(gemv_q6_kx8_q8_k__avx2) LOWBIT_PAIR(gemv_tq2_0x8_q8_k__avx2)
     LOWBIT_PAIR(gemv_iq4_xsx8_q8_k__avx2) LOWBIT_PAIR(gemv_iq3_xxsx8_q8_k__avx2) LOWBIT_PAIR(gemv_iq3_sx8_q8_k__avx2)
     LOWBIT_PAIR(gemv_f16x8_f32__avx2)
-    // BF16 and FP8 keep one stream: their twins ran 13% / 7-10% slower (bench/ab.sh tg64, 4-6 rounds),
-    // F16's 10% faster.
+    // Q2_K, Q3_K, BF16 and FP8 keep one stream: their twins ran 9%, 13%, 13% and 7-10% slower
+    // (bench/ab.sh tg64, 3-6 rounds); F16's 10% faster.
 #undef LOWBIT_PAIR
     return nullptr;
 }
