@@ -217,10 +217,14 @@ void BM_prompt(benchmark::State& state, type t, bool tiled) {
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * n_tokens);
 }
 
-// Read bandwidth: each thread sums its contiguous share of a 256 MiB buffer (in huge pages) (64-bit adds in 8
-// independent chains, which the compiler vectorizes; the loop is bound by memory, not by the adds),
-// with a software prefetch 1536 bytes ahead as the GEMV kernels do (without it this loop read 20-25%
-// less than the tiled GEMV streams, so "fraction of bandwidth" came out above 100%).
+// Read bandwidth: each thread sums its contiguous share of a 256 MiB buffer (in huge pages) as four
+// quarters walked in lockstep (64-bit adds in 8 independent chains, which the compiler vectorizes; the
+// loop is bound by memory, not by the adds). One stream per thread read less than the tiled GEMVs,
+// which walk two tiles per thread in lockstep (repack_kernels::gemv2): without software prefetch
+// 20-25% less, with a prefetch 1536 bytes ahead up to 28% less on one thread (08:29 UTC run of
+// 2026-11-24), so "fraction of bandwidth" came out above 100%. Four streams without prefetch read
+// about what the GEMVs read (three runs: one thread 19.9-22.6 GB/s against Q4_0 tiles 21.7-24.4, two
+// threads 33.7-40.9 against 28.9-39.4; G = 2^30 bytes).
 void BM_bandwidth(benchmark::State& state) {
     const int threads = static_cast<int>(state.range(0));
     constexpr size_t k_words = (size_t(256) << 20) / sizeof(uint64_t);
@@ -241,14 +245,12 @@ void BM_bandwidth(benchmark::State& state) {
     for (auto _ : state) {
         parallel_for(threads, threads, [&](int64_t b, int64_t e, int) {
             for (int64_t t = b; t < e; ++t) {
-                const size_t w0 = k_words / threads * t, w1 = k_words / threads * (t + 1);
+                const size_t w0 = k_words / threads * t, q = k_words / threads / 4;
+                const uint64_t* p[4] = {buf + w0, buf + w0 + q, buf + w0 + 2 * q, buf + w0 + 3 * q};
                 uint64_t acc[8] = {};
-                for (size_t i = w0; i < w1; i += 8) {
-#if defined(__x86_64__) || defined(_M_X64)
-                    _mm_prefetch(reinterpret_cast<const char*>(buf + i) + 1536, _MM_HINT_T0);
-#endif
-                    for (int j = 0; j < 8; ++j) acc[j] += buf[i + j];
-                }
+                for (size_t i = 0; i < q; i += 8)
+                    for (int s = 0; s < 4; ++s)
+                        for (int j = 0; j < 8; ++j) acc[j] += p[s][i + j];
                 for (int j = 0; j < 8; ++j) sums[t * 8 + j] = acc[j];
             }
         });

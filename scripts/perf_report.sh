@@ -135,7 +135,7 @@ out.append("Machine: %s, %d logical CPUs, SIMD: %s; load average (1/5/15 min) %s
 out.append("GB/s are 10^9 bytes of stored weights per second of wall time; each figure is the best of %s "
            "repetitions run in random order. Ratios compare figures of this one run." % os.environ.get("REPS", "3"))
 out.append("")
-out.append("**Read bandwidth** (`BM_bandwidth`: sum of a 256 MiB buffer):")
+out.append("**Read bandwidth** (`BM_bandwidth`: sum of a 256 MiB buffer, four streams per thread):")
 out.append("")
 out.append("| threads | GB/s |")
 out.append("|---:|---:|")
