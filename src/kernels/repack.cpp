@@ -573,6 +573,24 @@ void gemv_fp4_e2m1x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, con
     gemv_q8_0_act_ref<tile_q4_0x8, fp4_e2m1_weight, 2>(nb, tiles, a, y, n_rows);
 }
 
+namespace {
+// One 256-column block of row r of a tile_iq4_xsx8 (IQ4_XS, IQ3): sum_s sc[s][r] sum_j Lut[code_j] a_j.
+template <const int8_t* Lut>
+int sub8_table4_sum_ref(const tile_iq4_xsx8& x, int r, const int8_t* qa) {
+    int sumi = 0;
+    for (int s = 0; s < 8; ++s) {
+        int sub = 0;
+        for (int c = 0; c < 4; ++c)
+            for (int i = 0; i < 4; ++i) {
+                const uint8_t v = x.qs[s][c][r][i];
+                sub += Lut[v & 15] * qa[32 * s + 4 * c + i] + Lut[v >> 4] * qa[32 * s + 16 + 4 * c + i];
+            }
+        sumi += x.sc[s][r] * sub;
+    }
+    return sumi;
+}
+}  // namespace
+
 void gemv_iq4_xsx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                              int n_rows) {
     const auto* x = static_cast<const tile_iq4_xsx8*>(tiles);
@@ -580,17 +598,7 @@ void gemv_iq4_xsx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const
     for (int r = 0; r < n_rows; ++r) {
         float acc = 0;
         for (int64_t b = 0; b < nb; ++b) {
-            int sumi = 0;
-            for (int s = 0; s < 8; ++s) {
-                int sub = 0;
-                for (int c = 0; c < 4; ++c)
-                    for (int i = 0; i < 4; ++i) {
-                        const uint8_t v = x[b].qs[s][c][r][i];
-                        sub += k_iq4nl_values[v & 15] * q[b].qs[32 * s + 4 * c + i] +
-                               k_iq4nl_values[v >> 4] * q[b].qs[32 * s + 16 + 4 * c + i];
-                    }
-                sumi += x[b].sc[s][r] * sub;
-            }
+            const int sumi = sub8_table4_sum_ref<k_iq4nl_values>(x[b], r, q[b].qs);
             acc = std::fma(q[b].d * fp16_to_f32(x[b].d[r]), static_cast<float>(sumi), acc);
         }
         y[r] = acc;
@@ -605,19 +613,8 @@ void gemv_iq3x8_ref(int64_t nb, const void* tiles, const void* a, float* y, int 
     const auto* q = static_cast<const block_q8_k*>(a);
     for (int r = 0; r < n_rows; ++r) {
         float sum = 0;
-        for (int64_t b = 0; b < nb; ++b) {
-            int sumi = 0;
-            for (int s = 0; s < 8; ++s) {
-                int sub = 0;
-                for (int c = 0; c < 4; ++c)
-                    for (int i = 0; i < 4; ++i) {
-                        const uint8_t v = x[b].qs[s][c][r][i];
-                        sub += Lut[v & 15] * q[b].qs[32 * s + 4 * c + i] + Lut[v >> 4] * q[b].qs[32 * s + 16 + 4 * c + i];
-                    }
-                sumi += x[b].sc[s][r] * sub;
-            }
-            sum += q[b].d * fp16_to_f32(x[b].d[r]) * static_cast<float>(sumi);
-        }
+        for (int64_t b = 0; b < nb; ++b)
+            sum += q[b].d * fp16_to_f32(x[b].d[r]) * static_cast<float>(sub8_table4_sum_ref<Lut>(x[b], r, q[b].qs));
         y[r] = Post * sum;
     }
 }
