@@ -1198,7 +1198,7 @@ repack_kernels int_repack_kernels(bool avx2) {
         return {type::q8_1, 32, sizeof(tile_int3ax8), avx2 ? gemv_int3ax8_q8_1__avx2 : gemv_int3ax8_q8_1__ref,
                 avx2 ? repack_unpack_int3a__avx2 : repack_unpack_int3a__ref};
     else if constexpr (!Asym)
-        return {type::q8_0, 32, sizeof(tile_int2x8), avx2 ? gemv_int2x8_q8_0__avx2<Off> : gemv_int2x8_q8_0__ref<Off>,
+        return {type::q8_0, 32, sizeof(tile_int2x8), avx2 ? gemv_int2x8_q8_0__avx2 : gemv_int2x8_q8_0__ref<Off>,
                 avx2 ? repack_unpack_int2__avx2<Off> : repack_unpack_int2__ref<Off>};
     else
         return {type::q8_1, 32, sizeof(tile_int2ax8), avx2 ? gemv_int2ax8_q8_1__avx2 : gemv_int2ax8_q8_1__ref,

@@ -432,9 +432,9 @@ void gemv_q3_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const i
 void gemv_q3_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void repack_unpack_q3_k__ref(int64_t nb, const void* tiles, void* dst);
 // int2 / ternary tiles, Off = 2 / 1; bit-exact with dot_int_sym_q8_0__ref<2, G> / dot_ternary_g64_q8_0__ref.
+// The AVX2 GEMV takes the -Off through the side values (repack_act_sides), so one kernel serves both.
 template <int Off>
 void gemv_int2x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-template <int Off>
 void gemv_int2x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 template <int Off>
 void repack_unpack_int2__ref(int64_t nb, const void* tiles, void* dst);

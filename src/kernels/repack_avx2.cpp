@@ -352,10 +352,7 @@ inline __m256i int3_sums(const Tile& x, const int8_t* qa) {
 
 LOWBIT_TILE_GEMV(gemv_int3x8_q8_0__avx2, tile_int3x8, q8_0_act_step<tile_int3x8, int3_sums<tile_int3x8>, true>)  // -4 via side
 
-template <int Off>
 LOWBIT_TILE_GEMV(gemv_int2x8_q8_0__avx2, tile_int2x8, q8_0_act_step<tile_int2x8, int2_sums<tile_int2x8>, true>)  // -Off via side
-template void gemv_int2x8_q8_0__avx2<1>(int64_t, const void*, const void*, const int32_t*, float*, int);
-template void gemv_int2x8_q8_0__avx2<2>(int64_t, const void*, const void*, const int32_t*, float*, int);
 
 // TQ2_0 tiles (layout in repack.hpp): per 256-block the 8 rows' code sums against Q8_K in two int16
 // halves, widened, minus the activation sum; the float step as dot_tq2_0_q8_k__ref.
@@ -1053,7 +1050,7 @@ gemv_tile2_fn gemv2_kernel_avx2(gemv_tile_fn one) {
     LOWBIT_PAIR(gemv_q4_0x8_q8_0__avx2) LOWBIT_PAIR(gemv_q5_0x8_q8_0__avx2) LOWBIT_PAIR(gemv_q8_0x8_q8_0__avx2)
     LOWBIT_PAIR(gemv_iq4_nlx8_q8_0__avx2) LOWBIT_PAIR(gemv_mxfp4x8_q8_0__avx2) LOWBIT_PAIR(gemv_nf4x8_q8_0__avx2)
     LOWBIT_PAIR(gemv_nf4_dqx8_q8_0__avx2) LOWBIT_PAIR(gemv_fp4_e2m1x8_q8_0__avx2)
-    if (one == gemv_int2x8_q8_0__avx2<1> || one == gemv_int2x8_q8_0__avx2<2>) return gemv_int2x8_q8_0__avx2_x2;  // Off: in side
+    LOWBIT_PAIR(gemv_int2x8_q8_0__avx2)
     LOWBIT_PAIR(gemv_int3x8_q8_0__avx2) LOWBIT_PAIR(gemv_q4_1x8_q8_1__avx2) LOWBIT_PAIR(gemv_q5_1x8_q8_1__avx2)
     LOWBIT_PAIR(gemv_int2ax8_q8_1__avx2) LOWBIT_PAIR(gemv_int3ax8_q8_1__avx2) LOWBIT_PAIR(gemv_int8ax8_q8_1__avx2)
     LOWBIT_PAIR(gemv_q4_kx8_q8_k__avx2)
