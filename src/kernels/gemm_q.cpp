@@ -36,12 +36,10 @@ inline int32_t pack_i16_pair(int lo, int hi) {
                                 (static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16));
 }
 
-inline const block_q8_0* act_q8_0(const gemm_act& a, int64_t t) {
-    return reinterpret_cast<const block_q8_0*>(a.q + static_cast<size_t>(t) * a.row_bytes);
-}
-
-inline const block_q8_k* act_q8_k(const gemm_act& a, int64_t t) {
-    return reinterpret_cast<const block_q8_k*>(a.q + static_cast<size_t>(t) * a.row_bytes);
+// Token t's quantized activation row (Block: block_q8_0 / block_q8_1 / block_q8_k).
+template <class Block>
+inline const Block* act_row(const gemm_act& a, int64_t t) {
+    return reinterpret_cast<const Block*>(a.q + static_cast<size_t>(t) * a.row_bytes);
 }
 
 // Shared by the Q4_0 and Q8_0 __ref kernels: the codes are read as unsigned (Q4_0) or signed (Q8_0).
@@ -50,7 +48,7 @@ void gemm_q8x8_ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, in
                    int n_rows) {
     const auto* w = static_cast<const gemm_block_q8x8*>(pw);
     for (int t = 0; t < n_tok; ++t) {
-        const block_q8_0* x = act_q8_0(a, t0 + t);
+        const block_q8_0* x = act_row<block_q8_0>(a, t0 + t);
         const float* da = a.d + (t0 + t) * a.n_blocks;
         const int32_t* s8 = a.s + (t0 + t) * a.n_blocks;
         for (int r = 0; r < n_rows; ++r) {
@@ -227,7 +225,7 @@ void gemm_q8x8m_ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, i
                     int n_rows) {
     const auto* w = static_cast<const gemm_block_q8x8m*>(pw);
     for (int t = 0; t < n_tok; ++t) {
-        const auto* x = reinterpret_cast<const block_q8_1*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
+        const block_q8_1* x = act_row<block_q8_1>(a, t0 + t);
         const float* da = a.d + (t0 + t) * a.n_blocks;
         const int32_t* sa = a.s + (t0 + t) * a.n_blocks * k_q8_1_sides;
         for (int r = 0; r < n_rows; ++r) {
@@ -260,7 +258,7 @@ void gemm_q4_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
                              int64_t ldy, int n_rows) {
     const auto* w = static_cast<const gemm_block_q4_kx8*>(pw);
     for (int t = 0; t < n_tok; ++t) {
-        const block_q8_k* x = act_q8_k(a, t0 + t);
+        const block_q8_k* x = act_row<block_q8_k>(a, t0 + t);
         const float* da = a.d + (t0 + t) * a.n_blocks;
         const int32_t* bs = a.s + (t0 + t) * a.n_blocks * k_q8_k_sides;
         for (int r = 0; r < n_rows; ++r) {
@@ -307,7 +305,7 @@ void gemm_q6_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
                              int64_t ldy, int n_rows) {
     const auto* w = static_cast<const gemm_block_q6_kx8*>(pw);
     for (int t = 0; t < n_tok; ++t) {
-        const block_q8_k* x = act_q8_k(a, t0 + t);
+        const block_q8_k* x = act_row<block_q8_k>(a, t0 + t);
         const float* da = a.d + (t0 + t) * a.n_blocks;
         const int32_t* cs = a.s + (t0 + t) * a.n_blocks * k_q8_k_sides;
         for (int r = 0; r < n_rows; ++r) {
@@ -347,7 +345,7 @@ void gemm_q3_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
                              int64_t ldy, int n_rows) {
     const auto* w = static_cast<const gemm_block_q3_kx8*>(pw);
     for (int t = 0; t < n_tok; ++t) {
-        const block_q8_k* x = act_q8_k(a, t0 + t);
+        const block_q8_k* x = act_row<block_q8_k>(a, t0 + t);
         const float* da = a.d + (t0 + t) * a.n_blocks;
         for (int r = 0; r < n_rows; ++r) {
             float acc = 0;
@@ -419,7 +417,7 @@ void gemm_q2_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
                              int64_t ldy, int n_rows) {
     const auto* w = static_cast<const gemm_block_q2_kx8*>(pw);
     for (int t = 0; t < n_tok; ++t) {
-        const block_q8_k* x = act_q8_k(a, t0 + t);
+        const block_q8_k* x = act_row<block_q8_k>(a, t0 + t);
         const float* da = a.d + (t0 + t) * a.n_blocks;
         for (int r = 0; r < n_rows; ++r) {
             float acc = 0;
@@ -521,7 +519,7 @@ void gemm_iq4_xs_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, in
                                int64_t ldy, int n_rows) {
     const auto* w = static_cast<const gemm_block_iq4_xsx8*>(pw);
     for (int t = 0; t < n_tok; ++t) {
-        const block_q8_k* x = act_q8_k(a, t0 + t);
+        const block_q8_k* x = act_row<block_q8_k>(a, t0 + t);
         const float* da = a.d + (t0 + t) * a.n_blocks;
         for (int r = 0; r < n_rows; ++r) {
             float acc = 0;
