@@ -204,31 +204,30 @@ llama_model::llama_model(model_data m, const load_options& opt) : data_(std::mov
         mode = *m;
     }
     if (mode != repack_mode::none) {
-        auto can_repack = [](const weight_matrix& w) {
-            return w.act.mode == act_mode::none &&
-                   kernels::repack_rows_supported(w.t, w.data, w.row_stride, w.n_rows, w.n_cols) &&
-                   in_readonly_file_mapping(w.data, w.n_bytes());
-        };
-        // Bytes w's tiles take beyond its rows (those rows padded to whole tiles, as the tiles are).
-        auto growth = [](const weight_matrix& w) -> size_t {
+        // The matrices that can be repacked, each with the bytes its tiles take beyond its rows (those
+        // rows padded to whole tiles, as the tiles are); each looked at once (in_readonly_file_mapping
+        // reads /proc/self/maps).
+        std::vector<std::pair<weight_matrix*, size_t>> cands;
+        auto consider = [&](weight_matrix& w) {
+            if (w.act.mode != act_mode::none ||
+                !kernels::repack_rows_supported(w.t, w.data, w.row_stride, w.n_rows, w.n_cols) ||
+                !in_readonly_file_mapping(w.data, w.n_bytes()))
+                return;
             const size_t tiles = repacked_bytes(w.t, w.n_rows, w.n_cols);
             const size_t rows = static_cast<size_t>((w.n_rows + kernels::k_tile_rows - 1) / kernels::k_tile_rows *
                                                     kernels::k_tile_rows) * row_bytes(w.t, w.n_cols);
-            return tiles > rows ? tiles - rows : 0;
+            cands.emplace_back(&w, tiles > rows ? tiles - rows : 0);
         };
+        for (auto& L : layers_)
+            for (weight_matrix* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) consider(*w);
+        consider(output_);
         // all: the growing tiles (load_options::repack) keep their rows when their extra bytes would
         // exceed half of the memory the system reports available.
         if (mode == repack_mode::all) {
             size_t extra = 0;
             int n_growing = 0;
-            auto count = [&](const weight_matrix& w) {
-                if (!can_repack(w) || growth(w) == 0) return;
-                extra += growth(w);
-                ++n_growing;
-            };
-            for (const auto& L : layers_)
-                for (const weight_matrix* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) count(*w);
-            count(output_);
+            for (const auto& [w, growth] : cands)
+                if (growth > 0) extra += growth, ++n_growing;
             const size_t avail = available_memory_bytes();
             mode = resolve_repack_mode(mode, extra, avail);
             if (mode == repack_mode::compact)
@@ -237,12 +236,11 @@ llama_model::llama_model(model_data m, const load_options& opt) : data_(std::mov
                              "tiles would take %zu MiB more than the rows, over half of the %zu MiB available\n",
                              data_.source_path.c_str(), n_growing, extra >> 20, avail >> 20);
         }
-        auto repack = [&](weight_matrix& w) {
-            if (!can_repack(w)) return;
-            if (mode == repack_mode::compact && growth(w) > 0) return;
-            w.tiles = repack_matrix(w.t, w.data, w.row_stride, w.n_rows, w.n_cols);
-            release_file_pages(w.data, w.n_bytes());
-        };
+        for (const auto& [w, growth] : cands) {
+            if (mode == repack_mode::compact && growth > 0) continue;
+            w->tiles = repack_matrix(w->t, w->data, w->row_stride, w->n_rows, w->n_cols);
+            release_file_pages(w->data, w->n_bytes());
+        }
         // Matrices left without tiles (F32 and other per-row types) whose rows lie in a
         // read-only file mapping: copied into huge-page memory (copy_rows), the file's pages handed
         // back. Parts that read one input and agree in type and width share one buffer, and then also
@@ -286,7 +284,6 @@ llama_model::llama_model(model_data m, const load_options& opt) : data_(std::mov
             return s;
         };
         for (auto& L : layers_) {
-            for (weight_matrix* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) repack(*w);
             L.wqkv = stack(b_name(L.wq, "attn_qkv"), {&L.wq, &L.wk, &L.wv});
             if (L.wqkv.n_rows == 0) L.wqkv = copy(b_name(L.wq, "attn_qkv"), {&L.wq, &L.wk, &L.wv});
             L.w_gate_up = stack(b_name(L.w_gate, "ffn_gate_up"), {&L.w_gate, &L.w_up});
@@ -294,7 +291,6 @@ llama_model::llama_model(model_data m, const load_options& opt) : data_(std::mov
             copy(L.wo.name, {&L.wo});
             copy(L.w_down.name, {&L.w_down});
         }
-        repack(output_);
         copy(output_.name, {&output_});
     }
     for (const auto& t : data_.tensors) {
