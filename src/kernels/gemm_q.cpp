@@ -601,6 +601,10 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
     const auto lowbit_on_q8_0 = [avx2, q8_0_gemm](gemm_pack_fn pack_ref, gemm_pack_fn pack_avx2) {
         return gemm_q_kernels{type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? pack_avx2 : pack_ref, q8_0_gemm};
     };
+    const auto fp8 = [avx2](gemm_pack_fn pack_ref, gemm_pack_fn pack_avx2) {
+        return gemm_q_kernels{type::f32, 32, sizeof(gemm_block_i16x8), avx2 ? pack_avx2 : pack_ref,
+                              avx2 ? gemm_i16_a16_8x4__avx2 : gemm_i16_a16_8x4__ref, true};
+    };
     gemm_q_kernels k;
     switch (t) {
         case type::q4_0:
@@ -672,6 +676,12 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
                  avx2 ? gemm_pack_iq4_xs__avx2 : gemm_pack_iq4_xs__ref,
                  avx2 ? gemm_iq4_xs_q8_k_8x4__avx2 : gemm_iq4_xs_q8_k_8x4__ref};
             break;
+        // FP8: int16 codes per row and block against 12-bit activations (gemm_q.hpp, "FP8 prompts"); the
+        // AVX2 kernel at every SIMD tier
+        case ext_type::fp8_e4m3: k = fp8(gemm_pack_fp8_e4m3__ref, gemm_pack_fp8_e4m3__avx2); break;
+        case ext_type::fp8_e5m2: k = fp8(gemm_pack_fp8_e5m2__ref, gemm_pack_fp8_e5m2__avx2); break;
+        case ext_type::fp8_e4m3_pt: k = fp8(gemm_pack_fp8_e4m3_pt__ref, gemm_pack_fp8_e4m3_pt__avx2); break;
+        case ext_type::fp8_e5m2_pt: k = fp8(gemm_pack_fp8_e5m2_pt__ref, gemm_pack_fp8_e5m2_pt__avx2); break;
         default: break;
     }
     return k;

@@ -325,12 +325,70 @@ void gemm_iq4_xs_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, in
 void gemm_iq4_xs_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                                 int64_t ldy, int n_rows);
 
+// ---- FP8 prompts (lowbit fp8_e4m3 / fp8_e5m2 and the per-row fp8_*_pt): an int16 GEMM ----
+// FP8 has no small-integer form (E4M3 spans 2^-9 .. 448), so its weights are not run on Q8_0's kernel.
+// Instead, per row and 32-column block, the fp8 values v_j (exact as f32) are scaled by 2^sh with
+// sh = 14 - floor(log2 max_j |v_j|) and rounded to the nearest integer (ties to even):
+//   q_j = nearbyint(v_j 2^sh), |q_j| <= 30720 (E4M3: 1.875 x 2^14; E5M2 28672), d[r] = d_block 2^-sh,
+// exact for every v_j that is a multiple of 2^-sh, i.e. every code whose exponent is at most 11
+// below the block's largest (always for E4M3 blocks spanning 2^8 or less); smaller codes are rounded
+// to 2^-15 of the block's largest magnitude or better. All-zero blocks get d = 0, q = 0.
+// Activations are quantized to 12-bit integers per 32 columns (block_a16):
+//   d = amax / 2047, q_j = nearbyint(x_j 2047 / amax) (|q| <= 2047; 16 x finer than Q8_0's 127 steps),
+// so that a block's integer sum, |sum_j q_w q_a| <= 32 x 30720 x 2047 < 2^31, is exact in int32 and the
+// kernel is Q8_0's with _mm256_madd_epi16 on int16 column pairs:
+//   acc = fma(float(sum_j q_w[j] q_a[j]), d_w * d_a, acc)   per block, in block order.
+// The generation path keeps the float GEMV on the tiles (repack.hpp), so prompt and generation
+// products differ by the activations' 12-bit rounding (relative error <= 2^-12 of the block's largest
+// activation), against Q8_0's 8-bit one.
+struct block_a16 {
+    float d;
+    int16_t q[32];
+};
+static_assert(sizeof(block_a16) == 68, "block_a16 must be 68 bytes");
+// 32 columns x 8 rows (544 bytes): q[p][r] = the int16 pair (column 2p, column 2p + 1) of row r.
+struct gemm_block_i16x8 {
+    float d[8];
+    int16_t q[16][8][2];
+};
+static_assert(sizeof(gemm_block_i16x8) == 544, "gemm_block_i16x8 must be 544 bytes");
+void quantize_act_a16__ref(const float* x, void* dst, int64_t n);   // n a multiple of 32
+void quantize_act_a16__avx2(const float* x, void* dst, int64_t n);
+// One row's 32 fp8 codes with its block scale d -> its d and int16 codes in a gemm_block_i16x8 (the
+// reference every packer and unpack equals).
+void fp8_block_to_i16__ref(bool e4m3, const uint8_t* codes, float d, float& d_out, int16_t* q_out, int q_stride);
+// Rows of fp8_e4m3 / fp8_e5m2 (block_fp8) and of fp8_*_pt (f32 row scale, then the codes) ->
+// gemm_block_i16x8 (rows n_rows..7 zero).
+void gemm_pack_fp8_e4m3__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_fp8_e5m2__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_fp8_e4m3_pt__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_fp8_e5m2_pt__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_fp8_e4m3__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_fp8_e5m2__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_fp8_e4m3_pt__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+void gemm_pack_fp8_e5m2_pt__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+// FP8 load-time tiles (repack.hpp: tile_q8_0x8, per-row tile_q8_0x8f) -> the same gemm_block_i16x8.
+void repack_unpack_fp8_e4m3__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_fp8_e5m2__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_fp8_e4m3_pt__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_fp8_e5m2_pt__ref(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_fp8_e4m3__avx2(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_fp8_e5m2__avx2(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_fp8_e4m3_pt__avx2(int64_t nb, const void* tiles, void* dst);
+void repack_unpack_fp8_e5m2_pt__avx2(int64_t nb, const void* tiles, void* dst);
+// The micro-kernel (block_a16 activations: gemm_act::q rows of block_a16, d their scales, s unused).
+void gemm_i16_a16_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                           int64_t ldy, int n_rows);
+void gemm_i16_a16_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                            int64_t ldy, int n_rows);
+
 struct gemm_q_kernels {
-    type act = type::f32;       // activation format (q8_0 / q8_k)
+    type act = type::f32;       // activation format (q8_0 / q8_k / q8_1; f32 when a16)
     int block = 0;              // columns per packed block
     size_t packed_bytes = 0;    // bytes per packed block (8 rows)
     gemm_pack_fn pack = nullptr;
     gemm_q_fn gemm = nullptr;
+    bool a16 = false;           // block_a16 activations (quantize_act_a16), for the FP8 kernel
 };
 
 // The kernels for weight type `t` at `tier` (falls back to __ref); act == f32 and null functions when

@@ -131,7 +131,7 @@ float* interleave_tokens(const float* x, int64_t ldx, int64_t n_tokens, int64_t 
     return xi;
 }
 
-// The prompt path of tiled formats with a float GEMM from the tiles (FP8, F16, BF16; kernels/repack.hpp): the
+// The prompt path of tiled formats with a float GEMM from the tiles (F16, BF16; kernels/repack.hpp): the
 // activations prepared and interleaved once per call, then the kernel runs each worker's chunk of tiles
 // over every token block.
 // Returns false (nothing done) when the tiles do not match or the type has no such GEMM.
@@ -144,20 +144,17 @@ bool matmul_tiled_gemm(const weight_matrix& w, int64_t n_tokens, const float* x,
         k % kr.block != 0)
         return false;
     const float* xi = interleave_tokens(x, ldx, n_tokens, k, kr.prep, std::max(n_threads, 1), scratch);
-    // Chunks of up to k_tile_gemm_max_tiles tiles (an even number, so panels are full), at least ~4 per
-    // thread, from a shared counter; each worker decodes its chunk's panels into its own scratch.
+    // Chunks of up to k_tile_gemm_max_tiles tiles (an even number, so the 16-row panels are full), at least
+    // ~4 per thread, from a shared counter.
     const int64_t per = std::clamp<int64_t>(p.n_tiles / (4 * std::max(n_threads, 1)) / 2 * 2, 2,
                                             kernels::k_tile_gemm_max_tiles);
     const int64_t n_chunks = (p.n_tiles + per - 1) / per;
     const int workers = static_cast<int>(std::min<int64_t>(std::max(n_threads, 1), n_chunks));
-    scratch.reserve_workers(workers);
-    parallel_for_dynamic(n_chunks, workers, [&](int64_t c, int worker) {
+    parallel_for_dynamic(n_chunks, workers, [&](int64_t c, int) {
         const int64_t i0 = c * per, i1 = std::min(p.n_tiles, i0 + per);
-        float* panels = scratch.tile(worker, kernels::k_tile_gemm_scratch_floats + 8);
-        panels = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(panels) + 31) / 32 * 32);
         const int64_t r0 = i0 * kernels::k_tile_rows;
         kr.gemm(p.n_blocks, p.tile(i0), p.tile_bytes, static_cast<int>(i1 - i0), std::min(w.n_rows, i1 * kernels::k_tile_rows) - r0,
-                xi, n_tokens, y + r0, ldy, panels);
+                xi, n_tokens, y + r0, ldy);
     });
     return true;
 }
@@ -202,7 +199,10 @@ bool matmul_gemm_q(const weight_matrix& w, int64_t n_tokens, const float* x, int
     const kernels::gemm_q_kernels kq = kernels::gemm_q_kernel(w.t, active_isa_tier());
     const int64_t k = w.n_cols;
     if (!kq.gemm || k % kq.block != 0 || k % traits(kq.act).block_size != 0) return false;
-    const kernels::quantize_act_fn quant = kernels::quantize_act_kernel(kq.act);
+    // FP8's kernel takes 12-bit activations (block_a16) in place of a quantized activation type.
+    const kernels::quantize_act_fn quant =
+        !kq.a16 ? kernels::quantize_act_kernel(kq.act)
+                : active_isa_tier() >= isa_tier::avx2 ? kernels::quantize_act_a16__avx2 : kernels::quantize_act_a16__ref;
     if (!quant) return false;
     const int64_t nb = k / kq.block;
     // Repacked weights: each 8-row group is unpacked from its tile (kernels/repack.hpp) instead of
@@ -217,12 +217,12 @@ bool matmul_gemm_q(const weight_matrix& w, int64_t n_tokens, const float* x, int
     }
     if (!unpack && !kq.pack) return false;  // a GEMM fed by tiles only (gemm_q_kernel: none at present)
     const int n_sides = kq.act == type::q8_k ? kernels::k_q8_k_sides : kq.act == type::q8_1 ? kernels::k_q8_1_sides : 1;
-    const size_t arb = row_bytes(kq.act, k);
+    const size_t arb = kq.a16 ? sizeof(kernels::block_a16) * static_cast<size_t>(nb) : row_bytes(kq.act, k);
 
     // Activations: quantized once per call, or reused from the previous call on the same shared input.
     auto& c = scratch.gact;
     const bool hit = scratch.sharing_input() && c.key_gen == c.gen && c.x == x && c.n_tokens == n_tokens &&
-                     c.ldx == ldx && c.n_cols == k && c.act == kq.act;
+                     c.ldx == ldx && c.n_cols == k && c.act == kq.act && c.a16 == kq.a16;
     if (!hit) {
         const size_t nt = static_cast<size_t>(n_tokens);
         if (c.q.size() < arb * nt) c.q.resize(arb * nt);
@@ -236,6 +236,10 @@ bool matmul_gemm_q(const weight_matrix& w, int64_t n_tokens, const float* x, int
             for (int64_t t = b; t < e; ++t) {
                 uint8_t* qt = q + arb * static_cast<size_t>(t);
                 quant(x + t * ldx, qt, k);
+                if (kq.a16) {
+                    for (int64_t b2 = 0; b2 < nb; ++b2) d[t * nb + b2] = reinterpret_cast<const kernels::block_a16*>(qt)[b2].d;
+                    continue;
+                }
                 kernels::gemm_act_sides(kq.act, qt, arb, 1, nb, d + t * nb, s + t * nb * n_sides);
             }
         });
@@ -244,6 +248,7 @@ bool matmul_gemm_q(const weight_matrix& w, int64_t n_tokens, const float* x, int
         c.ldx = ldx;
         c.n_cols = k;
         c.act = kq.act;
+        c.a16 = kq.a16;
         c.key_gen = c.gen;
     }
     kernels::gemm_act a;

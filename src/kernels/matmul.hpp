@@ -103,6 +103,7 @@ public:
         const float* x = nullptr;
         int64_t n_tokens = 0, ldx = 0, n_cols = 0;
         type act = type::f32;
+        bool a16 = false;  // block_a16 rows (the FP8 kernel), act unused
         uint64_t gen = 0, key_gen = ~uint64_t(0);
     } gact;
 

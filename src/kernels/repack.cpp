@@ -1260,19 +1260,19 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
         // FP8 on Q8_0's tile, f32 activations times 2^60 (2^56); prompts: the float GEMM from the tiles
         case ext_type::fp8_e4m3:
             k = {type::f32, 32, sizeof(tile_q8_0x8), avx2 ? gemv_fp8_e4m3x8_f32__avx2 : gemv_fp8_e4m3x8_f32__ref,
-                 nullptr, fp8_e4m3_act_prep, avx2 ? gemm_fp8_e4m3x8_f32__avx2 : nullptr};
+                 avx2 ? repack_unpack_fp8_e4m3__avx2 : repack_unpack_fp8_e4m3__ref, fp8_e4m3_act_prep, nullptr};
             break;
         case ext_type::fp8_e5m2:
             k = {type::f32, 32, sizeof(tile_q8_0x8), avx2 ? gemv_fp8_e5m2x8_f32__avx2 : gemv_fp8_e5m2x8_f32__ref,
-                 nullptr, fp8_e5m2_act_prep, avx2 ? gemm_fp8_e5m2x8_f32__avx2 : nullptr};
+                 avx2 ? repack_unpack_fp8_e5m2__avx2 : repack_unpack_fp8_e5m2__ref, fp8_e5m2_act_prep, nullptr};
             break;
         case ext_type::fp8_e4m3_pt:
             k = {type::f32, 32, sizeof(tile_q8_0x8f), avx2 ? gemv_fp8_e4m3_ptx8_f32__avx2 : gemv_fp8_e4m3_ptx8_f32__ref,
-                 nullptr, fp8_e4m3_act_prep, avx2 ? gemm_fp8_e4m3_ptx8_f32__avx2 : nullptr};
+                 avx2 ? repack_unpack_fp8_e4m3_pt__avx2 : repack_unpack_fp8_e4m3_pt__ref, fp8_e4m3_act_prep, nullptr};
             break;
         case ext_type::fp8_e5m2_pt:
             k = {type::f32, 32, sizeof(tile_q8_0x8f), avx2 ? gemv_fp8_e5m2_ptx8_f32__avx2 : gemv_fp8_e5m2_ptx8_f32__ref,
-                 nullptr, fp8_e5m2_act_prep, avx2 ? gemm_fp8_e5m2_ptx8_f32__avx2 : nullptr};
+                 avx2 ? repack_unpack_fp8_e5m2_pt__avx2 : repack_unpack_fp8_e5m2_pt__ref, fp8_e5m2_act_prep, nullptr};
             break;
         case type::q5_1:
             k = {type::q8_1, k_qk5_1, sizeof(tile_q5_1x8), avx2 ? gemv_q5_1x8_q8_1__avx2 : gemv_q5_1x8_q8_1__ref,

@@ -311,8 +311,8 @@ void repack_unpack_tq2_0__avx2(int64_t nb, const void* tiles, void* dst);
 //   of a dword shifted up 16 after. One load -> 4 vectors (the 8 rows of 4 columns) in 5 shifts and
 //   4 ANDs, each FMA'd with its column's x' broadcast; per block the 4 sums are added and FMA'd with
 //   d; y = acc * 2^60 (E5M2: x' and the factor differ, 2^56). Float order differs from __ref.
-//   Prompt GEMM (gemm_tile_fn, AVX2 only): the decoded vectors times d * 2^60 (2^56) go into f32
-//   panels (fp8 * d * 2^-60), multiplied with the prepared activations by a register-blocked kernel.
+//   Prompts: the integer GEMM of gemm_q.hpp ("FP8 prompts"), fed by repack_unpack_fp8_* (there):
+//   per row and block the codes scaled by a power of two into int16, against 12-bit activations.
 // FP8 codes that are NaN / Inf in OCP FP8 (never written by the encoders) decode as finite values.
 // Per-row FP8 (fp8_*_pt): tile_q8_0x8f, the same kernels with f32 row scales.
 
@@ -458,35 +458,23 @@ void gemv_fp8_e5m2_ptx8_f32__avx2(int64_t nb, const void* tiles, const void* a, 
 void fp8_e4m3_act_prep(const float* x, void* dst, int64_t n);
 void fp8_e5m2_act_prep(const float* x, void* dst, int64_t n);
 
-// A float prompt GEMM straight from the tiles (formats without an integer GEMM: FP8): rows of n_tiles
-// consecutive tiles (tile_bytes apart; n_tiles <= k_tile_gemm_max_tiles, n_rows valid rows in all)
-// times n_tokens activation rows prepared by repack_kernels::prep and interleaved by
-// k_tile_gemm_tokens tokens: block i holds xi[T k i + T j + t] = x_{first + t}[j] for t < count
-// (T = k_tile_gemm_tokens; first, count = panel_block(n_tokens, i), gemm_f32.hpp; other slots unused). y[t * ldy + r] = row r . x_t. scratch: k_tile_gemm_scratch_floats
-// floats, 32-byte aligned. Never throws.
-// AVX2: per slice of k_tile_gemm_kc columns, the tiles are decoded (fp8 * d, activations times 2^60)
-// into 16-row f32 panels, which every 6-token block then multiplies with a 16 x 6 register-blocked
-// kernel (12 accumulators: 2 panel loads and 6 broadcasts per 12 FMAs).
+// A float prompt GEMM straight from the tiles (F16 / BF16): rows of n_tiles consecutive tiles
+// (tile_bytes apart; n_tiles <= k_tile_gemm_max_tiles, n_rows valid rows in all) times n_tokens
+// activation rows (prepared by repack_kernels::prep where set) interleaved by k_tile_gemm_tokens
+// tokens: block i holds xi[T k i + T j + t] = x_{first + t}[j] for t < count (T = k_tile_gemm_tokens;
+// first, count = panel_block(n_tokens, i), gemm_f32.hpp; other slots unused). y[t * ldy + r] = row r . x_t.
+// Never throws.
 constexpr int k_tile_gemm_tokens = k_panel_tokens;  // the panel kernel's token block (gemm_f32.hpp)
 constexpr int k_tile_gemm_kc = 2048;
 constexpr int k_tile_gemm_max_tiles = 4;
-constexpr size_t k_tile_gemm_scratch_floats = size_t(8) * k_tile_gemm_max_tiles * k_tile_gemm_kc;
 using gemm_tile_fn = void (*)(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
-                              const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch);
-void gemm_fp8_e4m3x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
-                               const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch);
-void gemm_fp8_e5m2x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
-                               const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch);
-void gemm_fp8_e4m3_ptx8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
-                                  const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch);
-void gemm_fp8_e5m2_ptx8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
-                                  const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch);
-// F16 / BF16 tiles: no decode into scratch (unused); per slice and 6-token block the panel kernel reads
+                              const float* xi, int64_t n_tokens, float* y, int64_t ldy);
+// F16 / BF16 tiles: per slice and 6-token block the panel kernel reads
 // tiles 2g and 2g + 1 (an odd last tile is read twice, its copy's rows not stored).
 void gemm_f16x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
-                          const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch);
+                          const float* xi, int64_t n_tokens, float* y, int64_t ldy);
 void gemm_bf16x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
-                           const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch);
+                           const float* xi, int64_t n_tokens, float* y, int64_t ldy);
 
 // One tile (nb tile blocks) -> nb packed blocks of the prompt GEMM (gemm_block_q8x8 / gemm_block_q4_kx8
 // (Q4_K, Q5_K) / gemm_block_q6_kx8),
@@ -516,7 +504,7 @@ struct repack_kernels {
     repack_unpack_fn unpack = nullptr;
     // Activation rows for gemv / gemm: prep(x, dst, n_cols) when set (FP8), else quantize_act_kernel(act).
     void (*prep)(const float* x, void* dst, int64_t n) = nullptr;
-    gemm_tile_fn gemm = nullptr;  // prompt GEMM from the tiles (FP8 at AVX2), or none
+    gemm_tile_fn gemm = nullptr;  // float prompt GEMM from the tiles (F16 / BF16 at AVX2), or none
     gemv_tile2_fn gemv2 = nullptr;  // gemv over two tiles in lockstep (AVX2), or none
 };
 // The kernels for weight type `t` at `tier` (falling back to __ref); block == 0 and null functions when

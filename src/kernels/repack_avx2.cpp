@@ -908,53 +908,73 @@ inline auto fp8_step(const void* a, const int32_t* /*side*/) {
     };
 }
 
-// ---- FP8 prompt GEMM: tiles decoded into 16-row f32 panels, multiplied by gemm_panel_f32__avx2 ----
+// ---- FP8 prompts: tiles (or rows) -> gemm_block_i16x8 (gemm_q.hpp, "FP8 prompts") ----
 
-// Blocks [b0, b1) of one tile -> rows 8h .. 8h + 7 of the panel (panel[16 j + 8h + r], j from 32 b0):
-// fp8 * d * 2^-60 (2^-56), the activations carrying 2^60 (2^56).
-template <bool E4M3, class Tile>
-void fp8_panel_half(const Tile* x, int64_t b0, int64_t b1, float* panel, int h) {
-    for (int64_t b = b0; b < b1; ++b) {
-        const __m256 d = _mm256_mul_ps(load_scales(x[b].d), _mm256_set1_ps(fp8_half_scale(E4M3)));
-        float* pb = panel + 16 * 32 * (b - b0) + 8 * h;
-        for (int g = 0; g < 8; ++g) {
-            const fp8_cols w = decode_fp8x4<E4M3>(load32(x[b].qs[g]));
-            for (int i = 0; i < 4; ++i) _mm256_store_ps(pb + 16 * (4 * g + i), _mm256_mul_ps(w.c[i], d));
-        }
+// One 32-column block of 8 rows, given as the tile's 8 groups (dword (g, r) = row r's codes of columns
+// 4g .. 4g + 3) and the rows' scales, as fp8_block_to_i16__ref: a first decode finds each row's largest
+// magnitude m (f32, exact: the decode's 2^-120 (2^-112) undone by one product), sh = 14 - exponent(m) from
+// its bits, a second decode scales by 2^sh (two exact products) and rounds (cvtps: nearest even); the
+// int32 codes of columns 2p, 2p + 1 become row r's int16 pair p by one shift and blend.
+template <bool E4M3>
+inline void fp8_block_to_i16(const __m256i (&g)[8], __m256 d, gemm_block_i16x8& o) {
+    const __m256 unscale = _mm256_set1_ps(E4M3 ? 0x1p120f : 0x1p112f);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 m = _mm256_setzero_ps();
+    for (int i = 0; i < 8; ++i) {
+        const fp8_cols c = decode_fp8x4<E4M3>(g[i]);
+        for (int j = 0; j < 4; ++j) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, c.c[j]));
+    }
+    m = _mm256_mul_ps(m, unscale);
+    const __m256 zero = _mm256_cmp_ps(m, _mm256_setzero_ps(), _CMP_EQ_OQ);
+    const __m256i sh = _mm256_sub_epi32(_mm256_set1_epi32(14 + 127), _mm256_srli_epi32(_mm256_castps_si256(m), 23));
+    const __m256 up = _mm256_andnot_ps(zero, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(sh, _mm256_set1_epi32(127)), 23)));
+    const __m256 down = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_sub_epi32(_mm256_set1_epi32(127), sh), 23));
+    _mm256_storeu_ps(o.d, _mm256_andnot_ps(zero, _mm256_mul_ps(d, down)));
+    for (int i = 0; i < 8; ++i) {
+        const fp8_cols c = decode_fp8x4<E4M3>(g[i]);
+        __m256i q[4];
+        for (int j = 0; j < 4; ++j) q[j] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_mul_ps(c.c[j], unscale), up));
+        store32(o.q[2 * i], _mm256_blend_epi16(q[0], _mm256_slli_epi32(q[1], 16), 0xAA));
+        store32(o.q[2 * i + 1], _mm256_blend_epi16(q[2], _mm256_slli_epi32(q[3], 16), 0xAA));
     }
 }
 
-// Per slice of k_tile_gemm_kc columns: the tiles' panels decoded once into scratch, then every
-// 6-token block of activations (L1) passes over all the panels (L2).
-template <bool E4M3, class Tile = tile_q8_0x8>
-void gemm_fp8_avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows, const float* xi,
-                   int64_t n_tokens, float* y, int64_t ldy, float* scratch) {
-    static_assert(k_panel_rows == 16, "two 8-row tiles fill one panel");
-    constexpr int64_t T = k_tile_gemm_tokens, KB = k_tile_gemm_kc / 32;
-    const int64_t k = 32 * nb, n_groups = (n_tiles + 1) / 2;
-    for (int64_t b0 = 0; b0 < nb; b0 += KB) {
-        const int64_t b1 = std::min(nb, b0 + KB), kc = 32 * (b1 - b0);
-        for (int64_t gi = 0; gi < n_groups; ++gi) {
-            float* panel = scratch + 16 * k_tile_gemm_kc * gi;
-            for (int h = 0; h < 2; ++h) {
-                const int64_t ti = 2 * gi + h;
-                if (ti < n_tiles) {
-                    fp8_panel_half<E4M3>(reinterpret_cast<const Tile*>(tiles + tile_bytes * static_cast<size_t>(ti)),
-                                         b0, b1, panel, h);
-                } else {
-                    for (int64_t j = 0; j < kc; ++j) _mm256_store_ps(panel + 16 * j + 8, _mm256_setzero_ps());
-                }
+template <bool E4M3, class Tile>
+void unpack_fp8_i16(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const Tile*>(tiles);
+    auto* out = static_cast<gemm_block_i16x8*>(dst);
+    for (int64_t b = 0; b < nb; ++b) {
+        __m256i g[8];
+        for (int i = 0; i < 8; ++i) g[i] = load32(x[b].qs[i]);
+        fp8_block_to_i16<E4M3>(g, load_scales(x[b].d), out[b]);
+    }
+}
+
+// Rows (block_fp8, or per row an f32 scale then the codes): each row's 32 codes of a block as 8
+// dwords, transposed into the tile's groups.
+template <bool E4M3, bool PerRow>
+void pack_fp8_i16(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_i16x8*>(dst);
+    alignas(32) float d[8] = {};
+    for (int r = 0; r < n_rows && PerRow; ++r) std::memcpy(&d[r], w + row_stride * static_cast<size_t>(r), 4);
+    for (int64_t b = 0; b < k / 32; ++b) {
+        __m256i g[8];
+        for (int r = 0; r < 8; ++r) {
+            if (r >= n_rows) {
+                g[r] = _mm256_setzero_si256();
+                continue;
+            }
+            const uint8_t* row = w + row_stride * static_cast<size_t>(r);
+            if constexpr (PerRow) {
+                g[r] = load32(row + sizeof(float) + 32 * b);
+            } else {
+                const auto& blk = reinterpret_cast<const block_q8_0*>(row)[b];  // block_fp8's bytes
+                d[r] = fp16_to_f32(blk.d);
+                g[r] = load32(blk.qs);
             }
         }
-        for (int64_t tb = 0; tb < panel_token_blocks(n_tokens); ++tb) {
-            const panel_token_block tk = panel_block(n_tokens, tb);
-            const float* xs = xi + T * k * tb + T * 32 * b0;
-            for (int64_t gi = 0; gi < n_groups; ++gi) {
-                const int rows = static_cast<int>(std::min<int64_t>(16, n_rows - 16 * gi));
-                gemm_panel_f32__avx2(kc, scratch + 16 * k_tile_gemm_kc * gi, xs, tk.count, y + tk.first * ldy + 16 * gi, ldy,
-                                     rows, b0 > 0);
-            }
-        }
+        simd::transpose8x8_epi32(g);
+        fp8_block_to_i16<E4M3>(g, _mm256_load_ps(d), out[b]);
     }
 }
 
@@ -1015,34 +1035,18 @@ void gemm_half_avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_t
 LOWBIT_TILE_GEMV(gemv_f16x8_f32__avx2, tile_h16x8, half_step<false>)
 LOWBIT_TILE_GEMV(gemv_bf16x8_f32__avx2, tile_h16x8, half_step<true>)
 void gemm_f16x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
-                          const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* /*scratch*/) {
+                          const float* xi, int64_t n_tokens, float* y, int64_t ldy) {
     gemm_half_avx2<false>(nb, tiles, tile_bytes, n_tiles, n_rows, xi, n_tokens, y, ldy);
 }
 void gemm_bf16x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
-                           const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* /*scratch*/) {
+                           const float* xi, int64_t n_tokens, float* y, int64_t ldy) {
     gemm_half_avx2<true>(nb, tiles, tile_bytes, n_tiles, n_rows, xi, n_tokens, y, ldy);
 }
 
 LOWBIT_TILE_GEMV(gemv_fp8_e4m3x8_f32__avx2, tile_q8_0x8, fp8_step<true>, fp8_half_scale(true))
 LOWBIT_TILE_GEMV(gemv_fp8_e5m2x8_f32__avx2, tile_q8_0x8, fp8_step<false>, fp8_half_scale(false))
-void gemm_fp8_e4m3x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
-                               const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch) {
-    gemm_fp8_avx2<true>(nb, tiles, tile_bytes, n_tiles, n_rows, xi, n_tokens, y, ldy, scratch);
-}
-void gemm_fp8_e5m2x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
-                               const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch) {
-    gemm_fp8_avx2<false>(nb, tiles, tile_bytes, n_tiles, n_rows, xi, n_tokens, y, ldy, scratch);
-}
 LOWBIT_TILE_GEMV(gemv_fp8_e4m3_ptx8_f32__avx2, tile_q8_0x8f, fp8_step<true, tile_q8_0x8f>, fp8_half_scale(true))
 LOWBIT_TILE_GEMV(gemv_fp8_e5m2_ptx8_f32__avx2, tile_q8_0x8f, fp8_step<false, tile_q8_0x8f>, fp8_half_scale(false))
-void gemm_fp8_e4m3_ptx8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
-                                  const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch) {
-    gemm_fp8_avx2<true, tile_q8_0x8f>(nb, tiles, tile_bytes, n_tiles, n_rows, xi, n_tokens, y, ldy, scratch);
-}
-void gemm_fp8_e5m2_ptx8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
-                                  const float* xi, int64_t n_tokens, float* y, int64_t ldy, float* scratch) {
-    gemm_fp8_avx2<false, tile_q8_0x8f>(nb, tiles, tile_bytes, n_tiles, n_rows, xi, n_tokens, y, ldy, scratch);
-}
 
 gemv_tile2_fn gemv2_kernel_avx2(gemv_tile_fn one) {
 #define LOWBIT_PAIR(name) \
@@ -1061,6 +1065,27 @@ gemv_tile2_fn gemv2_kernel_avx2(gemv_tile_fn one) {
     // (bench/ab.sh tg64, 3-6 rounds); F16's 10% faster.
 #undef LOWBIT_PAIR
     return nullptr;
+}
+
+void repack_unpack_fp8_e4m3__avx2(int64_t nb, const void* tiles, void* dst) { unpack_fp8_i16<true, tile_q8_0x8>(nb, tiles, dst); }
+void repack_unpack_fp8_e5m2__avx2(int64_t nb, const void* tiles, void* dst) { unpack_fp8_i16<false, tile_q8_0x8>(nb, tiles, dst); }
+void repack_unpack_fp8_e4m3_pt__avx2(int64_t nb, const void* tiles, void* dst) {
+    unpack_fp8_i16<true, tile_q8_0x8f>(nb, tiles, dst);
+}
+void repack_unpack_fp8_e5m2_pt__avx2(int64_t nb, const void* tiles, void* dst) {
+    unpack_fp8_i16<false, tile_q8_0x8f>(nb, tiles, dst);
+}
+void gemm_pack_fp8_e4m3__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    pack_fp8_i16<true, false>(w, row_stride, n_rows, k, dst);
+}
+void gemm_pack_fp8_e5m2__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    pack_fp8_i16<false, false>(w, row_stride, n_rows, k, dst);
+}
+void gemm_pack_fp8_e4m3_pt__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    pack_fp8_i16<true, true>(w, row_stride, n_rows, k, dst);
+}
+void gemm_pack_fp8_e5m2_pt__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    pack_fp8_i16<false, true>(w, row_stride, n_rows, k, dst);
 }
 
 }  // namespace lowbit::kernels

@@ -404,22 +404,24 @@ TEST(Repack, FloatTilesMatchPerRowDot) {
 }
 
 // One finite code at column j of each row (row r: column (j + r) % 32 of block 1), the rest zero, against
-// Gaussian activations: GEMV and prompt GEMM give d * fp8(u) * x exactly up to one rounding (the decode of
-// every byte position of the tile's dwords is exact, subnormals and signs included).
+// Gaussian activations: the GEMV gives d * fp8(u) * x exactly up to one rounding, and the prompt GEMM's
+// unpack (gemm_q.hpp, "FP8 prompts") gives d[r] * q = d * fp8(u) exactly (a lone code is its block's
+// largest), at both tiers (the decode of every byte position of the tile's dwords is exact, subnormals
+// and signs included).
 TEST(Repack, Fp8TilesDecodeEveryCodeInEveryPosition) {
     if (best_isa_tier() < isa_tier::avx2) GTEST_SKIP() << "no AVX2";
     for (type t : k_fp8_types) {
         const auto kr = kernels::repack_kernel(t, isa_tier::avx2);
-        ASSERT_NE(kr.gemm, nullptr);
-        const int64_t n_cols = 96, n_rows = 8, n_tok = 3;
+        const auto kr0 = kernels::repack_kernel(t, isa_tier::ref);
+        ASSERT_NE(kr.unpack, nullptr);
+        ASSERT_NE(kr.unpack, kr0.unpack);
+        const int64_t n_cols = 96, n_rows = 8, n_tok = 1;
         const size_t rb = row_bytes(t, n_cols);
         std::mt19937 rng(k_seed + static_cast<uint32_t>(t));
         std::vector<float> x;
         act_rows(type::f32, n_tok, n_cols, rng, false, &x);
         std::vector<float> xp(x.size());
-        for (int64_t tk = 0; tk < n_tok; ++tk) kr.prep(x.data() + tk * n_cols, xp.data() + tk * n_cols, n_cols);
-        std::vector<float> scratch(kernels::k_tile_gemm_scratch_floats + 8);
-        float* sc = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch.data()) + 31) / 32 * 32);
+        kr.prep(x.data(), xp.data(), n_cols);
         for (int u = 0; u < 256; ++u) {
             if (!fp8_finite(t, static_cast<uint8_t>(u))) continue;
             for (int j = 0; j < 32; j += 8) {
@@ -435,31 +437,171 @@ TEST(Repack, Fp8TilesDecodeEveryCodeInEveryPosition) {
                 const auto p = repack_matrix(t, w.data(), rb, n_rows, n_cols, 1);
                 const double v = 0.03125 * (t == ext_type::fp8_e4m3 ? fp8_e4m3_to_f32(static_cast<uint8_t>(u))
                                                                     : fp8_e5m2_to_f32(static_cast<uint8_t>(u)));
-                std::vector<float> yg(8), ym(8 * n_tok);
+                std::vector<float> yg(8);
                 kr.gemv(p->n_blocks, p->tile(0), xp.data(), nullptr, yg.data(), 8);
-                constexpr int64_t T = kernels::k_tile_gemm_tokens;
-                std::vector<float> xi(static_cast<size_t>(T * n_cols));
-                for (int64_t tk = 0; tk < n_tok; ++tk)
-                    for (int64_t c = 0; c < n_cols; ++c) xi[static_cast<size_t>(T * c + tk)] = xp[static_cast<size_t>(tk * n_cols + c)];
-                kr.gemm(p->n_blocks, p->tile(0), p->tile_bytes, 1, n_rows, xi.data(), n_tok, ym.data(), 8, sc);
-                for (int64_t r = 0; r < n_rows; ++r)
-                    for (int64_t tk = 0; tk < n_tok; ++tk) {
-                        const double exact = v * x[static_cast<size_t>(tk * n_cols + 32 + (j + r) % 32)];
-                        const float got = ym[static_cast<size_t>(tk * 8 + r)];
-                        ASSERT_LE(std::fabs(got - exact), 0x1p-23 * std::fabs(exact))
-                            << type_name(t) << " gemm code " << u << " column " << (j + r) % 32 << " token " << tk;
-                        if (tk == 0) {
-                            ASSERT_LE(std::fabs(yg[static_cast<size_t>(r)] - exact), 0x1p-23 * std::fabs(exact))
-                                << type_name(t) << " gemv code " << u << " column " << (j + r) % 32;
+                std::vector<kernels::gemm_block_i16x8> ub(3), ub0(3);
+                kr.unpack(p->n_blocks, p->tile(0), ub.data());
+                kr0.unpack(p->n_blocks, p->tile(0), ub0.data());
+                ASSERT_EQ(std::memcmp(ub.data(), ub0.data(), 3 * sizeof(ub[0])), 0) << type_name(t) << " code " << u;
+                for (int64_t r = 0; r < n_rows; ++r) {
+                    const int c = (j + static_cast<int>(r)) % 32;
+                    const double exact = v * x[static_cast<size_t>(32 + c)];
+                    ASSERT_LE(std::fabs(yg[static_cast<size_t>(r)] - exact), 0x1p-23 * std::fabs(exact))
+                        << type_name(t) << " gemv code " << u << " column " << c;
+                    for (int cc = 0; cc < 32; ++cc) {
+                        const int16_t q = ub[1].q[cc / 2][r][cc % 2];
+                        if (cc != c) {
+                            ASSERT_EQ(q, 0) << type_name(t) << " code " << u << " column " << cc;
+                            continue;
                         }
+                        ASSERT_EQ(double(ub[1].d[r]) * q, v) << type_name(t) << " code " << u << " column " << c;
+                        if (v != 0) ASSERT_GE(std::abs(int(q)), 16384) << type_name(t) << " code " << u;
                     }
+                }
             }
         }
     }
 }
 
+// fp8_block_to_i16__ref on random blocks (random codes span the whole exponent range) and on blocks of
+// one code with a large one: |q| <= 30720, the largest |q| >= 2^14, q exact where v 2^sh is an integer
+// and within half a step otherwise, d_out = d 2^-sh; all-zero blocks (signed zeros) give d = 0, q = 0.
+TEST(Repack, Fp8PromptBlockScaling) {
+    std::mt19937 rng(k_seed + 41);
+    for (bool e4m3 : {true, false}) {
+        const type t = e4m3 ? ext_type::fp8_e4m3 : ext_type::fp8_e5m2;
+        const auto check = [&](const uint8_t* c) {
+            float d_out = -1;
+            int16_t q[32];
+            kernels::fp8_block_to_i16__ref(e4m3, c, 0.5f, d_out, q, 1);
+            double m = 0;
+            int qmax = 0;
+            for (int j = 0; j < 32; ++j) {
+                m = std::max(m, std::fabs(double(e4m3 ? fp8_e4m3_to_f32(c[j]) : fp8_e5m2_to_f32(c[j]))));
+                qmax = std::max(qmax, std::abs(int(q[j])));
+            }
+            if (m == 0) {
+                ASSERT_EQ(d_out, 0.0f);
+                ASSERT_EQ(qmax, 0);
+                return;
+            }
+            const int sh = 14 - std::ilogb(m);
+            ASSERT_EQ(d_out, std::ldexp(0.5f, -sh));
+            ASSERT_LE(qmax, 30720);
+            ASSERT_GE(qmax, 16384);
+            for (int j = 0; j < 32; ++j) {
+                const double s = std::ldexp(double(e4m3 ? fp8_e4m3_to_f32(c[j]) : fp8_e5m2_to_f32(c[j])), sh);
+                if (s == std::floor(s)) ASSERT_EQ(q[j], s) << "code " << int(c[j]);
+                else ASSERT_LE(std::fabs(q[j] - s), 0.5) << "code " << int(c[j]);
+            }
+        };
+        uint8_t c[32];
+        for (int it = 0; it < 2000; ++it) {
+            for (auto& v : c)
+                do v = static_cast<uint8_t>(rng()); while (!fp8_finite(t, v));
+            check(c);
+        }
+        for (int u = 0; u < 256; ++u)
+            for (int big : {0x00, 0x7E, 0x3A, 0x7B, 0x18}) {  // zero, the largest codes, mid codes
+                if (!fp8_finite(t, static_cast<uint8_t>(u)) || !fp8_finite(t, static_cast<uint8_t>(big))) continue;
+                std::memset(c, 0, 32);
+                c[3] = static_cast<uint8_t>(u);
+                c[20] = static_cast<uint8_t>(big);
+                check(c);
+            }
+        std::memset(c, 0x80, 32);  // -0
+        check(c);
+    }
+}
+
+// The FP8 prompt GEMM's pieces at AVX2 against __ref (gemm_q.hpp, "FP8 prompts"): row packers and
+// tile unpacks write the same bytes (and the unpack equals the rows' pack), the 12-bit activation
+// quantizer the same blocks (zero blocks and single large values included), and the micro-kernel the
+// same floats for 1..4 tokens, 1..8 rows and a token offset, with nothing written past the rows.
+TEST(Repack, Fp8PromptGemmAvx2MatchesRef) {
+    if (best_isa_tier() < isa_tier::avx2) GTEST_SKIP() << "no AVX2";
+    const type types[] = {ext_type::fp8_e4m3, ext_type::fp8_e5m2, ext_type::fp8_e4m3_pt, ext_type::fp8_e5m2_pt};
+    for (type t : types)
+        for (int n_rows = 1; n_rows <= 8; ++n_rows) {
+            const int64_t n_cols = 160, nb = n_cols / 32;
+            std::mt19937 rng(k_seed + 53 + static_cast<uint32_t>(t) + static_cast<uint32_t>(n_rows));
+            auto w = fp8_rows(t, n_rows, n_cols, rng);
+            const size_t rb = row_bytes(t, n_cols);
+            if (n_rows == 3) {  // a block of zeros and one of -0 in row 1
+                uint8_t* codes = w.data() + rb + ((t == ext_type::fp8_e4m3 || t == ext_type::fp8_e5m2) ? 34 + 2 : 4 + 32);
+                std::memset(codes, 0, 32);
+                std::memset(codes + ((t == ext_type::fp8_e4m3 || t == ext_type::fp8_e5m2) ? 34 : 32), 0x80, 32);
+            }
+            const auto kq = kernels::gemm_q_kernel(t, isa_tier::avx2), kq0 = kernels::gemm_q_kernel(t, isa_tier::ref);
+            ASSERT_TRUE(kq.a16 && kq0.a16) << type_name(t);
+            std::vector<kernels::gemm_block_i16x8> pa(nb), pr(nb), ua(nb), ur(nb);
+            std::memset(pa.data(), 0x5A, nb * sizeof(pa[0]));
+            kq.pack(w.data(), rb, n_rows, n_cols, pa.data());
+            kq0.pack(w.data(), rb, n_rows, n_cols, pr.data());
+            ASSERT_EQ(std::memcmp(pa.data(), pr.data(), nb * sizeof(pa[0])), 0) << type_name(t) << " rows " << n_rows;
+            const auto tiles = repack_matrix(t, w.data(), rb, n_rows, n_cols, 1);
+            const auto kr = kernels::repack_kernel(t, isa_tier::avx2), kr0 = kernels::repack_kernel(t, isa_tier::ref);
+            kr.unpack(tiles->n_blocks, tiles->tile(0), ua.data());
+            kr0.unpack(tiles->n_blocks, tiles->tile(0), ur.data());
+            ASSERT_EQ(std::memcmp(ua.data(), ur.data(), nb * sizeof(ua[0])), 0) << type_name(t) << " rows " << n_rows;
+            ASSERT_EQ(std::memcmp(ua.data(), pr.data(), nb * sizeof(ua[0])), 0) << type_name(t) << " rows " << n_rows;
+
+            const int64_t n_tok = 6;
+            std::normal_distribution<float> nd(0.0f, 1.0f);
+            std::vector<float> x(static_cast<size_t>(n_tok * n_cols));
+            for (auto& v : x) v = nd(rng) * std::ldexp(1.0f, static_cast<int>(rng() % 20) - 10);
+            for (int j = 0; j < 32; ++j) x[static_cast<size_t>(n_cols + 64 + j)] = 0.0f;  // a zero block
+            x[7] = 1e6f;
+            std::vector<kernels::block_a16> qa(static_cast<size_t>(n_tok * nb)), qr(qa.size());
+            std::vector<float> da(qa.size());
+            for (int64_t tk = 0; tk < n_tok; ++tk) {
+                kernels::quantize_act_a16__avx2(x.data() + tk * n_cols, qa.data() + tk * nb, n_cols);
+                kernels::quantize_act_a16__ref(x.data() + tk * n_cols, qr.data() + tk * nb, n_cols);
+            }
+            ASSERT_EQ(std::memcmp(qa.data(), qr.data(), qa.size() * sizeof(qa[0])), 0) << type_name(t);
+            for (size_t i = 0; i < qa.size(); ++i) da[i] = qa[i].d;
+            kernels::gemm_act a;
+            a.q = reinterpret_cast<const uint8_t*>(qa.data());
+            a.row_bytes = nb * sizeof(kernels::block_a16);
+            a.d = da.data();
+            a.n_blocks = nb;
+            for (int tok = 1; tok <= 4; ++tok) {
+                const int64_t ldy = 11;
+                std::vector<float> ya(static_cast<size_t>(4 * ldy), -12345.0f), yr(ya);
+                kq.gemm(nb, pr.data(), a, 2, tok, ya.data(), ldy, n_rows);
+                kq0.gemm(nb, pr.data(), a, 2, tok, yr.data(), ldy, n_rows);
+                for (size_t i = 0; i < ya.size(); ++i)
+                    ASSERT_EQ(bits(ya[i]), bits(yr[i])) << type_name(t) << " rows " << n_rows << " tokens " << tok << " at " << i;
+                for (int tk = 0; tk < 4; ++tk)
+                    for (int64_t r = 0; r < ldy; ++r)
+                        if (tk >= tok || r >= n_rows) ASSERT_EQ(ya[static_cast<size_t>(tk * ldy + r)], -12345.0f);
+            }
+        }
+}
+
+// The error bound of the FP8 prompt GEMM against the exact product (gemm_q.hpp, "FP8 prompts"): per
+// 32-column block the activations' rounding (amax / 4094 each) times sum |w|, plus the weights' (at most
+// half of 2^-sh d <= 2^-15 of the block's largest |w|, taken as 2^-14) times sum |x|, plus 1e-5 sum |w x|
+// for the float steps.
+double fp8_a16_bound(type t, const uint8_t* row, const float* x, int64_t n) {
+    std::vector<float> w(static_cast<size_t>(n));
+    dequantize_row(t, row, w.data(), n);
+    double e = 1e-5 * fp8_mag(t, row, x, n);
+    for (int64_t b = 0; b < n / 32; ++b) {
+        double amax = 0, wmax = 0, sw = 0, sx = 0;
+        for (int64_t j = 32 * b; j < 32 * b + 32; ++j) {
+            amax = std::max(amax, std::fabs(double(x[j])));
+            wmax = std::max(wmax, std::fabs(double(w[static_cast<size_t>(j)])));
+            sw += std::fabs(double(w[static_cast<size_t>(j)]));
+            sx += std::fabs(double(x[j]));
+        }
+        e += 1.01 * (sw * amax / 4094 + (sx + 32 * amax / 4094) * wmax * 0x1p-14);
+    }
+    return e;
+}
+
 // matmul over FP8 / F16 / BF16 tiles: generation (1..4 tokens) the tiled GEMV, prompts (5+) the tiled
-// GEMM (token blocks and a partial one; an odd last tile; one or several column slices), both within
+// GEMM (F16 / BF16) or the integer one from the tiles' unpack (FP8, within fp8_a16_bound) (token blocks and a partial one; an odd last tile; one or several column slices), both within
 // 1e-5 of sum |w x| of the per-row __ref dot; rows past the matrix untouched.
 TEST(Repack, FloatMatmulWithTiles) {
     for (type t : k_float_tile_types)
@@ -478,6 +620,11 @@ TEST(Repack, FloatMatmulWithTiles) {
             for (int threads : {1, 2}) {
                 std::vector<float> y(static_cast<size_t>(n_tokens * ldy), -777.0f);
                 matmul(tiled, n_tokens, x.data(), n_cols, y.data(), ldy, threads, sc);
+                if (n_tokens > 4 && t != type::f16 && t != type::bf16) {  // FP8 prompts: rows' pack = tiles' unpack
+                    std::vector<float> yp(y.size(), -777.0f);
+                    matmul(plain_matrix(t, n_rows, n_cols, w), n_tokens, x.data(), n_cols, yp.data(), ldy, threads, sc);
+                    ASSERT_EQ(std::memcmp(y.data(), yp.data(), y.size() * sizeof(float)), 0) << type_name(t) << " tokens " << n_tokens;
+                }
                 for (int64_t tk = 0; tk < n_tokens; ++tk)
                     for (int64_t r = 0; r < ldy; ++r) {
                         const float got = y[static_cast<size_t>(tk * ldy + r)];
@@ -488,7 +635,9 @@ TEST(Repack, FloatMatmulWithTiles) {
                         const uint8_t* row = w.data() + tiled.row_stride * static_cast<size_t>(r);
                         const float* xt = x.data() + tk * n_cols;
                         const float want = ref(n_cols, row, xt);
-                        ASSERT_LE(std::fabs(double(got) - want), 1e-5 * fp8_mag(t, row, xt, n_cols))
+                        const bool fp8_prompt = n_tokens > 4 && t != type::f16 && t != type::bf16;
+                        const double tol = fp8_prompt ? fp8_a16_bound(t, row, xt, n_cols) : 1e-5 * fp8_mag(t, row, xt, n_cols);
+                        ASSERT_LE(std::fabs(double(got) - want), tol)
                             << type_name(t) << " tokens " << n_tokens << " threads " << threads << " y[" << tk << "]["
                             << r << "]: want " << want << " got " << got;
                     }
