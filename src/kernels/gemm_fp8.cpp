@@ -42,8 +42,7 @@ void fp8_block_to_i16__ref(bool e4m3, const uint8_t* codes, float d, float& d_ou
 
 namespace {
 
-// Column j of row r in a gemm_block_i16x8: q[j / 2][r][j % 2]; consecutive columns are 1 or 15 pairs
-// apart, so the block is written column by column through a gather of the row's 32 codes.
+// Row r's 32 codes with scale d -> its d and codes in o (column j at q[j / 2][r][j % 2]).
 void put_row(bool e4m3, const uint8_t* codes, float d, gemm_block_i16x8& o, int r) {
     int16_t q[32];
     fp8_block_to_i16__ref(e4m3, codes, d, o.d[r], q, 1);
