@@ -1257,7 +1257,7 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
             k = {type::q8_0, 32, sizeof(tile_q4_0x8), avx2 ? gemv_fp4_e2m1x8_q8_0__avx2 : gemv_fp4_e2m1x8_q8_0__ref,
                  avx2 ? repack_unpack_fp4_e2m1__avx2 : repack_unpack_fp4_e2m1__ref};
             break;
-        // FP8 on Q8_0's tile, f32 activations times 2^60 (2^56); prompts: the float GEMM from the tiles
+        // FP8 on Q8_0's tile, f32 activations times 2^60 (2^56); prompts: the int16 GEMM (gemm_q.hpp) from the unpack
         case ext_type::fp8_e4m3:
             k = {type::f32, 32, sizeof(tile_q8_0x8), avx2 ? gemv_fp8_e4m3x8_f32__avx2 : gemv_fp8_e4m3x8_f32__ref,
                  avx2 ? repack_unpack_fp8_e4m3__avx2 : repack_unpack_fp8_e4m3__ref, fp8_e4m3_act_prep, nullptr};

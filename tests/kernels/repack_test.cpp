@@ -527,10 +527,12 @@ TEST(Repack, Fp8PromptGemmAvx2MatchesRef) {
             std::mt19937 rng(k_seed + 53 + static_cast<uint32_t>(t) + static_cast<uint32_t>(n_rows));
             auto w = fp8_rows(t, n_rows, n_cols, rng);
             const size_t rb = row_bytes(t, n_cols);
-            if (n_rows == 3) {  // a block of zeros and one of -0 in row 1
-                uint8_t* codes = w.data() + rb + ((t == ext_type::fp8_e4m3 || t == ext_type::fp8_e5m2) ? 34 + 2 : 4 + 32);
+            if (n_rows == 3) {  // a block of zeros and one of -0 in row 1 (blocks 1 and 2)
+                const bool per_row = t == ext_type::fp8_e4m3_pt || t == ext_type::fp8_e5m2_pt;
+                const size_t block = per_row ? 32 : sizeof(block_fp8), first = per_row ? 4 : 2;  // codes of block 0
+                uint8_t* codes = w.data() + rb + first + block;
                 std::memset(codes, 0, 32);
-                std::memset(codes + ((t == ext_type::fp8_e4m3 || t == ext_type::fp8_e5m2) ? 34 : 32), 0x80, 32);
+                std::memset(codes + block, 0x80, 32);
             }
             const auto kq = kernels::gemm_q_kernel(t, isa_tier::avx2), kq0 = kernels::gemm_q_kernel(t, isa_tier::ref);
             ASSERT_TRUE(kq.a16 && kq0.a16) << type_name(t);
