@@ -193,4 +193,27 @@ void parallel_for_dynamic(int64_t n, int n_threads, const std::function<void(int
     });
 }
 
+void parallel_for_guided(int64_t n, int n_threads, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn) {
+    if (n <= 0) return;
+    grain = std::max<int64_t>(1, grain);
+    if (n_threads <= 0) n_threads = default_threads();
+    const int workers = static_cast<int>(std::min<int64_t>(n_threads, (n + grain - 1) / grain));
+    if (workers <= 1) {
+        fn(0, n, 0);
+        return;
+    }
+    const int64_t div = 2 * static_cast<int64_t>(workers);
+    std::atomic<int64_t> next{0};
+    parallel_for(workers, workers, [&](int64_t, int64_t, int worker) {
+        int64_t b = next.load(std::memory_order_relaxed);
+        for (;;) {
+            if (b >= n) return;
+            const int64_t e = std::min(n, b + std::max(grain, (n - b) / div / grain * grain));
+            if (!next.compare_exchange_weak(b, e, std::memory_order_relaxed)) continue;  // b reloaded
+            fn(b, e, worker);
+            b = next.load(std::memory_order_relaxed);
+        }
+    });
+}
+
 }  // namespace lowbit

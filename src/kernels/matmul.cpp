@@ -62,28 +62,22 @@ bool matmul_tiled(const weight_matrix& w, int64_t n_tokens, const float* x, int6
             kr.gemv(p.n_blocks, p.tile(i), qa + arb * static_cast<size_t>(t), side + n_side * t,
                     y + t * ldy + i * kernels::k_tile_rows, rows_of(i));
     };
-    // Chunks of a multiple of 2 tiles (16 rows, as the per-row path) keep each thread's writes to y
-    // apart, about 8 per thread, taken from a shared counter.
+    // Guided chunks (parallel_for_guided) of a multiple of 2 tiles (16 rows, as the per-row path) keep
+    // each thread's writes to y apart and the threads' finishing times close.
     // LOWBIT_GEMV2=0: one tile at a time even where a two-tile kernel exists (for A/B measurements).
     static const bool no_pairs = std::getenv("LOWBIT_GEMV2") && std::getenv("LOWBIT_GEMV2")[0] == '0';
     if (!kr.gemv2 || p.n_tiles < 4 || no_pairs) {
-        const int64_t n_units = (p.n_tiles + 1) / 2;
-        const int64_t per = std::max<int64_t>(1, n_units / (8 * std::max(n_threads, 1)));
-        const int64_t n_chunks = (n_units + per - 1) / per;
-        parallel_for_dynamic(n_chunks, std::max(n_threads, 1), [&](int64_t c, int) {
-            const int64_t i1 = std::min(p.n_tiles, (c + 1) * per * 2);
-            for (int64_t i = c * per * 2; i < i1; ++i) one(i);
+        parallel_for_guided((p.n_tiles + 1) / 2, std::max(n_threads, 1), 1, [&](int64_t b, int64_t e, int) {
+            const int64_t i1 = std::min(p.n_tiles, 2 * e);
+            for (int64_t i = 2 * b; i < i1; ++i) one(i);
         });
         return true;
     }
     // Two weight streams per thread (repack_kernels::gemv2): tile i of the first half [0, h) runs in
-    // lockstep with tile i + h of the second; chunks of `per` (even) first-half tiles, about 8 per thread.
+    // lockstep with tile i + h of the second; guided chunks of an even number of first-half tiles.
     const int64_t h = (p.n_tiles + 1) / 2;
-    const int64_t per = std::max<int64_t>(2, h / (8 * std::max(n_threads, 1)) / 2 * 2);
-    const int64_t n_chunks = (h + per - 1) / per;
-    parallel_for_dynamic(n_chunks, std::max(n_threads, 1), [&](int64_t c, int) {
-        const int64_t i1 = std::min(h, (c + 1) * per);
-        for (int64_t i = c * per; i < i1; ++i) {
+    parallel_for_guided(h, std::max(n_threads, 1), 2, [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i) {
             const int64_t j = i + h;
             if (j >= p.n_tiles) {
                 one(i);
@@ -177,14 +171,11 @@ bool matmul_quantized(const weight_matrix& w, int64_t n_tokens, const float* x, 
     const size_t arb = row_bytes(at, k);
     uint8_t* qa = scratch.act(arb * static_cast<size_t>(n_tokens));
     for (int64_t t = 0; t < n_tokens; ++t) quant(x + t * ldx, qa + arb * static_cast<size_t>(t), k);
-    // Chunks of a multiple of 16 rows keep each thread's writes to y apart (no false sharing), about 8
-    // per thread, taken from a shared counter (parallel_for_dynamic) as the prompt path does.
-    const int64_t n_units = (w.n_rows + 15) / 16;
-    const int64_t per = std::max<int64_t>(1, n_units / (8 * std::max(n_threads, 1)));
-    const int64_t n_chunks = (n_units + per - 1) / per;
-    parallel_for_dynamic(n_chunks, std::max(n_threads, 1), [&](int64_t c, int) {
-        const int64_t r1 = std::min(w.n_rows, (c + 1) * per * 16);
-        for (int64_t r = c * per * 16; r < r1; ++r) {
+    // Guided chunks (parallel_for_guided) of a multiple of 16 rows keep each thread's writes to y apart
+    // (no false sharing) and the threads' finishing times close.
+    parallel_for_guided((w.n_rows + 15) / 16, std::max(n_threads, 1), 1, [&](int64_t b, int64_t e, int) {
+        const int64_t r1 = std::min(w.n_rows, e * 16);
+        for (int64_t r = b * 16; r < r1; ++r) {
             const uint8_t* row = w.row(r);
             for (int64_t t = 0; t < n_tokens; ++t) y[t * ldy + r] = dot(k, row, qa + arb * static_cast<size_t>(t));
         }

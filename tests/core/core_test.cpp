@@ -1,8 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -66,6 +69,46 @@ TEST(Parallel, DynamicRunsEveryItemOnceOnAtMostNThreads) {
         }
     EXPECT_THROW(parallel_for_dynamic(10, 2, [](int64_t i, int) {
                      if (i == 7) fail("boom");
+                 }),
+                 error);
+}
+
+// Guided chunks tile [0, n) exactly once, in order of start: each is (n - start) / (2 x workers) rounded
+// down to a multiple of grain, at least grain, the last cut at n; so sizes never grow and end at grain.
+TEST(Parallel, GuidedChunksTileTheRangeAndShrinkToTheGrain) {
+    for (int threads : {1, 2, 3, 8})
+        for (int64_t grain : {1, 2, 5})
+            for (int64_t n : {0, 1, 2, 7, 64, 1001}) {
+                std::mutex mu;
+                std::vector<std::array<int64_t, 3>> chunks;  // begin, end, worker
+                parallel_for_guided(n, threads, grain, [&](int64_t b, int64_t e, int worker) {
+                    std::lock_guard<std::mutex> lk(mu);
+                    chunks.push_back({b, e, worker});
+                });
+                std::sort(chunks.begin(), chunks.end());
+                const int64_t workers = std::min<int64_t>(threads, (n + grain - 1) / grain);
+                int64_t at = 0;
+                for (size_t c = 0; c < chunks.size(); ++c) {
+                    const auto [b, e, worker] = chunks[c];
+                    ASSERT_EQ(b, at) << "n " << n << " grain " << grain << " threads " << threads;
+                    ASSERT_LT(b, e);
+                    EXPECT_LT(worker, std::max<int64_t>(1, workers));
+                    if (workers > 1) {
+                        const int64_t want = std::max(grain, (n - b) / (2 * workers) / grain * grain);
+                        EXPECT_EQ(e, std::min(n, b + want)) << "chunk at " << b << " of " << n;
+                    }
+                    if (c > 0) EXPECT_LE(e - b, chunks[c - 1][1] - chunks[c - 1][0]);
+                    at = e;
+                }
+                EXPECT_EQ(at, n);
+                if (workers <= 1) EXPECT_LE(chunks.size(), 1u);
+                if (threads == 2 && grain == 1 && n == 1001) {
+                    EXPECT_EQ(chunks.front()[1], 250);  // a quarter first
+                    EXPECT_EQ(chunks.back()[1] - chunks.back()[0], 1);  // single items last
+                }
+            }
+    EXPECT_THROW(parallel_for_guided(100, 2, 1, [](int64_t b, int64_t, int) {
+                     if (b > 50) fail("boom");
                  }),
                  error);
 }
