@@ -19,6 +19,14 @@ namespace {
 
 constexpr int64_t k_max_workers = 4096;  // fits the job word's 16 bits
 
+// The work position the workers of a dynamic / guided loop share, on a cache line of its own: on the
+// caller's stack beside its other locals, every write the caller made nearby sent the line back and
+// forth between the cores.
+struct alignas(64) shared_position {
+    std::atomic<int64_t> next{0};
+    char pad[64 - sizeof(std::atomic<int64_t>)];
+};
+
 // Workers wait for a job by spinning on an atomic word for up to spin_us() microseconds, then sleep on
 // a condition variable; the caller waits for the workers the same way. Generation issues one matmul
 // per weight matrix (about 60 parallel regions per token): with a sleep between regions every region
@@ -148,9 +156,12 @@ private:
     std::condition_variable cv_, done_cv_;
     std::vector<std::thread> threads_;
     const std::function<void(int)>* job_ = nullptr;
-    std::atomic<uint64_t> word_{0};
     uint64_t counter_ = 0;  // under mu_
-    std::atomic<int> pending_{0};
+    // The words the waiting threads spin on, each on a cache line of its own: the workers read word_,
+    // the caller pending_; a write to anything beside them would pull the line from the spinning core.
+    alignas(64) std::atomic<uint64_t> word_{0};
+    alignas(64) std::atomic<int> pending_{0};
+    char pad_[64 - sizeof(std::atomic<int>)];
     int sleepers_ = 0;  // under mu_
     std::atomic<bool> stop_{false};
     std::exception_ptr err_;
@@ -186,7 +197,8 @@ void parallel_for_dynamic(int64_t n, int n_threads, const std::function<void(int
     if (n <= 0) return;
     if (n_threads <= 0) n_threads = default_threads();
     const int workers = static_cast<int>(std::min<int64_t>(n_threads, n));
-    std::atomic<int64_t> next{0};
+    shared_position pos;
+    std::atomic<int64_t>& next = pos.next;
     parallel_for(workers, workers, [&](int64_t, int64_t, int worker) {
         for (int64_t i = next.fetch_add(1, std::memory_order_relaxed); i < n; i = next.fetch_add(1, std::memory_order_relaxed))
             fn(i, worker);
@@ -203,7 +215,8 @@ void parallel_for_guided(int64_t n, int n_threads, int64_t grain, const std::fun
         return;
     }
     const int64_t div = 2 * static_cast<int64_t>(workers);
-    std::atomic<int64_t> next{0};
+    shared_position pos;
+    std::atomic<int64_t>& next = pos.next;
     parallel_for(workers, workers, [&](int64_t, int64_t, int worker) {
         int64_t b = next.load(std::memory_order_relaxed);
         for (;;) {
