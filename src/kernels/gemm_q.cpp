@@ -15,6 +15,12 @@
 #include "kernels/dot.hpp"
 #include "kernels/int_formats.hpp"
 
+// lowbit's own formats are `type` values beyond the enum's enumerators (ext_type, formats/lowbit_formats.hpp);
+// the switches over `type` below name them as cases, which -Wswitch would report one by one.
+#if defined(__GNUC__)
+#pragma GCC diagnostic ignored "-Wswitch"
+#endif
+
 namespace lowbit::kernels {
 
 void unpack_q3_k_scales(const uint8_t* packed, int8_t* out);  // dot_ref.cpp: 16 scales, minus 32
