@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <cmath>
 
+// No contraction of a * b + c into FMA (llama.cpp's rounding). GCC ignores this pragma; this file is
+// built without -mfma, so GCC has no FMA to contract into.
+#if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
+#endif
 
 namespace lowbit::ggml_quant {
 

@@ -97,11 +97,11 @@ TEST(Parallel, GuidedChunksTileTheRangeAndShrinkToTheGrain) {
                         const int64_t want = std::max(grain, (n - b) / (2 * workers) / grain * grain);
                         EXPECT_EQ(e, std::min(n, b + want)) << "chunk at " << b << " of " << n;
                     }
-                    if (c > 0) EXPECT_LE(e - b, chunks[c - 1][1] - chunks[c - 1][0]);
+                    if (c > 0) { EXPECT_LE(e - b, chunks[c - 1][1] - chunks[c - 1][0]); }
                     at = e;
                 }
                 EXPECT_EQ(at, n);
-                if (workers <= 1) EXPECT_LE(chunks.size(), 1u);
+                if (workers <= 1) { EXPECT_LE(chunks.size(), 1u); }
                 if (threads == 2 && grain == 1 && n == 1001) {
                     EXPECT_EQ(chunks.front()[1], 250);  // a quarter first
                     EXPECT_EQ(chunks.back()[1] - chunks.back()[0], 1);  // single items last

@@ -103,8 +103,6 @@ TEST(GgufRead, Stories260KMetadata) {
 
 // ---- writer ---------------------------------------------------------------------------------------
 
-std::string sha_of(const uint8_t* p, size_t n) { return sha256_hex(p, n); }
-
 // Copies a whole file through the writer: every key and tensor, in order.
 gguf_writer writer_from(const gguf_file& f) {
     gguf_writer w;

@@ -115,7 +115,7 @@ TEST(Matmul, PanelTokenBlocks) {
             ASSERT_EQ(tk.first, next) << "n=" << n << " block " << b;
             ASSERT_GE(tk.count, 1);
             ASSERT_LE(tk.count, kernels::k_panel_tokens);
-            if (n >= 4) ASSERT_GE(tk.count, 3) << "n=" << n << " block " << b;
+            if (n >= 4) { ASSERT_GE(tk.count, 3) << "n=" << n << " block " << b; }
             next += tk.count;
         }
         ASSERT_EQ(next, n);

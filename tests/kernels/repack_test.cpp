@@ -455,7 +455,7 @@ TEST(Repack, Fp8TilesDecodeEveryCodeInEveryPosition) {
                             continue;
                         }
                         ASSERT_EQ(double(ub[1].d[r]) * q, v) << type_name(t) << " code " << u << " column " << c;
-                        if (v != 0) ASSERT_GE(std::abs(int(q)), 16384) << type_name(t) << " code " << u;
+                        if (v != 0) { ASSERT_GE(std::abs(int(q)), 16384) << type_name(t) << " code " << u; }
                     }
                 }
             }
@@ -576,7 +576,7 @@ TEST(Repack, Fp8PromptGemmAvx2MatchesRef) {
                     ASSERT_EQ(bits(ya[i]), bits(yr[i])) << type_name(t) << " rows " << n_rows << " tokens " << tok << " at " << i;
                 for (int tk = 0; tk < 4; ++tk)
                     for (int64_t r = 0; r < ldy; ++r)
-                        if (tk >= tok || r >= n_rows) ASSERT_EQ(ya[static_cast<size_t>(tk * ldy + r)], -12345.0f);
+                        if (tk >= tok || r >= n_rows) { ASSERT_EQ(ya[static_cast<size_t>(tk * ldy + r)], -12345.0f); }
             }
         }
 }

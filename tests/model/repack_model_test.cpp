@@ -273,7 +273,7 @@ TEST(RepackModel, CompactModeKeepsRowsOfGrowingTiles) {
             for (const auto& L : compact->layers())
                 for (const weight_matrix* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) {
                     EXPECT_EQ(w->tiles == nullptr, grows) << w->name;
-                    if (grows) EXPECT_NE(w->rows_owner, nullptr) << w->name << ": rows not copied";
+                    if (grows) { EXPECT_NE(w->rows_owner, nullptr) << w->name << ": rows not copied"; }
                 }
             if (grows) {  // the same per-row kernels as the plain rows: the same logits
                 const auto a = run(plain), b = run(compact);

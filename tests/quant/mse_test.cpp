@@ -51,7 +51,7 @@ TEST(Mse, NeverWorseThanRtnPerRowAndBetterOverall) {
         quantize_row_mse(t, x.data(), b.data(), n, nullptr);
         const double gain = weighted_sq_error(t, x.data(), b.data(), n, nullptr) /
                             weighted_sq_error(t, x.data(), a.data(), n, nullptr);
-        if (t != ext_type::int8_g32) EXPECT_LT(gain, 0.97) << type_name(t);  // clipping pays on Student-t(3)
+        if (t != ext_type::int8_g32) { EXPECT_LT(gain, 0.97) << type_name(t); }  // clipping pays on Student-t(3)
     }
 }
 

@@ -93,7 +93,7 @@ int check_every_tensor(const model_data& src, const type_traits& tr, const std::
         const model_tensor* s = src.find_tensor(t.name);
         EXPECT_EQ(plan.name, t.name);
         EXPECT_EQ(plan.chosen, t.t) << t.name;
-        if (plan.quantize) EXPECT_EQ(plan.chosen != tr.id, !row_supported(tr.id, t.row_len())) << t.name;
+        if (plan.quantize) { EXPECT_EQ(plan.chosen != tr.id, !row_supported(tr.id, t.row_len())) << t.name; }
         in_type += plan.quantize && t.t == tr.id;
         if (s->t != type::f32) continue;
         const auto dec = decode_tensor(t.t, t.data, t.row_len(), t.n_rows());
@@ -129,7 +129,7 @@ TEST(Quantize, EveryTypeQuantizesStories260K) {
         if (!encodable_weight_type(tr)) continue;
         SCOPED_TRACE(tr.name);
         const int in_type = check_every_tensor(src, tr, dir + "/" + tr.name + ".gguf", 1.0);
-        if (tr.block_size <= 64 || tr.pads_rows) EXPECT_GT(in_type, 0) << "no tensor ended up in " << tr.name;
+        if (tr.block_size <= 64 || tr.pads_rows) { EXPECT_GT(in_type, 0) << "no tensor ended up in " << tr.name; }
         ++n_types;
     }
     EXPECT_GE(n_types, 15);
@@ -146,7 +146,7 @@ TEST(Quantize, SlowEveryTypeQuantizesSynth256WithoutFallback) {
         SCOPED_TRACE(tr.name);
         int n_weights = 0;
         for (const auto& t : src.tensors) n_weights += t.shape.size() >= 2;
-        if (tr.block_size <= 256 || tr.pads_rows)
+        if (tr.block_size <= 256 || tr.pads_rows) {
             // Heavy-tailed weights with 8x outlier channels: twice the stories260K bound. Min/max
             // round-to-nearest over a whole 256-wide row with 4 levels cannot even keep 0 near a level
             // there (numpy's plain min/max RTN gives the same 2.09 relative RMSE on blk.1.ffn_down);
@@ -154,6 +154,7 @@ TEST(Quantize, SlowEveryTypeQuantizesSynth256WithoutFallback) {
             EXPECT_EQ(check_every_tensor(src, tr, dir + "/" + tr.name + ".gguf",
                                          tr.block_size == 0 && tr.bits_per_weight <= 2.0 ? 3.0 : 2.0),
                       n_weights) << tr.name;
+        }
     }
 }
 
