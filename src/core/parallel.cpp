@@ -22,9 +22,8 @@ constexpr int64_t k_max_workers = 4096;  // fits the job word's 16 bits
 // The work position the workers of a dynamic / guided loop share, on a cache line of its own: on the
 // caller's stack beside its other locals, every write the caller made nearby sent the line back and
 // forth between the cores.
-struct alignas(64) shared_position {
+struct alignas(64) shared_position {  // alignas pads the size to the line too
     std::atomic<int64_t> next{0};
-    char pad[64 - sizeof(std::atomic<int64_t>)];
 };
 
 // Workers wait for a job by spinning on an atomic word for up to spin_us() microseconds, then sleep on

@@ -27,12 +27,12 @@
 #if defined(__linux__)
 #include <sys/mman.h>
 #include <unistd.h>
+#endif
 
 // lowbit's own formats are `type` values beyond the enum's enumerators (ext_type, formats/lowbit_formats.hpp);
 // the switches over `type` below name them as cases, which -Wswitch would report one by one.
 #if defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wswitch"
-#endif
 #endif
 
 namespace lowbit {
@@ -238,7 +238,8 @@ void repack_tile_iq4_xs(const uint8_t* w, size_t row_stride, int n_rows, int64_t
 // hold) as its level index, the weight's sign bit as bit 3; sc = the integer scale 2 sc + 1.
 template <const int8_t* Lut, class Block, iq3_subblock (*Sub)(const Block&, int)>
 void repack_tile_iq3(const uint8_t* w, size_t row_stride, int n_rows, int64_t nb, tile_iq4_xsx8* out) {
-    [[maybe_unused]] static const auto level = [] {  // magnitude (< 64) -> level index (used in the lambda below; GCC 12 reports it unused)
+    // magnitude (< 64) -> level index; read by the lambda below (GCC 12 reports it unused)
+    [[maybe_unused]] static const auto level = [] {
         std::array<uint8_t, 64> t{};
         for (uint8_t k = 0; k < 8; ++k) t[static_cast<size_t>(Lut[k])] = k;
         return t;
