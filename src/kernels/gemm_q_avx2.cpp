@@ -84,16 +84,28 @@ inline void pack_q8x8(const uint8_t* w, size_t row_stride, int n_rows, int64_t n
 // activation codes). Unsigned codes (<= 31): maddubs summed in int16 from the start values p16 (the
 // lanes may wrap but end in range), widened once. Signed codes: Q8_0's sign trick, widened per group
 // into isum, which holds the start values.
+//
+// add_group_products: p16[t] += maddubs(group g's 8-row codes, token t's 4 activation bytes at 4 g) over
+// G groups of 4 columns, in int16. Fully unrolled, with each sum pinned to a register after every group
+// (the empty asm): left alone, GCC 12 reassociates the unrolled additions into a tree over all G
+// products and spills them to the stack (Q4_K's kernel ran at 3/4 of this speed), and with the loop
+// kept it rotates the sums through registers with 4 moves per group (docs/performance.md, "Prompt path").
+template <int T, int G, class Code>
+inline void add_group_products(const Code (*q)[8][4], const int8_t* const (&qa)[T], __m256i (&p16)[T]) {
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) {
+        const __m256i wv = load32(q[g]);
+        for (int t = 0; t < T; ++t) {
+            p16[t] = _mm256_add_epi16(_mm256_maddubs_epi16(wv, bcast4(qa[t] + 4 * g)), p16[t]);
+            asm("" : "+x"(p16[t]));
+        }
+    }
+}
+
 template <int T>
 inline void block_sums_unsigned(const int8_t (*q)[8][4], const int8_t* const (&qa)[T], __m256i (&p16)[T],
                                 __m256i (&isum)[T]) {
-    // Unrolled by 4: GCC 12 rotates the sums through registers with 4 moves per loop trip (per group
-    // with no unroll); a full unroll hoists the loads and spills (docs/performance.md, "Prompt path").
-#pragma GCC unroll 4
-    for (int g = 0; g < 8; ++g) {
-        const __m256i wv = load32(q[g]);
-        for (int t = 0; t < T; ++t) p16[t] = _mm256_add_epi16(_mm256_maddubs_epi16(wv, bcast4(qa[t] + 4 * g)), p16[t]);
-    }
+    add_group_products<T, 8>(q, qa, p16);
     const __m256i ones = _mm256_set1_epi16(1);
     for (int t = 0; t < T; ++t) isum[t] = _mm256_madd_epi16(p16[t], ones);
 }
@@ -206,12 +218,9 @@ void gemm_q4_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
             for (int g0 = 0; g0 < 8; g0 += Split) {
                 __m256i p16[T];
                 for (int t = 0; t < T; ++t) p16[t] = _mm256_setzero_si256();
-                for (int g = g0; g < g0 + Split; ++g) {
-                    const __m256i wv = load32(w[b].q[8 * s + g]);
-                    for (int t = 0; t < T; ++t)
-                        p16[t] = _mm256_add_epi16(p16[t],
-                                                  _mm256_maddubs_epi16(wv, bcast4(x[t][b].qs + 32 * s + 4 * g)));
-                }
+                const int8_t* qa[T];
+                for (int t = 0; t < T; ++t) qa[t] = x[t][b].qs + 32 * s + 4 * g0;
+                add_group_products<T, Split>(w[b].q + 8 * s + g0, qa, p16);
                 for (int t = 0; t < T; ++t) sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p16[t], sc));
             }
         }
@@ -246,12 +255,9 @@ void gemm_q6_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
             // correction and end at sum (q - 32) a, |.| <= 32512 (modular int16, exact).
             __m256i p16[T];
             for (int t = 0; t < T; ++t) p16[t] = _mm256_set1_epi32(cs[t][b * k_q8_k_sides + 4 + s]);
-            for (int g = 0; g < 4; ++g) {
-                const __m256i wv = load32(w[b].q[4 * s + g]);
-                for (int t = 0; t < T; ++t)
-                    p16[t] = _mm256_add_epi16(p16[t],
-                                              _mm256_maddubs_epi16(wv, bcast4(x[t][b].qs + 16 * s + 4 * g)));
-            }
+            const int8_t* qa[T];
+            for (int t = 0; t < T; ++t) qa[t] = x[t][b].qs + 16 * s;
+            add_group_products<T, 4>(w[b].q + 4 * s, qa, p16);
             const __m256i sc = load32(w[b].sc[s]);
             for (int t = 0; t < T; ++t) sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p16[t], sc));
         }
@@ -285,12 +291,9 @@ void gemm_q2_k(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float*
         for (int s = 0; s < 16; ++s) {
             __m256i p16[T];
             for (int t = 0; t < T; ++t) p16[t] = _mm256_setzero_si256();
-            for (int g = 0; g < 4; ++g) {
-                const __m256i wv = load32(w[b].q[4 * s + g]);
-                for (int t = 0; t < T; ++t)
-                    p16[t] = _mm256_add_epi16(p16[t],
-                                              _mm256_maddubs_epi16(wv, bcast4(x[t][b].qs + 16 * s + 4 * g)));
-            }
+            const int8_t* qa[T];
+            for (int t = 0; t < T; ++t) qa[t] = x[t][b].qs + 16 * s;
+            add_group_products<T, 4>(w[b].q + 4 * s, qa, p16);
             const __m256i sc = load32(w[b].sc[s]);
             for (int t = 0; t < T; ++t) sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p16[t], sc));
         }
