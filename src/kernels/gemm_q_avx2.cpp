@@ -355,8 +355,8 @@ void gemm_iq4_xs(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, floa
 
 // FP8 prompts (gemm_q.hpp, "FP8 prompts"): int16 weight pairs x 12-bit activation pairs by
 // _mm256_madd_epi16, one int32 sum per row and block (exact), then Q8_0's float step. The column-pair
-// loop is unrolled by 2 only: fully unrolled, GCC 12 kept every product in a stack slot (two thirds of
-// the in-cache rate).
+// loop is fully unrolled with the sums pinned per pair, as in add_group_products: left alone, GCC 12 kept
+// every product in a stack slot (two thirds of the in-cache rate); unrolled by 2 it rotated the sums.
 template <int T>
 void gemm_i16(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* y, int64_t ldy, int n_rows) {
     const auto* w = static_cast<const gemm_block_i16x8*>(pw);
@@ -370,11 +370,14 @@ void gemm_i16(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* 
         __m256i isum[T];
 #pragma GCC unroll 4
         for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
-#pragma GCC unroll 2
+#pragma GCC unroll 16
         for (int p = 0; p < 16; ++p) {
             const __m256i wv = load32(w[b].q[p]);
 #pragma GCC unroll 4
-            for (int t = 0; t < T; ++t) isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(wv, bcast4(x[t][b].q + 2 * p)));
+            for (int t = 0; t < T; ++t) {
+                isum[t] = _mm256_add_epi32(_mm256_madd_epi16(wv, bcast4(x[t][b].q + 2 * p)), isum[t]);
+                asm("" : "+x"(isum[t]));
+            }
         }
         const __m256 dw = _mm256_loadu_ps(w[b].d);
 #pragma GCC unroll 4
