@@ -87,7 +87,7 @@ inline void pack_q8x8(const uint8_t* w, size_t row_stride, int n_rows, int64_t n
 //
 // add_group_products: p16[t] += maddubs(group g's 8-row codes, token t's 4 activation bytes at 4 g) over
 // G groups of 4 columns, in int16. Fully unrolled, with each sum pinned to a register after every group
-// (the empty asm): left alone, GCC 12 reassociates the unrolled additions into a tree over all G
+// (avx2::pin): left alone, GCC 12 reassociates the unrolled additions into a tree over all G
 // products and spills them to the stack (Q4_K's kernel ran at 3/4 of this speed), and with the loop
 // kept it rotates the sums through registers with 4 moves per group (docs/performance.md, "Prompt path").
 template <int T, int G, class Code>
@@ -97,7 +97,7 @@ inline void add_group_products(const Code (*q)[8][4], const int8_t* const (&qa)[
         const __m256i wv = load32(q[g]);
         for (int t = 0; t < T; ++t) {
             p16[t] = _mm256_add_epi16(_mm256_maddubs_epi16(wv, bcast4(qa[t] + 4 * g)), p16[t]);
-            asm("" : "+x"(p16[t]));
+            pin(p16[t]);
         }
     }
 }
@@ -376,7 +376,7 @@ void gemm_i16(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, float* 
 #pragma GCC unroll 4
             for (int t = 0; t < T; ++t) {
                 isum[t] = _mm256_add_epi32(_mm256_madd_epi16(wv, bcast4(x[t][b].q + 2 * p)), isum[t]);
-                asm("" : "+x"(isum[t]));
+                pin(isum[t]);
             }
         }
         const __m256 dw = _mm256_loadu_ps(w[b].d);

@@ -311,11 +311,15 @@ inline auto k23_step(const void* a, const int32_t* /*side*/) {
                         u0 = _mm256_or_si256(u0, high_bit_at_2(load32(x[b].hm[c]), 4 * h + g, m4));
                         u1 = _mm256_or_si256(u1, high_bit_at_2(load32(x[b].hm[c + 4]), 4 * h + g, m4));
                     }
-                    s0 = _mm256_add_epi16(s0, _mm256_maddubs_epi16(u0, bcast4(qa + 128 * h + 32 * g + 4 * c)));
-                    s1 = _mm256_add_epi16(s1, _mm256_maddubs_epi16(u1, bcast4(qa + 128 * h + 32 * g + 16 + 4 * c)));
+                    s0 = _mm256_add_epi16(_mm256_maddubs_epi16(u0, bcast4(qa + 128 * h + 32 * g + 4 * c)), s0);
+                    s1 = _mm256_add_epi16(_mm256_maddubs_epi16(u1, bcast4(qa + 128 * h + 32 * g + 16 + 4 * c)), s1);
+                    pin(s0);
+                    pin(s1);
                 }
                 sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(s0, _mm256_shuffle_epi8(scl, dup_lo)),
                                                                _mm256_madd_epi16(s1, _mm256_shuffle_epi8(scl, dup_hi))));
+                pin(sumi);
+                pin(side);
             }
         const __m256 da = _mm256_set1_ps(q[b].d);
         if constexpr (Q3) {
