@@ -137,6 +137,7 @@ inline __m256i nibble_sums(const Tile& x, const int8_t* qa) {
         const __m256i lo = _mm256_and_si256(w, m4), hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), m4);
         s16 = _mm256_add_epi16(s16, _mm256_add_epi16(_mm256_maddubs_epi16(lo, bcast4(qa + 4 * c)),
                                                      _mm256_maddubs_epi16(hi, bcast4(qa + 16 + 4 * c))));
+        pin(s16);
     }
     return _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
 }
@@ -646,11 +647,15 @@ inline auto q4_k_step(const void* a, const int32_t* side) {
             __m256i slo = _mm256_setzero_si256(), shi = _mm256_setzero_si256();
             for (int c = 0; c < 8; ++c) {
                 const __m256i w = load32(x[b].qs[j][c]);
-                slo = _mm256_add_epi16(slo, _mm256_maddubs_epi16(_mm256_and_si256(w, m4), bcast4(qa + 64 * j + 4 * c)));
-                shi = _mm256_add_epi16(shi, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 4), m4),
-                                                                 bcast4(qa + 64 * j + 32 + 4 * c)));
+                slo = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(w, m4), bcast4(qa + 64 * j + 4 * c)), slo);
+                shi = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 4), m4),
+                                                            bcast4(qa + 64 * j + 32 + 4 * c)),
+                                       shi);
+                pin(slo);
+                pin(shi);
             }
             sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(slo, sc_e[j]), _mm256_madd_epi16(shi, sc_o[j])));
+            pin(sumi);
         }
         return scale_min_acc(x[b], ks, side + 4 * b, q[b].d, sumi, acc);
     };
@@ -667,10 +672,13 @@ inline __m256i q5_k_part(const tile_q5_kx8& x, const k_scales_v& ks, const int8_
         for (int c = c0; c < c0 + 4; ++c) {
             __m256i lo, hi;
             q5_k_codes<J>(x, c, lo, hi);
-            slo = _mm256_add_epi16(slo, _mm256_maddubs_epi16(lo, bcast4(qa + 64 * J + 4 * c)));
-            shi = _mm256_add_epi16(shi, _mm256_maddubs_epi16(hi, bcast4(qa + 64 * J + 32 + 4 * c)));
+            slo = _mm256_add_epi16(_mm256_maddubs_epi16(lo, bcast4(qa + 64 * J + 4 * c)), slo);
+            shi = _mm256_add_epi16(_mm256_maddubs_epi16(hi, bcast4(qa + 64 * J + 32 + 4 * c)), shi);
+            pin(slo);
+            pin(shi);
         }
         sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(slo, sc_lo), _mm256_madd_epi16(shi, sc_hi)));
+        pin(sumi);
     }
     return sumi;
 }
@@ -696,10 +704,12 @@ inline __m256i q6_k_group(const tile_q6_kx8& x, int h, const int8_t* qa, __m256i
     __m256i sumi = _mm256_setzero_si256();
     for (int c0 = 0; c0 < 8; c0 += 2) {
         __m256i s16 = _mm256_setzero_si256();
-        for (int c = c0; c < c0 + 2; ++c)
-            s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(q6_k_code<G>(x, h, c),
-                                                             bcast4(qa + 128 * h + 32 * G + 4 * c)));
+        for (int c = c0; c < c0 + 2; ++c) {
+            s16 = _mm256_add_epi16(_mm256_maddubs_epi16(q6_k_code<G>(x, h, c), bcast4(qa + 128 * h + 32 * G + 4 * c)), s16);
+            pin(s16);
+        }
         sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(s16, c0 < 4 ? sc_lo : sc_hi));
+        pin(sumi);
     }
     return sumi;
 }
