@@ -8,13 +8,14 @@
 #     over load-time repacked tiles for the types that have them (BM_gemv_big_tiled);
 #   - each lowbit format against the ggml type nearest in bits per weight, same run (time ratio), per-row
 #     kernels (BM_gemv_big), and in the synthetic model (lowbit bench tg32 / pp64 of the same shape in
-#     both types, tiles where the format has them; FORMATS=0 skips it);
+#     both types, tiles where the format has them; FORMAT_ROUNDS=3 alternating rounds per pair, FORMATS=0
+#     skips it);
 #   - with LLAMA_CPP_DIR set: bench/compare_llama_cpp.sh (lowbit vs llama.cpp pp128/tg64, same files), and
 #     again for Q4_0 after DEPTH (default 4096; 0 skips) tokens of context, both with an F16 KV cache, and
 #     on the real SmolLM2-135M-Instruct Q4_1 file (scripts/fetch_smollm2.sh; REAL=0 skips it).
 #
 # usage: [BUILD=build] [LLAMA_CPP_DIR=/path/to/llama-build] [DEPTH=4096] [THREADS=2] [DOC=docs/performance.md] \
-#        [REPS=3] [MIN_TIME=0.3] scripts/perf_report.sh [--no-build] [--stdout]
+#        [REPS=3] [MIN_TIME=0.3] [FORMAT_ROUNDS=3] scripts/perf_report.sh [--no-build] [--stdout]
 #   --no-build  use the binaries already in $BUILD (bench/bench_gemv_bench, lowbit)
 #   --stdout    print the block instead of rewriting the file
 # Timings are noisy on a shared machine: compare ratios from the same run (this script's tables).
@@ -49,7 +50,8 @@ echo "measuring bandwidth and GEMV (about 2 minutes)..." >&2
   --benchmark_enable_random_interleaving=true --benchmark_min_time="${MIN_TIME:-0.3}" >"$work/gemv.json"
 if [[ ${FORMATS:-1} != 0 ]]; then
   # lowbit format / ggml partner pairs as whole synthetic models (written once into WORK, as
-  # bench/compare_llama_cpp.sh does), benched back to back
+  # bench/compare_llama_cpp.sh does), FORMAT_ROUNDS rounds per pair in alternating order (one run of
+  # each, the pair back to back), so that the per-round ratio compares the same minutes
   echo "lowbit formats in the model (several minutes)..." >&2
   WORK=${WORK:-/tmp/lowbit-cmp}
   mkdir -p "$WORK"
@@ -59,10 +61,16 @@ if [[ ${FORMATS:-1} != 0 ]]; then
       model=$WORK/fmt-2048-$t.gguf  # not compare_llama_cpp.sh's files: those carry a llama.cpp tokenizer
       [[ -f $model ]] || "$BUILD/lowbit" synth "$model" --dim 2048 --ffn 5632 --layers 8 --heads 16 --kv-heads 4 \
         --vocab 512 --type "$t" >&2
-      echo "$pair $t $("$BUILD/lowbit" bench "$model" -p 64 -n 32 -r 3 -t "$THREADS" --json | python3 -c '
+    done
+    for ((round = 0; round < ${FORMAT_ROUNDS:-3}; round++)); do
+      order=("${pair%%:*}" "${pair##*:}")
+      ((round % 2)) && order=("${order[1]}" "${order[0]}")
+      for t in "${order[@]}"; do
+        echo "$pair $t $round $("$BUILD/lowbit" bench "$WORK/fmt-2048-$t.gguf" -p 64 -n 32 -r 1 -t "$THREADS" --json | python3 -c '
 import json, sys
 r = {x["test"]: x["tokens_per_s"] for x in json.load(sys.stdin)["results"]}
 print(r["pp64"], r["tg32"])')" >>"$work/formats.txt"
+      done
     done
   done
 fi
@@ -183,24 +191,34 @@ for lb, gg in nearest.items():
     a1, a2, b1, b2 = gemv.get((lb, 1)), gemv.get((lb, 2)), gemv.get((gg, 1)), gemv.get((gg, 2))
     if a1 and a2 and b1 and b2:
         out.append("| %s | %.3g | %s | %.3g | %.2f | %.2f |" % (lb, a1[2], gg, b1[2], b1[1] / a1[1], b2[1] / a2[1]))
-fmt_rows = [l.split() for l in read("formats.txt").splitlines() if len(l.split()) == 4]
+fmt_rows = [l.split() for l in read("formats.txt").splitlines() if len(l.split()) == 5]
 if fmt_rows:
-    res_f = {(p, t): (float(pp), float(tg)) for p, t, pp, tg in fmt_rows}
+    import statistics
+    res_f = {(p, t, r): (float(pp), float(tg)) for p, t, r, pp, tg in fmt_rows}
+    n_rounds = len({r for _, _, r, _, _ in fmt_rows})
     out.append("")
-    out.append("**lowbit formats vs the nearest ggml type in the model** (`lowbit bench -p 64 -n 32 -r 3 -t %s` of "
-               "synthetic dim-2048 models, one per type, back to back; what `lowbit run` does, tiles included: "
+    out.append("**lowbit formats vs the nearest ggml type in the model** (`lowbit bench -p 64 -n 32 -r 1 -t %s` of "
+               "synthetic dim-2048 models, one per type, %d rounds per pair in alternating order; what `lowbit run` does, tiles included: "
                "every INT format on the tile of its width (kernels/int_formats.hpp), nf4 / nf4_dq / fp4_e2m1 on Q4_0's shape, "
                "FP8 on Q8_0's tiles (float GEMV, prompts a float GEMM over panels decoded from them), prompts of the others on the integer GEMMs; "
-               "speed = lowbit t/s / ggml t/s, target >= 0.80):" % threads)
+               "median t/s; speed = median (range) of the per-round ratios lowbit t/s / ggml t/s, target >= 0.80):" % (threads, n_rounds))
     out.append("")
     out.append("| lowbit format | ggml type | tg32 lowbit / ggml t/s | tg speed | pp64 lowbit / ggml t/s | pp speed |")
     out.append("|---|---|---:|---:|---:|---:|")
-    for p in dict.fromkeys(p for p, _, _, _ in fmt_rows):
+    def speed(q):
+        return "%.2f (%.2f-%.2f)" % (statistics.median(q), min(q), max(q)) if len(q) > 1 else "%.2f" % q[0]
+    for p in dict.fromkeys(p for p, _, _, _, _ in fmt_rows):
         lb, gg = p.split(":")
-        a, b = res_f.get((p, lb)), res_f.get((p, gg))
-        if a and b:
-            out.append("| %s | %s | %.1f / %.1f | %.2f | %.0f / %.0f | %.2f |" % (
-                lb, gg, a[1], b[1], a[1] / b[1], a[0], b[0], a[0] / b[0]))
+        rounds = [r for r in dict.fromkeys(r for q, _, r, _, _ in fmt_rows if q == p)
+                  if (p, lb, r) in res_f and (p, gg, r) in res_f]
+        if not rounds:
+            continue
+        a = [res_f[(p, lb, r)] for r in rounds]
+        b = [res_f[(p, gg, r)] for r in rounds]
+        med = lambda v, i: statistics.median(x[i] for x in v)
+        out.append("| %s | %s | %.1f / %.1f | %s | %.0f / %.0f | %s |" % (
+            lb, gg, med(a, 1), med(b, 1), speed([x[1] / y[1] for x, y in zip(a, b)]), med(a, 0), med(b, 0),
+            speed([x[0] / y[0] for x, y in zip(a, b)])))
 llama = read("llama.md")
 if llama:
     out.append("")
