@@ -1,35 +1,36 @@
 // In-process A/B of the integer prompt GEMM micro-kernels (src/kernels/gemm_q_avx2.cpp): one packed
 // 8-row group x 4096 columns against 128 tokens (4 per call, as matmul_gemm_q runs them), in L2.
 // Built and run by bench/kernel_ab.sh (see kernel_ab.hpp); GOPS = 2 x multiply-adds / s.
+#include "kernels/gemm_q.hpp"
+
 #include <random>
 
 #include "core/cpu.hpp"
 #include "formats/lowbit_formats.hpp"
 #include "kernel_ab.hpp"
-#include "kernels/gemm_q.hpp"
 #include "kernels/quant_act.hpp"
 #include "lowbit/types.hpp"
 
 // name in the report, weight type, micro-kernel
-#define LOWBIT_AB_KERNELS(X)                                  \
-    X(q4_0, type::q4_0, gemm_q4_0_q8_0_8x4__avx2)             \
-    X(q5_0, type::q5_0, gemm_q5_0_q8_0_8x4__avx2)             \
-    X(q8_0, type::q8_0, gemm_q8_0_q8_0_8x4__avx2)             \
-    X(q4_1, type::q4_1, gemm_q4_1_q8_1_8x4__avx2)             \
-    X(q2_k, type::q2_k, gemm_q2_k_q8_k_8x4__avx2)             \
-    X(q3_k, type::q3_k, gemm_q3_k_q8_k_8x4__avx2)             \
-    X(q4_k, type::q4_k, gemm_q4_k_q8_k_8x4__avx2)             \
-    X(q5_k, type::q5_k, gemm_q5_k_q8_k_8x4__avx2)             \
-    X(q6_k, type::q6_k, gemm_q6_k_q8_k_8x4__avx2)             \
-    X(iq4_nl, type::iq4_nl, gemm_iq4_nl_q8_0_8x4__avx2)       \
-    X(iq4_xs, type::iq4_xs, gemm_iq4_xs_q8_k_8x4__avx2)       \
+#define LOWBIT_AB_KERNELS(X)                            \
+    X(q4_0, type::q4_0, gemm_q4_0_q8_0_8x4__avx2)       \
+    X(q5_0, type::q5_0, gemm_q5_0_q8_0_8x4__avx2)       \
+    X(q8_0, type::q8_0, gemm_q8_0_q8_0_8x4__avx2)       \
+    X(q4_1, type::q4_1, gemm_q4_1_q8_1_8x4__avx2)       \
+    X(q2_k, type::q2_k, gemm_q2_k_q8_k_8x4__avx2)       \
+    X(q3_k, type::q3_k, gemm_q3_k_q8_k_8x4__avx2)       \
+    X(q4_k, type::q4_k, gemm_q4_k_q8_k_8x4__avx2)       \
+    X(q5_k, type::q5_k, gemm_q5_k_q8_k_8x4__avx2)       \
+    X(q6_k, type::q6_k, gemm_q6_k_q8_k_8x4__avx2)       \
+    X(iq4_nl, type::iq4_nl, gemm_iq4_nl_q8_0_8x4__avx2) \
+    X(iq4_xs, type::iq4_xs, gemm_iq4_xs_q8_k_8x4__avx2) \
     X(fp8_e4m3, ext_type::fp8_e4m3, gemm_i16_a16_8x4__avx2)
 
-#define LOWBIT_AB_DECLARE(ns, fn)                                                                          \
-    namespace ns::kernels {                                                                                \
-    struct gemm_act;                                                                                       \
+#define LOWBIT_AB_DECLARE(ns, fn)                                                                        \
+    namespace ns::kernels {                                                                              \
+    struct gemm_act;                                                                                     \
     void fn(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy, \
-            int n_rows);                                                                                   \
+            int n_rows);                                                                                 \
     }
 #define LOWBIT_AB_DECLARE_BOTH(name, t, fn) LOWBIT_AB_DECLARE(lowbitA, fn) LOWBIT_AB_DECLARE(lowbitB, fn)
 LOWBIT_AB_KERNELS(LOWBIT_AB_DECLARE_BOTH)
@@ -46,8 +47,9 @@ struct entry {
 };
 
 // The renamed builds take lowbitA/B::kernels::gemm_act, the same layout under another name.
-#define LOWBIT_AB_ENTRY(name, t, fn) \
-    {#name, t, reinterpret_cast<gemm_fn>(&lowbitA::kernels::fn), reinterpret_cast<gemm_fn>(&lowbitB::kernels::fn)},
+#define LOWBIT_AB_ENTRY(name, t, fn)                             \
+    {#name, t, reinterpret_cast<gemm_fn>(&lowbitA::kernels::fn), \
+     reinterpret_cast<gemm_fn>(&lowbitB::kernels::fn)},
 const entry k_entries[] = {LOWBIT_AB_KERNELS(LOWBIT_AB_ENTRY)};
 
 bool run(const entry& e, const kernel_ab::options& o) {
@@ -68,7 +70,8 @@ bool run(const entry& e, const kernel_ab::options& o) {
     std::vector<float> x(k_tokens * k_cols);
     for (auto& v : x) v = nd(rng);
     const int64_t ab = kq.a16 ? nb : k_cols / traits(kq.act).block_size;
-    const size_t arb = kq.a16 ? sizeof(kernels::block_a16) * static_cast<size_t>(nb) : row_bytes(kq.act, k_cols);
+    const size_t arb =
+        kq.a16 ? sizeof(kernels::block_a16) * static_cast<size_t>(nb) : row_bytes(kq.act, k_cols);
     std::vector<uint8_t> q(arb * k_tokens);
     std::vector<float> d(static_cast<size_t>(k_tokens * ab));
     std::vector<int32_t> s(static_cast<size_t>(k_tokens * ab * kernels::k_q8_k_sides));
@@ -76,7 +79,8 @@ bool run(const entry& e, const kernel_ab::options& o) {
         uint8_t* qi = q.data() + arb * static_cast<size_t>(i);
         if (kq.a16) {  // as matmul_gemm_q: 12-bit activations, their scales copied out
             kernels::quantize_act_a16__avx2(x.data() + i * k_cols, qi, k_cols);
-            for (int64_t b = 0; b < nb; ++b) d[i * nb + b] = reinterpret_cast<const kernels::block_a16*>(qi)[b].d;
+            for (int64_t b = 0; b < nb; ++b)
+                d[i * nb + b] = reinterpret_cast<const kernels::block_a16*>(qi)[b].d;
         } else {
             kernels::quantize_act_kernel(kq.act)(x.data() + i * k_cols, qi, k_cols);
         }
@@ -95,4 +99,6 @@ bool run(const entry& e, const kernel_ab::options& o) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return kernel_ab::run_all(argc, argv, k_entries, "GOPS", run); }
+int main(int argc, char** argv) {
+    return kernel_ab::run_all(argc, argv, k_entries, "GOPS", run);
+}

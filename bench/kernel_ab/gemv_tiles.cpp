@@ -11,18 +11,18 @@
 #include "lowbit/types.hpp"
 
 // name in the report, weight type, tile GEMV (its two-tile twin is name##_x2)
-#define LOWBIT_AB_KERNELS(X)                         \
-    X(q4_0, type::q4_0, gemv_q4_0x8_q8_0__avx2)      \
-    X(q4_1, type::q4_1, gemv_q4_1x8_q8_1__avx2)      \
-    X(q5_0, type::q5_0, gemv_q5_0x8_q8_0__avx2)      \
-    X(q5_1, type::q5_1, gemv_q5_1x8_q8_1__avx2)      \
-    X(q8_0, type::q8_0, gemv_q8_0x8_q8_0__avx2)      \
+#define LOWBIT_AB_KERNELS(X)                          \
+    X(q4_0, type::q4_0, gemv_q4_0x8_q8_0__avx2)       \
+    X(q4_1, type::q4_1, gemv_q4_1x8_q8_1__avx2)       \
+    X(q5_0, type::q5_0, gemv_q5_0x8_q8_0__avx2)       \
+    X(q5_1, type::q5_1, gemv_q5_1x8_q8_1__avx2)       \
+    X(q8_0, type::q8_0, gemv_q8_0x8_q8_0__avx2)       \
     X(iq4_nl, type::iq4_nl, gemv_iq4_nlx8_q8_0__avx2) \
     X(iq4_xs, type::iq4_xs, gemv_iq4_xsx8_q8_k__avx2) \
-    X(q2_k, type::q2_k, gemv_q2_kx8_q8_k__avx2)      \
-    X(q3_k, type::q3_k, gemv_q3_kx8_q8_k__avx2)      \
-    X(q4_k, type::q4_k, gemv_q4_kx8_q8_k__avx2)      \
-    X(q5_k, type::q5_k, gemv_q5_kx8_q8_k__avx2)      \
+    X(q2_k, type::q2_k, gemv_q2_kx8_q8_k__avx2)       \
+    X(q3_k, type::q3_k, gemv_q3_kx8_q8_k__avx2)       \
+    X(q4_k, type::q4_k, gemv_q4_kx8_q8_k__avx2)       \
+    X(q5_k, type::q5_k, gemv_q5_kx8_q8_k__avx2)       \
     X(q6_k, type::q6_k, gemv_q6_kx8_q8_k__avx2)
 
 #define LOWBIT_AB_DECLARE(ns, fn)                                                                           \
@@ -38,7 +38,8 @@ namespace {
 
 using namespace lowbit;
 using gemv1_fn = void (*)(int64_t, const void*, const void*, const int32_t*, float*, int);
-using gemv2_fn = void (*)(int64_t, const void*, const void*, const void*, const int32_t*, float*, float*, int, int);
+using gemv2_fn = void (*)(int64_t, const void*, const void*, const void*, const int32_t*, float*, float*, int,
+                          int);
 
 struct side_fns {
     gemv1_fn one;
@@ -50,8 +51,11 @@ struct entry {
     side_fns a, b;
 };
 
-#define LOWBIT_AB_ENTRY(name, t, fn) \
-    {#name, t, {&lowbitA::kernels::fn, &lowbitA::kernels::fn##_x2}, {&lowbitB::kernels::fn, &lowbitB::kernels::fn##_x2}},
+#define LOWBIT_AB_ENTRY(name, t, fn)                      \
+    {#name,                                               \
+     t,                                                   \
+     {&lowbitA::kernels::fn, &lowbitA::kernels::fn##_x2}, \
+     {&lowbitB::kernels::fn, &lowbitB::kernels::fn##_x2}},
 const entry k_entries[] = {LOWBIT_AB_KERNELS(LOWBIT_AB_ENTRY)};
 
 bool run(const entry& e, const kernel_ab::options& o) {
@@ -82,15 +86,19 @@ bool run(const entry& e, const kernel_ab::options& o) {
                 f.two(p->n_blocks, p->tile(i), p->tile(i + h), act.data(), side.data(), y.data() + 8 * i,
                       y.data() + 8 * (i + h), 8, 8);
         } else {
-            for (int64_t i = 0; i < p->n_tiles; ++i) f.one(p->n_blocks, p->tile(i), act.data(), side.data(), y.data() + 8 * i, 8);
+            for (int64_t i = 0; i < p->n_tiles; ++i)
+                f.one(p->n_blocks, p->tile(i), act.data(), side.data(), y.data() + 8 * i, 8);
         }
     };
     const std::string label = std::string(e.name) + (two ? "x2" : "");
     return kernel_ab::compare(
-        label.c_str(), o, static_cast<double>(rb) * k_rows, "GB/s", [&] { call(e.a, ya); }, [&] { call(e.b, yb); },
+        label.c_str(), o, static_cast<double>(rb) * k_rows, "GB/s", [&] { call(e.a, ya); },
+        [&] { call(e.b, yb); },
         [&] { return std::memcmp(ya.data(), yb.data(), ya.size() * sizeof(float)) == 0; });
 }
 
 }  // namespace
 
-int main(int argc, char** argv) { return kernel_ab::run_all(argc, argv, k_entries, "GB/s", run); }
+int main(int argc, char** argv) {
+    return kernel_ab::run_all(argc, argv, k_entries, "GB/s", run);
+}

@@ -55,7 +55,8 @@ inline bool selected(const options& o, const char* name) {
 // Times run_a() and run_b() (each one call of the kernel over the same data) in alternating order,
 // prints one line, and returns whether the outputs matched (same_bits is evaluated after the runs).
 template <class RunA, class RunB, class Same>
-bool compare(const char* name, const options& o, double work, const char* unit, RunA run_a, RunB run_b, Same same_bits) {
+bool compare(const char* name, const options& o, double work, const char* unit, RunA run_a, RunB run_b,
+             Same same_bits) {
     auto time = [](auto& run) {
         const auto t0 = std::chrono::steady_clock::now();
         run();
@@ -77,10 +78,11 @@ bool compare(const char* name, const options& o, double work, const char* unit, 
     std::sort(tb.begin(), tb.end());
     const size_t p10 = ta.size() / 10, med = ta.size() / 2;
     const bool same = same_bits();
-    std::printf("%-8s A %7.1f %7.1f %7.1f | B %7.1f %7.1f %7.1f %s | B/A fastest %.3f p10 %.3f median %.3f | %s\n", name,
-                work / ta[0] * 1e-9, work / ta[p10] * 1e-9, work / ta[med] * 1e-9, work / tb[0] * 1e-9,
-                work / tb[p10] * 1e-9, work / tb[med] * 1e-9, unit, ta[0] / tb[0], ta[p10] / tb[p10], ta[med] / tb[med],
-                same ? "same bits" : "DIFFERENT BITS");
+    std::printf(
+        "%-8s A %7.1f %7.1f %7.1f | B %7.1f %7.1f %7.1f %s | B/A fastest %.3f p10 %.3f median %.3f | %s\n",
+        name, work / ta[0] * 1e-9, work / ta[p10] * 1e-9, work / ta[med] * 1e-9, work / tb[0] * 1e-9,
+        work / tb[p10] * 1e-9, work / tb[med] * 1e-9, unit, ta[0] / tb[0], ta[p10] / tb[p10],
+        ta[med] / tb[med], same ? "same bits" : "DIFFERENT BITS");
     return same;
 }
 
@@ -93,11 +95,13 @@ int run_all(int argc, char** argv, const Entry (&entries)[N], const char* unit, 
         std::fprintf(stderr, "kernel_ab: this CPU has no AVX2\n");
         return 77;  // ctest's skip code (tests/CMakeLists.txt)
     }
-    if (std::none_of(std::begin(entries), std::end(entries), [&](const Entry& e) { return selected(o, e.name); })) {
+    if (std::none_of(std::begin(entries), std::end(entries),
+                     [&](const Entry& e) { return selected(o, e.name); })) {
         std::fprintf(stderr, "kernel_ab: no kernel named in --types %s\n", o.types.c_str());
         return 2;
     }
-    std::printf("%-8s   %s (fastest, p10, median call) for A | for B | speed ratios B/A | outputs\n", "type", unit);
+    std::printf("%-8s   %s (fastest, p10, median call) for A | for B | speed ratios B/A | outputs\n", "type",
+                unit);
     bool all_same = true;
     for (const Entry& e : entries)
         if (selected(o, e.name)) all_same = run(e, o) && all_same;

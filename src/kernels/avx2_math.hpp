@@ -16,7 +16,9 @@ inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<con
 // Pins v to a register at this point (an empty asm that may change it): GCC cannot reassociate a chain
 // of additions across it. Used in fully unrolled integer loops, where GCC 12 otherwise rewrites
 // s += p0; s += p1; ... into a tree over all the products and keeps them in stack slots.
-inline void pin(__m256i& v) { __asm__("" : "+x"(v)); }
+inline void pin(__m256i& v) {
+    __asm__("" : "+x"(v));
+}
 
 // 16 packed bytes -> 32 nibbles: low nibbles in bytes 0..15, high nibbles in bytes 16..31.
 inline __m256i unpack_nibbles(const uint8_t* qs) {

@@ -352,7 +352,6 @@ void gemm_iq4_xs(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, floa
     for (int t = 0; t < T; ++t) store_rows(y + t * ldy, acc[t], n_rows);
 }
 
-
 // FP8 prompts (gemm_q.hpp, "FP8 prompts"): int16 weight pairs x 12-bit activation pairs by
 // _mm256_madd_epi16, one int32 sum per row and block (exact), then Q8_0's float step. The column-pair
 // loop is fully unrolled with the sums pinned per pair, as in add_group_products: left alone, GCC 12 kept

@@ -15,6 +15,8 @@
 //     by madd with (sc, sc) pairs; the -32 as madd of (sc[2p], sc[2p+1]) with Q8_K's bsums pairs, x 32.
 // Float: the products and order of kernels/dot_ref.cpp, each product kept apart from the following
 // add or subtract (no FMA contraction), so every lane equals the per-row __ref dot product bit for bit.
+// Integer sums are pinned to registers after each group (avx2::pin), so that GCC does not reassociate
+// an unrolled chain of additions into a tree kept in stack slots (docs/performance.md, "Prompt path").
 #include <immintrin.h>
 
 #include <algorithm>
@@ -312,8 +314,10 @@ inline auto k23_step(const void* a, const int32_t* /*side*/) {
                         u0 = _mm256_or_si256(u0, high_bit_at_2(load32(x[b].hm[c]), 4 * h + g, m4));
                         u1 = _mm256_or_si256(u1, high_bit_at_2(load32(x[b].hm[c + 4]), 4 * h + g, m4));
                     }
-                    s0 = _mm256_add_epi16(_mm256_maddubs_epi16(u0, bcast4(qa + 128 * h + 32 * g + 4 * c)), s0);
-                    s1 = _mm256_add_epi16(_mm256_maddubs_epi16(u1, bcast4(qa + 128 * h + 32 * g + 16 + 4 * c)), s1);
+                    s0 =
+                        _mm256_add_epi16(_mm256_maddubs_epi16(u0, bcast4(qa + 128 * h + 32 * g + 4 * c)), s0);
+                    s1 = _mm256_add_epi16(
+                        _mm256_maddubs_epi16(u1, bcast4(qa + 128 * h + 32 * g + 16 + 4 * c)), s1);
                     pin(s0);
                     pin(s1);
                 }
@@ -647,7 +651,8 @@ inline auto q4_k_step(const void* a, const int32_t* side) {
             __m256i slo = _mm256_setzero_si256(), shi = _mm256_setzero_si256();
             for (int c = 0; c < 8; ++c) {
                 const __m256i w = load32(x[b].qs[j][c]);
-                slo = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(w, m4), bcast4(qa + 64 * j + 4 * c)), slo);
+                slo = _mm256_add_epi16(
+                    _mm256_maddubs_epi16(_mm256_and_si256(w, m4), bcast4(qa + 64 * j + 4 * c)), slo);
                 shi = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 4), m4),
                                                             bcast4(qa + 64 * j + 32 + 4 * c)),
                                        shi);
@@ -705,7 +710,8 @@ inline __m256i q6_k_group(const tile_q6_kx8& x, int h, const int8_t* qa, __m256i
     for (int c0 = 0; c0 < 8; c0 += 2) {
         __m256i s16 = _mm256_setzero_si256();
         for (int c = c0; c < c0 + 2; ++c) {
-            s16 = _mm256_add_epi16(_mm256_maddubs_epi16(q6_k_code<G>(x, h, c), bcast4(qa + 128 * h + 32 * G + 4 * c)), s16);
+            s16 = _mm256_add_epi16(
+                _mm256_maddubs_epi16(q6_k_code<G>(x, h, c), bcast4(qa + 128 * h + 32 * G + 4 * c)), s16);
             pin(s16);
         }
         sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(s16, c0 < 4 ? sc_lo : sc_hi));
