@@ -3,8 +3,6 @@
 // Built and run by bench/kernel_ab.sh (see kernel_ab.hpp); GOPS = 2 x multiply-adds / s.
 #include "kernels/gemm_q.hpp"
 
-#include <random>
-
 #include "core/cpu.hpp"
 #include "formats/lowbit_formats.hpp"
 #include "kernel_ab.hpp"
@@ -55,20 +53,12 @@ const entry k_entries[] = {LOWBIT_AB_KERNELS(LOWBIT_AB_ENTRY)};
 bool run(const entry& e, const kernel_ab::options& o) {
     constexpr int64_t k_cols = 4096, k_tokens = 128;
     const kernels::gemm_q_kernels kq = kernels::gemm_q_kernel(e.t, isa_tier::avx2);
-    std::mt19937 rng(42);
-    std::normal_distribution<float> nd(0.0f, 1.0f);
-    const size_t rb = row_bytes(e.t, k_cols);
-    std::vector<float> row(k_cols);
-    std::vector<uint8_t> w(rb * 8);
-    for (int r = 0; r < 8; ++r) {
-        for (auto& v : row) v = nd(rng);
-        quantize_row(e.t, row.data(), w.data() + rb * r, k_cols);
-    }
+    kernel_ab::gaussian g;
+    const std::vector<uint8_t> w = g.rows(e.t, 8, k_cols);
     const int64_t nb = k_cols / kq.block;
     std::vector<uint8_t> pw(static_cast<size_t>(nb) * kq.packed_bytes);
-    kq.pack(w.data(), rb, 8, k_cols, pw.data());
-    std::vector<float> x(k_tokens * k_cols);
-    for (auto& v : x) v = nd(rng);
+    kq.pack(w.data(), row_bytes(e.t, k_cols), 8, k_cols, pw.data());
+    const std::vector<float> x = g.values(k_tokens * k_cols);
     const int64_t ab = kq.a16 ? nb : k_cols / traits(kq.act).block_size;
     const size_t arb =
         kq.a16 ? sizeof(kernels::block_a16) * static_cast<size_t>(nb) : row_bytes(kq.act, k_cols);

@@ -2,8 +2,6 @@
 // repacked into 8-row tiles (in L2, so the kernel's arithmetic is measured, not the memory), one
 // token, run as matmul_tiled runs it: two tiles in lockstep where the type has that twin, else one.
 // Built and run by bench/kernel_ab.sh (see kernel_ab.hpp); GB/s = the rows' stored bytes / s.
-#include <random>
-
 #include "core/cpu.hpp"
 #include "kernel_ab.hpp"
 #include "kernels/quant_act.hpp"
@@ -60,19 +58,12 @@ const entry k_entries[] = {LOWBIT_AB_KERNELS(LOWBIT_AB_ENTRY)};
 
 bool run(const entry& e, const kernel_ab::options& o) {
     constexpr int64_t k_cols = 4096, k_rows = 64;
-    std::mt19937 rng(42);
-    std::normal_distribution<float> nd(0.0f, 1.0f);
+    kernel_ab::gaussian g;
     const size_t rb = row_bytes(e.t, k_cols);
-    std::vector<float> row(k_cols);
-    std::vector<uint8_t> w(rb * k_rows);
-    for (int64_t r = 0; r < k_rows; ++r) {
-        for (auto& v : row) v = nd(rng);
-        quantize_row(e.t, row.data(), w.data() + rb * static_cast<size_t>(r), k_cols);
-    }
+    const std::vector<uint8_t> w = g.rows(e.t, k_rows, k_cols);
     const auto p = repack_matrix(e.t, w.data(), rb, k_rows, k_cols, 1);
     const kernels::repack_kernels kr = kernels::repack_kernel(e.t, isa_tier::avx2);
-    std::vector<float> x(k_cols);
-    for (auto& v : x) v = nd(rng);
+    const std::vector<float> x = g.values(k_cols);
     std::vector<uint8_t> act(row_bytes(kr.act, k_cols));
     std::vector<int32_t> side(static_cast<size_t>(kernels::repack_act_side_count(e.t, k_cols)) + 1);
     kernels::quantize_act_kernel(kr.act)(x.data(), act.data(), k_cols);

@@ -14,10 +14,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "core/cpu.hpp"
+#include "lowbit/types.hpp"
 
 namespace kernel_ab {
 
@@ -45,6 +47,25 @@ inline options parse(int argc, char** argv) {
     }
     return o;
 }
+
+// The test data: Gaussian values (seeded, the same for both sides and every run).
+struct gaussian {
+    std::mt19937 rng{42};
+    std::normal_distribution<float> nd{0.0f, 1.0f};
+    std::vector<float> values(int64_t n) {
+        std::vector<float> v(static_cast<size_t>(n));
+        for (auto& x : v) x = nd(rng);
+        return v;
+    }
+    // n_rows rows of n_cols Gaussian values quantized to type t, one after another.
+    std::vector<uint8_t> rows(lowbit::type t, int64_t n_rows, int64_t n_cols) {
+        const size_t rb = lowbit::row_bytes(t, n_cols);
+        std::vector<uint8_t> w(rb * static_cast<size_t>(n_rows));
+        for (int64_t r = 0; r < n_rows; ++r)
+            lowbit::quantize_row(t, values(n_cols).data(), w.data() + rb * static_cast<size_t>(r), n_cols);
+        return w;
+    }
+};
 
 inline bool selected(const options& o, const char* name) {
     if (o.types.empty()) return true;
