@@ -91,15 +91,15 @@ void BM_gemm_q_kernel(benchmark::State& state, type t, isa_tier tier) {
     std::vector<uint8_t> pw(static_cast<size_t>(nb) * kq.packed_bytes);
     kq.pack(w.data(), row_bytes(t, k_cols), 8, k_cols, pw.data());
     const auto x = activations(k_tokens * k_cols);
-    const size_t arb = row_bytes(kq.act, k_cols);
-    const int64_t ab = k_cols / traits(kq.act).block_size;
-    std::vector<uint8_t> q(arb * k_tokens);
-    std::vector<float> d(static_cast<size_t>(k_tokens * ab));
-    std::vector<int32_t> s(static_cast<size_t>(k_tokens * ab * kernels::k_q8_k_sides));
-    const kernels::quantize_act_fn quant = kernels::quantize_act_kernel(kq.act);
-    for (int64_t i = 0; i < k_tokens; ++i) quant(x.data() + i * k_cols, q.data() + arb * i, k_cols);
-    kernels::gemm_act_sides(kq.act, q.data(), arb, k_tokens, ab, d.data(), s.data());
-    kernels::gemm_act a{q.data(), arb, d.data(), s.data(), ab};
+    const kernels::gemm_act_layout l = kernels::gemm_act_layout_of(kq, k_cols);
+    const kernels::quantize_act_fn quant = kernels::gemm_act_quantizer(kq, tier);
+    std::vector<uint8_t> q(l.row_bytes * k_tokens);
+    std::vector<float> d(static_cast<size_t>(k_tokens * l.n_blocks));
+    std::vector<int32_t> s(static_cast<size_t>(k_tokens * l.n_blocks * l.n_sides));
+    for (int64_t i = 0; i < k_tokens; ++i)
+        kernels::gemm_act_token(kq, quant, x.data() + i * k_cols, k_cols, q.data() + l.row_bytes * i,
+                                d.data() + i * l.n_blocks, s.data() + i * l.n_blocks * l.n_sides);
+    kernels::gemm_act a{q.data(), l.row_bytes, d.data(), s.data(), l.n_blocks};
     std::vector<float> y(k_tokens * 8);
     for (auto _ : state) {
         for (int64_t t0 = 0; t0 < k_tokens; t0 += kernels::k_gemm_tokens)

@@ -59,24 +59,17 @@ bool run(const entry& e, const kernel_ab::options& o) {
     std::vector<uint8_t> pw(static_cast<size_t>(nb) * kq.packed_bytes);
     kq.pack(w.data(), row_bytes(e.t, k_cols), 8, k_cols, pw.data());
     const std::vector<float> x = g.values(k_tokens * k_cols);
-    const int64_t ab = kq.a16 ? nb : k_cols / traits(kq.act).block_size;
-    const size_t arb =
-        kq.a16 ? sizeof(kernels::block_a16) * static_cast<size_t>(nb) : row_bytes(kq.act, k_cols);
-    std::vector<uint8_t> q(arb * k_tokens);
-    std::vector<float> d(static_cast<size_t>(k_tokens * ab));
-    std::vector<int32_t> s(static_cast<size_t>(k_tokens * ab * kernels::k_q8_k_sides));
-    for (int64_t i = 0; i < k_tokens; ++i) {
-        uint8_t* qi = q.data() + arb * static_cast<size_t>(i);
-        if (kq.a16) {  // as matmul_gemm_q: 12-bit activations, their scales copied out
-            kernels::quantize_act_a16__avx2(x.data() + i * k_cols, qi, k_cols);
-            for (int64_t b = 0; b < nb; ++b)
-                d[i * nb + b] = reinterpret_cast<const kernels::block_a16*>(qi)[b].d;
-        } else {
-            kernels::quantize_act_kernel(kq.act)(x.data() + i * k_cols, qi, k_cols);
-        }
-    }
-    if (!kq.a16) kernels::gemm_act_sides(kq.act, q.data(), arb, k_tokens, ab, d.data(), s.data());
-    const kernels::gemm_act a{q.data(), arb, d.data(), s.data(), ab};
+    // The activations as matmul_gemm_q prepares them.
+    const kernels::gemm_act_layout l = kernels::gemm_act_layout_of(kq, k_cols);
+    const kernels::quantize_act_fn quant = kernels::gemm_act_quantizer(kq, isa_tier::avx2);
+    std::vector<uint8_t> q(l.row_bytes * k_tokens);
+    std::vector<float> d(static_cast<size_t>(k_tokens * l.n_blocks));
+    std::vector<int32_t> s(static_cast<size_t>(k_tokens * l.n_blocks * l.n_sides));
+    for (int64_t i = 0; i < k_tokens; ++i)
+        kernels::gemm_act_token(kq, quant, x.data() + i * k_cols, k_cols,
+                                q.data() + l.row_bytes * static_cast<size_t>(i), d.data() + i * l.n_blocks,
+                                s.data() + i * l.n_blocks * l.n_sides);
+    const kernels::gemm_act a{q.data(), l.row_bytes, d.data(), s.data(), l.n_blocks};
     std::vector<float> ya(k_tokens * 8), yb(k_tokens * 8);
     auto call = [&](gemm_fn f, std::vector<float>& y) {
         for (int64_t t0 = 0; t0 < k_tokens; t0 += kernels::k_gemm_tokens)

@@ -581,6 +581,30 @@ void gemm_act_sides(type act, const uint8_t* q, size_t row_bytes, int64_t n_toke
     }
 }
 
+gemm_act_layout gemm_act_layout_of(const gemm_q_kernels& kq, int64_t k) {
+    gemm_act_layout l;
+    l.n_blocks = kq.block > 0 ? k / kq.block : 0;
+    l.row_bytes = kq.a16 ? sizeof(block_a16) * static_cast<size_t>(l.n_blocks) : row_bytes(kq.act, k);
+    l.n_sides = kq.act == type::q8_k ? k_q8_k_sides : kq.act == type::q8_1 ? k_q8_1_sides : 1;
+    return l;
+}
+
+quantize_act_fn gemm_act_quantizer(const gemm_q_kernels& kq, isa_tier tier) {
+    if (!kq.a16) return quantize_act_kernel(kq.act);
+    return tier >= isa_tier::avx2 ? quantize_act_a16__avx2 : quantize_act_a16__ref;
+}
+
+void gemm_act_token(const gemm_q_kernels& kq, quantize_act_fn quant, const float* x, int64_t k, uint8_t* q,
+                    float* d, int32_t* s) {
+    const gemm_act_layout l = gemm_act_layout_of(kq, k);
+    quant(x, q, k);
+    if (kq.a16) {  // the kernel reads the scales from d; block_a16 has no side values
+        for (int64_t b = 0; b < l.n_blocks; ++b) d[b] = reinterpret_cast<const block_a16*>(q)[b].d;
+        return;
+    }
+    gemm_act_sides(kq.act, q, l.row_bytes, 1, l.n_blocks, d, s);
+}
+
 gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
     const bool avx2 = tier >= isa_tier::avx2;
     // The micro-kernels by tier: AVX-512 VNNI's EVEX vpdpbusd, AVX-VNNI's VEX one at tier avxvnni (tier

@@ -51,6 +51,7 @@
 #include "core/half.hpp"
 #include "formats/ggml_blocks.hpp"
 #include "formats/iq_grids.hpp"
+#include "kernels/quant_act.hpp"
 #include "lowbit/types.hpp"
 
 namespace lowbit::kernels {
@@ -400,5 +401,21 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier);
 // s[n_tokens * n_blocks * (act == q8_k ? k_q8_k_sides : 1)]. Never throws.
 void gemm_act_sides(type act, const uint8_t* q, size_t row_bytes, int64_t n_tokens, int64_t n_blocks, float* d,
                     int32_t* s);
+
+// The activations kq's micro-kernel reads (gemm_act) for rows of k columns (k a multiple of kq.block):
+// bytes per token row in q, blocks per row (= k / kq.block), and int32 side values per block in s.
+struct gemm_act_layout {
+    size_t row_bytes = 0;
+    int64_t n_blocks = 0;
+    int n_sides = 0;
+};
+gemm_act_layout gemm_act_layout_of(const gemm_q_kernels& kq, int64_t k);
+// kq's activation quantizer at `tier`: 12-bit block_a16 (FP8's kernel) or quantize_act_kernel(kq.act);
+// null when there is none.
+quantize_act_fn gemm_act_quantizer(const gemm_q_kernels& kq, isa_tier tier);
+// One token's gemm_act entries: x (k values) quantized by `quant` (gemm_act_quantizer) into the row q,
+// its block scales into d[0 .. n_blocks) and its side values into s[0 .. n_blocks * n_sides). Never throws.
+void gemm_act_token(const gemm_q_kernels& kq, quantize_act_fn quant, const float* x, int64_t k, uint8_t* q,
+                    float* d, int32_t* s);
 
 }  // namespace lowbit::kernels

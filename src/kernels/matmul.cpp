@@ -191,11 +191,10 @@ bool matmul_gemm_q(const weight_matrix& w, int64_t n_tokens, const float* x, int
     const int64_t k = w.n_cols;
     if (!kq.gemm || k % kq.block != 0 || k % traits(kq.act).block_size != 0) return false;
     // FP8's kernel takes 12-bit activations (block_a16) in place of a quantized activation type.
-    const kernels::quantize_act_fn quant =
-        !kq.a16 ? kernels::quantize_act_kernel(kq.act)
-                : active_isa_tier() >= isa_tier::avx2 ? kernels::quantize_act_a16__avx2 : kernels::quantize_act_a16__ref;
+    const kernels::quantize_act_fn quant = kernels::gemm_act_quantizer(kq, active_isa_tier());
     if (!quant) return false;
-    const int64_t nb = k / kq.block;
+    const kernels::gemm_act_layout layout = kernels::gemm_act_layout_of(kq, k);
+    const int64_t nb = layout.n_blocks;
     // Repacked weights: each 8-row group is unpacked from its tile (kernels/repack.hpp) instead of
     // packed from the rows, which are then never read.
     // A tile block may span several packed blocks (TQ2_0: 256 columns, 8 of Q4_0's 32-column blocks).
@@ -207,8 +206,8 @@ bool matmul_gemm_q(const weight_matrix& w, int64_t n_tokens, const float* x, int
             unpack = kr.unpack;
     }
     if (!unpack && !kq.pack) return false;  // a GEMM fed by tiles only (gemm_q_kernel: none at present)
-    const int n_sides = kq.act == type::q8_k ? kernels::k_q8_k_sides : kq.act == type::q8_1 ? kernels::k_q8_1_sides : 1;
-    const size_t arb = kq.a16 ? sizeof(kernels::block_a16) * static_cast<size_t>(nb) : row_bytes(kq.act, k);
+    const int n_sides = layout.n_sides;
+    const size_t arb = layout.row_bytes;
 
     // Activations: quantized once per call, or reused from the previous call on the same shared input.
     auto& c = scratch.gact;
@@ -224,15 +223,9 @@ bool matmul_gemm_q(const weight_matrix& w, int64_t n_tokens, const float* x, int
         int32_t* s = c.s.data();
         const int q_threads = n_tokens * k < (int64_t(1) << 15) ? 1 : n_threads;
         parallel_for(n_tokens, q_threads, [&](int64_t b, int64_t e, int) {
-            for (int64_t t = b; t < e; ++t) {
-                uint8_t* qt = q + arb * static_cast<size_t>(t);
-                quant(x + t * ldx, qt, k);
-                if (kq.a16) {
-                    for (int64_t b2 = 0; b2 < nb; ++b2) d[t * nb + b2] = reinterpret_cast<const kernels::block_a16*>(qt)[b2].d;
-                    continue;
-                }
-                kernels::gemm_act_sides(kq.act, qt, arb, 1, nb, d + t * nb, s + t * nb * n_sides);
-            }
+            for (int64_t t = b; t < e; ++t)
+                kernels::gemm_act_token(kq, quant, x + t * ldx, k, q + arb * static_cast<size_t>(t),
+                                        d + t * nb, s + t * nb * n_sides);
         });
         c.x = x;
         c.n_tokens = n_tokens;
