@@ -203,7 +203,7 @@ source open_source(const std::string& path) {
     for (const auto& [name, shard] : wanted) {
         const st_file& f = s.files[shard_of[shard]];
         auto it = std::find_if(f.tensors.begin(), f.tensors.end(),
-                               [&](const st_tensor& t) { return t.name == name; });
+                               [&want = name](const st_tensor& t) { return t.name == want; });
         LOWBIT_REQUIRE(it != f.tensors.end(), "{}: weight_map['{}'] names shard '{}', which has no such tensor",
                        p, name, shard);
         s.tensors.emplace_back(&*it, &f);

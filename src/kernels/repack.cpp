@@ -612,9 +612,9 @@ void gemv_iq4_xsx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const
     }
 }
 
-// IQ3 tiles over Q8_K activations: per 256-block sum += (d_a * d_w) * float(sum_s sc sum_j v a), times Post
-// at the end, as dot_iq3_xxs_q8_k__ref (Post 1/4) / dot_iq3_s_q8_k__ref (Post 1).
-template <const int8_t* Lut, float Post>
+// IQ3 tiles over Q8_K activations: per 256-block sum += (d_a * d_w) * float(sum_s sc sum_j v a), times
+// 2^PostLog2 at the end, as dot_iq3_xxs_q8_k__ref (1/4) / dot_iq3_s_q8_k__ref (1).
+template <const int8_t* Lut, int PostLog2>
 void gemv_iq3x8_ref(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
     const auto* x = static_cast<const tile_iq4_xsx8*>(tiles);
     const auto* q = static_cast<const block_q8_k*>(a);
@@ -622,16 +622,16 @@ void gemv_iq3x8_ref(int64_t nb, const void* tiles, const void* a, float* y, int 
         float sum = 0;
         for (int64_t b = 0; b < nb; ++b)
             sum += q[b].d * fp16_to_f32(x[b].d[r]) * static_cast<float>(sub8_table4_sum_ref<Lut>(x[b], r, q[b].qs));
-        y[r] = Post * sum;
+        y[r] = pow2f(PostLog2) * sum;
     }
 }
 void gemv_iq3_xxsx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                               int n_rows) {
-    gemv_iq3x8_ref<k_iq3xxs_lut16, 0.25f>(nb, tiles, a, y, n_rows);
+    gemv_iq3x8_ref<k_iq3xxs_lut16, -2>(nb, tiles, a, y, n_rows);
 }
 void gemv_iq3_sx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
                             int n_rows) {
-    gemv_iq3x8_ref<k_iq3s_lut16, 1.0f>(nb, tiles, a, y, n_rows);
+    gemv_iq3x8_ref<k_iq3s_lut16, 0>(nb, tiles, a, y, n_rows);
 }
 
 void gemv_q5_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
@@ -1056,10 +1056,10 @@ void repack_unpack_iq4_xs__ref(int64_t nb, const void* tiles, void* dst) {
         }
 }
 
-// IQ3 tiles -> Q8_0's packed blocks, one per 32-column sub-block: the signed values, scale d sc Post (the
-// product gemm_pack_iq3_*'s iq3_*_subblock forms, in its order).
+// IQ3 tiles -> Q8_0's packed blocks, one per 32-column sub-block: the signed values, scale d sc 2^PostLog2
+// (the product gemm_pack_iq3_*'s iq3_*_subblock forms, in its order).
 namespace {
-template <const int8_t* Lut, float Post>
+template <const int8_t* Lut, int PostLog2>
 void unpack_iq3_ref(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_iq4_xsx8*>(tiles);
     auto* out = static_cast<gemm_block_q8x8*>(dst);
@@ -1067,7 +1067,7 @@ void unpack_iq3_ref(int64_t nb, const void* tiles, void* dst) {
         for (int s = 0; s < 8; ++s) {
             gemm_block_q8x8& o = out[8 * b + s];
             for (int r = 0; r < 8; ++r) {
-                o.d[r] = fp16_to_f32(x[b].d[r]) * static_cast<float>(x[b].sc[s][r]) * Post;
+                o.d[r] = fp16_to_f32(x[b].d[r]) * static_cast<float>(x[b].sc[s][r]) * pow2f(PostLog2);
                 for (int c = 0; c < 4; ++c)
                     for (int i = 0; i < 4; ++i) {
                         o.q[c][r][i] = Lut[x[b].qs[s][c][r][i] & 15];
@@ -1078,9 +1078,11 @@ void unpack_iq3_ref(int64_t nb, const void* tiles, void* dst) {
 }
 }  // namespace
 void repack_unpack_iq3_xxs__ref(int64_t nb, const void* tiles, void* dst) {
-    unpack_iq3_ref<k_iq3xxs_lut16, 0.25f>(nb, tiles, dst);
+    unpack_iq3_ref<k_iq3xxs_lut16, -2>(nb, tiles, dst);
 }
-void repack_unpack_iq3_s__ref(int64_t nb, const void* tiles, void* dst) { unpack_iq3_ref<k_iq3s_lut16, 1.0f>(nb, tiles, dst); }
+void repack_unpack_iq3_s__ref(int64_t nb, const void* tiles, void* dst) {
+    unpack_iq3_ref<k_iq3s_lut16, 0>(nb, tiles, dst);
+}
 
 void repack_unpack_q5_0__ref(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_q5_0x8*>(tiles);
@@ -1447,7 +1449,9 @@ std::shared_ptr<const uint8_t> copy_rows(const std::vector<std::pair<const uint8
     std::shared_ptr<const uint8_t> owner(buf, [](const uint8_t* q) { std::free(const_cast<uint8_t*>(q)); });
     constexpr size_t k_chunk = size_t(1) << 20;
     size_t at = 0;
-    for (const auto& [src, n] : parts) {
+    for (const auto& part : parts) {
+        const uint8_t* src = part.first;
+        const size_t n = part.second;
         uint8_t* dst = buf + at;
         parallel_for(static_cast<int64_t>((n + k_chunk - 1) / k_chunk), n_threads, [&](int64_t b, int64_t e, int) {
             const size_t lo = static_cast<size_t>(b) * k_chunk, hi = std::min(n, static_cast<size_t>(e) * k_chunk);

@@ -66,6 +66,15 @@ namespace kernels {
 
 constexpr int k_tile_rows = 8;
 
+// 2^e as a float, at compile time. The tile kernels' power-of-two output scales are template arguments
+// given as exponents: float template arguments are C++20 but clang before 18 rejects them.
+constexpr float pow2f(int e) {
+    float v = 1.0f;
+    for (; e > 0; --e) v *= 2.0f;
+    for (; e < 0; ++e) v *= 0.5f;
+    return v;
+}
+
 struct tile_q4_0x8 {
     uint16_t d[8];
     uint8_t qs[4][8][4];

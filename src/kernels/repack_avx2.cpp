@@ -197,9 +197,10 @@ inline __m256i table4_sums(const Tile& x, const int8_t* qa) {
 // The tile GEMVs are written as one block step, step(x, b, acc) -> acc plus tile block b of the tile
 // at x; tiles_gemv runs it over N tiles in lockstep (N = 2: gemv_tile2_fn), each tile with its own
 // accumulator, so every tile's float sums are those of N = 1. gemv1 / gemv2 give the two signatures
-// for a step made by Make(a, side).
-template <int N, class Tile, float Post, class Step>
-inline void tiles_gemv(int64_t nb, const void* const (&tiles)[N], float* const (&y)[N], const int (&n_rows)[N], Step step) {
+// for a step made by Make(a, side). The result is multiplied by 2^PostLog2.
+template <int N, class Tile, int PostLog2, class Step>
+inline void tiles_gemv(int64_t nb, const void* const (&tiles)[N], float* const (&y)[N],
+                       const int (&n_rows)[N], Step step) {
     const Tile* x[N];
     __m256 acc[N];
     for (int s = 0; s < N; ++s) {
@@ -209,21 +210,21 @@ inline void tiles_gemv(int64_t nb, const void* const (&tiles)[N], float* const (
     for (int64_t b = 0; b < nb; ++b)
         for (int s = 0; s < N; ++s) acc[s] = step(x[s], b, acc[s]);
     for (int s = 0; s < N; ++s) {
-        if constexpr (Post != 1.0f) acc[s] = _mm256_mul_ps(acc[s], _mm256_set1_ps(Post));
+        if constexpr (PostLog2 != 0) acc[s] = _mm256_mul_ps(acc[s], _mm256_set1_ps(pow2f(PostLog2)));
         store_rows(y[s], acc[s], n_rows[s]);
     }
 }
-template <class Tile, auto Make, float Post = 1.0f>
+template <class Tile, auto Make, int PostLog2 = 0>
 void gemv1(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {
-    tiles_gemv<1, Tile, Post>(nb, {tiles}, {y}, {n_rows}, Make(a, side));
+    tiles_gemv<1, Tile, PostLog2>(nb, {tiles}, {y}, {n_rows}, Make(a, side));
 }
-template <class Tile, auto Make, float Post = 1.0f>
-void gemv2(int64_t nb, const void* tiles_a, const void* tiles_b, const void* a, const int32_t* side, float* y_a,
-           float* y_b, int rows_a, int rows_b) {
-    tiles_gemv<2, Tile, Post>(nb, {tiles_a, tiles_b}, {y_a, y_b}, {rows_a, rows_b}, Make(a, side));
+template <class Tile, auto Make, int PostLog2 = 0>
+void gemv2(int64_t nb, const void* tiles_a, const void* tiles_b, const void* a, const int32_t* side,
+           float* y_a, float* y_b, int rows_a, int rows_b) {
+    tiles_gemv<2, Tile, PostLog2>(nb, {tiles_a, tiles_b}, {y_a, y_b}, {rows_a, rows_b}, Make(a, side));
 }
 // Defines the exported GEMV `name` (gemv_tile_fn) and its two-tile twin name##_x2 (gemv_tile2_fn) from one
-// block step (the template arguments of gemv1 / gemv2: Tile, Make[, Post]).
+// block step (the template arguments of gemv1 / gemv2: Tile, Make[, PostLog2]).
 #define LOWBIT_TILE_GEMV(name, ...)                                                                                  \
     void name(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {             \
         gemv1<__VA_ARGS__>(nb, tiles, a, side, y, n_rows);                                                           \
@@ -238,7 +239,7 @@ void gemv2(int64_t nb, const void* tiles_a, const void* tiles_b, const void* a, 
 template <class Tile, __m256i (*Sums)(const Tile&, const int8_t*), bool Side, int Div = 1>
 inline auto q8_0_act_step(const void* a, const int32_t* side) {
     const auto* q = static_cast<const block_q8_0*>(a);
-    return [q, side](const Tile* x, int64_t b, __m256 acc) {
+    return [=](const Tile* x, int64_t b, __m256 acc) {  // side only where Side
         prefetch_ahead<sizeof(Tile)>(x + b);
         __m256i sumi = Sums(x[b], q[b].qs);
         if constexpr (Side) sumi = _mm256_add_epi32(sumi, _mm256_set1_epi32(side[b]));
@@ -254,7 +255,7 @@ inline auto q8_0_act_step(const void* a, const int32_t* side) {
 template <class Tile, __m256i (*Sums)(const Tile&, const int8_t*), bool Side = false>
 inline auto q8_1_act_step(const void* a, const int32_t* side) {
     const auto* q = static_cast<const block_q8_1*>(a);
-    return [q, side](const Tile* x, int64_t b, __m256 acc) {
+    return [=](const Tile* x, int64_t b, __m256 acc) {  // side only where Side
         prefetch_ahead<sizeof(Tile)>(x + b);
         __m256i sumi = Sums(x[b], q[b].qs);
         if constexpr (Side) sumi = _mm256_add_epi32(sumi, _mm256_set1_epi32(side[b]));
@@ -501,7 +502,7 @@ void repack_unpack_mxfp4__avx2(int64_t nb, const void* tiles, void* dst) { unpac
 
 // tile_iq4_xsx8 (IQ4_XS, IQ3_XXS, IQ3_S): per sub-block the table sums times the rows' scales (int32),
 // then per 256-block the float step: IQ4_XS (Fma) acc = fma(d_a * d_w, float(sum), acc), as
-// gemv_iq4_xsx8_q8_k__ref; IQ3 acc += (d_a * d_w) * float(sum) and times Post at the end, as
+// gemv_iq4_xsx8_q8_k__ref; IQ3 acc += (d_a * d_w) * float(sum) and times 2^PostLog2 at the end, as
 // gemv_iq3x8_ref (the per-row dots' order).
 template <const int8_t* Lut, bool Fma>
 inline auto sub8_table4_step(const void* a, const int32_t* /*side*/) {
@@ -520,12 +521,12 @@ inline auto sub8_table4_step(const void* a, const int32_t* /*side*/) {
 }
 
 LOWBIT_TILE_GEMV(gemv_iq4_xsx8_q8_k__avx2, tile_iq4_xsx8, sub8_table4_step<k_iq4nl_values, true>)
-LOWBIT_TILE_GEMV(gemv_iq3_xxsx8_q8_k__avx2, tile_iq4_xsx8, sub8_table4_step<k_iq3xxs_lut16, false>, 0.25f)
+LOWBIT_TILE_GEMV(gemv_iq3_xxsx8_q8_k__avx2, tile_iq4_xsx8, sub8_table4_step<k_iq3xxs_lut16, false>, -2)
 LOWBIT_TILE_GEMV(gemv_iq3_sx8_q8_k__avx2, tile_iq4_xsx8, sub8_table4_step<k_iq3s_lut16, false>)
 
 // IQ3 tiles -> Q8_0's packed blocks, one per 32-column sub-block (as unpack_iq3_ref).
 namespace {
-template <const int8_t* Lut, float Post>
+template <const int8_t* Lut, int PostLog2>
 void unpack_iq3(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_iq4_xsx8*>(tiles);
     auto* out = static_cast<gemm_block_q8x8*>(dst);
@@ -536,7 +537,7 @@ void unpack_iq3(int64_t nb, const void* tiles, void* dst) {
             gemm_block_q8x8& o = out[8 * b + s];
             const __m256 sc = _mm256_cvtepi32_ps(
                 _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x[b].sc[s]))));
-            _mm256_storeu_ps(o.d, _mm256_mul_ps(_mm256_mul_ps(d, sc), _mm256_set1_ps(Post)));
+            _mm256_storeu_ps(o.d, _mm256_mul_ps(_mm256_mul_ps(d, sc), _mm256_set1_ps(pow2f(PostLog2))));
             for (int c = 0; c < 4; ++c) {
                 const __m256i w = load32(x[b].qs[s][c]);
                 store32(o.q[c], _mm256_shuffle_epi8(lut, _mm256_and_si256(w, m4)));
@@ -546,8 +547,12 @@ void unpack_iq3(int64_t nb, const void* tiles, void* dst) {
     }
 }
 }  // namespace
-void repack_unpack_iq3_xxs__avx2(int64_t nb, const void* tiles, void* dst) { unpack_iq3<k_iq3xxs_lut16, 0.25f>(nb, tiles, dst); }
-void repack_unpack_iq3_s__avx2(int64_t nb, const void* tiles, void* dst) { unpack_iq3<k_iq3s_lut16, 1.0f>(nb, tiles, dst); }
+void repack_unpack_iq3_xxs__avx2(int64_t nb, const void* tiles, void* dst) {
+    unpack_iq3<k_iq3xxs_lut16, -2>(nb, tiles, dst);
+}
+void repack_unpack_iq3_s__avx2(int64_t nb, const void* tiles, void* dst) {
+    unpack_iq3<k_iq3s_lut16, 0>(nb, tiles, dst);
+}
 
 namespace {
 // Signed int8 codes in Q8_0's tile layout (tile_q8_0x8, tile_q8_1x8) times the activations: int32 lanes.
@@ -907,11 +912,13 @@ inline fp8_cols decode_fp8x4(__m256i v) {
     return o;
 }
 
-constexpr float fp8_half_scale(bool e4m3) { return e4m3 ? 0x1p60f : 0x1p56f; }
+constexpr int fp8_half_scale_log2(bool e4m3) {
+    return e4m3 ? 60 : 56;
+}
 
 // Per block: 4 column sums (one per byte position, 8 rows each) over the 32 columns, added and FMA'd
 // with the rows' d. The prepared activations carry 2^60 (2^56), the decode 2^-120 (2^-112): the GEMV's
-// Post multiplies by fp8_half_scale.
+// PostLog2 is fp8_half_scale_log2.
 template <bool E4M3, class Tile = tile_q8_0x8>
 inline auto fp8_step(const void* a, const int32_t* /*side*/) {
     const auto* xp = static_cast<const float*>(a);
@@ -1063,10 +1070,12 @@ void gemm_bf16x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, 
     gemm_half_avx2<true>(nb, tiles, tile_bytes, n_tiles, n_rows, xi, n_tokens, y, ldy);
 }
 
-LOWBIT_TILE_GEMV(gemv_fp8_e4m3x8_f32__avx2, tile_q8_0x8, fp8_step<true>, fp8_half_scale(true))
-LOWBIT_TILE_GEMV(gemv_fp8_e5m2x8_f32__avx2, tile_q8_0x8, fp8_step<false>, fp8_half_scale(false))
-LOWBIT_TILE_GEMV(gemv_fp8_e4m3_ptx8_f32__avx2, tile_q8_0x8f, fp8_step<true, tile_q8_0x8f>, fp8_half_scale(true))
-LOWBIT_TILE_GEMV(gemv_fp8_e5m2_ptx8_f32__avx2, tile_q8_0x8f, fp8_step<false, tile_q8_0x8f>, fp8_half_scale(false))
+LOWBIT_TILE_GEMV(gemv_fp8_e4m3x8_f32__avx2, tile_q8_0x8, fp8_step<true>, fp8_half_scale_log2(true))
+LOWBIT_TILE_GEMV(gemv_fp8_e5m2x8_f32__avx2, tile_q8_0x8, fp8_step<false>, fp8_half_scale_log2(false))
+LOWBIT_TILE_GEMV(gemv_fp8_e4m3_ptx8_f32__avx2, tile_q8_0x8f, fp8_step<true, tile_q8_0x8f>,
+                 fp8_half_scale_log2(true))
+LOWBIT_TILE_GEMV(gemv_fp8_e5m2_ptx8_f32__avx2, tile_q8_0x8f, fp8_step<false, tile_q8_0x8f>,
+                 fp8_half_scale_log2(false))
 
 gemv_tile2_fn gemv2_kernel_avx2(gemv_tile_fn one) {
 #define LOWBIT_PAIR(name) \
