@@ -72,7 +72,9 @@ void quantize_act_q8_k__avx2(const float* x, void* dst, int64_t n) {
     auto* y = static_cast<block_q8_k*>(dst);
     for (int64_t b = 0; b < n / k_qk_k; ++b, x += k_qk_k) {
         __m256 m = _mm256_setzero_ps();
-        for (int j = 0; j < k_qk_k; j += 8) m = _mm256_max_ps(m, abs_ps(_mm256_loadu_ps(x + j)));
+        // max_ps returns its second operand when either is NaN: with m second, NaNs are skipped (as __ref's
+        // `>`), so amax is the magnitude of some x[first] below and the search stops inside the block.
+        for (int j = 0; j < k_qk_k; j += 8) m = _mm256_max_ps(abs_ps(_mm256_loadu_ps(x + j)), m);
         const float amax = hmax(m);
         if (amax == 0) {
             std::memset(&y[b], 0, sizeof(block_q8_k));

@@ -7,17 +7,19 @@
 //  - the AVX2 activation quantizers write the same bytes as __ref;
 //  - matmul's small-batch path against de-quantize + f32 dot, with a sentinel-filled output.
 // Seeds are printed on failure.
+#include "kernels/dot.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
 #include "core/cpu.hpp"
 #include "core/half.hpp"
 #include "formats/ggml_blocks.hpp"
-#include "kernels/dot.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/quant_act.hpp"
 
@@ -240,6 +242,29 @@ TEST(QuantAct, Avx2MatchesReferenceBytes) {
             }
             for (size_t i = 0; i < want.size(); ++i)
                 ASSERT_EQ(want[i], got[i]) << type_name(at) << " n=" << n << " byte " << i;
+        }
+    }
+}
+
+// A NaN activation (a model with NaN or overflowing weights; found by scripts/fuzz.sh) must not move the
+// Q8_K scale: both versions skip NaNs when they take the largest magnitude. The AVX2 one used to keep a
+// NaN from the last 8 values as the maximum and then search for it past the end of the block. The row
+// here ends where its buffer does, so such a search reads outside it.
+TEST(QuantAct, Q8kNanKeepsTheScaleOfTheOtherValues) {
+    if (best_isa_tier() < isa_tier::avx2) GTEST_SKIP() << "no AVX2";
+    std::mt19937 rng(k_seed + 7);
+    const auto clean = gaussian(256, rng);
+    for (int p = 0; p < 256; ++p) {
+        std::vector<float> x(clean);
+        x[static_cast<size_t>(p)] = std::numeric_limits<float>::quiet_NaN();
+        block_q8_k want{}, got{};
+        kernels::quantize_act_q8_k__ref(x.data(), &want, 256);
+        kernels::quantize_act_q8_k__avx2(x.data(), &got, 256);
+        ASSERT_TRUE(std::isfinite(got.d)) << "NaN at " << p;
+        ASSERT_EQ(want.d, got.d) << "NaN at " << p;
+        for (int j = 0; j < 256; ++j) {
+            if (j == p) continue;  // the NaN's own code is unspecified
+            ASSERT_EQ(want.qs[j], got.qs[j]) << "NaN at " << p << ", value " << j;
         }
     }
 }
