@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what lowbit needs to build and test on Debian 12: compilers and libraries from Debian's
 # packages, and the PyPI `gguf` package (an independent GGUF implementation the tests compare with).
-# Safe to rerun; does nothing that is already done.
+# Safe to rerun; does nothing that is already done. Extra Debian packages may be named as arguments
+# (scripts/fuzz.sh: clang and libFuzzer).
 set -euo pipefail
 
 pkgs=(g++ cmake ninja-build ccache pkg-config libgtest-dev libgmock-dev libbenchmark-dev
       nlohmann-json3-dev libcli11-dev libfmt-dev python3 python3-pip
-      libtomlplusplus-dev chromium)  # toml++: recipe files; chromium: headless check of HTML reports
+      libtomlplusplus-dev chromium  # toml++: recipe files; chromium: headless check of HTML reports
+      "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -247,9 +247,9 @@ TEST(QuantAct, Avx2MatchesReferenceBytes) {
 }
 
 // A NaN activation (a model with NaN or overflowing weights; found by scripts/fuzz.sh) must not move the
-// Q8_K scale: both versions skip NaNs when they take the largest magnitude. The AVX2 one used to keep a
-// NaN from the last 8 values as the maximum and then search for it past the end of the block. The row
-// here ends where its buffer does, so such a search reads outside it.
+// Q8_K scale: both versions skip NaNs when they take the largest magnitude. The AVX2 one used to drop
+// the maximum of the NaN's lane (a wrong scale), or keep a NaN from the last 8 values as the maximum and
+// search for it past the end of the block (a read outside the row's buffer).
 TEST(QuantAct, Q8kNanKeepsTheScaleOfTheOtherValues) {
     if (best_isa_tier() < isa_tier::avx2) GTEST_SKIP() << "no AVX2";
     std::mt19937 rng(k_seed + 7);

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Fuzzes the model loaders with libFuzzer under AddressSanitizer + UBSan (fuzz/load_model_fuzz.cpp):
+# a model file goes through load_model, the tokenizer, llama_model and one decode, and must end in a
+# result or a lowbit::error. Seeds: the GGUF models in ../shared (stories260K and its llama.cpp-quantized
+# copies, the synth-llama-256 file of every ggml type) and the llama.cpp-format stories260K.bin.
+# Builds with clang in build-fuzz/ (installs clang and libFuzzer from Debian's packages).
+#
+# usage: scripts/fuzz.sh [SECONDS=300] [gguf|llama2c|all]   (all: SECONDS each)
+# Exit status 1 on a finding: the input that triggered it is kept (path printed); rerun it with
+#   build-fuzz/fuzz_load_model FILE      (llama2c: FUZZ_TOKENIZER=../shared/models/stories260K/tok512.bin)
+# FUZZ_WORK=DIR keeps the corpus (default: a temporary directory, removed unless something was found).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-300} which=${2:-all}
+case $which in gguf | llama2c | all) ;; *) echo "usage: $0 [SECONDS] [gguf|llama2c|all]" >&2; exit 2 ;; esac
+[[ $secs =~ ^[0-9]+$ ]] || { echo "usage: $0 [SECONDS] [gguf|llama2c|all]" >&2; exit 2; }
+shared=${LOWBIT_SHARED:-$(cd .. && pwd)/shared}
+[[ -d $shared/models/stories260K ]] || { echo "fuzz.sh: no $shared/models/stories260K (set LOWBIT_SHARED)" >&2; exit 2; }
+
+bash scripts/install-deps.sh clang libclang-rt-14-dev
+build=${LOWBIT_FUZZ_BUILD_DIR:-build-fuzz}
+CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOWBIT_BUILD_FUZZ=ON \
+  -DLOWBIT_BUILD_TESTS=OFF -DLOWBIT_BUILD_TOOLS=OFF >/dev/null
+cmake --build "$build" --target fuzz_load_model
+fuzzer=$build/fuzz_load_model
+
+work=${FUZZ_WORK:-$(mktemp -d)}
+found=0
+run() {  # run NAME SEED...
+  local name=$1
+  shift
+  mkdir -p "$work/$name" "$work/$name-findings"
+  cp -n "$@" "$work/$name/" && chmod -R u+w "$work/$name"
+  echo "fuzz.sh: $name, $secs s, corpus $work/$name" >&2
+  # Inputs are whole models (up to 2 MB); a leak report is a finding too.
+  if ! TMPDIR=$work "$fuzzer" -max_total_time="$secs" -timeout=60 -rss_limit_mb=4096 -max_len=2097152 \
+    -print_final_stats=1 -artifact_prefix="$work/$name-findings/" "$work/$name" 2>"$work/$name.log"; then
+    found=1
+    tail -n 40 "$work/$name.log" >&2
+    echo "fuzz.sh: FINDING in $name: $(ls "$work/$name-findings")  (kept in $work/$name-findings)" >&2
+  else
+    grep -E "^stat::number_of_executed_units|^Done" "$work/$name.log" | tr '\n' ' ' >&2
+    echo >&2
+  fi
+}
+s=$shared/models/stories260K
+if [[ $which != llama2c ]]; then
+  seeds=("$s/stories260K-f32.gguf" "$s"/llama.cpp-quantized/*.gguf)
+  for f in "$shared"/ggml-vectors/synth-llama-256-*.gguf; do
+    [[ $f == *-f32.gguf || $f == *F16.gguf ]] || seeds+=("$f")  # the float ones are large and add nothing
+  done
+  run gguf "${seeds[@]}"
+fi
+if [[ $which != gguf ]]; then
+  FUZZ_TOKENIZER=$s/tok512.bin run llama2c "$s/stories260K.bin"
+fi
+if ((found)); then exit 1; fi
+[[ -n ${FUZZ_WORK:-} ]] || rm -rf "$work"
+echo "fuzz.sh: no findings" >&2
