@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "lowbit/error.hpp"
 
@@ -28,6 +29,12 @@ int32_t sampler::argmax(std::span<const float> logits) {
 int32_t sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
     LOWBIT_REQUIRE(!logits.empty(), "sampler: empty logits");
     const int32_t n = static_cast<int32_t>(logits.size());
+    // NaN breaks the sort's ordering and +inf the softmax; -inf (a banned token) is fine.
+    for (int32_t i = 0; i < n; ++i)
+        LOWBIT_REQUIRE(!std::isnan(logits[i]) && logits[i] != std::numeric_limits<float>::infinity(),
+                       "sampler: the logit of token {} is {}: the model's output is not finite (non-finite "
+                       "weights, or activations that overflow)",
+                       i, logits[i]);
 
     // Repetition penalty on a copy, each distinct recent token once.
     std::span<const float> lg = logits;

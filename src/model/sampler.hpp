@@ -30,7 +30,7 @@ public:
     explicit sampler(const sampler_params& p = {});
 
     // Picks a token from `logits` ([n_vocab]); `history` holds the tokens so far (for the
-    // repetition penalty; may be empty). Throws lowbit::error on empty logits.
+    // repetition penalty; may be empty). Throws lowbit::error on empty logits, or a NaN or +inf one.
     int32_t sample(std::span<const float> logits, std::span<const int32_t> history = {});
 
     void reseed(uint64_t seed);

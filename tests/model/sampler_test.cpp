@@ -1,12 +1,15 @@
 // Sampler tests: greedy equivalences, seeded determinism, and the distribution each mode must give
 // over many draws (tolerances ~4 standard deviations at 20,000 draws).
+#include "model/sampler.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "lowbit/error.hpp"
-#include "model/sampler.hpp"
 
 namespace lowbit {
 namespace {
@@ -36,6 +39,33 @@ TEST(Sampler, GreedyModesAgree) {
         EXPECT_EQ(k1.sample(logits), 1);
     }
     EXPECT_THROW(t0.sample(std::vector<float>{}), error);
+}
+
+// A model whose output is NaN or +inf (NaN weights, overflow) gets an error naming the token, in every
+// mode, not a pick from a sort without an order; -inf logits (banned tokens) are allowed.
+TEST(Sampler, NonFiniteLogitsAreAnError) {
+    const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+    for (float bad : {nan, inf}) {
+        std::vector<float> logits(300, 0.5f);
+        logits[7] = 1.0f;
+        logits[123] = bad;
+        for (sampler_params p : {sampler_params{.temperature = 0.0f}, sampler_params{.top_k = 40},
+                                 sampler_params{.top_p = 0.9f}, sampler_params{}}) {
+            sampler s(p);
+            try {
+                s.sample(logits);
+                ADD_FAILURE() << "no error for " << bad;
+            } catch (const error& e) {
+                EXPECT_NE(std::string(e.what()).find("token 123"), std::string::npos) << e.what();
+            }
+        }
+    }
+    std::vector<float> banned(300, 0.5f);
+    banned[7] = 1.0f;
+    banned[8] = -inf;
+    sampler s({.seed = 3});
+    for (int i = 0; i < 200; ++i) EXPECT_NE(s.sample(banned), 8);
+    EXPECT_EQ(sampler({.temperature = 0.0f}).sample(banned), 7);
 }
 
 TEST(Sampler, SeededDeterminism) {
