@@ -1,25 +1,32 @@
-// libFuzzer target (scripts/fuzz.sh): the input is a model file. It goes the way `lowbit` takes a
-// user's file: load_model (GGUF, safetensors or llama2.c, told apart by content), the tokenizer from its
+// libFuzzer target (scripts/fuzz.sh): the input is a model file. It goes the ways `lowbit` takes a
+// user's file: load_model (GGUF, safetensors or llama2.c, told apart by content); quantize_model to
+// FUZZ_QUANT (default q4_k_m; `none` skips it) and the result read back; the tokenizer from its
 // metadata, llama_model (checks, repacking) and one two-token decode. Bad input must end in
 // lowbit::error; anything else (a sanitizer report, another exception, a timeout) is a finding.
-// Environment: FUZZ_TOKENIZER = a llama2.c tokenizer file for llama2.c checkpoints.
+// Environment:
+//   FUZZ_TOKENIZER  a llama2.c tokenizer file, for llama2.c checkpoints;
+//   FUZZ_BESIDE     a directory whose files (e.g. a Hugging Face config.json and tokenizer.json) are
+//                   linked beside the input, which is then named FUZZ_NAME (default: model).
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "lowbit/error.hpp"
 #include "lowbit/model_file.hpp"
+#include "lowbit/quantize.hpp"
 #include "lowbit/tokenizer.hpp"
 #include "model/llama.hpp"
 
 namespace {
 
 std::string g_path;  // the input's bytes go here: the loaders read files (memory-mapped)
+std::string g_quant_path, g_preset = "q4_k_m";
 lowbit::load_options g_opt;
 
 bool write_file(const uint8_t* data, size_t size) {
@@ -32,9 +39,19 @@ bool write_file(const uint8_t* data, size_t size) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
-    const char* dir = std::getenv("TMPDIR");
-    g_path = std::string(dir && *dir ? dir : "/tmp") + "/lowbit-fuzz-" + std::to_string(getpid()) + ".model";
+    namespace fs = std::filesystem;
+    const char* tmp = std::getenv("TMPDIR");
+    const fs::path dir = fs::path(tmp && *tmp ? tmp : "/tmp") / ("lowbit-fuzz-" + std::to_string(getpid()));
+    fs::create_directories(dir);
+    const char* name = std::getenv("FUZZ_NAME");
+    g_path = (dir / (name && *name ? name : "model")).string();
+    if (const char* beside = std::getenv("FUZZ_BESIDE"))
+        for (const auto& e : fs::directory_iterator(beside))
+            if (e.is_regular_file() && dir / e.path().filename() != fs::path(g_path))
+                fs::create_symlink(fs::absolute(e.path()), dir / e.path().filename());
     if (const char* tok = std::getenv("FUZZ_TOKENIZER")) g_opt.tokenizer_path = tok;
+    if (const char* q = std::getenv("FUZZ_QUANT")) g_preset = q;
+    g_quant_path = (dir / "quantized.gguf").string();
     return 0;
 }
 
@@ -42,6 +59,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!write_file(data, size)) std::abort();  // the harness, not the input: stop loudly
     try {
         lowbit::model_data m = lowbit::load_model(g_path, g_opt);
+        if (g_preset != "none") {
+            try {
+                lowbit::quantize_options qo;
+                qo.preset = g_preset;
+                qo.allow_requantize = true;
+                qo.threads = 1;
+                lowbit::quantize_model(m, g_quant_path, qo);
+                lowbit::load_model(g_quant_path);
+            } catch (const lowbit::error&) {
+            }
+        }
         try {
             if (auto tok = lowbit::tokenizer::from_model(m)) tok->encode("Once upon a time", true);
         } catch (const lowbit::error&) {

@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # Fuzzes the model loaders with libFuzzer under AddressSanitizer + UBSan (fuzz/load_model_fuzz.cpp):
-# a model file goes through load_model, the tokenizer, llama_model and one decode, and must end in a
-# result or a lowbit::error. Seeds: the GGUF models in ../shared (stories260K and its llama.cpp-quantized
-# copies, the synth-llama-256 file of every ggml type) and the llama.cpp-format stories260K.bin.
+# a model file goes through load_model, quantize_model (FUZZ_QUANT, default q4_k_m; none skips it) and a
+# read-back of its output, the tokenizer, llama_model and one decode, and must end in a result or a
+# lowbit::error. Seeds: the GGUF models in ../shared (stories260K and its llama.cpp-quantized
+# copies, the synth-llama-256 file of every ggml type), the llama2.c stories260K.bin, and stories260K as a
+# Hugging Face checkpoint (model.safetensors in F32 and BF16 beside a fixed config.json, written by
+# tests/io/fixtures/make_hf_fixture.py; needs numpy).
 # Builds with clang in build-fuzz/ (installs clang and libFuzzer from Debian's packages).
 #
-# usage: scripts/fuzz.sh [SECONDS=300] [gguf|llama2c|all]   (all: SECONDS each)
+# usage: scripts/fuzz.sh [SECONDS=300] [gguf|llama2c|safetensors|all]   (all: SECONDS each)
 # Exit status 1 on a finding: the input that triggered it is kept (path printed); rerun it with
-#   build-fuzz/fuzz_load_model FILE      (llama2c: FUZZ_TOKENIZER=../shared/models/stories260K/tok512.bin)
+#   build-fuzz/fuzz_load_model FILE      (with the mode's environment: llama2c FUZZ_TOKENIZER=...tok512.bin,
+#                                         safetensors FUZZ_BESIDE=WORK/hf-F32 FUZZ_NAME=model.safetensors)
 # FUZZ_WORK=DIR keeps the corpus (default: a temporary directory, removed unless something was found).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-300} which=${2:-all}
-case $which in gguf | llama2c | all) ;; *) echo "usage: $0 [SECONDS] [gguf|llama2c|all]" >&2; exit 2 ;; esac
-[[ $secs =~ ^[0-9]+$ ]] || { echo "usage: $0 [SECONDS] [gguf|llama2c|all]" >&2; exit 2; }
+usage="usage: $0 [SECONDS] [gguf|llama2c|safetensors|all]"
+case $which in gguf | llama2c | safetensors | all) ;; *) echo "$usage" >&2; exit 2 ;; esac
+[[ $secs =~ ^[0-9]+$ ]] || { echo "$usage" >&2; exit 2; }
 shared=${LOWBIT_SHARED:-$(cd .. && pwd)/shared}
 [[ -d $shared/models/stories260K ]] || { echo "fuzz.sh: no $shared/models/stories260K (set LOWBIT_SHARED)" >&2; exit 2; }
 
@@ -44,15 +49,23 @@ run() {  # run NAME SEED...
   fi
 }
 s=$shared/models/stories260K
-if [[ $which != llama2c ]]; then
+if [[ $which == gguf || $which == all ]]; then
   seeds=("$s/stories260K-f32.gguf" "$s"/llama.cpp-quantized/*.gguf)
   for f in "$shared"/ggml-vectors/synth-llama-256-*.gguf; do
     [[ $f == *-f32.gguf || $f == *F16.gguf ]] || seeds+=("$f")  # the float ones are large and add nothing
   done
   run gguf "${seeds[@]}"
 fi
-if [[ $which != gguf ]]; then
+if [[ $which == llama2c || $which == all ]]; then
   FUZZ_TOKENIZER=$s/tok512.bin run llama2c "$s/stories260K.bin"
+fi
+if [[ $which == safetensors || $which == all ]]; then
+  for dt in F32 BF16; do
+    [[ -f $work/hf-$dt/model.safetensors ]] ||
+      python3 tests/io/fixtures/make_hf_fixture.py "$s/stories260K-f32.gguf" "$work/hf-$dt" --dtype $dt >/dev/null
+    cp "$work/hf-$dt/model.safetensors" "$work/seed-$dt.safetensors"
+  done
+  FUZZ_BESIDE=$work/hf-F32 FUZZ_NAME=model.safetensors run safetensors "$work"/seed-*.safetensors
 fi
 if ((found)); then exit 1; fi
 [[ -n ${FUZZ_WORK:-} ]] || rm -rf "$work"
