@@ -1,8 +1,8 @@
 // libFuzzer target (scripts/fuzz.sh): the input is a model file. It goes the ways `lowbit` takes a
 // user's file: load_model (GGUF, safetensors or llama2.c, told apart by content); quantize_model to
-// FUZZ_QUANT (default q4_k_m; `none` skips it) and the result read back; the tokenizer from its
-// metadata, llama_model (checks, repacking) and one two-token decode. Bad input must end in
-// lowbit::error; anything else (a sanitizer report, another exception, a timeout) is a finding.
+// FUZZ_QUANT (default q4_0, quick under the sanitizers; `none` skips it) and the result read back; the
+// tokenizer from its metadata, llama_model (checks, repacking) and one two-token decode. Bad input must end
+// in lowbit::error; anything else (a sanitizer report, another exception, a timeout) is a finding.
 // Environment:
 //   FUZZ_TOKENIZER  a llama2.c tokenizer file, for llama2.c checkpoints;
 //   FUZZ_BESIDE     a directory whose files (e.g. a Hugging Face config.json and tokenizer.json) are
@@ -26,7 +26,7 @@
 namespace {
 
 std::string g_path;  // the input's bytes go here: the loaders read files (memory-mapped)
-std::string g_quant_path, g_preset = "q4_k_m";
+std::string g_quant_path, g_preset = "q4_0";
 lowbit::load_options g_opt;
 
 bool write_file(const uint8_t* data, size_t size) {

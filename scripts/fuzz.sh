@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes the model loaders with libFuzzer under AddressSanitizer + UBSan (fuzz/load_model_fuzz.cpp):
-# a model file goes through load_model, quantize_model (FUZZ_QUANT, default q4_k_m; none skips it) and a
+# a model file goes through load_model, quantize_model (FUZZ_QUANT, default q4_0; none skips it) and a
 # read-back of its output, the tokenizer, llama_model and one decode, and must end in a result or a
 # lowbit::error. Seeds: the GGUF models in ../shared (stories260K and its llama.cpp-quantized
 # copies, the synth-llama-256 file of every ggml type), the llama2.c stories260K.bin, and stories260K as a
