@@ -25,6 +25,7 @@
 #include <cfloat>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "core/half.hpp"
 #include "formats/ggml_blocks.hpp"
@@ -137,12 +138,18 @@ inline void min_max(const float* x, int n, float& min, float& max) {
 // ggml's MAX macro (a > b ? a : b), which differs from std::max when b is NaN.
 inline float c_max(float a, float b) { return a > b ? a : b; }
 
+// float -> integer as ggml's C casts compile on x86 (cvttss2si): truncation toward zero, and INT_MIN
+// for NaN and values out of range. Those occur when a block's largest magnitude is so small (subnormal)
+// that 1 / d overflows; a plain C++ cast of them is undefined behaviour (found by scripts/fuzz.sh).
+inline int trunc_int(float v) {
+    return v >= -2147483648.0f && v < 2147483648.0f ? static_cast<int>(v) : std::numeric_limits<int>::min();
+}
+
 // C's roundf (half away from zero) for |v| < 2^23, without a libm call: adding the largest float
 // below 0.5 with v's sign and truncating rounds ties away from zero and everything else to nearest.
-inline int round_half_away(float v) { return static_cast<int>(v + std::copysign(0.49999997f, v)); }
-
-// float -> integer as C's (int) cast: truncation toward zero (values here are in range).
-inline int trunc_int(float v) { return static_cast<int>(v); }
+inline int round_half_away(float v) {
+    return trunc_int(v + std::copysign(0.49999997f, v));
+}
 
 }  // namespace
 

@@ -122,6 +122,25 @@ TEST(GgmlLegacy, ZeroBlocksDecodeToZero) {
     }
 }
 
+// A block of subnormal values (found by scripts/fuzz.sh): 1 / d overflows and the scaled values are
+// +-inf or NaN. ggml's C casts turn them into INT_MIN on x86, so every code byte is 0 and the block decodes
+// to zeros; lowbit gives the same bytes without the undefined C++ cast (trunc_int). The block beside it
+// is unaffected.
+TEST(GgmlLegacy, SubnormalBlocksDecodeToZero) {
+    std::vector<float> x(64, 0.0f);
+    for (int j = 0; j < 32; ++j) x[static_cast<size_t>(j)] = 0.25f * static_cast<float>(j % 7 - 3);
+    for (int j = 32; j < 64; j += 3)
+        x[static_cast<size_t>(j)] = (j % 2 ? -1e-40f : 3e-41f) * static_cast<float>(j % 5);
+    for (type t : k_block_types) {
+        const auto y = decode(t, encode(t, x), 64);
+        for (int j = 32; j < 64; ++j)
+            EXPECT_EQ(y[static_cast<size_t>(j)], 0.0f) << lowbit::type_name(t) << " " << j;
+        for (int j = 0; j < 32; ++j)
+            EXPECT_NEAR(y[static_cast<size_t>(j)], x[static_cast<size_t>(j)], 0.1f)
+                << lowbit::type_name(t) << " " << j;
+    }
+}
+
 TEST(GgmlLegacy, Q8_1SumFieldIsScaleTimesSumOfCodes) {
     std::mt19937 rng(7);
     std::normal_distribution<float> nd(0.0f, 1.0f);
