@@ -7,8 +7,6 @@
 //  - the AVX2 activation quantizers write the same bytes as __ref;
 //  - matmul's small-batch path against de-quantize + f32 dot, with a sentinel-filled output.
 // Seeds are printed on failure.
-#include "kernels/dot.hpp"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -20,6 +18,7 @@
 #include "core/cpu.hpp"
 #include "core/half.hpp"
 #include "formats/ggml_blocks.hpp"
+#include "kernels/dot.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/quant_act.hpp"
 
