@@ -1,6 +1,7 @@
 // Scalar activation quantizers (see quant_act.hpp) and their run-time selection.
 #include "kernels/quant_act.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -11,8 +12,16 @@
 namespace lowbit::kernels {
 namespace {
 
-// Round half to even (the default floating-point environment), as _mm256_round_ps(.., NEAREST).
-inline int round_even(float v) { return static_cast<int>(std::nearbyint(v)); }
+// Round half to even (the default floating-point environment) and saturate to int8, as the AVX2 versions'
+// _mm256_round_ps(.., NEAREST) + _mm256_cvtps_epi32 + packs do. cvtps_epi32 gives INT_MIN ("integer
+// indefinite") for NaN and for values outside int32, which packs saturates to -128: that happens for a NaN
+// activation, for inf * 0 (a block holding inf has d = inf, id = 0), and for a block of subnormals (1/d
+// overflows). Casting those to int directly would be undefined behaviour.
+inline int8_t round_even_i8(float v) {
+    const float r = std::nearbyint(v);
+    if (!(r >= -2147483648.0f && r < 2147483648.0f)) return -128;
+    return static_cast<int8_t>(std::clamp(r, -128.0f, 127.0f));
+}
 
 }  // namespace
 
@@ -24,7 +33,7 @@ void quantize_act_q8_0__ref(const float* x, void* dst, int64_t n) {
         const float d = amax / 127.0f;
         const float id = d != 0 ? 1.0f / d : 0.0f;
         y[b].d = f32_to_fp16(d);
-        for (int j = 0; j < k_qk8_0; ++j) y[b].qs[j] = static_cast<int8_t>(round_even(x[j] * id));
+        for (int j = 0; j < k_qk8_0; ++j) y[b].qs[j] = round_even_i8(x[j] * id);
     }
 }
 
@@ -37,7 +46,7 @@ void quantize_act_q8_1__ref(const float* x, void* dst, int64_t n) {
         const float id = d != 0 ? 1.0f / d : 0.0f;
         int sum = 0;
         for (int j = 0; j < k_qk8_1; ++j) {
-            y[b].qs[j] = static_cast<int8_t>(round_even(x[j] * id));
+            y[b].qs[j] = round_even_i8(x[j] * id);
             sum += y[b].qs[j];
         }
         y[b].d = f32_to_fp16(d);
@@ -59,10 +68,8 @@ void quantize_act_q8_k__ref(const float* x, void* dst, int64_t n) {
             continue;
         }
         const float iscale = -127.0f / max;
-        for (int j = 0; j < k_qk_k; ++j) {
-            const int q = round_even(iscale * x[j]);
-            y[b].qs[j] = static_cast<int8_t>(q < 127 ? q : 127);
-        }
+        // llama.cpp: MIN(127, nearest_int(iscale * x)); |iscale * x| <= 127 up to rounding for finite x.
+        for (int j = 0; j < k_qk_k; ++j) y[b].qs[j] = round_even_i8(iscale * x[j]);
         for (int s = 0; s < k_qk_k / 16; ++s) {
             int sum = 0;
             for (int l = 0; l < 16; ++l) sum += y[b].qs[16 * s + l];

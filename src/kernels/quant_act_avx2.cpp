@@ -38,8 +38,8 @@ inline __m256i round_pack32(const float* x, __m256 scale) {
 void quantize_act_q8_0__avx2(const float* x, void* dst, int64_t n) {
     auto* y = static_cast<block_q8_0*>(dst);
     for (int64_t b = 0; b < n / k_qk8_0; ++b, x += k_qk8_0) {
-        __m256 m = abs_ps(_mm256_loadu_ps(x));
-        for (int j = 8; j < k_qk8_0; j += 8) m = _mm256_max_ps(m, abs_ps(_mm256_loadu_ps(x + j)));
+        __m256 m = _mm256_setzero_ps();  // NaNs skipped, as __ref's fmax: see quantize_act_q8_k__avx2
+        for (int j = 0; j < k_qk8_0; j += 8) m = _mm256_max_ps(abs_ps(_mm256_loadu_ps(x + j)), m);
         const float amax = hmax(m);
         const float d = amax / 127.0f;
         const float id = d != 0 ? 1.0f / d : 0.0f;
@@ -51,8 +51,8 @@ void quantize_act_q8_0__avx2(const float* x, void* dst, int64_t n) {
 void quantize_act_q8_1__avx2(const float* x, void* dst, int64_t n) {
     auto* y = static_cast<block_q8_1*>(dst);
     for (int64_t b = 0; b < n / k_qk8_1; ++b, x += k_qk8_1) {
-        __m256 m = abs_ps(_mm256_loadu_ps(x));
-        for (int j = 8; j < k_qk8_1; j += 8) m = _mm256_max_ps(m, abs_ps(_mm256_loadu_ps(x + j)));
+        __m256 m = _mm256_setzero_ps();  // NaNs skipped, as __ref's fmax: see quantize_act_q8_k__avx2
+        for (int j = 0; j < k_qk8_1; j += 8) m = _mm256_max_ps(abs_ps(_mm256_loadu_ps(x + j)), m);
         const float amax = hmax(m);
         const float d = amax / 127.0f;
         const float id = d != 0 ? 1.0f / d : 0.0f;

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "core/cpu.hpp"
@@ -217,6 +218,33 @@ TEST(Dot, KernelSelection) {
     EXPECT_EQ(kernels::dot_kernel(type::q4_1, isa_tier::ref), kernels::dot_q4_1_q8_1__ref);
 }
 
+namespace {
+// quantize_act_<at>__ref and __avx2 on x (n a multiple of 256): both outputs' bytes.
+std::pair<std::vector<uint8_t>, std::vector<uint8_t>> quantize_act_both(type at,
+                                                                        const std::vector<float>& x) {
+    const auto n = static_cast<int64_t>(x.size());
+    std::vector<uint8_t> want(row_bytes(at, n), 0xAB), got(row_bytes(at, n), 0xCD);
+    if (at == type::q8_0) {
+        kernels::quantize_act_q8_0__ref(x.data(), want.data(), n);
+        kernels::quantize_act_q8_0__avx2(x.data(), got.data(), n);
+    } else if (at == type::q8_1) {
+        kernels::quantize_act_q8_1__ref(x.data(), want.data(), n);
+        kernels::quantize_act_q8_1__avx2(x.data(), got.data(), n);
+    } else {
+        kernels::quantize_act_q8_k__ref(x.data(), want.data(), n);
+        kernels::quantize_act_q8_k__avx2(x.data(), got.data(), n);
+    }
+    return {want, got};
+}
+
+// The scale of the block holding value p: fp16 d of Q8_0 / Q8_1, float d of Q8_K.
+float act_block_scale(type at, const std::vector<uint8_t>& q, int p) {
+    if (at == type::q8_k) return reinterpret_cast<const block_q8_k*>(q.data())[p / 256].d;
+    if (at == type::q8_1) return fp16_to_f32(reinterpret_cast<const block_q8_1*>(q.data())[p / 32].d);
+    return fp16_to_f32(reinterpret_cast<const block_q8_0*>(q.data())[p / 32].d);
+}
+}  // namespace
+
 TEST(QuantAct, Avx2MatchesReferenceBytes) {
     if (best_isa_tier() < isa_tier::avx2) GTEST_SKIP() << "no AVX2";
     std::mt19937 rng(k_seed + 99);
@@ -228,42 +256,48 @@ TEST(QuantAct, Avx2MatchesReferenceBytes) {
         x[3] = 9.0f;
         x[200] = -9.0f;
         for (type at : {type::q8_0, type::q8_1, type::q8_k}) {
-            std::vector<uint8_t> want(row_bytes(at, n), 0xAB), got(row_bytes(at, n), 0xCD);
-            if (at == type::q8_0) {
-                kernels::quantize_act_q8_0__ref(x.data(), want.data(), n);
-                kernels::quantize_act_q8_0__avx2(x.data(), got.data(), n);
-            } else if (at == type::q8_1) {
-                kernels::quantize_act_q8_1__ref(x.data(), want.data(), n);
-                kernels::quantize_act_q8_1__avx2(x.data(), got.data(), n);
-            } else {
-                kernels::quantize_act_q8_k__ref(x.data(), want.data(), n);
-                kernels::quantize_act_q8_k__avx2(x.data(), got.data(), n);
-            }
+            const auto [want, got] = quantize_act_both(at, x);
             for (size_t i = 0; i < want.size(); ++i)
                 ASSERT_EQ(want[i], got[i]) << type_name(at) << " n=" << n << " byte " << i;
         }
     }
 }
 
-// A NaN activation (a model with NaN or overflowing weights; found by scripts/fuzz.sh) must not move the
-// Q8_K scale: both versions skip NaNs when they take the largest magnitude. The AVX2 one used to drop
-// the maximum of the NaN's lane (a wrong scale), or keep a NaN from the last 8 values as the maximum and
-// search for it past the end of the block (a read outside the row's buffer).
-TEST(QuantAct, Q8kNanKeepsTheScaleOfTheOtherValues) {
+// Activations that are not finite or are tiny (a model with NaN or overflowing weights; found by
+// scripts/fuzz.sh) give the same bytes from both versions, and a NaN does not move its block's scale:
+// both versions skip NaNs when they take the largest magnitude. The AVX2 ones used to drop the maximum of
+// the NaN's lane (a wrong scale) or keep the NaN as the maximum; for Q8_K that also sent the search for
+// the maximum past the end of the block (a read outside the row's buffer). __ref's rounding cast NaN and
+// out-of-range values to int (undefined); both now give -128 for them, as cvtps_epi32 + packs.
+TEST(QuantAct, NonFiniteAndTinyActivationsMatchReferenceBytes) {
     if (best_isa_tier() < isa_tier::avx2) GTEST_SKIP() << "no AVX2";
     std::mt19937 rng(k_seed + 7);
     const auto clean = gaussian(256, rng);
-    for (int p = 0; p < 256; ++p) {
-        std::vector<float> x(clean);
-        x[static_cast<size_t>(p)] = std::numeric_limits<float>::quiet_NaN();
-        block_q8_k want{}, got{};
-        kernels::quantize_act_q8_k__ref(x.data(), &want, 256);
-        kernels::quantize_act_q8_k__avx2(x.data(), &got, 256);
-        ASSERT_TRUE(std::isfinite(got.d)) << "NaN at " << p;
-        ASSERT_EQ(want.d, got.d) << "NaN at " << p;
-        for (int j = 0; j < 256; ++j) {
-            if (j == p) continue;  // the NaN's own code is unspecified
-            ASSERT_EQ(want.qs[j], got.qs[j]) << "NaN at " << p << ", value " << j;
+    const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+    for (type at : {type::q8_0, type::q8_1, type::q8_k}) {
+        for (int p = 0; p < 256; ++p) {
+            for (float v : {nan, inf, -inf}) {
+                std::vector<float> x(clean);
+                x[static_cast<size_t>(p)] = v;
+                const auto [want, got] = quantize_act_both(at, x);
+                ASSERT_EQ(want, got) << type_name(at) << ": " << v << " at " << p;
+                if (std::isnan(v)) {  // NaN: the scale of the other values (the block with a 0 there)
+                    x[static_cast<size_t>(p)] = 0.0f;
+                    const auto zero_q = quantize_act_both(at, x).first;
+                    ASSERT_EQ(act_block_scale(at, got, p), act_block_scale(at, zero_q, p)) << type_name(at) << " " << p;
+                }
+            }
+        }
+        // Subnormal blocks (1/d overflows), one with zeros and a NaN in it.
+        for (float s : {1e-39f, 1e-44f, 1e-30f}) {
+            std::vector<float> x(clean);
+            for (float& v : x) v *= s;
+            const auto [want, got] = quantize_act_both(at, x);
+            ASSERT_EQ(want, got) << type_name(at) << " scale " << s;
+            for (int i = 0; i < 256; i += 3) x[static_cast<size_t>(i)] = 0.0f;
+            x[100] = nan;
+            const auto [want2, got2] = quantize_act_both(at, x);
+            ASSERT_EQ(want2, got2) << type_name(at) << " scale " << s << " with zeros and a NaN";
         }
     }
 }
