@@ -8,6 +8,7 @@ set -euo pipefail
 pkgs=(g++ cmake ninja-build ccache pkg-config libgtest-dev libgmock-dev libbenchmark-dev
       nlohmann-json3-dev libcli11-dev libfmt-dev python3 python3-pip
       libtomlplusplus-dev chromium  # toml++: recipe files; chromium: headless check of HTML reports
+      libsimde-dev  # tests: the AVX-512 GEMM emulated on AVX2
       "$@")
 missing=()
 for p in "${pkgs[@]}"; do

@@ -17,6 +17,13 @@
 #include "kernels/matmul.hpp"
 #include "lowbit/types.hpp"
 
+#if LOWBIT_HAVE_SIMDE
+namespace lowbit::kernels {  // gemm_f32_avx512_emu_avx2.cpp
+void gemm_f32__avx512emu(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx, const float* w, int64_t ldw,
+                         float* y, int64_t ldy);
+}  // namespace lowbit::kernels
+#endif
+
 namespace lowbit {
 namespace {
 
@@ -51,6 +58,11 @@ std::vector<gemm_variant> gemm_variants() {
     if (best_isa_tier() >= isa_tier::avx2) v.push_back({"gemm_f32__avx2", kernels::gemm_f32__avx2, isa_tier::avx2});
     if (best_isa_tier() >= isa_tier::avx512)
         v.push_back({"gemm_f32__avx512", kernels::gemm_f32__avx512, isa_tier::avx512});
+#if LOWBIT_HAVE_SIMDE
+    // The AVX-512 kernel's source with its intrinsics emulated on AVX2 (gemm_f32_avx512_emu_avx2.cpp).
+    if (best_isa_tier() >= isa_tier::avx2)
+        v.push_back({"gemm_f32__avx512emu", kernels::gemm_f32__avx512emu, isa_tier::avx2});
+#endif
 #endif
     return v;
 }
