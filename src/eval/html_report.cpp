@@ -268,7 +268,10 @@ std::string precision_map(const json& p, const std::string& label) {
         if (!t) return std::string("<td class=\"none\"></td>");
         const std::string ty = str(*t, "type");
         std::string shape;
-        for (const auto& d : t->value("shape", json::array())) shape += (shape.empty() ? "" : "x") + d.dump();
+        for (const auto& d : t->value("shape", json::array())) {
+            if (!shape.empty()) shape += 'x';  // not ("x" + dump()): GCC 12 warns -Wrestrict there (bug 105329)
+            shape += d.dump();
+        }
         return fmt::format("<td style=\"background:{}\" title=\"{} [{}]: {} ({})\">{}{}</td>", type_color(ty),
                            html_escape(str(*t, "name")), shape, html_escape(ty), html_escape(str(*t, "reason")),
                            html_escape(ty), t->value("fallback", false) ? "*" : "");

@@ -89,6 +89,7 @@ TEST(HtmlReport, EscapesAndIsSelfContained) {
     EXPECT_NE(h.find("data-label=\"q4_0\""), std::string::npos);
     EXPECT_EQ(count_of(h, "<polyline class=\"front\""), 1u);
     EXPECT_EQ(count_of(h, "<table class=\"pmap\""), 4u);
+    EXPECT_NE(h.find("title=\"blk.0.attn_q.weight [64x64]: "), std::string::npos);  // a cell's shape
     EXPECT_NE(h.find("h&lt;ost&gt;"), std::string::npos);
     EXPECT_EQ(h.find("h<ost>"), std::string::npos);
     EXPECT_NE(h.find("t&lt;1&gt;.txt"), std::string::npos);
