@@ -3,16 +3,23 @@
 // FUZZ_QUANT (default q4_0, quick under the sanitizers; `none` skips it) and the result read back; the
 // tokenizer from its metadata, llama_model (checks, repacking) and one two-token decode. Bad input must end
 // in lowbit::error; anything else (a sanitizer report, another exception, a timeout) is a finding.
+// The input may instead be a file that goes with a fixed model (FUZZ_MODEL): a llama2.c tokenizer, a
+// Hugging Face config.json or tokenizer.json, or an importance matrix for the quantize step.
 // Environment:
-//   FUZZ_TOKENIZER  a llama2.c tokenizer file, for llama2.c checkpoints;
+//   FUZZ_TOKENIZER  a llama2.c tokenizer file, for llama2.c checkpoints; `input`: the input is that file;
 //   FUZZ_BESIDE     a directory whose files (e.g. a Hugging Face config.json and tokenizer.json) are
-//                   linked beside the input, which is then named FUZZ_NAME (default: model).
+//                   linked beside the input, which is then named FUZZ_NAME (default: model);
+//   FUZZ_MODEL      the model to load when the input is another file: a path, or a file name in the
+//                   input's directory (e.g. model.safetensors linked by FUZZ_BESIDE);
+//   FUZZ_IMATRIX    `input`: the input is an importance matrix (llama.cpp's GGUF imatrix, read_imatrix)
+//                   that quantize_model uses, as `lowbit quantize --imatrix`.
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,11 +29,14 @@
 #include "lowbit/quantize.hpp"
 #include "lowbit/tokenizer.hpp"
 #include "model/llama.hpp"
+#include "quant/imatrix.hpp"
 
 namespace {
 
 std::string g_path;  // the input's bytes go here: the loaders read files (memory-mapped)
 std::string g_quant_path, g_preset = "q4_0";
+std::string g_model;     // the model to load; the input itself when empty
+bool g_imatrix = false;  // the input is an importance matrix
 lowbit::load_options g_opt;
 
 bool write_file(const uint8_t* data, size_t size) {
@@ -49,7 +59,11 @@ extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
         for (const auto& e : fs::directory_iterator(beside))
             if (e.is_regular_file() && dir / e.path().filename() != fs::path(g_path))
                 fs::create_symlink(fs::absolute(e.path()), dir / e.path().filename());
-    if (const char* tok = std::getenv("FUZZ_TOKENIZER")) g_opt.tokenizer_path = tok;
+    if (const char* tok = std::getenv("FUZZ_TOKENIZER"))
+        g_opt.tokenizer_path = std::string(tok) == "input" ? g_path : tok;
+    if (const char* model = std::getenv("FUZZ_MODEL"))
+        g_model = fs::path(model).has_parent_path() ? std::string(model) : (dir / model).string();
+    if (const char* im = std::getenv("FUZZ_IMATRIX")) g_imatrix = std::string(im) == "input";
     if (const char* q = std::getenv("FUZZ_QUANT")) g_preset = q;
     g_quant_path = (dir / "quantized.gguf").string();
     return 0;
@@ -58,29 +72,41 @@ extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!write_file(data, size)) std::abort();  // the harness, not the input: stop loudly
     try {
-        lowbit::model_data m = lowbit::load_model(g_path, g_opt);
+        lowbit::model_data m = lowbit::load_model(g_model.empty() ? g_path : g_model, g_opt);
         if (g_preset != "none") {
             try {
                 lowbit::quantize_options qo;
                 qo.preset = g_preset;
                 qo.allow_requantize = true;
                 qo.threads = 1;
+                std::map<std::string, std::vector<float>> importance;  // as tools/quantize.cpp's --imatrix
+                if (g_imatrix) {
+                    const lowbit::imatrix_data im = lowbit::read_imatrix(g_path);
+                    importance = im.importance_map();
+                    qo.metadata = lowbit::imatrix_quantize_metadata(im, g_path);
+                    qo.importance = [&importance](const std::string& t) -> const std::vector<float>* {
+                        const auto it = importance.find(t);
+                        return it == importance.end() ? nullptr : &it->second;
+                    };
+                }
                 lowbit::quantize_model(m, g_quant_path, qo);
                 lowbit::load_model(g_quant_path);
             } catch (const lowbit::error&) {
             }
         }
-        try {
-            if (auto tok = lowbit::tokenizer::from_model(m)) tok->encode("Once upon a time", true);
-        } catch (const lowbit::error&) {
+        if (!g_imatrix) {  // with an imatrix input the rest sees the same fixed model every time
+            try {
+                if (auto tok = lowbit::tokenizer::from_model(m)) tok->encode("Once upon a time", true);
+            } catch (const lowbit::error&) {
+            }
+            auto model = std::make_shared<const lowbit::llama_model>(std::move(m), g_opt);
+            lowbit::context_options co;
+            co.n_ctx = 8;
+            co.n_threads = 1;
+            lowbit::llama_context ctx(model, co);
+            const std::vector<int32_t> tokens = {1, 2};
+            ctx.decode_last(tokens);
         }
-        auto model = std::make_shared<const lowbit::llama_model>(std::move(m), g_opt);
-        lowbit::context_options co;
-        co.n_ctx = 8;
-        co.n_threads = 1;
-        lowbit::llama_context ctx(model, co);
-        const std::vector<int32_t> tokens = {1, 2};
-        ctx.decode_last(tokens);
     } catch (const lowbit::error&) {
     }
     std::remove(g_path.c_str());
