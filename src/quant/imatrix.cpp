@@ -96,6 +96,10 @@ imatrix_data read_imatrix(const std::string& path) {
                        e.in_sum2.size(), e.counts.size());
         for (float c : e.counts)
             LOWBIT_REQUIRE(std::isfinite(c) && c >= 0, "{}: imatrix entry '{}' has count {}", path, name, c);
+        for (size_t i = 0; i < e.in_sum2.size(); ++i)  // sums of squares
+            LOWBIT_REQUIRE(std::isfinite(e.in_sum2[i]) && e.in_sum2[i] >= 0,
+                           "{}: imatrix entry '{}' has in_sum2[{}] = {} (a sum of squared activations: it must be "
+                           "finite and >= 0)", path, name, i, e.in_sum2[i]);
         m.entries[name] = std::move(e);
     }
     return m;

@@ -19,6 +19,30 @@
 namespace lowbit {
 namespace {
 
+// A tensor's column importance (quantize_options::importance) as the encoders get it. Values must be
+// finite, >= 0 and at most 1e20 (the encoders' weighted sums overflow float beyond that; an imatrix's
+// mean squared activations are many orders below). Zeros are raised to 1e-6 x the mean (1 everywhere
+// when all are zero): the importance-weighted encoders (llama.cpp's) write a block whose weights are
+// all zero as zeros, which would erase those columns of every row.
+std::vector<float> checked_importance(const std::string& tensor, const std::vector<float>& imp) {
+    double sum = 0;
+    bool zeros = false;
+    for (size_t c = 0; c < imp.size(); ++c) {
+        const float v = imp[c];
+        if (!(std::isfinite(v) && v >= 0 && v <= 1e20f))
+            fail("importance for tensor '{}', column {}, is {}: it must be finite, >= 0 and at most 1e20", tensor, c, v);
+        sum += v;
+        zeros = zeros || v == 0;
+    }
+    std::vector<float> out(imp);
+    if (zeros) {
+        const float floor = sum > 0 ? static_cast<float>(1e-6 * sum / static_cast<double>(imp.size())) : 1.0f;
+        for (float& v : out)
+            if (v == 0) v = floor;
+    }
+    return out;
+}
+
 struct preset_row {
     const char* name;
     type base;
@@ -292,6 +316,11 @@ quantize_report quantize_model(const model_data& in, const std::string& out_path
             LOWBIT_REQUIRE(!imp || static_cast<int64_t>(imp->size()) == n,
                            "importance for tensor '{}' has {} values, the row has {}", t.name,
                            imp ? imp->size() : 0, n);
+            std::vector<float> imp_checked;
+            if (imp) {
+                imp_checked = checked_importance(t.name, *imp);
+                imp = &imp_checked;
+            }
             if (const std::vector<uint8_t>* pre = opt.encoded ? opt.encoded(t.name, p.chosen) : nullptr) {
                 LOWBIT_REQUIRE(pre->size() == static_cast<size_t>(rows) * out_row,
                                "tensor '{}': pre-encoded {} bytes, expected {}", t.name, pre->size(), rows * out_row);

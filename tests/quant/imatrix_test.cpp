@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <functional>
+#include <map>
 
 #include "lowbit/error.hpp"
 #include "lowbit/gguf.hpp"
@@ -165,6 +168,83 @@ TEST(Imatrix, CollectionMatchesLlamaCpp) {
 }
 
 // quantize with llama.cpp's imatrix reproduces llama-quantize --pure --imatrix byte for byte.
+// Sums of squares that are NaN, infinite or negative are refused when the file is read, naming the
+// file, entry and index (before: they reached the encoders, which wrote NaN or zero blocks, exit 0).
+TEST(Imatrix, NonFiniteOrNegativeSumsAreRefused) {
+    const std::string p = test::temp_dir() + "/bad-im.gguf";
+    for (float bad : {std::nanf(""), -1.0f, INFINITY}) {
+        imatrix_data m;
+        m.datasets = {"a.txt"};
+        m.entries["blk.0.ffn_down.weight"] = {{1, 2, bad, 4}, {2}};
+        write_imatrix(m, p);
+        try {
+            read_imatrix(p);
+            ADD_FAILURE() << "in_sum2 " << bad << " was accepted";
+        } catch (const error& e) {
+            const std::string msg = e.what();
+            EXPECT_NE(msg.find("bad-im.gguf"), std::string::npos) << msg;
+            EXPECT_NE(msg.find("'blk.0.ffn_down.weight' has in_sum2[2]"), std::string::npos) << msg;
+        }
+    }
+}
+
+// quantize_model checks every tensor's importance, whatever its source: NaN, negative or above 1e20
+// is an error naming the tensor and column, and no output is written. Zeros are raised to 1e-6 x the
+// mean (1 when all are zero): llama.cpp's weighted encoders write a block whose weights are all zero
+// as zeros, which erased whole tensors with an all-zero imatrix.
+TEST(Imatrix, ImportanceIsCheckedAndZeroBlocksAreStillQuantized) {
+    REQUIRE_SHARED(synth_f32());
+    const model_data in = load_model(synth_f32());
+    const std::string out = test::temp_dir() + "/imp.gguf";
+    const auto quantize_with = [&](const std::string& preset, const std::function<std::vector<float>(int64_t)>& make,
+                                   const std::string& path) {
+        quantize_options opt;
+        opt.preset = preset;
+        opt.pure = true;
+        opt.threads = 2;
+        std::map<std::string, std::vector<float>> imp;
+        for (const auto& t : in.tensors)
+            if (t.name.rfind("blk.", 0) == 0 && t.shape.size() == 2) imp[t.name] = make(t.row_len());
+        opt.importance = [&](const std::string& t) -> const std::vector<float>* {
+            const auto it = imp.find(t);
+            return it == imp.end() ? nullptr : &it->second;
+        };
+        quantize_model(in, path, opt);
+    };
+    for (float bad : {std::nanf(""), -0.5f, 1e21f, INFINITY}) {
+        std::remove(out.c_str());
+        try {
+            quantize_with("q4_k", [&](int64_t n) { std::vector<float> v(size_t(n), 1.0f); v[7] = bad; return v; }, out);
+            ADD_FAILURE() << "importance " << bad << " was accepted";
+        } catch (const error& e) {
+            EXPECT_NE(std::string(e.what()).find("column 7, is"), std::string::npos) << e.what();
+        }
+        EXPECT_FALSE(test::file_exists(out)) << "an output was written for importance " << bad;
+    }
+    for (const char* preset : {"q4_k", "q2_k", "iq4_nl", "q4_0"}) {
+        // All zero: as all ones.
+        const std::string ones = test::temp_dir() + "/imp-ones.gguf";
+        quantize_with(preset, [](int64_t n) { return std::vector<float>(size_t(n), 0.0f); }, out);
+        quantize_with(preset, [](int64_t n) { return std::vector<float>(size_t(n), 1.0f); }, ones);
+        EXPECT_EQ(test::read_file(out), test::read_file(ones)) << preset;
+        // Zero over the first 256 columns only: every row's first blocks still hold non-zero weights.
+        quantize_with(preset, [](int64_t n) {
+            std::vector<float> v(size_t(n), 2.0f);
+            std::fill(v.begin(), v.begin() + std::min<int64_t>(n, 256), 0.0f);
+            return v;
+        }, out);
+        const model_data q = load_model(out);
+        for (const auto& t : q.tensors) {
+            if (t.name.rfind("blk.", 0) != 0 || t.shape.size() != 2) continue;
+            std::vector<float> row(static_cast<size_t>(t.row_len()));
+            dequantize_row(t.t, t.bytes.data(), row.data(), t.row_len());
+            float m = 0;
+            for (int64_t c = 0; c < std::min<int64_t>(t.row_len(), 256); ++c) m = std::max(m, std::fabs(row[size_t(c)]));
+            EXPECT_GT(m, 0.0f) << preset << " " << t.name << ": the zero-importance columns were written as zeros";
+        }
+    }
+}
+
 TEST(Imatrix, QuantizeWithImatrixIsByteExactWithLlamaCpp) {
     REQUIRE_SHARED(synth_f32());
     REQUIRE_SHARED(synth_imatrix());
