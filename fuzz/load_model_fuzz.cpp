@@ -2,7 +2,9 @@
 // user's file: load_model (GGUF, safetensors or llama2.c, told apart by content); quantize_model to
 // FUZZ_QUANT (default q4_0, quick under the sanitizers; `none` skips it) and the result read back; the
 // tokenizer from its metadata, llama_model (checks, repacking) and one two-token decode. Bad input must end
-// in lowbit::error; anything else (a sanitizer report, another exception, a timeout) is a finding.
+// in lowbit::error; anything else (a sanitizer report, another exception, a timeout) is a finding, and so
+// is a quantized result that de-quantizes to NaN or inf (the input's weights are finite, or quantize
+// refuses them).
 // The input may instead be a file that goes with a fixed model (FUZZ_MODEL): a llama2.c tokenizer, a
 // Hugging Face config.json or tokenizer.json, or an importance matrix for the quantize step.
 // Environment:
@@ -15,6 +17,7 @@
 //                   that quantize_model uses, as `lowbit quantize --imatrix`.
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -44,6 +47,30 @@ bool write_file(const uint8_t* data, size_t size) {
     if (!f) return false;
     const bool ok = std::fwrite(data, 1, size, f) == size;
     return std::fclose(f) == 0 && ok;
+}
+
+// Oracle for the quantize step: quantize_model refuses non-finite weights in the tensors it converts,
+// so those must de-quantize to finite values (a NaN / inf there is silent garbage: a finding). Tensors
+// kept in their input type are copied as they are.
+void check_finite(const lowbit::model_data& q, const lowbit::model_data& in) {
+    std::vector<float> row;
+    for (const auto& t : q.tensors) {
+        const auto* src = in.find_tensor(t.name);
+        if (src && src->t == t.t) continue;
+        const int64_t n = t.row_len(), rows = t.n_rows();
+        row.resize(static_cast<size_t>(n));
+        for (int64_t r = 0; r < rows; ++r) {
+            lowbit::dequantize_row(t.t, t.bytes.data() + lowbit::row_bytes(t.t, n) * static_cast<size_t>(r),
+                                   row.data(), n);
+            for (int64_t c = 0; c < n; ++c)
+                if (!std::isfinite(row[static_cast<size_t>(c)])) {
+                    std::fprintf(stderr, "fuzz: quantized tensor '%s' (%s) row %lld column %lld is %g\n",
+                                 t.name.c_str(), lowbit::type_name(t.t).c_str(), static_cast<long long>(r),
+                                 static_cast<long long>(c), static_cast<double>(row[static_cast<size_t>(c)]));
+                    std::abort();
+                }
+        }
+    }
 }
 
 }  // namespace
@@ -90,7 +117,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                     };
                 }
                 lowbit::quantize_model(m, g_quant_path, qo);
-                lowbit::load_model(g_quant_path);
+                check_finite(lowbit::load_model(g_quant_path), m);
             } catch (const lowbit::error&) {
             }
         }

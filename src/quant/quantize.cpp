@@ -19,6 +19,35 @@
 namespace lowbit {
 namespace {
 
+// A row whose weights exceed the F16 range, once encoded (`row`): an F16 scale or value can overflow
+// there, to inf in llama.cpp's encoders (NaN and inf weights in the output, without a word) or to a
+// saturated 65504 in lowbit's (outliers shrunk by up to 20x). Every encoder is equivariant under powers
+// of two short of that, so the row scaled by 2^-s into range, encoded, de-quantized and scaled back is
+// what the type can do: the encoded row must be finite and keep (to 1%) that version's largest magnitude.
+template <class Encode>
+void check_encoded_row(const std::string& tensor, type t, const float* x, const uint8_t* row, int64_t n, int64_t r,
+                       float amax, const Encode& encode) {
+    const auto n_sz = static_cast<size_t>(n);
+    std::vector<float> back(n_sz), scaled(n_sz);
+    std::vector<uint8_t> q(row_bytes(t, n));
+    dequantize_row(t, row, back.data(), n);
+    const int s = static_cast<int>(std::ceil(std::log2(amax / 1024.0f)));
+    for (size_t c = 0; c < n_sz; ++c) scaled[c] = std::ldexp(x[c], -s);
+    encode(scaled.data(), q.data());
+    dequantize_row(t, q.data(), scaled.data(), n);
+    float dmax = 0, want = 0;
+    bool finite = true;
+    for (size_t c = 0; c < n_sz; ++c) {
+        finite = finite && std::isfinite(back[c]);
+        dmax = std::max(dmax, std::fabs(back[c]));
+        want = std::max(want, std::ldexp(std::fabs(scaled[c]), s));
+    }
+    if (!finite || dmax < 0.99f * want)
+        fail("tensor '{}': row {} has weights up to {:g}, beyond what {} can hold (its F16 scales or values "
+             "overflow); keep this tensor in a wider type (e.g. --tensor-type '{}=bf16')",
+             tensor, r, amax, type_name(t), tensor);
+}
+
 // A tensor's column importance (quantize_options::importance) as the encoders get it. Values must be
 // finite, >= 0 and at most 1e20 (the encoders' weighted sums overflow float beyond that; an imatrix's
 // mean squared activations are many orders below). Zeros are raised to 1e-6 x the mean (1 everywhere
@@ -336,12 +365,21 @@ quantize_report quantize_model(const model_data& in, const std::string& out_path
                     const uint8_t* src = t.bytes.data() + r * in_row;
                     if (t.t == type::f32) std::memcpy(buf.data(), src, n * sizeof(float));
                     else dequantize_row(t.t, src, buf.data(), n);
-                    for (int64_t c = 0; c < n; ++c)
+                    float amax = 0;
+                    for (int64_t c = 0; c < n; ++c) {
                         if (!std::isfinite(buf[c]))
                             fail("tensor '{}': weight [row {}, column {}] is {}; refusing to quantize non-finite "
                                  "weights", t.name, r, c, buf[c]);
-                    if (use_mse) quantize_row_mse(p.chosen, buf.data(), out.data() + r * out_row, n, imp ? imp->data() : nullptr);
-                    else quantize_row(p.chosen, buf.data(), out.data() + r * out_row, n, imp ? imp->data() : nullptr);
+                        amax = std::max(amax, std::fabs(buf[c]));
+                    }
+                    const auto encode = [&](const float* xr, uint8_t* dst) {
+                        if (use_mse) quantize_row_mse(p.chosen, xr, dst, n, imp ? imp->data() : nullptr);
+                        else quantize_row(p.chosen, xr, dst, n, imp ? imp->data() : nullptr);
+                    };
+                    uint8_t* dst = out.data() + r * out_row;
+                    encode(buf.data(), dst);
+                    // Up to the F16 limit every format holds the row (scales are F16 or wider).
+                    if (amax > 65504.0f) check_encoded_row(t.name, p.chosen, buf.data(), dst, n, r, amax, encode);
                 }
             });
             w.add_tensor(t.name, p.chosen, t.shape, std::move(out));

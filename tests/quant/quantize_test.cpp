@@ -259,6 +259,46 @@ TEST(Quantize, NonFiniteWeightsAreRefusedAndNothingIsWritten) {
     }
 }
 
+// A row beyond what the target type can hold (an F16 scale or value that would overflow: |w| 1e7 in
+// q4_0 needs d = 1.25e6) is an error naming the tensor, row and type, and nothing is written; llama.cpp's
+// encoders write inf there. Types that hold it (BF16, F32, FP8 with its F16 scale) quantize it to finite
+// values. Found by scripts/fuzz.sh (the quantize step's finite-output oracle).
+TEST(Quantize, WeightsBeyondTheTypesRangeAreRefused) {
+    const std::string out = test::temp_dir() + "/o.gguf";
+    for (const char* t : {"q4_0", "q8_0", "f16", "q5_1", "iq4_nl", "int4_g32", "int8_pc", "nf4"}) {
+        quantize_options opt;
+        opt.preset = t;
+        opt.pure = true;
+        try {
+            quantize_model(tiny_model(1e7f), out, opt);
+            ADD_FAILURE() << t << ": 1e7 was quantized";
+        } catch (const error& e) {
+            const std::string msg = e.what();
+            EXPECT_NE(msg.find("tensor 'blk.0.attn_q.weight': row 1 has weights up to 1e+07, beyond what " +
+                               std::string(t) + " can hold"),
+                      std::string::npos)
+                << msg;
+        }
+        EXPECT_FALSE(std::filesystem::exists(out)) << t;
+        opt.preset = t;
+        quantize_model(tiny_model(6e4f), out, opt);  // within F16's range: fine for every type
+        std::filesystem::remove(out);
+    }
+    for (const char* t : {"bf16", "f32", "fp8_e4m3"}) {
+        quantize_options opt;
+        opt.preset = t;
+        opt.pure = true;
+        quantize_model(tiny_model(1e7f), out, opt);
+        const model_data q = load_model(out);
+        const model_tensor* w = q.find_tensor("blk.0.attn_q.weight");
+        ASSERT_NE(w, nullptr);
+        std::vector<float> row(64);
+        dequantize_row(w->t, w->bytes.data() + row_bytes(w->t, 64), row.data(), 64);
+        EXPECT_NEAR(row[13], 1e7f, 1e7f * 0.07f) << t;
+        std::filesystem::remove(out);
+    }
+}
+
 TEST(Quantize, UnwritableOutputIsAnErrorNamingThePath) {
     quantize_options opt;
     opt.preset = "q8_0";
