@@ -49,26 +49,24 @@ void check_encoded_row(const std::string& tensor, type t, const float* x, const 
 }
 
 // A tensor's column importance (quantize_options::importance) as the encoders get it. Values must be
-// finite, >= 0 and at most 1e20 (the encoders' weighted sums overflow float beyond that; an imatrix's
-// mean squared activations are many orders below). Zeros are raised to 1e-6 x the mean (1 everywhere
-// when all are zero): the importance-weighted encoders (llama.cpp's) write a block whose weights are
-// all zero as zeros, which would erase those columns of every row.
+// finite, >= 0 and at most 1e20 (an imatrix's mean squared activations are many orders below). Zeros
+// become 1e-6 x the mean (1 everywhere when all are zero): the importance-weighted encoders (llama.cpp's)
+// write a block whose weights are all zero as zeros, which would erase those columns of every row.
 std::vector<float> checked_importance(const std::string& tensor, const std::vector<float>& imp) {
     double sum = 0;
-    bool zeros = false;
     for (size_t c = 0; c < imp.size(); ++c) {
         const float v = imp[c];
         if (!(std::isfinite(v) && v >= 0 && v <= 1e20f))
             fail("importance for tensor '{}', column {}, is {}: it must be finite, >= 0 and at most 1e20", tensor, c, v);
         sum += v;
-        zeros = zeros || v == 0;
     }
+    // Scaled by a power of two to a mean in [0.7, 1.4): the weighted searches are invariant to the scale,
+    // and a power of two changes no rounding, so the bytes stay the same; but a tensor whose importance is
+    // all tiny (1e-40) would otherwise underflow in the encoders' weighted sums, as zeros do.
     std::vector<float> out(imp);
-    if (zeros) {
-        const float floor = sum > 0 ? static_cast<float>(1e-6 * sum / static_cast<double>(imp.size())) : 1.0f;
-        for (float& v : out)
-            if (v == 0) v = floor;
-    }
+    const double mean = sum / static_cast<double>(std::max<size_t>(imp.size(), 1));
+    const int k = mean > 0 ? static_cast<int>(std::lround(std::log2(mean))) : 0;
+    for (float& v : out) v = v == 0 ? (mean > 0 ? 1e-6f : 1.0f) : std::ldexp(v, -k);
     return out;
 }
 

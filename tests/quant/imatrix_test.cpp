@@ -189,9 +189,10 @@ TEST(Imatrix, NonFiniteOrNegativeSumsAreRefused) {
 }
 
 // quantize_model checks every tensor's importance, whatever its source: NaN, negative or above 1e20
-// is an error naming the tensor and column, and no output is written. Zeros are raised to 1e-6 x the
-// mean (1 when all are zero): llama.cpp's weighted encoders write a block whose weights are all zero
-// as zeros, which erased whole tensors with an all-zero imatrix.
+// is an error naming the tensor and column, and no output is written. Zeros become 1e-6 x the mean (1
+// when all are zero): llama.cpp's weighted encoders write a block whose weights are all zero as zeros,
+// which erased whole tensors with an all-zero imatrix. Importance is scaled by a power of two to a mean
+// near 1 (no change in bytes), so that tiny values do not underflow the same way.
 TEST(Imatrix, ImportanceIsCheckedAndZeroBlocksAreStillQuantized) {
     REQUIRE_SHARED(synth_f32());
     const model_data in = load_model(synth_f32());
@@ -227,6 +228,11 @@ TEST(Imatrix, ImportanceIsCheckedAndZeroBlocksAreStillQuantized) {
         quantize_with(preset, [](int64_t n) { return std::vector<float>(size_t(n), 0.0f); }, out);
         quantize_with(preset, [](int64_t n) { return std::vector<float>(size_t(n), 1.0f); }, ones);
         EXPECT_EQ(test::read_file(out), test::read_file(ones)) << preset;
+        // Tiny (subnormal) importance is scaled back by a power of two: the same bytes as 0.75 everywhere
+        // (which underflowed in the weighted sums before, like zeros).
+        quantize_with(preset, [](int64_t n) { return std::vector<float>(size_t(n), std::ldexp(0.75f, -140)); }, out);
+        quantize_with(preset, [](int64_t n) { return std::vector<float>(size_t(n), 0.75f); }, ones);
+        EXPECT_EQ(test::read_file(out), test::read_file(ones)) << preset << ": subnormal importance";
         // Zero over the first 256 columns only: every row's first blocks still hold non-zero weights.
         quantize_with(preset, [](int64_t n) {
             std::vector<float> v(size_t(n), 2.0f);
