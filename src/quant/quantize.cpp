@@ -66,7 +66,10 @@ std::vector<float> checked_importance(const std::string& tensor, const std::vect
     std::vector<float> out(imp);
     const double mean = sum / static_cast<double>(std::max<size_t>(imp.size(), 1));
     const int k = mean > 0 ? static_cast<int>(std::lround(std::log2(mean))) : 0;
-    for (float& v : out) v = v == 0 ? (mean > 0 ? 1e-6f : 1.0f) : std::ldexp(v, -k);
+    for (float& v : out) {
+        v = std::ldexp(v, -k);
+        if (v == 0) v = mean > 0 ? 1e-6f : 1.0f;  // zero, or underflowed by the scaling (a 1e45 spread)
+    }
     return out;
 }
 
