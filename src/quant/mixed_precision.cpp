@@ -292,6 +292,21 @@ mp_plan plan_mixed_precision(const model_data& in, const mp_options& opt) {
         plan.tensors.push_back(std::move(mt));
     }
     LOWBIT_REQUIRE(!plan.tensors.empty(), "mixed precision: the model has no quantizable weights");
+    // A budget below every tensor's smallest candidate cannot be met: say so before measuring anything
+    // (the allocator would otherwise return the smallest assignment, far over the budget, without a word).
+    uint64_t min_bytes = plan.fixed_bytes;
+    for (const auto& mt : plan.tensors) min_bytes += mt.candidates.front().bytes;
+    const double min_bpw = 8.0 * double(min_bytes) / double(std::max<uint64_t>(plan.n_elements, 1));
+    LOWBIT_REQUIRE(opt.target_bpw <= 0 || min_bpw <= opt.target_bpw,
+                   "mixed precision: --target-bpw {} cannot be met: with every tensor in its smallest candidate "
+                   "format the model takes {:.4f} bits per weight; raise the target or add smaller candidates "
+                   "(--mp-candidates)",
+                   opt.target_bpw, min_bpw);
+    LOWBIT_REQUIRE(opt.target_file_bytes == 0 || min_bytes <= opt.target_file_bytes,
+                   "mixed precision: --target-size {} bytes cannot be met: with every tensor in its smallest "
+                   "candidate format the tensor data alone takes {} bytes; raise the target or add smaller "
+                   "candidates (--mp-candidates)",
+                   opt.target_file_bytes, min_bytes);
 
     // Measurement mode.
     size_t n_all = 0;
@@ -445,9 +460,14 @@ mp_plan plan_mixed_precision(const model_data& in, const mp_options& opt) {
             pick = allocate_greedy(items, b, opt.max_kld);
             plan.budget_bytes = b;
         }
+        const uint64_t fb_first = file_bytes(pick);
+        LOWBIT_REQUIRE(fb_first <= opt.target_file_bytes,
+                       "mixed precision: --target-size {} bytes cannot be met: the smallest choice makes a file of "
+                       "{} bytes; raise the target or add smaller candidates (--mp-candidates)",
+                       opt.target_file_bytes, fb_first);
         for (int round = 0; round < 4; ++round) {
             const uint64_t fb = file_bytes(pick);
-            if (fb > opt.target_file_bytes) break;  // nothing smaller fits: the caller sees the report
+            if (fb > opt.target_file_bytes) break;
             const uint64_t slack = opt.target_file_bytes - fb;
             if (slack < 64) break;
             std::vector<size_t> next = allocate_greedy(items, b + slack, opt.max_kld);
@@ -469,6 +489,23 @@ mp_plan plan_mixed_precision(const model_data& in, const mp_options& opt) {
         }
         plan.chosen_bytes += mt.candidates[mt.chosen].bytes;
         plan.est_kld += mt.candidates[mt.chosen].dkld;
+    }
+    // What the allocator returns when nothing meets the target: the smallest assignment (bits per weight;
+    // the early check above leaves no such case) or the most accurate one (KLD).
+    const double bpw = 8.0 * double(plan.chosen_bytes + plan.fixed_bytes) / double(std::max<uint64_t>(plan.n_elements, 1));
+    LOWBIT_REQUIRE(opt.target_bpw <= 0 || bpw <= opt.target_bpw,
+                   "mixed precision: --target-bpw {} cannot be met: the smallest choice takes {:.4f} bits per weight",
+                   opt.target_bpw, bpw);
+    if (opt.max_kld >= 0 && plan.est_kld > opt.max_kld) {
+        double best = 0;
+        for (const auto& mt : plan.tensors) {
+            double m = std::numeric_limits<double>::infinity();
+            for (const auto& c : mt.candidates) m = std::min(m, c.dkld);
+            best += m;
+        }
+        fail("mixed precision: --max-kld {} cannot be met: the most accurate candidates give an estimated KLD "
+             "of {:.3g}; raise the limit or add wider candidates (--mp-candidates, e.g. f16)",
+             opt.max_kld, best);
     }
     plan.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return plan;

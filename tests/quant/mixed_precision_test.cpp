@@ -167,6 +167,66 @@ TEST(MixedPrecision, TargetSizeCountsTheCallersMetadata) {
     EXPECT_GT(std::filesystem::file_size(out), mo.target_file_bytes - 2048);  // the slack is handed back
 }
 
+// Targets that no assignment meets are errors that say what is possible (before: the allocator returned
+// the smallest or most accurate assignment and quantize wrote it, e.g. 6.7 bpw for --target-bpw 0.5,
+// without a word). The size limits are checked before any calibration pass; a file-size target just
+// above the smallest file is met, just below it is refused with that file's exact size.
+TEST(MixedPrecision, UnreachableTargetsAreErrors) {
+    const std::string f32 = test::shared_path("models/stories260K/stories260K-f32.gguf");
+    const std::string text200 = test::shared_path("data/tinystories_valid_first200.txt");
+    for (const auto& p : {f32, text200})
+        if (!test::file_exists(p)) GTEST_SKIP() << "missing " << p;
+    const model_data in = load_model(f32);
+    const auto options = [&] {
+        mp_options mo;
+        mo.calib_text = eval::read_text_file(text200).substr(0, 20000);
+        mo.n_ctx = 64;
+        mo.n_chunks = 2;
+        mo.measure = mp_measure::anchor;
+        mo.threads = 2;
+        quantize_options qo;
+        qo.preset = "q4_k_m";
+        mo.output = qo;
+        return mo;
+    };
+    const auto error_of = [&](const mp_options& mo) -> std::string {
+        try {
+            plan_mixed_precision(in, mo);
+        } catch (const error& e) {
+            return e.what();
+        }
+        return "";
+    };
+    mp_options mo = options();
+    mo.target_bpw = 0.5;
+    EXPECT_NE(error_of(mo).find("--target-bpw 0.5 cannot be met: with every tensor in its smallest candidate format "
+                                "the model takes 6.7279 bits per weight"),
+              std::string::npos)
+        << error_of(mo);
+    mo = options();
+    mo.target_file_bytes = 1000;
+    EXPECT_NE(error_of(mo).find("--target-size 1000 bytes cannot be met"), std::string::npos) << error_of(mo);
+    mo = options();
+    mo.max_kld = 1e-12;
+    EXPECT_NE(error_of(mo).find("--max-kld 1e-12 cannot be met: the most accurate candidates give an estimated KLD"),
+              std::string::npos)
+        << error_of(mo);
+    // The smallest file: found with a generous target, then targets 1 byte under and at it.
+    mo = options();
+    mo.target_bpw = 6.7279 + 1e-3;
+    quantize_options qo = mo.output;
+    const mp_plan small = plan_mixed_precision(in, mo);
+    apply_mixed_plan(small, in, qo);
+    const uint64_t smallest = plan_quantization(in, qo).file_bytes;
+    mo = options();
+    mo.target_file_bytes = smallest - 1;
+    EXPECT_NE(error_of(mo).find(fmt::format("the smallest choice makes a file of {} bytes", smallest)),
+              std::string::npos)
+        << error_of(mo);
+    mo.target_file_bytes = smallest;
+    EXPECT_EQ(error_of(mo), "");
+}
+
 TEST(SlowMixedPrecision, Stories260KBeatsLlamaCppQ3KMAtItsSize) {
     const std::string f32 = test::shared_path("models/stories260K/stories260K-f32.gguf");
     const std::string lc = test::shared_path("models/stories260K/llama.cpp-quantized/s260k-Q3_K_M.gguf");
