@@ -8,6 +8,7 @@
 #include "core/parallel.hpp"
 #include "eval/report.hpp"
 #include "eval/throughput.hpp"
+#include "lowbit/error.hpp"
 
 namespace {
 
@@ -23,20 +24,21 @@ void setup(CLI::App& app) {
     auto a = std::make_shared<args>();
     auto* sub = app.add_subcommand("bench", "prompt-processing and generation throughput (like llama-bench)");
     sub->add_option("model", a->model, "model file")->required();
-    sub->add_option("-p,--n-prompt", a->n_prompt, "prompt tokens (0: skip)");
-    sub->add_option("-n,--n-gen", a->n_gen, "generated tokens (0: skip)");
-    sub->add_option("-b,--batch", a->n_batch, "prompt batch size");
+    sub->add_option("-p,--n-prompt", a->n_prompt, "prompt tokens (0: skip)")->check(CLI::Range(0, 1 << 30));
+    sub->add_option("-n,--n-gen", a->n_gen, "generated tokens (0: skip)")->check(CLI::Range(0, 1 << 30));
+    sub->add_option("-b,--batch", a->n_batch, "prompt batch size")->check(CLI::Range(1, 1 << 30));
     sub->add_option("-d,--n-depth", a->depth, "tokens already in the KV cache before each test (llama-bench -d)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(CLI::Range(0, 1 << 30));
     sub->add_option("--kv-type", a->kv, "KV cache elements: f32 (exact) or f16 (llama.cpp's default)")
         ->check(CLI::IsMember({"f32", "f16"}));
-    sub->add_option("-r,--repetitions", a->reps, "repetitions");
-    sub->add_option("-t,--threads", a->threads, "threads (default: all)");
+    sub->add_option("-r,--repetitions", a->reps, "repetitions")->check(CLI::Range(1, 1 << 30));
+    sub->add_option("-t,--threads", a->threads, "threads (default: all)")->check(CLI::Range(0, 1024));
     sub->add_option("--tokenizer", a->tokenizer, "tokenizer file for llama2.c checkpoints");
     lowbit::cli::add_repack_option(sub, a->repack);
     sub->add_flag("--json", a->json, "machine-readable output");
     sub->callback([a] {
         namespace ev = lowbit::eval;
+        LOWBIT_REQUIRE(a->n_prompt > 0 || a->n_gen > 0, "bench: nothing to measure (-p and -n are both 0)");
         const int threads = a->threads > 0 ? a->threads : lowbit::default_threads();
         lowbit::load_options lo;
         lo.tokenizer_path = a->tokenizer;

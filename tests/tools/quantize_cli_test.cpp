@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <utility>
+#include <vector>
 
 #include "test_util.hpp"
 
@@ -113,6 +115,22 @@ TEST(QuantizeCli, UsageErrorsExitTwo) {
     EXPECT_EQ(r.exit_code, 2) << r.out;
     r = test::run_cli("no-such-command");
     EXPECT_EQ(r.exit_code, 2) << r.out;
+    // Negative counts were taken silently before (bench -p -5 ran only the generation test, --threads -3
+    // meant "all"): they are usage errors naming the option and its range.
+    const std::string m = test::shared_path("models/stories260K/stories260K-f32.gguf");
+    if (!test::file_exists(m)) GTEST_SKIP() << "missing " << m;
+    for (const auto& [args, what] : std::vector<std::pair<std::string, std::string>>{
+             {"bench " + m + " -p -5", "--n-prompt: Value -5 not in range 0 to"},
+             {"bench " + m + " -r 0", "--repetitions: Value 0 not in range 1 to"},
+             {"quantize " + m + " " + test::temp_dir() + "/o.gguf --threads -3", "--threads: Value -3 not in range"},
+             {"run " + m + " -n 2 -t -1", "--threads: Value -1 not in range"}}) {
+        r = test::run_cli(args);
+        EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.out;
+        EXPECT_NE(r.out.find(what), std::string::npos) << args << "\n" << r.out;
+    }
+    r = test::run_cli("bench " + m + " -p 0 -n 0");  // valid options, nothing to do: an error, not an empty table
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_NE(r.out.find("bench: nothing to measure"), std::string::npos) << r.out;
 }
 
 TEST(TypesCli, ListsEveryFormat) {
