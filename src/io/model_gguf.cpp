@@ -118,8 +118,10 @@ model_data load_model(const std::string& path, const load_options& opt) {
     uint8_t head[28] = {};
     in.read(reinterpret_cast<char*>(head), sizeof(head));
     const size_t got = static_cast<size_t>(in.gcount());
-    in.seekg(0, std::ios::end);
-    const uint64_t size = static_cast<uint64_t>(in.tellg());
+    // Not tellg after the read: a file shorter than `head` leaves the stream failed, and tellg then
+    // returned -1 (an empty file was reported as 18446744073709551615 bytes).
+    const uint64_t size = fs::file_size(path, ec);
+    if (ec) fail("{}: cannot read its size: {}", path, ec.message());
 
     if (got >= 4 && std::memcmp(head, "GGUF", 4) == 0) return load_gguf_model(path);
     if (got >= 9 && head[8] == '{') {

@@ -368,7 +368,18 @@ TEST(ModelGguf, LoadSaveAndDispatch) {
         load_model(junk);
         FAIL();
     } catch (const error& e) {
-        EXPECT_EQ(std::string(e.what()).rfind(junk + ": unrecognized", 0), 0u) << e.what();
+        EXPECT_EQ(std::string(e.what()).rfind(junk + ": unrecognized model file (31 bytes)", 0), 0u) << e.what();
+    }
+    // Shorter than the 28 header bytes looked at (the size came out as 2^64 - 1 before).
+    for (size_t n : {size_t(0), size_t(13)}) {
+        test::write_file(junk, "0123456789{ab", n);
+        try {
+            load_model(junk);
+            ADD_FAILURE() << n << " bytes loaded";
+        } catch (const error& e) {
+            EXPECT_NE(std::string(e.what()).find(fmt::format("unrecognized model file ({} bytes)", n)), std::string::npos)
+                << e.what();
+        }
     }
     EXPECT_THROW(load_model(test::temp_dir()), error);  // empty directory
 }
