@@ -173,7 +173,14 @@ void run(const args& a) {
     if (a.json) std::printf("%s\n", lowbit::quantize_report_json(rep).c_str());
     else if (!a.quiet) std::printf("%s", lowbit::format_quantize_report(rep, a.verbose || a.dry_run).c_str());
     if (ao.mode != lowbit::act_mode::none && !a.dry_run) {
-        const lowbit::act_quant_report ar = lowbit::act_quant_finish(a.out, ao, ac);
+        lowbit::act_quant_report ar;
+        try {
+            ar = lowbit::act_quant_finish(a.out, ao, ac);
+        } catch (...) {  // no output without the activation quantization that was asked for
+            std::error_code ec;
+            std::filesystem::remove(a.out, ec);
+            throw;
+        }
         if (!a.quiet) std::fprintf(a.json ? stderr : stdout, "%s", lowbit::format_act_quant_report(ar, a.verbose).c_str());
     }
 }

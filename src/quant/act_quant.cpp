@@ -338,6 +338,9 @@ std::string format_act_quant_report(const act_quant_report& r, bool per_tensor) 
 }
 
 model_data act_quant_prepare(model_data m, const act_quant_options& opt, const calib_options& calib) {
+    // Checked here, before the weights are quantized and written, not only in act_quant_finish.
+    LOWBIT_REQUIRE(!calib.text_path.empty() || (opt.mode == act_mode::dynamic && opt.fallback_bound <= 0),
+                   "static activation scales and the fallback guard need calibration text (--act-calib)");
     if (opt.smoothquant_alpha < 0) return m;
     LOWBIT_REQUIRE(!calib.text_path.empty(), "--smoothquant needs calibration text (--act-calib)");
     const auto seqs = calib_sequences(m, calib);

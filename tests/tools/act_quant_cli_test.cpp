@@ -60,5 +60,22 @@ TEST(ActQuantCli, StaticSmoothQuantGuardEndToEnd) {
     EXPECT_NE(bad2.out.find("expected none, dynamic or static"), std::string::npos) << bad2.out;
 }
 
+// A static W8A8 request that cannot be calibrated leaves no output: before, the weights were quantized
+// and written first and the missing / too short --act-calib failed afterwards, leaving a file without the
+// activation quantization asked for (exit 1).
+TEST(ActQuantCli, FailedCalibrationLeavesNoOutput) {
+    if (!test::file_exists(stories())) GTEST_SKIP() << "shared files missing";
+    const std::string d = test::temp_dir(), out = d + "/w8a8.gguf", short_text = d + "/short.txt";
+    test::write_file(short_text, "Once upon a time", 16);
+    for (const std::string& extra : {std::string(""), " --act-calib " + short_text}) {
+        auto q = test::run_cli("quantize " + stories() + " " + out + " --type int8_pc --act-quant static" + extra);
+        EXPECT_EQ(q.exit_code, 1) << extra << "\n" << q.out;
+        EXPECT_NE(q.out.find(extra.empty() ? "need calibration text (--act-calib)" : "need more than seq_len"),
+                  std::string::npos)
+            << q.out;
+        EXPECT_FALSE(std::filesystem::exists(out)) << extra;
+    }
+}
+
 }  // namespace
 }  // namespace lowbit
