@@ -139,6 +139,19 @@ TEST(MixedPrecision, FileTypeIsTheDominantTypesLlamaFtype) {
     EXPECT_EQ(dominant_llama_ftype(rep), -1);  // no llama.cpp ftype for lowbit types
 }
 
+// Quick mixed-precision options on stories260K: 2 calibration chunks of 64 tokens, anchor measurement,
+// q4_k_m as the base of the output.
+mp_options quick_mp_options(const std::string& text) {
+    mp_options mo;
+    mo.calib_text = eval::read_text_file(text).substr(0, 20000);
+    mo.n_ctx = 64;
+    mo.n_chunks = 2;
+    mo.measure = mp_measure::anchor;
+    mo.threads = 2;
+    mo.output.preset = "q4_k_m";
+    return mo;
+}
+
 // A file-size target holds for the file actually written, with the caller's metadata (here a key
 // larger than the planner's reserve) and the keys apply_mixed_plan adds.
 TEST(MixedPrecision, TargetSizeCountsTheCallersMetadata) {
@@ -147,17 +160,10 @@ TEST(MixedPrecision, TargetSizeCountsTheCallersMetadata) {
     for (const auto& p : {f32, text200})
         if (!test::file_exists(p)) GTEST_SKIP() << "missing " << p;
     const model_data in = load_model(f32);
-    quantize_options qo;
-    qo.preset = "q4_k_m";
-    qo.metadata.emplace_back("test.padding", gguf_value::str(std::string(20000, 'x')));
-    mp_options mo;
-    mo.calib_text = eval::read_text_file(text200).substr(0, 20000);
-    mo.n_ctx = 64;
-    mo.n_chunks = 2;
-    mo.measure = mp_measure::anchor;
-    mo.threads = 2;
+    mp_options mo = quick_mp_options(text200);
+    mo.output.metadata.emplace_back("test.padding", gguf_value::str(std::string(20000, 'x')));
     mo.target_file_bytes = 281120;
-    mo.output = qo;
+    quantize_options qo = mo.output;
     const mp_plan plan = plan_mixed_precision(in, mo);
     apply_mixed_plan(plan, in, qo);
     const std::string out = test::temp_dir() + "/mp_size.gguf";
@@ -177,18 +183,7 @@ TEST(MixedPrecision, UnreachableTargetsAreErrors) {
     for (const auto& p : {f32, text200})
         if (!test::file_exists(p)) GTEST_SKIP() << "missing " << p;
     const model_data in = load_model(f32);
-    const auto options = [&] {
-        mp_options mo;
-        mo.calib_text = eval::read_text_file(text200).substr(0, 20000);
-        mo.n_ctx = 64;
-        mo.n_chunks = 2;
-        mo.measure = mp_measure::anchor;
-        mo.threads = 2;
-        quantize_options qo;
-        qo.preset = "q4_k_m";
-        mo.output = qo;
-        return mo;
-    };
+    const auto options = [&] { return quick_mp_options(text200); };
     const auto error_of = [&](const mp_options& mo) -> std::string {
         try {
             plan_mixed_precision(in, mo);
