@@ -503,9 +503,13 @@ mp_plan plan_mixed_precision(const model_data& in, const mp_options& opt) {
             for (const auto& c : mt.candidates) m = std::min(m, c.dkld);
             best += m;
         }
-        fail("mixed precision: --max-kld {} cannot be met: the most accurate candidates give an estimated KLD "
-             "of {:.3g}; raise the limit or add wider candidates (--mp-candidates, e.g. f16)",
-             opt.max_kld, best);
+        LOWBIT_REQUIRE(best <= opt.max_kld,
+                       "mixed precision: --max-kld {} cannot be met: the most accurate candidates give an estimated "
+                       "KLD of {:.3g}; raise the limit or add wider candidates (--mp-candidates, e.g. f16)",
+                       opt.max_kld, best);
+        fail("mixed precision: --max-kld {} cannot be met within the size target: the best choice within it has "
+             "an estimated KLD of {:.3g}; raise the size target or the limit",
+             opt.max_kld, plan.est_kld);
     }
     plan.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return plan;

@@ -206,6 +206,10 @@ TEST(MixedPrecision, UnreachableTargetsAreErrors) {
     EXPECT_NE(error_of(mo).find("--max-kld 1e-12 cannot be met: the most accurate candidates give an estimated KLD"),
               std::string::npos)
         << error_of(mo);
+    mo.target_bpw = 6.8;  // a KLD limit the most accurate candidates meet, but not within this size
+    mo.max_kld = 1e-3;
+    EXPECT_NE(error_of(mo).find("--max-kld 0.001 cannot be met within the size target"), std::string::npos)
+        << error_of(mo);
     // The smallest file: found with a generous target, then targets 1 byte under and at it.
     mo = options();
     mo.target_bpw = 6.7279 + 1e-3;
