@@ -25,8 +25,8 @@
 #include <cfloat>
 #include <cmath>
 #include <cstring>
-#include <limits>
 
+#include "core/float_int.hpp"
 #include "core/half.hpp"
 #include "formats/ggml_blocks.hpp"
 #include "formats/ggml_quant_common.hpp"
@@ -138,17 +138,14 @@ inline void min_max(const float* x, int n, float& min, float& max) {
 // ggml's MAX macro (a > b ? a : b), which differs from std::max when b is NaN.
 inline float c_max(float a, float b) { return a > b ? a : b; }
 
-// float -> integer as ggml's C casts compile on x86 (cvttss2si): truncation toward zero, and INT_MIN
-// for NaN and values out of range. Those occur when a block's largest magnitude is so small (subnormal)
-// that 1 / d overflows; a plain C++ cast of them is undefined behaviour (found by scripts/fuzz.sh).
-inline int trunc_int(float v) {
-    return v >= -2147483648.0f && v < 2147483648.0f ? static_cast<int>(v) : std::numeric_limits<int>::min();
-}
-
+// The encoders' float -> int conversions are ggml's C casts as x86 runs them (core/float_int.hpp): NaN and
+// out-of-range values occur when a block's largest magnitude is subnormal and 1 / d overflows (a plain
+// C++ cast of them is undefined behaviour; found by scripts/fuzz.sh).
+//
 // C's roundf (half away from zero) for |v| < 2^23, without a libm call: adding the largest float
 // below 0.5 with v's sign and truncating rounds ties away from zero and everything else to nearest.
 inline int round_half_away(float v) {
-    return trunc_int(v + std::copysign(0.49999997f, v));
+    return trunc_to_int_x86(v + std::copysign(0.49999997f, v));
 }
 
 }  // namespace
@@ -226,7 +223,8 @@ void quantize_row_q4_0__ref(const float* src, void* dst, int64_t n, const float*
         uint8_t q[32];
         for (int j = 0; j < 32; ++j) {
             const float v = x[j] * id;
-            q[j] = static_cast<uint8_t>(std::min(15, static_cast<int>(static_cast<int8_t>(trunc_int(v + 8.5f)))));
+            q[j] = static_cast<uint8_t>(
+                std::min(15, static_cast<int>(static_cast<int8_t>(trunc_to_int_x86(v + 8.5f)))));
         }
         pack_nibbles(q, y[i].qs, nullptr);
     }
@@ -265,7 +263,8 @@ void quantize_row_q4_1__ref(const float* src, void* dst, int64_t n, const float*
         uint8_t q[32];
         for (int j = 0; j < 32; ++j) {
             const float v = (x[j] - min) * id;
-            q[j] = static_cast<uint8_t>(std::min(15, static_cast<int>(static_cast<int8_t>(trunc_int(v + 0.5f)))));
+            q[j] = static_cast<uint8_t>(
+                std::min(15, static_cast<int>(static_cast<int8_t>(trunc_to_int_x86(v + 0.5f)))));
         }
         pack_nibbles(q, y[i].qs, nullptr);
     }
@@ -304,7 +303,8 @@ void quantize_row_q5_0__ref(const float* src, void* dst, int64_t n, const float*
         uint8_t q[32];
         for (int j = 0; j < 32; ++j) {
             const float v = x[j] * id;
-            q[j] = static_cast<uint8_t>(std::min(31, static_cast<int>(static_cast<int8_t>(trunc_int(v + 16.5f)))));
+            q[j] = static_cast<uint8_t>(
+                std::min(31, static_cast<int>(static_cast<int8_t>(trunc_to_int_x86(v + 16.5f)))));
         }
         pack_nibbles(q, y[i].qs, y[i].qh);
     }
@@ -346,7 +346,7 @@ void quantize_row_q5_1__ref(const float* src, void* dst, int64_t n, const float*
         uint8_t q[32];
         for (int j = 0; j < 32; ++j) {
             const float v = (x[j] - min) * id;
-            q[j] = static_cast<uint8_t>(trunc_int(v + 0.5f));
+            q[j] = static_cast<uint8_t>(trunc_to_int_x86(v + 0.5f));
         }
         pack_nibbles(q, y[i].qs, y[i].qh);
     }

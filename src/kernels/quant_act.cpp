@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/cpu.hpp"
+#include "core/float_int.hpp"
 #include "core/half.hpp"
 #include "formats/ggml_blocks.hpp"
 
@@ -18,9 +19,7 @@ namespace {
 // activation, for inf * 0 (a block holding inf has d = inf, id = 0), and for a block of subnormals (1/d
 // overflows). Casting those to int directly would be undefined behaviour.
 inline int8_t round_even_i8(float v) {
-    const float r = std::nearbyint(v);
-    if (!(r >= -2147483648.0f && r < 2147483648.0f)) return -128;
-    return static_cast<int8_t>(std::clamp(r, -128.0f, 127.0f));
+    return static_cast<int8_t>(std::clamp(trunc_to_int_x86(std::nearbyint(v)), -128, 127));
 }
 
 }  // namespace
