@@ -21,6 +21,12 @@ constexpr const char* k_key_fallback = "lowbit.act_quant.fallback";
 
 const char* const k_matrices[] = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
 
+// Dynamic scales need no calibration; static scales and the fallback guard do.
+void require_calibration(const act_quant_options& opt, bool have_calibration) {
+    LOWBIT_REQUIRE(have_calibration || (opt.mode == act_mode::dynamic && opt.fallback_bound <= 0),
+                   "static activation scales and the fallback guard need calibration text (--act-calib)");
+}
+
 std::vector<weight_matrix*> layer_matrices(llama_layer& L) {
     return {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down};
 }
@@ -89,11 +95,8 @@ act_quant_report calibrate_act_quant(const model_data& m, const std::vector<std:
         index[n] = rep.tensors.size();
         rep.tensors.push_back({n, t->t});
     }
-    if (seqs.empty()) {
-        LOWBIT_REQUIRE(opt.mode == act_mode::dynamic && opt.fallback_bound <= 0,
-                       "static activation scales and the fallback guard need calibration text (--act-calib)");
-        return rep;
-    }
+    require_calibration(opt, !seqs.empty());
+    if (seqs.empty()) return rep;
     const auto T = static_cast<int64_t>(seqs[0].size());
     for (const auto& s : seqs) LOWBIT_REQUIRE(static_cast<int64_t>(s.size()) == T, "act-quant: ragged sequences");
     rep.n_tokens = T * static_cast<int64_t>(seqs.size());
@@ -338,9 +341,7 @@ std::string format_act_quant_report(const act_quant_report& r, bool per_tensor) 
 }
 
 model_data act_quant_prepare(model_data m, const act_quant_options& opt, const calib_options& calib) {
-    // Checked here, before the weights are quantized and written, not only in act_quant_finish.
-    LOWBIT_REQUIRE(!calib.text_path.empty() || (opt.mode == act_mode::dynamic && opt.fallback_bound <= 0),
-                   "static activation scales and the fallback guard need calibration text (--act-calib)");
+    require_calibration(opt, !calib.text_path.empty());  // before the weights are quantized and written
     if (opt.smoothquant_alpha < 0) return m;
     LOWBIT_REQUIRE(!calib.text_path.empty(), "--smoothquant needs calibration text (--act-calib)");
     const auto seqs = calib_sequences(m, calib);
