@@ -39,7 +39,7 @@ public:
         return p;
     }
 
-    void run(int n_workers, const std::function<void(int)>& job) {
+    void run(int n_workers, function_ref<void(int)> job) {
         std::lock_guard<std::mutex> serial(run_mu_);  // one parallel region at a time
         ensure(n_workers - 1);
         job_ = &job;
@@ -154,7 +154,7 @@ private:
     std::mutex run_mu_, mu_;
     std::condition_variable cv_, done_cv_;
     std::vector<std::thread> threads_;
-    const std::function<void(int)>* job_ = nullptr;
+    const function_ref<void(int)>* job_ = nullptr;  // the running job, only while run() waits
     uint64_t counter_ = 0;  // under mu_
     // The words the waiting threads spin on, each on a cache line of its own: the workers read word_,
     // the caller pending_; a write to anything beside them would pull the line from the spinning core.
@@ -177,7 +177,7 @@ int default_threads() {
     return hc ? static_cast<int>(hc) : 1;
 }
 
-void parallel_for(int64_t n, int n_threads, const std::function<void(int64_t, int64_t, int)>& fn) {
+void parallel_for(int64_t n, int n_threads, function_ref<void(int64_t, int64_t, int)> fn) {
     if (n <= 0) return;
     if (n_threads <= 0) n_threads = default_threads();
     const int workers = static_cast<int>(std::min<int64_t>({n_threads, n, k_max_workers}));
@@ -192,7 +192,7 @@ void parallel_for(int64_t n, int n_threads, const std::function<void(int64_t, in
     });
 }
 
-void parallel_for_dynamic(int64_t n, int n_threads, const std::function<void(int64_t, int)>& fn) {
+void parallel_for_dynamic(int64_t n, int n_threads, function_ref<void(int64_t, int)> fn) {
     if (n <= 0) return;
     if (n_threads <= 0) n_threads = default_threads();
     const int workers = static_cast<int>(std::min<int64_t>(n_threads, n));
@@ -204,7 +204,8 @@ void parallel_for_dynamic(int64_t n, int n_threads, const std::function<void(int
     });
 }
 
-void parallel_for_guided(int64_t n, int n_threads, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn) {
+void parallel_for_guided(int64_t n, int n_threads, int64_t grain,
+                         function_ref<void(int64_t, int64_t, int)> fn) {
     if (n <= 0) return;
     grain = std::max<int64_t>(1, grain);
     if (n_threads <= 0) n_threads = default_threads();

@@ -365,6 +365,12 @@ void matmul(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ld
         matmul_w8a8(w, n_tokens, x, ldx, y, ldy, n_threads, scratch);
         return;
     }
+    matmul_weight_only(w, n_tokens, x, ldx, y, ldy, n_threads, scratch);
+}
+
+void matmul_weight_only(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ldx, float* y,
+                        int64_t ldy, int n_threads, matmul_scratch& scratch) {
+    if (n_tokens <= 0 || w.n_rows <= 0) return;
     if (n_threads <= 0) n_threads = default_threads();
     // Waking threads costs microseconds: below ~256K multiply-adds one thread is faster.
     if (n_tokens * w.n_rows * w.n_cols < (int64_t(1) << 18)) n_threads = 1;

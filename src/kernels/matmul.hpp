@@ -133,5 +133,8 @@ int64_t matmul_tile_rows(int64_t n_cols);
 // shapes; shapes are checked when the weight_matrix is built.
 void matmul(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ldx, float* y, int64_t ldy,
             int n_threads, matmul_scratch& scratch);
+// matmul's weight-only paths, whatever w.act says (matmul_w8a8 runs them on its rounded activations).
+void matmul_weight_only(const weight_matrix& w, int64_t n_tokens, const float* x, int64_t ldx, float* y,
+                        int64_t ldy, int n_threads, matmul_scratch& scratch);
 
 }  // namespace lowbit

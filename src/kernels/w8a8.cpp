@@ -59,12 +59,15 @@ float act_scale(const act_quant_desc& a, const float* x, int64_t n, const kernel
 void fake_quantize_act(const weight_matrix& w, int64_t n_tokens, float* x, int64_t ldx) {
     if (w.act.mode == act_mode::none) return;
     const auto kk = kernels::w8a8_kernels_for(active_isa_tier());
-    std::vector<int8_t> q(static_cast<size_t>(w.n_cols));
+    int8_t q[1024];  // the codes of one piece of a row (each value is rounded on its own)
     for (int64_t t = 0; t < n_tokens; ++t) {
         float* xr = x + t * ldx;
         const float d = act_scale(w.act, xr, w.n_cols, kk);
-        kk.quantize(xr, q.data(), w.n_cols, d);
-        for (int64_t j = 0; j < w.n_cols; ++j) xr[j] = d * float(q[j]);
+        for (int64_t j0 = 0; j0 < w.n_cols; j0 += int64_t(sizeof q)) {
+            const int64_t m = std::min<int64_t>(int64_t(sizeof q), w.n_cols - j0);
+            kk.quantize(xr + j0, q, m, d);
+            for (int64_t j = 0; j < m; ++j) xr[j0 + j] = d * float(q[j]);
+        }
     }
 }
 
@@ -77,9 +80,7 @@ void matmul_w8a8(const weight_matrix& w, int64_t n_tokens, const float* x, int64
         xs.resize(static_cast<size_t>(n_tokens * k));
         for (int64_t t = 0; t < n_tokens; ++t) std::memcpy(xs.data() + t * k, x + t * ldx, sizeof(float) * size_t(k));
         fake_quantize_act(w, n_tokens, xs.data(), k);
-        weight_matrix plain = w;
-        plain.act = {};
-        matmul(plain, n_tokens, xs.data(), k, y, ldy, n_threads, scratch);
+        matmul_weight_only(w, n_tokens, xs.data(), k, y, ldy, n_threads, scratch);
         return;
     }
     if (n_threads <= 0) n_threads = default_threads();

@@ -42,10 +42,10 @@ int32_t sampler::sample(std::span<const float> logits, std::span<const int32_t> 
         work_.assign(logits.begin(), logits.end());
         const size_t n_last = p_.repeat_last_n < 0 ? history.size()
                                                    : std::min(history.size(), static_cast<size_t>(p_.repeat_last_n));
-        std::vector<int32_t> seen(history.end() - n_last, history.end());
-        std::sort(seen.begin(), seen.end());
-        seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
-        for (int32_t id : seen) {
+        seen_.assign(history.end() - n_last, history.end());
+        std::sort(seen_.begin(), seen_.end());
+        seen_.erase(std::unique(seen_.begin(), seen_.end()), seen_.end());
+        for (int32_t id : seen_) {
             if (id < 0 || id >= n) continue;
             float& x = work_[id];
             x = x > 0 ? x / p_.repeat_penalty : x * p_.repeat_penalty;

@@ -48,9 +48,11 @@ private:
         int32_t id;
         float logit;
     };
+    // Buffers kept across calls: sampling a token allocates nothing once they have grown.
     std::vector<cand> cands_;
     std::vector<float> work_;
     std::vector<double> probs_;
+    std::vector<int32_t> seen_;  // the distinct recent tokens of the repetition penalty
 };
 
 }  // namespace lowbit
