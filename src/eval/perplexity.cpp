@@ -100,41 +100,61 @@ evaluator::evaluator(std::shared_ptr<const llama_model> model, std::shared_ptr<c
     }
 }
 
-token_scores evaluator::score_text(const std::string& text, const std::string& name) const {
-    const auto tok = tokenizer::from_model(model_->data());
-    const int64_t C = n_ctx_;
+namespace {
+
+// The units `text` is scored in under `opt` at context C (n_text_tokens set in out); throws
+// lowbit::error when the text cannot fill them.
+std::vector<unit> make_units(const tokenizer& tok, const std::string& text, const std::string& name,
+                             const ppl_options& opt, int64_t C, token_scores& out) {
     std::vector<unit> units;
-    token_scores out;
-    if (opt_.proto == protocol::chunks) {
-        const bool add_bos = tok->add_bos_default() && tok->bos_id() >= 0;
-        std::vector<int32_t> ids = tok->encode(text, add_bos);
+    if (opt.proto == protocol::chunks) {
+        const bool add_bos = tok.add_bos_default() && tok.bos_id() >= 0;
+        std::vector<int32_t> ids = tok.encode(text, add_bos);
         out.n_text_tokens = static_cast<int64_t>(ids.size());
         LOWBIT_REQUIRE(out.n_text_tokens >= 2 * C,
                        "{}: the text tokenizes to {} tokens; chunks of {} need at least {} (use a smaller -c)",
                        name, out.n_text_tokens, C, 2 * C);
         int64_t n_chunk = out.n_text_tokens / C;
-        if (opt_.max_units > 0) n_chunk = std::min(n_chunk, opt_.max_units);
+        if (opt.max_units > 0) n_chunk = std::min(n_chunk, opt.max_units);
         for (int64_t i = 0; i < n_chunk; ++i) {
             unit u;
             u.tokens.assign(ids.begin() + i * C, ids.begin() + (i + 1) * C);
-            if (add_bos) u.tokens[0] = tok->bos_id();
+            if (add_bos) u.tokens[0] = tok.bos_id();
             u.first = C / 2;
             units.push_back(std::move(u));
         }
     } else {
-        const auto docs = split_documents(text, opt_.separator);
+        const auto docs = split_documents(text, opt.separator);
         for (const auto& d : docs) {
-            if (opt_.max_units > 0 && static_cast<int64_t>(units.size()) >= opt_.max_units) break;
+            if (opt.max_units > 0 && static_cast<int64_t>(units.size()) >= opt.max_units) break;
             unit u;
-            u.tokens = tok->kind() == "llama" ? tok->encode_llama2c(d, true) : tok->encode(d, true);
+            u.tokens = tok.kind() == "llama" ? tok.encode_llama2c(d, true) : tok.encode(d, true);
             out.n_text_tokens += static_cast<int64_t>(u.tokens.size());
             if (static_cast<int64_t>(u.tokens.size()) > C) u.tokens.resize(static_cast<size_t>(C));
             if (u.tokens.size() < 2) continue;
             units.push_back(std::move(u));
         }
         LOWBIT_REQUIRE(!units.empty(), "{}: no document with at least 2 tokens (separator '{}')", name,
-                       opt_.separator);
+                       opt.separator);
     }
+    return units;
+}
+
+}  // namespace
+
+void check_text_fits(const model_data& m, const std::string& text, const std::string& name,
+                     const ppl_options& opt) {
+    const int64_t C = opt.n_ctx > 0 ? opt.n_ctx : llama_config::from_model(m).n_ctx_train;
+    LOWBIT_REQUIRE(C > 0, "{}: the model does not state its context length; give one with -c", m.source_path);
+    token_scores ignored;
+    (void)make_units(*tokenizer::from_model(m), text, name, opt, C, ignored);
+}
+
+token_scores evaluator::score_text(const std::string& text, const std::string& name) const {
+    const auto tok = tokenizer::from_model(model_->data());
+    const int64_t C = n_ctx_;
+    token_scores out;
+    const std::vector<unit> units = make_units(*tok, text, name, opt_, C, out);
 
     const int n_threads = opt_.n_threads > 0 ? opt_.n_threads : default_threads();
     const int n_workers = static_cast<int>(std::min<int64_t>(n_threads, static_cast<int64_t>(units.size())));

@@ -52,6 +52,13 @@ std::string read_text_file(const std::string& path);
 // are dropped.
 std::vector<std::string> split_documents(const std::string& text, const std::string& separator);
 
+// Tokenizes `text` with m's tokenizer and throws lowbit::error, as evaluator::score_text would, when
+// it cannot fill the units of opt.proto at opt.n_ctx (0: m's context length): chunks need 2 x n_ctx
+// tokens, documents one with 2 tokens. Recipes call it before quantizing, so that a text too short
+// for its context fails before any output is written.
+void check_text_fits(const model_data& m, const std::string& text, const std::string& name,
+                     const ppl_options& opt);
+
 class evaluator {
 public:
     // `reference` may be null. Both models must share the vocabulary size.

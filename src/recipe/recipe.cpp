@@ -363,6 +363,19 @@ recipe_result run_recipe(const recipe& r, const run_hooks& hooks) {
     recipe_result res;
     progress("load", 0, r.model);
     const model_data input = load_model(r.model, lo);
+    if (r.eval) {
+        // Texts too short for the eval's context fail here, not after the output is written. The
+        // context is the one the eval below uses (the reference's, the input unless another is named).
+        eval::ppl_options po;
+        po.proto = eval::parse_protocol(r.eval->protocol);
+        po.max_units = r.eval->max_units;
+        po.n_ctx = r.eval->ctx;
+        if (po.n_ctx <= 0)
+            po.n_ctx = llama_config::from_model(r.eval->reference.empty() ? input
+                                                                          : load_model(r.eval->reference, lo))
+                           .n_ctx_train;
+        for (const auto& t : r.eval->texts) eval::check_text_fits(input, eval::read_text_file(t), t, po);
+    }
 
     quantize_options qo = to_quantize_options(r);
     qo.on_progress = [&](size_t, size_t, uint64_t done, uint64_t total, const std::string& name) {

@@ -1,15 +1,18 @@
 // Recipe files: parsing and validation (errors name the key and the line), the calibration cache
 // (key sensitivity, hit on rerun, damaged files are misses), and whole runs on stories260K:
 // byte-identical output when run twice, gates pass and fail.
+#include "recipe/recipe.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <utility>
+#include <vector>
 
 #include "lowbit/error.hpp"
 #include "recipe/calib_cache.hpp"
-#include "recipe/recipe.hpp"
 #include "test_util.hpp"
 
 namespace rc = lowbit::recipe;
@@ -245,6 +248,45 @@ TEST(Recipe, RunTwiceGivesByteIdenticalOutputAndGatesDecide) {
     EXPECT_FALSE(c.passed());
     ASSERT_FALSE(c.gate_failures.empty());
     EXPECT_NE(c.gate_failures[0].find("kld"), std::string::npos) << c.gate_failures[0];
+}
+
+// An eval text too short for the eval's context fails before quantizing: no output file (it used to be
+// written, then the eval failed). The same text with a smaller context runs.
+TEST(Recipe, EvalTextTooShortForItsContextFailsBeforeWritingOutput) {
+    const auto model = shared_path("models/stories260K/stories260K-f32.gguf");
+    if (!lowbit::test::file_exists(model)) GTEST_SKIP() << "needs " << model;
+    const auto dir = lowbit::test::temp_dir();
+    const std::string text = dir + "/short.txt";
+    const std::string story =
+        "Once upon a time there was a little girl named Lily. She liked to play outside.\n";
+    lowbit::test::write_file(text, story.data(), story.size());  // ~20 tokens
+    auto body = [&](const std::string& out, int ctx, const std::string& extra) {
+        return "model = \"" + model + "\"\noutput = \"" + out +
+               "\"\nthreads = 2\n[quantize]\ntype = \"q8_0\"\n" + "[eval]\ntexts = [\"" + text + "\"]\n" +
+               (ctx ? "ctx = " + std::to_string(ctx) + "\n" : "") + extra;
+    };
+    for (const auto& [ctx, extra] : std::vector<std::pair<int, std::string>>{
+             {64, ""}, {0, ""}, {0, "reference = \"" + model + "\"\n"}}) {
+        SCOPED_TRACE("ctx " + std::to_string(ctx) + " " + extra);  // 0: the model's context (512)
+        const std::string out = dir + "/too-short.gguf";
+        try {
+            rc::run_recipe(rc::parse_recipe_file(write_recipe(dir, "s.toml", body(out, ctx, extra))));
+            ADD_FAILURE() << "no error";
+        } catch (const lowbit::error& e) {
+            EXPECT_NE(std::string(e.what()).find("short.txt: the text tokenizes to"), std::string::npos)
+                << e.what();
+        }
+        EXPECT_FALSE(std::filesystem::exists(out));
+    }
+    const auto ok =
+        rc::run_recipe(rc::parse_recipe_file(write_recipe(dir, "ok.toml", body(dir + "/ok.gguf", 8, ""))));
+    ASSERT_TRUE(ok.eval.has_value());
+    EXPECT_GE(ok.eval->files[0].n_units, 2);
+    // The documents protocol needs one document of 2 tokens, whatever the context.
+    const auto docs = rc::run_recipe(rc::parse_recipe_file(
+        write_recipe(dir, "d.toml", body(dir + "/d.gguf", 64, "protocol = \"documents\"\n"))));
+    ASSERT_TRUE(docs.eval.has_value());
+    EXPECT_EQ(docs.eval->files[0].n_units, 1);
 }
 
 // The imatrix is collected once: a rerun with another output type finds it in the cache (same model,
