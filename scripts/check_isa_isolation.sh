@@ -7,7 +7,8 @@
 #  2. no function that a tier object defines weak (an inline function or template instance: a COMDAT
 #     copy) is also defined by a portable object: the linker keeps one copy, and where it kept the tier
 #     object's, portable code would run AVX2 instructions on every CPU (e.g. a std::vector member used
-#     in both kinds of file, compiled with -mavx2 in one of them).
+#     in both kinds of file, compiled with -mavx2 in one of them);
+#  3. nor by tier objects of two different tiers (an AVX-512 copy of a helper would run on the AVX2 path).
 # QEMU's user-mode emulator does not help here: its TCG runs AVX2 whatever -cpu model it is given.
 #
 # usage: scripts/check_isa_isolation.sh LIB.a     exit 0 ok, 1 violations (listed), 77 no binutils
@@ -24,7 +25,7 @@ tier=() portable=()
 for o in *.o; do
   if is_tier "$o"; then tier+=("$o"); else portable+=("$o"); fi
 done
-[[ ${#portable[@]} -gt 0 ]] || { echo "$lib: no objects" >&2; exit 1; }
+[[ $((${#portable[@]} + ${#tier[@]})) -gt 0 ]] || { echo "$lib: no objects" >&2; exit 1; }
 bad=0
 # 1. Mnemonics: VEX / EVEX ones all start with 'v' (vmovups, vfmadd..., vcvtph2ps, vpdpbusd); BMI2's are
 # named. (tzcnt / lzcnt are not checked: GCC's `rep bsf` decodes as tzcnt and runs as bsf anywhere.)
@@ -40,11 +41,24 @@ done
 # 2. Weak functions defined on both sides.
 if [[ ${#tier[@]} -gt 0 ]]; then
   nm --defined-only "${tier[@]}" 2>/dev/null | awk '$2 == "W" { print $3 }' | sort -u >tier_weak.txt
-  nm --defined-only "${portable[@]}" 2>/dev/null | awk '$2 == "W" || $2 == "T" { print $3 }' | sort -u >portable_def.txt
+  : >portable_def.txt
+  [[ ${#portable[@]} -eq 0 ]] ||
+    nm --defined-only "${portable[@]}" 2>/dev/null | awk '$2 == "W" || $2 == "T" { print $3 }' | sort -u >portable_def.txt
   both=$(comm -12 tier_weak.txt portable_def.txt)
   if [[ -n $both ]]; then
     echo "functions defined weak in a tier object and also in a portable object (the linker may keep the tier's copy):"
     echo "$both" | c++filt | head -20
+    bad=1
+  fi
+  # 3. The same across tiers: "symbol tier" pairs, symbols with more than one tier.
+  for o in "${tier[@]}"; do
+    t=$(sed -E 's/.*_(avx2|avx512[a-z]*|avxvnni)\.[a-z]+\.o$/\1/' <<<"$o")
+    nm --defined-only "$o" 2>/dev/null | awk -v t="$t" '$2 == "W" { print $3, t }'
+  done | sort -u >tier_pairs.txt
+  across=$(awk '{ n[$1]++ } END { for (s in n) if (n[s] > 1) print s }' tier_pairs.txt)
+  if [[ -n $across ]]; then
+    echo "functions defined weak in tier objects of different tiers (the linker may keep the wrong tier's copy):"
+    echo "$across" | c++filt | head -20
     bad=1
   fi
 fi
