@@ -48,6 +48,7 @@ void setup(CLI::App& app) {
             std::fflush(stdout);
         });
         std::printf("\n");
+        std::fflush(stdout);  // before the stderr line, also when both go to one pipe
         if (!a->quiet)
             std::fprintf(stderr, "prompt %zu tokens (%.1f tokens/s), generated %zu tokens (%.1f tokens/s)\n",
                          r.prompt_tokens.size(), r.prompt_seconds > 0 ? r.prompt_tokens.size() / r.prompt_seconds : 0,
