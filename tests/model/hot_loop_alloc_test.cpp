@@ -151,13 +151,8 @@ TEST(HotLoopAlloc, SamplerAllocatesNothingOnceWarm) {
     std::vector<float> logits(300);
     for (size_t i = 0; i < logits.size(); ++i) logits[i] = static_cast<float>((i * 37) % 101) / 10.0f;
     std::vector<int32_t> history = {1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233};
-    sampler_params p;
-    p.temperature = 0.8f;
-    p.top_k = 40;
-    p.top_p = 0.9f;
-    p.min_p = 0.05f;
-    p.repeat_penalty = 1.1f;
-    p.seed = 3;
+    sampler_params p{
+        .temperature = 0.8f, .top_k = 40, .top_p = 0.9f, .min_p = 0.05f, .repeat_penalty = 1.1f, .seed = 3};
     for (bool full_sort : {false, true}) {  // top-k's partial sort, and the whole vocabulary
         p.top_k = full_sort ? 0 : 40;
         sampler s(p);
