@@ -61,8 +61,13 @@ const cpu_features& host_cpu() {
 }
 
 bool isa_tier_supported(isa_tier t) {
-    const auto& f = host_cpu();
-    const bool avx2 = f.avx2 && f.fma && f.f16c;
+    return isa_tier_supported(t, host_cpu());
+}
+
+bool isa_tier_supported(isa_tier t, const cpu_features& f) {
+    // What the tier files are compiled with (CMakeLists.txt): *_avx2.cpp -mavx2 -mfma -mf16c -mbmi2
+    // (GCC emits BMI2's shlx / shrx / pdep there), the AVX-512 files that plus F/BW/VL/DQ.
+    const bool avx2 = f.avx2 && f.fma && f.f16c && f.bmi2;
     const bool avx512 = avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
     switch (t) {
         case isa_tier::ref:

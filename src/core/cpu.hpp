@@ -27,6 +27,9 @@ isa_tier best_isa_tier();
 isa_tier active_isa_tier();
 // Whether this CPU has every instruction tier t's kernels use.
 bool isa_tier_supported(isa_tier t);
+// The same for a CPU with features f (avx2: AVX2, FMA, F16C and BMI2; avx512: that and AVX-512 F/BW/VL/DQ;
+// the VNNI tiers: theirs on top).
+bool isa_tier_supported(isa_tier t, const cpu_features& f);
 // Forces a tier; throws lowbit::error if the CPU does not support it.
 void set_isa_tier(isa_tier t);
 const char* isa_tier_name(isa_tier t);

@@ -157,4 +157,34 @@ TEST(Cpu, TierParsingAndLimits) {
     EXPECT_FALSE(cpu_summary().empty());
 }
 
+// A tier needs every extension its files are compiled with: the AVX2 files use BMI2 (shlx, pdep), so a
+// CPU (or a VM's masked CPUID) with AVX2, FMA and F16C but not BMI2 must not get the avx2 tier.
+TEST(Cpu, TiersRequireEveryExtensionTheirCodeUses) {
+    cpu_features f;
+    f.sse42 = f.avx = f.avx2 = f.fma = f.f16c = f.bmi2 = true;
+    EXPECT_TRUE(isa_tier_supported(isa_tier::avx2, f));
+    EXPECT_FALSE(isa_tier_supported(isa_tier::avx512, f));
+    for (bool cpu_features::*ext :
+         {&cpu_features::avx2, &cpu_features::fma, &cpu_features::f16c, &cpu_features::bmi2}) {
+        cpu_features g = f;
+        g.*ext = false;
+        EXPECT_FALSE(isa_tier_supported(isa_tier::avx2, g));
+        EXPECT_FALSE(isa_tier_supported(isa_tier::avxvnni, g));
+        EXPECT_TRUE(isa_tier_supported(isa_tier::generic, g));
+    }
+    cpu_features v = f;
+    v.avxvnni = true;
+    EXPECT_TRUE(isa_tier_supported(isa_tier::avxvnni, v));
+    EXPECT_FALSE(isa_tier_supported(isa_tier::avx512vnni, v));
+    cpu_features z = f;
+    z.avx512f = z.avx512bw = z.avx512vl = z.avx512dq = true;
+    EXPECT_TRUE(isa_tier_supported(isa_tier::avx512, z));
+    EXPECT_FALSE(isa_tier_supported(isa_tier::avx512vnni, z));
+    EXPECT_FALSE(isa_tier_supported(isa_tier::avxvnni, z));  // Zen 4: AVX-512 VNNI, no AVX-VNNI
+    z.avx512vnni = true;
+    EXPECT_TRUE(isa_tier_supported(isa_tier::avx512vnni, z));
+    z.bmi2 = false;
+    EXPECT_FALSE(isa_tier_supported(isa_tier::avx512vnni, z));
+}
+
 }  // namespace lowbit

@@ -51,8 +51,7 @@ const std::vector<kquant>& kquants() {
 constexpr int64_t k_qk = lowbit::k_qk_k;
 
 bool host_has_avx2() {
-    const auto& c = lowbit::host_cpu();
-    return c.avx2 && c.fma && c.f16c;
+    return lowbit::isa_tier_supported(lowbit::isa_tier::avx2);
 }
 
 // Random block bytes with finite super-scales: random fp16 d/dmin in +-[2^-14, 4] (sometimes 0 or
