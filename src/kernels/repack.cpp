@@ -517,16 +517,25 @@ template <class Tile, int (*W)(const Tile&, int, int), int Div = 1>
 void gemv_q8_0_act_ref(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
     const auto* x = static_cast<const Tile*>(tiles);
     const auto* q = static_cast<const block_q8_0*>(a);
-    for (int r = 0; r < n_rows; ++r) {
-        float sum = 0;
-        for (int64_t b = 0; b < nb; ++b) {
+    // Block-outer: each tile is read once and the activation scale converted once per block; every
+    // row's sum still takes its blocks in order (the same floats as one row at a time).
+    // The block's codes are decoded for all rows before the products, so the products' vector loads
+    // do not wait on the decode's byte stores (a store-forwarding stall per row).
+    float sum[8] = {};
+    for (int64_t b = 0; b < nb; ++b) {
+        const float da = fp16_to_f32(q[b].d);
+        int8_t w[8][32];
+        for (int r = 0; r < n_rows; ++r)
+#pragma GCC unroll 32  // constant j: the codes' positions and nibble halves resolve at compile time
+            for (int j = 0; j < 32; ++j) w[r][j] = static_cast<int8_t>(W(x[b], r, j));
+        for (int r = 0; r < n_rows; ++r) {
             int sumi = 0;
-            for (int j = 0; j < 32; ++j) sumi += W(x[b], r, j) * q[b].qs[j];
+            for (int j = 0; j < 32; ++j) sumi += w[r][j] * q[b].qs[j];
             const float dw = Div == 1 ? row_scale(x[b].d[r]) : row_scale(x[b].d[r]) * (1.0f / Div);
-            sum += static_cast<float>(sumi) * (dw * fp16_to_f32(q[b].d));
+            sum[r] += static_cast<float>(sumi) * (dw * da);
         }
-        y[r] = sum;
     }
+    for (int r = 0; r < n_rows; ++r) y[r] = sum[r];
 }
 
 inline int q4_0_weight(const tile_q4_0x8& x, int r, int j) { return q4_0_tile_nibble(x, r, j) - 8; }
@@ -824,16 +833,21 @@ template <class Tile, int (*Code)(const Tile&, int, int)>
 void gemv_q8_1_act_ref(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
     const auto* x = static_cast<const Tile*>(tiles);
     const auto* q = static_cast<const block_q8_1*>(a);
-    for (int r = 0; r < n_rows; ++r) {
-        float sum = 0;
-        for (int64_t b = 0; b < nb; ++b) {
+    // Block-outer, as gemv_q8_0_act_ref below: the same floats per row, each tile read once.
+    float sum[8] = {};
+    for (int64_t b = 0; b < nb; ++b) {
+        const float da = fp16_to_f32(q[b].d), sa = fp16_to_f32(q[b].s);
+        uint8_t u[8][32];
+        for (int r = 0; r < n_rows; ++r)
+#pragma GCC unroll 32
+            for (int j = 0; j < 32; ++j) u[r][j] = static_cast<uint8_t>(Code(x[b], r, j));
+        for (int r = 0; r < n_rows; ++r) {
             int sumi = 0;
-            for (int j = 0; j < 32; ++j) sumi += Code(x[b], r, j) * q[b].qs[j];
-            sum += static_cast<float>(sumi) * (fp16_to_f32(x[b].d[r]) * fp16_to_f32(q[b].d)) +
-                   fp16_to_f32(x[b].m[r]) * fp16_to_f32(q[b].s);
+            for (int j = 0; j < 32; ++j) sumi += u[r][j] * q[b].qs[j];
+            sum[r] += static_cast<float>(sumi) * (fp16_to_f32(x[b].d[r]) * da) + fp16_to_f32(x[b].m[r]) * sa;
         }
-        y[r] = sum;
     }
+    for (int r = 0; r < n_rows; ++r) y[r] = sum[r];
 }
 
 inline int q4_1_code(const tile_q4_1x8& x, int r, int j) {
