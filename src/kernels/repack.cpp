@@ -663,22 +663,30 @@ void gemv_q2_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const i
                            int n_rows) {
     const auto* x = static_cast<const tile_q2_kx8*>(tiles);
     const auto* q = static_cast<const block_q8_k*>(a);
-    for (int r = 0; r < n_rows; ++r) {
-        float sum = 0;
-        for (int64_t b = 0; b < nb; ++b) {
+    // Block-outer with every row's codes decoded first, as gemv_scale_min_ref: the same floats per row.
+    float sum[8] = {};
+    for (int64_t b = 0; b < nb; ++b) {
+        uint8_t u[8][256];
+        for (int r = 0; r < n_rows; ++r)
+#pragma GCC unroll 8
+            for (int s = 0; s < 8; ++s)
+#pragma GCC unroll 32
+                for (int l = 0; l < 32; ++l)
+                    u[r][32 * s + l] = static_cast<uint8_t>(q2_k_tile_code(x[b], r, 32 * s + l));
+        for (int r = 0; r < n_rows; ++r) {
             int sumi = 0, summ = 0;
             for (int s = 0; s < 16; ++s) {
                 int si = 0;
-                for (int l = 0; l < 16; ++l) si += q2_k_tile_code(x[b], r, 16 * s + l) * q[b].qs[16 * s + l];
+                for (int l = 0; l < 16; ++l) si += u[r][16 * s + l] * q[b].qs[16 * s + l];
                 const int raw = x[b].sc[s / 2][r][s % 2];
                 sumi += (raw & 15) * si;
                 summ += (raw >> 4) * q[b].bsums[s];
             }
-            sum += q[b].d * fp16_to_f32(x[b].d[r]) * static_cast<float>(sumi) -
-                   q[b].d * fp16_to_f32(x[b].dmin[r]) * static_cast<float>(summ);
+            sum[r] += q[b].d * fp16_to_f32(x[b].d[r]) * static_cast<float>(sumi) -
+                      q[b].d * fp16_to_f32(x[b].dmin[r]) * static_cast<float>(summ);
         }
-        y[r] = sum;
     }
+    for (int r = 0; r < n_rows; ++r) y[r] = sum[r];
 }
 
 // Tile -> gemm_block_q2_kx8, as gemm_pack_q2_k__ref writes from the rows.
@@ -707,19 +715,27 @@ template <class Tile, int (*Code)(const Tile&, int, int), int Off>
 void gemv_signed_scale_ref(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
     const auto* x = static_cast<const Tile*>(tiles);
     const auto* q = static_cast<const block_q8_k*>(a);
-    for (int r = 0; r < n_rows; ++r) {
-        float sum = 0;
-        for (int64_t b = 0; b < nb; ++b) {
+    // Block-outer with every row's weights decoded first, as gemv_scale_min_ref: the same floats per row.
+    float acc[8] = {};
+    for (int64_t b = 0; b < nb; ++b) {
+        int8_t w[8][256];
+        for (int r = 0; r < n_rows; ++r)
+#pragma GCC unroll 8
+            for (int s = 0; s < 8; ++s)
+#pragma GCC unroll 32
+                for (int l = 0; l < 32; ++l)
+                    w[r][32 * s + l] = static_cast<int8_t>(Code(x[b], r, 32 * s + l) - Off);
+        for (int r = 0; r < n_rows; ++r) {
             int sumi = 0;
             for (int s = 0; s < 16; ++s) {
                 int si = 0;
-                for (int l = 0; l < 16; ++l) si += (Code(x[b], r, 16 * s + l) - Off) * q[b].qs[16 * s + l];
+                for (int l = 0; l < 16; ++l) si += w[r][16 * s + l] * q[b].qs[16 * s + l];
                 sumi += x[b].sc[s / 2][r][s % 2] * si;
             }
-            sum += q[b].d * fp16_to_f32(x[b].d[r]) * static_cast<float>(sumi);
+            acc[r] += q[b].d * fp16_to_f32(x[b].d[r]) * static_cast<float>(sumi);
         }
-        y[r] = sum;
     }
+    for (int r = 0; r < n_rows; ++r) y[r] = acc[r];
 }
 
 void gemv_q3_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
@@ -940,21 +956,30 @@ template <class Tile, int (*TileCode)(const Tile&, int, int)>
 void gemv_scale_min_ref(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
     const auto* x = static_cast<const Tile*>(tiles);
     const auto* q = static_cast<const block_q8_k*>(a);
-    for (int r = 0; r < n_rows; ++r) {
-        float sum = 0;
-        for (int64_t b = 0; b < nb; ++b) {
+    // Block-outer with every row's codes decoded before the products, as gemv_q8_0_act_ref: the same
+    // floats per row.
+    float sum[8] = {};
+    for (int64_t b = 0; b < nb; ++b) {
+        uint8_t u[8][256];
+        for (int r = 0; r < n_rows; ++r)
+#pragma GCC unroll 8
+            for (int s = 0; s < 8; ++s)
+#pragma GCC unroll 32
+                for (int l = 0; l < 32; ++l)
+                    u[r][32 * s + l] = static_cast<uint8_t>(TileCode(x[b], r, 32 * s + l));
+        for (int r = 0; r < n_rows; ++r) {
             int sumi = 0, summ = 0;
             for (int s = 0; s < 8; ++s) {
                 int si = 0;
-                for (int l = 0; l < 32; ++l) si += TileCode(x[b], r, 32 * s + l) * q[b].qs[32 * s + l];
+                for (int l = 0; l < 32; ++l) si += u[r][32 * s + l] * q[b].qs[32 * s + l];
                 sumi += k_scale(x[b].s, s, r) * si;
                 summ += k_min(x[b].s, s, r) * (q[b].bsums[2 * s] + q[b].bsums[2 * s + 1]);
             }
-            sum += q[b].d * fp16_to_f32(x[b].d[r]) * static_cast<float>(sumi) -
-                   q[b].d * fp16_to_f32(x[b].dmin[r]) * static_cast<float>(summ);
+            sum[r] += q[b].d * fp16_to_f32(x[b].d[r]) * static_cast<float>(sumi) -
+                      q[b].d * fp16_to_f32(x[b].dmin[r]) * static_cast<float>(summ);
         }
-        y[r] = sum;
     }
+    for (int r = 0; r < n_rows; ++r) y[r] = sum[r];
 }
 
 }  // namespace
