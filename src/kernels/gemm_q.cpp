@@ -53,27 +53,33 @@ template <bool Unsigned, int Offset = 8>
 void gemm_q8x8_ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
                    int n_rows) {
     const auto* w = static_cast<const gemm_block_q8x8*>(pw);
-    for (int t = 0; t < n_tok; ++t) {
-        const block_q8_0* x = act_row<block_q8_0>(a, t0 + t);
-        const float* da = a.d + (t0 + t) * a.n_blocks;
-        const int32_t* s8 = a.s + (t0 + t) * a.n_blocks;
-        for (int r = 0; r < n_rows; ++r) {
-            float acc = 0;
-            for (int64_t b = 0; b < nb; ++b) {
-                int sum = 0;
-                for (int j = 0; j < 32; ++j) {
-                    const int8_t c = w[b].q[j / 4][r][j % 4];
-                    sum += (Unsigned ? static_cast<int>(static_cast<uint8_t>(c)) : c) * x[b].qs[j];
-                }
-                if (Unsigned) {  // weight = code - Offset; s8 holds -8 x the activation sum as two int16 halves
-                    sum += Offset / 8 * (static_cast<int16_t>(s8[b] & 0xFFFF) + static_cast<int16_t>(s8[b] >> 16));
-                }
-                const float scale = w[b].d[r] * da[b];
-                acc = std::fma(static_cast<float>(sum), scale, acc);
+    // Block-outer (n_tok <= 4, n_rows <= 8): each block's codes are gathered into rows once, for all
+    // tokens; every (token, row) still sums its blocks in order, so the floats are those of one
+    // (token, row) at a time.
+    float acc[4][8] = {};
+    for (int64_t b = 0; b < nb; ++b) {
+        int16_t c[8][32];
+        for (int r = 0; r < n_rows; ++r)
+#pragma GCC unroll 32
+            for (int j = 0; j < 32; ++j) {
+                const int8_t v = w[b].q[j / 4][r][j % 4];
+                c[r][j] = static_cast<int16_t>(Unsigned ? static_cast<int>(static_cast<uint8_t>(v)) : v);
             }
-            y[t * ldy + r] = acc;
+        for (int t = 0; t < n_tok; ++t) {
+            const block_q8_0& x = act_row<block_q8_0>(a, t0 + t)[b];
+            const float da = a.d[(t0 + t) * a.n_blocks + b];
+            const int32_t s8 = a.s[(t0 + t) * a.n_blocks + b];
+            for (int r = 0; r < n_rows; ++r) {
+                int sum = 0;
+                for (int j = 0; j < 32; ++j) sum += c[r][j] * x.qs[j];
+                if (Unsigned)  // weight = code - Offset; s8 holds -8 x the activation sum as two int16 halves
+                    sum += Offset / 8 * (static_cast<int16_t>(s8 & 0xFFFF) + static_cast<int16_t>(s8 >> 16));
+                acc[t][r] = std::fma(static_cast<float>(sum), w[b].d[r] * da, acc[t][r]);
+            }
         }
     }
+    for (int t = 0; t < n_tok; ++t)
+        for (int r = 0; r < n_rows; ++r) y[t * ldy + r] = acc[t][r];
 }
 
 // The walk every packer shares: for each of n_blocks blocks of an 8-row group, the packed block
@@ -230,24 +236,30 @@ template <bool Signed>
 void gemm_q8x8m_ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
                     int n_rows) {
     const auto* w = static_cast<const gemm_block_q8x8m*>(pw);
-    for (int t = 0; t < n_tok; ++t) {
-        const block_q8_1* x = act_row<block_q8_1>(a, t0 + t);
-        const float* da = a.d + (t0 + t) * a.n_blocks;
-        const int32_t* sa = a.s + (t0 + t) * a.n_blocks * k_q8_1_sides;
-        for (int r = 0; r < n_rows; ++r) {
-            float acc = 0;
-            for (int64_t b = 0; b < nb; ++b) {
+    // Block-outer as gemm_q8x8_ref: the same floats per (token, row).
+    float acc[4][8] = {};
+    for (int64_t b = 0; b < nb; ++b) {
+        int16_t c[8][32];
+        for (int r = 0; r < n_rows; ++r)
+#pragma GCC unroll 32
+            for (int j = 0; j < 32; ++j) c[r][j] = w[b].q[j / 4][r][j % 4];
+        for (int t = 0; t < n_tok; ++t) {
+            const block_q8_1& x = act_row<block_q8_1>(a, t0 + t)[b];
+            const float da = a.d[(t0 + t) * a.n_blocks + b];
+            const int32_t* sa = a.s + ((t0 + t) * a.n_blocks + b) * k_q8_1_sides;
+            float s;
+            std::memcpy(&s, &sa[0], 4);
+            for (int r = 0; r < n_rows; ++r) {
                 int sum = 0;
-                for (int j = 0; j < 32; ++j) sum += w[b].q[j / 4][r][j % 4] * x[b].qs[j];
-                if constexpr (Signed) sum += 128 * sa[k_q8_1_sides * b + 1];
-                float s;
-                std::memcpy(&s, &sa[k_q8_1_sides * b], 4);
-                acc = std::fma(static_cast<float>(sum), w[b].d[r] * da[b], acc);
-                acc = std::fma(w[b].m[r], s, acc);
+                for (int j = 0; j < 32; ++j) sum += c[r][j] * x.qs[j];
+                if constexpr (Signed) sum += 128 * sa[1];
+                acc[t][r] = std::fma(static_cast<float>(sum), w[b].d[r] * da, acc[t][r]);
+                acc[t][r] = std::fma(w[b].m[r], s, acc[t][r]);
             }
-            y[t * ldy + r] = acc;
         }
     }
+    for (int t = 0; t < n_tok; ++t)
+        for (int r = 0; r < n_rows; ++r) y[t * ldy + r] = acc[t][r];
 }
 }  // namespace
 
