@@ -275,31 +275,38 @@ void gemm_q8_1s_q8_1_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int
 void gemm_q4_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows) {
     const auto* w = static_cast<const gemm_block_q4_kx8*>(pw);
-    for (int t = 0; t < n_tok; ++t) {
-        const block_q8_k* x = act_row<block_q8_k>(a, t0 + t);
-        const float* da = a.d + (t0 + t) * a.n_blocks;
-        const int32_t* bs = a.s + (t0 + t) * a.n_blocks * k_q8_k_sides;
-        for (int r = 0; r < n_rows; ++r) {
-            float acc = 0;
-            for (int64_t b = 0; b < nb; ++b) {
+    // Block-outer as gemm_q8x8_ref: the same floats per (token, row).
+    float acc[4][8] = {};
+    for (int64_t b = 0; b < nb; ++b) {
+        int16_t c[8][256];
+        for (int r = 0; r < n_rows; ++r)
+            for (int g = 0; g < 64; ++g)
+#pragma GCC unroll 4
+                for (int i = 0; i < 4; ++i) c[r][4 * g + i] = w[b].q[g][r][i];
+        for (int t = 0; t < n_tok; ++t) {
+            const block_q8_k& x = act_row<block_q8_k>(a, t0 + t)[b];
+            const float da = a.d[(t0 + t) * a.n_blocks + b];
+            const int32_t* bs = a.s + ((t0 + t) * a.n_blocks + b) * k_q8_k_sides;
+            for (int r = 0; r < n_rows; ++r) {
                 int sumi = 0;
                 for (int s = 0; s < 8; ++s) {
                     int sub = 0;
-                    for (int j = 32 * s; j < 32 * s + 32; ++j) sub += w[b].q[j / 4][r][j % 4] * x[b].qs[j];
+                    for (int j = 32 * s; j < 32 * s + 32; ++j) sub += c[r][j] * x.qs[j];
                     sumi += w[b].sc[s][2 * r] * sub;
                 }
                 int summ = 0;
                 for (int p = 0; p < 4; ++p) {
-                    const int32_t pair = bs[b * k_q8_k_sides + p];
+                    const int32_t pair = bs[p];
                     const int lo = static_cast<int16_t>(pair & 0xFFFF), hi = static_cast<int16_t>(pair >> 16);
                     summ += w[b].mn[p][2 * r] * lo + w[b].mn[p][2 * r + 1] * hi;
                 }
-                const float m = (da[b] * w[b].dmin[r]) * static_cast<float>(summ);
-                acc = acc + std::fma(da[b] * w[b].d[r], static_cast<float>(sumi), -m);
+                const float m = (da * w[b].dmin[r]) * static_cast<float>(summ);
+                acc[t][r] = acc[t][r] + std::fma(da * w[b].d[r], static_cast<float>(sumi), -m);
             }
-            y[t * ldy + r] = acc;
         }
     }
+    for (int t = 0; t < n_tok; ++t)
+        for (int r = 0; r < n_rows; ++r) y[t * ldy + r] = acc[t][r];
 }
 
 void gemm_pack_q6_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
