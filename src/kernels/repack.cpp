@@ -653,6 +653,18 @@ void gemv_q8_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const i
     gemv_q8_0_act_ref<tile_q8_0x8, q8_0_weight>(nb, tiles, a, y, n_rows);
 }
 
+// The codes of a 256-column tile block's rows (K-quant tiles), minus Off, decoded before the products
+// (as gemv_q8_0_act_ref does for 32 columns): the sub-block and column loops unrolled, so each code's
+// position and shift are constants.
+template <class T, class Tile, int (*Code)(const Tile&, int, int), int Off = 0>
+inline void decode_k_tile(const Tile& x, int n_rows, T (&u)[8][256]) {
+    for (int r = 0; r < n_rows; ++r)
+#pragma GCC unroll 8
+        for (int s = 0; s < 8; ++s)
+#pragma GCC unroll 32
+            for (int l = 0; l < 32; ++l) u[r][32 * s + l] = static_cast<T>(Code(x, r, 32 * s + l) - Off);
+}
+
 // Q2_K tile: code of (row r, column i) and the raw scale byte of sub-block s, as dot_q2_k_q8_k__ref.
 inline int q2_k_tile_code(const tile_q2_kx8& x, int r, int i) {
     const int h = i / 128, g = (i % 128) / 32, l = i % 32;
@@ -667,12 +679,7 @@ void gemv_q2_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const i
     float sum[8] = {};
     for (int64_t b = 0; b < nb; ++b) {
         uint8_t u[8][256];
-        for (int r = 0; r < n_rows; ++r)
-#pragma GCC unroll 8
-            for (int s = 0; s < 8; ++s)
-#pragma GCC unroll 32
-                for (int l = 0; l < 32; ++l)
-                    u[r][32 * s + l] = static_cast<uint8_t>(q2_k_tile_code(x[b], r, 32 * s + l));
+        decode_k_tile<uint8_t, tile_q2_kx8, q2_k_tile_code>(x[b], n_rows, u);
         for (int r = 0; r < n_rows; ++r) {
             int sumi = 0, summ = 0;
             for (int s = 0; s < 16; ++s) {
@@ -719,12 +726,7 @@ void gemv_signed_scale_ref(int64_t nb, const void* tiles, const void* a, float* 
     float acc[8] = {};
     for (int64_t b = 0; b < nb; ++b) {
         int8_t w[8][256];
-        for (int r = 0; r < n_rows; ++r)
-#pragma GCC unroll 8
-            for (int s = 0; s < 8; ++s)
-#pragma GCC unroll 32
-                for (int l = 0; l < 32; ++l)
-                    w[r][32 * s + l] = static_cast<int8_t>(Code(x[b], r, 32 * s + l) - Off);
+        decode_k_tile<int8_t, Tile, Code, Off>(x[b], n_rows, w);
         for (int r = 0; r < n_rows; ++r) {
             int sumi = 0;
             for (int s = 0; s < 16; ++s) {
@@ -961,12 +963,7 @@ void gemv_scale_min_ref(int64_t nb, const void* tiles, const void* a, float* y, 
     float sum[8] = {};
     for (int64_t b = 0; b < nb; ++b) {
         uint8_t u[8][256];
-        for (int r = 0; r < n_rows; ++r)
-#pragma GCC unroll 8
-            for (int s = 0; s < 8; ++s)
-#pragma GCC unroll 32
-                for (int l = 0; l < 32; ++l)
-                    u[r][32 * s + l] = static_cast<uint8_t>(TileCode(x[b], r, 32 * s + l));
+        decode_k_tile<uint8_t, Tile, TileCode>(x[b], n_rows, u);
         for (int r = 0; r < n_rows; ++r) {
             int sumi = 0, summ = 0;
             for (int s = 0; s < 8; ++s) {
