@@ -272,6 +272,18 @@ void gemm_q8_1s_q8_1_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int
     gemm_q8x8m_ref<true>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
 }
 
+namespace {
+// A 256-column packed block's codes (q[group][row][i], as every K-quant block packs them) gathered into
+// rows, once per block for all tokens (the block-outer reference GEMMs below).
+template <class Block>
+void gather_rows_256(const Block& w, int n_rows, int16_t (&c)[8][256]) {
+    for (int r = 0; r < n_rows; ++r)
+        for (int g = 0; g < 64; ++g)
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; ++i) c[r][4 * g + i] = w.q[g][r][i];
+}
+}  // namespace
+
 void gemm_q4_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows) {
     const auto* w = static_cast<const gemm_block_q4_kx8*>(pw);
@@ -279,10 +291,7 @@ void gemm_q4_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
     float acc[4][8] = {};
     for (int64_t b = 0; b < nb; ++b) {
         int16_t c[8][256];
-        for (int r = 0; r < n_rows; ++r)
-            for (int g = 0; g < 64; ++g)
-#pragma GCC unroll 4
-                for (int i = 0; i < 4; ++i) c[r][4 * g + i] = w[b].q[g][r][i];
+        gather_rows_256(w[b], n_rows, c);
         for (int t = 0; t < n_tok; ++t) {
             const block_q8_k& x = act_row<block_q8_k>(a, t0 + t)[b];
             const float da = a.d[(t0 + t) * a.n_blocks + b];
@@ -329,37 +338,41 @@ void gemm_pack_q6_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_
 void gemm_q6_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows) {
     const auto* w = static_cast<const gemm_block_q6_kx8*>(pw);
-    for (int t = 0; t < n_tok; ++t) {
-        const block_q8_k* x = act_row<block_q8_k>(a, t0 + t);
-        const float* da = a.d + (t0 + t) * a.n_blocks;
-        const int32_t* cs = a.s + (t0 + t) * a.n_blocks * k_q8_k_sides;
-        for (int r = 0; r < n_rows; ++r) {
-            float acc = 0;
-            for (int64_t b = 0; b < nb; ++b) {
+    // Block-outer as gemm_q8x8_ref: the same floats per (token, row).
+    float acc[4][8] = {};
+    for (int64_t b = 0; b < nb; ++b) {
+        int16_t c[8][256];
+        gather_rows_256(w[b], n_rows, c);
+        for (int t = 0; t < n_tok; ++t) {
+            const block_q8_k& x = act_row<block_q8_k>(a, t0 + t)[b];
+            const float da = a.d[(t0 + t) * a.n_blocks + b];
+            const int32_t* cs = a.s + ((t0 + t) * a.n_blocks + b) * k_q8_k_sides;
+            for (int r = 0; r < n_rows; ++r) {
                 int sumi = 0;
                 for (int s = 0; s < 16; ++s) {
                     // sum (q - 32) a over the sub-block: the -32 x sum(a) comes from the side value.
-                    const int32_t corr = cs[b * k_q8_k_sides + 4 + s];
+                    const int32_t corr = cs[4 + s];
                     int sub = static_cast<int16_t>(corr & 0xFFFF) + static_cast<int16_t>(corr >> 16);
-                    for (int j = 16 * s; j < 16 * s + 16; ++j) sub += w[b].q[j / 4][r][j % 4] * x[b].qs[j];
+                    for (int j = 16 * s; j < 16 * s + 16; ++j) sub += c[r][j] * x.qs[j];
                     sumi += w[b].sc[s][2 * r] * sub;
                 }
-                acc = std::fma(da[b] * w[b].d[r], static_cast<float>(sumi), acc);
+                acc[t][r] = std::fma(da * w[b].d[r], static_cast<float>(sumi), acc[t][r]);
             }
-            y[t * ldy + r] = acc;
         }
     }
+    for (int t = 0; t < n_tok; ++t)
+        for (int r = 0; r < n_rows; ++r) y[t * ldy + r] = acc[t][r];
 }
 
-// sum over the 16 sub-blocks s of sc[s] * sum_j code_j a_j (row r of a packed Q3_K / Q2_K block;
-// codes as stored, offsets and mins applied by the caller).
+// sum over the 16 sub-blocks s of sc[s] * sum_j code_j a_j (row r of a packed Q3_K / Q2_K block, its codes
+// c gathered by gather_rows_256; codes as stored, offsets and mins applied by the caller).
 namespace {
 template <class Block>
-int scaled_subblock_sums(const Block& w, const block_q8_k& x, int r) {
+int scaled_subblock_sums(const Block& w, const int16_t (&c)[256], const block_q8_k& x, int r) {
     int sumi = 0;
     for (int s = 0; s < 16; ++s) {
         int sub = 0;
-        for (int j = 16 * s; j < 16 * s + 16; ++j) sub += w.q[j / 4][r][j % 4] * x.qs[j];
+        for (int j = 16 * s; j < 16 * s + 16; ++j) sub += c[j] * x.qs[j];
         sumi += w.sc[s][2 * r] * sub;
     }
     return sumi;
@@ -369,20 +382,24 @@ int scaled_subblock_sums(const Block& w, const block_q8_k& x, int r) {
 void gemm_q3_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows) {
     const auto* w = static_cast<const gemm_block_q3_kx8*>(pw);
-    for (int t = 0; t < n_tok; ++t) {
-        const block_q8_k* x = act_row<block_q8_k>(a, t0 + t);
-        const float* da = a.d + (t0 + t) * a.n_blocks;
-        for (int r = 0; r < n_rows; ++r) {
-            float acc = 0;
-            for (int64_t b = 0; b < nb; ++b) {
-                const int sumi = scaled_subblock_sums(w[b], x[b], r);
+    // Block-outer as gemm_q8x8_ref: the same floats per (token, row).
+    float acc[4][8] = {};
+    for (int64_t b = 0; b < nb; ++b) {
+        int16_t c[8][256];
+        gather_rows_256(w[b], n_rows, c);
+        for (int t = 0; t < n_tok; ++t) {
+            const block_q8_k& x = act_row<block_q8_k>(a, t0 + t)[b];
+            const float da = a.d[(t0 + t) * a.n_blocks + b];
+            for (int r = 0; r < n_rows; ++r) {
+                const int sumi = scaled_subblock_sums(w[b], c[r], x, r);
                 int corr = 0;  // sum_s sc[s] bs16[s]: the -4 offset of every code
-                for (int s = 0; s < 16; ++s) corr += w[b].sp[s / 2][2 * r + s % 2] * x[b].bsums[s];
-                acc = std::fma(da[b] * w[b].d[r], static_cast<float>(sumi - 4 * corr), acc);
+                for (int s = 0; s < 16; ++s) corr += w[b].sp[s / 2][2 * r + s % 2] * x.bsums[s];
+                acc[t][r] = std::fma(da * w[b].d[r], static_cast<float>(sumi - 4 * corr), acc[t][r]);
             }
-            y[t * ldy + r] = acc;
         }
     }
+    for (int t = 0; t < n_tok; ++t)
+        for (int r = 0; r < n_rows; ++r) y[t * ldy + r] = acc[t][r];
 }
 
 void gemm_q5_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
@@ -441,21 +458,25 @@ void gemm_pack_q2_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_
 void gemm_q2_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows) {
     const auto* w = static_cast<const gemm_block_q2_kx8*>(pw);
-    for (int t = 0; t < n_tok; ++t) {
-        const block_q8_k* x = act_row<block_q8_k>(a, t0 + t);
-        const float* da = a.d + (t0 + t) * a.n_blocks;
-        for (int r = 0; r < n_rows; ++r) {
-            float acc = 0;
-            for (int64_t b = 0; b < nb; ++b) {
-                const int sumi = scaled_subblock_sums(w[b], x[b], r);
+    // Block-outer as gemm_q8x8_ref: the same floats per (token, row).
+    float acc[4][8] = {};
+    for (int64_t b = 0; b < nb; ++b) {
+        int16_t c[8][256];
+        gather_rows_256(w[b], n_rows, c);
+        for (int t = 0; t < n_tok; ++t) {
+            const block_q8_k& x = act_row<block_q8_k>(a, t0 + t)[b];
+            const float da = a.d[(t0 + t) * a.n_blocks + b];
+            for (int r = 0; r < n_rows; ++r) {
+                const int sumi = scaled_subblock_sums(w[b], c[r], x, r);
                 int summ = 0;
-                for (int s = 0; s < 16; ++s) summ += w[b].mn[s / 2][2 * r + s % 2] * x[b].bsums[s];
-                const float m = (da[b] * w[b].dmin[r]) * static_cast<float>(summ);
-                acc = acc + std::fma(da[b] * w[b].d[r], static_cast<float>(sumi), -m);
+                for (int s = 0; s < 16; ++s) summ += w[b].mn[s / 2][2 * r + s % 2] * x.bsums[s];
+                const float m = (da * w[b].dmin[r]) * static_cast<float>(summ);
+                acc[t][r] = acc[t][r] + std::fma(da * w[b].d[r], static_cast<float>(sumi), -m);
             }
-            y[t * ldy + r] = acc;
         }
     }
+    for (int t = 0; t < n_tok; ++t)
+        for (int r = 0; r < n_rows; ++r) y[t * ldy + r] = acc[t][r];
 }
 
 namespace {
