@@ -48,38 +48,66 @@ inline const Block* act_row(const gemm_act& a, int64_t t) {
     return reinterpret_cast<const Block*>(a.q + static_cast<size_t>(t) * a.row_bytes);
 }
 
-// Shared by the Q4_0 and Q8_0 __ref kernels: the codes are read as unsigned (Q4_0) or signed (Q8_0).
-template <bool Unsigned, int Offset = 8>
-void gemm_q8x8_ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
-                   int n_rows) {
-    const auto* w = static_cast<const gemm_block_q8x8*>(pw);
-    // Block-outer (n_tok <= 4, n_rows <= 8): each block's codes are gathered into rows once, for all
-    // tokens; every (token, row) still sums its blocks in order, so the floats are those of one
-    // (token, row) at a time.
+// The block-outer walk of the reference GEMMs (n_tok <= 4, n_rows <= 8): for each block, gather(block,
+// codes) puts its codes into rows once for all tokens; then for each token and row
+// acc = row(block, codes[r], x, d_a, side, r, acc), with x the token's activation block, d_a its scale
+// and side its Sides side values for the block. Every (token, row) sums its blocks in order, so the
+// floats are those of one (token, row) at a time.
+template <class Act, int Cols, int Sides, class Block, class Gather, class Row>
+void ref_gemm_walk(int64_t nb, const Block* w, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                   int64_t ldy, int n_rows, Gather&& gather, Row&& row) {
     float acc[4][8] = {};
     for (int64_t b = 0; b < nb; ++b) {
-        int16_t c[8][32];
-        for (int r = 0; r < n_rows; ++r)
-#pragma GCC unroll 32
-            for (int j = 0; j < 32; ++j) {
-                const int8_t v = w[b].q[j / 4][r][j % 4];
-                c[r][j] = static_cast<int16_t>(Unsigned ? static_cast<int>(static_cast<uint8_t>(v)) : v);
-            }
+        int16_t c[8][Cols];
+        gather(w[b], c);
         for (int t = 0; t < n_tok; ++t) {
-            const block_q8_0& x = act_row<block_q8_0>(a, t0 + t)[b];
-            const float da = a.d[(t0 + t) * a.n_blocks + b];
-            const int32_t s8 = a.s[(t0 + t) * a.n_blocks + b];
-            for (int r = 0; r < n_rows; ++r) {
-                int sum = 0;
-                for (int j = 0; j < 32; ++j) sum += c[r][j] * x.qs[j];
-                if (Unsigned)  // weight = code - Offset; s8 holds -8 x the activation sum as two int16 halves
-                    sum += Offset / 8 * (static_cast<int16_t>(s8 & 0xFFFF) + static_cast<int16_t>(s8 >> 16));
-                acc[t][r] = std::fma(static_cast<float>(sum), w[b].d[r] * da, acc[t][r]);
-            }
+            const Act& x = act_row<Act>(a, t0 + t)[b];
+            const int64_t i = (t0 + t) * a.n_blocks + b;
+            const int32_t* side = a.s + i * Sides;
+            for (int r = 0; r < n_rows; ++r) acc[t][r] = row(w[b], c[r], x, a.d[i], side, r, acc[t][r]);
         }
     }
     for (int t = 0; t < n_tok; ++t)
         for (int r = 0; r < n_rows; ++r) y[t * ldy + r] = acc[t][r];
+}
+
+// A 32-column packed block's codes (q[group][row][i]) gathered into rows, as int (Unsigned: as uint8).
+template <bool Unsigned = false, class Block>
+void gather_rows_32(const Block& w, int n_rows, int16_t (&c)[8][32]) {
+    for (int r = 0; r < n_rows; ++r)
+#pragma GCC unroll 32
+        for (int j = 0; j < 32; ++j) {
+            const auto v = w.q[j / 4][r][j % 4];
+            c[r][j] = static_cast<int16_t>(Unsigned ? static_cast<int>(static_cast<uint8_t>(v)) : v);
+        }
+}
+
+// A 256-column packed block's codes (q[group][row][i], as every K-quant block packs them) gathered into
+// rows.
+template <class Block>
+void gather_rows_256(const Block& w, int n_rows, int16_t (&c)[8][256]) {
+    for (int r = 0; r < n_rows; ++r)
+        for (int g = 0; g < 64; ++g)
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; ++i) c[r][4 * g + i] = w.q[g][r][i];
+}
+
+// Shared by the Q4_0 and Q8_0 __ref kernels: the codes are read as unsigned (Q4_0) or signed (Q8_0).
+template <bool Unsigned, int Offset = 8>
+void gemm_q8x8_ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
+                   int64_t ldy, int n_rows) {
+    ref_gemm_walk<block_q8_0, 32, 1>(
+        nb, static_cast<const gemm_block_q8x8*>(pw), a, t0, n_tok, y, ldy, n_rows,
+        [&](const gemm_block_q8x8& w, int16_t(&c)[8][32]) { gather_rows_32<Unsigned>(w, n_rows, c); },
+        [](const gemm_block_q8x8& w, const int16_t(&c)[32], const block_q8_0& x, float da, const int32_t* s8,
+           int r, float acc) {
+            int sum = 0;
+            for (int j = 0; j < 32; ++j) sum += c[j] * x.qs[j];
+            if (Unsigned)  // weight = code - Offset; s8 holds -8 x the activation sum as two int16 halves
+                sum +=
+                    Offset / 8 * (static_cast<int16_t>(s8[0] & 0xFFFF) + static_cast<int16_t>(s8[0] >> 16));
+            return std::fma(static_cast<float>(sum), w.d[r] * da, acc);
+        });
 }
 
 // The walk every packer shares: for each of n_blocks blocks of an 8-row group, the packed block
@@ -235,31 +263,19 @@ namespace {
 template <bool Signed>
 void gemm_q8x8m_ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
                     int n_rows) {
-    const auto* w = static_cast<const gemm_block_q8x8m*>(pw);
-    // Block-outer as gemm_q8x8_ref: the same floats per (token, row).
-    float acc[4][8] = {};
-    for (int64_t b = 0; b < nb; ++b) {
-        int16_t c[8][32];
-        for (int r = 0; r < n_rows; ++r)
-#pragma GCC unroll 32
-            for (int j = 0; j < 32; ++j) c[r][j] = w[b].q[j / 4][r][j % 4];
-        for (int t = 0; t < n_tok; ++t) {
-            const block_q8_1& x = act_row<block_q8_1>(a, t0 + t)[b];
-            const float da = a.d[(t0 + t) * a.n_blocks + b];
-            const int32_t* sa = a.s + ((t0 + t) * a.n_blocks + b) * k_q8_1_sides;
+    ref_gemm_walk<block_q8_1, 32, k_q8_1_sides>(
+        nb, static_cast<const gemm_block_q8x8m*>(pw), a, t0, n_tok, y, ldy, n_rows,
+        [&](const gemm_block_q8x8m& w, int16_t(&c)[8][32]) { gather_rows_32(w, n_rows, c); },
+        [](const gemm_block_q8x8m& w, const int16_t(&c)[32], const block_q8_1& x, float da, const int32_t* sa,
+           int r, float acc) {
+            int sum = 0;
+            for (int j = 0; j < 32; ++j) sum += c[j] * x.qs[j];
+            if constexpr (Signed) sum += 128 * sa[1];
             float s;
             std::memcpy(&s, &sa[0], 4);
-            for (int r = 0; r < n_rows; ++r) {
-                int sum = 0;
-                for (int j = 0; j < 32; ++j) sum += c[r][j] * x.qs[j];
-                if constexpr (Signed) sum += 128 * sa[1];
-                acc[t][r] = std::fma(static_cast<float>(sum), w[b].d[r] * da, acc[t][r]);
-                acc[t][r] = std::fma(w[b].m[r], s, acc[t][r]);
-            }
-        }
-    }
-    for (int t = 0; t < n_tok; ++t)
-        for (int r = 0; r < n_rows; ++r) y[t * ldy + r] = acc[t][r];
+            acc = std::fma(static_cast<float>(sum), w.d[r] * da, acc);
+            return std::fma(w.m[r], s, acc);
+        });
 }
 }  // namespace
 
@@ -272,50 +288,28 @@ void gemm_q8_1s_q8_1_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int
     gemm_q8x8m_ref<true>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
 }
 
-namespace {
-// A 256-column packed block's codes (q[group][row][i], as every K-quant block packs them) gathered into
-// rows, once per block for all tokens (the block-outer reference GEMMs below).
-template <class Block>
-void gather_rows_256(const Block& w, int n_rows, int16_t (&c)[8][256]) {
-    for (int r = 0; r < n_rows; ++r)
-        for (int g = 0; g < 64; ++g)
-#pragma GCC unroll 4
-            for (int i = 0; i < 4; ++i) c[r][4 * g + i] = w.q[g][r][i];
-}
-}  // namespace
-
 void gemm_q4_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows) {
-    const auto* w = static_cast<const gemm_block_q4_kx8*>(pw);
-    // Block-outer as gemm_q8x8_ref: the same floats per (token, row).
-    float acc[4][8] = {};
-    for (int64_t b = 0; b < nb; ++b) {
-        int16_t c[8][256];
-        gather_rows_256(w[b], n_rows, c);
-        for (int t = 0; t < n_tok; ++t) {
-            const block_q8_k& x = act_row<block_q8_k>(a, t0 + t)[b];
-            const float da = a.d[(t0 + t) * a.n_blocks + b];
-            const int32_t* bs = a.s + ((t0 + t) * a.n_blocks + b) * k_q8_k_sides;
-            for (int r = 0; r < n_rows; ++r) {
-                int sumi = 0;
-                for (int s = 0; s < 8; ++s) {
-                    int sub = 0;
-                    for (int j = 32 * s; j < 32 * s + 32; ++j) sub += c[r][j] * x.qs[j];
-                    sumi += w[b].sc[s][2 * r] * sub;
-                }
-                int summ = 0;
-                for (int p = 0; p < 4; ++p) {
-                    const int32_t pair = bs[p];
-                    const int lo = static_cast<int16_t>(pair & 0xFFFF), hi = static_cast<int16_t>(pair >> 16);
-                    summ += w[b].mn[p][2 * r] * lo + w[b].mn[p][2 * r + 1] * hi;
-                }
-                const float m = (da * w[b].dmin[r]) * static_cast<float>(summ);
-                acc[t][r] = acc[t][r] + std::fma(da * w[b].d[r], static_cast<float>(sumi), -m);
+    ref_gemm_walk<block_q8_k, 256, k_q8_k_sides>(
+        nb, static_cast<const gemm_block_q4_kx8*>(pw), a, t0, n_tok, y, ldy, n_rows,
+        [&](const gemm_block_q4_kx8& w, int16_t(&c)[8][256]) { gather_rows_256(w, n_rows, c); },
+        [](const gemm_block_q4_kx8& w, const int16_t(&c)[256], const block_q8_k& x, float da,
+           const int32_t* bs, int r, float acc) {
+            int sumi = 0;
+            for (int s = 0; s < 8; ++s) {
+                int sub = 0;
+                for (int j = 32 * s; j < 32 * s + 32; ++j) sub += c[j] * x.qs[j];
+                sumi += w.sc[s][2 * r] * sub;
             }
-        }
-    }
-    for (int t = 0; t < n_tok; ++t)
-        for (int r = 0; r < n_rows; ++r) y[t * ldy + r] = acc[t][r];
+            int summ = 0;
+            for (int p = 0; p < 4; ++p) {
+                const int32_t pair = bs[p];
+                const int lo = static_cast<int16_t>(pair & 0xFFFF), hi = static_cast<int16_t>(pair >> 16);
+                summ += w.mn[p][2 * r] * lo + w.mn[p][2 * r + 1] * hi;
+            }
+            const float m = (da * w.dmin[r]) * static_cast<float>(summ);
+            return acc + std::fma(da * w.d[r], static_cast<float>(sumi), -m);
+        });
 }
 
 void gemm_pack_q6_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
@@ -337,31 +331,21 @@ void gemm_pack_q6_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_
 
 void gemm_q6_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows) {
-    const auto* w = static_cast<const gemm_block_q6_kx8*>(pw);
-    // Block-outer as gemm_q8x8_ref: the same floats per (token, row).
-    float acc[4][8] = {};
-    for (int64_t b = 0; b < nb; ++b) {
-        int16_t c[8][256];
-        gather_rows_256(w[b], n_rows, c);
-        for (int t = 0; t < n_tok; ++t) {
-            const block_q8_k& x = act_row<block_q8_k>(a, t0 + t)[b];
-            const float da = a.d[(t0 + t) * a.n_blocks + b];
-            const int32_t* cs = a.s + ((t0 + t) * a.n_blocks + b) * k_q8_k_sides;
-            for (int r = 0; r < n_rows; ++r) {
-                int sumi = 0;
-                for (int s = 0; s < 16; ++s) {
-                    // sum (q - 32) a over the sub-block: the -32 x sum(a) comes from the side value.
-                    const int32_t corr = cs[4 + s];
-                    int sub = static_cast<int16_t>(corr & 0xFFFF) + static_cast<int16_t>(corr >> 16);
-                    for (int j = 16 * s; j < 16 * s + 16; ++j) sub += c[r][j] * x.qs[j];
-                    sumi += w[b].sc[s][2 * r] * sub;
-                }
-                acc[t][r] = std::fma(da * w[b].d[r], static_cast<float>(sumi), acc[t][r]);
+    ref_gemm_walk<block_q8_k, 256, k_q8_k_sides>(
+        nb, static_cast<const gemm_block_q6_kx8*>(pw), a, t0, n_tok, y, ldy, n_rows,
+        [&](const gemm_block_q6_kx8& w, int16_t(&c)[8][256]) { gather_rows_256(w, n_rows, c); },
+        [](const gemm_block_q6_kx8& w, const int16_t(&c)[256], const block_q8_k& x, float da,
+           const int32_t* cs, int r, float acc) {
+            int sumi = 0;
+            for (int s = 0; s < 16; ++s) {
+                // sum (q - 32) a over the sub-block: the -32 x sum(a) comes from the side value.
+                const int32_t corr = cs[4 + s];
+                int sub = static_cast<int16_t>(corr & 0xFFFF) + static_cast<int16_t>(corr >> 16);
+                for (int j = 16 * s; j < 16 * s + 16; ++j) sub += c[j] * x.qs[j];
+                sumi += w.sc[s][2 * r] * sub;
             }
-        }
-    }
-    for (int t = 0; t < n_tok; ++t)
-        for (int r = 0; r < n_rows; ++r) y[t * ldy + r] = acc[t][r];
+            return std::fma(da * w.d[r], static_cast<float>(sumi), acc);
+        });
 }
 
 // sum over the 16 sub-blocks s of sc[s] * sum_j code_j a_j (row r of a packed Q3_K / Q2_K block, its codes
@@ -381,25 +365,16 @@ int scaled_subblock_sums(const Block& w, const int16_t (&c)[256], const block_q8
 
 void gemm_q3_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows) {
-    const auto* w = static_cast<const gemm_block_q3_kx8*>(pw);
-    // Block-outer as gemm_q8x8_ref: the same floats per (token, row).
-    float acc[4][8] = {};
-    for (int64_t b = 0; b < nb; ++b) {
-        int16_t c[8][256];
-        gather_rows_256(w[b], n_rows, c);
-        for (int t = 0; t < n_tok; ++t) {
-            const block_q8_k& x = act_row<block_q8_k>(a, t0 + t)[b];
-            const float da = a.d[(t0 + t) * a.n_blocks + b];
-            for (int r = 0; r < n_rows; ++r) {
-                const int sumi = scaled_subblock_sums(w[b], c[r], x, r);
-                int corr = 0;  // sum_s sc[s] bs16[s]: the -4 offset of every code
-                for (int s = 0; s < 16; ++s) corr += w[b].sp[s / 2][2 * r + s % 2] * x.bsums[s];
-                acc[t][r] = std::fma(da * w[b].d[r], static_cast<float>(sumi - 4 * corr), acc[t][r]);
-            }
-        }
-    }
-    for (int t = 0; t < n_tok; ++t)
-        for (int r = 0; r < n_rows; ++r) y[t * ldy + r] = acc[t][r];
+    ref_gemm_walk<block_q8_k, 256, k_q8_k_sides>(
+        nb, static_cast<const gemm_block_q3_kx8*>(pw), a, t0, n_tok, y, ldy, n_rows,
+        [&](const gemm_block_q3_kx8& w, int16_t(&c)[8][256]) { gather_rows_256(w, n_rows, c); },
+        [](const gemm_block_q3_kx8& w, const int16_t(&c)[256], const block_q8_k& x, float da, const int32_t*,
+           int r, float acc) {
+            const int sumi = scaled_subblock_sums(w, c, x, r);
+            int corr = 0;  // sum_s sc[s] bs16[s]: the -4 offset of every code
+            for (int s = 0; s < 16; ++s) corr += w.sp[s / 2][2 * r + s % 2] * x.bsums[s];
+            return std::fma(da * w.d[r], static_cast<float>(sumi - 4 * corr), acc);
+        });
 }
 
 void gemm_q5_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
@@ -457,26 +432,17 @@ void gemm_pack_q2_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_
 
 void gemm_q2_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows) {
-    const auto* w = static_cast<const gemm_block_q2_kx8*>(pw);
-    // Block-outer as gemm_q8x8_ref: the same floats per (token, row).
-    float acc[4][8] = {};
-    for (int64_t b = 0; b < nb; ++b) {
-        int16_t c[8][256];
-        gather_rows_256(w[b], n_rows, c);
-        for (int t = 0; t < n_tok; ++t) {
-            const block_q8_k& x = act_row<block_q8_k>(a, t0 + t)[b];
-            const float da = a.d[(t0 + t) * a.n_blocks + b];
-            for (int r = 0; r < n_rows; ++r) {
-                const int sumi = scaled_subblock_sums(w[b], c[r], x, r);
-                int summ = 0;
-                for (int s = 0; s < 16; ++s) summ += w[b].mn[s / 2][2 * r + s % 2] * x.bsums[s];
-                const float m = (da * w[b].dmin[r]) * static_cast<float>(summ);
-                acc[t][r] = acc[t][r] + std::fma(da * w[b].d[r], static_cast<float>(sumi), -m);
-            }
-        }
-    }
-    for (int t = 0; t < n_tok; ++t)
-        for (int r = 0; r < n_rows; ++r) y[t * ldy + r] = acc[t][r];
+    ref_gemm_walk<block_q8_k, 256, k_q8_k_sides>(
+        nb, static_cast<const gemm_block_q2_kx8*>(pw), a, t0, n_tok, y, ldy, n_rows,
+        [&](const gemm_block_q2_kx8& w, int16_t(&c)[8][256]) { gather_rows_256(w, n_rows, c); },
+        [](const gemm_block_q2_kx8& w, const int16_t(&c)[256], const block_q8_k& x, float da, const int32_t*,
+           int r, float acc) {
+            const int sumi = scaled_subblock_sums(w, c, x, r);
+            int summ = 0;
+            for (int s = 0; s < 16; ++s) summ += w.mn[s / 2][2 * r + s % 2] * x.bsums[s];
+            const float m = (da * w.dmin[r]) * static_cast<float>(summ);
+            return acc + std::fma(da * w.d[r], static_cast<float>(sumi), -m);
+        });
 }
 
 namespace {
