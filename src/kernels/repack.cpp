@@ -513,21 +513,31 @@ inline int q4_0_tile_nibble(const Tile& x, int r, int j) {
 inline float row_scale(uint16_t h) { return fp16_to_f32(h); }
 inline float row_scale(float f) { return f; }
 
+// The codes of a tile block's rows (Cols = 32 or 256 columns), minus Off, for the reference GEMVs:
+// decoded for all rows before the products, so that the products' vector loads do not wait on the
+// decode's byte stores (a store-forwarding stall per row), with the 32-column pieces and their columns
+// unrolled, so each code's position, nibble half and shift are constants (no branch per code).
+template <class T, int Cols, class Tile, int (*Code)(const Tile&, int, int), int Off = 0>
+inline void decode_tile_rows(const Tile& x, int n_rows, T (&u)[8][Cols]) {
+    for (int r = 0; r < n_rows; ++r)
+#pragma GCC unroll 8
+        for (int s = 0; s < Cols / 32; ++s)
+#pragma GCC unroll 32
+            for (int l = 0; l < 32; ++l) u[r][32 * s + l] = static_cast<T>(Code(x, r, 32 * s + l) - Off);
+}
+
 template <class Tile, int (*W)(const Tile&, int, int), int Div = 1>
 void gemv_q8_0_act_ref(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
     const auto* x = static_cast<const Tile*>(tiles);
     const auto* q = static_cast<const block_q8_0*>(a);
-    // Block-outer: each tile is read once and the activation scale converted once per block; every
-    // row's sum still takes its blocks in order (the same floats as one row at a time).
-    // The block's codes are decoded for all rows before the products, so the products' vector loads
-    // do not wait on the decode's byte stores (a store-forwarding stall per row).
+    // Block-outer: each tile is read once, its codes decoded once (decode_tile_rows) and the activation
+    // scale converted once per block; every row's sum still takes its blocks in order (the same floats
+    // as one row at a time).
     float sum[8] = {};
     for (int64_t b = 0; b < nb; ++b) {
         const float da = fp16_to_f32(q[b].d);
         int8_t w[8][32];
-        for (int r = 0; r < n_rows; ++r)
-#pragma GCC unroll 32  // constant j: the codes' positions and nibble halves resolve at compile time
-            for (int j = 0; j < 32; ++j) w[r][j] = static_cast<int8_t>(W(x[b], r, j));
+        decode_tile_rows<int8_t, 32, Tile, W>(x[b], n_rows, w);
         for (int r = 0; r < n_rows; ++r) {
             int sumi = 0;
             for (int j = 0; j < 32; ++j) sumi += w[r][j] * q[b].qs[j];
@@ -653,18 +663,6 @@ void gemv_q8_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const i
     gemv_q8_0_act_ref<tile_q8_0x8, q8_0_weight>(nb, tiles, a, y, n_rows);
 }
 
-// The codes of a 256-column tile block's rows (K-quant tiles), minus Off, decoded before the products
-// (as gemv_q8_0_act_ref does for 32 columns): the sub-block and column loops unrolled, so each code's
-// position and shift are constants.
-template <class T, class Tile, int (*Code)(const Tile&, int, int), int Off = 0>
-inline void decode_k_tile(const Tile& x, int n_rows, T (&u)[8][256]) {
-    for (int r = 0; r < n_rows; ++r)
-#pragma GCC unroll 8
-        for (int s = 0; s < 8; ++s)
-#pragma GCC unroll 32
-            for (int l = 0; l < 32; ++l) u[r][32 * s + l] = static_cast<T>(Code(x, r, 32 * s + l) - Off);
-}
-
 // Q2_K tile: code of (row r, column i) and the raw scale byte of sub-block s, as dot_q2_k_q8_k__ref.
 inline int q2_k_tile_code(const tile_q2_kx8& x, int r, int i) {
     const int h = i / 128, g = (i % 128) / 32, l = i % 32;
@@ -679,7 +677,7 @@ void gemv_q2_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const i
     float sum[8] = {};
     for (int64_t b = 0; b < nb; ++b) {
         uint8_t u[8][256];
-        decode_k_tile<uint8_t, tile_q2_kx8, q2_k_tile_code>(x[b], n_rows, u);
+        decode_tile_rows<uint8_t, 256, tile_q2_kx8, q2_k_tile_code>(x[b], n_rows, u);
         for (int r = 0; r < n_rows; ++r) {
             int sumi = 0, summ = 0;
             for (int s = 0; s < 16; ++s) {
@@ -726,7 +724,7 @@ void gemv_signed_scale_ref(int64_t nb, const void* tiles, const void* a, float* 
     float acc[8] = {};
     for (int64_t b = 0; b < nb; ++b) {
         int8_t w[8][256];
-        decode_k_tile<int8_t, Tile, Code, Off>(x[b], n_rows, w);
+        decode_tile_rows<int8_t, 256, Tile, Code, Off>(x[b], n_rows, w);
         for (int r = 0; r < n_rows; ++r) {
             int sumi = 0;
             for (int s = 0; s < 16; ++s) {
@@ -856,9 +854,7 @@ void gemv_q8_1_act_ref(int64_t nb, const void* tiles, const void* a, float* y, i
     for (int64_t b = 0; b < nb; ++b) {
         const float da = fp16_to_f32(q[b].d), sa = fp16_to_f32(q[b].s);
         uint8_t u[8][32];
-        for (int r = 0; r < n_rows; ++r)
-#pragma GCC unroll 32
-            for (int j = 0; j < 32; ++j) u[r][j] = static_cast<uint8_t>(Code(x[b], r, j));
+        decode_tile_rows<uint8_t, 32, Tile, Code>(x[b], n_rows, u);
         for (int r = 0; r < n_rows; ++r) {
             int sumi = 0;
             for (int j = 0; j < 32; ++j) sumi += u[r][j] * q[b].qs[j];
@@ -963,7 +959,7 @@ void gemv_scale_min_ref(int64_t nb, const void* tiles, const void* a, float* y, 
     float sum[8] = {};
     for (int64_t b = 0; b < nb; ++b) {
         uint8_t u[8][256];
-        decode_k_tile<uint8_t, Tile, TileCode>(x[b], n_rows, u);
+        decode_tile_rows<uint8_t, 256, Tile, TileCode>(x[b], n_rows, u);
         for (int r = 0; r < n_rows; ++r) {
             int sumi = 0, summ = 0;
             for (int s = 0; s < 8; ++s) {
