@@ -32,7 +32,8 @@ void setup(CLI::App& app) {
     sub->add_option("--kv-type", a->kv, "KV cache elements: f32 (exact) or f16 (llama.cpp's default)")
         ->check(CLI::IsMember({"f32", "f16"}));
     sub->add_option("-r,--repetitions", a->reps, "repetitions")->check(CLI::Range(1, 1 << 30));
-    sub->add_option("-t,--threads", a->threads, "threads (default: all)")->check(CLI::Range(0, 1024));
+    sub->add_option("-t,--threads", a->threads, "threads (default: all)")
+        ->check(lowbit::cli::threads_range());
     sub->add_option("--tokenizer", a->tokenizer, "tokenizer file for llama2.c checkpoints");
     lowbit::cli::add_repack_option(sub, a->repack);
     sub->add_flag("--json", a->json, "machine-readable output");

@@ -29,6 +29,11 @@ inline void add_repack_option(CLI::App* sub, std::string& mode) {
 }
 inline repack_mode repack_option(const std::string& mode) { return repack_mode_from_name(mode).value(); }
 
+// What every -t / --threads option accepts (0: all cores).
+inline CLI::Validator threads_range() {
+    return CLI::Range(0, 1024);
+}
+
 }  // namespace lowbit::cli
 
 #define LOWBIT_CLI_CAT2(a, b) a##b

@@ -73,7 +73,8 @@ void setup(CLI::App& app) {
     sub->add_option("--protocol", a->protocol, "chunks (llama.cpp llama-perplexity) or documents (each from BOS)");
     sub->add_option("--reference", a->reference, "reference model run in the same pass (KLD, top-1, delta p)");
     sub->add_option("--gate", a->gate, "fail unless every file meets e.g. 'kld<=0.02,top1>=0.9'");
-    sub->add_option("-t,--threads", a->threads, "threads (default: all)")->check(CLI::Range(0, 1024));
+    sub->add_option("-t,--threads", a->threads, "threads (default: all)")
+        ->check(lowbit::cli::threads_range());
     sub->add_option("--separator", a->separator, "document separator line (documents protocol)");
     sub->add_option("--max-units", a->max_units, "evaluate at most this many chunks/documents per file");
     sub->add_option("--gen", a->gen, "tokens to generate for the generation speed figure (0: skip)");

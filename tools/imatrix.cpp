@@ -48,7 +48,8 @@ void setup(CLI::App& app) {
     s->add_option("-c,--ctx", a->n_ctx, "tokens per chunk (default 512)");
     s->add_option("--chunks", a->chunks, "at most this many chunks (default: all)");
     s->add_option("--skip-bytes", a->skip_bytes, "ignore the first N bytes of the text (calibrate on a held-out part)");
-    s->add_option("--threads", a->threads, "worker threads (default: all cores)")->check(CLI::Range(0, 1024));
+    s->add_option("--threads", a->threads, "worker threads (default: all cores)")
+        ->check(lowbit::cli::threads_range());
     s->add_option("--tokenizer", a->tokenizer, "llama2.c input: tokenizer file");
     s->add_flag("--process-output", a->include_output, "also collect the output matrix");
     s->add_flag("-q,--quiet", a->quiet, "no summary");

@@ -200,7 +200,8 @@ void setup(CLI::App& app) {
     s->add_flag("--pure", a->pure, "no mixture rules: every weight gets the base type (shape fallbacks still apply)");
     s->add_flag("--allow-requantize", a->requant, "allow re-encoding tensors that are already quantized");
     s->add_flag("--dry-run", a->dry_run, "plan and report sizes only; write nothing");
-    s->add_option("--threads", a->threads, "worker threads (default: all cores)")->check(CLI::Range(0, 1024));
+    s->add_option("--threads", a->threads, "worker threads (default: all cores)")
+        ->check(lowbit::cli::threads_range());
     s->add_option("--tokenizer", a->tokenizer, "llama2.c input: tokenizer file");
     s->add_option("--imatrix", a->imatrix, "importance matrix (GGUF, from `lowbit imatrix` or llama-imatrix)");
     s->add_option("--target-bpw", a->target_bpw, "automatic mixed precision: at most this many bits per weight");

@@ -27,7 +27,8 @@ void setup(CLI::App& app) {
     sub->add_option("--repeat-penalty", sp.repeat_penalty, "penalty for recent tokens (1: off)");
     sub->add_option("--repeat-last-n", sp.repeat_last_n, "how many recent tokens the penalty sees");
     sub->add_option("--seed", sp.seed, "random seed (same seed, same text)");
-    sub->add_option("-t,--threads", a->g.n_threads, "threads (default: all)")->check(CLI::Range(0, 1024));
+    sub->add_option("-t,--threads", a->g.n_threads, "threads (default: all)")
+        ->check(lowbit::cli::threads_range());
     sub->add_option("-c,--ctx", a->g.n_ctx, "context length (default: the model's)");
     sub->add_option("--kv-type", a->kv, "KV cache elements: f32 (exact) or f16 (half the memory)")
         ->check(CLI::IsMember({"f32", "f16"}));

@@ -57,7 +57,7 @@ void setup(CLI::App& app) {
     s->add_option("--max-units", a->max_units, "at most this many chunks/documents per file");
     s->add_option("--gen", a->gen, "tokens for the generation speed figure (default 0: skip)");
     s->add_option("--fallback", a->fallback, "shape fallback: ggml or lowbit");
-    s->add_option("-t,--threads", a->threads, "threads (default: all)")->check(CLI::Range(0, 1024));
+    s->add_option("-t,--threads", a->threads, "threads (default: all)")->check(lowbit::cli::threads_range());
     s->add_option("--tokenizer", a->tokenizer, "tokenizer file for llama2.c checkpoints");
     s->add_flag("-q,--quiet", a->quiet, "no progress");
     s->callback([a] { run(*a); });

@@ -32,7 +32,8 @@ void setup(CLI::App& app) {
     sub->add_option("--seed", a->opt.seed, "random seed");
     sub->add_option("--tokenizer-from", a->opt.tokenizer_from,
                     "GGUF whose tokenizer is copied (vocab must match; default: a built-in SPM vocab)");
-    sub->add_option("-t,--threads", a->opt.n_threads, "threads (default: all)")->check(CLI::Range(0, 1024));
+    sub->add_option("-t,--threads", a->opt.n_threads, "threads (default: all)")
+        ->check(lowbit::cli::threads_range());
     sub->callback([a] {
         const auto t = lowbit::type_from_name(a->type_name);
         if (!t) lowbit::fail("synth: unknown type '{}' (see `lowbit types`)", a->type_name);
