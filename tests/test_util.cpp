@@ -57,7 +57,9 @@ std::string temp_dir() {
 }
 
 cli_result run_cli(const std::string& args) {
-    std::string cmd = std::string("\"") + LOWBIT_CLI_PATH + "\" " + args + " 2>&1";
+    const std::string emulator = LOWBIT_CLI_EMULATOR;  // a cross build's qemu, else empty
+    std::string cmd =
+        (emulator.empty() ? "" : emulator + " ") + "\"" + LOWBIT_CLI_PATH + "\" " + args + " 2>&1";
     FILE* p = popen(cmd.c_str(), "r");
     if (!p) throw std::runtime_error("popen failed");
     std::string out;

@@ -1,6 +1,11 @@
 #include "core/cpu.hpp"
 
+#if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#define LOWBIT_CPUID 1
+#else
+#define LOWBIT_CPUID 0
+#endif
 
 #include <atomic>
 #include <cstdlib>
@@ -13,6 +18,9 @@ namespace {
 
 cpu_features detect() {
     cpu_features f;
+#if !LOWBIT_CPUID
+    return f;  // not x86: no x86 tier (their files are not built), every kernel runs its portable version
+#else
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
     f.sse42 = c & bit_SSE4_2;
@@ -49,6 +57,7 @@ cpu_features detect() {
         if (zmm_os) f.avx512bf16 = a & (1u << 5);
     }
     return f;
+#endif
 }
 
 std::atomic<int> g_forced{-1};

@@ -101,6 +101,8 @@ private:
         for (int i = 1;; ++i) {
 #if defined(__x86_64__) || defined(_M_X64)
             _mm_pause();
+#elif defined(__aarch64__)
+            __asm__ volatile("yield");
 #endif
             if (done()) return true;
             if ((i & 63) == 0) {

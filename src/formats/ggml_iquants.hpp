@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "core/x86_kernel.hpp"
+
 namespace lowbit {
 
 void dequantize_row_iq4_nl__ref(const void* src, float* dst, int64_t n);
@@ -21,11 +23,11 @@ void dequantize_row_tq2_0__ref(const void* src, float* dst, int64_t n);
 void quantize_row_tq2_0__ref(const float* src, void* dst, int64_t n, const float* importance);
 
 // AVX2 decoders (ggml_iquants_avx2.cpp), bit-exact with the __ref versions; call only on AVX2 CPUs.
-void dequantize_row_iq4_nl__avx2(const void* src, float* dst, int64_t n);
-void dequantize_row_iq4_xs__avx2(const void* src, float* dst, int64_t n);
-void dequantize_row_iq3_s__avx2(const void* src, float* dst, int64_t n);
-void dequantize_row_iq3_xxs__avx2(const void* src, float* dst, int64_t n);
-void dequantize_row_tq1_0__avx2(const void* src, float* dst, int64_t n);
-void dequantize_row_tq2_0__avx2(const void* src, float* dst, int64_t n);
+LOWBIT_X86_KERNEL void dequantize_row_iq4_nl__avx2(const void* src, float* dst, int64_t n);
+LOWBIT_X86_KERNEL void dequantize_row_iq4_xs__avx2(const void* src, float* dst, int64_t n);
+LOWBIT_X86_KERNEL void dequantize_row_iq3_s__avx2(const void* src, float* dst, int64_t n);
+LOWBIT_X86_KERNEL void dequantize_row_iq3_xxs__avx2(const void* src, float* dst, int64_t n);
+LOWBIT_X86_KERNEL void dequantize_row_tq1_0__avx2(const void* src, float* dst, int64_t n);
+LOWBIT_X86_KERNEL void dequantize_row_tq2_0__avx2(const void* src, float* dst, int64_t n);
 
 }  // namespace lowbit

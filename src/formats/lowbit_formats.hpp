@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <span>
 
+#include "core/x86_kernel.hpp"
 #include "lowbit/types.hpp"
 
 namespace lowbit {
@@ -93,14 +94,14 @@ void quantize_row_ternary_g64__ref(const float* src, void* dst, int64_t n, const
 // ---- AVX2 decoders (lowbit_formats_avx2.cpp), bit-exact with the references; call only when
 // active_isa_tier() >= avx2 (the format table's dispatch does this) ---------------------------------
 template <int Bits, int G, bool Asym>
-void dequantize_row_int__avx2(const void* src, float* dst, int64_t n);
-void dequantize_row_nf4__avx2(const void* src, float* dst, int64_t n);
-void dequantize_row_nf4_dq__avx2(const void* src, float* dst, int64_t n);
-void dequantize_row_fp8_e4m3__avx2(const void* src, float* dst, int64_t n);
-void dequantize_row_fp8_e5m2__avx2(const void* src, float* dst, int64_t n);
-void dequantize_row_fp8_e4m3_pt__avx2(const void* src, float* dst, int64_t n);
-void dequantize_row_fp8_e5m2_pt__avx2(const void* src, float* dst, int64_t n);
-void dequantize_row_fp4_e2m1__avx2(const void* src, float* dst, int64_t n);
-void dequantize_row_ternary_g64__avx2(const void* src, float* dst, int64_t n);
+LOWBIT_X86_KERNEL void dequantize_row_int__avx2(const void* src, float* dst, int64_t n);
+LOWBIT_X86_KERNEL void dequantize_row_nf4__avx2(const void* src, float* dst, int64_t n);
+LOWBIT_X86_KERNEL void dequantize_row_nf4_dq__avx2(const void* src, float* dst, int64_t n);
+LOWBIT_X86_KERNEL void dequantize_row_fp8_e4m3__avx2(const void* src, float* dst, int64_t n);
+LOWBIT_X86_KERNEL void dequantize_row_fp8_e5m2__avx2(const void* src, float* dst, int64_t n);
+LOWBIT_X86_KERNEL void dequantize_row_fp8_e4m3_pt__avx2(const void* src, float* dst, int64_t n);
+LOWBIT_X86_KERNEL void dequantize_row_fp8_e5m2_pt__avx2(const void* src, float* dst, int64_t n);
+LOWBIT_X86_KERNEL void dequantize_row_fp4_e2m1__avx2(const void* src, float* dst, int64_t n);
+LOWBIT_X86_KERNEL void dequantize_row_ternary_g64__avx2(const void* src, float* dst, int64_t n);
 
 }  // namespace lowbit

@@ -26,6 +26,8 @@
 
 #include <cstdint>
 
+#include "core/x86_kernel.hpp"
+
 namespace lowbit::kernels {
 
 constexpr int64_t k_key_block = 32;  // positions per block of the key cache
@@ -44,9 +46,9 @@ using attn_f32_fn = void (*)(int64_t head_dim, int64_t n_heads, int64_t n_q, int
 void attn_f32__ref(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0, const float* q, int64_t ldq,
                    const float* kb, const float* vt, int64_t ld_kv, float scale, float* out, int64_t ldo,
                    float* scratch);
-void attn_f32__avx2(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0, const float* q, int64_t ldq,
-                    const float* kb, const float* vt, int64_t ld_kv, float scale, float* out, int64_t ldo,
-                    float* scratch);
+LOWBIT_X86_KERNEL void attn_f32__avx2(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0,
+                                      const float* q, int64_t ldq, const float* kb, const float* vt,
+                                      int64_t ld_kv, float scale, float* out, int64_t ldo, float* scratch);
 attn_f32_fn attn_f32();
 
 // The same over an F16 cache (kb, vt: fp16 bits; model/kv_cache.hpp). Each element is converted to
@@ -57,15 +59,15 @@ using attn_f16kv_fn = void (*)(int64_t head_dim, int64_t n_heads, int64_t n_q, i
 void attn_f16kv__ref(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0, const float* q, int64_t ldq,
                      const uint16_t* kb, const uint16_t* vt, int64_t ld_kv, float scale, float* out, int64_t ldo,
                      float* scratch);
-void attn_f16kv__avx2(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0, const float* q, int64_t ldq,
-                      const uint16_t* kb, const uint16_t* vt, int64_t ld_kv, float scale, float* out, int64_t ldo,
-                      float* scratch);
+LOWBIT_X86_KERNEL void attn_f16kv__avx2(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0,
+                                        const float* q, int64_t ldq, const uint16_t* kb, const uint16_t* vt,
+                                        int64_t ld_kv, float scale, float* out, int64_t ldo, float* scratch);
 attn_f16kv_fn attn_f16kv();
 
 // SwiGLU: out[i] = silu(g[i]) * u[i], silu(x) = x / (1 + e^-x). out may alias g or u.
 using silu_mul_f32_fn = void (*)(int64_t n, const float* g, const float* u, float* out);
 void silu_mul_f32__ref(int64_t n, const float* g, const float* u, float* out);
-void silu_mul_f32__avx2(int64_t n, const float* g, const float* u, float* out);
+LOWBIT_X86_KERNEL void silu_mul_f32__avx2(int64_t n, const float* g, const float* u, float* out);
 silu_mul_f32_fn silu_mul_f32();
 
 }  // namespace lowbit::kernels

@@ -20,6 +20,7 @@
 #include <cstdint>
 
 #include "core/cpu.hpp"
+#include "core/x86_kernel.hpp"
 #include "formats/ggml_mxfp4.hpp"
 #include "lowbit/types.hpp"
 
@@ -42,17 +43,17 @@ float dot_q4_k_q8_k__ref(int64_t n, const void* w, const void* a);
 float dot_q5_k_q8_k__ref(int64_t n, const void* w, const void* a);
 float dot_q6_k_q8_k__ref(int64_t n, const void* w, const void* a);
 
-float dot_q4_0_q8_0__avx2(int64_t n, const void* w, const void* a);
-float dot_q4_1_q8_1__avx2(int64_t n, const void* w, const void* a);
-float dot_q5_0_q8_0__avx2(int64_t n, const void* w, const void* a);
-float dot_q5_1_q8_1__avx2(int64_t n, const void* w, const void* a);
-float dot_q8_0_q8_0__avx2(int64_t n, const void* w, const void* a);
-float dot_iq4_nl_q8_0__avx2(int64_t n, const void* w, const void* a);
-float dot_q2_k_q8_k__avx2(int64_t n, const void* w, const void* a);
-float dot_q3_k_q8_k__avx2(int64_t n, const void* w, const void* a);
-float dot_q4_k_q8_k__avx2(int64_t n, const void* w, const void* a);
-float dot_q5_k_q8_k__avx2(int64_t n, const void* w, const void* a);
-float dot_q6_k_q8_k__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_q4_0_q8_0__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_q4_1_q8_1__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_q5_0_q8_0__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_q5_1_q8_1__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_q8_0_q8_0__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_iq4_nl_q8_0__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_q2_k_q8_k__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_q3_k_q8_k__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_q4_k_q8_k__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_q5_k_q8_k__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_q6_k_q8_k__avx2(int64_t n, const void* w, const void* a);
 
 // MXFP4 . Q8_0:  sum_b  (2^(e_b - 128) d_a[b]) * sum_j kv[u_j] q_a[j]   (kv: E2M1 values doubled, ggml's
 //                table; 32-blocks: the __avx2 lane order as for IQ4_NL)
@@ -62,9 +63,9 @@ float dot_q6_k_q8_k__avx2(int64_t n, const void* w, const void* a);
 float dot_mxfp4_q8_0__ref(int64_t n, const void* w, const void* a);
 float dot_tq1_0_q8_k__ref(int64_t n, const void* w, const void* a);
 float dot_tq2_0_q8_k__ref(int64_t n, const void* w, const void* a);
-float dot_mxfp4_q8_0__avx2(int64_t n, const void* w, const void* a);
-float dot_tq1_0_q8_k__avx2(int64_t n, const void* w, const void* a);
-float dot_tq2_0_q8_k__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_mxfp4_q8_0__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_tq1_0_q8_k__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_tq2_0_q8_k__avx2(int64_t n, const void* w, const void* a);
 
 // lowbit's own formats (formats/lowbit_blocks.hpp; math and layouts in dot_lowbit_ref.cpp). INT:
 // Bits 8/4/3/2, G 32/64/128 or 0 (per channel, n a multiple of 32); symmetric with Q8_0 activations,
@@ -80,9 +81,9 @@ float dot_int_sym_q8_0__ref(int64_t n, const void* w, const void* a);
 template <int Bits, int G>
 float dot_int_asym_q8_1__ref(int64_t n, const void* w, const void* a);
 template <int Bits, int G>
-float dot_int_sym_q8_0__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_int_sym_q8_0__avx2(int64_t n, const void* w, const void* a);
 template <int Bits, int G>
-float dot_int_asym_q8_1__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_int_asym_q8_1__avx2(int64_t n, const void* w, const void* a);
 // Every (Bits, G) the INT kernels are instantiated for: X(Bits, G) for each.
 #define LOWBIT_INT_DOT_SHAPES(X) \
     X(8, 32) X(8, 64) X(8, 128) X(8, 0) X(4, 32) X(4, 64) X(4, 128) X(4, 0) \
@@ -99,17 +100,17 @@ float dot_fp8_e4m3_pt_f32__ref(int64_t n, const void* w, const void* a);
 // accumulators, any n (masked tail): within 1e-5 of sum |w x| of __ref.
 float dot_f16_f32__ref(int64_t n, const void* w, const void* a);
 float dot_bf16_f32__ref(int64_t n, const void* w, const void* a);
-float dot_f16_f32__avx2(int64_t n, const void* w, const void* a);
-float dot_bf16_f32__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_f16_f32__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_bf16_f32__avx2(int64_t n, const void* w, const void* a);
 float dot_fp8_e5m2_pt_f32__ref(int64_t n, const void* w, const void* a);
-float dot_ternary_g64_q8_0__avx2(int64_t n, const void* w, const void* a);
-float dot_nf4_q8_0__avx2(int64_t n, const void* w, const void* a);
-float dot_nf4_dq_q8_0__avx2(int64_t n, const void* w, const void* a);
-float dot_fp4_e2m1_q8_0__avx2(int64_t n, const void* w, const void* a);
-float dot_fp8_e4m3_f32__avx2(int64_t n, const void* w, const void* a);
-float dot_fp8_e5m2_f32__avx2(int64_t n, const void* w, const void* a);
-float dot_fp8_e4m3_pt_f32__avx2(int64_t n, const void* w, const void* a);
-float dot_fp8_e5m2_pt_f32__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_ternary_g64_q8_0__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_nf4_q8_0__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_nf4_dq_q8_0__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_fp4_e2m1_q8_0__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_fp8_e4m3_f32__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_fp8_e5m2_f32__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_fp8_e4m3_pt_f32__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_fp8_e5m2_pt_f32__avx2(int64_t n, const void* w, const void* a);
 // The int8 codebooks: round(127 * nf4[u]) and 2 * e2m1(u) (the latter is MXFP4's table: one array).
 extern const int8_t k_nf4_i8[16];
 inline constexpr const auto& k_fp4_e2m1_x2 = k_mxfp4_kvalues;

@@ -15,13 +15,15 @@
 
 #include <cstdint>
 
+#include "core/x86_kernel.hpp"
+
 namespace lowbit::kernels {
 
 float dot_iq3_xxs_q8_k__ref(int64_t n, const void* w, const void* a);
 float dot_iq3_s_q8_k__ref(int64_t n, const void* w, const void* a);
 
 // AVX2 + FMA + F16C only (call after checking the tier).
-float dot_iq3_xxs_q8_k__avx2(int64_t n, const void* w, const void* a);
-float dot_iq3_s_q8_k__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_iq3_xxs_q8_k__avx2(int64_t n, const void* w, const void* a);
+LOWBIT_X86_KERNEL float dot_iq3_s_q8_k__avx2(int64_t n, const void* w, const void* a);
 
 }  // namespace lowbit::kernels

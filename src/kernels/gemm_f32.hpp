@@ -7,6 +7,8 @@
 
 #include <cstdint>
 
+#include "core/x86_kernel.hpp"
+
 namespace lowbit::kernels {
 
 using gemm_f32_fn = void (*)(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx,
@@ -14,10 +16,10 @@ using gemm_f32_fn = void (*)(int64_t m, int64_t n, int64_t k, const float* x, in
 
 void gemm_f32__ref(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx, const float* w,
                    int64_t ldw, float* y, int64_t ldy);
-void gemm_f32__avx2(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx, const float* w,
-                    int64_t ldw, float* y, int64_t ldy);
-void gemm_f32__avx512(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx, const float* w,
-                      int64_t ldw, float* y, int64_t ldy);
+LOWBIT_X86_KERNEL void gemm_f32__avx2(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx,
+                                      const float* w, int64_t ldw, float* y, int64_t ldy);
+LOWBIT_X86_KERNEL void gemm_f32__avx512(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx,
+                                        const float* w, int64_t ldw, float* y, int64_t ldy);
 
 // Panel GEMM (AVX2, the prompt path's F32 kernel): 16 weight rows as an f32 panel, panel[16 j + r]
 // (j < kc, 32-byte aligned), times up to k_panel_tokens activation rows interleaved by that many tokens,
@@ -27,16 +29,18 @@ void gemm_f32__avx512(int64_t m, int64_t n, int64_t k, const float* x, int64_t l
 // over it are fully unrolled; without the unroll pragmas every accumulator was also stored to the stack
 // each step: 28% instead of 79% of the FMA peak in a standalone loop.)
 constexpr int k_panel_rows = 16, k_panel_tokens = 6;
-void gemm_panel_f32__avx2(int64_t kc, const float* panel, const float* xi, int n_tok, float* y, int64_t ldy, int n_rows,
-                          bool add);
+LOWBIT_X86_KERNEL void gemm_panel_f32__avx2(int64_t kc, const float* panel, const float* xi, int n_tok,
+                                            float* y, int64_t ldy, int n_rows, bool add);
 
 // The same kernel with the 16 rows read from two column-major 8-row tiles of 16-bit floats (repack.hpp's
 // tile_h16x8: column j's rows at rows0_7 + 8 j and rows8_15 + 8 j) and converted in registers
 // (F16: vcvtph2ps, BF16: a 16-bit shift), so no f32 panel is packed.
-void gemm_panel_f16x2__avx2(int64_t kc, const uint16_t* rows0_7, const uint16_t* rows8_15, const float* xi, int n_tok,
-                            float* y, int64_t ldy, int n_rows, bool add);
-void gemm_panel_bf16x2__avx2(int64_t kc, const uint16_t* rows0_7, const uint16_t* rows8_15, const float* xi, int n_tok,
-                             float* y, int64_t ldy, int n_rows, bool add);
+LOWBIT_X86_KERNEL void gemm_panel_f16x2__avx2(int64_t kc, const uint16_t* rows0_7, const uint16_t* rows8_15,
+                                              const float* xi, int n_tok, float* y, int64_t ldy, int n_rows,
+                                              bool add);
+LOWBIT_X86_KERNEL void gemm_panel_bf16x2__avx2(int64_t kc, const uint16_t* rows0_7, const uint16_t* rows8_15,
+                                               const float* xi, int n_tok, float* y, int64_t ldy, int n_rows,
+                                               bool add);
 
 // The token blocks of the panel kernels: panel_token_blocks(n) = ceil(n / k_panel_tokens) blocks of
 // k_panel_tokens tokens, except that when the last block would hold 1-3 tokens, it and the block before
@@ -58,10 +62,13 @@ inline panel_token_block panel_block(int64_t n, int64_t b) {
                       : panel_token_block{first + lo, static_cast<int>(T + r - lo)};
 }
 // Rows r < n_rows (<= 16) of kc floats (row stride ld) -> panel[16 j + r]; rows n_rows..15 zero.
-void pack_panel_f32__avx2(const float* rows, int64_t ld, int n_rows, int64_t kc, float* panel);
+LOWBIT_X86_KERNEL void pack_panel_f32__avx2(const float* rows, int64_t ld, int n_rows, int64_t kc,
+                                            float* panel);
 // The same from F16 / BF16 rows (ld in elements), converted on the way.
-void pack_panel_f16__avx2(const void* rows, int64_t ld, int n_rows, int64_t kc, float* panel);
-void pack_panel_bf16__avx2(const void* rows, int64_t ld, int n_rows, int64_t kc, float* panel);
+LOWBIT_X86_KERNEL void pack_panel_f16__avx2(const void* rows, int64_t ld, int n_rows, int64_t kc,
+                                            float* panel);
+LOWBIT_X86_KERNEL void pack_panel_bf16__avx2(const void* rows, int64_t ld, int n_rows, int64_t kc,
+                                             float* panel);
 
 // The fastest version the active ISA tier allows (core/cpu.hpp).
 gemm_f32_fn gemm_f32();

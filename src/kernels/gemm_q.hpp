@@ -44,11 +44,11 @@
 
 #include <cstddef>
 #include <cstdint>
-
 #include <cstring>
 
 #include "core/cpu.hpp"
 #include "core/half.hpp"
+#include "core/x86_kernel.hpp"
 #include "formats/ggml_blocks.hpp"
 #include "formats/iq_grids.hpp"
 #include "kernels/quant_act.hpp"
@@ -175,51 +175,66 @@ void gemm_pack_q8_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_
 void gemm_pack_nf4__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 // Q4_1 rows into gemm_block_q8x8m.
 void gemm_pack_q4_1__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_q4_1__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_q4_1__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                            void* dst);
 void gemm_q4_1_q8_1_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows);
-void gemm_q4_1_q8_1_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                              int64_t ldy, int n_rows);
+LOWBIT_X86_KERNEL void gemm_q4_1_q8_1_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0,
+                                                int n_tok, float* y, int64_t ldy, int n_rows);
 // The asymmetric kernel with signed codes c = u - 128 (the 8-bit asymmetric lowbit formats): the integer
 // sum is sum c a (Q8_0's sign trick) + 128 sum a = sum u a, then as gemm_q4_1_q8_1_8x4.
 void gemm_q8_1s_q8_1_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                               int64_t ldy, int n_rows);
-void gemm_q8_1s_q8_1_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                               int64_t ldy, int n_rows);
+LOWBIT_X86_KERNEL void gemm_q8_1s_q8_1_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0,
+                                                 int n_tok, float* y, int64_t ldy, int n_rows);
 void gemm_pack_fp4_e2m1__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_nf4_dq__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_nf4_dq__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_nf4_dq__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                              void* dst);
 // lowbit's integer formats (kernels/int_formats.hpp, LOWBIT_INT_FORMATS): Bits 8 symmetric for Q8_0's
 // kernel (codes u ^ 0x80), other symmetric for Q4_0's (codes u + 8 - Off), asymmetric (Bits <= 4) into
 // gemm_block_q8x8m for the asymmetric kernel (codes u); the group's scale (minimum) per 32 columns.
 template <int Bits, int G, bool Asym, int Off>
 void gemm_pack_int__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 template <int Bits, int G, bool Asym, int Off>
-void gemm_pack_int__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_int__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                           void* dst);
 void gemm_pack_q4_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_q4_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_q4_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                            void* dst);
 // lowbit nf4 / fp4_e2m1 rows (their tiles' unpack is the other way in).
-void gemm_pack_nf4__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_fp4_e2m1__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_q5_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_q8_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_nf4__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                           void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_fp4_e2m1__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                                void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_q5_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                            void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_q8_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                            void* dst);
 void gemm_pack_q6_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_q6_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_q4_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_q6_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                            void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_q4_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                            void* dst);
 // Q5_K packs into gemm_block_q4_kx8 (codes 0..31).
 void gemm_pack_q5_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_q5_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_q5_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                            void* dst);
 void gemm_pack_q3_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_q3_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_q3_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                            void* dst);
 void gemm_pack_q2_k__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_q2_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_q2_k__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                            void* dst);
 // IQ4_NL packs into gemm_block_q8x8 (codebook values, signed).
 void gemm_pack_iq4_nl__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_iq4_nl__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_iq4_nl__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                              void* dst);
 // TQ2_0 rows: codes q + 7 for Q4_0's kernel (its -8 gives q - 1: -1..1, a stored 3 gives 2), the
 // 256-block's d for each of its 32-column blocks (Q8_0 activations; the generation path's dot uses Q8_K).
 void gemm_pack_tq2_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_tq2_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_tq2_0__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                             void* dst);
 // TQ1_0 rows: its trit codes + 7, as TQ2_0's (scalar at every tier: loaded models take their tiles' unpack).
 void gemm_pack_tq1_0__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 // IQ3_XXS / IQ3_S rows: per 32-column sub-block the signed grid values (|.| <= 62) as codes and
@@ -252,14 +267,18 @@ inline iq3_subblock iq3_s_subblock(const block_iq3_s& blk, int s) {
     return o;
 }
 void gemm_pack_iq3_xxs__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_iq3_xxs__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_iq3_xxs__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                               void* dst);
 void gemm_pack_iq3_s__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_iq3_s__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_iq3_s__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                             void* dst);
 // MXFP4 rows: codes as k_mxfp4_kvalues (E2M1 doubled), d = 2^(e - 128), for IQ4_NL's (Q8_0's) kernel.
 void gemm_pack_mxfp4__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_mxfp4__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_mxfp4__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                             void* dst);
 void gemm_pack_iq4_xs__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_iq4_xs__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_iq4_xs__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                              void* dst);
 
 void gemm_q4_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows);
@@ -271,60 +290,65 @@ void gemm_q4_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
                              int64_t ldy, int n_rows);
 void gemm_q6_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows);
-void gemm_q6_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                              int64_t ldy, int n_rows);
-void gemm_q4_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                              int64_t ldy, int n_rows);
-void gemm_q5_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                              int64_t ldy, int n_rows);
-void gemm_q8_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                              int64_t ldy, int n_rows);
-void gemm_q4_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                              int64_t ldy, int n_rows);
+LOWBIT_X86_KERNEL void gemm_q6_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0,
+                                                int n_tok, float* y, int64_t ldy, int n_rows);
+LOWBIT_X86_KERNEL void gemm_q4_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0,
+                                                int n_tok, float* y, int64_t ldy, int n_rows);
+LOWBIT_X86_KERNEL void gemm_q5_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0,
+                                                int n_tok, float* y, int64_t ldy, int n_rows);
+LOWBIT_X86_KERNEL void gemm_q8_0_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0,
+                                                int n_tok, float* y, int64_t ldy, int n_rows);
+LOWBIT_X86_KERNEL void gemm_q4_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0,
+                                                int n_tok, float* y, int64_t ldy, int n_rows);
 void gemm_q5_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows);
-void gemm_q5_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                              int64_t ldy, int n_rows);
+LOWBIT_X86_KERNEL void gemm_q5_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0,
+                                                int n_tok, float* y, int64_t ldy, int n_rows);
 void gemm_q3_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows);
-void gemm_q3_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                              int64_t ldy, int n_rows);
+LOWBIT_X86_KERNEL void gemm_q3_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0,
+                                                int n_tok, float* y, int64_t ldy, int n_rows);
 void gemm_q2_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows);
-void gemm_q2_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                              int64_t ldy, int n_rows);
+LOWBIT_X86_KERNEL void gemm_q2_k_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0,
+                                                int n_tok, float* y, int64_t ldy, int n_rows);
 void gemm_iq4_nl_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                                int64_t ldy, int n_rows);
-void gemm_iq4_nl_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                                int64_t ldy, int n_rows);
+LOWBIT_X86_KERNEL void gemm_iq4_nl_q8_0_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0,
+                                                  int n_tok, float* y, int64_t ldy, int n_rows);
 // AVX-512 VNNI (vpdpbusd, 256-bit AVX512VL forms; kernels/gemm_q_avx512vnni.cpp, gemm_q_vnni.hpp): the gemm_block_q8x8
 // kernels and Q4_K / Q5_K / Q6_K, bit-exact with __ref as the AVX2 ones. IQ4_NL and the lowbit formats
 // on Q8_0's kernel use the Q8_0 one.
-void gemm_q4_0_q8_0_8x4__avx512vnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                                    int64_t ldy, int n_rows);
-void gemm_q5_0_q8_0_8x4__avx512vnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                                    int64_t ldy, int n_rows);
-void gemm_q8_0_q8_0_8x4__avx512vnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                                    int64_t ldy, int n_rows);
-void gemm_q4_k_q8_k_8x4__avx512vnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                                    int64_t ldy, int n_rows);  // also Q5_K (its block is Q4_K's)
-void gemm_q6_k_q8_k_8x4__avx512vnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                                    int64_t ldy, int n_rows);
+LOWBIT_X86_KERNEL void gemm_q4_0_q8_0_8x4__avx512vnni(int64_t nb, const void* pw, const gemm_act& a,
+                                                      int64_t t0, int n_tok, float* y, int64_t ldy,
+                                                      int n_rows);
+LOWBIT_X86_KERNEL void gemm_q5_0_q8_0_8x4__avx512vnni(int64_t nb, const void* pw, const gemm_act& a,
+                                                      int64_t t0, int n_tok, float* y, int64_t ldy,
+                                                      int n_rows);
+LOWBIT_X86_KERNEL void gemm_q8_0_q8_0_8x4__avx512vnni(int64_t nb, const void* pw, const gemm_act& a,
+                                                      int64_t t0, int n_tok, float* y, int64_t ldy,
+                                                      int n_rows);
+LOWBIT_X86_KERNEL void gemm_q4_k_q8_k_8x4__avx512vnni(int64_t nb, const void* pw, const gemm_act& a,
+                                                      int64_t t0, int n_tok, float* y, int64_t ldy,
+                                                      int n_rows);  // also Q5_K (its block is Q4_K's)
+LOWBIT_X86_KERNEL void gemm_q6_k_q8_k_8x4__avx512vnni(int64_t nb, const void* pw, const gemm_act& a,
+                                                      int64_t t0, int n_tok, float* y, int64_t ldy,
+                                                      int n_rows);
 // AVX-VNNI (the same kernels with the VEX vpdpbusd; kernels/gemm_q_avxvnni.cpp), tier avxvnni.
-void gemm_q4_0_q8_0_8x4__avxvnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                                 int64_t ldy, int n_rows);
-void gemm_q5_0_q8_0_8x4__avxvnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                                 int64_t ldy, int n_rows);
-void gemm_q8_0_q8_0_8x4__avxvnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                                 int64_t ldy, int n_rows);
-void gemm_q4_k_q8_k_8x4__avxvnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                                 int64_t ldy, int n_rows);
-void gemm_q6_k_q8_k_8x4__avxvnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                                 int64_t ldy, int n_rows);
+LOWBIT_X86_KERNEL void gemm_q4_0_q8_0_8x4__avxvnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0,
+                                                   int n_tok, float* y, int64_t ldy, int n_rows);
+LOWBIT_X86_KERNEL void gemm_q5_0_q8_0_8x4__avxvnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0,
+                                                   int n_tok, float* y, int64_t ldy, int n_rows);
+LOWBIT_X86_KERNEL void gemm_q8_0_q8_0_8x4__avxvnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0,
+                                                   int n_tok, float* y, int64_t ldy, int n_rows);
+LOWBIT_X86_KERNEL void gemm_q4_k_q8_k_8x4__avxvnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0,
+                                                   int n_tok, float* y, int64_t ldy, int n_rows);
+LOWBIT_X86_KERNEL void gemm_q6_k_q8_k_8x4__avxvnni(int64_t nb, const void* pw, const gemm_act& a, int64_t t0,
+                                                   int n_tok, float* y, int64_t ldy, int n_rows);
 void gemm_iq4_xs_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                                int64_t ldy, int n_rows);
-void gemm_iq4_xs_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                                int64_t ldy, int n_rows);
+LOWBIT_X86_KERNEL void gemm_iq4_xs_q8_k_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0,
+                                                  int n_tok, float* y, int64_t ldy, int n_rows);
 
 // ---- FP8 prompts (lowbit fp8_e4m3 / fp8_e5m2 and the per-row fp8_*_pt): an int16 GEMM ----
 // FP8 has no small-integer form (E4M3 spans 2^-9 .. 448), so its weights are not run on Q8_0's kernel.
@@ -354,7 +378,7 @@ struct gemm_block_i16x8 {
 };
 static_assert(sizeof(gemm_block_i16x8) == 544, "gemm_block_i16x8 must be 544 bytes");
 void quantize_act_a16__ref(const float* x, void* dst, int64_t n);   // n a multiple of 32
-void quantize_act_a16__avx2(const float* x, void* dst, int64_t n);
+LOWBIT_X86_KERNEL void quantize_act_a16__avx2(const float* x, void* dst, int64_t n);
 // One row's 32 fp8 codes with its block scale d -> its d and int16 codes in a gemm_block_i16x8 (the
 // reference every packer and unpack equals).
 void fp8_block_to_i16__ref(bool e4m3, const uint8_t* codes, float d, float& d_out, int16_t* q_out, int q_stride);
@@ -364,24 +388,28 @@ void gemm_pack_fp8_e4m3__ref(const uint8_t* w, size_t row_stride, int n_rows, in
 void gemm_pack_fp8_e5m2__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_fp8_e4m3_pt__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
 void gemm_pack_fp8_e5m2_pt__ref(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_fp8_e4m3__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_fp8_e5m2__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_fp8_e4m3_pt__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
-void gemm_pack_fp8_e5m2_pt__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_fp8_e4m3__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                                void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_fp8_e5m2__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                                void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_fp8_e4m3_pt__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                                   void* dst);
+LOWBIT_X86_KERNEL void gemm_pack_fp8_e5m2_pt__avx2(const uint8_t* w, size_t row_stride, int n_rows, int64_t k,
+                                                   void* dst);
 // FP8 load-time tiles (repack.hpp: tile_q8_0x8, per-row tile_q8_0x8f) -> the same gemm_block_i16x8.
 void repack_unpack_fp8_e4m3__ref(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_fp8_e5m2__ref(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_fp8_e4m3_pt__ref(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_fp8_e5m2_pt__ref(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_fp8_e4m3__avx2(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_fp8_e5m2__avx2(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_fp8_e4m3_pt__avx2(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_fp8_e5m2_pt__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_fp8_e4m3__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_fp8_e5m2__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_fp8_e4m3_pt__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_fp8_e5m2_pt__avx2(int64_t nb, const void* tiles, void* dst);
 // The micro-kernel (block_a16 activations: gemm_act::q rows of block_a16, d their scales, s unused).
 void gemm_i16_a16_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                            int64_t ldy, int n_rows);
-void gemm_i16_a16_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
-                            int64_t ldy, int n_rows);
+LOWBIT_X86_KERNEL void gemm_i16_a16_8x4__avx2(int64_t nb, const void* pw, const gemm_act& a, int64_t t0,
+                                              int n_tok, float* y, int64_t ldy, int n_rows);
 
 struct gemm_q_kernels {
     type act = type::f32;       // activation format (q8_0 / q8_k / q8_1; f32 when a16)

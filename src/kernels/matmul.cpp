@@ -14,8 +14,10 @@
 
 namespace lowbit {
 
-void matmul_scratch::reserve_workers(int n) {
+void matmul_scratch::reserve_workers(int n, size_t n_floats) {
     if (static_cast<int>(buf_.size()) < n) buf_.resize(static_cast<size_t>(n));
+    for (int w = 0; w < n; ++w)
+        if (buf_[static_cast<size_t>(w)].size() < n_floats) buf_[static_cast<size_t>(w)].resize(n_floats);
 }
 
 float* matmul_scratch::tile(int worker, size_t n_floats) {
@@ -253,8 +255,8 @@ bool matmul_gemm_q(const weight_matrix& w, int64_t n_tokens, const float* x, int
     per = std::max<int64_t>(1, std::min(per, n_groups / (4 * std::max(n_threads, 1))));
     const int64_t n_chunks = (n_groups + per - 1) / per;
     const int workers = static_cast<int>(std::min<int64_t>(std::max(n_threads, 1), n_chunks));
-    scratch.reserve_workers(workers);
     const size_t chunk_floats = (group_bytes * static_cast<size_t>(per) + sizeof(float) - 1) / sizeof(float);
+    scratch.reserve_workers(workers, chunk_floats);
     parallel_for_dynamic(n_chunks, workers, [&](int64_t c, int worker) {
         auto* buf = reinterpret_cast<uint8_t*>(scratch.tile(worker, chunk_floats));
         const int64_t g0 = c * per, g1 = std::min(n_groups, g0 + per);
@@ -307,6 +309,7 @@ bool matmul_panels(const weight_matrix& w, int64_t n_tokens, const float* x, int
     // The worker buffers held the prepared activation row (interleave_tokens) and are reused here.
     constexpr int64_t G = 2;
     const size_t per_group = rows_floats + panel_floats + 8;
+    scratch.reserve_workers(std::max(n_threads, 1), G * per_group);
     parallel_for_dynamic((n_groups + G - 1) / G, n_threads, [&](int64_t item, int worker) {
         float* buf = scratch.tile(worker, G * per_group);
         float* rows_buf[G];

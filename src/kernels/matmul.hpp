@@ -73,7 +73,11 @@ struct weight_matrix {
 class matmul_scratch {
 public:
     float* tile(int worker, size_t n_floats);
-    void reserve_workers(int n);
+    // Makes n worker buffers of at least n_floats each, in the calling thread: a loop that hands out work
+    // dynamically calls it before its parallel region, so that what is allocated does not depend on
+    // which worker happened to take an item (a worker that woke late in the first calls would otherwise
+    // grow its buffer in a later one).
+    void reserve_workers(int n, size_t n_floats = 0);
     // Quantized activation rows (grown on first use and reused).
     uint8_t* act(size_t n_bytes);
     // Batches of at most this many tokens use the quantized dot products, larger ones the integer

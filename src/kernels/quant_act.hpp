@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "core/x86_kernel.hpp"
 #include "lowbit/types.hpp"
 
 namespace lowbit::kernels {
@@ -16,9 +17,9 @@ namespace lowbit::kernels {
 void quantize_act_q8_0__ref(const float* x, void* dst, int64_t n);
 void quantize_act_q8_1__ref(const float* x, void* dst, int64_t n);
 void quantize_act_q8_k__ref(const float* x, void* dst, int64_t n);
-void quantize_act_q8_0__avx2(const float* x, void* dst, int64_t n);
-void quantize_act_q8_1__avx2(const float* x, void* dst, int64_t n);
-void quantize_act_q8_k__avx2(const float* x, void* dst, int64_t n);
+LOWBIT_X86_KERNEL void quantize_act_q8_0__avx2(const float* x, void* dst, int64_t n);
+LOWBIT_X86_KERNEL void quantize_act_q8_1__avx2(const float* x, void* dst, int64_t n);
+LOWBIT_X86_KERNEL void quantize_act_q8_k__avx2(const float* x, void* dst, int64_t n);
 
 // F32 "activations" (the FP8 dot products read floats): a copy.
 void quantize_act_f32(const float* x, void* dst, int64_t n);

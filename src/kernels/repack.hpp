@@ -57,6 +57,7 @@
 #include <vector>
 
 #include "core/cpu.hpp"
+#include "core/x86_kernel.hpp"
 #include "kernels/gemm_f32.hpp"
 #include "lowbit/types.hpp"
 
@@ -142,9 +143,10 @@ struct tile_q8_1x8 {
 };
 static_assert(sizeof(tile_q8_1x8) == 288, "tile_q8_1x8 must be 288 bytes");
 void gemv_int8ax8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_int8ax8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_int8ax8_q8_1__avx2(int64_t nb, const void* tiles, const void* a,
+                                               const int32_t* side, float* y, int n_rows);
 void repack_unpack_int8a__ref(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_int8a__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_int8a__avx2(int64_t nb, const void* tiles, void* dst);
 
 // Q4_K / Q5_K scales and mins of 8 rows in the rows' own 96 bits each (layout above). Index [h][j][i]
 // = row 4h + i, sub-block pair j: a 32-byte load holds rows 0-3 in its low and rows 4-7 in its high
@@ -258,9 +260,10 @@ struct tile_int2ax8 {
 };
 static_assert(sizeof(tile_int2ax8) == 96, "tile_int2ax8 must be 96 bytes");
 void gemv_int2ax8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_int2ax8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_int2ax8_q8_1__avx2(int64_t nb, const void* tiles, const void* a,
+                                               const int32_t* side, float* y, int n_rows);
 void repack_unpack_int2a__ref(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_int2a__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_int2a__avx2(int64_t nb, const void* tiles, void* dst);
 
 // 3-bit symmetric lowbit formats (int3_g32 / int3_g128: w = d (u - 4)), 112 B = 8 x 14: d[r] fp16 (the
 // group's scale per 32 columns: int3_g128's tiles hold 3.5 bits per weight against its file's 3.125);
@@ -284,9 +287,10 @@ struct tile_int3ax8 {
 };
 static_assert(sizeof(tile_int3ax8) == 128, "tile_int3ax8 must be 128 bytes");
 void gemv_int3ax8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_int3ax8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_int3ax8_q8_1__avx2(int64_t nb, const void* tiles, const void* a,
+                                               const int32_t* side, float* y, int n_rows);
 void repack_unpack_int3a__ref(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_int3a__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_int3a__avx2(int64_t nb, const void* tiles, void* dst);
 
 // TQ2_0 (528 B = 8 x 66, the rows' bytes): d[r] fp16 (one per 256 columns); qs[g][r][i] bits 2k, 2k + 1 =
 // code (0..3, w = d (code - 1)) of column 16g + 4k + i (g < 16, k < 4, i < 4), the same per-16-column
@@ -301,9 +305,10 @@ struct tile_tq2_0x8 {
 };
 static_assert(sizeof(tile_tq2_0x8) == 528, "tile_tq2_0x8 must be 528 bytes");
 void gemv_tq2_0x8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_tq2_0x8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_tq2_0x8_q8_k__avx2(int64_t nb, const void* tiles, const void* a,
+                                               const int32_t* side, float* y, int n_rows);
 void repack_unpack_tq2_0__ref(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_tq2_0__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_tq2_0__avx2(int64_t nb, const void* tiles, void* dst);
 
 // FP8 (lowbit fp8_e4m3 / fp8_e5m2, block_fp8 = fp16 d + 32 codes, Q8_0's bytes): tile_q8_0x8 as it is,
 // the codes in place of Q8_0's: dword (g, r) of a block holds row r's codes of columns 4g .. 4g + 3.
@@ -340,8 +345,10 @@ struct tile_h16x8 {
 static_assert(sizeof(tile_h16x8) == 512, "tile_h16x8 must be 512 bytes");
 void gemv_f16x8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_bf16x8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_f16x8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_bf16x8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_f16x8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side,
+                                            float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_bf16x8_f32__avx2(int64_t nb, const void* tiles, const void* a,
+                                             const int32_t* side, float* y, int n_rows);
 
 // Per-activation-row side values the tiled kernels need, computed once per row (not per tile):
 //   Q8_0 (for Q4_0): [n_blocks] int32: -8 x (sum of the block's 32 codes)
@@ -366,37 +373,43 @@ using gemv_tile2_fn = void (*)(int64_t nb, const void* tiles_a, const void* tile
 
 void gemv_q4_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_iq4_nlx8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_iq4_nlx8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_iq4_nlx8_q8_0__avx2(int64_t nb, const void* tiles, const void* a,
+                                                const int32_t* side, float* y, int n_rows);
 void repack_unpack_iq4_nl__ref(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_iq4_nl__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_iq4_nl__avx2(int64_t nb, const void* tiles, void* dst);
 // MXFP4 on the Q4_0 tile (nibbles as stored, d[r] = the block's 2^(e - 128) as an exact fp16, so only
 // for blocks with e in [k_mxfp4_tile_e_min, k_mxfp4_tile_e_max]: repack_rows_supported): weights
 // k_mxfp4_kvalues[code] times d, as dot_mxfp4_q8_0__ref.
 constexpr int k_mxfp4_tile_e_min = 104, k_mxfp4_tile_e_max = 143;  // 2^-24 .. 2^15
 void gemv_mxfp4x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_mxfp4x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_mxfp4x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a,
+                                               const int32_t* side, float* y, int n_rows);
 void repack_unpack_mxfp4__ref(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_mxfp4__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_mxfp4__avx2(int64_t nb, const void* tiles, void* dst);
 // lowbit nf4 on the Q4_0 tile (codes, the 64-weight block's scale repeated per 32 columns): weights
 // k_nf4_i8[code] (kernels/dot.hpp) times d / 127, as dot_nf4_q8_0__ref.
 void gemv_nf4x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_nf4x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_nf4x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a,
+                                             const int32_t* side, float* y, int n_rows);
 void repack_unpack_nf4__ref(int64_t nb, const void* tiles, void* dst);
 // lowbit nf4_dq on tile_q4_0x8f (d[r] = D * sc as f32): k_nf4_i8[code] times d / 127, as
 // dot_nf4_dq_q8_0__ref.
 void gemv_nf4_dqx8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_nf4_dqx8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_nf4_dqx8_q8_0__avx2(int64_t nb, const void* tiles, const void* a,
+                                                const int32_t* side, float* y, int n_rows);
 void repack_unpack_nf4_dq__ref(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_nf4_dq__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_nf4_dq__avx2(int64_t nb, const void* tiles, void* dst);
 // lowbit fp4_e2m1 the same way with its codebook k_fp4_e2m1_x2 (dot.hpp) and d / 2, as
 // dot_fp4_e2m1_q8_0__ref.
 void gemv_fp4_e2m1x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_fp4_e2m1x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_fp4_e2m1x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a,
+                                                  const int32_t* side, float* y, int n_rows);
 void repack_unpack_fp4_e2m1__ref(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_fp4_e2m1__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_fp4_e2m1__avx2(int64_t nb, const void* tiles, void* dst);
 // IQ4_XS over Q8_K activations: bit-exact with dot_iq4_xs_q8_k__ref (the integer GEMM's arithmetic).
 void gemv_iq4_xsx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_iq4_xsx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_iq4_xsx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a,
+                                                const int32_t* side, float* y, int n_rows);
 void repack_unpack_iq4_xs__ref(int64_t nb, const void* tiles, void* dst);
 // IQ3_XXS / IQ3_S on IQ4_XS's tile (tile_iq4_xsx8): each weight's signed grid value as a 4-bit code,
 // magnitude level | sign << 3, into the format's 16-entry table (k_iq3xxs_lut16: +-{4, 12, ..., 52, 62};
@@ -410,59 +423,77 @@ void repack_unpack_iq4_xs__ref(int64_t nb, const void* tiles, void* dst);
 extern const int8_t k_iq3xxs_lut16[16];
 extern const int8_t k_iq3s_lut16[16];
 void gemv_iq3_xxsx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_iq3_xxsx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_iq3_xxsx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a,
+                                                 const int32_t* side, float* y, int n_rows);
 void gemv_iq3_sx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_iq3_sx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_iq3_sx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a,
+                                               const int32_t* side, float* y, int n_rows);
 void repack_unpack_iq3_xxs__ref(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_iq3_xxs__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_iq3_xxs__avx2(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_iq3_s__ref(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_iq3_s__avx2(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_nf4__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_iq3_s__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_nf4__avx2(int64_t nb, const void* tiles, void* dst);
 void gemv_q4_1x8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_q4_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_q4_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a,
+                                              const int32_t* side, float* y, int n_rows);
 void gemv_q5_1x8_q8_1__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_q5_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_q5_1x8_q8_1__avx2(int64_t nb, const void* tiles, const void* a,
+                                              const int32_t* side, float* y, int n_rows);
 void gemv_q5_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_q5_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_q5_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a,
+                                              const int32_t* side, float* y, int n_rows);
 void gemv_q8_0x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q4_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q5_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_q6_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_q5_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_q6_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_q4_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_q8_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_q4_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_q5_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a,
+                                              const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_q6_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a,
+                                              const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_q4_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a,
+                                              const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_q8_0x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a,
+                                              const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_q4_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a,
+                                              const int32_t* side, float* y, int n_rows);
 
 void gemv_q2_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_q2_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_q2_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a,
+                                              const int32_t* side, float* y, int n_rows);
 void repack_unpack_q2_k__ref(int64_t nb, const void* tiles, void* dst);
 void gemv_q3_kx8_q8_k__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_q3_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_q3_kx8_q8_k__avx2(int64_t nb, const void* tiles, const void* a,
+                                              const int32_t* side, float* y, int n_rows);
 void repack_unpack_q3_k__ref(int64_t nb, const void* tiles, void* dst);
 // int2 / ternary tiles, Off = 2 / 1; bit-exact with dot_int_sym_q8_0__ref<2, G> / dot_ternary_g64_q8_0__ref.
 // The AVX2 GEMV takes the -Off through the side values (repack_act_sides), so one kernel serves both.
 template <int Off>
 void gemv_int2x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_int2x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_int2x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a,
+                                              const int32_t* side, float* y, int n_rows);
 template <int Off>
 void repack_unpack_int2__ref(int64_t nb, const void* tiles, void* dst);
 template <int Off>
-void repack_unpack_int2__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_int2__avx2(int64_t nb, const void* tiles, void* dst);
 // int3 tiles: bit-exact with dot_int_sym_q8_0__ref<3, G>.
 void gemv_int3x8_q8_0__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_int3x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_int3x8_q8_0__avx2(int64_t nb, const void* tiles, const void* a,
+                                              const int32_t* side, float* y, int n_rows);
 void repack_unpack_int3__ref(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_int3__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_int3__avx2(int64_t nb, const void* tiles, void* dst);
 void gemv_fp8_e4m3x8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_fp8_e5m2x8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_fp8_e4m3x8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_fp8_e5m2x8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_fp8_e4m3x8_f32__avx2(int64_t nb, const void* tiles, const void* a,
+                                                 const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_fp8_e5m2x8_f32__avx2(int64_t nb, const void* tiles, const void* a,
+                                                 const int32_t* side, float* y, int n_rows);
 // Per-row FP8 (fp8_*_pt) on tile_q8_0x8f: the same kernels with the rows' f32 scale, as dot_fp8_ref<., true>.
 void gemv_fp8_e4m3_ptx8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
 void gemv_fp8_e5m2_ptx8_f32__ref(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_fp8_e4m3_ptx8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
-void gemv_fp8_e5m2_ptx8_f32__avx2(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_fp8_e4m3_ptx8_f32__avx2(int64_t nb, const void* tiles, const void* a,
+                                                    const int32_t* side, float* y, int n_rows);
+LOWBIT_X86_KERNEL void gemv_fp8_e5m2_ptx8_f32__avx2(int64_t nb, const void* tiles, const void* a,
+                                                    const int32_t* side, float* y, int n_rows);
 // FP8's activation row prep: dst = x * 2^60 (E4M3) / 2^56 (E5M2) as f32 (n floats).
 void fp8_e4m3_act_prep(const float* x, void* dst, int64_t n);
 void fp8_e5m2_act_prep(const float* x, void* dst, int64_t n);
@@ -480,10 +511,12 @@ using gemm_tile_fn = void (*)(int64_t nb, const uint8_t* tiles, size_t tile_byte
                               const float* xi, int64_t n_tokens, float* y, int64_t ldy);
 // F16 / BF16 tiles: per slice and 6-token block the panel kernel reads
 // tiles 2g and 2g + 1 (an odd last tile is read twice, its copy's rows not stored).
-void gemm_f16x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
-                          const float* xi, int64_t n_tokens, float* y, int64_t ldy);
-void gemm_bf16x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles, int64_t n_rows,
-                           const float* xi, int64_t n_tokens, float* y, int64_t ldy);
+LOWBIT_X86_KERNEL void gemm_f16x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles,
+                                            int64_t n_rows, const float* xi, int64_t n_tokens, float* y,
+                                            int64_t ldy);
+LOWBIT_X86_KERNEL void gemm_bf16x8_f32__avx2(int64_t nb, const uint8_t* tiles, size_t tile_bytes, int n_tiles,
+                                             int64_t n_rows, const float* xi, int64_t n_tokens, float* y,
+                                             int64_t ldy);
 
 // One tile (nb tile blocks) -> nb packed blocks of the prompt GEMM (gemm_block_q8x8 / gemm_block_q4_kx8
 // (Q4_K, Q5_K) / gemm_block_q6_kx8),
@@ -492,18 +525,18 @@ using repack_unpack_fn = void (*)(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q4_0__ref(int64_t nb, const void* tiles, void* dst);
 // Q4_1 tiles (Q4_1, int4_g32_asym) -> gemm_block_q8x8m (the asymmetric GEMM's block).
 void repack_unpack_q4_1__ref(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_q4_1__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_q4_1__avx2(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q5_0__ref(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_q5_0__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_q5_0__avx2(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q8_0__ref(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q4_k__ref(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q5_k__ref(int64_t nb, const void* tiles, void* dst);
 void repack_unpack_q6_k__ref(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_q5_k__avx2(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_q6_k__avx2(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_q4_0__avx2(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_q8_0__avx2(int64_t nb, const void* tiles, void* dst);
-void repack_unpack_q4_k__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_q5_k__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_q6_k__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_q4_0__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_q8_0__avx2(int64_t nb, const void* tiles, void* dst);
+LOWBIT_X86_KERNEL void repack_unpack_q4_k__avx2(int64_t nb, const void* tiles, void* dst);
 
 struct repack_kernels {
     type act = type::f32;        // activation format of the GEMV (q8_0 / q8_k)
@@ -521,7 +554,7 @@ struct repack_kernels {
 repack_kernels repack_kernel(type t, isa_tier tier);
 // The two-tile twin of an AVX2 tile GEMV (repack_kernels::gemv2), or null where it has none (the float
 // kernels of FP8 / F16 / BF16).
-gemv_tile2_fn gemv2_kernel_avx2(gemv_tile_fn one);
+LOWBIT_X86_KERNEL gemv_tile2_fn gemv2_kernel_avx2(gemv_tile_fn one);
 // Whether matrices of type `t` with rows of n_cols can be repacked (a tiled layout exists and n_cols
 // is a whole number of blocks).
 bool repack_supported(type t, int64_t n_cols);

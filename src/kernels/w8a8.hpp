@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "core/cpu.hpp"
+#include "core/x86_kernel.hpp"
 
 namespace lowbit {
 struct weight_matrix;
@@ -25,18 +26,18 @@ namespace lowbit::kernels {
 
 // Quantizes x[0..n) with scale d (static); q as above.
 void quantize_row_s8__ref(const float* x, int8_t* q, int64_t n, float d);
-void quantize_row_s8__avx2(const float* x, int8_t* q, int64_t n, float d);
+LOWBIT_X86_KERNEL void quantize_row_s8__avx2(const float* x, int8_t* q, int64_t n, float d);
 // max_j |x_j| (the dynamic scale is this / 127).
 float absmax_f32__ref(const float* x, int64_t n);
-float absmax_f32__avx2(const float* x, int64_t n);
+LOWBIT_X86_KERNEL float absmax_f32__avx2(const float* x, int64_t n);
 // sum_j (u_j - 128) * q_j over n values: u the stored int8_pc codes (after the row header).
 int64_t dot_u8off_s8__ref(const uint8_t* u, const int8_t* q, int64_t n);
-int64_t dot_u8off_s8__avx2(const uint8_t* u, const int8_t* q, int64_t n);
+LOWBIT_X86_KERNEL int64_t dot_u8off_s8__avx2(const uint8_t* u, const int8_t* q, int64_t n);
 
 // The same sums for four rows u[0..3] against one activation row (out[i] = dot(u[i], q)): one load
 // of q serves four rows (the prompt path's row groups).
 void dot4_u8off_s8__ref(const uint8_t* const* u, const int8_t* q, int64_t n, int64_t* out);
-void dot4_u8off_s8__avx2(const uint8_t* const* u, const int8_t* q, int64_t n, int64_t* out);
+LOWBIT_X86_KERNEL void dot4_u8off_s8__avx2(const uint8_t* const* u, const int8_t* q, int64_t n, int64_t* out);
 
 struct w8a8_kernels {
     void (*quantize)(const float*, int8_t*, int64_t, float);

@@ -7,6 +7,8 @@
 //  - the AVX2 activation quantizers write the same bytes as __ref;
 //  - matmul's small-batch path against de-quantize + f32 dot, with a sentinel-filled output.
 // Seeds are printed on failure.
+#include "kernels/dot.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -18,8 +20,8 @@
 
 #include "core/cpu.hpp"
 #include "core/half.hpp"
+#include "core/x86_kernel.hpp"
 #include "formats/ggml_blocks.hpp"
-#include "kernels/dot.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/quant_act.hpp"
 
@@ -206,6 +208,11 @@ TEST(Dot, KernelSelection) {
     EXPECT_EQ(kernels::dot_kernel(type::f16, isa_tier::ref), kernels::dot_f16_f32__ref);
     EXPECT_EQ(kernels::dot_kernel(type::f32, isa_tier::avx2), nullptr);
     EXPECT_EQ(kernels::dot_kernel(type::q4_k, isa_tier::ref), kernels::dot_q4_k_q8_k__ref);
+    // Without x86 tier files (LOWBIT_X86_KERNEL) every tier's table entry falls back to __ref.
+    if (!LOWBIT_HAVE_X86_KERNELS) {
+        EXPECT_EQ(kernels::dot_kernel(type::q4_k, isa_tier::avx2), kernels::dot_q4_k_q8_k__ref);
+        GTEST_SKIP() << "not an x86 build: no AVX2 kernels to select";
+    }
     EXPECT_EQ(kernels::dot_kernel(type::q4_k, isa_tier::avx2), kernels::dot_q4_k_q8_k__avx2);
     // every ggml type the runtime loads has a dot kernel at both tiers (no de-quantize per token)
     for (type t : {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::q8_0, type::q2_k, type::q3_k, type::q4_k,

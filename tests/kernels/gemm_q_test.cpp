@@ -36,9 +36,9 @@
 namespace lowbit {
 namespace kernels {
 // gemm_q_vnni_emu_avx2.cpp: the VNNI kernels with vpdpbusd emulated in AVX2.
-#define LOWBIT_VNNI_EMU_DECL(f)                                                                              \
-    void f##__vnniemu(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy, \
-                      int n_rows);
+#define LOWBIT_VNNI_EMU_DECL(f)                                                                    \
+    LOWBIT_X86_KERNEL void f##__vnniemu(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, \
+                                        int n_tok, float* y, int64_t ldy, int n_rows);
 LOWBIT_VNNI_EMU_DECL(gemm_q4_0_q8_0_8x4)
 LOWBIT_VNNI_EMU_DECL(gemm_q5_0_q8_0_8x4)
 LOWBIT_VNNI_EMU_DECL(gemm_q8_0_q8_0_8x4)

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds lowbit for 64-bit ARM Linux with Debian's cross compiler and runs its test suite under
+# qemu-aarch64: the check that the portable path (every kernel's `__ref` version, no x86 tier files)
+# builds and gives the same answers on another architecture, where `char` is unsigned and there is no
+# cpuid. Not part of scripts/test.sh: it needs arm64 packages (multiarch) and runs the suite emulated.
+#
+#   bash scripts/cross_check.sh --install    # once, as root or with sudo: the cross compiler, qemu-user
+#                                            # and the arm64 -dev packages
+#   bash scripts/cross_check.sh [fast|all]   # build in build-aarch64/ and run the fast tier (default)
+#                                            # or every test
+# LOWBIT_SHARED as for scripts/test.sh. Exit status: ctest's.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = --install ]; then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO dpkg --add-architecture arm64
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq g++-aarch64-linux-gnu qemu-user \
+        libfmt-dev:arm64 libgtest-dev:arm64 libtomlplusplus-dev:arm64 nlohmann-json3-dev libcli11-dev >/dev/null
+    exit 0
+fi
+tier=${1:-fast}
+case "$tier" in fast|all) ;; *) echo "usage: $0 [--install | fast | all]" >&2; exit 2 ;; esac
+for tool in aarch64-linux-gnu-g++ qemu-aarch64; do
+    command -v "$tool" >/dev/null || { echo "cross_check: $tool not found; run: bash $0 --install" >&2; exit 2; }
+done
+
+dir=${LOWBIT_CROSS_BUILD_DIR:-build-aarch64}
+cmake -S . -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/aarch64-linux-gnu.cmake" -DCMAKE_BUILD_TYPE=Release \
+    -DLOWBIT_BUILD_BENCH=OFF >/dev/null
+cmake --build "$dir" -j "$(nproc)"
+export LOWBIT_SHARED=${LOWBIT_SHARED:-$(cd .. && pwd)/shared}
+label=()
+[ "$tier" = fast ] && label=(-L fast)
+# Emulated, the tests run several times slower than natively: a longer per-test limit.
+ctest --test-dir "$dir" --output-on-failure -j "$(nproc)" --timeout 1800 "${label[@]}"

@@ -1,0 +1,16 @@
+// LOWBIT_X86_KERNEL marks the declaration of a kernel that an x86 tier file defines (`..._avx2.cpp`,
+// `..._avx512.cpp`, `..._avxvnni.cpp`, `..._avx512vnni.cpp`).
+//
+// On x86 it is empty. Elsewhere (aarch64, ...) the build leaves the tier files out, and the mark makes
+// the declaration weak: the dispatch tables and tier branches that name these kernels still link, with
+// a null address, and are never taken, because best_isa_tier() is `generic` there and set_isa_tier()
+// refuses the x86 tiers. Every kernel then runs its portable `__ref` version.
+#pragma once
+
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
+#define LOWBIT_X86_KERNEL
+#define LOWBIT_HAVE_X86_KERNELS 1
+#else
+#define LOWBIT_X86_KERNEL __attribute__((weak))
+#define LOWBIT_HAVE_X86_KERNELS 0
+#endif
