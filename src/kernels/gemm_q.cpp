@@ -529,24 +529,19 @@ void gemm_pack_iq4_xs__ref(const uint8_t* w, size_t row_stride, int n_rows, int6
 
 void gemm_iq4_xs_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                                int64_t ldy, int n_rows) {
-    const auto* w = static_cast<const gemm_block_iq4_xsx8*>(pw);
-    for (int t = 0; t < n_tok; ++t) {
-        const block_q8_k* x = act_row<block_q8_k>(a, t0 + t);
-        const float* da = a.d + (t0 + t) * a.n_blocks;
-        for (int r = 0; r < n_rows; ++r) {
-            float acc = 0;
-            for (int64_t b = 0; b < nb; ++b) {
-                int sumi = 0;
-                for (int s = 0; s < 8; ++s) {
-                    int sub = 0;
-                    for (int j = 32 * s; j < 32 * s + 32; ++j) sub += w[b].q[j / 4][r][j % 4] * x[b].qs[j];
-                    sumi += w[b].sc[s][2 * r] * sub;
-                }
-                acc = std::fma(da[b] * w[b].d[r], static_cast<float>(sumi), acc);
+    ref_gemm_walk<block_q8_k, 256, k_q8_k_sides>(
+        nb, static_cast<const gemm_block_iq4_xsx8*>(pw), a, t0, n_tok, y, ldy, n_rows,
+        [&](const gemm_block_iq4_xsx8& w, int16_t(&c)[8][256]) { gather_rows_256(w, n_rows, c); },
+        [](const gemm_block_iq4_xsx8& w, const int16_t(&c)[256], const block_q8_k& x, float da,
+           const int32_t*, int r, float acc) {
+            int sumi = 0;
+            for (int s = 0; s < 8; ++s) {
+                int sub = 0;
+                for (int j = 32 * s; j < 32 * s + 32; ++j) sub += c[j] * x.qs[j];
+                sumi += w.sc[s][2 * r] * sub;
             }
-            y[t * ldy + r] = acc;
-        }
-    }
+            return std::fma(da * w.d[r], static_cast<float>(sumi), acc);
+        });
 }
 
 void gemm_act_sides(type act, const uint8_t* q, size_t row_bytes, int64_t n_tokens, int64_t n_blocks, float* d,
