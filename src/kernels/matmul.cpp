@@ -309,7 +309,7 @@ bool matmul_panels(const weight_matrix& w, int64_t n_tokens, const float* x, int
     // The worker buffers held the prepared activation row (interleave_tokens) and are reused here.
     constexpr int64_t G = 2;
     const size_t per_group = rows_floats + panel_floats + 8;
-    scratch.reserve_workers(std::max(n_threads, 1), G * per_group);
+    scratch.reserve_workers(n_threads > 0 ? n_threads : default_threads(), G * per_group);
     parallel_for_dynamic((n_groups + G - 1) / G, n_threads, [&](int64_t item, int worker) {
         float* buf = scratch.tile(worker, G * per_group);
         float* rows_buf[G];
