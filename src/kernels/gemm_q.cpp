@@ -288,6 +288,22 @@ void gemm_q8_1s_q8_1_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int
     gemm_q8x8m_ref<true>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
 }
 
+// sum over the sub-blocks s of Len columns of sc[s] * sum_j code_j a_j (row r of a packed 256-column block,
+// its codes c gathered by gather_rows_256; codes as stored, offsets and mins applied by the caller): Len 32
+// for Q4_K / Q5_K / IQ4_XS, 16 for Q3_K / Q2_K.
+namespace {
+template <int Len, class Block>
+int scaled_subblock_sums(const Block& w, const int16_t (&c)[256], const block_q8_k& x, int r) {
+    int sumi = 0;
+    for (int s = 0; s < 256 / Len; ++s) {
+        int sub = 0;
+        for (int j = Len * s; j < Len * s + Len; ++j) sub += c[j] * x.qs[j];
+        sumi += w.sc[s][2 * r] * sub;
+    }
+    return sumi;
+}
+}  // namespace
+
 void gemm_q4_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows) {
     ref_gemm_walk<block_q8_k, 256, k_q8_k_sides>(
@@ -295,12 +311,7 @@ void gemm_q4_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
         [&](const gemm_block_q4_kx8& w, int16_t(&c)[8][256]) { gather_rows_256(w, n_rows, c); },
         [](const gemm_block_q4_kx8& w, const int16_t(&c)[256], const block_q8_k& x, float da,
            const int32_t* bs, int r, float acc) {
-            int sumi = 0;
-            for (int s = 0; s < 8; ++s) {
-                int sub = 0;
-                for (int j = 32 * s; j < 32 * s + 32; ++j) sub += c[j] * x.qs[j];
-                sumi += w.sc[s][2 * r] * sub;
-            }
+            const int sumi = scaled_subblock_sums<32>(w, c, x, r);
             int summ = 0;
             for (int p = 0; p < 4; ++p) {
                 const int32_t pair = bs[p];
@@ -348,21 +359,6 @@ void gemm_q6_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
         });
 }
 
-// sum over the 16 sub-blocks s of sc[s] * sum_j code_j a_j (row r of a packed Q3_K / Q2_K block, its codes
-// c gathered by gather_rows_256; codes as stored, offsets and mins applied by the caller).
-namespace {
-template <class Block>
-int scaled_subblock_sums(const Block& w, const int16_t (&c)[256], const block_q8_k& x, int r) {
-    int sumi = 0;
-    for (int s = 0; s < 16; ++s) {
-        int sub = 0;
-        for (int j = 16 * s; j < 16 * s + 16; ++j) sub += c[j] * x.qs[j];
-        sumi += w.sc[s][2 * r] * sub;
-    }
-    return sumi;
-}
-}  // namespace
-
 void gemm_q3_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows) {
     ref_gemm_walk<block_q8_k, 256, k_q8_k_sides>(
@@ -370,7 +366,7 @@ void gemm_q3_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
         [&](const gemm_block_q3_kx8& w, int16_t(&c)[8][256]) { gather_rows_256(w, n_rows, c); },
         [](const gemm_block_q3_kx8& w, const int16_t(&c)[256], const block_q8_k& x, float da, const int32_t*,
            int r, float acc) {
-            const int sumi = scaled_subblock_sums(w, c, x, r);
+            const int sumi = scaled_subblock_sums<16>(w, c, x, r);
             int corr = 0;  // sum_s sc[s] bs16[s]: the -4 offset of every code
             for (int s = 0; s < 16; ++s) corr += w.sp[s / 2][2 * r + s % 2] * x.bsums[s];
             return std::fma(da * w.d[r], static_cast<float>(sumi - 4 * corr), acc);
@@ -437,7 +433,7 @@ void gemm_q2_k_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
         [&](const gemm_block_q2_kx8& w, int16_t(&c)[8][256]) { gather_rows_256(w, n_rows, c); },
         [](const gemm_block_q2_kx8& w, const int16_t(&c)[256], const block_q8_k& x, float da, const int32_t*,
            int r, float acc) {
-            const int sumi = scaled_subblock_sums(w, c, x, r);
+            const int sumi = scaled_subblock_sums<16>(w, c, x, r);
             int summ = 0;
             for (int s = 0; s < 16; ++s) summ += w.mn[s / 2][2 * r + s % 2] * x.bsums[s];
             const float m = (da * w.dmin[r]) * static_cast<float>(summ);
@@ -534,13 +530,7 @@ void gemm_iq4_xs_q8_k_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, in
         [&](const gemm_block_iq4_xsx8& w, int16_t(&c)[8][256]) { gather_rows_256(w, n_rows, c); },
         [](const gemm_block_iq4_xsx8& w, const int16_t(&c)[256], const block_q8_k& x, float da,
            const int32_t*, int r, float acc) {
-            int sumi = 0;
-            for (int s = 0; s < 8; ++s) {
-                int sub = 0;
-                for (int j = 32 * s; j < 32 * s + 32; ++j) sub += c[j] * x.qs[j];
-                sumi += w.sc[s][2 * r] * sub;
-            }
-            return std::fma(da * w.d[r], static_cast<float>(sumi), acc);
+            return std::fma(da * w.d[r], static_cast<float>(scaled_subblock_sums<32>(w, c, x, r)), acc);
         });
 }
 
