@@ -57,23 +57,17 @@ void silu_mul_f32__ref(int64_t n, const float* g, const float* u, float* out) {
 }
 
 attn_f32_fn attn_f32() {
-#if defined(__x86_64__) || defined(_M_X64)
     if (active_isa_tier() >= isa_tier::avx2) return attn_f32__avx2;
-#endif
     return attn_f32__ref;
 }
 
 attn_f16kv_fn attn_f16kv() {
-#if defined(__x86_64__) || defined(_M_X64)
     if (active_isa_tier() >= isa_tier::avx2) return attn_f16kv__avx2;
-#endif
     return attn_f16kv__ref;
 }
 
 silu_mul_f32_fn silu_mul_f32() {
-#if defined(__x86_64__) || defined(_M_X64)
     if (active_isa_tier() >= isa_tier::avx2) return silu_mul_f32__avx2;
-#endif
     return silu_mul_f32__ref;
 }
 

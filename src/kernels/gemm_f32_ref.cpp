@@ -16,11 +16,9 @@ void gemm_f32__ref(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx,
 }
 
 gemm_f32_fn gemm_f32() {
-#if defined(__x86_64__) || defined(_M_X64)
     const isa_tier tier = active_isa_tier();
     if (tier >= isa_tier::avx512) return gemm_f32__avx512;
     if (tier >= isa_tier::avx2) return gemm_f32__avx2;
-#endif
     return gemm_f32__ref;
 }
 
