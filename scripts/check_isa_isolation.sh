@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The same lowbit binary must run on x86-64 CPUs without AVX2 or AVX-512: only the tier files
-# (*_avx2.cpp, *_avx512*.cpp, *_avxvnni.cpp, *_avx512vnni.cpp) are compiled with SIMD flags, and code
+# (*_avx2.cpp, *_avx512*.cpp, *_avxvnni.cpp, *_avx512vnni.cpp, and the generic tier's SSSE3 *_simd128.cpp)
+# are compiled with SIMD flags, and code
 # reaches them only through the runtime dispatch. This checks a built static library so that it stays so:
-#  1. the portable objects hold no VEX / EVEX instruction (AVX, AVX2, FMA, F16C, AVX-512) and no BMI2 one
+#  1. the portable objects hold no VEX / EVEX instruction (AVX, AVX2, FMA, F16C, AVX-512), no BMI2 one and no
+#     SSSE3 one (x86-64's baseline is SSE2)
 #     (a file compiled with the wrong flags, or an intrinsic outside a tier file);
 #  2. no function that a tier object defines weak (an inline function or template instance: a COMDAT
 #     copy) is also defined by a portable object: the linker keeps one copy, and where it kept the tier
@@ -20,7 +22,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 ar x "$lib"
-is_tier() { [[ $1 =~ _(avx2|avx512[a-z]*|avxvnni)\.[a-z]+\.o$ ]]; }
+is_tier() { [[ $1 =~ _(avx2|avx512[a-z]*|avxvnni|simd128)\.[a-z]+\.o$ ]]; }
 tier=() portable=()
 for o in *.o; do
   if is_tier "$o"; then tier+=("$o"); else portable+=("$o"); fi
@@ -28,10 +30,11 @@ done
 [[ $((${#portable[@]} + ${#tier[@]})) -gt 0 ]] || { echo "$lib: no objects" >&2; exit 1; }
 bad=0
 # 1. Mnemonics: VEX / EVEX ones all start with 'v' (vmovups, vfmadd..., vcvtph2ps, vpdpbusd); BMI2's are
-# named. (tzcnt / lzcnt are not checked: GCC's `rep bsf` decodes as tzcnt and runs as bsf anywhere.)
+# named, as are SSSE3's (pshufb, pmaddubsw, psign*, pabs*, palignr, phadd*, phsub*, pmulhrsw). (tzcnt /
+# lzcnt are not checked: GCC's `rep bsf` decodes as tzcnt and runs as bsf anywhere.)
 for o in "${portable[@]}"; do
   hits=$(objdump -d --no-show-raw-insn "$o" | awk -F'\t' 'NF >= 2 { split($2, m, " "); print m[1] }' |
-    grep -E '^(v[a-z0-9]+|shlx|shrx|sarx|rorx|pdep|pext|mulx|bzhi)$' | sort | uniq -c | sort -rn | head -5 || true)
+    grep -E '^(v[a-z0-9]+|shlx|shrx|sarx|rorx|pdep|pext|mulx|bzhi|pshufb|pmaddubsw|psign[bwd]|pabs[bwd]|palignr|ph(add|sub)[a-z]*|pmulhrsw)$' | sort | uniq -c | sort -rn | head -5 || true)
   if [[ -n $hits ]]; then
     echo "portable object $o holds SIMD instructions (count, mnemonic):"
     echo "$hits"
@@ -52,7 +55,7 @@ if [[ ${#tier[@]} -gt 0 ]]; then
   fi
   # 3. The same across tiers: "symbol tier" pairs, symbols with more than one tier.
   for o in "${tier[@]}"; do
-    t=$(sed -E 's/.*_(avx2|avx512[a-z]*|avxvnni)\.[a-z]+\.o$/\1/' <<<"$o")
+    t=$(sed -E 's/.*_(avx2|avx512[a-z]*|avxvnni|simd128)\.[a-z]+\.o$/\1/' <<<"$o")
     nm --defined-only "$o" 2>/dev/null | awk -v t="$t" '$2 == "W" { print $3, t }'
   done | sort -u >tier_pairs.txt
   across=$(awk '{ n[$1]++ } END { for (s in n) if (n[s] > 1) print s }' tier_pairs.txt)

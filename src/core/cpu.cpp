@@ -23,6 +23,7 @@ cpu_features detect() {
 #else
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+    f.ssse3 = c & bit_SSSE3;
     f.sse42 = c & bit_SSE4_2;
     f.fma = c & bit_FMA;
     f.f16c = c & bit_F16C;
@@ -80,7 +81,11 @@ bool isa_tier_supported(isa_tier t, const cpu_features& f) {
     const bool avx512 = avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
     switch (t) {
         case isa_tier::ref:
-        case isa_tier::generic: return true;
+            return true;
+        // The 128-bit kernels: SSSE3 on x86 (pshufb, pmaddubsw, psignb); Advanced SIMD is part of every
+        // aarch64. Other architectures have none, and generic runs the ref kernels there.
+        case isa_tier::generic:
+            return LOWBIT_CPUID ? f.ssse3 || avx2 : true;
         case isa_tier::avx2: return avx2;
         case isa_tier::avxvnni: return avx2 && f.avxvnni;
         case isa_tier::avx512: return avx512;
@@ -146,6 +151,7 @@ std::string cpu_summary() {
             s += n;
         }
     };
+    add(f.ssse3, "ssse3");
     add(f.sse42, "sse4.2");
     add(f.avx2, "avx2");
     add(f.fma, "fma");

@@ -9,15 +9,16 @@
 namespace lowbit {
 
 struct cpu_features {
-    bool sse42 = false, avx = false, avx2 = false, fma = false, f16c = false, bmi2 = false;
+    bool ssse3 = false, sse42 = false, avx = false, avx2 = false, fma = false, f16c = false, bmi2 = false;
     bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
     bool avx512vnni = false, avx512bf16 = false, avx512fp16 = false, avxvnni = false;
 };
 
-// Ordered by what the kernels may use: avxvnni = AVX2 + AVX-VNNI (the VEX vpdpbusd of Alder Lake and
-// later client chips, also on Sapphire Rapids); avx512 = AVX-512 F/BW/VL/DQ; avx512vnni = that + VNNI.
-// A CPU need not support every tier below its best (Zen 4 and Skylake-X have no AVX-VNNI):
-// isa_tier_supported says which it does.
+// Ordered by what the kernels may use: generic = 128-bit SIMD kernels where a format has them (SSSE3 on
+// x86, Advanced SIMD on aarch64; kernels/repack_simd128.cpp), the ref ones elsewhere; avxvnni = AVX2 +
+// AVX-VNNI (the VEX vpdpbusd of Alder Lake and later client chips, also on Sapphire Rapids); avx512 = AVX-512
+// F/BW/VL/DQ; avx512vnni = that + VNNI. A CPU need not support every tier below its best (Zen 4 and Skylake-X
+// have no AVX-VNNI): isa_tier_supported says which it does.
 enum class isa_tier { ref = 0, generic = 1, avx2 = 2, avxvnni = 3, avx512 = 4, avx512vnni = 5 };
 
 const cpu_features& host_cpu();

@@ -14,3 +14,14 @@
 #define LOWBIT_X86_KERNEL __attribute__((weak))
 #define LOWBIT_HAVE_X86_KERNELS 0
 #endif
+
+// LOWBIT_SIMD128_KERNEL marks the declaration of a kernel of the `generic` tier's 128-bit file
+// (`..._simd128.cpp`: SSSE3 on x86, Advanced SIMD on aarch64). It is empty where that file is built and
+// weak elsewhere, where the generic tier runs the ref kernels (LOWBIT_HAVE_SIMD128 is 0 there).
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86) || defined(__aarch64__)
+#define LOWBIT_SIMD128_KERNEL
+#define LOWBIT_HAVE_SIMD128 1
+#else
+#define LOWBIT_SIMD128_KERNEL __attribute__((weak))
+#define LOWBIT_HAVE_SIMD128 0
+#endif

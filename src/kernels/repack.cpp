@@ -1365,7 +1365,16 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
         default: break;
     }
     if (avx2 && k.gemv) k.gemv2 = gemv2_kernel_avx2(k.gemv);
+    if (tier == isa_tier::generic) k.gemv = gemv_kernel_simd128(k.gemv);
     return k;
+}
+
+gemv_tile_fn gemv_kernel_simd128(gemv_tile_fn ref) {
+#if LOWBIT_HAVE_SIMD128
+    if (ref == gemv_q4_0x8_q8_0__ref) return gemv_q4_0x8_q8_0__simd128;
+    if (ref == gemv_q8_0x8_q8_0__ref) return gemv_q8_0x8_q8_0__simd128;
+#endif
+    return ref;
 }
 
 bool repack_supported(type t, int64_t n_cols) {

@@ -161,7 +161,7 @@ TEST(Cpu, TierParsingAndLimits) {
 // CPU (or a VM's masked CPUID) with AVX2, FMA and F16C but not BMI2 must not get the avx2 tier.
 TEST(Cpu, TiersRequireEveryExtensionTheirCodeUses) {
     cpu_features f;
-    f.sse42 = f.avx = f.avx2 = f.fma = f.f16c = f.bmi2 = true;
+    f.ssse3 = f.sse42 = f.avx = f.avx2 = f.fma = f.f16c = f.bmi2 = true;
     EXPECT_TRUE(isa_tier_supported(isa_tier::avx2, f));
     EXPECT_FALSE(isa_tier_supported(isa_tier::avx512, f));
     for (bool cpu_features::*ext :
@@ -172,6 +172,14 @@ TEST(Cpu, TiersRequireEveryExtensionTheirCodeUses) {
         EXPECT_FALSE(isa_tier_supported(isa_tier::avxvnni, g));
         EXPECT_TRUE(isa_tier_supported(isa_tier::generic, g));
     }
+#if defined(__x86_64__) || defined(__i386__)
+    // generic: the SSSE3 kernels (kernels/repack_simd128.cpp); an x86-64 CPU may have only SSE2
+    cpu_features s;
+    EXPECT_FALSE(isa_tier_supported(isa_tier::generic, s));
+    s.ssse3 = true;
+    EXPECT_TRUE(isa_tier_supported(isa_tier::generic, s));
+    EXPECT_FALSE(isa_tier_supported(isa_tier::avx2, s));
+#endif
     cpu_features v = f;
     v.avxvnni = true;
     EXPECT_TRUE(isa_tier_supported(isa_tier::avxvnni, v));

@@ -60,6 +60,7 @@ kernels::dot_fn row_ref(type t) {
 
 std::vector<isa_tier> tiers() {
     std::vector<isa_tier> v = {isa_tier::ref};
+    if (isa_tier_supported(isa_tier::generic)) v.push_back(isa_tier::generic);  // SSSE3 / Advanced SIMD GEMVs
     if (best_isa_tier() >= isa_tier::avx2) v.push_back(isa_tier::avx2);
     return v;
 }
