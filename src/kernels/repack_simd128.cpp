@@ -50,6 +50,9 @@ inline vf32 f_set(float v) {
 inline vf32 f_add(vf32 a, vf32 b) {
     return _mm_add_ps(a, b);
 }
+inline vf32 f_sub(vf32 a, vf32 b) {
+    return _mm_sub_ps(a, b);
+}
 inline vf32 f_mul(vf32 a, vf32 b) {
     return _mm_mul_ps(a, b);
 }
@@ -97,9 +100,11 @@ inline __m128i bcast4(const int8_t* p) {
     return _mm_set1_epi32(load_i32(p));
 }
 
-// Q4_0's tile: the 32 unsigned nibbles of each row times the activations, as Q4_0's AVX2 GEMV does it
-// (maddubs pairs summed in int16, <= 8 x 2 x 15 x 127, then widened); rows 0..3 -> s0, 4..7 -> s1.
-inline void nibble_sums(const tile_q4_0x8& x, const int8_t* qa, vi32& s0, vi32& s1) {
+// Q4_0's tile (also Q4_1's): the 32 unsigned nibbles of each row times the activations, as Q4_0's AVX2
+// GEMV does it (maddubs pairs summed in int16, <= 8 x 2 x 15 x 127, then widened); rows 0..3 -> s0, 4..7
+// -> s1.
+template <class Tile>
+inline void nibble_sums(const Tile& x, const int8_t* qa, vi32& s0, vi32& s1) {
     const __m128i m4 = _mm_set1_epi8(0x0F);
     __m128i t0 = _mm_setzero_si128(), t1 = _mm_setzero_si128();
     for (int c = 0; c < 4; ++c) {
@@ -135,6 +140,104 @@ inline void q8_sums(const tile_q8_0x8& x, const int8_t* qa, vi32& s0, vi32& s1) 
     s1 = t1;
 }
 
+// Q4_K: the 6-bit scales and mins of rows 4h .. 4h + 3 (k_scales_x8), byte 4j + i = row 4h + i's value
+// for sub-block 2j (sc_e, mn_e) or 2j + 1 (sc_o, mn_o), decoded as the AVX2 GEMV does (a 16-bit shift
+// carries bits across the byte boundary only into bits the masks drop).
+struct k_scales4 {
+    __m128i sc_e, sc_o, mn_e, mn_o;
+};
+inline k_scales4 decode_k_scales(const k_scales_x8& k, int h) {
+    const __m128i m15 = _mm_set1_epi8(15), m48 = _mm_set1_epi8(0x30);
+    const __m128i l = load16(k.sl[h]), m = load16(k.ml[h]), hb = load16(k.hb[h]);
+    return {
+        _mm_or_si128(_mm_and_si128(l, m15), _mm_and_si128(_mm_slli_epi16(hb, 4), m48)),
+        _mm_or_si128(_mm_and_si128(_mm_srli_epi16(l, 4), m15), _mm_and_si128(_mm_slli_epi16(hb, 2), m48)),
+        _mm_or_si128(_mm_and_si128(m, m15), _mm_and_si128(hb, m48)),
+        _mm_or_si128(_mm_and_si128(_mm_srli_epi16(m, 4), m15), _mm_and_si128(_mm_srli_epi16(hb, 2), m48))};
+}
+
+// Rows 4h .. 4h + 3 of a Q4_K tile block: sumi = sum over sub-blocks of scale x (codes . activations),
+// summ = sum over sub-blocks of min x (activation sum), one row per int32 lane. side[p] holds the Q8_K
+// bsums of sub-blocks 2p, 2p + 1 as an int16 pair (repack_act_sides).
+inline void q4_k_sums(const tile_q4_kx8& x, int h, const int8_t* qa, const int32_t* side, vi32& sumi,
+                      vi32& summ) {
+    const __m128i m4 = _mm_set1_epi8(0x0F), z = _mm_setzero_si128();
+    const k_scales4 k = decode_k_scales(x.s, h);
+    sumi = _mm_setzero_si128();
+    for (int j = 0; j < 4; ++j) {
+        __m128i lo = _mm_setzero_si128(), hi = _mm_setzero_si128();  // int16 pair sums, <= 8 x 2 x 15 x 128
+        for (int c = 0; c < 8; ++c) {
+            const __m128i w = load16(x.qs[j][c][4 * h]);
+            lo = _mm_add_epi16(lo, _mm_maddubs_epi16(_mm_and_si128(w, m4), bcast4(qa + 64 * j + 4 * c)));
+            hi = _mm_add_epi16(hi, _mm_maddubs_epi16(_mm_and_si128(_mm_srli_epi16(w, 4), m4),
+                                                     bcast4(qa + 64 * j + 32 + 4 * c)));
+        }
+        // (scale, scale) as an int16 pair per row lane: the madd operand of the pair sums
+        const char a = static_cast<char>(4 * j), b = a + 1, c = a + 2, d = a + 3, n = -128;
+        const __m128i pair = _mm_setr_epi8(a, n, a, n, b, n, b, n, c, n, c, n, d, n, d, n);
+        sumi = _mm_add_epi32(sumi, _mm_add_epi32(_mm_madd_epi16(lo, _mm_shuffle_epi8(k.sc_e, pair)),
+                                                 _mm_madd_epi16(hi, _mm_shuffle_epi8(k.sc_o, pair))));
+    }
+    // (min of 2p, min of 2p + 1) as int16 pairs per row lane, madd with side[p]'s pair
+    const __m128i eo_lo = _mm_unpacklo_epi8(k.mn_e, k.mn_o), eo_hi = _mm_unpackhi_epi8(k.mn_e, k.mn_o);
+    const __m128i mp[4] = {_mm_unpacklo_epi8(eo_lo, z), _mm_unpackhi_epi8(eo_lo, z),
+                           _mm_unpacklo_epi8(eo_hi, z), _mm_unpackhi_epi8(eo_hi, z)};
+    summ = _mm_setzero_si128();
+    for (int p = 0; p < 4; ++p) summ = _mm_add_epi32(summ, _mm_madd_epi16(mp[p], _mm_set1_epi32(side[p])));
+}
+
+// Q6_K codes (0..63) of columns 128h + 32G + 4c + i of rows 4r2 .. 4r2 + 3 (layout in kernels/repack.hpp):
+// groups 0..2 the low 6 bits of their byte, group 3 the 3 top bit pairs.
+template <int G>
+inline __m128i q6_k_code(const tile_q6_kx8& x, int h, int c, int r2) {
+    if constexpr (G < 3) {
+        return _mm_and_si128(load16(x.q[h][G][c][4 * r2]), _mm_set1_epi8(0x3F));
+    } else {
+        const __m128i b0 =
+            _mm_and_si128(_mm_srli_epi16(load16(x.q[h][0][c][4 * r2]), 6), _mm_set1_epi8(0x03));
+        const __m128i b1 =
+            _mm_and_si128(_mm_srli_epi16(load16(x.q[h][1][c][4 * r2]), 4), _mm_set1_epi8(0x0C));
+        const __m128i b2 =
+            _mm_and_si128(_mm_srli_epi16(load16(x.q[h][2][c][4 * r2]), 2), _mm_set1_epi8(0x30));
+        return _mm_or_si128(_mm_or_si128(b0, b1), b2);
+    }
+}
+
+// Q6_K, rows 4r2 .. 4r2 + 3: sum over sub-blocks of sc (codes . a) - 32 sc bsum, as the AVX2 GEMV: the
+// maddubs pairs of two 4-column groups summed in int16 (<= 4 x 63 x 128), then madd with (sc, sc); the
+// -32 term madd of the (sc[2p], sc[2p + 1]) pairs with Q8_K's bsums pairs.
+template <int G>
+inline __m128i q6_k_group(const tile_q6_kx8& x, int h, int r2, const int8_t* qa, __m128i sp) {
+    const __m128i sc_lo = _mm_shufflehi_epi16(_mm_shufflelo_epi16(sp, 0xA0), 0xA0);  // (sc[2p], sc[2p])
+    const __m128i sc_hi = _mm_shufflehi_epi16(_mm_shufflelo_epi16(sp, 0xF5), 0xF5);  // (sc[2p+1], sc[2p+1])
+    __m128i sumi = _mm_setzero_si128();
+    for (int c0 = 0; c0 < 8; c0 += 2) {
+        __m128i s16 = _mm_setzero_si128();
+        for (int c = c0; c < c0 + 2; ++c)
+            s16 = _mm_add_epi16(
+                s16, _mm_maddubs_epi16(q6_k_code<G>(x, h, c, r2), bcast4(qa + 128 * h + 32 * G + 4 * c)));
+        sumi = _mm_add_epi32(sumi, _mm_madd_epi16(s16, c0 < 4 ? sc_lo : sc_hi));
+    }
+    return sumi;
+}
+inline vi32 q6_k_sums(const tile_q6_kx8& x, int r2, const int8_t* qa, const int16_t* bsums) {
+    __m128i sumi = _mm_setzero_si128(), corr = _mm_setzero_si128();
+    for (int h = 0; h < 2; ++h) {
+        __m128i sp[4];  // (sc[2p], sc[2p + 1]) of group g as int16 pairs, one row per int32 lane
+        for (int g = 0; g < 4; ++g) {
+            const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(x.sc[4 * h + g][4 * r2]));
+            sp[g] = _mm_srai_epi16(_mm_unpacklo_epi8(v, v), 8);
+            corr =
+                _mm_add_epi32(corr, _mm_madd_epi16(sp[g], _mm_set1_epi32(load_i32(bsums + 8 * h + 2 * g))));
+        }
+        sumi = _mm_add_epi32(
+            sumi, _mm_add_epi32(q6_k_group<0>(x, h, r2, qa, sp[0]), q6_k_group<1>(x, h, r2, qa, sp[1])));
+        sumi = _mm_add_epi32(
+            sumi, _mm_add_epi32(q6_k_group<2>(x, h, r2, qa, sp[2]), q6_k_group<3>(x, h, r2, qa, sp[3])));
+    }
+    return _mm_sub_epi32(sumi, _mm_slli_epi32(corr, 5));
+}
+
 #else  // Advanced SIMD
 using vi32 = int32x4_t;
 using vf32 = float32x4_t;
@@ -146,6 +249,9 @@ inline vf32 f_set(float v) {
 }
 inline vf32 f_add(vf32 a, vf32 b) {
     return vaddq_f32(a, b);
+}
+inline vf32 f_sub(vf32 a, vf32 b) {
+    return vsubq_f32(a, b);
 }
 inline vf32 f_mul(vf32 a, vf32 b) {
     return vmulq_f32(a, b);
@@ -179,9 +285,10 @@ inline vi32 row_sums(int16x8_t p01, int16x8_t p23) {
     return vpaddq_s32(vpaddlq_s16(p01), vpaddlq_s16(p23));
 }
 
-// Q4_0's tile: products of the unsigned nibbles (as signed bytes 0..15) and the activations, each
-// product lane summed in int16 (<= 8 x 15 x 127), widened and added per row at the end.
-inline void nibble_sums(const tile_q4_0x8& x, const int8_t* qa, vi32& s0, vi32& s1) {
+// Q4_0's tile (also Q4_1's): products of the unsigned nibbles (as signed bytes 0..15) and the
+// activations, each product lane summed in int16 (<= 8 x 15 x 127), widened and added per row at the end.
+template <class Tile>
+inline void nibble_sums(const Tile& x, const int8_t* qa, vi32& s0, vi32& s1) {
     const uint8x16_t m4 = vdupq_n_u8(0x0F);
     int16x8_t p01 = vdupq_n_s16(0), p23 = p01, p45 = p01, p67 = p01;
     for (int c = 0; c < 4; ++c) {
@@ -213,6 +320,93 @@ inline void q8_sums(const tile_q8_0x8& x, const int8_t* qa, vi32& s0, vi32& s1) 
     }
     s0 = vpaddq_s32(p01, p23);
     s1 = vpaddq_s32(p45, p67);
+}
+// Bytes 4j .. 4j + 3 of v, zero-extended to the 4 int32 lanes (vqtbl1q gives 0 for index 255).
+inline vi32 bytes4_to_i32(uint8x16_t v, int j) {
+    alignas(16) static const uint8_t idx[4][16] = {
+        {0, 255, 255, 255, 1, 255, 255, 255, 2, 255, 255, 255, 3, 255, 255, 255},
+        {4, 255, 255, 255, 5, 255, 255, 255, 6, 255, 255, 255, 7, 255, 255, 255},
+        {8, 255, 255, 255, 9, 255, 255, 255, 10, 255, 255, 255, 11, 255, 255, 255},
+        {12, 255, 255, 255, 13, 255, 255, 255, 14, 255, 255, 255, 15, 255, 255, 255}};
+    return vreinterpretq_s32_u8(vqtbl1q_u8(v, vld1q_u8(idx[j])));
+}
+
+// Q4_K: rows 4h .. 4h + 3 of a tile block, as the x86 version above: per sub-block the products summed
+// per lane in int16 (<= 8 x 15 x 128), reduced to row sums and multiplied by the row's scale in int32;
+// the mins times the sub-blocks' activation sums (side[p]: the int16 pair of sub-blocks 2p, 2p + 1).
+inline void q4_k_sums(const tile_q4_kx8& x, int h, const int8_t* qa, const int32_t* side, vi32& sumi,
+                      vi32& summ) {
+    const uint8x16_t m4 = vdupq_n_u8(0x0F), m48 = vdupq_n_u8(0x30);
+    const uint8x16_t l = vld1q_u8(x.s.sl[h][0]), m = vld1q_u8(x.s.ml[h][0]), hb = vld1q_u8(x.s.hb[h][0]);
+    const uint8x16_t sc_e = vorrq_u8(vandq_u8(l, m4), vandq_u8(vshlq_n_u8(hb, 4), m48));
+    const uint8x16_t sc_o = vorrq_u8(vshrq_n_u8(l, 4), vandq_u8(vshlq_n_u8(hb, 2), m48));
+    const uint8x16_t mn_e = vorrq_u8(vandq_u8(m, m4), vandq_u8(hb, m48));
+    const uint8x16_t mn_o = vorrq_u8(vshrq_n_u8(m, 4), vandq_u8(vshrq_n_u8(hb, 2), m48));
+    sumi = vdupq_n_s32(0);
+    summ = vdupq_n_s32(0);
+    for (int j = 0; j < 4; ++j) {
+        int16x8_t lo01 = vdupq_n_s16(0), lo23 = lo01, hi01 = lo01, hi23 = lo01;
+        for (int c = 0; c < 8; ++c) {
+            const uint8x16_t w = vld1q_u8(x.qs[j][c][4 * h]);
+            const int8x16_t al = bcast4(qa + 64 * j + 4 * c), ah = bcast4(qa + 64 * j + 32 + 4 * c);
+            const int8x16_t wl = vreinterpretq_s8_u8(vandq_u8(w, m4)),
+                            wh = vreinterpretq_s8_u8(vshrq_n_u8(w, 4));
+            lo01 = vmlal_s8(lo01, vget_low_s8(wl), vget_low_s8(al));
+            lo23 = vmlal_high_s8(lo23, wl, al);
+            hi01 = vmlal_s8(hi01, vget_low_s8(wh), vget_low_s8(ah));
+            hi23 = vmlal_high_s8(hi23, wh, ah);
+        }
+        sumi = vmlaq_s32(sumi, row_sums(lo01, lo23), bytes4_to_i32(sc_e, j));
+        sumi = vmlaq_s32(sumi, row_sums(hi01, hi23), bytes4_to_i32(sc_o, j));
+        const int32_t sp = side[j];
+        summ = vmlaq_n_s32(summ, bytes4_to_i32(mn_e, j), static_cast<int16_t>(sp & 0xFFFF));
+        summ =
+            vmlaq_n_s32(summ, bytes4_to_i32(mn_o, j), static_cast<int16_t>(static_cast<uint32_t>(sp) >> 16));
+    }
+}
+
+// Q6_K codes (0..63) of columns 128h + 32G + 4c + i of rows 4r2 .. 4r2 + 3, as signed bytes.
+template <int G>
+inline int8x16_t q6_k_code(const tile_q6_kx8& x, int h, int c, int r2) {
+    if constexpr (G < 3) {
+        return vreinterpretq_s8_u8(vandq_u8(vld1q_u8(x.q[h][G][c][4 * r2]), vdupq_n_u8(0x3F)));
+    } else {
+        const uint8x16_t b0 = vshrq_n_u8(vld1q_u8(x.q[h][0][c][4 * r2]), 6);
+        const uint8x16_t b1 = vandq_u8(vshrq_n_u8(vld1q_u8(x.q[h][1][c][4 * r2]), 4), vdupq_n_u8(0x0C));
+        const uint8x16_t b2 = vandq_u8(vshrq_n_u8(vld1q_u8(x.q[h][2][c][4 * r2]), 2), vdupq_n_u8(0x30));
+        return vreinterpretq_s8_u8(vorrq_u8(vorrq_u8(b0, b1), b2));
+    }
+}
+
+// Q6_K, rows 4r2 .. 4r2 + 3: per 16-column sub-block the products summed per lane in int16 (<= 4 x 63 x
+// 128), reduced to row sums and multiplied by the signed scale; minus 32 sc bsum.
+template <int G>
+inline void q6_k_group(const tile_q6_kx8& x, int h, int r2, const int8_t* qa, const int16_t* bsums,
+                       vi32& sumi, vi32& corr) {
+    // the scale pairs (sc[2p], sc[2p + 1]) of the 4 rows: int16 lanes (row 0 first, second), ...
+    const int32x4_t sp = vreinterpretq_s32_s16(vmovl_s8(vld1_s8(x.sc[4 * h + G][4 * r2])));
+    const vi32 sc_lo = vmovl_s16(vmovn_s32(sp)), sc_hi = vmovl_s16(vshrn_n_s32(sp, 16));
+    for (int half = 0; half < 2; ++half) {
+        int16x8_t p01 = vdupq_n_s16(0), p23 = p01;
+        for (int c = 4 * half; c < 4 * half + 4; ++c) {
+            const int8x16_t w = q6_k_code<G>(x, h, c, r2), a = bcast4(qa + 128 * h + 32 * G + 4 * c);
+            p01 = vmlal_s8(p01, vget_low_s8(w), vget_low_s8(a));
+            p23 = vmlal_high_s8(p23, w, a);
+        }
+        const vi32 sc = half == 0 ? sc_lo : sc_hi;
+        sumi = vmlaq_s32(sumi, row_sums(p01, p23), sc);
+        corr = vmlaq_n_s32(corr, sc, bsums[8 * h + 2 * G + half]);
+    }
+}
+inline vi32 q6_k_sums(const tile_q6_kx8& x, int r2, const int8_t* qa, const int16_t* bsums) {
+    vi32 sumi = vdupq_n_s32(0), corr = sumi;
+    for (int h = 0; h < 2; ++h) {
+        q6_k_group<0>(x, h, r2, qa, bsums, sumi, corr);
+        q6_k_group<1>(x, h, r2, qa, bsums, sumi, corr);
+        q6_k_group<2>(x, h, r2, qa, bsums, sumi, corr);
+        q6_k_group<3>(x, h, r2, qa, bsums, sumi, corr);
+    }
+    return vsubq_s32(sumi, vshlq_n_s32(corr, 5));
 }
 #endif
 
@@ -250,11 +444,92 @@ void gemv_q8_0_act(int64_t nb, const void* tiles, const void* a, const int32_t* 
     std::memcpy(y, t, sizeof(float) * static_cast<size_t>(n_rows));
 }
 
+// Q8_1 activations (Q4_1): acc += (float(sums) * (d_w[r] * d_a) + m_w[r] * s_a), as gemv_q8_1_act_ref.
+template <class Tile, void (*Sums)(const Tile&, const int8_t*, vi32&, vi32&)>
+void gemv_q8_1_act(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+    const auto* x = static_cast<const Tile*>(tiles);
+    const auto* q = static_cast<const block_q8_1*>(a);
+    vf32 acc0 = f_zero(), acc1 = f_zero();
+    for (int64_t b = 0; b < nb; ++b) {
+        prefetch_ahead<sizeof(Tile)>(x + b);
+        vi32 s0, s1;
+        Sums(x[b], q[b].qs, s0, s1);
+        vf32 d0, d1, m0, m1;
+        load_scales(x[b].d, d0, d1);
+        load_scales(x[b].m, m0, m1);
+        const vf32 da = f_set(fp16_to_f32(q[b].d)), sa = f_set(fp16_to_f32(q[b].s));
+        acc0 = f_add(acc0, f_add(f_mul(f_from_i32(s0), f_mul(d0, da)), f_mul(m0, sa)));
+        acc1 = f_add(acc1, f_add(f_mul(f_from_i32(s1), f_mul(d1, da)), f_mul(m1, sa)));
+    }
+    float t[8];
+    f_store(t, acc0);
+    f_store(t + 4, acc1);
+    std::memcpy(y, t, sizeof(float) * static_cast<size_t>(n_rows));
+}
+
+// Q4_K over Q8_K activations: acc += (d_a d_w[r]) float(sumi) - (d_a dmin_w[r]) float(summ), as
+// gemv_scale_min_ref.
+void gemv_q4_k(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {
+    const auto* x = static_cast<const tile_q4_kx8*>(tiles);
+    const auto* q = static_cast<const block_q8_k*>(a);
+    vf32 acc[2] = {f_zero(), f_zero()};
+    for (int64_t b = 0; b < nb; ++b) {
+        prefetch_ahead<sizeof(tile_q4_kx8)>(x + b);
+        vf32 d[2], dmin[2];
+        load_scales(x[b].d, d[0], d[1]);
+        load_scales(x[b].dmin, dmin[0], dmin[1]);
+        const vf32 da = f_set(q[b].d);
+        for (int h = 0; h < 2; ++h) {
+            vi32 sumi, summ;
+            q4_k_sums(x[b], h, q[b].qs, side + 4 * b, sumi, summ);
+            const vf32 t1 = f_mul(f_mul(da, d[h]), f_from_i32(sumi));
+            const vf32 t2 = f_mul(f_mul(da, dmin[h]), f_from_i32(summ));
+            acc[h] = f_add(acc[h], f_sub(t1, t2));
+        }
+    }
+    float t[8];
+    f_store(t, acc[0]);
+    f_store(t + 4, acc[1]);
+    std::memcpy(y, t, sizeof(float) * static_cast<size_t>(n_rows));
+}
+
+// Q6_K over Q8_K activations: acc += (d_a d_w[r]) float(sumi), as gemv_signed_scale_ref.
+void gemv_q6_k(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+    const auto* x = static_cast<const tile_q6_kx8*>(tiles);
+    const auto* q = static_cast<const block_q8_k*>(a);
+    vf32 acc[2] = {f_zero(), f_zero()};
+    for (int64_t b = 0; b < nb; ++b) {
+        prefetch_ahead<sizeof(tile_q6_kx8)>(x + b);
+        vf32 d[2];
+        load_scales(x[b].d, d[0], d[1]);
+        const vf32 da = f_set(q[b].d);
+        for (int r2 = 0; r2 < 2; ++r2)
+            acc[r2] =
+                f_add(acc[r2], f_mul(f_mul(da, d[r2]), f_from_i32(q6_k_sums(x[b], r2, q[b].qs, q[b].bsums))));
+    }
+    float t[8];
+    f_store(t, acc[0]);
+    f_store(t + 4, acc[1]);
+    std::memcpy(y, t, sizeof(float) * static_cast<size_t>(n_rows));
+}
+
 }  // namespace
 
+void gemv_q6_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
+                               float* y, int n_rows) {
+    gemv_q6_k(nb, tiles, a, y, n_rows);
+}
+void gemv_q4_1x8_q8_1__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
+                               float* y, int n_rows) {
+    gemv_q8_1_act<tile_q4_1x8, nibble_sums<tile_q4_1x8>>(nb, tiles, a, y, n_rows);
+}
+void gemv_q4_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                               int n_rows) {
+    gemv_q4_k(nb, tiles, a, side, y, n_rows);
+}
 void gemv_q4_0x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
                                int n_rows) {
-    gemv_q8_0_act<tile_q4_0x8, nibble_sums, true>(nb, tiles, a, side, y, n_rows);
+    gemv_q8_0_act<tile_q4_0x8, nibble_sums<tile_q4_0x8>, true>(nb, tiles, a, side, y, n_rows);
 }
 void gemv_q8_0x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
                                int n_rows) {
