@@ -4,7 +4,8 @@
 // On x86 it is empty. Elsewhere (aarch64, ...) the build leaves the tier files out, and the mark makes
 // the declaration weak: the dispatch tables and tier branches that name these kernels still link, with
 // a null address, and are never taken, because best_isa_tier() is `generic` there and set_isa_tier()
-// refuses the x86 tiers. Every kernel then runs its portable `__ref` version.
+// refuses the x86 tiers. Every kernel then runs its portable version (`__ref`, or `__simd128` where
+// LOWBIT_HAVE_SIMD128).
 #pragma once
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
