@@ -600,16 +600,22 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
     const bool avx2 = tier >= isa_tier::avx2;
     // The micro-kernels by tier: AVX-512 VNNI's EVEX vpdpbusd, AVX-VNNI's VEX one at tier avxvnni (tier
     // avx512 has neither: AVX2's).
+    // The generic tier's 128-bit kernels where there are (Q4_0 / Q5_0 / Q8_0's packed blocks), else ref.
     const bool vnni512 = tier >= isa_tier::avx512vnni, vnni256 = tier == isa_tier::avxvnni;
-    const auto pick = [&](gemm_q_fn ref, gemm_q_fn avx2_fn, gemm_q_fn vex, gemm_q_fn evex) {
-        return vnni512 ? evex : vnni256 ? vex : avx2 ? avx2_fn : ref;
+    const bool simd128 = LOWBIT_HAVE_SIMD128 && tier == isa_tier::generic;
+    const auto pick = [&](gemm_q_fn ref, gemm_q_fn avx2_fn, gemm_q_fn vex, gemm_q_fn evex,
+                          gemm_q_fn generic = nullptr) {
+        return vnni512 ? evex : vnni256 ? vex : avx2 ? avx2_fn : simd128 && generic ? generic : ref;
     };
-    const gemm_q_fn q4_0_gemm = pick(gemm_q4_0_q8_0_8x4__ref, gemm_q4_0_q8_0_8x4__avx2, gemm_q4_0_q8_0_8x4__avxvnni,
-                                     gemm_q4_0_q8_0_8x4__avx512vnni);
-    const gemm_q_fn q5_0_gemm = pick(gemm_q5_0_q8_0_8x4__ref, gemm_q5_0_q8_0_8x4__avx2, gemm_q5_0_q8_0_8x4__avxvnni,
-                                     gemm_q5_0_q8_0_8x4__avx512vnni);
-    const gemm_q_fn q8_0_gemm = pick(gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2, gemm_q8_0_q8_0_8x4__avxvnni,
-                                     gemm_q8_0_q8_0_8x4__avx512vnni);
+    const gemm_q_fn q4_0_gemm =
+        pick(gemm_q4_0_q8_0_8x4__ref, gemm_q4_0_q8_0_8x4__avx2, gemm_q4_0_q8_0_8x4__avxvnni,
+             gemm_q4_0_q8_0_8x4__avx512vnni, gemm_q4_0_q8_0_8x4__simd128);
+    const gemm_q_fn q5_0_gemm =
+        pick(gemm_q5_0_q8_0_8x4__ref, gemm_q5_0_q8_0_8x4__avx2, gemm_q5_0_q8_0_8x4__avxvnni,
+             gemm_q5_0_q8_0_8x4__avx512vnni, gemm_q5_0_q8_0_8x4__simd128);
+    const gemm_q_fn q8_0_gemm =
+        pick(gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2, gemm_q8_0_q8_0_8x4__avxvnni,
+             gemm_q8_0_q8_0_8x4__avx512vnni, gemm_q8_0_q8_0_8x4__simd128);
     const gemm_q_fn iq4_nl_gemm = pick(gemm_iq4_nl_q8_0_8x4__ref, gemm_iq4_nl_q8_0_8x4__avx2,
                                        gemm_q8_0_q8_0_8x4__avxvnni, gemm_q8_0_q8_0_8x4__avx512vnni);
     const gemm_q_fn q4_1_gemm = avx2 ? gemm_q4_1_q8_1_8x4__avx2 : gemm_q4_1_q8_1_8x4__ref;

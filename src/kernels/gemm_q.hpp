@@ -282,6 +282,17 @@ LOWBIT_X86_KERNEL void gemm_pack_iq4_xs__avx2(const uint8_t* w, size_t row_strid
 
 void gemm_q4_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows);
+// The generic tier's 128-bit versions of the three kernels on gemm_block_q8x8 (kernels/gemm_q_simd128.cpp:
+// SSSE3 on x86, Advanced SIMD on aarch64), bit-exact with their __ref.
+LOWBIT_SIMD128_KERNEL void gemm_q4_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
+                                                       int64_t t0, int n_tok, float* y, int64_t ldy,
+                                                       int n_rows);
+LOWBIT_SIMD128_KERNEL void gemm_q5_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
+                                                       int64_t t0, int n_tok, float* y, int64_t ldy,
+                                                       int n_rows);
+LOWBIT_SIMD128_KERNEL void gemm_q8_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
+                                                       int64_t t0, int n_tok, float* y, int64_t ldy,
+                                                       int n_rows);
 void gemm_q5_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows);
 void gemm_q8_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,

@@ -13,93 +13,20 @@
 
 #if LOWBIT_HAVE_SIMD128
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <tmmintrin.h>
-#define LOWBIT_SIMD128_X86 1
-#else
-#include <arm_neon.h>
-#define LOWBIT_SIMD128_X86 0
-#endif
-
 #include <cstdint>
 #include <cstring>
 
 #include "core/half.hpp"
 #include "formats/ggml_blocks.hpp"
 #include "kernels/repack.hpp"
+#include "kernels/simd128.hpp"
 
 namespace lowbit::kernels {
+using namespace simd128;
 namespace {
-
-inline int32_t load_i32(const void* p) {
-    int32_t v;
-    std::memcpy(&v, p, 4);
-    return v;
-}
 
 // ---- the few vector operations the GEMVs use, per architecture ------------------------------------
 #if LOWBIT_SIMD128_X86
-using vi32 = __m128i;  // 4 x int32
-using vf32 = __m128;   // 4 x float
-inline vf32 f_zero() {
-    return _mm_setzero_ps();
-}
-inline vf32 f_set(float v) {
-    return _mm_set1_ps(v);
-}
-inline vf32 f_add(vf32 a, vf32 b) {
-    return _mm_add_ps(a, b);
-}
-inline vf32 f_sub(vf32 a, vf32 b) {
-    return _mm_sub_ps(a, b);
-}
-inline vf32 f_mul(vf32 a, vf32 b) {
-    return _mm_mul_ps(a, b);
-}
-inline vf32 f_from_i32(vi32 v) {
-    return _mm_cvtepi32_ps(v);
-}
-inline void f_store(float* p, vf32 v) {
-    _mm_storeu_ps(p, v);
-}
-inline vi32 i_add(vi32 a, vi32 b) {
-    return _mm_add_epi32(a, b);
-}
-inline vi32 i_set(int32_t v) {
-    return _mm_set1_epi32(v);
-}
-
-// 4 fp16 values in the high halves of the int32 lanes of w (lane = h << 16) -> float, exactly: the
-// branch-free conversion of core/half.hpp's fp16_to_f32, lane-wise (SSE2; no F16C at this tier).
-inline vf32 fp16_hi_to_f32(__m128i w) {
-    const __m128i sign = _mm_and_si128(w, _mm_set1_epi32(static_cast<int>(0x80000000u)));
-    const __m128i two_w = _mm_add_epi32(w, w);
-    const __m128 normalized =
-        _mm_mul_ps(_mm_castsi128_ps(_mm_add_epi32(_mm_srli_epi32(two_w, 4), _mm_set1_epi32(0xE0 << 23))),
-                   _mm_castsi128_ps(_mm_set1_epi32(0x7800000)));
-    const __m128 denormalized =
-        _mm_sub_ps(_mm_castsi128_ps(_mm_or_si128(_mm_srli_epi32(two_w, 17), _mm_set1_epi32(126 << 23))),
-                   _mm_set1_ps(0.5f));
-    // two_w < 2^27 (unsigned): the top 5 bits are zero
-    const __m128i denorm = _mm_cmpeq_epi32(_mm_srli_epi32(two_w, 27), _mm_setzero_si128());
-    const __m128i mag = _mm_or_si128(_mm_and_si128(denorm, _mm_castps_si128(denormalized)),
-                                     _mm_andnot_si128(denorm, _mm_castps_si128(normalized)));
-    return _mm_castsi128_ps(_mm_or_si128(sign, mag));
-}
-// A tile's 8 fp16 row scales -> rows 0..3, 4..7.
-inline void load_scales(const uint16_t* p, vf32& lo, vf32& hi) {
-    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    lo = fp16_hi_to_f32(_mm_unpacklo_epi16(_mm_setzero_si128(), h));
-    hi = fp16_hi_to_f32(_mm_unpackhi_epi16(_mm_setzero_si128(), h));
-}
-
-inline __m128i load16(const void* p) {
-    return _mm_loadu_si128(static_cast<const __m128i*>(p));
-}
-inline __m128i bcast4(const int8_t* p) {
-    return _mm_set1_epi32(load_i32(p));
-}
-
 // Q4_0's tile (also Q4_1's): the 32 unsigned nibbles of each row times the activations, as Q4_0's AVX2
 // GEMV does it (maddubs pairs summed in int16, <= 8 x 2 x 15 x 127, then widened); rows 0..3 -> s0, 4..7
 // -> s1.
@@ -120,12 +47,6 @@ inline void nibble_sums(const Tile& x, const int8_t* qa, vi32& s0, vi32& s1) {
     const __m128i ones = _mm_set1_epi16(1);
     s0 = _mm_madd_epi16(t0, ones);
     s1 = _mm_madd_epi16(t1, ones);
-}
-
-// Sum of w[i] * a[i] per int32 lane over signed bytes: maddubs takes |w| unsigned and sign(w) * a
-// (psignb); pairs <= 2 x 128 x 127 fit int16.
-inline __m128i dot_i8_i8(__m128i w, __m128i a) {
-    return _mm_madd_epi16(_mm_maddubs_epi16(_mm_sign_epi8(w, w), _mm_sign_epi8(a, w)), _mm_set1_epi16(1));
 }
 
 // Q8_0's tile: 8 groups of 4 columns, each 8 rows x 4 signed bytes.
@@ -239,52 +160,6 @@ inline vi32 q6_k_sums(const tile_q6_kx8& x, int r2, const int8_t* qa, const int1
 }
 
 #else  // Advanced SIMD
-using vi32 = int32x4_t;
-using vf32 = float32x4_t;
-inline vf32 f_zero() {
-    return vdupq_n_f32(0.0f);
-}
-inline vf32 f_set(float v) {
-    return vdupq_n_f32(v);
-}
-inline vf32 f_add(vf32 a, vf32 b) {
-    return vaddq_f32(a, b);
-}
-inline vf32 f_sub(vf32 a, vf32 b) {
-    return vsubq_f32(a, b);
-}
-inline vf32 f_mul(vf32 a, vf32 b) {
-    return vmulq_f32(a, b);
-}
-inline vf32 f_from_i32(vi32 v) {
-    return vcvtq_f32_s32(v);
-}
-inline void f_store(float* p, vf32 v) {
-    vst1q_f32(p, v);
-}
-inline vi32 i_add(vi32 a, vi32 b) {
-    return vaddq_s32(a, b);
-}
-inline vi32 i_set(int32_t v) {
-    return vdupq_n_s32(v);
-}
-
-// fcvtl: every half is exact as a float.
-inline void load_scales(const uint16_t* p, vf32& lo, vf32& hi) {
-    lo = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
-    hi = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p + 4)));
-}
-
-inline int8x16_t bcast4(const int8_t* p) {
-    return vreinterpretq_s8_s32(vdupq_n_s32(load_i32(p)));
-}
-
-// Lanes of 4 rows' int16 accumulators (rows 0, 1 in p01, rows 2, 3 in p23, 4 lanes each) -> int32 row
-// sums in row order.
-inline vi32 row_sums(int16x8_t p01, int16x8_t p23) {
-    return vpaddq_s32(vpaddlq_s16(p01), vpaddlq_s16(p23));
-}
-
 // Q4_0's tile (also Q4_1's): products of the unsigned nibbles (as signed bytes 0..15) and the
 // activations, each product lane summed in int16 (<= 8 x 15 x 127), widened and added per row at the end.
 template <class Tile>
@@ -410,13 +285,6 @@ inline vi32 q6_k_sums(const tile_q6_kx8& x, int r2, const int8_t* qa, const int1
 }
 #endif
 
-// Software prefetch 1536 bytes ahead of the tile block being read, as the AVX2 GEMVs do.
-template <size_t N>
-inline void prefetch_ahead(const void* block) {
-    const char* p = static_cast<const char*>(block) + 1536;
-    for (size_t o = 0; o < N; o += 64) __builtin_prefetch(p + o);
-}
-
 // Q8_0 activations: acc += float(sums [+ side[b]]) * (d_w[r] * d_a), the side value being Q4_0's
 // -8 x (activation sum) (repack_act_sides).
 template <class Tile, void (*Sums)(const Tile&, const int8_t*, vi32&, vi32&), bool Side>
@@ -438,10 +306,7 @@ void gemv_q8_0_act(int64_t nb, const void* tiles, const void* a, const int32_t* 
         acc0 = f_add(acc0, f_mul(f_from_i32(s0), f_mul(d0, da)));
         acc1 = f_add(acc1, f_mul(f_from_i32(s1), f_mul(d1, da)));
     }
-    float t[8];
-    f_store(t, acc0);
-    f_store(t + 4, acc1);
-    std::memcpy(y, t, sizeof(float) * static_cast<size_t>(n_rows));
+    store_rows(y, acc0, acc1, n_rows);
 }
 
 // Q8_1 activations (Q4_1): acc += (float(sums) * (d_w[r] * d_a) + m_w[r] * s_a), as gemv_q8_1_act_ref.
@@ -461,10 +326,7 @@ void gemv_q8_1_act(int64_t nb, const void* tiles, const void* a, float* y, int n
         acc0 = f_add(acc0, f_add(f_mul(f_from_i32(s0), f_mul(d0, da)), f_mul(m0, sa)));
         acc1 = f_add(acc1, f_add(f_mul(f_from_i32(s1), f_mul(d1, da)), f_mul(m1, sa)));
     }
-    float t[8];
-    f_store(t, acc0);
-    f_store(t + 4, acc1);
-    std::memcpy(y, t, sizeof(float) * static_cast<size_t>(n_rows));
+    store_rows(y, acc0, acc1, n_rows);
 }
 
 // Q4_K over Q8_K activations: acc += (d_a d_w[r]) float(sumi) - (d_a dmin_w[r]) float(summ), as
@@ -487,10 +349,7 @@ void gemv_q4_k(int64_t nb, const void* tiles, const void* a, const int32_t* side
             acc[h] = f_add(acc[h], f_sub(t1, t2));
         }
     }
-    float t[8];
-    f_store(t, acc[0]);
-    f_store(t + 4, acc[1]);
-    std::memcpy(y, t, sizeof(float) * static_cast<size_t>(n_rows));
+    store_rows(y, acc[0], acc[1], n_rows);
 }
 
 // Q6_K over Q8_K activations: acc += (d_a d_w[r]) float(sumi), as gemv_signed_scale_ref.
@@ -507,10 +366,7 @@ void gemv_q6_k(int64_t nb, const void* tiles, const void* a, float* y, int n_row
             acc[r2] =
                 f_add(acc[r2], f_mul(f_mul(da, d[r2]), f_from_i32(q6_k_sums(x[b], r2, q[b].qs, q[b].bsums))));
     }
-    float t[8];
-    f_store(t, acc[0]);
-    f_store(t + 4, acc[1]);
-    std::memcpy(y, t, sizeof(float) * static_cast<size_t>(n_rows));
+    store_rows(y, acc[0], acc[1], n_rows);
 }
 
 }  // namespace

@@ -243,6 +243,24 @@ TEST(GemmQ, MicroKernelAvx2BitExactWithRef) {
     for (const auto& c : k_cases) expect_micro_kernel_bit_exact(c, c.avx2, "avx2");
 }
 
+// The generic tier's 128-bit micro-kernels (SSSE3 / Advanced SIMD) where the dispatcher picks one:
+// Q4_0, Q5_0, Q8_0 and the formats on their kernels.
+TEST(GemmQ, MicroKernelGenericBitExactWithRef) {
+    if (!isa_tier_supported(isa_tier::generic)) GTEST_SKIP() << "no 128-bit SIMD tier";
+    int n = 0;
+    for (const auto& c : k_cases) {
+        const gemm_q_fn g = gemm_q_kernel(c.w, isa_tier::generic).gemm;
+        if (g == c.ref) continue;
+        expect_micro_kernel_bit_exact(c, g, "generic");
+        ++n;
+    }
+#if LOWBIT_HAVE_SIMD128
+    EXPECT_EQ(n, 7);  // Q4_0, Q5_0, Q8_0; TQ2_0, TQ1_0 (Q4_0's kernel); IQ3_XXS, IQ3_S (Q8_0's)
+#else
+    EXPECT_EQ(n, 0);
+#endif
+}
+
 // The VNNI builds' entry points, in vpdpbusd's order: tier avxvnni (VEX), avx512vnni (EVEX), and the
 // tests' own build with vpdpbusd emulated in AVX2 (gemm_q_vnni_emu_avx2.cpp).
 struct vnni_kernel {
@@ -500,6 +518,7 @@ TEST(GemmQ, LowbitFormatsMatmulMatchesPerRowDot) {
         ~restore() { set_isa_tier(t); }
     } restore_tier{old_tier};
     std::vector<isa_tier> tiers = {isa_tier::ref};
+    if (isa_tier_supported(isa_tier::generic)) tiers.push_back(isa_tier::generic);
     if (have_avx2()) tiers.push_back(isa_tier::avx2);
     for (isa_tier vt : {isa_tier::avxvnni, isa_tier::avx512vnni})
         if (isa_tier_supported(vt)) tiers.push_back(vt);

@@ -1,0 +1,124 @@
+// The `generic` tier's prompt GEMM micro-kernel for the packed 32-column blocks of Q4_0, Q5_0 and Q8_0
+// (gemm_block_q8x8: also the formats that use those kernels) over Q8_0 activations: 128-bit SIMD, SSSE3
+// on x86 and Advanced SIMD on aarch64 (kernels/simd128.hpp). Each block's 8 rows are two 4-row halves of
+// int32 sums per token; the float step is the __ref kernel's, acc = fma(float(sum), d_w * d_a, acc),
+// so the results are bit-identical with gemm_q8x8_ref (GemmQ.MicroKernelGenericBitExactWithRef).
+#include "kernels/simd128.hpp"
+
+#if LOWBIT_HAVE_SIMD128
+
+#include "formats/ggml_blocks.hpp"
+#include "kernels/gemm_q.hpp"
+
+namespace lowbit::kernels {
+using namespace simd128;
+namespace {
+
+#if LOWBIT_SIMD128_X86
+// Rows 0..3 and 4..7 of a packed block times one token's activations. Unsigned codes (Q4_0 0..15, Q5_0
+// 0..31): maddubs pairs of four groups summed in int16 (<= 4 x 2 x 31 x 127), widened per four groups.
+// Signed codes (Q8_0): psignb / maddubs per group (pairs <= 2 x 128 x 127), widened per group.
+template <bool Unsigned>
+inline void block_sums(const gemm_block_q8x8& w, const int8_t* qa, vi32& s0, vi32& s1) {
+    const __m128i ones = _mm_set1_epi16(1);
+    s0 = s1 = _mm_setzero_si128();
+    if constexpr (Unsigned) {
+        for (int g0 = 0; g0 < 8; g0 += 4) {
+            __m128i t0 = _mm_setzero_si128(), t1 = t0;
+            for (int g = g0; g < g0 + 4; ++g) {
+                const __m128i a = bcast4(qa + 4 * g);
+                t0 = _mm_add_epi16(t0, _mm_maddubs_epi16(load16(w.q[g][0]), a));
+                t1 = _mm_add_epi16(t1, _mm_maddubs_epi16(load16(w.q[g][4]), a));
+            }
+            s0 = _mm_add_epi32(s0, _mm_madd_epi16(t0, ones));
+            s1 = _mm_add_epi32(s1, _mm_madd_epi16(t1, ones));
+        }
+    } else {
+        for (int g = 0; g < 8; ++g) {
+            const __m128i a = bcast4(qa + 4 * g);
+            s0 = _mm_add_epi32(s0, dot_i8_i8(load16(w.q[g][0]), a));
+            s1 = _mm_add_epi32(s1, dot_i8_i8(load16(w.q[g][4]), a));
+        }
+    }
+}
+#else
+// The products summed per lane in int16 (unsigned codes: <= 8 x 31 x 127) or widened pairwise per group
+// (signed: <= 128 x 127 each), reduced to row sums.
+template <bool Unsigned>
+inline void block_sums(const gemm_block_q8x8& w, const int8_t* qa, vi32& s0, vi32& s1) {
+    if constexpr (Unsigned) {
+        int16x8_t p01 = vdupq_n_s16(0), p23 = p01, p45 = p01, p67 = p01;
+        for (int g = 0; g < 8; ++g) {
+            const int8x16_t a = bcast4(qa + 4 * g), w0 = vld1q_s8(w.q[g][0]), w1 = vld1q_s8(w.q[g][4]);
+            p01 = vmlal_s8(p01, vget_low_s8(w0), vget_low_s8(a));
+            p23 = vmlal_high_s8(p23, w0, a);
+            p45 = vmlal_s8(p45, vget_low_s8(w1), vget_low_s8(a));
+            p67 = vmlal_high_s8(p67, w1, a);
+        }
+        s0 = row_sums(p01, p23);
+        s1 = row_sums(p45, p67);
+    } else {
+        int32x4_t p01 = vdupq_n_s32(0), p23 = p01, p45 = p01, p67 = p01;
+        for (int g = 0; g < 8; ++g) {
+            const int8x16_t a = bcast4(qa + 4 * g), w0 = vld1q_s8(w.q[g][0]), w1 = vld1q_s8(w.q[g][4]);
+            p01 = vpadalq_s16(p01, vmull_s8(vget_low_s8(w0), vget_low_s8(a)));
+            p23 = vpadalq_s16(p23, vmull_high_s8(w0, a));
+            p45 = vpadalq_s16(p45, vmull_s8(vget_low_s8(w1), vget_low_s8(a)));
+            p67 = vpadalq_s16(p67, vmull_high_s8(w1, a));
+        }
+        s0 = vpaddq_s32(p01, p23);
+        s1 = vpaddq_s32(p45, p67);
+    }
+}
+#endif
+
+// gemm_q8x8_ref's arithmetic: per (token, row) the exact code sum (Unsigned: plus Offset / 8 times the
+// side value's two int16 halves, -8 x the activation sum), then acc = fma(float(sum), d_w * d_a, acc),
+// blocks in order.
+template <bool Unsigned, int Offset = 8>
+void gemm_q8x8(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
+               int n_rows) {
+    const auto* w = static_cast<const gemm_block_q8x8*>(pw);
+    vf32 acc[4][2];
+    for (auto& t : acc) t[0] = t[1] = f_zero();
+    for (int64_t b = 0; b < nb; ++b) {
+        const vf32 d0 = f_load(w[b].d), d1 = f_load(w[b].d + 4);
+        for (int t = 0; t < n_tok; ++t) {
+            const auto* x =
+                reinterpret_cast<const block_q8_0*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
+            const int64_t i = (t0 + t) * a.n_blocks + b;
+            vi32 s0, s1;
+            block_sums<Unsigned>(w[b], x[b].qs, s0, s1);
+            if constexpr (Unsigned) {
+                const int32_t s8 = a.s[i];
+                const vi32 side =
+                    i_set(Offset / 8 * (static_cast<int16_t>(s8 & 0xFFFF) + static_cast<int16_t>(s8 >> 16)));
+                s0 = i_add(s0, side);
+                s1 = i_add(s1, side);
+            }
+            const vf32 da = f_set(a.d[i]);
+            acc[t][0] = f_fma(f_from_i32(s0), f_mul(d0, da), acc[t][0]);
+            acc[t][1] = f_fma(f_from_i32(s1), f_mul(d1, da), acc[t][1]);
+        }
+    }
+    for (int t = 0; t < n_tok; ++t) store_rows(y + t * ldy, acc[t][0], acc[t][1], n_rows);
+}
+
+}  // namespace
+
+void gemm_q4_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
+                                 float* y, int64_t ldy, int n_rows) {
+    gemm_q8x8<true>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
+}
+void gemm_q5_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
+                                 float* y, int64_t ldy, int n_rows) {
+    gemm_q8x8<true, 16>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
+}
+void gemm_q8_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
+                                 float* y, int64_t ldy, int n_rows) {
+    gemm_q8x8<false>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
+}
+
+}  // namespace lowbit::kernels
+
+#endif  // LOWBIT_HAVE_SIMD128

@@ -1,0 +1,185 @@
+// The 128-bit vector operations of the generic tier's kernels (`*_simd128.cpp`: SSSE3 on x86, Advanced
+// SIMD on aarch64). Include from those files only: the functions are `static` (internal linkage), so no
+// copy compiled with -mssse3 can be picked by the linker for a portable caller (check_isa_isolation.sh).
+#pragma once
+
+#include "core/x86_kernel.hpp"
+
+#if LOWBIT_HAVE_SIMD128
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <tmmintrin.h>
+#define LOWBIT_SIMD128_X86 1
+#else
+#include <arm_neon.h>
+#define LOWBIT_SIMD128_X86 0
+#endif
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace lowbit::kernels::simd128 {
+
+static inline int32_t load_i32(const void* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+#if LOWBIT_SIMD128_X86
+using vi32 = __m128i;  // 4 x int32
+using vf32 = __m128;   // 4 x float
+static inline vf32 f_zero() {
+    return _mm_setzero_ps();
+}
+static inline vf32 f_set(float v) {
+    return _mm_set1_ps(v);
+}
+static inline vf32 f_add(vf32 a, vf32 b) {
+    return _mm_add_ps(a, b);
+}
+static inline vf32 f_sub(vf32 a, vf32 b) {
+    return _mm_sub_ps(a, b);
+}
+static inline vf32 f_mul(vf32 a, vf32 b) {
+    return _mm_mul_ps(a, b);
+}
+static inline vf32 f_from_i32(vi32 v) {
+    return _mm_cvtepi32_ps(v);
+}
+static inline void f_store(float* p, vf32 v) {
+    _mm_storeu_ps(p, v);
+}
+static inline vf32 f_load(const float* p) {
+    return _mm_loadu_ps(p);
+}
+// a * b + c rounded once per lane, as the __ref GEMMs' std::fma: a CPU of this tier may have no FMA unit,
+// so it is libm's fmaf.
+static inline vf32 f_fma(vf32 a, vf32 b, vf32 c) {
+    alignas(16) float x[4], y[4], z[4];
+    _mm_store_ps(x, a);
+    _mm_store_ps(y, b);
+    _mm_store_ps(z, c);
+    for (int i = 0; i < 4; ++i) z[i] = std::fma(x[i], y[i], z[i]);
+    return _mm_load_ps(z);
+}
+static inline vi32 i_add(vi32 a, vi32 b) {
+    return _mm_add_epi32(a, b);
+}
+static inline vi32 i_set(int32_t v) {
+    return _mm_set1_epi32(v);
+}
+
+// 4 fp16 values in the high halves of the int32 lanes of w (lane = h << 16) -> float, exactly: the
+// branch-free conversion of core/half.hpp's fp16_to_f32, lane-wise (SSE2; no F16C at this tier).
+static inline vf32 fp16_hi_to_f32(__m128i w) {
+    const __m128i sign = _mm_and_si128(w, _mm_set1_epi32(static_cast<int>(0x80000000u)));
+    const __m128i two_w = _mm_add_epi32(w, w);
+    const __m128 normalized =
+        _mm_mul_ps(_mm_castsi128_ps(_mm_add_epi32(_mm_srli_epi32(two_w, 4), _mm_set1_epi32(0xE0 << 23))),
+                   _mm_castsi128_ps(_mm_set1_epi32(0x7800000)));
+    const __m128 denormalized =
+        _mm_sub_ps(_mm_castsi128_ps(_mm_or_si128(_mm_srli_epi32(two_w, 17), _mm_set1_epi32(126 << 23))),
+                   _mm_set1_ps(0.5f));
+    // two_w < 2^27 (unsigned): the top 5 bits are zero
+    const __m128i denorm = _mm_cmpeq_epi32(_mm_srli_epi32(two_w, 27), _mm_setzero_si128());
+    const __m128i mag = _mm_or_si128(_mm_and_si128(denorm, _mm_castps_si128(denormalized)),
+                                     _mm_andnot_si128(denorm, _mm_castps_si128(normalized)));
+    return _mm_castsi128_ps(_mm_or_si128(sign, mag));
+}
+// A tile's 8 fp16 row scales -> rows 0..3, 4..7.
+static inline void load_scales(const uint16_t* p, vf32& lo, vf32& hi) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    lo = fp16_hi_to_f32(_mm_unpacklo_epi16(_mm_setzero_si128(), h));
+    hi = fp16_hi_to_f32(_mm_unpackhi_epi16(_mm_setzero_si128(), h));
+}
+
+static inline __m128i load16(const void* p) {
+    return _mm_loadu_si128(static_cast<const __m128i*>(p));
+}
+static inline __m128i bcast4(const int8_t* p) {
+    return _mm_set1_epi32(load_i32(p));
+}
+
+// Sum of w[i] * a[i] per int32 lane over signed bytes: maddubs takes |w| unsigned and sign(w) * a
+// (psignb); pairs <= 2 x 128 x 127 fit int16.
+static inline __m128i dot_i8_i8(__m128i w, __m128i a) {
+    return _mm_madd_epi16(_mm_maddubs_epi16(_mm_sign_epi8(w, w), _mm_sign_epi8(a, w)), _mm_set1_epi16(1));
+}
+
+#else  // Advanced SIMD
+using vi32 = int32x4_t;
+using vf32 = float32x4_t;
+static inline vf32 f_zero() {
+    return vdupq_n_f32(0.0f);
+}
+static inline vf32 f_set(float v) {
+    return vdupq_n_f32(v);
+}
+static inline vf32 f_add(vf32 a, vf32 b) {
+    return vaddq_f32(a, b);
+}
+static inline vf32 f_sub(vf32 a, vf32 b) {
+    return vsubq_f32(a, b);
+}
+static inline vf32 f_mul(vf32 a, vf32 b) {
+    return vmulq_f32(a, b);
+}
+static inline vf32 f_from_i32(vi32 v) {
+    return vcvtq_f32_s32(v);
+}
+static inline void f_store(float* p, vf32 v) {
+    vst1q_f32(p, v);
+}
+static inline vf32 f_load(const float* p) {
+    return vld1q_f32(p);
+}
+// a * b + c rounded once per lane (fmla), as the __ref GEMMs' std::fma.
+static inline vf32 f_fma(vf32 a, vf32 b, vf32 c) {
+    return vfmaq_f32(c, a, b);
+}
+static inline vi32 i_add(vi32 a, vi32 b) {
+    return vaddq_s32(a, b);
+}
+static inline vi32 i_set(int32_t v) {
+    return vdupq_n_s32(v);
+}
+
+// fcvtl: every half is exact as a float.
+static inline void load_scales(const uint16_t* p, vf32& lo, vf32& hi) {
+    lo = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
+    hi = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p + 4)));
+}
+
+static inline int8x16_t bcast4(const int8_t* p) {
+    return vreinterpretq_s8_s32(vdupq_n_s32(load_i32(p)));
+}
+
+// Lanes of 4 rows' int16 accumulators (rows 0, 1 in p01, rows 2, 3 in p23, 4 lanes each) -> int32 row
+// sums in row order.
+static inline vi32 row_sums(int16x8_t p01, int16x8_t p23) {
+    return vpaddq_s32(vpaddlq_s16(p01), vpaddlq_s16(p23));
+}
+
+#endif
+
+// Rows 0..3 (lo) and 4..7 (hi) to y[0 .. n_rows), n_rows in 1..8.
+static inline void store_rows(float* y, vf32 lo, vf32 hi, int n_rows) {
+    float t[8];
+    f_store(t, lo);
+    f_store(t + 4, hi);
+    std::memcpy(y, t, sizeof(float) * static_cast<size_t>(n_rows));
+}
+
+// Software prefetch 1536 bytes ahead of the tile block being read, as the AVX2 GEMVs do.
+template <size_t N>
+static inline void prefetch_ahead(const void* block) {
+    const char* p = static_cast<const char*>(block) + 1536;
+    for (size_t o = 0; o < N; o += 64) __builtin_prefetch(p + o);
+}
+
+}  // namespace lowbit::kernels::simd128
+
+#endif  // LOWBIT_HAVE_SIMD128
