@@ -290,6 +290,10 @@ LOWBIT_SIMD128_KERNEL void gemm_q4_0_q8_0_8x4__simd128(int64_t nb, const void* p
 LOWBIT_SIMD128_KERNEL void gemm_q5_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
                                                        int64_t t0, int n_tok, float* y, int64_t ldy,
                                                        int n_rows);
+// out[i] = fma(a[i], b[i], c[i]) by those kernels' vector fma (x86: emulated in doubles, rounded to odd;
+// the tests check it against std::fma).
+LOWBIT_SIMD128_KERNEL void fma_f32__simd128(const float* a, const float* b, const float* c, float* out,
+                                            int64_t n);
 LOWBIT_SIMD128_KERNEL void gemm_q8_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
                                                        int64_t t0, int n_tok, float* y, int64_t ldy,
                                                        int n_rows);

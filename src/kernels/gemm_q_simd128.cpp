@@ -106,6 +106,16 @@ void gemm_q8x8(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_
 
 }  // namespace
 
+void fma_f32__simd128(const float* a, const float* b, const float* c, float* out, int64_t n) {
+    for (int64_t i = 0; i + 4 <= n; i += 4)
+        f_store(out + i, f_fma(f_load(a + i), f_load(b + i), f_load(c + i)));
+    for (int64_t i = n / 4 * 4; i < n; ++i) {  // the tail through a padded vector
+        float x[4] = {a[i]}, y[4] = {b[i]}, z[4] = {c[i]}, r[4];
+        f_store(r, f_fma(f_load(x), f_load(y), f_load(z)));
+        out[i] = r[0];
+    }
+}
+
 void gemm_q4_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
                                  float* y, int64_t ldy, int n_rows) {
     gemm_q8x8<true>(nb, pw, a, t0, n_tok, y, ldy, n_rows);

@@ -1365,7 +1365,10 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
         default: break;
     }
     if (avx2 && k.gemv) k.gemv2 = gemv2_kernel_avx2(k.gemv);
-    if (tier == isa_tier::generic) k.gemv = gemv_kernel_simd128(k.gemv);
+    if (tier == isa_tier::generic) {
+        k.gemv = gemv_kernel_simd128(k.gemv);
+        k.unpack = unpack_kernel_simd128(k.unpack);
+    }
     return k;
 }
 
@@ -1376,6 +1379,13 @@ gemv_tile_fn gemv_kernel_simd128(gemv_tile_fn ref) {
     if (ref == gemv_q4_1x8_q8_1__ref) return gemv_q4_1x8_q8_1__simd128;
     if (ref == gemv_q4_kx8_q8_k__ref) return gemv_q4_kx8_q8_k__simd128;
     if (ref == gemv_q6_kx8_q8_k__ref) return gemv_q6_kx8_q8_k__simd128;
+#endif
+    return ref;
+}
+
+repack_unpack_fn unpack_kernel_simd128(repack_unpack_fn ref) {
+#if LOWBIT_HAVE_SIMD128
+    if (ref == repack_unpack_q4_0__ref) return repack_unpack_q4_0__simd128;
 #endif
     return ref;
 }

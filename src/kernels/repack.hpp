@@ -560,6 +560,9 @@ LOWBIT_X86_KERNEL gemv_tile2_fn gemv2_kernel_avx2(gemv_tile_fn one);
 // this architecture). The generic tier has them for the tiles of Q4_0 and Q8_0 (also the symmetric lowbit
 // int4 / int8 formats), Q4_1 (also int4 asymmetric), Q4_K and Q6_K.
 gemv_tile_fn gemv_kernel_simd128(gemv_tile_fn ref);
+// The same for the tile unpackers of the prompt path (Q4_0's).
+repack_unpack_fn unpack_kernel_simd128(repack_unpack_fn ref);
+LOWBIT_SIMD128_KERNEL void repack_unpack_q4_0__simd128(int64_t nb, const void* tiles, void* dst);
 LOWBIT_SIMD128_KERNEL void gemv_q4_0x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a,
                                                      const int32_t* side, float* y, int n_rows);
 LOWBIT_SIMD128_KERNEL void gemv_q4_1x8_q8_1__simd128(int64_t nb, const void* tiles, const void* a,

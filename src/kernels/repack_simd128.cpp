@@ -18,6 +18,7 @@
 
 #include "core/half.hpp"
 #include "formats/ggml_blocks.hpp"
+#include "kernels/gemm_q.hpp"
 #include "kernels/repack.hpp"
 #include "kernels/simd128.hpp"
 
@@ -370,6 +371,32 @@ void gemv_q6_k(int64_t nb, const void* tiles, const void* a, float* y, int n_row
 }
 
 }  // namespace
+
+// Q4_0 tiles -> the prompt GEMM's packed blocks (as repack_unpack_q4_0__ref): scales as floats, low
+// nibbles to groups 0..3, high nibbles to groups 4..7.
+void repack_unpack_q4_0__simd128(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const tile_q4_0x8*>(tiles);
+    auto* out = static_cast<gemm_block_q8x8*>(dst);
+    for (int64_t b = 0; b < nb; ++b) {
+        vf32 d0, d1;
+        load_scales(x[b].d, d0, d1);
+        f_store(out[b].d, d0);
+        f_store(out[b].d + 4, d1);
+        for (int c = 0; c < 4; ++c)
+            for (int h = 0; h < 2; ++h) {
+#if LOWBIT_SIMD128_X86
+                const __m128i w = load16(x[b].qs[c][4 * h]), m4 = _mm_set1_epi8(0x0F);
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(out[b].q[c][4 * h]), _mm_and_si128(w, m4));
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(out[b].q[c + 4][4 * h]),
+                                 _mm_and_si128(_mm_srli_epi16(w, 4), m4));
+#else
+                const uint8x16_t w = vld1q_u8(x[b].qs[c][4 * h]);
+                vst1q_u8(reinterpret_cast<uint8_t*>(out[b].q[c][4 * h]), vandq_u8(w, vdupq_n_u8(0x0F)));
+                vst1q_u8(reinterpret_cast<uint8_t*>(out[b].q[c + 4][4 * h]), vshrq_n_u8(w, 4));
+#endif
+            }
+    }
+}
 
 void gemv_q6_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
                                float* y, int n_rows) {

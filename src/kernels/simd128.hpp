@@ -55,15 +55,37 @@ static inline void f_store(float* p, vf32 v) {
 static inline vf32 f_load(const float* p) {
     return _mm_loadu_ps(p);
 }
-// a * b + c rounded once per lane, as the __ref GEMMs' std::fma: a CPU of this tier may have no FMA unit,
-// so it is libm's fmaf.
+// fma of two float lanes held as doubles, rounded to odd: the product of two floats is exact in a double
+// (48 <= 53 bits); the sum s = p + c is rounded to nearest and its exact error e found by TwoSum (Knuth);
+// where e != 0 and s's last bit is 0, s moves one ulp towards e. Rounding that to float (to nearest)
+// gives the correctly rounded fma (Boldo & Melquiond, "Emulation of FMA and correctly rounded sums:
+// proved algorithms using rounding to odd", IEEE TC 2008: 53 >= 24 + 2), as glibc's own fmaf does with
+// a round-towards-zero sum. A NaN error (infinite operands) leaves s as it is.
+static inline __m128d fma_odd_pd(__m128d a, __m128d b, __m128d c) {
+    const __m128d p = _mm_mul_pd(a, b);
+    const __m128d s = _mm_add_pd(p, c);
+    const __m128d bb = _mm_sub_pd(s, p);
+    const __m128d e = _mm_add_pd(_mm_sub_pd(p, _mm_sub_pd(s, bb)), _mm_sub_pd(c, bb));
+    const __m128i sb = _mm_castpd_si128(s);
+    const __m128d zero = _mm_setzero_pd();
+    const __m128i inexact = _mm_castpd_si128(_mm_or_pd(_mm_cmplt_pd(e, zero), _mm_cmpgt_pd(e, zero)));
+    // last bit of s is 0: a 32-bit compare on the low halves, copied to the high ones
+    const __m128i even =
+        _mm_shuffle_epi32(_mm_cmpeq_epi32(_mm_and_si128(sb, _mm_set_epi32(0, 1, 0, 1)), _mm_setzero_si128()),
+                          _MM_SHUFFLE(2, 2, 0, 0));
+    // +1 (magnitude up) where e has s's sign, -1 where not: the sign of s ^ e, spread over the lane
+    const __m128i differ = _mm_shuffle_epi32(_mm_srai_epi32(_mm_xor_si128(sb, _mm_castpd_si128(e)), 31),
+                                             _MM_SHUFFLE(3, 3, 1, 1));
+    const __m128i step = _mm_or_si128(differ, _mm_set_epi32(0, 1, 0, 1));
+    return _mm_castsi128_pd(_mm_add_epi64(sb, _mm_and_si128(step, _mm_and_si128(inexact, even))));
+}
+// a * b + c rounded once per lane, as the __ref GEMMs' std::fma (a CPU of this tier may have no FMA unit):
+// in doubles, rounded to odd, then to float.
 static inline vf32 f_fma(vf32 a, vf32 b, vf32 c) {
-    alignas(16) float x[4], y[4], z[4];
-    _mm_store_ps(x, a);
-    _mm_store_ps(y, b);
-    _mm_store_ps(z, c);
-    for (int i = 0; i < 4; ++i) z[i] = std::fma(x[i], y[i], z[i]);
-    return _mm_load_ps(z);
+    const __m128d lo = fma_odd_pd(_mm_cvtps_pd(a), _mm_cvtps_pd(b), _mm_cvtps_pd(c));
+    const __m128d hi = fma_odd_pd(_mm_cvtps_pd(_mm_movehl_ps(a, a)), _mm_cvtps_pd(_mm_movehl_ps(b, b)),
+                                  _mm_cvtps_pd(_mm_movehl_ps(c, c)));
+    return _mm_movelh_ps(_mm_cvtpd_ps(lo), _mm_cvtpd_ps(hi));
 }
 static inline vi32 i_add(vi32 a, vi32 b) {
     return _mm_add_epi32(a, b);

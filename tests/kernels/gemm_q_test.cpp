@@ -12,15 +12,18 @@
 //  - IQ4_NL through matmul's prompt path against the per-row dot_iq4_nl_q8_0__ref; IQ4_XS (no per-row
 //    dot) small batches through the integer GEMM.
 // Seeds are printed on failure.
+#include "kernels/gemm_q.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
-#include <utility>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/cpu.hpp"
@@ -28,7 +31,6 @@
 #include "formats/ggml_blocks.hpp"
 #include "formats/lowbit_formats.hpp"
 #include "kernels/dot.hpp"
-#include "kernels/gemm_q.hpp"
 #include "kernels/int_formats.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/quant_act.hpp"
@@ -258,6 +260,98 @@ TEST(GemmQ, MicroKernelGenericBitExactWithRef) {
     EXPECT_EQ(n, 7);  // Q4_0, Q5_0, Q8_0; TQ2_0, TQ1_0 (Q4_0's kernel); IQ3_XXS, IQ3_S (Q8_0's)
 #else
     EXPECT_EQ(n, 0);
+#endif
+}
+
+// The generic kernels' vector fma (x86: in doubles, rounded to odd, then to float) is std::fma bit for bit:
+// random operands over the whole exponent range, products near -c (cancellation), sums near the halfway
+// points between floats, zeros, subnormals and infinities.
+TEST(GemmQ, GenericFmaEqualsStdFma) {
+#if !LOWBIT_HAVE_SIMD128
+    GTEST_SKIP() << "no 128-bit SIMD tier";
+#else
+    if (!isa_tier_supported(isa_tier::generic)) GTEST_SKIP() << "no 128-bit SIMD tier";
+    std::mt19937 rng(k_seed);
+    std::vector<float> a, b, c;
+    const auto any = [&] {  // every finite float, uniform in the bits
+        float f;
+        uint32_t u;
+        do {
+            u = static_cast<uint32_t>(rng());
+            std::memcpy(&f, &u, 4);
+        } while (!std::isfinite(f));
+        return f;
+    };
+    std::uniform_real_distribution<float> m(1.0f, 2.0f);
+    std::uniform_int_distribution<int> e(-40, 40);
+    const auto near1 = [&] { return std::ldexp(m(rng), e(rng)) * (rng() & 1 ? 1.0f : -1.0f); };
+    for (int i = 0; i < 400000; ++i) {
+        const float x = near1(), y = near1();
+        a.push_back(x);
+        b.push_back(y);
+        switch (i % 5) {
+            case 0:
+                c.push_back(near1());
+                break;
+            case 1:
+                c.push_back(-static_cast<float>(static_cast<double>(x) * y));
+                break;  // cancellation
+            case 2: {   // a float z whose sum with the product sits near a halfway point of z's ulps
+                const float z = std::ldexp(m(rng), e(rng) + 24);
+                c.push_back(z);
+                a.back() = std::ldexp(1.0f + static_cast<float>(rng() % 8) * 0x1p-23f, 0);
+                b.back() = std::ldexp(0.5f, std::ilogb(z) - 23) * (rng() & 1 ? 1.0f : -1.0f);
+                break;
+            }
+            case 3:
+                c.push_back(std::ldexp(m(rng), -140));  // subnormal / tiny
+                a.back() = std::ldexp(m(rng), -70);
+                break;
+            default:
+                a.back() = any();
+                b.back() = any();
+                c.push_back(any());
+                break;
+        }
+    }
+    // Double rounding: a product equal to a halfway point 1 + j 2^-24 between floats whose lower neighbour
+    // is odd (j = 3 mod 4), minus a tiny c. The exact sum lies just below the halfway point, so fma rounds
+    // down; the sum rounded to a double first is the halfway point itself, which rounds to even (up).
+    int hard = 0;
+    for (uint32_t j = 3; hard < 64; j += 4) {
+        const uint32_t n = (1u << 24) + j;
+        for (uint32_t f = 3; f * f <= n; f += 2)
+            if (n % f == 0) {
+                a.push_back(static_cast<float>(f));
+                b.push_back(std::ldexp(static_cast<float>(n / f), -24));
+                c.push_back(rng() & 1 ? -0x1p-60f : -0x1p-40f);
+                ++hard;
+                break;
+            }
+    }
+    const float inf = std::numeric_limits<float>::infinity();
+    for (float s : {0.0f, -0.0f, inf, -inf, 1e-45f, -1e-45f, 3.4e38f}) {
+        a.push_back(s);
+        b.push_back(2.0f);
+        c.push_back(-0.0f);
+        a.push_back(1.5f);
+        b.push_back(s);
+        c.push_back(0.0f);
+        a.push_back(3.0f);
+        b.push_back(0.5f);
+        c.push_back(s);
+    }
+    std::vector<float> out(a.size());
+    fma_f32__simd128(a.data(), b.data(), c.data(), out.data(), static_cast<int64_t>(a.size()));
+    int bad = 0;
+    for (size_t i = 0; i < a.size() && bad < 5; ++i) {
+        const float want = std::fma(a[i], b[i], c[i]);
+        if (std::memcmp(&want, &out[i], 4) != 0 && !(std::isnan(want) && std::isnan(out[i]))) {
+            ADD_FAILURE() << "fma(" << a[i] << ", " << b[i] << ", " << c[i] << ") = " << want << ", got "
+                          << out[i];
+            ++bad;
+        }
+    }
 #endif
 }
 
