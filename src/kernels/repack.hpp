@@ -558,7 +558,7 @@ LOWBIT_X86_KERNEL gemv_tile2_fn gemv2_kernel_avx2(gemv_tile_fn one);
 // The generic tier's 128-bit version of a __ref tile GEMV (kernels/repack_simd128.cpp: SSSE3 on x86,
 // Advanced SIMD on aarch64), bit-exact with it; `ref` itself where there is none (or no such file on
 // this architecture). The generic tier has them for the tiles of Q4_0 and Q8_0 (also the symmetric lowbit
-// int4 / int8 formats), Q4_1 (also int4 asymmetric), Q4_K and Q6_K.
+// int4 / int8 formats), Q4_1 (also int4 asymmetric), Q4_K, Q5_K and Q6_K.
 gemv_tile_fn gemv_kernel_simd128(gemv_tile_fn ref);
 // The same for the tile unpackers of the prompt path (Q4_0's).
 repack_unpack_fn unpack_kernel_simd128(repack_unpack_fn ref);
@@ -568,6 +568,8 @@ LOWBIT_SIMD128_KERNEL void gemv_q4_0x8_q8_0__simd128(int64_t nb, const void* til
 LOWBIT_SIMD128_KERNEL void gemv_q4_1x8_q8_1__simd128(int64_t nb, const void* tiles, const void* a,
                                                      const int32_t* side, float* y, int n_rows);
 LOWBIT_SIMD128_KERNEL void gemv_q4_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a,
+                                                     const int32_t* side, float* y, int n_rows);
+LOWBIT_SIMD128_KERNEL void gemv_q5_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a,
                                                      const int32_t* side, float* y, int n_rows);
 LOWBIT_SIMD128_KERNEL void gemv_q6_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a,
                                                      const int32_t* side, float* y, int n_rows);

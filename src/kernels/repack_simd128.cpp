@@ -81,24 +81,54 @@ inline k_scales4 decode_k_scales(const k_scales_x8& k, int h) {
 // Rows 4h .. 4h + 3 of a Q4_K tile block: sumi = sum over sub-blocks of scale x (codes . activations),
 // summ = sum over sub-blocks of min x (activation sum), one row per int32 lane. side[p] holds the Q8_K
 // bsums of sub-blocks 2p, 2p + 1 as an int16 pair (repack_act_sides).
-inline void q4_k_sums(const tile_q4_kx8& x, int h, const int8_t* qa, const int32_t* side, vi32& sumi,
-                      vi32& summ) {
-    const __m128i m4 = _mm_set1_epi8(0x0F), z = _mm_setzero_si128();
+// The codes of rows 4h .. 4h + 3, columns 64j + 4c + i (lo) and 64j + 32 + 4c + i (hi): Q4_K's nibbles;
+// Q5_K's low 5 bits / top 3 bits with the 5th bits from qh[c] (bits 2j, 2j + 1 moved to bits 3, 4; a
+// 16-bit shift carries bits across bytes only into bits the mask drops). Group: how many 4-column
+// groups' maddubs pairs an int16 sum holds (<= 32767: Q4_K 8 x 2 x 15 x 128, Q5_K 4 x 2 x 31 x 128).
+struct q4_k_codes {
+    static constexpr int group = 8;
+    static void get(const tile_q4_kx8& x, int j, int c, int h, __m128i& lo, __m128i& hi) {
+        const __m128i w = load16(x.qs[j][c][4 * h]), m4 = _mm_set1_epi8(0x0F);
+        lo = _mm_and_si128(w, m4);
+        hi = _mm_and_si128(_mm_srli_epi16(w, 4), m4);
+    }
+};
+struct q5_k_codes {
+    static constexpr int group = 4;
+    static void get(const tile_q5_kx8& x, int j, int c, int h, __m128i& lo, __m128i& hi) {
+        const __m128i w = load16(x.qs[j][c][4 * h]), e = load16(x.qh[c][4 * h]);
+        const __m128i e34 = j < 2 ? _mm_sll_epi16(e, _mm_cvtsi32_si128(3 - 2 * j))
+                                  : _mm_srl_epi16(e, _mm_cvtsi32_si128(2 * j - 3));
+        lo = _mm_and_si128(w, _mm_set1_epi8(0x1F));
+        hi = _mm_or_si128(_mm_and_si128(_mm_srli_epi16(w, 5), _mm_set1_epi8(0x07)),
+                          _mm_and_si128(e34, _mm_set1_epi8(0x18)));
+    }
+};
+
+// Rows 4h .. 4h + 3 of a Q4_K / Q5_K tile block: sumi = sum over sub-blocks of scale x (codes .
+// activations), summ = sum over sub-blocks of min x (activation sum), one row per int32 lane. side[p]
+// holds the Q8_K bsums of sub-blocks 2p, 2p + 1 as an int16 pair (repack_act_sides).
+template <class Codes, class Tile>
+inline void scale_min_sums(const Tile& x, int h, const int8_t* qa, const int32_t* side, vi32& sumi,
+                           vi32& summ) {
+    const __m128i z = _mm_setzero_si128();
     const k_scales4 k = decode_k_scales(x.s, h);
     sumi = _mm_setzero_si128();
     for (int j = 0; j < 4; ++j) {
-        __m128i lo = _mm_setzero_si128(), hi = _mm_setzero_si128();  // int16 pair sums, <= 8 x 2 x 15 x 128
-        for (int c = 0; c < 8; ++c) {
-            const __m128i w = load16(x.qs[j][c][4 * h]);
-            lo = _mm_add_epi16(lo, _mm_maddubs_epi16(_mm_and_si128(w, m4), bcast4(qa + 64 * j + 4 * c)));
-            hi = _mm_add_epi16(hi, _mm_maddubs_epi16(_mm_and_si128(_mm_srli_epi16(w, 4), m4),
-                                                     bcast4(qa + 64 * j + 32 + 4 * c)));
-        }
         // (scale, scale) as an int16 pair per row lane: the madd operand of the pair sums
         const char a = static_cast<char>(4 * j), b = a + 1, c = a + 2, d = a + 3, n = -128;
         const __m128i pair = _mm_setr_epi8(a, n, a, n, b, n, b, n, c, n, c, n, d, n, d, n);
-        sumi = _mm_add_epi32(sumi, _mm_add_epi32(_mm_madd_epi16(lo, _mm_shuffle_epi8(k.sc_e, pair)),
-                                                 _mm_madd_epi16(hi, _mm_shuffle_epi8(k.sc_o, pair))));
+        const __m128i sc_lo = _mm_shuffle_epi8(k.sc_e, pair), sc_hi = _mm_shuffle_epi8(k.sc_o, pair);
+        for (int c0 = 0; c0 < 8; c0 += Codes::group) {
+            __m128i lo = _mm_setzero_si128(), hi = _mm_setzero_si128();  // int16 pair sums
+            for (int g = c0; g < c0 + Codes::group; ++g) {
+                __m128i ul, uh;
+                Codes::get(x, j, g, h, ul, uh);
+                lo = _mm_add_epi16(lo, _mm_maddubs_epi16(ul, bcast4(qa + 64 * j + 4 * g)));
+                hi = _mm_add_epi16(hi, _mm_maddubs_epi16(uh, bcast4(qa + 64 * j + 32 + 4 * g)));
+            }
+            sumi = _mm_add_epi32(sumi, _mm_add_epi32(_mm_madd_epi16(lo, sc_lo), _mm_madd_epi16(hi, sc_hi)));
+        }
     }
     // (min of 2p, min of 2p + 1) as int16 pairs per row lane, madd with side[p]'s pair
     const __m128i eo_lo = _mm_unpacklo_epi8(k.mn_e, k.mn_o), eo_hi = _mm_unpackhi_epi8(k.mn_e, k.mn_o);
@@ -210,8 +240,30 @@ inline vi32 bytes4_to_i32(uint8x16_t v, int j) {
 // Q4_K: rows 4h .. 4h + 3 of a tile block, as the x86 version above: per sub-block the products summed
 // per lane in int16 (<= 8 x 15 x 128), reduced to row sums and multiplied by the row's scale in int32;
 // the mins times the sub-blocks' activation sums (side[p]: the int16 pair of sub-blocks 2p, 2p + 1).
-inline void q4_k_sums(const tile_q4_kx8& x, int h, const int8_t* qa, const int32_t* side, vi32& sumi,
-                      vi32& summ) {
+// The codes as on x86 above (Q5_K's 5th bits: qh[c] shifted left by 3 - 2j bits, right where negative).
+struct q4_k_codes {
+    static void get(const tile_q4_kx8& x, int j, int c, int h, int8x16_t& lo, int8x16_t& hi) {
+        const uint8x16_t w = vld1q_u8(x.qs[j][c][4 * h]);
+        lo = vreinterpretq_s8_u8(vandq_u8(w, vdupq_n_u8(0x0F)));
+        hi = vreinterpretq_s8_u8(vshrq_n_u8(w, 4));
+    }
+};
+struct q5_k_codes {
+    static void get(const tile_q5_kx8& x, int j, int c, int h, int8x16_t& lo, int8x16_t& hi) {
+        const uint8x16_t w = vld1q_u8(x.qs[j][c][4 * h]), e = vld1q_u8(x.qh[c][4 * h]);
+        const uint8x16_t e34 =
+            vandq_u8(vshlq_u8(e, vdupq_n_s8(static_cast<int8_t>(3 - 2 * j))), vdupq_n_u8(0x18));
+        lo = vreinterpretq_s8_u8(vandq_u8(w, vdupq_n_u8(0x1F)));
+        hi = vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(w, 5), e34));
+    }
+};
+
+// Q4_K / Q5_K: rows 4h .. 4h + 3 of a tile block, as the x86 version above: per sub-block the products
+// summed per lane in int16 (<= 8 x 31 x 128), reduced to row sums and multiplied by the row's scale in
+// int32; the mins times the sub-blocks' activation sums (side[p]: the int16 pair of sub-blocks 2p, 2p + 1).
+template <class Codes, class Tile>
+inline void scale_min_sums(const Tile& x, int h, const int8_t* qa, const int32_t* side, vi32& sumi,
+                           vi32& summ) {
     const uint8x16_t m4 = vdupq_n_u8(0x0F), m48 = vdupq_n_u8(0x30);
     const uint8x16_t l = vld1q_u8(x.s.sl[h][0]), m = vld1q_u8(x.s.ml[h][0]), hb = vld1q_u8(x.s.hb[h][0]);
     const uint8x16_t sc_e = vorrq_u8(vandq_u8(l, m4), vandq_u8(vshlq_n_u8(hb, 4), m48));
@@ -223,10 +275,9 @@ inline void q4_k_sums(const tile_q4_kx8& x, int h, const int8_t* qa, const int32
     for (int j = 0; j < 4; ++j) {
         int16x8_t lo01 = vdupq_n_s16(0), lo23 = lo01, hi01 = lo01, hi23 = lo01;
         for (int c = 0; c < 8; ++c) {
-            const uint8x16_t w = vld1q_u8(x.qs[j][c][4 * h]);
+            int8x16_t wl, wh;
+            Codes::get(x, j, c, h, wl, wh);
             const int8x16_t al = bcast4(qa + 64 * j + 4 * c), ah = bcast4(qa + 64 * j + 32 + 4 * c);
-            const int8x16_t wl = vreinterpretq_s8_u8(vandq_u8(w, m4)),
-                            wh = vreinterpretq_s8_u8(vshrq_n_u8(w, 4));
             lo01 = vmlal_s8(lo01, vget_low_s8(wl), vget_low_s8(al));
             lo23 = vmlal_high_s8(lo23, wl, al);
             hi01 = vmlal_s8(hi01, vget_low_s8(wh), vget_low_s8(ah));
@@ -330,21 +381,22 @@ void gemv_q8_1_act(int64_t nb, const void* tiles, const void* a, float* y, int n
     store_rows(y, acc0, acc1, n_rows);
 }
 
-// Q4_K over Q8_K activations: acc += (d_a d_w[r]) float(sumi) - (d_a dmin_w[r]) float(summ), as
+// Q4_K / Q5_K over Q8_K activations: acc += (d_a d_w[r]) float(sumi) - (d_a dmin_w[r]) float(summ), as
 // gemv_scale_min_ref.
-void gemv_q4_k(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {
-    const auto* x = static_cast<const tile_q4_kx8*>(tiles);
+template <class Tile, class Codes>
+void gemv_scale_min(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {
+    const auto* x = static_cast<const Tile*>(tiles);
     const auto* q = static_cast<const block_q8_k*>(a);
     vf32 acc[2] = {f_zero(), f_zero()};
     for (int64_t b = 0; b < nb; ++b) {
-        prefetch_ahead<sizeof(tile_q4_kx8)>(x + b);
+        prefetch_ahead<sizeof(Tile)>(x + b);
         vf32 d[2], dmin[2];
         load_scales(x[b].d, d[0], d[1]);
         load_scales(x[b].dmin, dmin[0], dmin[1]);
         const vf32 da = f_set(q[b].d);
         for (int h = 0; h < 2; ++h) {
             vi32 sumi, summ;
-            q4_k_sums(x[b], h, q[b].qs, side + 4 * b, sumi, summ);
+            scale_min_sums<Codes>(x[b], h, q[b].qs, side + 4 * b, sumi, summ);
             const vf32 t1 = f_mul(f_mul(da, d[h]), f_from_i32(sumi));
             const vf32 t2 = f_mul(f_mul(da, dmin[h]), f_from_i32(summ));
             acc[h] = f_add(acc[h], f_sub(t1, t2));
@@ -408,7 +460,11 @@ void gemv_q4_1x8_q8_1__simd128(int64_t nb, const void* tiles, const void* a, con
 }
 void gemv_q4_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
                                int n_rows) {
-    gemv_q4_k(nb, tiles, a, side, y, n_rows);
+    gemv_scale_min<tile_q4_kx8, q4_k_codes>(nb, tiles, a, side, y, n_rows);
+}
+void gemv_q5_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                               int n_rows) {
+    gemv_scale_min<tile_q5_kx8, q5_k_codes>(nb, tiles, a, side, y, n_rows);
 }
 void gemv_q4_0x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
                                int n_rows) {
