@@ -1376,6 +1376,11 @@ gemv_tile_fn gemv_kernel_simd128(gemv_tile_fn ref) {
 #if LOWBIT_HAVE_SIMD128
     if (ref == gemv_q4_0x8_q8_0__ref) return gemv_q4_0x8_q8_0__simd128;
     if (ref == gemv_q8_0x8_q8_0__ref) return gemv_q8_0x8_q8_0__simd128;
+    if (ref == gemv_iq4_nlx8_q8_0__ref) return gemv_iq4_nlx8_q8_0__simd128;
+    if (ref == gemv_mxfp4x8_q8_0__ref) return gemv_mxfp4x8_q8_0__simd128;
+    if (ref == gemv_nf4x8_q8_0__ref) return gemv_nf4x8_q8_0__simd128;
+    if (ref == gemv_nf4_dqx8_q8_0__ref) return gemv_nf4_dqx8_q8_0__simd128;
+    if (ref == gemv_fp4_e2m1x8_q8_0__ref) return gemv_fp4_e2m1x8_q8_0__simd128;
     if (ref == gemv_q4_1x8_q8_1__ref) return gemv_q4_1x8_q8_1__simd128;
     if (ref == gemv_q4_kx8_q8_k__ref) return gemv_q4_kx8_q8_k__simd128;
     if (ref == gemv_q5_kx8_q8_k__ref) return gemv_q5_kx8_q8_k__simd128;

@@ -18,6 +18,9 @@
 
 #include "core/half.hpp"
 #include "formats/ggml_blocks.hpp"
+#include "formats/ggml_mxfp4.hpp"
+#include "formats/iq_grids.hpp"
+#include "kernels/dot.hpp"
 #include "kernels/gemm_q.hpp"
 #include "kernels/repack.hpp"
 #include "kernels/simd128.hpp"
@@ -48,6 +51,25 @@ inline void nibble_sums(const Tile& x, const int8_t* qa, vi32& s0, vi32& s1) {
     const __m128i ones = _mm_set1_epi16(1);
     s0 = _mm_madd_epi16(t0, ones);
     s1 = _mm_madd_epi16(t1, ones);
+}
+
+// Q4_0-shaped tiles with a 16-entry int8 codebook (IQ4_NL, MXFP4, NF4, FP4): the codes' values by
+// pshufb, then signed dot products per group.
+template <const int8_t* Lut, class Tile>
+inline void table4_sums(const Tile& x, const int8_t* qa, vi32& s0, vi32& s1) {
+    const __m128i m4 = _mm_set1_epi8(0x0F), lut = load16(Lut);
+    __m128i t[2] = {_mm_setzero_si128(), _mm_setzero_si128()};
+    for (int c = 0; c < 4; ++c) {
+        const __m128i al = bcast4(qa + 4 * c), ah = bcast4(qa + 16 + 4 * c);
+        for (int h = 0; h < 2; ++h) {
+            const __m128i w = load16(x.qs[c][4 * h]);
+            const __m128i lo = _mm_shuffle_epi8(lut, _mm_and_si128(w, m4));
+            const __m128i hi = _mm_shuffle_epi8(lut, _mm_and_si128(_mm_srli_epi16(w, 4), m4));
+            t[h] = _mm_add_epi32(t[h], _mm_add_epi32(dot_i8_i8(lo, al), dot_i8_i8(hi, ah)));
+        }
+    }
+    s0 = t[0];
+    s1 = t[1];
 }
 
 // Q8_0's tile: 8 groups of 4 columns, each 8 rows x 4 signed bytes.
@@ -213,6 +235,28 @@ inline void nibble_sums(const Tile& x, const int8_t* qa, vi32& s0, vi32& s1) {
     s1 = row_sums(p45, p67);
 }
 
+// Q4_0-shaped tiles with a 16-entry int8 codebook: the codes' values by vqtbl1q, signed products
+// (<= 127 x 127) widened pairwise into int32 per group.
+template <const int8_t* Lut, class Tile>
+inline void table4_sums(const Tile& x, const int8_t* qa, vi32& s0, vi32& s1) {
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    const int8x16_t lut = vld1q_s8(Lut);
+    int32x4_t p[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
+    for (int c = 0; c < 4; ++c) {
+        const int8x16_t al = bcast4(qa + 4 * c), ah = bcast4(qa + 16 + 4 * c);
+        for (int h = 0; h < 2; ++h) {
+            const uint8x16_t w = vld1q_u8(x.qs[c][4 * h]);
+            const int8x16_t lo = vqtbl1q_s8(lut, vandq_u8(w, m4)), hi = vqtbl1q_s8(lut, vshrq_n_u8(w, 4));
+            p[2 * h] = vpadalq_s16(p[2 * h], vmull_s8(vget_low_s8(lo), vget_low_s8(al)));
+            p[2 * h + 1] = vpadalq_s16(p[2 * h + 1], vmull_high_s8(lo, al));
+            p[2 * h] = vpadalq_s16(p[2 * h], vmull_s8(vget_low_s8(hi), vget_low_s8(ah)));
+            p[2 * h + 1] = vpadalq_s16(p[2 * h + 1], vmull_high_s8(hi, ah));
+        }
+    }
+    s0 = vpaddq_s32(p[0], p[1]);
+    s1 = vpaddq_s32(p[2], p[3]);
+}
+
 // Q8_0's tile: signed products (<= 128 x 127, int16), pairwise widened into int32 per group.
 inline void q8_sums(const tile_q8_0x8& x, const int8_t* qa, vi32& s0, vi32& s1) {
     int32x4_t p01 = vdupq_n_s32(0), p23 = p01, p45 = p01, p67 = p01;
@@ -339,7 +383,8 @@ inline vi32 q6_k_sums(const tile_q6_kx8& x, int r2, const int8_t* qa, const int1
 
 // Q8_0 activations: acc += float(sums [+ side[b]]) * (d_w[r] * d_a), the side value being Q4_0's
 // -8 x (activation sum) (repack_act_sides).
-template <class Tile, void (*Sums)(const Tile&, const int8_t*, vi32&, vi32&), bool Side>
+// Div > 1 (NF4 127, FP4 2): the row scale is d_w / Div, as (d_w * (1 / Div)) * d_a.
+template <class Tile, void (*Sums)(const Tile&, const int8_t*, vi32&, vi32&), bool Side, int Div = 1>
 void gemv_q8_0_act(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {
     const auto* x = static_cast<const Tile*>(tiles);
     const auto* q = static_cast<const block_q8_0*>(a);
@@ -354,6 +399,10 @@ void gemv_q8_0_act(int64_t nb, const void* tiles, const void* a, const int32_t* 
         }
         vf32 d0, d1;
         load_scales(x[b].d, d0, d1);
+        if constexpr (Div != 1) {
+            d0 = f_mul(d0, f_set(1.0f / Div));
+            d1 = f_mul(d1, f_set(1.0f / Div));
+        }
         const vf32 da = f_set(fp16_to_f32(q[b].d));
         acc0 = f_add(acc0, f_mul(f_from_i32(s0), f_mul(d0, da)));
         acc1 = f_add(acc1, f_mul(f_from_i32(s1), f_mul(d1, da)));
@@ -465,6 +514,30 @@ void gemv_q4_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, con
 void gemv_q5_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
                                int n_rows) {
     gemv_scale_min<tile_q5_kx8, q5_k_codes>(nb, tiles, a, side, y, n_rows);
+}
+void gemv_iq4_nlx8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                                 int n_rows) {
+    gemv_q8_0_act<tile_q4_0x8, table4_sums<k_iq4nl_values, tile_q4_0x8>, false>(nb, tiles, a, side, y,
+                                                                                n_rows);
+}
+void gemv_mxfp4x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                                int n_rows) {
+    gemv_q8_0_act<tile_q4_0x8, table4_sums<k_mxfp4_kvalues, tile_q4_0x8>, false>(nb, tiles, a, side, y,
+                                                                                 n_rows);
+}
+void gemv_nf4x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                              int n_rows) {
+    gemv_q8_0_act<tile_q4_0x8, table4_sums<k_nf4_i8, tile_q4_0x8>, false, 127>(nb, tiles, a, side, y, n_rows);
+}
+void gemv_nf4_dqx8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                                 int n_rows) {
+    gemv_q8_0_act<tile_q4_0x8f, table4_sums<k_nf4_i8, tile_q4_0x8f>, false, 127>(nb, tiles, a, side, y,
+                                                                                 n_rows);
+}
+void gemv_fp4_e2m1x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side,
+                                   float* y, int n_rows) {
+    gemv_q8_0_act<tile_q4_0x8, table4_sums<k_fp4_e2m1_x2, tile_q4_0x8>, false, 2>(nb, tiles, a, side, y,
+                                                                                  n_rows);
 }
 void gemv_q4_0x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
                                int n_rows) {

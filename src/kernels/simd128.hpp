@@ -118,6 +118,12 @@ static inline void load_scales(const uint16_t* p, vf32& lo, vf32& hi) {
     hi = fp16_hi_to_f32(_mm_unpackhi_epi16(_mm_setzero_si128(), h));
 }
 
+// f32 row scales (tile_q4_0x8f)
+static inline void load_scales(const float* p, vf32& lo, vf32& hi) {
+    lo = _mm_loadu_ps(p);
+    hi = _mm_loadu_ps(p + 4);
+}
+
 static inline __m128i load16(const void* p) {
     return _mm_loadu_si128(static_cast<const __m128i*>(p));
 }
@@ -173,6 +179,11 @@ static inline vi32 i_set(int32_t v) {
 static inline void load_scales(const uint16_t* p, vf32& lo, vf32& hi) {
     lo = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
     hi = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p + 4)));
+}
+
+static inline void load_scales(const float* p, vf32& lo, vf32& hi) {
+    lo = vld1q_f32(p);
+    hi = vld1q_f32(p + 4);
 }
 
 static inline int8x16_t bcast4(const int8_t* p) {
