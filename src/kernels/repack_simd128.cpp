@@ -53,6 +53,36 @@ inline void nibble_sums(const Tile& x, const int8_t* qa, vi32& s0, vi32& s1) {
     s1 = _mm_madd_epi16(t1, ones);
 }
 
+// Q5_0 / Q5_1 tiles: codes 0..31, the nibbles of qs[c] with bits 2c (column 4c + i) and 2c + 1 (column
+// 16 + 4c + i) of qh moved to bit 4 (16-bit shifts: a bit crossing into the next byte lands away from
+// bit 4 and the mask drops it). Pair sums reach 2 x 31 x 127, so groups 0-1 and 2-3 are summed in
+// separate int16 accumulators and widened separately.
+template <class Tile>
+inline void q5_sums(const Tile& x, const int8_t* qa, vi32& s0, vi32& s1) {
+    const __m128i m4 = _mm_set1_epi8(0x0F), b4 = _mm_set1_epi8(0x10), ones = _mm_set1_epi16(1);
+    const auto shift = [](__m128i v, int n) {  // left by n, right by -n
+        return n >= 0 ? _mm_sll_epi16(v, _mm_cvtsi32_si128(n)) : _mm_srl_epi16(v, _mm_cvtsi32_si128(-n));
+    };
+    __m128i t[2] = {_mm_setzero_si128(), _mm_setzero_si128()};
+    for (int h = 0; h < 2; ++h) {
+        const __m128i e = load16(x.qh[4 * h]);
+        for (int c0 = 0; c0 < 4; c0 += 2) {
+            __m128i s16 = _mm_setzero_si128();
+            for (int c = c0; c < c0 + 2; ++c) {
+                const __m128i w = load16(x.qs[c][4 * h]);
+                const __m128i lo = _mm_or_si128(_mm_and_si128(w, m4), _mm_and_si128(shift(e, 4 - 2 * c), b4));
+                const __m128i hi = _mm_or_si128(_mm_and_si128(_mm_srli_epi16(w, 4), m4),
+                                                _mm_and_si128(shift(e, 3 - 2 * c), b4));
+                s16 = _mm_add_epi16(s16, _mm_add_epi16(_mm_maddubs_epi16(lo, bcast4(qa + 4 * c)),
+                                                       _mm_maddubs_epi16(hi, bcast4(qa + 16 + 4 * c))));
+            }
+            t[h] = _mm_add_epi32(t[h], _mm_madd_epi16(s16, ones));
+        }
+    }
+    s0 = t[0];
+    s1 = t[1];
+}
+
 // Q4_0-shaped tiles with a 16-entry int8 codebook (IQ4_NL, MXFP4, NF4, FP4): the codes' values by
 // pshufb, then signed dot products per group.
 template <const int8_t* Lut, class Tile>
@@ -233,6 +263,30 @@ inline void nibble_sums(const Tile& x, const int8_t* qa, vi32& s0, vi32& s1) {
     }
     s0 = row_sums(p01, p23);
     s1 = row_sums(p45, p67);
+}
+
+// Q5_0 / Q5_1 tiles: codes 0..31 (bits 2c, 2c + 1 of qh moved to bit 4 by a byte shift), products
+// summed per lane in int16 (<= 8 x 31 x 127).
+template <class Tile>
+inline void q5_sums(const Tile& x, const int8_t* qa, vi32& s0, vi32& s1) {
+    const uint8x16_t m4 = vdupq_n_u8(0x0F), b4 = vdupq_n_u8(0x10);
+    int16x8_t p[4] = {vdupq_n_s16(0), vdupq_n_s16(0), vdupq_n_s16(0), vdupq_n_s16(0)};
+    for (int h = 0; h < 2; ++h) {
+        const uint8x16_t e = vld1q_u8(x.qh[4 * h]);
+        for (int c = 0; c < 4; ++c) {
+            const uint8x16_t w = vld1q_u8(x.qs[c][4 * h]);
+            const int8x16_t lo = vreinterpretq_s8_u8(vorrq_u8(
+                vandq_u8(w, m4), vandq_u8(vshlq_u8(e, vdupq_n_s8(static_cast<int8_t>(4 - 2 * c))), b4)));
+            const int8x16_t hi = vreinterpretq_s8_u8(vorrq_u8(
+                vshrq_n_u8(w, 4), vandq_u8(vshlq_u8(e, vdupq_n_s8(static_cast<int8_t>(3 - 2 * c))), b4)));
+            const int8x16_t al = bcast4(qa + 4 * c), ah = bcast4(qa + 16 + 4 * c);
+            p[2 * h] = vmlal_s8(vmlal_s8(p[2 * h], vget_low_s8(lo), vget_low_s8(al)), vget_low_s8(hi),
+                                vget_low_s8(ah));
+            p[2 * h + 1] = vmlal_high_s8(vmlal_high_s8(p[2 * h + 1], lo, al), hi, ah);
+        }
+    }
+    s0 = row_sums(p[0], p[1]);
+    s1 = row_sums(p[2], p[3]);
 }
 
 // Q4_0-shaped tiles with a 16-entry int8 codebook: the codes' values by vqtbl1q, signed products
@@ -538,6 +592,14 @@ void gemv_fp4_e2m1x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a,
                                    float* y, int n_rows) {
     gemv_q8_0_act<tile_q4_0x8, table4_sums<k_fp4_e2m1_x2, tile_q4_0x8>, false, 2>(nb, tiles, a, side, y,
                                                                                   n_rows);
+}
+void gemv_q5_0x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                               int n_rows) {
+    gemv_q8_0_act<tile_q5_0x8, q5_sums<tile_q5_0x8>, true>(nb, tiles, a, side, y, n_rows);
+}
+void gemv_q5_1x8_q8_1__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
+                               float* y, int n_rows) {
+    gemv_q8_1_act<tile_q5_1x8, q5_sums<tile_q5_1x8>>(nb, tiles, a, y, n_rows);
 }
 void gemv_q4_0x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
                                int n_rows) {
