@@ -1384,6 +1384,8 @@ gemv_tile_fn gemv_kernel_simd128(gemv_tile_fn ref) {
     if (ref == gemv_q4_1x8_q8_1__ref) return gemv_q4_1x8_q8_1__simd128;
     if (ref == gemv_q5_0x8_q8_0__ref) return gemv_q5_0x8_q8_0__simd128;
     if (ref == gemv_q5_1x8_q8_1__ref) return gemv_q5_1x8_q8_1__simd128;
+    if (ref == gemv_q2_kx8_q8_k__ref) return gemv_q2_kx8_q8_k__simd128;
+    if (ref == gemv_q3_kx8_q8_k__ref) return gemv_q3_kx8_q8_k__simd128;
     if (ref == gemv_q4_kx8_q8_k__ref) return gemv_q4_kx8_q8_k__simd128;
     if (ref == gemv_q5_kx8_q8_k__ref) return gemv_q5_kx8_q8_k__simd128;
     if (ref == gemv_q6_kx8_q8_k__ref) return gemv_q6_kx8_q8_k__simd128;

@@ -558,8 +558,8 @@ LOWBIT_X86_KERNEL gemv_tile2_fn gemv2_kernel_avx2(gemv_tile_fn one);
 // The generic tier's 128-bit version of a __ref tile GEMV (kernels/repack_simd128.cpp: SSSE3 on x86,
 // Advanced SIMD on aarch64), bit-exact with it; `ref` itself where there is none (or no such file on
 // this architecture). The generic tier has them for the tiles of Q4_0 and Q8_0 (also the symmetric lowbit
-// int4 / int8 formats), Q4_1 (also int4 asymmetric), Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, and the codebook formats
-// on Q4_0's tile (IQ4_NL, MXFP4, NF4, NF4 with double-quantized scales, FP4).
+// int4 / int8 formats), Q4_1 (also int4 asymmetric), Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, and the
+// codebook formats on Q4_0's tile (IQ4_NL, MXFP4, NF4, NF4 with double-quantized scales, FP4).
 gemv_tile_fn gemv_kernel_simd128(gemv_tile_fn ref);
 // The same for the tile unpackers of the prompt path (Q4_0's).
 repack_unpack_fn unpack_kernel_simd128(repack_unpack_fn ref);
@@ -579,6 +579,10 @@ LOWBIT_SIMD128_KERNEL void gemv_fp4_e2m1x8_q8_0__simd128(int64_t nb, const void*
 LOWBIT_SIMD128_KERNEL void gemv_q5_0x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a,
                                                      const int32_t* side, float* y, int n_rows);
 LOWBIT_SIMD128_KERNEL void gemv_q5_1x8_q8_1__simd128(int64_t nb, const void* tiles, const void* a,
+                                                     const int32_t* side, float* y, int n_rows);
+LOWBIT_SIMD128_KERNEL void gemv_q2_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a,
+                                                     const int32_t* side, float* y, int n_rows);
+LOWBIT_SIMD128_KERNEL void gemv_q3_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a,
                                                      const int32_t* side, float* y, int n_rows);
 LOWBIT_SIMD128_KERNEL void gemv_q4_1x8_q8_1__simd128(int64_t nb, const void* tiles, const void* a,
                                                      const int32_t* side, float* y, int n_rows);

@@ -242,6 +242,50 @@ inline vi32 q6_k_sums(const tile_q6_kx8& x, int r2, const int8_t* qa, const int1
     return _mm_sub_epi32(sumi, _mm_slli_epi32(corr, 5));
 }
 
+// Q2_K / Q3_K, rows 4r2 .. 4r2 + 3, as the AVX2 GEMV: per pair p = 4h + g of 16-column sub-blocks the
+// scale bytes of sub-blocks 2p, 2p + 1 widened to int16 pairs (Q2_K: low nibble scale, high nibble min;
+// Q3_K: signed scales), duplicated for the madd of the int16 maddubs sums (<= 4 x 2 x 7 x 127); Q2_K's
+// mins, and Q3_K's scales for its -4 offset, madd'ed with Q8_K's bsums pair into `side`.
+template <bool Q3, class Tile>
+inline void k23_sums(const Tile& x, int r2, const int8_t* qa, const int16_t* bsums, vi32& sumi, vi32& side) {
+    const __m128i m3 = _mm_set1_epi8(3), m4 = _mm_set1_epi8(4), m15 = _mm_set1_epi16(15);
+    sumi = side = _mm_setzero_si128();
+    for (int h = 0; h < 2; ++h)
+        for (int g = 0; g < 4; ++g) {
+            const int p = 4 * h + g;
+            const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(x.sc[p][4 * r2]));
+            const __m128i raw =
+                Q3 ? _mm_srai_epi16(_mm_unpacklo_epi8(v, v), 8) : _mm_unpacklo_epi8(v, _mm_setzero_si128());
+            side = _mm_add_epi32(side, _mm_madd_epi16(Q3 ? raw : _mm_srli_epi16(raw, 4),
+                                                      _mm_set1_epi32(load_i32(bsums + 2 * p))));
+            const __m128i scl = Q3 ? raw : _mm_and_si128(raw, m15);
+            const __m128i shift = _mm_cvtsi32_si128(2 * g);
+            // bit 4h + g of hm moved to bit 2 (a 16-bit shift by at most 5 right / 2 left: nothing crosses
+            // into bit 2 of the next byte)
+            const int k = 4 * h + g;
+            const __m128i hshift = _mm_cvtsi32_si128(k >= 2 ? k - 2 : 2 - k);
+            __m128i s0 = _mm_setzero_si128(), s1 = _mm_setzero_si128();
+            for (int c = 0; c < 4; ++c) {
+                __m128i u0 = _mm_and_si128(_mm_srl_epi16(load16(x.qs[h][c][4 * r2]), shift), m3);
+                __m128i u1 = _mm_and_si128(_mm_srl_epi16(load16(x.qs[h][c + 4][4 * r2]), shift), m3);
+                if constexpr (Q3) {
+                    const __m128i e0 = load16(x.hm[c][4 * r2]), e1 = load16(x.hm[c + 4][4 * r2]);
+                    u0 = _mm_or_si128(
+                        u0,
+                        _mm_and_si128(k >= 2 ? _mm_srl_epi16(e0, hshift) : _mm_sll_epi16(e0, hshift), m4));
+                    u1 = _mm_or_si128(
+                        u1,
+                        _mm_and_si128(k >= 2 ? _mm_srl_epi16(e1, hshift) : _mm_sll_epi16(e1, hshift), m4));
+                }
+                s0 = _mm_add_epi16(s0, _mm_maddubs_epi16(u0, bcast4(qa + 128 * h + 32 * g + 4 * c)));
+                s1 = _mm_add_epi16(s1, _mm_maddubs_epi16(u1, bcast4(qa + 128 * h + 32 * g + 16 + 4 * c)));
+            }
+            const __m128i sc0 = _mm_shufflehi_epi16(_mm_shufflelo_epi16(scl, 0xA0), 0xA0);
+            const __m128i sc1 = _mm_shufflehi_epi16(_mm_shufflelo_epi16(scl, 0xF5), 0xF5);
+            sumi = _mm_add_epi32(sumi, _mm_add_epi32(_mm_madd_epi16(s0, sc0), _mm_madd_epi16(s1, sc1)));
+        }
+}
+
 #else  // Advanced SIMD
 // Q4_0's tile (also Q4_1's): products of the unsigned nibbles (as signed bytes 0..15) and the
 // activations, each product lane summed in int16 (<= 8 x 15 x 127), widened and added per row at the end.
@@ -433,6 +477,44 @@ inline vi32 q6_k_sums(const tile_q6_kx8& x, int r2, const int8_t* qa, const int1
     }
     return vsubq_s32(sumi, vshlq_n_s32(corr, 5));
 }
+
+// Q2_K / Q3_K, rows 4r2 .. 4r2 + 3: per 16-column sub-block the products summed per lane in int16 (<= 4
+// x 7 x 128), reduced to row sums and multiplied by the scale in int32; `side` as on x86.
+template <bool Q3, class Tile>
+inline void k23_sums(const Tile& x, int r2, const int8_t* qa, const int16_t* bsums, vi32& sumi, vi32& side) {
+    const uint8x16_t m3 = vdupq_n_u8(3), m4 = vdupq_n_u8(4);
+    sumi = side = vdupq_n_s32(0);
+    for (int h = 0; h < 2; ++h)
+        for (int g = 0; g < 4; ++g) {
+            const int p = 4 * h + g;
+            const uint8x8_t raw = vld1_u8(reinterpret_cast<const uint8_t*>(x.sc[p][4 * r2]));
+            // the int16 pairs (sub-block 2p, 2p + 1) of the 4 rows as int32 lanes, then each half
+            int32x4_t sc2, side2;
+            if constexpr (Q3) {
+                sc2 = vreinterpretq_s32_s16(vmovl_s8(vreinterpret_s8_u8(raw)));
+                side2 = sc2;
+            } else {
+                sc2 = vreinterpretq_s32_u16(vmovl_u8(vand_u8(raw, vdup_n_u8(15))));
+                side2 = vreinterpretq_s32_u16(vmovl_u8(vshr_n_u8(raw, 4)));
+            }
+            const vi32 sc0 = vmovl_s16(vmovn_s32(sc2)), sc1 = vmovl_s16(vshrn_n_s32(sc2, 16));
+            side = vmlaq_n_s32(side, vmovl_s16(vmovn_s32(side2)), bsums[2 * p]);
+            side = vmlaq_n_s32(side, vmovl_s16(vshrn_n_s32(side2, 16)), bsums[2 * p + 1]);
+            const int8x16_t shift = vdupq_n_s8(static_cast<int8_t>(-2 * g));
+            const int8x16_t hshift = vdupq_n_s8(static_cast<int8_t>(2 - p));
+            int16x8_t q[4] = {vdupq_n_s16(0), vdupq_n_s16(0), vdupq_n_s16(0), vdupq_n_s16(0)};
+            for (int c = 0; c < 8; ++c) {
+                uint8x16_t u = vandq_u8(vshlq_u8(vld1q_u8(x.qs[h][c][4 * r2]), shift), m3);
+                if constexpr (Q3) u = vorrq_u8(u, vandq_u8(vshlq_u8(vld1q_u8(x.hm[c][4 * r2]), hshift), m4));
+                const int8x16_t w = vreinterpretq_s8_u8(u), a = bcast4(qa + 128 * h + 32 * g + 4 * c);
+                const int j = c / 4;  // sub-block 2p + j
+                q[2 * j] = vmlal_s8(q[2 * j], vget_low_s8(w), vget_low_s8(a));
+                q[2 * j + 1] = vmlal_high_s8(q[2 * j + 1], w, a);
+            }
+            sumi = vmlaq_s32(sumi, row_sums(q[0], q[1]), sc0);
+            sumi = vmlaq_s32(sumi, row_sums(q[2], q[3]), sc1);
+        }
+}
 #endif
 
 // Q8_0 activations: acc += float(sums [+ side[b]]) * (d_w[r] * d_a), the side value being Q4_0's
@@ -503,6 +585,35 @@ void gemv_scale_min(int64_t nb, const void* tiles, const void* a, const int32_t*
             const vf32 t1 = f_mul(f_mul(da, d[h]), f_from_i32(sumi));
             const vf32 t2 = f_mul(f_mul(da, dmin[h]), f_from_i32(summ));
             acc[h] = f_add(acc[h], f_sub(t1, t2));
+        }
+    }
+    store_rows(y, acc[0], acc[1], n_rows);
+}
+
+// Q2_K / Q3_K over Q8_K activations, in dot_q2_k / dot_q3_k_q8_k__ref's float order: Q3_K acc +=
+// (d_a d_w[r]) float(sumi - 4 side); Q2_K acc += (d_a d_w[r]) float(sumi) - (d_a dmin_w[r]) float(side).
+template <bool Q3, class Tile>
+void gemv_k23(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+    const auto* x = static_cast<const Tile*>(tiles);
+    const auto* q = static_cast<const block_q8_k*>(a);
+    vf32 acc[2] = {f_zero(), f_zero()};
+    for (int64_t b = 0; b < nb; ++b) {
+        prefetch_ahead<sizeof(Tile)>(x + b);
+        vf32 d[2];
+        load_scales(x[b].d, d[0], d[1]);
+        const vf32 da = f_set(q[b].d);
+        for (int r2 = 0; r2 < 2; ++r2) {
+            vi32 sumi, side;
+            k23_sums<Q3>(x[b], r2, q[b].qs, q[b].bsums, sumi, side);
+            if constexpr (Q3) {
+                acc[r2] = f_add(acc[r2], f_mul(f_mul(da, d[r2]), f_from_i32(i_sub(sumi, i_shl2(side)))));
+            } else {
+                vf32 dmin[2];
+                load_scales(x[b].dmin, dmin[0], dmin[1]);
+                const vf32 t1 = f_mul(f_mul(da, d[r2]), f_from_i32(sumi));
+                const vf32 t2 = f_mul(f_mul(da, dmin[r2]), f_from_i32(side));
+                acc[r2] = f_add(acc[r2], f_sub(t1, t2));
+            }
         }
     }
     store_rows(y, acc[0], acc[1], n_rows);
@@ -600,6 +711,14 @@ void gemv_q5_0x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, con
 void gemv_q5_1x8_q8_1__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
                                float* y, int n_rows) {
     gemv_q8_1_act<tile_q5_1x8, q5_sums<tile_q5_1x8>>(nb, tiles, a, y, n_rows);
+}
+void gemv_q2_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
+                               float* y, int n_rows) {
+    gemv_k23<false, tile_q2_kx8>(nb, tiles, a, y, n_rows);
+}
+void gemv_q3_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
+                               float* y, int n_rows) {
+    gemv_k23<true, tile_q3_kx8>(nb, tiles, a, y, n_rows);
 }
 void gemv_q4_0x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
                                int n_rows) {

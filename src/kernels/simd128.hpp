@@ -93,6 +93,12 @@ static inline vi32 i_add(vi32 a, vi32 b) {
 static inline vi32 i_set(int32_t v) {
     return _mm_set1_epi32(v);
 }
+static inline vi32 i_sub(vi32 a, vi32 b) {
+    return _mm_sub_epi32(a, b);
+}
+static inline vi32 i_shl2(vi32 a) {
+    return _mm_slli_epi32(a, 2);
+}
 
 // 4 fp16 values in the high halves of the int32 lanes of w (lane = h << 16) -> float, exactly: the
 // branch-free conversion of core/half.hpp's fp16_to_f32, lane-wise (SSE2; no F16C at this tier).
@@ -173,6 +179,12 @@ static inline vi32 i_add(vi32 a, vi32 b) {
 }
 static inline vi32 i_set(int32_t v) {
     return vdupq_n_s32(v);
+}
+static inline vi32 i_sub(vi32 a, vi32 b) {
+    return vsubq_s32(a, b);
+}
+static inline vi32 i_shl2(vi32 a) {
+    return vshlq_n_s32(a, 2);
 }
 
 // fcvtl: every half is exact as a float.
