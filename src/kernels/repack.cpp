@@ -1384,6 +1384,9 @@ gemv_tile_fn gemv_kernel_simd128(gemv_tile_fn ref) {
     if (ref == gemv_q4_1x8_q8_1__ref) return gemv_q4_1x8_q8_1__simd128;
     if (ref == gemv_q5_0x8_q8_0__ref) return gemv_q5_0x8_q8_0__simd128;
     if (ref == gemv_q5_1x8_q8_1__ref) return gemv_q5_1x8_q8_1__simd128;
+    if (ref == gemv_iq4_xsx8_q8_k__ref) return gemv_iq4_xsx8_q8_k__simd128;
+    if (ref == gemv_iq3_xxsx8_q8_k__ref) return gemv_iq3_xxsx8_q8_k__simd128;
+    if (ref == gemv_iq3_sx8_q8_k__ref) return gemv_iq3_sx8_q8_k__simd128;
     if (ref == gemv_q2_kx8_q8_k__ref) return gemv_q2_kx8_q8_k__simd128;
     if (ref == gemv_q3_kx8_q8_k__ref) return gemv_q3_kx8_q8_k__simd128;
     if (ref == gemv_q4_kx8_q8_k__ref) return gemv_q4_kx8_q8_k__simd128;

@@ -584,6 +584,12 @@ LOWBIT_SIMD128_KERNEL void gemv_q2_kx8_q8_k__simd128(int64_t nb, const void* til
                                                      const int32_t* side, float* y, int n_rows);
 LOWBIT_SIMD128_KERNEL void gemv_q3_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a,
                                                      const int32_t* side, float* y, int n_rows);
+LOWBIT_SIMD128_KERNEL void gemv_iq4_xsx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a,
+                                                       const int32_t* side, float* y, int n_rows);
+LOWBIT_SIMD128_KERNEL void gemv_iq3_xxsx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a,
+                                                        const int32_t* side, float* y, int n_rows);
+LOWBIT_SIMD128_KERNEL void gemv_iq3_sx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a,
+                                                      const int32_t* side, float* y, int n_rows);
 LOWBIT_SIMD128_KERNEL void gemv_q4_1x8_q8_1__simd128(int64_t nb, const void* tiles, const void* a,
                                                      const int32_t* side, float* y, int n_rows);
 LOWBIT_SIMD128_KERNEL void gemv_q4_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a,

@@ -85,14 +85,14 @@ inline void q5_sums(const Tile& x, const int8_t* qa, vi32& s0, vi32& s1) {
 
 // Q4_0-shaped tiles with a 16-entry int8 codebook (IQ4_NL, MXFP4, NF4, FP4): the codes' values by
 // pshufb, then signed dot products per group.
-template <const int8_t* Lut, class Tile>
-inline void table4_sums(const Tile& x, const int8_t* qa, vi32& s0, vi32& s1) {
+template <const int8_t* Lut>
+inline void table4_group_sums(const uint8_t (*qs)[8][4], const int8_t* qa, vi32& s0, vi32& s1) {
     const __m128i m4 = _mm_set1_epi8(0x0F), lut = load16(Lut);
     __m128i t[2] = {_mm_setzero_si128(), _mm_setzero_si128()};
     for (int c = 0; c < 4; ++c) {
         const __m128i al = bcast4(qa + 4 * c), ah = bcast4(qa + 16 + 4 * c);
         for (int h = 0; h < 2; ++h) {
-            const __m128i w = load16(x.qs[c][4 * h]);
+            const __m128i w = load16(qs[c][4 * h]);
             const __m128i lo = _mm_shuffle_epi8(lut, _mm_and_si128(w, m4));
             const __m128i hi = _mm_shuffle_epi8(lut, _mm_and_si128(_mm_srli_epi16(w, 4), m4));
             t[h] = _mm_add_epi32(t[h], _mm_add_epi32(dot_i8_i8(lo, al), dot_i8_i8(hi, ah)));
@@ -335,15 +335,15 @@ inline void q5_sums(const Tile& x, const int8_t* qa, vi32& s0, vi32& s1) {
 
 // Q4_0-shaped tiles with a 16-entry int8 codebook: the codes' values by vqtbl1q, signed products
 // (<= 127 x 127) widened pairwise into int32 per group.
-template <const int8_t* Lut, class Tile>
-inline void table4_sums(const Tile& x, const int8_t* qa, vi32& s0, vi32& s1) {
+template <const int8_t* Lut>
+inline void table4_group_sums(const uint8_t (*qs)[8][4], const int8_t* qa, vi32& s0, vi32& s1) {
     const uint8x16_t m4 = vdupq_n_u8(0x0F);
     const int8x16_t lut = vld1q_s8(Lut);
     int32x4_t p[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
     for (int c = 0; c < 4; ++c) {
         const int8x16_t al = bcast4(qa + 4 * c), ah = bcast4(qa + 16 + 4 * c);
         for (int h = 0; h < 2; ++h) {
-            const uint8x16_t w = vld1q_u8(x.qs[c][4 * h]);
+            const uint8x16_t w = vld1q_u8(qs[c][4 * h]);
             const int8x16_t lo = vqtbl1q_s8(lut, vandq_u8(w, m4)), hi = vqtbl1q_s8(lut, vshrq_n_u8(w, 4));
             p[2 * h] = vpadalq_s16(p[2 * h], vmull_s8(vget_low_s8(lo), vget_low_s8(al)));
             p[2 * h + 1] = vpadalq_s16(p[2 * h + 1], vmull_high_s8(lo, al));
@@ -517,6 +517,12 @@ inline void k23_sums(const Tile& x, int r2, const int8_t* qa, const int16_t* bsu
 }
 #endif
 
+// The Q4_0-shaped codebook tiles (one tile block: its 4 column groups).
+template <const int8_t* Lut, class Tile>
+inline void table4_sums(const Tile& x, const int8_t* qa, vi32& s0, vi32& s1) {
+    table4_group_sums<Lut>(x.qs, qa, s0, s1);
+}
+
 // Q8_0 activations: acc += float(sums [+ side[b]]) * (d_w[r] * d_a), the side value being Q4_0's
 // -8 x (activation sum) (repack_act_sides).
 // Div > 1 (NF4 127, FP4 2): the row scale is d_w / Div, as (d_w * (1 / Div)) * d_a.
@@ -616,6 +622,40 @@ void gemv_k23(int64_t nb, const void* tiles, const void* a, float* y, int n_rows
             }
         }
     }
+    store_rows(y, acc[0], acc[1], n_rows);
+}
+
+// tile_iq4_xsx8 (IQ4_XS, IQ3_XXS, IQ3_S) over Q8_K activations: per sub-block the table sums times the
+// rows' scales (int32), then per 256-column block IQ4_XS (Fma) acc = fma(d_a * d_w, float(sum), acc), as
+// gemv_iq4_xsx8_q8_k__ref; IQ3 acc += (d_a * d_w) * float(sum), times 2^PostLog2 at the end, as
+// gemv_iq3x8_ref.
+template <const int8_t* Lut, bool Fma, int PostLog2 = 0>
+void gemv_sub8_table4(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+    const auto* x = static_cast<const tile_iq4_xsx8*>(tiles);
+    const auto* q = static_cast<const block_q8_k*>(a);
+    vf32 acc[2] = {f_zero(), f_zero()};
+    for (int64_t b = 0; b < nb; ++b) {
+        prefetch_ahead<sizeof(tile_iq4_xsx8)>(x + b);
+        vi32 sum[2] = {i_set(0), i_set(0)};
+        for (int s = 0; s < 8; ++s) {
+            vi32 t[2], sc[2];
+            table4_group_sums<Lut>(x[b].qs[s], q[b].qs + 32 * s, t[0], t[1]);
+            widen_s8x8(x[b].sc[s], sc[0], sc[1]);
+            for (int h = 0; h < 2; ++h) sum[h] = i_add(sum[h], i_mul(t[h], sc[h]));
+        }
+        vf32 d[2];
+        load_scales(x[b].d, d[0], d[1]);
+        const vf32 da = f_set(q[b].d);
+        for (int h = 0; h < 2; ++h) {
+            if constexpr (Fma)
+                acc[h] = f_fma(f_mul(da, d[h]), f_from_i32(sum[h]), acc[h]);
+            else
+                acc[h] = f_add(acc[h], f_mul(f_mul(da, d[h]), f_from_i32(sum[h])));
+        }
+    }
+    if constexpr (PostLog2 != 0)
+        for (auto& v : acc)
+            v = f_mul(v, f_set(PostLog2 > 0 ? float(1 << PostLog2) : 1.0f / float(1 << -PostLog2)));
     store_rows(y, acc[0], acc[1], n_rows);
 }
 
@@ -719,6 +759,18 @@ void gemv_q2_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, con
 void gemv_q3_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
                                float* y, int n_rows) {
     gemv_k23<true, tile_q3_kx8>(nb, tiles, a, y, n_rows);
+}
+void gemv_iq4_xsx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
+                                 float* y, int n_rows) {
+    gemv_sub8_table4<k_iq4nl_values, true>(nb, tiles, a, y, n_rows);
+}
+void gemv_iq3_xxsx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
+                                  float* y, int n_rows) {
+    gemv_sub8_table4<k_iq3xxs_lut16, false, -2>(nb, tiles, a, y, n_rows);
+}
+void gemv_iq3_sx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
+                                float* y, int n_rows) {
+    gemv_sub8_table4<k_iq3s_lut16, false>(nb, tiles, a, y, n_rows);
 }
 void gemv_q4_0x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
                                int n_rows) {

@@ -99,6 +99,21 @@ static inline vi32 i_sub(vi32 a, vi32 b) {
 static inline vi32 i_shl2(vi32 a) {
     return _mm_slli_epi32(a, 2);
 }
+// Low 32 bits of a * b per lane (SSE4.1's pmulld, from two pmuludq: the low half of a product does not
+// depend on the signs).
+static inline vi32 i_mul(vi32 a, vi32 b) {
+    const __m128i even = _mm_mul_epu32(a, b);
+    const __m128i odd = _mm_mul_epu32(_mm_srli_epi64(a, 32), _mm_srli_epi64(b, 32));
+    return _mm_unpacklo_epi32(_mm_shuffle_epi32(even, _MM_SHUFFLE(0, 0, 2, 0)),
+                              _mm_shuffle_epi32(odd, _MM_SHUFFLE(0, 0, 2, 0)));
+}
+// 8 signed bytes -> int32 lanes 0..3 (lo) and 4..7 (hi).
+static inline void widen_s8x8(const int8_t* p, vi32& lo, vi32& hi) {
+    const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+    const __m128i w = _mm_srai_epi16(_mm_unpacklo_epi8(v, v), 8);
+    lo = _mm_srai_epi32(_mm_unpacklo_epi16(w, w), 16);
+    hi = _mm_srai_epi32(_mm_unpackhi_epi16(w, w), 16);
+}
 
 // 4 fp16 values in the high halves of the int32 lanes of w (lane = h << 16) -> float, exactly: the
 // branch-free conversion of core/half.hpp's fp16_to_f32, lane-wise (SSE2; no F16C at this tier).
@@ -185,6 +200,14 @@ static inline vi32 i_sub(vi32 a, vi32 b) {
 }
 static inline vi32 i_shl2(vi32 a) {
     return vshlq_n_s32(a, 2);
+}
+static inline vi32 i_mul(vi32 a, vi32 b) {
+    return vmulq_s32(a, b);
+}
+static inline void widen_s8x8(const int8_t* p, vi32& lo, vi32& hi) {
+    const int16x8_t w = vmovl_s8(vld1_s8(p));
+    lo = vmovl_s16(vget_low_s16(w));
+    hi = vmovl_s16(vget_high_s16(w));
 }
 
 // fcvtl: every half is exact as a float.
