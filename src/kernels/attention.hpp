@@ -49,6 +49,11 @@ void attn_f32__ref(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0,
 LOWBIT_X86_KERNEL void attn_f32__avx2(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0,
                                       const float* q, int64_t ldq, const float* kb, const float* vt,
                                       int64_t ld_kv, float scale, float* out, int64_t ldo, float* scratch);
+// The generic tier's (kernels/attention_simd128.cpp): attn_f32__ref bit for bit, in 128-bit vectors.
+LOWBIT_SIMD128_KERNEL void attn_f32__simd128(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0,
+                                             const float* q, int64_t ldq, const float* kb, const float* vt,
+                                             int64_t ld_kv, float scale, float* out, int64_t ldo,
+                                             float* scratch);
 attn_f32_fn attn_f32();
 
 // The same over an F16 cache (kb, vt: fp16 bits; model/kv_cache.hpp). Each element is converted to

@@ -58,6 +58,7 @@ void silu_mul_f32__ref(int64_t n, const float* g, const float* u, float* out) {
 
 attn_f32_fn attn_f32() {
     if (active_isa_tier() >= isa_tier::avx2) return attn_f32__avx2;
+    if (LOWBIT_HAVE_SIMD128 && active_isa_tier() == isa_tier::generic) return attn_f32__simd128;
     return attn_f32__ref;
 }
 

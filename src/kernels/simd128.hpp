@@ -55,6 +55,16 @@ static inline void f_store(float* p, vf32 v) {
 static inline vf32 f_load(const float* p) {
     return _mm_loadu_ps(p);
 }
+static inline vf32 f_div(vf32 a, vf32 b) {
+    return _mm_div_ps(a, b);
+}
+static inline vf32 f_set4(float a, float b, float c, float d) {
+    return _mm_setr_ps(a, b, c, d);
+}
+// a, b, c, d rows of a 4 x 4 block -> its columns.
+static inline void f_transpose4(vf32& a, vf32& b, vf32& c, vf32& d) {
+    _MM_TRANSPOSE4_PS(a, b, c, d);
+}
 // fma of two float lanes held as doubles, rounded to odd: the product of two floats is exact in a double
 // (48 <= 53 bits); the sum s = p + c is rounded to nearest and its exact error e found by TwoSum (Knuth);
 // where e != 0 and s's last bit is 0, s moves one ulp towards e. Rounding that to float (to nearest)
@@ -184,6 +194,20 @@ static inline void f_store(float* p, vf32 v) {
 }
 static inline vf32 f_load(const float* p) {
     return vld1q_f32(p);
+}
+static inline vf32 f_div(vf32 a, vf32 b) {
+    return vdivq_f32(a, b);
+}
+static inline vf32 f_set4(float a, float b, float c, float d) {
+    const float v[4] = {a, b, c, d};
+    return vld1q_f32(v);
+}
+static inline void f_transpose4(vf32& a, vf32& b, vf32& c, vf32& d) {
+    const float32x4x2_t ab = vtrnq_f32(a, b), cd = vtrnq_f32(c, d);  // a0 b0 a2 b2 / a1 b1 a3 b3, ...
+    a = vcombine_f32(vget_low_f32(ab.val[0]), vget_low_f32(cd.val[0]));
+    b = vcombine_f32(vget_low_f32(ab.val[1]), vget_low_f32(cd.val[1]));
+    c = vcombine_f32(vget_high_f32(ab.val[0]), vget_high_f32(cd.val[0]));
+    d = vcombine_f32(vget_high_f32(ab.val[1]), vget_high_f32(cd.val[1]));
 }
 // a * b + c rounded once per lane (fmla), as the __ref GEMMs' std::fma.
 static inline vf32 f_fma(vf32 a, vf32 b, vf32 c) {

@@ -5,15 +5,16 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "core/cpu.hpp"
 #include "core/half.hpp"
+#include "formats/lowbit_formats.hpp"
 #include "kernels/attention.hpp"
 #include "kernels/gemm_f32.hpp"
-#include "formats/lowbit_formats.hpp"
 #include "kernels/matmul.hpp"
 #include "lowbit/types.hpp"
 
@@ -215,6 +216,51 @@ TEST(Attention, SimdMatchesReference) {
             }
 #else
     GTEST_SKIP();
+#endif
+}
+
+// The generic tier's attention (128-bit vectors, the reference's float operations in its order) equals
+// attn_f32__ref bit for bit, head dims with and without a multiple of 4, positions across key blocks,
+// with NaN in the last key block's unused positions, and writes nothing past each head's output.
+TEST(Attention, GenericEqualsReferenceBitExact) {
+#if !LOWBIT_HAVE_SIMD128
+    GTEST_SKIP() << "no 128-bit SIMD tier";
+#else
+    if (!isa_tier_supported(isa_tier::generic)) GTEST_SKIP() << "no 128-bit SIMD tier";
+    std::mt19937 rng(k_seed + 5);
+    struct qcase {
+        int64_t n_q, pos0;
+    };
+    const qcase cases[] = {{1, 0}, {1, 6}, {3, 0}, {9, 0}, {17, 5}, {40, 31}, {1, 300}};
+    for (int64_t n_heads : {1, 3})
+        for (int64_t hd : {2, 4, 6, 8, 12, 64, 128})
+            for (const auto& qc : cases) {
+                const int64_t n_kv = qc.pos0 + qc.n_q, ld_kv = n_kv + 3;
+                const int64_t ldq = n_heads * hd + 1, ldo = n_heads * hd + 2;
+                auto q = random_vec(static_cast<size_t>(qc.n_q * ldq), rng, 2.0f);
+                auto kt = random_vec(static_cast<size_t>(key_elems(hd, n_kv)), rng);
+                for (int64_t j = n_kv; j % kernels::k_key_block != 0; ++j)
+                    for (int64_t d = 0; d < hd; ++d)
+                        kt[static_cast<size_t>(kernels::key_index(hd, d, j))] = NAN;
+                auto vt = random_vec(static_cast<size_t>(hd * ld_kv), rng);
+                const float scale = 1.0f / std::sqrt(float(hd));
+                std::vector<float> ref(static_cast<size_t>(qc.n_q * ldo), -5.0f), got(ref);
+                std::vector<float> s1(
+                    static_cast<size_t>(kernels::attn_scratch_floats(n_heads, qc.n_q, n_kv))),
+                    s2(s1);
+                kernels::attn_f32__ref(hd, n_heads, qc.n_q, qc.pos0, q.data(), ldq, kt.data(), vt.data(),
+                                       ld_kv, scale, ref.data(), ldo, s1.data());
+                kernels::attn_f32__simd128(hd, n_heads, qc.n_q, qc.pos0, q.data(), ldq, kt.data(), vt.data(),
+                                           ld_kv, scale, got.data(), ldo, s2.data());
+                for (size_t i = 0; i < ref.size(); ++i)
+                    ASSERT_EQ(std::memcmp(&ref[i], &got[i], 4), 0)
+                        << "heads " << n_heads << " head_dim " << hd << " n_q " << qc.n_q << " pos0 "
+                        << qc.pos0 << " at " << i << ": ref " << ref[i] << " generic " << got[i];
+            }
+    const isa_tier saved = active_isa_tier();
+    set_isa_tier(isa_tier::generic);
+    EXPECT_EQ(kernels::attn_f32(), kernels::attn_f32__simd128);
+    set_isa_tier(saved);
 #endif
 }
 
