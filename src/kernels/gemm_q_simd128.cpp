@@ -34,11 +34,7 @@ inline void block_sums(const gemm_block_q8x8& w, const int8_t* qa, vi32& s0, vi3
             s1 = _mm_add_epi32(s1, _mm_madd_epi16(t1, ones));
         }
     } else {
-        for (int g = 0; g < 8; ++g) {
-            const __m128i a = bcast4(qa + 4 * g);
-            s0 = _mm_add_epi32(s0, dot_i8_i8(load16(w.q[g][0]), a));
-            s1 = _mm_add_epi32(s1, dot_i8_i8(load16(w.q[g][4]), a));
-        }
+        signed_group_sums(w.q, qa, s0, s1);
     }
 }
 #else
@@ -58,16 +54,7 @@ inline void block_sums(const gemm_block_q8x8& w, const int8_t* qa, vi32& s0, vi3
         s0 = row_sums(p01, p23);
         s1 = row_sums(p45, p67);
     } else {
-        int32x4_t p01 = vdupq_n_s32(0), p23 = p01, p45 = p01, p67 = p01;
-        for (int g = 0; g < 8; ++g) {
-            const int8x16_t a = bcast4(qa + 4 * g), w0 = vld1q_s8(w.q[g][0]), w1 = vld1q_s8(w.q[g][4]);
-            p01 = vpadalq_s16(p01, vmull_s8(vget_low_s8(w0), vget_low_s8(a)));
-            p23 = vpadalq_s16(p23, vmull_high_s8(w0, a));
-            p45 = vpadalq_s16(p45, vmull_s8(vget_low_s8(w1), vget_low_s8(a)));
-            p67 = vpadalq_s16(p67, vmull_high_s8(w1, a));
-        }
-        s0 = vpaddq_s32(p01, p23);
-        s1 = vpaddq_s32(p45, p67);
+        signed_group_sums(w.q, qa, s0, s1);
     }
 }
 #endif

@@ -29,7 +29,7 @@ namespace lowbit::kernels {
 using namespace simd128;
 namespace {
 
-// ---- the few vector operations the GEMVs use, per architecture ------------------------------------
+// ---- the integer sums of each tile layout, per architecture --------------------------------------
 #if LOWBIT_SIMD128_X86
 // Q4_0's tile (also Q4_1's): the 32 unsigned nibbles of each row times the activations, as Q4_0's AVX2
 // GEMV does it (maddubs pairs summed in int16, <= 8 x 2 x 15 x 127, then widened); rows 0..3 -> s0, 4..7
@@ -100,18 +100,6 @@ inline void table4_group_sums(const uint8_t (*qs)[8][4], const int8_t* qa, vi32&
     }
     s0 = t[0];
     s1 = t[1];
-}
-
-// Q8_0's tile: 8 groups of 4 columns, each 8 rows x 4 signed bytes.
-inline void q8_sums(const tile_q8_0x8& x, const int8_t* qa, vi32& s0, vi32& s1) {
-    __m128i t0 = _mm_setzero_si128(), t1 = _mm_setzero_si128();
-    for (int g = 0; g < 8; ++g) {
-        const __m128i a = bcast4(qa + 4 * g);
-        t0 = _mm_add_epi32(t0, dot_i8_i8(load16(x.qs[g][0]), a));
-        t1 = _mm_add_epi32(t1, dot_i8_i8(load16(x.qs[g][4]), a));
-    }
-    s0 = t0;
-    s1 = t1;
 }
 
 // Q4_K: the 6-bit scales and mins of rows 4h .. 4h + 3 (k_scales_x8), byte 4j + i = row 4h + i's value
@@ -355,20 +343,6 @@ inline void table4_group_sums(const uint8_t (*qs)[8][4], const int8_t* qa, vi32&
     s1 = vpaddq_s32(p[2], p[3]);
 }
 
-// Q8_0's tile: signed products (<= 128 x 127, int16), pairwise widened into int32 per group.
-inline void q8_sums(const tile_q8_0x8& x, const int8_t* qa, vi32& s0, vi32& s1) {
-    int32x4_t p01 = vdupq_n_s32(0), p23 = p01, p45 = p01, p67 = p01;
-    for (int g = 0; g < 8; ++g) {
-        const int8x16_t a = bcast4(qa + 4 * g);
-        const int8x16_t w0 = vld1q_s8(x.qs[g][0]), w1 = vld1q_s8(x.qs[g][4]);
-        p01 = vpadalq_s16(p01, vmull_s8(vget_low_s8(w0), vget_low_s8(a)));
-        p23 = vpadalq_s16(p23, vmull_high_s8(w0, a));
-        p45 = vpadalq_s16(p45, vmull_s8(vget_low_s8(w1), vget_low_s8(a)));
-        p67 = vpadalq_s16(p67, vmull_high_s8(w1, a));
-    }
-    s0 = vpaddq_s32(p01, p23);
-    s1 = vpaddq_s32(p45, p67);
-}
 // Bytes 4j .. 4j + 3 of v, zero-extended to the 4 int32 lanes (vqtbl1q gives 0 for index 255).
 inline vi32 bytes4_to_i32(uint8x16_t v, int j) {
     alignas(16) static const uint8_t idx[4][16] = {
@@ -516,6 +490,11 @@ inline void k23_sums(const Tile& x, int r2, const int8_t* qa, const int16_t* bsu
         }
 }
 #endif
+
+// Q8_0's tile: 8 groups of 4 columns, each 8 rows x 4 signed bytes.
+inline void q8_sums(const tile_q8_0x8& x, const int8_t* qa, vi32& s0, vi32& s1) {
+    signed_group_sums(x.qs, qa, s0, s1);
+}
 
 // The Q4_0-shaped codebook tiles (one tile block: its 4 column groups).
 template <const int8_t* Lut, class Tile>

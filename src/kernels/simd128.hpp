@@ -168,6 +168,19 @@ static inline __m128i dot_i8_i8(__m128i w, __m128i a) {
     return _mm_madd_epi16(_mm_maddubs_epi16(_mm_sign_epi8(w, w), _mm_sign_epi8(a, w)), _mm_set1_epi16(1));
 }
 
+// 8 groups of 4 columns x 8 rows of signed bytes (q[g][r][i]: Q8_0's tile and the GEMM's packed block)
+// times the activations: rows 0..3 -> s0, 4..7 -> s1, per group psignb / maddubs (pairs <= 2 x 128 x 127).
+static inline void signed_group_sums(const int8_t (*q)[8][4], const int8_t* qa, vi32& s0, vi32& s1) {
+    __m128i t0 = _mm_setzero_si128(), t1 = _mm_setzero_si128();
+    for (int g = 0; g < 8; ++g) {
+        const __m128i a = bcast4(qa + 4 * g);
+        t0 = _mm_add_epi32(t0, dot_i8_i8(load16(q[g][0]), a));
+        t1 = _mm_add_epi32(t1, dot_i8_i8(load16(q[g][4]), a));
+    }
+    s0 = t0;
+    s1 = t1;
+}
+
 #else  // Advanced SIMD
 using vi32 = int32x4_t;
 using vf32 = float32x4_t;
@@ -253,6 +266,21 @@ static inline int8x16_t bcast4(const int8_t* p) {
 // sums in row order.
 static inline vi32 row_sums(int16x8_t p01, int16x8_t p23) {
     return vpaddq_s32(vpaddlq_s16(p01), vpaddlq_s16(p23));
+}
+
+// 8 groups of 4 columns x 8 rows of signed bytes (q[g][r][i]) times the activations: signed products
+// (<= 128 x 127, int16) widened pairwise into int32 per group, then reduced to row sums.
+static inline void signed_group_sums(const int8_t (*q)[8][4], const int8_t* qa, vi32& s0, vi32& s1) {
+    int32x4_t p01 = vdupq_n_s32(0), p23 = p01, p45 = p01, p67 = p01;
+    for (int g = 0; g < 8; ++g) {
+        const int8x16_t a = bcast4(qa + 4 * g), w0 = vld1q_s8(q[g][0]), w1 = vld1q_s8(q[g][4]);
+        p01 = vpadalq_s16(p01, vmull_s8(vget_low_s8(w0), vget_low_s8(a)));
+        p23 = vpadalq_s16(p23, vmull_high_s8(w0, a));
+        p45 = vpadalq_s16(p45, vmull_s8(vget_low_s8(w1), vget_low_s8(a)));
+        p67 = vpadalq_s16(p67, vmull_high_s8(w1, a));
+    }
+    s0 = vpaddq_s32(p01, p23);
+    s1 = vpaddq_s32(p45, p67);
 }
 
 #endif
