@@ -84,10 +84,20 @@ void quantize_act_f32(const float* x, void* dst, int64_t n) {
 
 quantize_act_fn quantize_act_kernel(type act) {
     const bool avx2 = active_isa_tier() >= isa_tier::avx2;
+    const bool simd128 = LOWBIT_HAVE_SIMD128 && active_isa_tier() == isa_tier::generic;
     switch (act) {
-        case type::q8_0: return avx2 ? quantize_act_q8_0__avx2 : quantize_act_q8_0__ref;
-        case type::q8_1: return avx2 ? quantize_act_q8_1__avx2 : quantize_act_q8_1__ref;
-        case type::q8_k: return avx2 ? quantize_act_q8_k__avx2 : quantize_act_q8_k__ref;
+        case type::q8_0:
+            return avx2      ? quantize_act_q8_0__avx2
+                   : simd128 ? quantize_act_q8_0__simd128
+                             : quantize_act_q8_0__ref;
+        case type::q8_1:
+            return avx2      ? quantize_act_q8_1__avx2
+                   : simd128 ? quantize_act_q8_1__simd128
+                             : quantize_act_q8_1__ref;
+        case type::q8_k:
+            return avx2      ? quantize_act_q8_k__avx2
+                   : simd128 ? quantize_act_q8_k__simd128
+                             : quantize_act_q8_k__ref;
         case type::f32: return quantize_act_f32;
         default: return nullptr;
     }

@@ -226,22 +226,32 @@ TEST(Dot, KernelSelection) {
 }
 
 namespace {
-// quantize_act_<at>__ref and __avx2 on x (n a multiple of 256): both outputs' bytes.
-std::pair<std::vector<uint8_t>, std::vector<uint8_t>> quantize_act_both(type at,
-                                                                        const std::vector<float>& x) {
+// quantize_act_<at>__ref and the tier's version (__avx2, or __simd128 for generic) on x (n a multiple of
+// 256): both outputs' bytes.
+std::pair<std::vector<uint8_t>, std::vector<uint8_t>> quantize_act_both(type at, const std::vector<float>& x,
+                                                                        isa_tier tier = isa_tier::avx2) {
     const auto n = static_cast<int64_t>(x.size());
     std::vector<uint8_t> want(row_bytes(at, n), 0xAB), got(row_bytes(at, n), 0xCD);
+    const bool g = tier == isa_tier::generic;
     if (at == type::q8_0) {
         kernels::quantize_act_q8_0__ref(x.data(), want.data(), n);
-        kernels::quantize_act_q8_0__avx2(x.data(), got.data(), n);
+        (g ? kernels::quantize_act_q8_0__simd128 : kernels::quantize_act_q8_0__avx2)(x.data(), got.data(), n);
     } else if (at == type::q8_1) {
         kernels::quantize_act_q8_1__ref(x.data(), want.data(), n);
-        kernels::quantize_act_q8_1__avx2(x.data(), got.data(), n);
+        (g ? kernels::quantize_act_q8_1__simd128 : kernels::quantize_act_q8_1__avx2)(x.data(), got.data(), n);
     } else {
         kernels::quantize_act_q8_k__ref(x.data(), want.data(), n);
-        kernels::quantize_act_q8_k__avx2(x.data(), got.data(), n);
+        (g ? kernels::quantize_act_q8_k__simd128 : kernels::quantize_act_q8_k__avx2)(x.data(), got.data(), n);
     }
     return {want, got};
+}
+
+// The SIMD tiers the quantizer tests run: avx2 and the 128-bit generic tier, where the CPU has them.
+std::vector<isa_tier> simd_act_tiers() {
+    std::vector<isa_tier> v;
+    if (LOWBIT_HAVE_SIMD128 && isa_tier_supported(isa_tier::generic)) v.push_back(isa_tier::generic);
+    if (best_isa_tier() >= isa_tier::avx2) v.push_back(isa_tier::avx2);
+    return v;
 }
 
 // The scale of the block holding value p: fp16 d of Q8_0 / Q8_1, float d of Q8_K.
@@ -252,20 +262,24 @@ float act_block_scale(type at, const std::vector<uint8_t>& q, int p) {
 }
 }  // namespace
 
-TEST(QuantAct, Avx2MatchesReferenceBytes) {
-    if (best_isa_tier() < isa_tier::avx2) GTEST_SKIP() << "no AVX2";
-    std::mt19937 rng(k_seed + 99);
-    for (int64_t n : {256, 512, 4096, 5632}) {
-        auto x = gaussian(static_cast<size_t>(n), rng, 3.0f);
-        // Awkward values: exact ties after scaling, zeros, a block of zeros, equal +/- maxima.
-        for (int64_t i = 0; i < n; i += 37) x[static_cast<size_t>(i)] = std::round(x[static_cast<size_t>(i)]);
-        for (int64_t i = 0; i < 256 && n >= 512; ++i) x[static_cast<size_t>(256 + i)] = 0.0f;
-        x[3] = 9.0f;
-        x[200] = -9.0f;
-        for (type at : {type::q8_0, type::q8_1, type::q8_k}) {
-            const auto [want, got] = quantize_act_both(at, x);
-            for (size_t i = 0; i < want.size(); ++i)
-                ASSERT_EQ(want[i], got[i]) << type_name(at) << " n=" << n << " byte " << i;
+TEST(QuantAct, SimdMatchesReferenceBytes) {
+    if (simd_act_tiers().empty()) GTEST_SKIP() << "no SIMD tier";
+    for (isa_tier tier : simd_act_tiers()) {
+        std::mt19937 rng(k_seed + 99);
+        for (int64_t n : {256, 512, 4096, 5632}) {
+            auto x = gaussian(static_cast<size_t>(n), rng, 3.0f);
+            // Awkward values: exact ties after scaling, zeros, a block of zeros, equal +/- maxima.
+            for (int64_t i = 0; i < n; i += 37)
+                x[static_cast<size_t>(i)] = std::round(x[static_cast<size_t>(i)]);
+            for (int64_t i = 0; i < 256 && n >= 512; ++i) x[static_cast<size_t>(256 + i)] = 0.0f;
+            x[3] = 9.0f;
+            x[200] = -9.0f;
+            for (type at : {type::q8_0, type::q8_1, type::q8_k}) {
+                const auto [want, got] = quantize_act_both(at, x, tier);
+                for (size_t i = 0; i < want.size(); ++i)
+                    ASSERT_EQ(want[i], got[i])
+                        << type_name(at) << " " << isa_tier_name(tier) << " n=" << n << " byte " << i;
+            }
         }
     }
 }
@@ -277,34 +291,38 @@ TEST(QuantAct, Avx2MatchesReferenceBytes) {
 // the maximum past the end of the block (a read outside the row's buffer). __ref's rounding cast NaN and
 // out-of-range values to int (undefined); both now give -128 for them, as cvtps_epi32 + packs.
 TEST(QuantAct, NonFiniteAndTinyActivationsMatchReferenceBytes) {
-    if (best_isa_tier() < isa_tier::avx2) GTEST_SKIP() << "no AVX2";
-    std::mt19937 rng(k_seed + 7);
-    const auto clean = gaussian(256, rng);
-    const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
-    for (type at : {type::q8_0, type::q8_1, type::q8_k}) {
-        for (int p = 0; p < 256; ++p) {
-            for (float v : {nan, inf, -inf}) {
-                std::vector<float> x(clean);
-                x[static_cast<size_t>(p)] = v;
-                const auto [want, got] = quantize_act_both(at, x);
-                ASSERT_EQ(want, got) << type_name(at) << ": " << v << " at " << p;
-                if (std::isnan(v)) {  // NaN: the scale of the other values (the block with a 0 there)
-                    x[static_cast<size_t>(p)] = 0.0f;
-                    const auto zero_q = quantize_act_both(at, x).first;
-                    ASSERT_EQ(act_block_scale(at, got, p), act_block_scale(at, zero_q, p)) << type_name(at) << " " << p;
+    if (simd_act_tiers().empty()) GTEST_SKIP() << "no SIMD tier";
+    for (isa_tier tier : simd_act_tiers()) {
+        std::mt19937 rng(k_seed + 7);
+        const auto clean = gaussian(256, rng);
+        const float nan = std::numeric_limits<float>::quiet_NaN(),
+                    inf = std::numeric_limits<float>::infinity();
+        for (type at : {type::q8_0, type::q8_1, type::q8_k}) {
+            for (int p = 0; p < 256; ++p) {
+                for (float v : {nan, inf, -inf}) {
+                    std::vector<float> x(clean);
+                    x[static_cast<size_t>(p)] = v;
+                    const auto [want, got] = quantize_act_both(at, x, tier);
+                    ASSERT_EQ(want, got) << type_name(at) << ": " << v << " at " << p;
+                    if (std::isnan(v)) {  // NaN: the scale of the other values (the block with a 0 there)
+                        x[static_cast<size_t>(p)] = 0.0f;
+                        const auto zero_q = quantize_act_both(at, x, tier).first;
+                        ASSERT_EQ(act_block_scale(at, got, p), act_block_scale(at, zero_q, p))
+                            << type_name(at) << " " << p;
+                    }
                 }
             }
-        }
-        // Subnormal blocks (1/d overflows), one with zeros and a NaN in it.
-        for (float s : {1e-39f, 1e-44f, 1e-30f}) {
-            std::vector<float> x(clean);
-            for (float& v : x) v *= s;
-            const auto [want, got] = quantize_act_both(at, x);
-            ASSERT_EQ(want, got) << type_name(at) << " scale " << s;
-            for (int i = 0; i < 256; i += 3) x[static_cast<size_t>(i)] = 0.0f;
-            x[100] = nan;
-            const auto [want2, got2] = quantize_act_both(at, x);
-            ASSERT_EQ(want2, got2) << type_name(at) << " scale " << s << " with zeros and a NaN";
+            // Subnormal blocks (1/d overflows), one with zeros and a NaN in it.
+            for (float s : {1e-39f, 1e-44f, 1e-30f}) {
+                std::vector<float> x(clean);
+                for (float& v : x) v *= s;
+                const auto [want, got] = quantize_act_both(at, x, tier);
+                ASSERT_EQ(want, got) << type_name(at) << " scale " << s;
+                for (int i = 0; i < 256; i += 3) x[static_cast<size_t>(i)] = 0.0f;
+                x[100] = nan;
+                const auto [want2, got2] = quantize_act_both(at, x, tier);
+                ASSERT_EQ(want2, got2) << type_name(at) << " scale " << s << " with zeros and a NaN";
+            }
         }
     }
 }
