@@ -294,6 +294,10 @@ LOWBIT_SIMD128_KERNEL void gemm_q5_0_q8_0_8x4__simd128(int64_t nb, const void* p
 // the tests check it against std::fma).
 LOWBIT_SIMD128_KERNEL void fma_f32__simd128(const float* a, const float* b, const float* c, float* out,
                                             int64_t n);
+// Q4_K's packed block (also Q5_K's: codes up to 31), bit-exact with gemm_q4_k_q8_k_8x4__ref.
+LOWBIT_SIMD128_KERNEL void gemm_q4_k_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
+                                                       int64_t t0, int n_tok, float* y, int64_t ldy,
+                                                       int n_rows);
 LOWBIT_SIMD128_KERNEL void gemm_q8_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
                                                        int64_t t0, int n_tok, float* y, int64_t ldy,
                                                        int n_rows);

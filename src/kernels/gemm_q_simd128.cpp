@@ -59,6 +59,79 @@ inline void block_sums(const gemm_block_q8x8& w, const int8_t* qa, vi32& s0, vi3
 }
 #endif
 
+#if LOWBIT_SIMD128_X86
+// Q4_K / Q5_K packed block, rows 0..3 (h = 0) or 4..7: sumi = sum over 32-column sub-blocks of scale x
+// (codes . activations), codes <= 31: maddubs pairs of 4 groups in int16 (<= 4 x 2 x 31 x 127), madd with
+// the block's duplicated (scale, scale) pairs; summ = the (min 2p, min 2p + 1) pairs madd'ed with the
+// activation's bsums pairs (side values 0..3).
+inline void k4_sums(const gemm_block_q4_kx8& w, int h, const int8_t* qa, const int32_t* bs, vi32& sumi,
+                    vi32& summ) {
+    sumi = summ = _mm_setzero_si128();
+    for (int s = 0; s < 8; ++s) {
+        const __m128i sc = load16(&w.sc[s][8 * h]);
+        for (int g0 = 0; g0 < 8; g0 += 4) {
+            __m128i t = _mm_setzero_si128();
+            for (int g = g0; g < g0 + 4; ++g)
+                t = _mm_add_epi16(
+                    t, _mm_maddubs_epi16(load16(w.q[8 * s + g][4 * h]), bcast4(qa + 32 * s + 4 * g)));
+            sumi = _mm_add_epi32(sumi, _mm_madd_epi16(t, sc));
+        }
+    }
+    for (int p = 0; p < 4; ++p)
+        summ = _mm_add_epi32(summ, _mm_madd_epi16(load16(&w.mn[p][8 * h]), _mm_set1_epi32(bs[p])));
+}
+#else
+// As on x86: products per lane in int16 (<= 8 x 31 x 127), row sums times the scale in int32; the mins
+// pairs times the bsums pairs by widening multiplies, added pairwise.
+inline void k4_sums(const gemm_block_q4_kx8& w, int h, const int8_t* qa, const int32_t* bs, vi32& sumi,
+                    vi32& summ) {
+    sumi = vdupq_n_s32(0);
+    for (int s = 0; s < 8; ++s) {
+        int16x8_t p01 = vdupq_n_s16(0), p23 = p01;
+        for (int g = 0; g < 8; ++g) {
+            const int8x16_t c = vld1q_s8(reinterpret_cast<const int8_t*>(w.q[8 * s + g][4 * h]));
+            const int8x16_t a = bcast4(qa + 32 * s + 4 * g);
+            p01 = vmlal_s8(p01, vget_low_s8(c), vget_low_s8(a));
+            p23 = vmlal_high_s8(p23, c, a);
+        }
+        const int16x8_t sc2 = vld1q_s16(&w.sc[s][8 * h]);  // (scale, scale) per row
+        sumi = vmlaq_s32(sumi, row_sums(p01, p23), vmovl_s16(vget_low_s16(vuzp1q_s16(sc2, sc2))));
+    }
+    int32x4_t m01 = vdupq_n_s32(0), m23 = m01;
+    for (int p = 0; p < 4; ++p) {
+        const int16x8_t mn = vld1q_s16(&w.mn[p][8 * h]), b = vreinterpretq_s16_s32(vdupq_n_s32(bs[p]));
+        m01 = vmlal_s16(m01, vget_low_s16(mn), vget_low_s16(b));
+        m23 = vmlal_high_s16(m23, mn, b);
+    }
+    summ = vpaddq_s32(m01, m23);
+}
+#endif
+
+// gemm_q4_k_q8_k_8x4__ref's arithmetic per (token, row, 256-column block): m = (d_a dmin) float(summ),
+// acc = acc + fma(d_a d, float(sumi), -m).
+void gemm_k4(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
+             int n_rows) {
+    const auto* w = static_cast<const gemm_block_q4_kx8*>(pw);
+    vf32 acc[4][2];
+    for (auto& t : acc) t[0] = t[1] = f_zero();
+    for (int64_t b = 0; b < nb; ++b) {
+        for (int t = 0; t < n_tok; ++t) {
+            const auto* x =
+                reinterpret_cast<const block_q8_k*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
+            const int64_t i = (t0 + t) * a.n_blocks + b;
+            const vf32 da = f_set(a.d[i]);
+            for (int h = 0; h < 2; ++h) {
+                vi32 sumi, summ;
+                k4_sums(w[b], h, x[b].qs, a.s + i * k_q8_k_sides, sumi, summ);
+                const vf32 m = f_mul(f_mul(da, f_load(w[b].dmin + 4 * h)), f_from_i32(summ));
+                acc[t][h] =
+                    f_add(acc[t][h], f_fma(f_mul(da, f_load(w[b].d + 4 * h)), f_from_i32(sumi), f_neg(m)));
+            }
+        }
+    }
+    for (int t = 0; t < n_tok; ++t) store_rows(y + t * ldy, acc[t][0], acc[t][1], n_rows);
+}
+
 // gemm_q8x8_ref's arithmetic: per (token, row) the exact code sum (Unsigned: plus Offset / 8 times the
 // side value's two int16 halves, -8 x the activation sum), then acc = fma(float(sum), d_w * d_a, acc),
 // blocks in order.
@@ -110,6 +183,10 @@ void gemm_q4_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, 
 void gemm_q5_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
                                  float* y, int64_t ldy, int n_rows) {
     gemm_q8x8<true, 16>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
+}
+void gemm_q4_k_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
+                                 float* y, int64_t ldy, int n_rows) {
+    gemm_k4(nb, pw, a, t0, n_tok, y, ldy, n_rows);
 }
 void gemm_q8_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
                                  float* y, int64_t ldy, int n_rows) {

@@ -58,6 +58,9 @@ static inline vf32 f_load(const float* p) {
 static inline vf32 f_div(vf32 a, vf32 b) {
     return _mm_div_ps(a, b);
 }
+static inline vf32 f_neg(vf32 a) {
+    return _mm_xor_ps(a, _mm_set1_ps(-0.0f));
+}
 static inline vf32 f_set4(float a, float b, float c, float d) {
     return _mm_setr_ps(a, b, c, d);
 }
@@ -210,6 +213,9 @@ static inline vf32 f_load(const float* p) {
 }
 static inline vf32 f_div(vf32 a, vf32 b) {
     return vdivq_f32(a, b);
+}
+static inline vf32 f_neg(vf32 a) {
+    return vnegq_f32(a);
 }
 static inline vf32 f_set4(float a, float b, float c, float d) {
     const float v[4] = {a, b, c, d};
