@@ -2,9 +2,10 @@
 // and reached only through the runtime dispatch), Advanced SIMD (NEON) on aarch64, where every CPU has
 // it. One tile block (8 rows) is two 4-row halves, each a 128-bit vector of int32 row sums, then of
 // float accumulators. Integer sums are exact and the float operations per row are those of the __ref
-// GEMVs (repack.cpp: float(sum) * (d_w * d_a), added in block order), so the results are bit-identical
-// (Repack.TiledGemvEqualsPerRowRefDotBitExact runs every tier). The file is compiled with
-// -ffp-contract=off (CMakeLists.txt), so no multiply is fused into the add that follows it.
+// GEMVs (repack.cpp; e.g. float(sum) * (d_w * d_a) added in block order, IQ4_XS's fma), so the results
+// are bit-identical (Repack.TiledGemvEqualsPerRowRefDotBitExact runs every tier). The file is compiled
+// with -ffp-contract=off (CMakeLists.txt), so no multiply is fused into the add that follows it; where
+// __ref fuses (std::fma), so does f_fma (kernels/simd128.hpp).
 //
 // Not Highway (libhwy, Debian 12: 1.0.3): it has no lane-preserving int8 dot product (u8 x s8 pairs,
 // SumOfMulQuadAccumulate came in 1.2), and its ReorderWidenMulAccumulate leaves the lane order to the
