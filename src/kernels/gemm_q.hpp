@@ -298,6 +298,10 @@ LOWBIT_SIMD128_KERNEL void fma_f32__simd128(const float* a, const float* b, cons
 LOWBIT_SIMD128_KERNEL void gemm_q4_k_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
                                                        int64_t t0, int n_tok, float* y, int64_t ldy,
                                                        int n_rows);
+// Q6_K's packed block, bit-exact with gemm_q6_k_q8_k_8x4__ref.
+LOWBIT_SIMD128_KERNEL void gemm_q6_k_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
+                                                       int64_t t0, int n_tok, float* y, int64_t ldy,
+                                                       int n_rows);
 LOWBIT_SIMD128_KERNEL void gemm_q8_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
                                                        int64_t t0, int n_tok, float* y, int64_t ldy,
                                                        int n_rows);

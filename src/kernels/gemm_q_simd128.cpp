@@ -107,6 +107,69 @@ inline void k4_sums(const gemm_block_q4_kx8& w, int h, const int8_t* qa, const i
 }
 #endif
 
+#if LOWBIT_SIMD128_X86
+// Q6_K packed block, rows 4h .. 4h + 3: sum over 16-column sub-blocks of scale x (codes . activations -
+// 32 x activation sum), codes <= 63: maddubs pairs of 2 groups in int16 (<= 2 x 2 x 63 x 127), madd with
+// the duplicated (scale, scale) pairs; the -32 term is side value 4 + s (an int16 pair) madd'ed with
+// the same pairs.
+inline vi32 k6_sums(const gemm_block_q6_kx8& w, int h, const int8_t* qa, const int32_t* cs) {
+    __m128i sumi = _mm_setzero_si128();
+    for (int s = 0; s < 16; ++s) {
+        const __m128i sc = load16(&w.sc[s][8 * h]);
+        sumi = _mm_add_epi32(sumi, _mm_madd_epi16(sc, _mm_set1_epi32(cs[4 + s])));
+        for (int g0 = 4 * s; g0 < 4 * s + 4; g0 += 2) {
+            const __m128i t =
+                _mm_add_epi16(_mm_maddubs_epi16(load16(w.q[g0][4 * h]), bcast4(qa + 4 * g0)),
+                              _mm_maddubs_epi16(load16(w.q[g0 + 1][4 * h]), bcast4(qa + 4 * g0 + 4)));
+            sumi = _mm_add_epi32(sumi, _mm_madd_epi16(t, sc));
+        }
+    }
+    return sumi;
+}
+#else
+// As on x86: per sub-block the products per lane in int16 (<= 4 x 63 x 127), row sums plus the -32 term,
+// times the scale in int32.
+inline vi32 k6_sums(const gemm_block_q6_kx8& w, int h, const int8_t* qa, const int32_t* cs) {
+    int32x4_t sumi = vdupq_n_s32(0);
+    for (int s = 0; s < 16; ++s) {
+        int16x8_t p01 = vdupq_n_s16(0), p23 = p01;
+        for (int g = 4 * s; g < 4 * s + 4; ++g) {
+            const int8x16_t c = vld1q_s8(reinterpret_cast<const int8_t*>(w.q[g][4 * h])),
+                            a = bcast4(qa + 4 * g);
+            p01 = vmlal_s8(p01, vget_low_s8(c), vget_low_s8(a));
+            p23 = vmlal_high_s8(p23, c, a);
+        }
+        const int32_t corr = static_cast<int16_t>(cs[4 + s] & 0xFFFF) + static_cast<int16_t>(cs[4 + s] >> 16);
+        const int16x8_t sc2 = vld1q_s16(&w.sc[s][8 * h]);
+        sumi = vmlaq_s32(sumi, vaddq_s32(row_sums(p01, p23), vdupq_n_s32(corr)),
+                         vmovl_s16(vget_low_s16(vuzp1q_s16(sc2, sc2))));
+    }
+    return sumi;
+}
+#endif
+
+// gemm_q6_k_q8_k_8x4__ref's arithmetic per (token, row, 256-column block): acc = fma(d_a d, float(sumi),
+// acc).
+void gemm_k6(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
+             int n_rows) {
+    const auto* w = static_cast<const gemm_block_q6_kx8*>(pw);
+    vf32 acc[4][2];
+    for (auto& t : acc) t[0] = t[1] = f_zero();
+    for (int64_t b = 0; b < nb; ++b) {
+        for (int t = 0; t < n_tok; ++t) {
+            const auto* x =
+                reinterpret_cast<const block_q8_k*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
+            const int64_t i = (t0 + t) * a.n_blocks + b;
+            const vf32 da = f_set(a.d[i]);
+            for (int h = 0; h < 2; ++h) {
+                const vi32 sumi = k6_sums(w[b], h, x[b].qs, a.s + i * k_q8_k_sides);
+                acc[t][h] = f_fma(f_mul(da, f_load(w[b].d + 4 * h)), f_from_i32(sumi), acc[t][h]);
+            }
+        }
+    }
+    for (int t = 0; t < n_tok; ++t) store_rows(y + t * ldy, acc[t][0], acc[t][1], n_rows);
+}
+
 // gemm_q4_k_q8_k_8x4__ref's arithmetic per (token, row, 256-column block): m = (d_a dmin) float(summ),
 // acc = acc + fma(d_a d, float(sumi), -m).
 void gemm_k4(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
@@ -187,6 +250,10 @@ void gemm_q5_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, 
 void gemm_q4_k_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
                                  float* y, int64_t ldy, int n_rows) {
     gemm_k4(nb, pw, a, t0, n_tok, y, ldy, n_rows);
+}
+void gemm_q6_k_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
+                                 float* y, int64_t ldy, int n_rows) {
+    gemm_k6(nb, pw, a, t0, n_tok, y, ldy, n_rows);
 }
 void gemm_q8_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
                                  float* y, int64_t ldy, int n_rows) {
