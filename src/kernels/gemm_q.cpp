@@ -600,8 +600,8 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
     const bool avx2 = tier >= isa_tier::avx2;
     // The micro-kernels by tier: AVX-512 VNNI's EVEX vpdpbusd, AVX-VNNI's VEX one at tier avxvnni (tier
     // avx512 has neither: AVX2's).
-    // The generic tier's 128-bit kernels where there are (Q4_0 / Q5_0 / Q8_0's and Q4_K / Q5_K /
-    // Q6_K's packed blocks), else ref.
+    // The generic tier's 128-bit kernels where there are (Q4_0 / Q5_0 / Q8_0's and the K-quants'
+    // packed blocks), else ref.
     const bool vnni512 = tier >= isa_tier::avx512vnni, vnni256 = tier == isa_tier::avxvnni;
     const bool simd128 = LOWBIT_HAVE_SIMD128 && tier == isa_tier::generic;
     const auto pick = [&](gemm_q_fn ref, gemm_q_fn avx2_fn, gemm_q_fn vex, gemm_q_fn evex,
@@ -687,12 +687,16 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
                       gemm_q4_k_q8_k_8x4__avx512vnni, gemm_q4_k_q8_k_8x4__simd128)};
             break;
         case type::q3_k:
-            k = {type::q8_k, k_qk_k, sizeof(gemm_block_q3_kx8), avx2 ? gemm_pack_q3_k__avx2 : gemm_pack_q3_k__ref,
-                 avx2 ? gemm_q3_k_q8_k_8x4__avx2 : gemm_q3_k_q8_k_8x4__ref};
+            k = {type::q8_k, k_qk_k, sizeof(gemm_block_q3_kx8),
+                 avx2 ? gemm_pack_q3_k__avx2 : gemm_pack_q3_k__ref,
+                 pick(gemm_q3_k_q8_k_8x4__ref, gemm_q3_k_q8_k_8x4__avx2, gemm_q3_k_q8_k_8x4__avx2,
+                      gemm_q3_k_q8_k_8x4__avx2, gemm_q3_k_q8_k_8x4__simd128)};
             break;
         case type::q2_k:
-            k = {type::q8_k, k_qk_k, sizeof(gemm_block_q2_kx8), avx2 ? gemm_pack_q2_k__avx2 : gemm_pack_q2_k__ref,
-                 avx2 ? gemm_q2_k_q8_k_8x4__avx2 : gemm_q2_k_q8_k_8x4__ref};
+            k = {type::q8_k, k_qk_k, sizeof(gemm_block_q2_kx8),
+                 avx2 ? gemm_pack_q2_k__avx2 : gemm_pack_q2_k__ref,
+                 pick(gemm_q2_k_q8_k_8x4__ref, gemm_q2_k_q8_k_8x4__avx2, gemm_q2_k_q8_k_8x4__avx2,
+                      gemm_q2_k_q8_k_8x4__avx2, gemm_q2_k_q8_k_8x4__simd128)};
             break;
         case type::iq4_nl:
             k = {type::q8_0, k_qk4_nl, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_iq4_nl__avx2 : gemm_pack_iq4_nl__ref,

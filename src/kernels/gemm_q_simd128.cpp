@@ -148,6 +148,84 @@ inline vi32 k6_sums(const gemm_block_q6_kx8& w, int h, const int8_t* qa, const i
 }
 #endif
 
+// Q2_K / Q3_K packed blocks (the same layout: sc, then the pair table P = Q2_K's mn / Q3_K's sp), rows
+// 4h .. 4h + 3: sumi = sum over 16-column sub-blocks of scale x (codes . activations), codes <= 7;
+// side = the (sub-block 2p, 2p + 1) pairs of P times Q8_K's bsums pairs.
+#if LOWBIT_SIMD128_X86
+template <class Block>
+inline void k23_gemm_sums(const Block& w, const int16_t (*pairs)[16], int h, const block_q8_k& x, vi32& sumi,
+                          vi32& side) {
+    sumi = side = _mm_setzero_si128();
+    for (int s = 0; s < 16; ++s) {
+        __m128i t = _mm_setzero_si128();  // maddubs pairs, <= 4 x 2 x 7 x 127
+        for (int g = 4 * s; g < 4 * s + 4; ++g)
+            t = _mm_add_epi16(t, _mm_maddubs_epi16(load16(w.q[g][4 * h]), bcast4(x.qs + 4 * g)));
+        sumi = _mm_add_epi32(sumi, _mm_madd_epi16(t, load16(&w.sc[s][8 * h])));
+    }
+    for (int p = 0; p < 8; ++p)
+        side = _mm_add_epi32(
+            side, _mm_madd_epi16(load16(&pairs[p][8 * h]), _mm_set1_epi32(load_i32(x.bsums + 2 * p))));
+}
+#else
+template <class Block>
+inline void k23_gemm_sums(const Block& w, const int16_t (*pairs)[16], int h, const block_q8_k& x, vi32& sumi,
+                          vi32& side) {
+    sumi = vdupq_n_s32(0);
+    for (int s = 0; s < 16; ++s) {
+        int16x8_t p01 = vdupq_n_s16(0), p23 = p01;  // products per lane, <= 4 x 7 x 127
+        for (int g = 4 * s; g < 4 * s + 4; ++g) {
+            const int8x16_t c = vld1q_s8(reinterpret_cast<const int8_t*>(w.q[g][4 * h])),
+                            a = bcast4(x.qs + 4 * g);
+            p01 = vmlal_s8(p01, vget_low_s8(c), vget_low_s8(a));
+            p23 = vmlal_high_s8(p23, c, a);
+        }
+        const int16x8_t sc2 = vld1q_s16(&w.sc[s][8 * h]);
+        sumi = vmlaq_s32(sumi, row_sums(p01, p23), vmovl_s16(vget_low_s16(vuzp1q_s16(sc2, sc2))));
+    }
+    int32x4_t m01 = vdupq_n_s32(0), m23 = m01;
+    for (int p = 0; p < 8; ++p) {
+        const int16x8_t pr = vld1q_s16(&pairs[p][8 * h]);
+        const int16x8_t b = vreinterpretq_s16_s32(vdupq_n_s32(load_i32(x.bsums + 2 * p)));
+        m01 = vmlal_s16(m01, vget_low_s16(pr), vget_low_s16(b));
+        m23 = vmlal_high_s16(m23, pr, b);
+    }
+    side = vpaddq_s32(m01, m23);
+}
+#endif
+
+// gemm_q3_k / gemm_q2_k_q8_k_8x4__ref's arithmetic per (token, row, 256-column block): Q3_K acc =
+// fma(d_a d, float(sumi - 4 side), acc); Q2_K m = (d_a dmin) float(side), acc = acc + fma(d_a d,
+// float(sumi), -m).
+template <bool Q3, class Block>
+void gemm_k23(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
+              int n_rows) {
+    const auto* w = static_cast<const Block*>(pw);
+    vf32 acc[4][2];
+    for (auto& t : acc) t[0] = t[1] = f_zero();
+    for (int64_t b = 0; b < nb; ++b) {
+        for (int t = 0; t < n_tok; ++t) {
+            const auto* x =
+                reinterpret_cast<const block_q8_k*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
+            const int64_t i = (t0 + t) * a.n_blocks + b;
+            const vf32 da = f_set(a.d[i]);
+            for (int h = 0; h < 2; ++h) {
+                vi32 sumi, side;
+                if constexpr (Q3) {
+                    k23_gemm_sums(w[b], w[b].sp, h, x[b], sumi, side);
+                    acc[t][h] = f_fma(f_mul(da, f_load(w[b].d + 4 * h)),
+                                      f_from_i32(i_sub(sumi, i_shl2(side))), acc[t][h]);
+                } else {
+                    k23_gemm_sums(w[b], w[b].mn, h, x[b], sumi, side);
+                    const vf32 m = f_mul(f_mul(da, f_load(w[b].dmin + 4 * h)), f_from_i32(side));
+                    acc[t][h] = f_add(acc[t][h],
+                                      f_fma(f_mul(da, f_load(w[b].d + 4 * h)), f_from_i32(sumi), f_neg(m)));
+                }
+            }
+        }
+    }
+    for (int t = 0; t < n_tok; ++t) store_rows(y + t * ldy, acc[t][0], acc[t][1], n_rows);
+}
+
 // gemm_q6_k_q8_k_8x4__ref's arithmetic per (token, row, 256-column block): acc = fma(d_a d, float(sumi),
 // acc).
 void gemm_k6(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
@@ -254,6 +332,14 @@ void gemm_q4_k_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, 
 void gemm_q6_k_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
                                  float* y, int64_t ldy, int n_rows) {
     gemm_k6(nb, pw, a, t0, n_tok, y, ldy, n_rows);
+}
+void gemm_q3_k_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
+                                 float* y, int64_t ldy, int n_rows) {
+    gemm_k23<true, gemm_block_q3_kx8>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
+}
+void gemm_q2_k_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
+                                 float* y, int64_t ldy, int n_rows) {
+    gemm_k23<false, gemm_block_q2_kx8>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
 }
 void gemm_q8_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
                                  float* y, int64_t ldy, int n_rows) {
