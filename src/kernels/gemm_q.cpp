@@ -617,8 +617,9 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
     const gemm_q_fn q8_0_gemm =
         pick(gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2, gemm_q8_0_q8_0_8x4__avxvnni,
              gemm_q8_0_q8_0_8x4__avx512vnni, gemm_q8_0_q8_0_8x4__simd128);
-    const gemm_q_fn iq4_nl_gemm = pick(gemm_iq4_nl_q8_0_8x4__ref, gemm_iq4_nl_q8_0_8x4__avx2,
-                                       gemm_q8_0_q8_0_8x4__avxvnni, gemm_q8_0_q8_0_8x4__avx512vnni);
+    const gemm_q_fn iq4_nl_gemm =
+        pick(gemm_iq4_nl_q8_0_8x4__ref, gemm_iq4_nl_q8_0_8x4__avx2, gemm_q8_0_q8_0_8x4__avxvnni,
+             gemm_q8_0_q8_0_8x4__avx512vnni, gemm_q8_0_q8_0_8x4__simd128);  // Q8_0's arithmetic
     const gemm_q_fn q4_1_gemm = avx2 ? gemm_q4_1_q8_1_8x4__avx2 : gemm_q4_1_q8_1_8x4__ref;
     const gemm_q_fn q8_1s_gemm = avx2 ? gemm_q8_1s_q8_1_8x4__avx2 : gemm_q8_1s_q8_1_8x4__ref;
     // TQ2_0 / TQ1_0 as unsigned codes on Q4_0's kernel
@@ -709,7 +710,8 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
         case type::iq4_xs:
             k = {type::q8_k, k_qk_k, sizeof(gemm_block_iq4_xsx8),
                  avx2 ? gemm_pack_iq4_xs__avx2 : gemm_pack_iq4_xs__ref,
-                 avx2 ? gemm_iq4_xs_q8_k_8x4__avx2 : gemm_iq4_xs_q8_k_8x4__ref};
+                 pick(gemm_iq4_xs_q8_k_8x4__ref, gemm_iq4_xs_q8_k_8x4__avx2, gemm_iq4_xs_q8_k_8x4__avx2,
+                      gemm_iq4_xs_q8_k_8x4__avx2, gemm_iq4_xs_q8_k_8x4__simd128)};
             break;
         // FP8: int16 codes per row and block against 12-bit activations (gemm_q.hpp, "FP8 prompts"); the
         // AVX2 kernel at every SIMD tier

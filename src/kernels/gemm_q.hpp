@@ -309,6 +309,10 @@ LOWBIT_SIMD128_KERNEL void gemm_q3_k_q8_k_8x4__simd128(int64_t nb, const void* p
 LOWBIT_SIMD128_KERNEL void gemm_q2_k_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
                                                        int64_t t0, int n_tok, float* y, int64_t ldy,
                                                        int n_rows);
+// IQ4_XS's packed block, bit-exact with gemm_iq4_xs_q8_k_8x4__ref.
+LOWBIT_SIMD128_KERNEL void gemm_iq4_xs_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
+                                                         int64_t t0, int n_tok, float* y, int64_t ldy,
+                                                         int n_rows);
 LOWBIT_SIMD128_KERNEL void gemm_q8_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
                                                        int64_t t0, int n_tok, float* y, int64_t ldy,
                                                        int n_rows);

@@ -226,6 +226,34 @@ void gemm_k23(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_t
     for (int t = 0; t < n_tok; ++t) store_rows(y + t * ldy, acc[t][0], acc[t][1], n_rows);
 }
 
+// gemm_iq4_xs_q8_k_8x4__ref's arithmetic per (token, row, 256-column block): per 32-column sub-block
+// the signed codebook values . activations (signed_group_sums) times the row's scale, then acc =
+// fma(d_a d, float(sumi), acc).
+void gemm_iq4_xs(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
+                 int n_rows) {
+    const auto* w = static_cast<const gemm_block_iq4_xsx8*>(pw);
+    vf32 acc[4][2];
+    for (auto& t : acc) t[0] = t[1] = f_zero();
+    for (int64_t b = 0; b < nb; ++b) {
+        for (int t = 0; t < n_tok; ++t) {
+            const auto* x =
+                reinterpret_cast<const block_q8_k*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
+            const int64_t i = (t0 + t) * a.n_blocks + b;
+            vi32 sumi[2] = {i_set(0), i_set(0)};
+            for (int s = 0; s < 8; ++s) {
+                vi32 r[2];
+                signed_group_sums(&w[b].q[8 * s], x[b].qs + 32 * s, r[0], r[1]);
+                for (int h = 0; h < 2; ++h)
+                    sumi[h] = i_add(sumi[h], i_mul(r[h], even_i16_to_i32(&w[b].sc[s][8 * h])));
+            }
+            const vf32 da = f_set(a.d[i]);
+            for (int h = 0; h < 2; ++h)
+                acc[t][h] = f_fma(f_mul(da, f_load(w[b].d + 4 * h)), f_from_i32(sumi[h]), acc[t][h]);
+        }
+    }
+    for (int t = 0; t < n_tok; ++t) store_rows(y + t * ldy, acc[t][0], acc[t][1], n_rows);
+}
+
 // gemm_q6_k_q8_k_8x4__ref's arithmetic per (token, row, 256-column block): acc = fma(d_a d, float(sumi),
 // acc).
 void gemm_k6(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
@@ -340,6 +368,10 @@ void gemm_q3_k_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, 
 void gemm_q2_k_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
                                  float* y, int64_t ldy, int n_rows) {
     gemm_k23<false, gemm_block_q2_kx8>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
+}
+void gemm_iq4_xs_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
+                                   float* y, int64_t ldy, int n_rows) {
+    gemm_iq4_xs(nb, pw, a, t0, n_tok, y, ldy, n_rows);
 }
 void gemm_q8_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
                                  float* y, int64_t ldy, int n_rows) {

@@ -120,6 +120,10 @@ static inline vi32 i_mul(vi32 a, vi32 b) {
     return _mm_unpacklo_epi32(_mm_shuffle_epi32(even, _MM_SHUFFLE(0, 0, 2, 0)),
                               _mm_shuffle_epi32(odd, _MM_SHUFFLE(0, 0, 2, 0)));
 }
+// The even int16 lanes of 8 at p (a packed block's duplicated per-row values) -> 4 int32 lanes.
+static inline vi32 even_i16_to_i32(const int16_t* p) {
+    return _mm_srai_epi32(_mm_slli_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), 16), 16);
+}
 // 8 signed bytes -> int32 lanes 0..3 (lo) and 4..7 (hi).
 static inline void widen_s8x8(const int8_t* p, vi32& lo, vi32& hi) {
     const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
@@ -246,6 +250,10 @@ static inline vi32 i_shl2(vi32 a) {
 }
 static inline vi32 i_mul(vi32 a, vi32 b) {
     return vmulq_s32(a, b);
+}
+static inline vi32 even_i16_to_i32(const int16_t* p) {
+    const int16x8_t v = vld1q_s16(p);
+    return vmovl_s16(vget_low_s16(vuzp1q_s16(v, v)));
 }
 static inline void widen_s8x8(const int8_t* p, vi32& lo, vi32& hi) {
     const int16x8_t w = vmovl_s8(vld1_s8(p));
