@@ -620,8 +620,12 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
     const gemm_q_fn iq4_nl_gemm =
         pick(gemm_iq4_nl_q8_0_8x4__ref, gemm_iq4_nl_q8_0_8x4__avx2, gemm_q8_0_q8_0_8x4__avxvnni,
              gemm_q8_0_q8_0_8x4__avx512vnni, gemm_q8_0_q8_0_8x4__simd128);  // Q8_0's arithmetic
-    const gemm_q_fn q4_1_gemm = avx2 ? gemm_q4_1_q8_1_8x4__avx2 : gemm_q4_1_q8_1_8x4__ref;
-    const gemm_q_fn q8_1s_gemm = avx2 ? gemm_q8_1s_q8_1_8x4__avx2 : gemm_q8_1s_q8_1_8x4__ref;
+    const gemm_q_fn q4_1_gemm =
+        pick(gemm_q4_1_q8_1_8x4__ref, gemm_q4_1_q8_1_8x4__avx2, gemm_q4_1_q8_1_8x4__avx2,
+             gemm_q4_1_q8_1_8x4__avx2, gemm_q4_1_q8_1_8x4__simd128);
+    const gemm_q_fn q8_1s_gemm =
+        pick(gemm_q8_1s_q8_1_8x4__ref, gemm_q8_1s_q8_1_8x4__avx2, gemm_q8_1s_q8_1_8x4__avx2,
+             gemm_q8_1s_q8_1_8x4__avx2, gemm_q8_1s_q8_1_8x4__simd128);
     // TQ2_0 / TQ1_0 as unsigned codes on Q4_0's kernel
     const auto two_bit_on_q4_0 = [avx2, q4_0_gemm](gemm_pack_fn pack_ref, gemm_pack_fn pack_avx2) {
         return gemm_q_kernels{type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? pack_avx2 : pack_ref, q4_0_gemm};

@@ -313,6 +313,13 @@ LOWBIT_SIMD128_KERNEL void gemm_q2_k_q8_k_8x4__simd128(int64_t nb, const void* p
 LOWBIT_SIMD128_KERNEL void gemm_iq4_xs_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
                                                          int64_t t0, int n_tok, float* y, int64_t ldy,
                                                          int n_rows);
+// Q4_1's (unsigned codes) and the signed asymmetric one's packed blocks, bit-exact with their __ref.
+LOWBIT_SIMD128_KERNEL void gemm_q4_1_q8_1_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
+                                                       int64_t t0, int n_tok, float* y, int64_t ldy,
+                                                       int n_rows);
+LOWBIT_SIMD128_KERNEL void gemm_q8_1s_q8_1_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
+                                                        int64_t t0, int n_tok, float* y, int64_t ldy,
+                                                        int n_rows);
 LOWBIT_SIMD128_KERNEL void gemm_q8_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
                                                        int64_t t0, int n_tok, float* y, int64_t ldy,
                                                        int n_rows);

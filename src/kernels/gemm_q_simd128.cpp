@@ -7,6 +7,8 @@
 
 #if LOWBIT_HAVE_SIMD128
 
+#include <cstring>
+
 #include "formats/ggml_blocks.hpp"
 #include "kernels/gemm_q.hpp"
 
@@ -18,8 +20,8 @@ namespace {
 // Rows 0..3 and 4..7 of a packed block times one token's activations. Unsigned codes (Q4_0 0..15, Q5_0
 // 0..31): maddubs pairs of four groups summed in int16 (<= 4 x 2 x 31 x 127), widened per four groups.
 // Signed codes (Q8_0): psignb / maddubs per group (pairs <= 2 x 128 x 127), widened per group.
-template <bool Unsigned>
-inline void block_sums(const gemm_block_q8x8& w, const int8_t* qa, vi32& s0, vi32& s1) {
+template <bool Unsigned, class Block>
+inline void block_sums(const Block& w, const int8_t* qa, vi32& s0, vi32& s1) {
     const __m128i ones = _mm_set1_epi16(1);
     s0 = s1 = _mm_setzero_si128();
     if constexpr (Unsigned) {
@@ -40,8 +42,8 @@ inline void block_sums(const gemm_block_q8x8& w, const int8_t* qa, vi32& s0, vi3
 #else
 // The products summed per lane in int16 (unsigned codes: <= 8 x 31 x 127) or widened pairwise per group
 // (signed: <= 128 x 127 each), reduced to row sums.
-template <bool Unsigned>
-inline void block_sums(const gemm_block_q8x8& w, const int8_t* qa, vi32& s0, vi32& s1) {
+template <bool Unsigned, class Block>
+inline void block_sums(const Block& w, const int8_t* qa, vi32& s0, vi32& s1) {
     if constexpr (Unsigned) {
         int16x8_t p01 = vdupq_n_s16(0), p23 = p01, p45 = p01, p67 = p01;
         for (int g = 0; g < 8; ++g) {
@@ -301,6 +303,36 @@ void gemm_k4(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_to
     for (int t = 0; t < n_tok; ++t) store_rows(y + t * ldy, acc[t][0], acc[t][1], n_rows);
 }
 
+// gemm_q8x8m_ref's arithmetic (Q4_1 and the asymmetric lowbit formats, Q8_1 activations): per (token, row)
+// the exact code sum (Signed: codes u - 128, plus 128 x the activation sum), then acc = fma(float(sum),
+// d_w * d_a, acc), acc = fma(m_w, s_a, acc), blocks in order.
+template <bool Signed>
+void gemm_q8x8m(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
+                int n_rows) {
+    const auto* w = static_cast<const gemm_block_q8x8m*>(pw);
+    vf32 acc[4][2];
+    for (auto& t : acc) t[0] = t[1] = f_zero();
+    for (int64_t b = 0; b < nb; ++b) {
+        const vf32 d[2] = {f_load(w[b].d), f_load(w[b].d + 4)}, m[2] = {f_load(w[b].m), f_load(w[b].m + 4)};
+        for (int t = 0; t < n_tok; ++t) {
+            const auto* x =
+                reinterpret_cast<const block_q8_1*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
+            const int64_t i = (t0 + t) * a.n_blocks + b;
+            const int32_t* sa = a.s + i * k_q8_1_sides;
+            vi32 sum[2];
+            block_sums<!Signed>(w[b], x[b].qs, sum[0], sum[1]);
+            float s;
+            std::memcpy(&s, &sa[0], 4);
+            const vf32 da = f_set(a.d[i]), vs = f_set(s);
+            for (int h = 0; h < 2; ++h) {
+                if constexpr (Signed) sum[h] = i_add(sum[h], i_set(128 * sa[1]));
+                acc[t][h] = f_fma(m[h], vs, f_fma(f_from_i32(sum[h]), f_mul(d[h], da), acc[t][h]));
+            }
+        }
+    }
+    for (int t = 0; t < n_tok; ++t) store_rows(y + t * ldy, acc[t][0], acc[t][1], n_rows);
+}
+
 // gemm_q8x8_ref's arithmetic: per (token, row) the exact code sum (Unsigned: plus Offset / 8 times the
 // side value's two int16 halves, -8 x the activation sum), then acc = fma(float(sum), d_w * d_a, acc),
 // blocks in order.
@@ -372,6 +404,14 @@ void gemm_q2_k_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, 
 void gemm_iq4_xs_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
                                    float* y, int64_t ldy, int n_rows) {
     gemm_iq4_xs(nb, pw, a, t0, n_tok, y, ldy, n_rows);
+}
+void gemm_q4_1_q8_1_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
+                                 float* y, int64_t ldy, int n_rows) {
+    gemm_q8x8m<false>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
+}
+void gemm_q8_1s_q8_1_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
+                                  float* y, int64_t ldy, int n_rows) {
+    gemm_q8x8m<true>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
 }
 void gemm_q8_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
                                  float* y, int64_t ldy, int n_rows) {
