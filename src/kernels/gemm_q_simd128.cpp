@@ -195,37 +195,46 @@ inline void k23_gemm_sums(const Block& w, const int16_t (*pairs)[16], int h, con
 }
 #endif
 
+// The walk of every generic GEMM, as __ref's ref_gemm_walk: for each packed block b and token t,
+// step(w[b], the token's activation block b, its index i into a.d / a.s, acc) adds the block to the
+// token's two 4-row accumulators, so every (token, row) takes its blocks in order.
+template <class Block, class Act, class Step>
+void gemm_walk(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
+               int n_rows, Step step) {
+    const auto* w = static_cast<const Block*>(pw);
+    vf32 acc[4][2];
+    for (auto& t : acc) t[0] = t[1] = f_zero();
+    for (int64_t b = 0; b < nb; ++b)
+        for (int t = 0; t < n_tok; ++t) {
+            const auto* x = reinterpret_cast<const Act*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
+            step(w[b], x[b], (t0 + t) * a.n_blocks + b, acc[t]);
+        }
+    for (int t = 0; t < n_tok; ++t) store_rows(y + t * ldy, acc[t][0], acc[t][1], n_rows);
+}
+
 // gemm_q3_k / gemm_q2_k_q8_k_8x4__ref's arithmetic per (token, row, 256-column block): Q3_K acc =
 // fma(d_a d, float(sumi - 4 side), acc); Q2_K m = (d_a dmin) float(side), acc = acc + fma(d_a d,
 // float(sumi), -m).
 template <bool Q3, class Block>
 void gemm_k23(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
               int n_rows) {
-    const auto* w = static_cast<const Block*>(pw);
-    vf32 acc[4][2];
-    for (auto& t : acc) t[0] = t[1] = f_zero();
-    for (int64_t b = 0; b < nb; ++b) {
-        for (int t = 0; t < n_tok; ++t) {
-            const auto* x =
-                reinterpret_cast<const block_q8_k*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
-            const int64_t i = (t0 + t) * a.n_blocks + b;
+    gemm_walk<Block, block_q8_k>(
+        nb, pw, a, t0, n_tok, y, ldy, n_rows,
+        [&](const Block& w, const block_q8_k& x, int64_t i, vf32(&acc)[2]) {
             const vf32 da = f_set(a.d[i]);
             for (int h = 0; h < 2; ++h) {
                 vi32 sumi, side;
+                const vf32 dd = f_mul(da, f_load(w.d + 4 * h));
                 if constexpr (Q3) {
-                    k23_gemm_sums(w[b], w[b].sp, h, x[b], sumi, side);
-                    acc[t][h] = f_fma(f_mul(da, f_load(w[b].d + 4 * h)),
-                                      f_from_i32(i_sub(sumi, i_shl2(side))), acc[t][h]);
+                    k23_gemm_sums(w, w.sp, h, x, sumi, side);
+                    acc[h] = f_fma(dd, f_from_i32(i_sub(sumi, i_shl2(side))), acc[h]);
                 } else {
-                    k23_gemm_sums(w[b], w[b].mn, h, x[b], sumi, side);
-                    const vf32 m = f_mul(f_mul(da, f_load(w[b].dmin + 4 * h)), f_from_i32(side));
-                    acc[t][h] = f_add(acc[t][h],
-                                      f_fma(f_mul(da, f_load(w[b].d + 4 * h)), f_from_i32(sumi), f_neg(m)));
+                    k23_gemm_sums(w, w.mn, h, x, sumi, side);
+                    const vf32 m = f_mul(f_mul(da, f_load(w.dmin + 4 * h)), f_from_i32(side));
+                    acc[h] = f_add(acc[h], f_fma(dd, f_from_i32(sumi), f_neg(m)));
                 }
             }
-        }
-    }
-    for (int t = 0; t < n_tok; ++t) store_rows(y + t * ldy, acc[t][0], acc[t][1], n_rows);
+        });
 }
 
 // gemm_iq4_xs_q8_k_8x4__ref's arithmetic per (token, row, 256-column block): per 32-column sub-block
@@ -233,74 +242,51 @@ void gemm_k23(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_t
 // fma(d_a d, float(sumi), acc).
 void gemm_iq4_xs(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
                  int n_rows) {
-    const auto* w = static_cast<const gemm_block_iq4_xsx8*>(pw);
-    vf32 acc[4][2];
-    for (auto& t : acc) t[0] = t[1] = f_zero();
-    for (int64_t b = 0; b < nb; ++b) {
-        for (int t = 0; t < n_tok; ++t) {
-            const auto* x =
-                reinterpret_cast<const block_q8_k*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
-            const int64_t i = (t0 + t) * a.n_blocks + b;
+    gemm_walk<gemm_block_iq4_xsx8, block_q8_k>(
+        nb, pw, a, t0, n_tok, y, ldy, n_rows,
+        [&](const gemm_block_iq4_xsx8& w, const block_q8_k& x, int64_t i, vf32(&acc)[2]) {
             vi32 sumi[2] = {i_set(0), i_set(0)};
             for (int s = 0; s < 8; ++s) {
                 vi32 r[2];
-                signed_group_sums(&w[b].q[8 * s], x[b].qs + 32 * s, r[0], r[1]);
+                signed_group_sums(&w.q[8 * s], x.qs + 32 * s, r[0], r[1]);
                 for (int h = 0; h < 2; ++h)
-                    sumi[h] = i_add(sumi[h], i_mul(r[h], even_i16_to_i32(&w[b].sc[s][8 * h])));
+                    sumi[h] = i_add(sumi[h], i_mul(r[h], even_i16_to_i32(&w.sc[s][8 * h])));
             }
             const vf32 da = f_set(a.d[i]);
             for (int h = 0; h < 2; ++h)
-                acc[t][h] = f_fma(f_mul(da, f_load(w[b].d + 4 * h)), f_from_i32(sumi[h]), acc[t][h]);
-        }
-    }
-    for (int t = 0; t < n_tok; ++t) store_rows(y + t * ldy, acc[t][0], acc[t][1], n_rows);
+                acc[h] = f_fma(f_mul(da, f_load(w.d + 4 * h)), f_from_i32(sumi[h]), acc[h]);
+        });
 }
 
 // gemm_q6_k_q8_k_8x4__ref's arithmetic per (token, row, 256-column block): acc = fma(d_a d, float(sumi),
 // acc).
 void gemm_k6(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
              int n_rows) {
-    const auto* w = static_cast<const gemm_block_q6_kx8*>(pw);
-    vf32 acc[4][2];
-    for (auto& t : acc) t[0] = t[1] = f_zero();
-    for (int64_t b = 0; b < nb; ++b) {
-        for (int t = 0; t < n_tok; ++t) {
-            const auto* x =
-                reinterpret_cast<const block_q8_k*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
-            const int64_t i = (t0 + t) * a.n_blocks + b;
+    gemm_walk<gemm_block_q6_kx8, block_q8_k>(
+        nb, pw, a, t0, n_tok, y, ldy, n_rows,
+        [&](const gemm_block_q6_kx8& w, const block_q8_k& x, int64_t i, vf32(&acc)[2]) {
             const vf32 da = f_set(a.d[i]);
-            for (int h = 0; h < 2; ++h) {
-                const vi32 sumi = k6_sums(w[b], h, x[b].qs, a.s + i * k_q8_k_sides);
-                acc[t][h] = f_fma(f_mul(da, f_load(w[b].d + 4 * h)), f_from_i32(sumi), acc[t][h]);
-            }
-        }
-    }
-    for (int t = 0; t < n_tok; ++t) store_rows(y + t * ldy, acc[t][0], acc[t][1], n_rows);
+            for (int h = 0; h < 2; ++h)
+                acc[h] = f_fma(f_mul(da, f_load(w.d + 4 * h)),
+                               f_from_i32(k6_sums(w, h, x.qs, a.s + i * k_q8_k_sides)), acc[h]);
+        });
 }
 
 // gemm_q4_k_q8_k_8x4__ref's arithmetic per (token, row, 256-column block): m = (d_a dmin) float(summ),
 // acc = acc + fma(d_a d, float(sumi), -m).
 void gemm_k4(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
              int n_rows) {
-    const auto* w = static_cast<const gemm_block_q4_kx8*>(pw);
-    vf32 acc[4][2];
-    for (auto& t : acc) t[0] = t[1] = f_zero();
-    for (int64_t b = 0; b < nb; ++b) {
-        for (int t = 0; t < n_tok; ++t) {
-            const auto* x =
-                reinterpret_cast<const block_q8_k*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
-            const int64_t i = (t0 + t) * a.n_blocks + b;
+    gemm_walk<gemm_block_q4_kx8, block_q8_k>(
+        nb, pw, a, t0, n_tok, y, ldy, n_rows,
+        [&](const gemm_block_q4_kx8& w, const block_q8_k& x, int64_t i, vf32(&acc)[2]) {
             const vf32 da = f_set(a.d[i]);
             for (int h = 0; h < 2; ++h) {
                 vi32 sumi, summ;
-                k4_sums(w[b], h, x[b].qs, a.s + i * k_q8_k_sides, sumi, summ);
-                const vf32 m = f_mul(f_mul(da, f_load(w[b].dmin + 4 * h)), f_from_i32(summ));
-                acc[t][h] =
-                    f_add(acc[t][h], f_fma(f_mul(da, f_load(w[b].d + 4 * h)), f_from_i32(sumi), f_neg(m)));
+                k4_sums(w, h, x.qs, a.s + i * k_q8_k_sides, sumi, summ);
+                const vf32 m = f_mul(f_mul(da, f_load(w.dmin + 4 * h)), f_from_i32(summ));
+                acc[h] = f_add(acc[h], f_fma(f_mul(da, f_load(w.d + 4 * h)), f_from_i32(sumi), f_neg(m)));
             }
-        }
-    }
-    for (int t = 0; t < n_tok; ++t) store_rows(y + t * ldy, acc[t][0], acc[t][1], n_rows);
+        });
 }
 
 // gemm_q8x8m_ref's arithmetic (Q4_1 and the asymmetric lowbit formats, Q8_1 activations): per (token, row)
@@ -309,28 +295,21 @@ void gemm_k4(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_to
 template <bool Signed>
 void gemm_q8x8m(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
                 int n_rows) {
-    const auto* w = static_cast<const gemm_block_q8x8m*>(pw);
-    vf32 acc[4][2];
-    for (auto& t : acc) t[0] = t[1] = f_zero();
-    for (int64_t b = 0; b < nb; ++b) {
-        const vf32 d[2] = {f_load(w[b].d), f_load(w[b].d + 4)}, m[2] = {f_load(w[b].m), f_load(w[b].m + 4)};
-        for (int t = 0; t < n_tok; ++t) {
-            const auto* x =
-                reinterpret_cast<const block_q8_1*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
-            const int64_t i = (t0 + t) * a.n_blocks + b;
+    gemm_walk<gemm_block_q8x8m, block_q8_1>(
+        nb, pw, a, t0, n_tok, y, ldy, n_rows,
+        [&](const gemm_block_q8x8m& w, const block_q8_1& x, int64_t i, vf32(&acc)[2]) {
             const int32_t* sa = a.s + i * k_q8_1_sides;
             vi32 sum[2];
-            block_sums<!Signed>(w[b], x[b].qs, sum[0], sum[1]);
+            block_sums<!Signed>(w, x.qs, sum[0], sum[1]);
             float s;
             std::memcpy(&s, &sa[0], 4);
             const vf32 da = f_set(a.d[i]), vs = f_set(s);
             for (int h = 0; h < 2; ++h) {
                 if constexpr (Signed) sum[h] = i_add(sum[h], i_set(128 * sa[1]));
-                acc[t][h] = f_fma(m[h], vs, f_fma(f_from_i32(sum[h]), f_mul(d[h], da), acc[t][h]));
+                acc[h] = f_fma(f_load(w.m + 4 * h), vs,
+                               f_fma(f_from_i32(sum[h]), f_mul(f_load(w.d + 4 * h), da), acc[h]));
             }
-        }
-    }
-    for (int t = 0; t < n_tok; ++t) store_rows(y + t * ldy, acc[t][0], acc[t][1], n_rows);
+        });
 }
 
 // gemm_q8x8_ref's arithmetic: per (token, row) the exact code sum (Unsigned: plus Offset / 8 times the
@@ -339,30 +318,22 @@ void gemm_q8x8m(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n
 template <bool Unsigned, int Offset = 8>
 void gemm_q8x8(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
                int n_rows) {
-    const auto* w = static_cast<const gemm_block_q8x8*>(pw);
-    vf32 acc[4][2];
-    for (auto& t : acc) t[0] = t[1] = f_zero();
-    for (int64_t b = 0; b < nb; ++b) {
-        const vf32 d0 = f_load(w[b].d), d1 = f_load(w[b].d + 4);
-        for (int t = 0; t < n_tok; ++t) {
-            const auto* x =
-                reinterpret_cast<const block_q8_0*>(a.q + static_cast<size_t>(t0 + t) * a.row_bytes);
-            const int64_t i = (t0 + t) * a.n_blocks + b;
-            vi32 s0, s1;
-            block_sums<Unsigned>(w[b], x[b].qs, s0, s1);
-            if constexpr (Unsigned) {
-                const int32_t s8 = a.s[i];
-                const vi32 side =
-                    i_set(Offset / 8 * (static_cast<int16_t>(s8 & 0xFFFF) + static_cast<int16_t>(s8 >> 16)));
-                s0 = i_add(s0, side);
-                s1 = i_add(s1, side);
-            }
+    gemm_walk<gemm_block_q8x8, block_q8_0>(
+        nb, pw, a, t0, n_tok, y, ldy, n_rows,
+        [&](const gemm_block_q8x8& w, const block_q8_0& x, int64_t i, vf32(&acc)[2]) {
+            vi32 sum[2];
+            block_sums<Unsigned>(w, x.qs, sum[0], sum[1]);
             const vf32 da = f_set(a.d[i]);
-            acc[t][0] = f_fma(f_from_i32(s0), f_mul(d0, da), acc[t][0]);
-            acc[t][1] = f_fma(f_from_i32(s1), f_mul(d1, da), acc[t][1]);
-        }
-    }
-    for (int t = 0; t < n_tok; ++t) store_rows(y + t * ldy, acc[t][0], acc[t][1], n_rows);
+            for (int h = 0; h < 2; ++h) {
+                if constexpr (Unsigned) {
+                    const int32_t s8 = a.s[i];
+                    sum[h] = i_add(
+                        sum[h], i_set(Offset / 8 *
+                                      (static_cast<int16_t>(s8 & 0xFFFF) + static_cast<int16_t>(s8 >> 16))));
+                }
+                acc[h] = f_fma(f_from_i32(sum[h]), f_mul(f_load(w.d + 4 * h), da), acc[h]);
+            }
+        });
 }
 
 }  // namespace
