@@ -14,6 +14,7 @@
 
 #if LOWBIT_HAVE_SIMD128
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -503,106 +504,103 @@ inline void table4_sums(const Tile& x, const int8_t* qa, vi32& s0, vi32& s1) {
     table4_group_sums<Lut>(x.qs, qa, s0, s1);
 }
 
+// The walk of every generic tile GEMV: for each tile block b (prefetched ahead), step(x[b], activation
+// block b, b, acc) adds the block to the two 4-row accumulators, so every row takes its blocks in order;
+// then y[0 .. n_rows) = the rows times `post` (1, or IQ3_XXS's 1/4, as its __ref).
+template <class Tile, class Act, class Step>
+void gemv_walk(int64_t nb, const void* tiles, const void* a, float* y, int n_rows, Step step,
+               float post = 1.0f) {
+    const auto* x = static_cast<const Tile*>(tiles);
+    const auto* q = static_cast<const Act*>(a);
+    vf32 acc[2] = {f_zero(), f_zero()};
+    for (int64_t b = 0; b < nb; ++b) {
+        prefetch_ahead<sizeof(Tile)>(x + b);
+        step(x[b], q[b], b, acc);
+    }
+    if (post != 1.0f)
+        for (auto& v : acc) v = f_mul(v, f_set(post));
+    store_rows(y, acc[0], acc[1], n_rows);
+}
+
 // Q8_0 activations: acc += float(sums [+ side[b]]) * (d_w[r] * d_a), the side value being Q4_0's
 // -8 x (activation sum) (repack_act_sides).
 // Div > 1 (NF4 127, FP4 2): the row scale is d_w / Div, as (d_w * (1 / Div)) * d_a.
 template <class Tile, void (*Sums)(const Tile&, const int8_t*, vi32&, vi32&), bool Side, int Div = 1>
 void gemv_q8_0_act(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {
-    const auto* x = static_cast<const Tile*>(tiles);
-    const auto* q = static_cast<const block_q8_0*>(a);
-    vf32 acc0 = f_zero(), acc1 = f_zero();
-    for (int64_t b = 0; b < nb; ++b) {
-        prefetch_ahead<sizeof(Tile)>(x + b);
-        vi32 s0, s1;
-        Sums(x[b], q[b].qs, s0, s1);
-        if constexpr (Side) {
-            s0 = i_add(s0, i_set(side[b]));
-            s1 = i_add(s1, i_set(side[b]));
-        }
-        vf32 d0, d1;
-        load_scales(x[b].d, d0, d1);
-        if constexpr (Div != 1) {
-            d0 = f_mul(d0, f_set(1.0f / Div));
-            d1 = f_mul(d1, f_set(1.0f / Div));
-        }
-        const vf32 da = f_set(fp16_to_f32(q[b].d));
-        acc0 = f_add(acc0, f_mul(f_from_i32(s0), f_mul(d0, da)));
-        acc1 = f_add(acc1, f_mul(f_from_i32(s1), f_mul(d1, da)));
-    }
-    store_rows(y, acc0, acc1, n_rows);
+    gemv_walk<Tile, block_q8_0>(nb, tiles, a, y, n_rows,
+                                [&](const Tile& x, const block_q8_0& q, int64_t b, vf32(&acc)[2]) {
+                                    vi32 s[2];
+                                    Sums(x, q.qs, s[0], s[1]);
+                                    vf32 d[2];
+                                    load_scales(x.d, d[0], d[1]);
+                                    const vf32 da = f_set(fp16_to_f32(q.d));
+                                    for (int h = 0; h < 2; ++h) {
+                                        if constexpr (Side) s[h] = i_add(s[h], i_set(side[b]));
+                                        if constexpr (Div != 1) d[h] = f_mul(d[h], f_set(1.0f / Div));
+                                        acc[h] = f_add(acc[h], f_mul(f_from_i32(s[h]), f_mul(d[h], da)));
+                                    }
+                                });
 }
 
 // Q8_1 activations (Q4_1): acc += (float(sums) * (d_w[r] * d_a) + m_w[r] * s_a), as gemv_q8_1_act_ref.
 template <class Tile, void (*Sums)(const Tile&, const int8_t*, vi32&, vi32&)>
 void gemv_q8_1_act(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
-    const auto* x = static_cast<const Tile*>(tiles);
-    const auto* q = static_cast<const block_q8_1*>(a);
-    vf32 acc0 = f_zero(), acc1 = f_zero();
-    for (int64_t b = 0; b < nb; ++b) {
-        prefetch_ahead<sizeof(Tile)>(x + b);
-        vi32 s0, s1;
-        Sums(x[b], q[b].qs, s0, s1);
-        vf32 d0, d1, m0, m1;
-        load_scales(x[b].d, d0, d1);
-        load_scales(x[b].m, m0, m1);
-        const vf32 da = f_set(fp16_to_f32(q[b].d)), sa = f_set(fp16_to_f32(q[b].s));
-        acc0 = f_add(acc0, f_add(f_mul(f_from_i32(s0), f_mul(d0, da)), f_mul(m0, sa)));
-        acc1 = f_add(acc1, f_add(f_mul(f_from_i32(s1), f_mul(d1, da)), f_mul(m1, sa)));
-    }
-    store_rows(y, acc0, acc1, n_rows);
+    gemv_walk<Tile, block_q8_1>(
+        nb, tiles, a, y, n_rows, [](const Tile& x, const block_q8_1& q, int64_t, vf32(&acc)[2]) {
+            vi32 s[2];
+            Sums(x, q.qs, s[0], s[1]);
+            vf32 d[2], m[2];
+            load_scales(x.d, d[0], d[1]);
+            load_scales(x.m, m[0], m[1]);
+            const vf32 da = f_set(fp16_to_f32(q.d)), sa = f_set(fp16_to_f32(q.s));
+            for (int h = 0; h < 2; ++h)
+                acc[h] = f_add(acc[h], f_add(f_mul(f_from_i32(s[h]), f_mul(d[h], da)), f_mul(m[h], sa)));
+        });
 }
 
 // Q4_K / Q5_K over Q8_K activations: acc += (d_a d_w[r]) float(sumi) - (d_a dmin_w[r]) float(summ), as
 // gemv_scale_min_ref.
 template <class Tile, class Codes>
 void gemv_scale_min(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {
-    const auto* x = static_cast<const Tile*>(tiles);
-    const auto* q = static_cast<const block_q8_k*>(a);
-    vf32 acc[2] = {f_zero(), f_zero()};
-    for (int64_t b = 0; b < nb; ++b) {
-        prefetch_ahead<sizeof(Tile)>(x + b);
-        vf32 d[2], dmin[2];
-        load_scales(x[b].d, d[0], d[1]);
-        load_scales(x[b].dmin, dmin[0], dmin[1]);
-        const vf32 da = f_set(q[b].d);
-        for (int h = 0; h < 2; ++h) {
-            vi32 sumi, summ;
-            scale_min_sums<Codes>(x[b], h, q[b].qs, side + 4 * b, sumi, summ);
-            const vf32 t1 = f_mul(f_mul(da, d[h]), f_from_i32(sumi));
-            const vf32 t2 = f_mul(f_mul(da, dmin[h]), f_from_i32(summ));
-            acc[h] = f_add(acc[h], f_sub(t1, t2));
-        }
-    }
-    store_rows(y, acc[0], acc[1], n_rows);
+    gemv_walk<Tile, block_q8_k>(nb, tiles, a, y, n_rows,
+                                [&](const Tile& x, const block_q8_k& q, int64_t b, vf32(&acc)[2]) {
+                                    vf32 d[2], dmin[2];
+                                    load_scales(x.d, d[0], d[1]);
+                                    load_scales(x.dmin, dmin[0], dmin[1]);
+                                    const vf32 da = f_set(q.d);
+                                    for (int h = 0; h < 2; ++h) {
+                                        vi32 sumi, summ;
+                                        scale_min_sums<Codes>(x, h, q.qs, side + 4 * b, sumi, summ);
+                                        const vf32 t1 = f_mul(f_mul(da, d[h]), f_from_i32(sumi));
+                                        const vf32 t2 = f_mul(f_mul(da, dmin[h]), f_from_i32(summ));
+                                        acc[h] = f_add(acc[h], f_sub(t1, t2));
+                                    }
+                                });
 }
 
 // Q2_K / Q3_K over Q8_K activations, in dot_q2_k / dot_q3_k_q8_k__ref's float order: Q3_K acc +=
 // (d_a d_w[r]) float(sumi - 4 side); Q2_K acc += (d_a d_w[r]) float(sumi) - (d_a dmin_w[r]) float(side).
 template <bool Q3, class Tile>
 void gemv_k23(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
-    const auto* x = static_cast<const Tile*>(tiles);
-    const auto* q = static_cast<const block_q8_k*>(a);
-    vf32 acc[2] = {f_zero(), f_zero()};
-    for (int64_t b = 0; b < nb; ++b) {
-        prefetch_ahead<sizeof(Tile)>(x + b);
-        vf32 d[2];
-        load_scales(x[b].d, d[0], d[1]);
-        const vf32 da = f_set(q[b].d);
-        for (int r2 = 0; r2 < 2; ++r2) {
-            vi32 sumi, side;
-            k23_sums<Q3>(x[b], r2, q[b].qs, q[b].bsums, sumi, side);
-            if constexpr (Q3) {
-                acc[r2] = f_add(acc[r2], f_mul(f_mul(da, d[r2]), f_from_i32(i_sub(sumi, i_shl2(side)))));
-            } else {
-                vf32 dmin[2];
-                load_scales(x[b].dmin, dmin[0], dmin[1]);
-                const vf32 t1 = f_mul(f_mul(da, d[r2]), f_from_i32(sumi));
-                const vf32 t2 = f_mul(f_mul(da, dmin[r2]), f_from_i32(side));
-                acc[r2] = f_add(acc[r2], f_sub(t1, t2));
+    gemv_walk<Tile, block_q8_k>(
+        nb, tiles, a, y, n_rows, [](const Tile& x, const block_q8_k& q, int64_t, vf32(&acc)[2]) {
+            vf32 d[2];
+            load_scales(x.d, d[0], d[1]);
+            const vf32 da = f_set(q.d);
+            for (int h = 0; h < 2; ++h) {
+                vi32 sumi, side;
+                k23_sums<Q3>(x, h, q.qs, q.bsums, sumi, side);
+                if constexpr (Q3) {
+                    acc[h] = f_add(acc[h], f_mul(f_mul(da, d[h]), f_from_i32(i_sub(sumi, i_shl2(side)))));
+                } else {
+                    vf32 dmin[2];
+                    load_scales(x.dmin, dmin[0], dmin[1]);
+                    const vf32 t1 = f_mul(f_mul(da, d[h]), f_from_i32(sumi));
+                    const vf32 t2 = f_mul(f_mul(da, dmin[h]), f_from_i32(side));
+                    acc[h] = f_add(acc[h], f_sub(t1, t2));
+                }
             }
-        }
-    }
-    store_rows(y, acc[0], acc[1], n_rows);
+        });
 }
 
 // tile_iq4_xsx8 (IQ4_XS, IQ3_XXS, IQ3_S) over Q8_K activations: per sub-block the table sums times the
@@ -611,49 +609,37 @@ void gemv_k23(int64_t nb, const void* tiles, const void* a, float* y, int n_rows
 // gemv_iq3x8_ref.
 template <const int8_t* Lut, bool Fma, int PostLog2 = 0>
 void gemv_sub8_table4(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
-    const auto* x = static_cast<const tile_iq4_xsx8*>(tiles);
-    const auto* q = static_cast<const block_q8_k*>(a);
-    vf32 acc[2] = {f_zero(), f_zero()};
-    for (int64_t b = 0; b < nb; ++b) {
-        prefetch_ahead<sizeof(tile_iq4_xsx8)>(x + b);
+    const auto step = [](const tile_iq4_xsx8& x, const block_q8_k& q, int64_t, vf32(&acc)[2]) {
         vi32 sum[2] = {i_set(0), i_set(0)};
         for (int s = 0; s < 8; ++s) {
             vi32 t[2], sc[2];
-            table4_group_sums<Lut>(x[b].qs[s], q[b].qs + 32 * s, t[0], t[1]);
-            widen_s8x8(x[b].sc[s], sc[0], sc[1]);
+            table4_group_sums<Lut>(x.qs[s], q.qs + 32 * s, t[0], t[1]);
+            widen_s8x8(x.sc[s], sc[0], sc[1]);
             for (int h = 0; h < 2; ++h) sum[h] = i_add(sum[h], i_mul(t[h], sc[h]));
         }
         vf32 d[2];
-        load_scales(x[b].d, d[0], d[1]);
-        const vf32 da = f_set(q[b].d);
+        load_scales(x.d, d[0], d[1]);
+        const vf32 da = f_set(q.d);
         for (int h = 0; h < 2; ++h) {
             if constexpr (Fma)
                 acc[h] = f_fma(f_mul(da, d[h]), f_from_i32(sum[h]), acc[h]);
             else
                 acc[h] = f_add(acc[h], f_mul(f_mul(da, d[h]), f_from_i32(sum[h])));
         }
-    }
-    if constexpr (PostLog2 != 0)
-        for (auto& v : acc)
-            v = f_mul(v, f_set(PostLog2 > 0 ? float(1 << PostLog2) : 1.0f / float(1 << -PostLog2)));
-    store_rows(y, acc[0], acc[1], n_rows);
+    };
+    gemv_walk<tile_iq4_xsx8, block_q8_k>(nb, tiles, a, y, n_rows, step, std::ldexp(1.0f, PostLog2));
 }
 
 // Q6_K over Q8_K activations: acc += (d_a d_w[r]) float(sumi), as gemv_signed_scale_ref.
 void gemv_q6_k(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
-    const auto* x = static_cast<const tile_q6_kx8*>(tiles);
-    const auto* q = static_cast<const block_q8_k*>(a);
-    vf32 acc[2] = {f_zero(), f_zero()};
-    for (int64_t b = 0; b < nb; ++b) {
-        prefetch_ahead<sizeof(tile_q6_kx8)>(x + b);
-        vf32 d[2];
-        load_scales(x[b].d, d[0], d[1]);
-        const vf32 da = f_set(q[b].d);
-        for (int r2 = 0; r2 < 2; ++r2)
-            acc[r2] =
-                f_add(acc[r2], f_mul(f_mul(da, d[r2]), f_from_i32(q6_k_sums(x[b], r2, q[b].qs, q[b].bsums))));
-    }
-    store_rows(y, acc[0], acc[1], n_rows);
+    gemv_walk<tile_q6_kx8, block_q8_k>(
+        nb, tiles, a, y, n_rows, [](const tile_q6_kx8& x, const block_q8_k& q, int64_t, vf32(&acc)[2]) {
+            vf32 d[2];
+            load_scales(x.d, d[0], d[1]);
+            const vf32 da = f_set(q.d);
+            for (int h = 0; h < 2; ++h)
+                acc[h] = f_add(acc[h], f_mul(f_mul(da, d[h]), f_from_i32(q6_k_sums(x, h, q.qs, q.bsums))));
+        });
 }
 
 }  // namespace
