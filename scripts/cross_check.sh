@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds lowbit for 64-bit ARM Linux with Debian's cross compiler and runs its test suite under
-# qemu-aarch64: the check that the portable path (every kernel's `__ref` version, no x86 tier files)
-# builds and gives the same answers on another architecture, where `char` is unsigned and there is no
-# cpuid. Not part of scripts/test.sh: it needs arm64 packages (multiarch) and runs the suite emulated.
+# qemu-aarch64: the check that the portable path (the `__ref` kernels and the generic tier's Advanced
+# SIMD ones, `*_simd128.cpp`; no x86 tier files) builds and gives the same answers on another
+# architecture, where `char` is unsigned and there is no cpuid. Not part of scripts/test.sh: it needs arm64 packages (multiarch) and runs the suite emulated.
 #
 #   bash scripts/cross_check.sh --install    # once, as root or with sudo: the cross compiler, qemu-user
 #                                            # and the arm64 -dev packages
