@@ -24,7 +24,7 @@ constexpr int64_t k_head_dim = 128, k_kv_heads = 4, k_group = 4;
 
 template <class KV>
 void attn_decode(benchmark::State& state, isa_tier tier, bool cold) {
-    if (best_isa_tier() < tier) {
+    if (!isa_tier_supported(tier)) {
         state.SkipWithError("tier not supported by this CPU");
         return;
     }
@@ -63,7 +63,9 @@ void attn_decode(benchmark::State& state, isa_tier tier, bool cold) {
                     k_head_dim, k_group, 1, n - 1, q.data() + o, qd, kb.data() + per_head * h,
                     vt.data() + per_head * h, ld, scale, out.data() + o, qd, scratch.data());
             else
-                (tier >= isa_tier::avx2 ? kernels::attn_f32__avx2 : kernels::attn_f32__ref)(
+                (tier >= isa_tier::avx2      ? kernels::attn_f32__avx2
+                 : tier == isa_tier::generic ? kernels::attn_f32__simd128
+                                             : kernels::attn_f32__ref)(
                     k_head_dim, k_group, 1, n - 1, q.data() + o, qd, kb.data() + per_head * h,
                     vt.data() + per_head * h, ld, scale, out.data() + o, qd, scratch.data());
         }
@@ -75,8 +77,8 @@ void attn_decode(benchmark::State& state, isa_tier tier, bool cold) {
 }
 
 void register_all() {
-    for (isa_tier tier : {isa_tier::ref, isa_tier::avx2}) {
-        const std::string tn = tier == isa_tier::ref ? "ref" : "avx2";
+    for (isa_tier tier : {isa_tier::ref, isa_tier::generic, isa_tier::avx2}) {
+        const std::string tn = isa_tier_name(tier);  // generic: the 128-bit F32 kernel, F16 stays ref
         for (bool cold : {false, true}) {
             const std::string name = cold ? "BM_attn_decode_cold/" : "BM_attn_decode/";
             auto* f32 = benchmark::RegisterBenchmark((name + "f32/" + tn).c_str(), attn_decode<float>, tier, cold);

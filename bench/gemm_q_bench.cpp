@@ -60,7 +60,7 @@ void set_ops(benchmark::State& state, double macs) {
 }
 
 void BM_gemm_q(benchmark::State& state, type t, isa_tier tier, bool fallback = false) {
-    if (best_isa_tier() < tier) {
+    if (!isa_tier_supported(tier)) {
         state.SkipWithError("tier not supported by this CPU");
         return;
     }
@@ -81,7 +81,7 @@ void BM_gemm_q(benchmark::State& state, type t, isa_tier tier, bool fallback = f
 }
 
 void BM_gemm_q_kernel(benchmark::State& state, type t, isa_tier tier) {
-    if (best_isa_tier() < tier) {
+    if (!isa_tier_supported(tier)) {
         state.SkipWithError("tier not supported by this CPU");
         return;
     }
@@ -135,7 +135,7 @@ int register_all() {
     for (type t : {type::q4_0, type::q5_0, type::q8_0, type::q2_k, type::q3_k, type::q4_k, type::q5_k, type::q6_k,
                    type::iq4_nl, type::iq4_xs}) {
         const std::string n = type_name(t);
-        for (isa_tier tier : {isa_tier::ref, isa_tier::avx2}) {
+        for (isa_tier tier : {isa_tier::ref, isa_tier::generic, isa_tier::avx2}) {
             benchmark::RegisterBenchmark(("BM_gemm_q/" + n + "/" + isa_tier_name(tier)).c_str(), BM_gemm_q, t, tier,
                                          false)
                 ->Unit(benchmark::kMillisecond);

@@ -10,11 +10,13 @@
 //                              last-level cache for every type), t threads, real time; bytes = W's
 //                              stored bytes. scripts/perf_report.sh divides it by BM_bandwidth.
 //   BM_gemv_big_tiled/<type>/threads:<t>: the same product over the matrix repacked into 8-row tiles
-//                              (kernels/repack.hpp; Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q8_0, Q4_K, Q5_K, Q6_K), as llama_model does at load;
-//                              bytes = the plain rows' stored bytes, so GB/s compares with BM_gemv_big.
+//                              (kernels/repack.hpp; Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q8_0, Q4_K, Q5_K, Q6_K),
+//                              as llama_model does at load; bytes = the plain rows' stored bytes, so GB/s
+//                              compares with BM_gemv_big.
 //   BM_prompt/<type>/<plain|tiled>/threads:<t>: matmul's integer prompt GEMM for 128 tokens on the
 //                              4096 x 4096 matrix, from the rows or from the tiles (items = tokens).
-//   BM_gemv_tiled/<type>/<tier>: the tiled GEMV kernel alone on the 4096 x 4096 matrix, one thread
+//   BM_gemv_tiled/<type>/<tier>: the tiled GEMV kernel alone on the 4096 x 4096 matrix, one thread (tiers
+//                  ref, generic, avx2)
 //                              (activation quantization included), as BM_gemv.
 // W is 4096 x 4096 (larger than the last-level cache for every 4-bit+ type), rows replicated from 64
 // quantized Gaussian rows (speed does not depend on the values).
@@ -175,10 +177,12 @@ void BM_gemv_big(benchmark::State& state, type t) { gemv_big(state, t, false); }
 void BM_gemv_big_tiled(benchmark::State& state, type t) { gemv_big(state, t, true); }
 
 void BM_gemv_tiled(benchmark::State& state, type t, isa_tier tier) {
-    if (best_isa_tier() < tier) {
+    if (!isa_tier_supported(tier)) {
         state.SkipWithError("tier not supported by this CPU");
         return;
     }
+    const isa_tier saved = active_isa_tier();
+    set_isa_tier(tier);  // the tier's activation quantizer too
     const auto& w = weights(t);
     const auto p = repack_matrix(t, w.data(), row_bytes(t, k_cols), k_rows, k_cols);
     const kernels::repack_kernels kr = kernels::repack_kernel(t, tier);
@@ -195,6 +199,7 @@ void BM_gemv_tiled(benchmark::State& state, type t, isa_tier tier) {
         benchmark::ClobberMemory();
     }
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(w.size()));
+    set_isa_tier(saved);
 }
 
 void BM_prompt(benchmark::State& state, type t, bool tiled) {
@@ -287,7 +292,7 @@ int register_all() {
             benchmark::RegisterBenchmark(("BM_prompt/" + type_name(t) + (tiled ? "/tiled" : "/plain")).c_str(),
                                          BM_prompt, t, tiled)
                 ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
-        for (isa_tier tier : {isa_tier::ref, isa_tier::avx2})
+        for (isa_tier tier : {isa_tier::ref, isa_tier::generic, isa_tier::avx2})
             benchmark::RegisterBenchmark(("BM_gemv_tiled/" + type_name(t) + "/" + isa_tier_name(tier)).c_str(),
                                          BM_gemv_tiled, t, tier)
                 ->Unit(benchmark::kMillisecond);
