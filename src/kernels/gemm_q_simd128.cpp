@@ -96,8 +96,7 @@ inline void k4_sums(const gemm_block_q4_kx8& w, int h, const int8_t* qa, const i
             p01 = vmlal_s8(p01, vget_low_s8(c), vget_low_s8(a));
             p23 = vmlal_high_s8(p23, c, a);
         }
-        const int16x8_t sc2 = vld1q_s16(&w.sc[s][8 * h]);  // (scale, scale) per row
-        sumi = vmlaq_s32(sumi, row_sums(p01, p23), vmovl_s16(vget_low_s16(vuzp1q_s16(sc2, sc2))));
+        sumi = vmlaq_s32(sumi, row_sums(p01, p23), even_i16_to_i32(&w.sc[s][8 * h]));
     }
     int32x4_t m01 = vdupq_n_s32(0), m23 = m01;
     for (int p = 0; p < 4; ++p) {
@@ -142,9 +141,8 @@ inline vi32 k6_sums(const gemm_block_q6_kx8& w, int h, const int8_t* qa, const i
             p23 = vmlal_high_s8(p23, c, a);
         }
         const int32_t corr = static_cast<int16_t>(cs[4 + s] & 0xFFFF) + static_cast<int16_t>(cs[4 + s] >> 16);
-        const int16x8_t sc2 = vld1q_s16(&w.sc[s][8 * h]);
         sumi = vmlaq_s32(sumi, vaddq_s32(row_sums(p01, p23), vdupq_n_s32(corr)),
-                         vmovl_s16(vget_low_s16(vuzp1q_s16(sc2, sc2))));
+                         even_i16_to_i32(&w.sc[s][8 * h]));
     }
     return sumi;
 }
@@ -181,8 +179,7 @@ inline void k23_gemm_sums(const Block& w, const int16_t (*pairs)[16], int h, con
             p01 = vmlal_s8(p01, vget_low_s8(c), vget_low_s8(a));
             p23 = vmlal_high_s8(p23, c, a);
         }
-        const int16x8_t sc2 = vld1q_s16(&w.sc[s][8 * h]);
-        sumi = vmlaq_s32(sumi, row_sums(p01, p23), vmovl_s16(vget_low_s16(vuzp1q_s16(sc2, sc2))));
+        sumi = vmlaq_s32(sumi, row_sums(p01, p23), even_i16_to_i32(&w.sc[s][8 * h]));
     }
     int32x4_t m01 = vdupq_n_s32(0), m23 = m01;
     for (int p = 0; p < 8; ++p) {
