@@ -67,12 +67,19 @@ void attn_f16kv__ref(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos
 LOWBIT_X86_KERNEL void attn_f16kv__avx2(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0,
                                         const float* q, int64_t ldq, const uint16_t* kb, const uint16_t* vt,
                                         int64_t ld_kv, float scale, float* out, int64_t ldo, float* scratch);
+// The generic tier's: attn_f16kv__ref bit for bit.
+LOWBIT_SIMD128_KERNEL void attn_f16kv__simd128(int64_t head_dim, int64_t n_heads, int64_t n_q, int64_t pos0,
+                                               const float* q, int64_t ldq, const uint16_t* kb,
+                                               const uint16_t* vt, int64_t ld_kv, float scale, float* out,
+                                               int64_t ldo, float* scratch);
 attn_f16kv_fn attn_f16kv();
 
 // SwiGLU: out[i] = silu(g[i]) * u[i], silu(x) = x / (1 + e^-x). out may alias g or u.
 using silu_mul_f32_fn = void (*)(int64_t n, const float* g, const float* u, float* out);
 void silu_mul_f32__ref(int64_t n, const float* g, const float* u, float* out);
 LOWBIT_X86_KERNEL void silu_mul_f32__avx2(int64_t n, const float* g, const float* u, float* out);
+// The generic tier's (kernels/attention_simd128.cpp; simd128.hpp's f_exp).
+LOWBIT_SIMD128_KERNEL void silu_mul_f32__simd128(int64_t n, const float* g, const float* u, float* out);
 silu_mul_f32_fn silu_mul_f32();
 
 }  // namespace lowbit::kernels

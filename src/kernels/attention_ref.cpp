@@ -64,11 +64,13 @@ attn_f32_fn attn_f32() {
 
 attn_f16kv_fn attn_f16kv() {
     if (active_isa_tier() >= isa_tier::avx2) return attn_f16kv__avx2;
+    if (LOWBIT_HAVE_SIMD128 && active_isa_tier() == isa_tier::generic) return attn_f16kv__simd128;
     return attn_f16kv__ref;
 }
 
 silu_mul_f32_fn silu_mul_f32() {
     if (active_isa_tier() >= isa_tier::avx2) return silu_mul_f32__avx2;
+    if (LOWBIT_HAVE_SIMD128 && active_isa_tier() == isa_tier::generic) return silu_mul_f32__simd128;
     return silu_mul_f32__ref;
 }
 

@@ -18,6 +18,9 @@ void gemm_f32__ref(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx,
                    int64_t ldw, float* y, int64_t ldy);
 LOWBIT_X86_KERNEL void gemm_f32__avx2(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx,
                                       const float* w, int64_t ldw, float* y, int64_t ldy);
+// The generic tier's (kernels/gemm_f32_simd128.cpp): 128-bit vectors.
+LOWBIT_SIMD128_KERNEL void gemm_f32__simd128(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx,
+                                             const float* w, int64_t ldw, float* y, int64_t ldy);
 LOWBIT_X86_KERNEL void gemm_f32__avx512(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx,
                                         const float* w, int64_t ldw, float* y, int64_t ldy);
 

@@ -38,6 +38,7 @@ struct v256 {
     static __m256 load_masked(const float* p, __m256i m) { return _mm256_maskload_ps(p, m); }
     static float hsum(__m256 v) { return avx2::hsum(v); }
     static __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d) { return avx2::hsum4(a, b, c, d); }
+    static void store4(float* p, __m128 v) { _mm_storeu_ps(p, v); }
 };
 
 // The 16 rows of column j: from an f32 panel, or from two tiles of 16-bit floats converted in registers.

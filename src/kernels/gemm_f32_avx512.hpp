@@ -53,6 +53,7 @@ struct v512 {
         const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(fold(a), fold(b)), _mm256_hadd_ps(fold(c), fold(d)));
         return _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
     }
+    static void store4(float* p, __m128 v) { _mm_storeu_ps(p, v); }
 };
 
 }  // namespace

@@ -19,6 +19,7 @@ gemm_f32_fn gemm_f32() {
     const isa_tier tier = active_isa_tier();
     if (tier >= isa_tier::avx512) return gemm_f32__avx512;
     if (tier >= isa_tier::avx2) return gemm_f32__avx2;
+    if (LOWBIT_HAVE_SIMD128 && tier == isa_tier::generic) return gemm_f32__simd128;
     return gemm_f32__ref;
 }
 

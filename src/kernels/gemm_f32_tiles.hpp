@@ -1,11 +1,12 @@
-// The register-tiled f32 GEMM of gemm_f32__avx2 and gemm_f32__avx512 (gemm_f32.hpp), one source for both
-// vector widths. Each includes it after <immintrin.h>, under its tier's flags, with a vector traits V:
+// The register-tiled f32 GEMM of gemm_f32__avx2, gemm_f32__avx512 and gemm_f32__simd128 (gemm_f32.hpp), one
+// source for every vector width. Each includes it under its tier's flags, with a vector traits V:
 //   V::reg                       the vector register type; V::width floats
 //   V::zero(), V::load(p)        a zero register; width floats from p (unaligned)
 //   V::fma(a, b, acc)            a * b + acc, fused
 //   V::mask(rem), V::load_masked(p, m)   the k tail (rem < width): lanes past rem are 0 and their memory
 //                                is not read (the row may end there)
-//   V::hsum(v), V::hsum4(a, b, c, d)     the sum of v's lanes; the 4 sums as one __m128
+//   V::hsum(v), V::hsum4(a, b, c, d)     the sum of v's lanes; the 4 sums as one 4-float vector
+//   V::store4(p, v)              that vector to p[0..3]
 // Micro-tile: MT tokens x NR weight rows = MT x NR accumulators over `width` columns per step; x stays in
 // MT registers, each weight vector is loaded once and used by MT FMAs. The 4 accumulators of one token
 // reduce together into 4 adjacent outputs.
@@ -41,7 +42,7 @@ inline void tile(int64_t k, const float* x, int64_t ldx, const float* w, int64_t
     }
     for (int t = 0; t < MT; ++t) {
         if constexpr (NR == 4) {
-            _mm_storeu_ps(y + t * ldy, V::hsum4(acc[t][0], acc[t][1], acc[t][2], acc[t][3]));
+            V::store4(y + t * ldy, V::hsum4(acc[t][0], acc[t][1], acc[t][2], acc[t][3]));
         } else {
             for (int r = 0; r < NR; ++r) y[t * ldy + r] = V::hsum(acc[t][r]);
         }

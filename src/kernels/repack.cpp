@@ -1392,6 +1392,18 @@ gemv_tile_fn gemv_kernel_simd128(gemv_tile_fn ref) {
     if (ref == gemv_q4_kx8_q8_k__ref) return gemv_q4_kx8_q8_k__simd128;
     if (ref == gemv_q5_kx8_q8_k__ref) return gemv_q5_kx8_q8_k__simd128;
     if (ref == gemv_q6_kx8_q8_k__ref) return gemv_q6_kx8_q8_k__simd128;
+    if (ref == gemv_int2x8_q8_0__ref<1> || ref == gemv_int2x8_q8_0__ref<2>) return gemv_int2x8_q8_0__simd128;
+    if (ref == gemv_int3x8_q8_0__ref) return gemv_int3x8_q8_0__simd128;
+    if (ref == gemv_int2ax8_q8_1__ref) return gemv_int2ax8_q8_1__simd128;
+    if (ref == gemv_int3ax8_q8_1__ref) return gemv_int3ax8_q8_1__simd128;
+    if (ref == gemv_int8ax8_q8_1__ref) return gemv_int8ax8_q8_1__simd128;
+    if (ref == gemv_tq2_0x8_q8_k__ref) return gemv_tq2_0x8_q8_k__simd128;
+    if (ref == gemv_fp8_e4m3x8_f32__ref) return gemv_fp8_e4m3x8_f32__simd128;
+    if (ref == gemv_fp8_e5m2x8_f32__ref) return gemv_fp8_e5m2x8_f32__simd128;
+    if (ref == gemv_fp8_e4m3_ptx8_f32__ref) return gemv_fp8_e4m3_ptx8_f32__simd128;
+    if (ref == gemv_fp8_e5m2_ptx8_f32__ref) return gemv_fp8_e5m2_ptx8_f32__simd128;
+    if (ref == gemv_f16x8_f32__ref) return gemv_f16x8_f32__simd128;
+    if (ref == gemv_bf16x8_f32__ref) return gemv_bf16x8_f32__simd128;
 #endif
     return ref;
 }

@@ -276,6 +276,65 @@ inline void k23_sums(const Tile& x, int r2, const int8_t* qa, const int16_t* bsu
         }
 }
 
+// Tiles of 2-bit code fields in Q4_0's shape (tile_int2x8, tile_int3x8 and their asymmetric twins,
+// tile_tq2_0x8): Codes(h, k, half) gives the codes (0..7) of columns 16h + 4k + i of rows 4 half ..
+// 4 half + 3, a dword per row; times the 4 activation bytes of those columns broadcast, maddubs pairs
+// summed in int16 over Chunk groups h (<= Chunk x 4 x 2 x 7 x 127: int2 / int3 2, TQ2_0's codes <= 3 8)
+// and widened; rows 0..3 -> s0, 4..7 -> s1.
+template <int NH, int Chunk, class Codes>
+inline void crumb_sums(Codes codes, const int8_t* qa, vi32& s0, vi32& s1) {
+    const __m128i ones = _mm_set1_epi16(1);
+    __m128i t[2] = {_mm_setzero_si128(), _mm_setzero_si128()};
+    for (int h0 = 0; h0 < NH; h0 += Chunk) {
+        __m128i p[2] = {_mm_setzero_si128(), _mm_setzero_si128()};
+        for (int h = h0; h < h0 + Chunk; ++h)
+            for (int k = 0; k < 4; ++k) {
+                const __m128i a = bcast4(qa + 16 * h + 4 * k);
+                for (int half = 0; half < 2; ++half)
+                    p[half] = _mm_add_epi16(p[half], _mm_maddubs_epi16(codes(h, k, half), a));
+            }
+        for (int half = 0; half < 2; ++half) t[half] = _mm_add_epi32(t[half], _mm_madd_epi16(p[half], ones));
+    }
+    s0 = t[0];
+    s1 = t[1];
+}
+// Bits 2k, 2k + 1 of each byte of qs[4 half .. 4 half + 3] (a 16-bit shift carries bits across the byte
+// boundary only into bits the mask drops).
+inline __m128i crumbs(const uint8_t (*qs)[4], int k, int half) {
+    return _mm_and_si128(_mm_srl_epi16(load16(qs[4 * half]), _mm_cvtsi32_si128(2 * k)), _mm_set1_epi8(3));
+}
+// int3's codes: the crumbs with bit n = 4h + k of each byte of hb[4 half ..] moved to bit 2 (a 16-bit
+// shift by at most 5 right / 2 left: nothing crosses into bit 2 of the next byte).
+inline __m128i int3_codes(const uint8_t (*qs)[4], const uint8_t (*hb)[4], int h, int k, int half) {
+    const __m128i e = load16(hb[4 * half]);
+    const int n = 4 * h + k;
+    const __m128i top =
+        n >= 2 ? _mm_srl_epi16(e, _mm_cvtsi32_si128(n - 2)) : _mm_sll_epi16(e, _mm_cvtsi32_si128(2 - n));
+    return _mm_or_si128(crumbs(qs, k, half), _mm_and_si128(top, _mm_set1_epi8(4)));
+}
+
+// FP8 codes in byte i of each int32 lane of w -> floats, exactly fp8_e4m3_to_f32 / fp8_e5m2_to_f32 (NaN
+// codes as NaN). E4M3: s eeee mmm -> f32 bits s << 31 | eeeemmm << 20 = fp8 x 2^-120 (fp8 subnormals on
+// f32 subnormals), times 2^120 (exact); E5M2: the upper byte of an fp16.
+template <bool E4M3>
+inline vf32 fp8_byte_to_f32(__m128i w, int i) {
+    const __m128i c = _mm_and_si128(_mm_srl_epi32(w, _mm_cvtsi32_si128(8 * i)), _mm_set1_epi32(0xFF));
+    if constexpr (E4M3) {
+        const __m128i mag = _mm_and_si128(c, _mm_set1_epi32(0x7F));
+        const __m128i b = _mm_or_si128(_mm_slli_epi32(mag, 20), _mm_slli_epi32(_mm_xor_si128(c, mag), 24));
+        const __m128i nan = _mm_cmpeq_epi32(mag, _mm_set1_epi32(0x7F));
+        return _mm_or_ps(_mm_mul_ps(_mm_castsi128_ps(b), _mm_set1_ps(0x1p120f)), _mm_castsi128_ps(nan));
+    } else {
+        return fp16_hi_to_f32(_mm_slli_epi32(c, 24));
+    }
+}
+// 8 bf16 values -> rows 0..3 (lo), 4..7 (hi): the upper halves of their floats.
+inline void load_bf16x8(const uint16_t* p, vf32& lo, vf32& hi) {
+    const __m128i h = load16(p);
+    lo = _mm_castsi128_ps(_mm_unpacklo_epi16(_mm_setzero_si128(), h));
+    hi = _mm_castsi128_ps(_mm_unpackhi_epi16(_mm_setzero_si128(), h));
+}
+
 #else  // Advanced SIMD
 // Q4_0's tile (also Q4_1's): products of the unsigned nibbles (as signed bytes 0..15) and the
 // activations, each product lane summed in int16 (<= 8 x 15 x 127), widened and added per row at the end.
@@ -491,6 +550,51 @@ inline void k23_sums(const Tile& x, int r2, const int8_t* qa, const int16_t* bsu
             sumi = vmlaq_s32(sumi, row_sums(q[2], q[3]), sc1);
         }
 }
+// Tiles of 2-bit code fields in Q4_0's shape, as on x86 above: Codes(h, k, half) gives the codes (0..7)
+// of columns 16h + 4k + i of rows 4 half .. 4 half + 3; products summed per lane in int16 (<= NH x 4 x 7
+// x 127: TQ2_0's 16 groups of codes <= 3 24384), reduced to row sums at the end.
+template <int NH, int /*Chunk*/, class Codes>
+inline void crumb_sums(Codes codes, const int8_t* qa, vi32& s0, vi32& s1) {
+    int16x8_t p[4] = {vdupq_n_s16(0), vdupq_n_s16(0), vdupq_n_s16(0), vdupq_n_s16(0)};
+    for (int h = 0; h < NH; ++h)
+        for (int k = 0; k < 4; ++k) {
+            const int8x16_t a = bcast4(qa + 16 * h + 4 * k);
+            for (int half = 0; half < 2; ++half) {
+                const int8x16_t w = vreinterpretq_s8_u8(codes(h, k, half));
+                p[2 * half] = vmlal_s8(p[2 * half], vget_low_s8(w), vget_low_s8(a));
+                p[2 * half + 1] = vmlal_high_s8(p[2 * half + 1], w, a);
+            }
+        }
+    s0 = row_sums(p[0], p[1]);
+    s1 = row_sums(p[2], p[3]);
+}
+inline uint8x16_t crumbs(const uint8_t (*qs)[4], int k, int half) {
+    return vandq_u8(vshlq_u8(vld1q_u8(qs[4 * half]), vdupq_n_s8(static_cast<int8_t>(-2 * k))), vdupq_n_u8(3));
+}
+inline uint8x16_t int3_codes(const uint8_t (*qs)[4], const uint8_t (*hb)[4], int h, int k, int half) {
+    const uint8x16_t top = vshlq_u8(vld1q_u8(hb[4 * half]), vdupq_n_s8(static_cast<int8_t>(2 - 4 * h - k)));
+    return vorrq_u8(crumbs(qs, k, half), vandq_u8(top, vdupq_n_u8(4)));
+}
+
+template <bool E4M3>
+inline vf32 fp8_byte_to_f32(uint8x16_t w, int i) {
+    const uint32x4_t c =
+        vandq_u32(vshlq_u32(vreinterpretq_u32_u8(w), vdupq_n_s32(-8 * i)), vdupq_n_u32(0xFF));
+    if constexpr (E4M3) {
+        const uint32x4_t mag = vandq_u32(c, vdupq_n_u32(0x7F));
+        const uint32x4_t b = vorrq_u32(vshlq_n_u32(mag, 20), vshlq_n_u32(veorq_u32(c, mag), 24));
+        const uint32x4_t nan = vceqq_u32(mag, vdupq_n_u32(0x7F));
+        const float32x4_t v = vmulq_f32(vreinterpretq_f32_u32(b), vdupq_n_f32(0x1p120f));
+        return vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(v), nan));
+    } else {
+        return vcvt_f32_f16(vreinterpret_f16_u16(vmovn_u32(vshlq_n_u32(c, 8))));
+    }
+}
+inline void load_bf16x8(const uint16_t* p, vf32& lo, vf32& hi) {
+    const uint16x8_t h = vld1q_u16(p);
+    lo = vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(h), 16));
+    hi = vreinterpretq_f32_u32(vshll_high_n_u16(h, 16));
+}
 #endif
 
 // Q8_0's tile: 8 groups of 4 columns, each 8 rows x 4 signed bytes.
@@ -542,13 +646,16 @@ void gemv_q8_0_act(int64_t nb, const void* tiles, const void* a, const int32_t* 
                                 });
 }
 
-// Q8_1 activations (Q4_1): acc += (float(sums) * (d_w[r] * d_a) + m_w[r] * s_a), as gemv_q8_1_act_ref.
-template <class Tile, void (*Sums)(const Tile&, const int8_t*, vi32&, vi32&)>
-void gemv_q8_1_act(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+// Q8_1 activations (Q4_1): acc += (float(sums [+ side[b]]) * (d_w[r] * d_a) + m_w[r] * s_a), as
+// gemv_q8_1_act_ref, the side value being the 8-bit asymmetric tiles' 128 x (activation sum).
+template <class Tile, void (*Sums)(const Tile&, const int8_t*, vi32&, vi32&), bool Side = false>
+void gemv_q8_1_act(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {
     gemv_walk<Tile, block_q8_1>(
-        nb, tiles, a, y, n_rows, [](const Tile& x, const block_q8_1& q, int64_t, vf32(&acc)[2]) {
+        nb, tiles, a, y, n_rows, [&](const Tile& x, const block_q8_1& q, int64_t b, vf32(&acc)[2]) {
             vi32 s[2];
             Sums(x, q.qs, s[0], s[1]);
+            if constexpr (Side)
+                for (auto& v : s) v = i_add(v, i_set(side[b]));
             vf32 d[2], m[2];
             load_scales(x.d, d[0], d[1]);
             load_scales(x.m, m[0], m[1]);
@@ -642,6 +749,86 @@ void gemv_q6_k(int64_t nb, const void* tiles, const void* a, float* y, int n_row
         });
 }
 
+// The 2-bit code fields of tile_int2x8 / tile_int2ax8 and int3's tiles (two 16-column groups per block).
+template <class Tile>
+inline void int2_sums(const Tile& x, const int8_t* qa, vi32& s0, vi32& s1) {
+    crumb_sums<2, 2>([&](int h, int k, int half) { return crumbs(x.qs[h], k, half); }, qa, s0, s1);
+}
+template <class Tile>
+inline void int3_sums(const Tile& x, const int8_t* qa, vi32& s0, vi32& s1) {
+    crumb_sums<2, 2>([&](int h, int k, int half) { return int3_codes(x.qs[h], x.hb, h, k, half); }, qa, s0,
+                     s1);
+}
+// The 8-bit asymmetric tiles' signed codes u - 128 (side: + 128 x the activation sum).
+inline void int8a_sums(const tile_q8_1x8& x, const int8_t* qa, vi32& s0, vi32& s1) {
+    signed_group_sums(x.qs, qa, s0, s1);
+}
+
+// TQ2_0 over Q8_K activations: per 256-column block acc += (d_a d_w[r]) float(sum code a - sum a), as
+// gemv_tq2_0x8_q8_k__ref (its 16 groups of codes <= 3 summed in int16 eight groups at a time).
+void gemv_tq2_0(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+    gemv_walk<tile_tq2_0x8, block_q8_k>(
+        nb, tiles, a, y, n_rows, [](const tile_tq2_0x8& x, const block_q8_k& q, int64_t, vf32(&acc)[2]) {
+            vi32 s[2];
+            crumb_sums<16, 8>([&](int h, int k, int half) { return crumbs(x.qs[h], k, half); }, q.qs, s[0],
+                              s[1]);
+            int bs = 0;
+            for (int16_t v : q.bsums) bs += v;
+            vf32 d[2];
+            load_scales(x.d, d[0], d[1]);
+            const vf32 da = f_set(q.d);
+            for (int h = 0; h < 2; ++h)
+                acc[h] = f_add(acc[h], f_mul(f_mul(da, d[h]), f_from_i32(i_sub(s[h], i_set(bs)))));
+        });
+}
+
+// The float tiles' activations: 32 floats per tile block.
+struct f32_block {
+    float v[32];
+};
+
+// FP8 (tile_q8_0x8, or tile_q8_0x8f with f32 row scales) over prepared activations x' = x 2^60 (E5M2
+// 2^56): per block s = the float sum of fp8(u) x' in column order, then acc += d_w[r] (s 2^-60), as
+// gemv_fp8_ref (every code decoded exactly, fp8_byte_to_f32).
+template <bool E4M3, class Tile>
+void gemv_fp8(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+    const vf32 unscale = f_set(E4M3 ? 0x1p-60f : 0x1p-56f);
+    gemv_walk<Tile, f32_block>(nb, tiles, a, y, n_rows,
+                               [&](const Tile& x, const f32_block& q, int64_t, vf32(&acc)[2]) {
+                                   vf32 s[2] = {f_zero(), f_zero()};
+                                   for (int g = 0; g < 8; ++g) {
+                                       const auto w0 = load16(x.qs[g][0]), w1 = load16(x.qs[g][4]);
+                                       for (int i = 0; i < 4; ++i) {
+                                           const vf32 xv = f_set(q.v[4 * g + i]);
+                                           s[0] = f_add(s[0], f_mul(fp8_byte_to_f32<E4M3>(w0, i), xv));
+                                           s[1] = f_add(s[1], f_mul(fp8_byte_to_f32<E4M3>(w1, i), xv));
+                                       }
+                                   }
+                                   vf32 d[2];
+                                   load_scales(x.d, d[0], d[1]);
+                                   for (int h = 0; h < 2; ++h)
+                                       acc[h] = f_add(acc[h], f_mul(d[h], f_mul(s[h], unscale)));
+                               });
+}
+
+// F16 / BF16 (tile_h16x8, f32 activations): per row the float sum of h x in column order, as
+// gemv_half_ref; a column's 8 rows are one 16-byte load.
+template <bool F16>
+void gemv_half(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+    gemv_walk<tile_h16x8, f32_block>(nb, tiles, a, y, n_rows,
+                                     [](const tile_h16x8& x, const f32_block& q, int64_t, vf32(&acc)[2]) {
+                                         for (int j = 0; j < 32; ++j) {
+                                             vf32 lo, hi;
+                                             if constexpr (F16)
+                                                 load_scales(x.v[j], lo, hi);
+                                             else
+                                                 load_bf16x8(x.v[j], lo, hi);
+                                             const vf32 xv = f_set(q.v[j]);
+                                             acc[0] = f_add(acc[0], f_mul(lo, xv));
+                                             acc[1] = f_add(acc[1], f_mul(hi, xv));
+                                         }
+                                     });
+}
 }  // namespace
 
 // Q4_0 tiles -> the prompt GEMM's packed blocks (as repack_unpack_q4_0__ref): scales as floats, low
@@ -676,7 +863,7 @@ void gemv_q6_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, con
 }
 void gemv_q4_1x8_q8_1__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
                                float* y, int n_rows) {
-    gemv_q8_1_act<tile_q4_1x8, nibble_sums<tile_q4_1x8>>(nb, tiles, a, y, n_rows);
+    gemv_q8_1_act<tile_q4_1x8, nibble_sums<tile_q4_1x8>>(nb, tiles, a, nullptr, y, n_rows);
 }
 void gemv_q4_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
                                int n_rows) {
@@ -716,7 +903,7 @@ void gemv_q5_0x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, con
 }
 void gemv_q5_1x8_q8_1__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
                                float* y, int n_rows) {
-    gemv_q8_1_act<tile_q5_1x8, q5_sums<tile_q5_1x8>>(nb, tiles, a, y, n_rows);
+    gemv_q8_1_act<tile_q5_1x8, q5_sums<tile_q5_1x8>>(nb, tiles, a, nullptr, y, n_rows);
 }
 void gemv_q2_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
                                float* y, int n_rows) {
@@ -745,6 +932,55 @@ void gemv_q4_0x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, con
 void gemv_q8_0x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
                                int n_rows) {
     gemv_q8_0_act<tile_q8_0x8, q8_sums, false>(nb, tiles, a, side, y, n_rows);
+}
+
+void gemv_int2x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                               int n_rows) {
+    gemv_q8_0_act<tile_int2x8, int2_sums<tile_int2x8>, true>(nb, tiles, a, side, y, n_rows);
+}
+void gemv_int3x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                               int n_rows) {
+    gemv_q8_0_act<tile_int3x8, int3_sums<tile_int3x8>, true>(nb, tiles, a, side, y, n_rows);
+}
+void gemv_int2ax8_q8_1__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                                int n_rows) {
+    gemv_q8_1_act<tile_int2ax8, int2_sums<tile_int2ax8>>(nb, tiles, a, side, y, n_rows);
+}
+void gemv_int3ax8_q8_1__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                                int n_rows) {
+    gemv_q8_1_act<tile_int3ax8, int3_sums<tile_int3ax8>>(nb, tiles, a, side, y, n_rows);
+}
+void gemv_int8ax8_q8_1__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
+                                int n_rows) {
+    gemv_q8_1_act<tile_q8_1x8, int8a_sums, true>(nb, tiles, a, side, y, n_rows);
+}
+void gemv_tq2_0x8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
+                                float* y, int n_rows) {
+    gemv_tq2_0(nb, tiles, a, y, n_rows);
+}
+void gemv_fp8_e4m3x8_f32__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
+                                  float* y, int n_rows) {
+    gemv_fp8<true, tile_q8_0x8>(nb, tiles, a, y, n_rows);
+}
+void gemv_fp8_e5m2x8_f32__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
+                                  float* y, int n_rows) {
+    gemv_fp8<false, tile_q8_0x8>(nb, tiles, a, y, n_rows);
+}
+void gemv_fp8_e4m3_ptx8_f32__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
+                                     float* y, int n_rows) {
+    gemv_fp8<true, tile_q8_0x8f>(nb, tiles, a, y, n_rows);
+}
+void gemv_fp8_e5m2_ptx8_f32__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
+                                     float* y, int n_rows) {
+    gemv_fp8<false, tile_q8_0x8f>(nb, tiles, a, y, n_rows);
+}
+void gemv_f16x8_f32__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                             int n_rows) {
+    gemv_half<true>(nb, tiles, a, y, n_rows);
+}
+void gemv_bf16x8_f32__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                              int n_rows) {
+    gemv_half<false>(nb, tiles, a, y, n_rows);
 }
 
 }  // namespace lowbit::kernels

@@ -68,6 +68,25 @@ static inline vf32 f_set4(float a, float b, float c, float d) {
 static inline void f_transpose4(vf32& a, vf32& b, vf32& c, vf32& d) {
     _MM_TRANSPOSE4_PS(a, b, c, d);
 }
+static inline vf32 f_min(vf32 a, vf32 b) {
+    return _mm_min_ps(a, b);
+}
+static inline vf32 f_max(vf32 a, vf32 b) {
+    return _mm_max_ps(a, b);
+}
+// a * b + c in two roundings (approximations only: this tier may have no FMA unit).
+static inline vf32 f_muladd(vf32 a, vf32 b, vf32 c) {
+    return _mm_add_ps(_mm_mul_ps(a, b), c);
+}
+// floor of |v| < 2^31 (SSE4.1's roundps, from a truncation: one less where that rounded up).
+static inline vf32 f_floor(vf32 v) {
+    const __m128 t = _mm_cvtepi32_ps(_mm_cvttps_epi32(v));
+    return _mm_sub_ps(t, _mm_and_ps(_mm_cmpgt_ps(t, v), _mm_set1_ps(1.0f)));
+}
+// 2^n for integral n in [-126, 127], as the float's exponent bits.
+static inline vf32 f_pow2i(vf32 n) {
+    return _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(_mm_cvttps_epi32(n), _mm_set1_epi32(127)), 23));
+}
 // fma of two float lanes held as doubles, rounded to odd: the product of two floats is exact in a double
 // (48 <= 53 bits); the sum s = p + c is rounded to nearest and its exact error e found by TwoSum (Knuth);
 // where e != 0 and s's last bit is 0, s moves one ulp towards e. Rounding that to float (to nearest)
@@ -156,6 +175,12 @@ static inline void load_scales(const uint16_t* p, vf32& lo, vf32& hi) {
     hi = fp16_hi_to_f32(_mm_unpackhi_epi16(_mm_setzero_si128(), h));
 }
 
+// 4 fp16 values -> float, exactly.
+static inline vf32 f16x4_to_f32(const uint16_t* p) {
+    return fp16_hi_to_f32(
+        _mm_unpacklo_epi16(_mm_setzero_si128(), _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
+
 // f32 row scales (tile_q4_0x8f)
 static inline void load_scales(const float* p, vf32& lo, vf32& hi) {
     lo = _mm_loadu_ps(p);
@@ -232,6 +257,21 @@ static inline void f_transpose4(vf32& a, vf32& b, vf32& c, vf32& d) {
     c = vcombine_f32(vget_high_f32(ab.val[0]), vget_high_f32(cd.val[0]));
     d = vcombine_f32(vget_high_f32(ab.val[1]), vget_high_f32(cd.val[1]));
 }
+static inline vf32 f_min(vf32 a, vf32 b) {
+    return vminq_f32(a, b);
+}
+static inline vf32 f_max(vf32 a, vf32 b) {
+    return vmaxq_f32(a, b);
+}
+static inline vf32 f_muladd(vf32 a, vf32 b, vf32 c) {
+    return vfmaq_f32(c, a, b);
+}
+static inline vf32 f_floor(vf32 v) {
+    return vrndmq_f32(v);
+}
+static inline vf32 f_pow2i(vf32 n) {
+    return vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23));
+}
 // a * b + c rounded once per lane (fmla), as the __ref GEMMs' std::fma.
 static inline vf32 f_fma(vf32 a, vf32 b, vf32 c) {
     return vfmaq_f32(c, a, b);
@@ -267,11 +307,18 @@ static inline void load_scales(const uint16_t* p, vf32& lo, vf32& hi) {
     hi = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p + 4)));
 }
 
+static inline vf32 f16x4_to_f32(const uint16_t* p) {
+    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
+}
+
 static inline void load_scales(const float* p, vf32& lo, vf32& hi) {
     lo = vld1q_f32(p);
     hi = vld1q_f32(p + 4);
 }
 
+static inline uint8x16_t load16(const void* p) {
+    return vld1q_u8(static_cast<const uint8_t*>(p));
+}
 static inline int8x16_t bcast4(const int8_t* p) {
     return vreinterpretq_s8_s32(vdupq_n_s32(load_i32(p)));
 }
@@ -305,6 +352,25 @@ static inline void store_rows(float* y, vf32 lo, vf32 hi, int n_rows) {
     f_store(t, lo);
     f_store(t + 4, hi);
     std::memcpy(y, t, sizeof(float) * static_cast<size_t>(n_rows));
+}
+
+// e^x per lane, Cephes-style as avx2_math.hpp's exp256_ps (range reduction x = n ln2 + r with ln2 in two
+// parts, a degree-6 polynomial for e^r, 2^n in the exponent bits); inputs clamped to [-87.3, 88.4], so
+// -inf gives ~0 and never NaN. Relative error ~2e-7 (the same polynomial, its products rounded apart
+// on x86).
+static inline vf32 f_exp(vf32 x) {
+    x = f_max(f_min(x, f_set(88.3762626647949f)), f_set(-87.3365478515625f));
+    const vf32 fx = f_floor(f_muladd(x, f_set(1.44269504088896341f), f_set(0.5f)));
+    x = f_sub(x, f_mul(fx, f_set(0.693359375f)));
+    x = f_sub(x, f_mul(fx, f_set(-2.12194440e-4f)));
+    vf32 y = f_set(1.9875691500e-4f);
+    y = f_muladd(y, x, f_set(1.3981999507e-3f));
+    y = f_muladd(y, x, f_set(8.3334519073e-3f));
+    y = f_muladd(y, x, f_set(4.1665795894e-2f));
+    y = f_muladd(y, x, f_set(1.6666665459e-1f));
+    y = f_muladd(y, x, f_set(5.0000001201e-1f));
+    y = f_muladd(y, f_mul(x, x), f_add(x, f_set(1.0f)));
+    return f_mul(y, f_pow2i(fx));
 }
 
 // Software prefetch 1536 bytes ahead of the tile block being read, as the AVX2 GEMVs do.

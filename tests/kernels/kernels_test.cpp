@@ -55,6 +55,10 @@ struct gemm_variant {
 
 std::vector<gemm_variant> gemm_variants() {
     std::vector<gemm_variant> v;
+#if LOWBIT_HAVE_SIMD128
+    if (isa_tier_supported(isa_tier::generic))
+        v.push_back({"gemm_f32__simd128", kernels::gemm_f32__simd128, isa_tier::generic});
+#endif
 #if defined(__x86_64__)
     if (best_isa_tier() >= isa_tier::avx2) v.push_back({"gemm_f32__avx2", kernels::gemm_f32__avx2, isa_tier::avx2});
     if (best_isa_tier() >= isa_tier::avx512)
@@ -220,8 +224,9 @@ TEST(Attention, SimdMatchesReference) {
 }
 
 // The generic tier's attention (128-bit vectors, the reference's float operations in its order) equals
-// attn_f32__ref bit for bit, head dims with and without a multiple of 4, positions across key blocks,
-// with NaN in the last key block's unused positions, and writes nothing past each head's output.
+// attn_f32__ref (over an F16 cache attn_f16kv__ref, fp16 subnormals included) bit for bit, head dims with and
+// without a multiple of 4, positions across key blocks, with NaN in the last key block's unused positions,
+// and writes nothing past each head's output.
 TEST(Attention, GenericEqualsReferenceBitExact) {
 #if !LOWBIT_HAVE_SIMD128
     GTEST_SKIP() << "no 128-bit SIMD tier";
@@ -256,10 +261,25 @@ TEST(Attention, GenericEqualsReferenceBitExact) {
                     ASSERT_EQ(std::memcmp(&ref[i], &got[i], 4), 0)
                         << "heads " << n_heads << " head_dim " << hd << " n_q " << qc.n_q << " pos0 "
                         << qc.pos0 << " at " << i << ": ref " << ref[i] << " generic " << got[i];
+                // The same over an F16 cache, every 7th element shrunk into fp16's subnormals.
+                std::vector<uint16_t> kh(kt.size()), vh(vt.size());
+                for (size_t i = 0; i < kt.size(); ++i)
+                    kh[i] = f32_to_fp16(i % 7 == 3 ? kt[i] * 0x1p-18f : kt[i]);
+                for (size_t i = 0; i < vt.size(); ++i)
+                    vh[i] = f32_to_fp16(i % 7 == 5 ? vt[i] * 0x1p-18f : vt[i]);
+                kernels::attn_f16kv__ref(hd, n_heads, qc.n_q, qc.pos0, q.data(), ldq, kh.data(), vh.data(),
+                                         ld_kv, scale, ref.data(), ldo, s1.data());
+                kernels::attn_f16kv__simd128(hd, n_heads, qc.n_q, qc.pos0, q.data(), ldq, kh.data(),
+                                             vh.data(), ld_kv, scale, got.data(), ldo, s2.data());
+                for (size_t i = 0; i < ref.size(); ++i)
+                    ASSERT_EQ(std::memcmp(&ref[i], &got[i], 4), 0)
+                        << "F16 cache, heads " << n_heads << " head_dim " << hd << " n_q " << qc.n_q
+                        << " pos0 " << qc.pos0 << " at " << i << ": ref " << ref[i] << " generic " << got[i];
             }
     const isa_tier saved = active_isa_tier();
     set_isa_tier(isa_tier::generic);
     EXPECT_EQ(kernels::attn_f32(), kernels::attn_f32__simd128);
+    EXPECT_EQ(kernels::attn_f16kv(), kernels::attn_f16kv__simd128);
     set_isa_tier(saved);
 #endif
 }
@@ -394,24 +414,33 @@ TEST(Attention, FirstPositionCopiesItsValue) {
 }
 
 TEST(SiluMul, SimdMatchesReference) {
-#if defined(__x86_64__)
-    if (best_isa_tier() < isa_tier::avx2) GTEST_SKIP() << "no AVX2";
-    std::mt19937 rng(k_seed + 4);
-    for (int64_t n : {1, 7, 8, 9, 172, 1000}) {
-        auto g = random_vec(static_cast<size_t>(n), rng, 6.0f);
-        auto u = random_vec(static_cast<size_t>(n), rng);
-        g[0] = -100.0f;  // far tails must not give NaN
-        if (n > 1) g[1] = 100.0f;
-        std::vector<float> ref(static_cast<size_t>(n) + 1, 9.0f), got(ref);
-        kernels::silu_mul_f32__ref(n, g.data(), u.data(), ref.data());
-        kernels::silu_mul_f32__avx2(n, g.data(), u.data(), got.data());
-        EXPECT_LT(nmse(got.data(), ref.data(), static_cast<size_t>(n)), k_nmse) << "n=" << n;
-        EXPECT_EQ(got[static_cast<size_t>(n)], 9.0f);
-        for (int64_t i = 0; i < n; ++i) ASSERT_TRUE(std::isfinite(got[static_cast<size_t>(i)]));
-    }
-#else
-    GTEST_SKIP();
+    std::vector<std::pair<const char*, kernels::silu_mul_f32_fn>> fns;
+#if LOWBIT_HAVE_SIMD128
+    if (isa_tier_supported(isa_tier::generic)) fns.emplace_back("simd128", kernels::silu_mul_f32__simd128);
 #endif
+#if defined(__x86_64__)
+    if (best_isa_tier() >= isa_tier::avx2) fns.emplace_back("avx2", kernels::silu_mul_f32__avx2);
+#endif
+    if (fns.empty()) GTEST_SKIP() << "no SIMD tier";
+    for (const auto& [name, fn] : fns) {
+        std::mt19937 rng(k_seed + 4);
+        for (int64_t n : {1, 7, 8, 9, 172, 1000}) {
+            auto g = random_vec(static_cast<size_t>(n), rng, 6.0f);
+            auto u = random_vec(static_cast<size_t>(n), rng);
+            g[0] = -100.0f;  // far tails must not give NaN
+            if (n > 1) g[1] = 100.0f;
+            std::vector<float> ref(static_cast<size_t>(n) + 1, 9.0f), got(ref);
+            kernels::silu_mul_f32__ref(n, g.data(), u.data(), ref.data());
+            fn(n, g.data(), u.data(), got.data());
+            EXPECT_LT(nmse(got.data(), ref.data(), static_cast<size_t>(n)), k_nmse) << name << " n=" << n;
+            EXPECT_EQ(got[static_cast<size_t>(n)], 9.0f) << name;
+            for (int64_t i = 0; i < n; ++i) ASSERT_TRUE(std::isfinite(got[static_cast<size_t>(i)])) << name;
+            // each value within a few float roundings of the reference
+            for (int64_t i = 0; i < n; ++i)
+                ASSERT_NEAR(got[size_t(i)], ref[size_t(i)], 1e-6f * std::fabs(ref[size_t(i)]) + 1e-30f)
+                    << name << " n=" << n << " g=" << g[size_t(i)];
+        }
+    }
 }
 
 }  // namespace

@@ -7,9 +7,9 @@
 //  - unpacking a tile gives byte for byte the prompt GEMM's packed group of the same rows;
 //  - matmul with tiles: generation (1..4 tokens) equals the per-row __ref dots bit for bit; the prompt
 //    GEMM (16 tokens) equals matmul over the plain rows bit for bit; outputs are sentinel-filled;
-//  - FP8 and F16 / BF16 tiles (float kernels): the tile __ref equals the per-row __ref dot bit for bit;
-//    the AVX2 GEMV and prompt GEMM agree with it within 1e-5 of sum |w x|; every finite FP8 code in
-//    every byte position of a dword decodes exactly;
+//  - FP8 and F16 / BF16 tiles (float kernels): the tile __ref and the generic tier's GEMV equal the
+//    per-row __ref dot bit for bit; the AVX2 GEMV and prompt GEMM agree with it within 1e-5 of sum |w x|;
+//    every finite FP8 code in every byte position of a dword decodes exactly;
 //  - release_file_pages drops pages of a read-only file mapping only, and the data stays readable.
 // Seeds are printed on failure.
 #include <gtest/gtest.h>
@@ -65,10 +65,11 @@ std::vector<isa_tier> tiers() {
     return v;
 }
 
-// n_rows raw random rows of type t (every code pattern) with fp16 scales in [0.001, 0.1].
-std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t n_cols, std::mt19937& rng) {
+// n_rows raw random rows of type t (every code pattern), or every byte `fill` (fill >= 0: all-equal codes,
+// the largest ones for 0xFF), with fp16 scales in [0.001, 0.1].
+std::vector<uint8_t> random_rows(type t, int64_t n_rows, int64_t n_cols, std::mt19937& rng, int fill = -1) {
     std::vector<uint8_t> b(row_bytes(t, n_cols) * static_cast<size_t>(n_rows));
-    for (auto& v : b) v = static_cast<uint8_t>(rng());
+    for (auto& v : b) v = static_cast<uint8_t>(fill >= 0 ? fill : rng());
     std::uniform_real_distribution<float> u(0.001f, 0.1f);
     const size_t bb = traits(t).block_bytes;
     const bool two = t == type::q4_k || t == type::q5_k || t == type::q4_1 || t == type::q5_1 || is_asym(t);
@@ -153,6 +154,38 @@ TEST(Repack, TiledGemvEqualsPerRowRefDotBitExact) {
                             ASSERT_EQ(y[r], -12345.0f) << type_name(t) << " " << isa_tier_name(tier)
                                                        << ": wrote past row " << n_rows << " at " << r;
                     }
+                }
+            }
+        }
+    }
+}
+
+// Every tier's tiled GEMV on rows whose code bytes are all equal (0xFF: every code at its largest, the
+// int16 bounds of the pair sums reached) against saturated activations (every code -127), and on all-0x00
+// and all-0x80 rows: bit-exact with the per-row __ref dot, as above.
+TEST(Repack, TiledGemvExtremeCodesBitExact) {
+    for (type t : k_types) {
+        const auto kr0 = kernels::repack_kernel(t, isa_tier::ref);
+        const int64_t n_cols = 4096, n_rows = 13;
+        for (int fill : {0xFF, 0x00, 0x80}) {
+            std::mt19937 rng(k_seed + static_cast<uint32_t>(fill));
+            const auto w = random_rows(t, n_rows, n_cols, rng, fill);
+            const size_t rb = row_bytes(t, n_cols);
+            const auto p = repack_matrix(t, w.data(), rb, n_rows, n_cols, 1);
+            const auto a = act_rows(kr0.act, 1, n_cols, rng, true);
+            std::vector<int32_t> side(static_cast<size_t>(kernels::repack_act_side_count(t, n_cols)) + 1);
+            kernels::repack_act_sides(t, a.data(), n_cols, side.data());
+            for (isa_tier tier : tiers()) {
+                const auto kr = kernels::repack_kernel(t, tier);
+                std::vector<float> y(static_cast<size_t>(p->n_tiles) * 8);
+                for (int64_t i = 0; i < p->n_tiles; ++i)
+                    kr.gemv(p->n_blocks, p->tile(i), a.data(), side.data(), y.data() + 8 * i,
+                            static_cast<int>(std::min<int64_t>(8, n_rows - 8 * i)));
+                for (int64_t r = 0; r < n_rows; ++r) {
+                    const float e = row_ref(t)(n_cols, w.data() + rb * static_cast<size_t>(r), a.data());
+                    ASSERT_EQ(bits(e), bits(y[static_cast<size_t>(r)]))
+                        << type_name(t) << " " << isa_tier_name(tier) << " fill " << fill << " row " << r
+                        << ": expected " << e << " got " << y[static_cast<size_t>(r)];
                 }
             }
         }
@@ -389,8 +422,10 @@ TEST(Repack, FloatTilesMatchPerRowDot) {
                         for (int64_t r = 0; r < n_rows; ++r) {
                             const uint8_t* row = w.data() + rb * static_cast<size_t>(r);
                             const float e = ref(n_cols, row, x.data()), got = y[static_cast<size_t>(r)];
-                            if (tier == isa_tier::ref) {
-                                ASSERT_EQ(bits(e), bits(got)) << type_name(t) << " tile __ref row " << r << " seed " << seed;
+                            if (tier != isa_tier::avx2) {  // __ref and the generic tier: the same float order
+                                ASSERT_EQ(bits(e), bits(got))
+                                    << type_name(t) << " tile " << isa_tier_name(tier) << " row " << r
+                                    << " seed " << seed;
                             } else {
                                 ASSERT_LE(std::fabs(double(got) - e), 1e-5 * fp8_mag(t, row, x.data(), n_cols))
                                     << type_name(t) << " tile __avx2 row " << r << " cols " << n_cols << " x scale " << xs
