@@ -59,7 +59,9 @@ void attn_decode(benchmark::State& state, isa_tier tier, bool cold) {
         for (int64_t h = 0; h < k_kv_heads; ++h) {
             const int64_t o = h * k_group * k_head_dim;
             if constexpr (sizeof(KV) == 2)
-                (tier >= isa_tier::avx2 ? kernels::attn_f16kv__avx2 : kernels::attn_f16kv__ref)(
+                (tier >= isa_tier::avx2      ? kernels::attn_f16kv__avx2
+                 : tier == isa_tier::generic ? kernels::attn_f16kv__simd128
+                                             : kernels::attn_f16kv__ref)(
                     k_head_dim, k_group, 1, n - 1, q.data() + o, qd, kb.data() + per_head * h,
                     vt.data() + per_head * h, ld, scale, out.data() + o, qd, scratch.data());
             else
@@ -78,7 +80,7 @@ void attn_decode(benchmark::State& state, isa_tier tier, bool cold) {
 
 void register_all() {
     for (isa_tier tier : {isa_tier::ref, isa_tier::generic, isa_tier::avx2}) {
-        const std::string tn = isa_tier_name(tier);  // generic: the 128-bit F32 kernel, F16 stays ref
+        const std::string tn = isa_tier_name(tier);  // generic: the 128-bit kernels
         for (bool cold : {false, true}) {
             const std::string name = cold ? "BM_attn_decode_cold/" : "BM_attn_decode/";
             auto* f32 = benchmark::RegisterBenchmark((name + "f32/" + tn).c_str(), attn_decode<float>, tier, cold);

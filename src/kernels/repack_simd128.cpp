@@ -315,7 +315,7 @@ inline __m128i int3_codes(const uint8_t (*qs)[4], const uint8_t (*hb)[4], int h,
 
 // FP8 codes in byte i of each int32 lane of w -> floats, exactly fp8_e4m3_to_f32 / fp8_e5m2_to_f32 (NaN
 // codes as NaN). E4M3: s eeee mmm -> f32 bits s << 31 | eeeemmm << 20 = fp8 x 2^-120 (fp8 subnormals on
-// f32 subnormals), times 2^120 (exact); E5M2: the upper byte of an fp16.
+// f32 subnormals), times 2^120 (exact); E5M2 likewise (2^-112), its Inf / NaN codes as below.
 template <bool E4M3>
 inline vf32 fp8_byte_to_f32(__m128i w, int i) {
     const __m128i c = _mm_and_si128(_mm_srl_epi32(w, _mm_cvtsi32_si128(8 * i)), _mm_set1_epi32(0xFF));
@@ -325,7 +325,14 @@ inline vf32 fp8_byte_to_f32(__m128i w, int i) {
         const __m128i nan = _mm_cmpeq_epi32(mag, _mm_set1_epi32(0x7F));
         return _mm_or_ps(_mm_mul_ps(_mm_castsi128_ps(b), _mm_set1_ps(0x1p120f)), _mm_castsi128_ps(nan));
     } else {
-        return fp16_hi_to_f32(_mm_slli_epi32(c, 24));
+        // s eeeee mm -> s << 31 | eeeeemm << 21 = fp8 x 2^-112, times 2^112; Inf / NaN (eeeee = 31) get
+        // 224 more on the exponent (255), so the product is Inf or the quieted NaN, as fp16_to_f32 gives.
+        const __m128i mag = _mm_and_si128(c, _mm_set1_epi32(0x7F));
+        const __m128i special = _mm_cmpgt_epi32(mag, _mm_set1_epi32(0x7B));
+        const __m128i b =
+            _mm_add_epi32(_mm_or_si128(_mm_slli_epi32(mag, 21), _mm_slli_epi32(_mm_xor_si128(c, mag), 24)),
+                          _mm_and_si128(special, _mm_set1_epi32(0x70000000)));
+        return _mm_mul_ps(_mm_castsi128_ps(b), _mm_set1_ps(0x1p112f));
     }
 }
 // 8 bf16 values -> rows 0..3 (lo), 4..7 (hi): the upper halves of their floats.

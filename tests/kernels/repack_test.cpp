@@ -502,6 +502,49 @@ TEST(Repack, Fp8TilesDecodeEveryCodeInEveryPosition) {
 // fp8_block_to_i16__ref on random blocks (random codes span the whole exponent range) and on blocks of
 // one code with a large one: |q| <= 30720, the largest |q| >= 2^14, q exact where v 2^sh is an integer
 // and within half a step otherwise, d_out = d 2^-sh; all-zero blocks (signed zeros) give d = 0, q = 0.
+// The generic tier's FP8 GEMV decodes every code exactly in registers (Inf and NaN codes included, which
+// the encoders never write): one code per row at every byte position of the tile's dwords, against
+// Gaussian activations, equals the tile __ref GEMV bit for bit (NaN where it gives NaN).
+TEST(Repack, Fp8GenericGemvEveryCodeEqualsRef) {
+    if (!isa_tier_supported(isa_tier::generic)) GTEST_SKIP() << "no 128-bit SIMD tier";
+    for (type t : k_fp8_types) {
+        const auto kr = kernels::repack_kernel(t, isa_tier::generic);
+        const auto kr0 = kernels::repack_kernel(t, isa_tier::ref);
+        const int64_t n_cols = 64, n_rows = 8;
+        const size_t rb = row_bytes(t, n_cols);
+        std::mt19937 rng(k_seed + 7 + static_cast<uint32_t>(t));
+        std::vector<float> x;
+        act_rows(type::f32, 1, n_cols, rng, false, &x);
+        std::vector<float> xp(x.size());
+        kr0.prep(x.data(), xp.data(), n_cols);
+        for (int u = 0; u < 256; ++u)
+            for (int j = 0; j < 8; ++j) {
+                std::vector<uint8_t> w(rb * n_rows, 0);
+                for (int64_t r = 0; r < n_rows; ++r) {
+                    uint8_t* row = w.data() + rb * static_cast<size_t>(r);
+                    for (int b = 0; b < 2; ++b) {
+                        const uint16_t h = f32_to_fp16(0.03125f);
+                        std::memcpy(row + 34 * b, &h, 2);
+                    }
+                    row[34 + 2 + (4 * j + static_cast<int>(r)) % 32] = static_cast<uint8_t>(u);
+                }
+                const auto p = repack_matrix(t, w.data(), rb, n_rows, n_cols, 1);
+                std::vector<float> y(8), y0(8);
+                kr.gemv(p->n_blocks, p->tile(0), xp.data(), nullptr, y.data(), 8);
+                kr0.gemv(p->n_blocks, p->tile(0), xp.data(), nullptr, y0.data(), 8);
+                for (int r = 0; r < 8; ++r) {
+                    if (std::isnan(y0[static_cast<size_t>(r)])) {
+                        ASSERT_TRUE(std::isnan(y[static_cast<size_t>(r)])) << type_name(t) << " code " << u;
+                        continue;
+                    }
+                    ASSERT_EQ(bits(y[static_cast<size_t>(r)]), bits(y0[static_cast<size_t>(r)]))
+                        << type_name(t) << " code " << u << " row " << r << ": want "
+                        << y0[static_cast<size_t>(r)] << " got " << y[static_cast<size_t>(r)];
+                }
+            }
+    }
+}
+
 TEST(Repack, Fp8PromptBlockScaling) {
     std::mt19937 rng(k_seed + 41);
     for (bool e4m3 : {true, false}) {
