@@ -7,6 +7,13 @@
 #define LOWBIT_CPUID 0
 #endif
 
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+#endif
+
 #include <atomic>
 #include <cstdlib>
 #include <string>
@@ -19,7 +26,12 @@ namespace {
 cpu_features detect() {
     cpu_features f;
 #if !LOWBIT_CPUID
-    return f;  // not x86: no x86 tier (their files are not built), every kernel runs its portable version
+    // not x86: no x86 tier (their files are not built), every kernel runs its portable version; aarch64
+    // Linux reports the dot-product extension in the auxiliary vector
+#if defined(__aarch64__) && defined(__linux__)
+    f.dotprod = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#endif
+    return f;
 #else
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
@@ -62,6 +74,7 @@ cpu_features detect() {
 }
 
 std::atomic<int> g_forced{-1};
+std::atomic<int> g_dotprod{-1};  // set_dotprod: -1 none, else 0 / 1
 
 }  // namespace
 
@@ -142,6 +155,21 @@ isa_tier active_isa_tier() {
     return from_env;
 }
 
+bool dotprod_active() {
+    if (!host_cpu().dotprod) return false;
+    const int forced = g_dotprod.load(std::memory_order_relaxed);
+    if (forced >= 0) return forced != 0;
+    static const bool from_env = [] {
+        const char* e = std::getenv("LOWBIT_DOTPROD");
+        return !(e && std::string(e) == "0");
+    }();
+    return from_env;
+}
+
+void set_dotprod(bool on) {
+    g_dotprod.store(on ? 1 : 0);
+}
+
 std::string cpu_summary() {
     const auto& f = host_cpu();
     std::string s;
@@ -163,6 +191,7 @@ std::string cpu_summary() {
     add(f.avx512bf16, "avx512bf16");
     add(f.avx512fp16, "avx512fp16");
     add(f.avxvnni, "avxvnni");
+    add(f.dotprod, dotprod_active() ? "dotprod" : "dotprod(off)");
     return s + " (tier " + isa_tier_name(active_isa_tier()) + ")";
 }
 

@@ -12,6 +12,7 @@ struct cpu_features {
     bool ssse3 = false, sse42 = false, avx = false, avx2 = false, fma = false, f16c = false, bmi2 = false;
     bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
     bool avx512vnni = false, avx512bf16 = false, avx512fp16 = false, avxvnni = false;
+    bool dotprod = false;  // aarch64: the dot-product extension (FEAT_DotProd, sdot / udot)
 };
 
 // Ordered by what the kernels may use: generic = 128-bit SIMD kernels where a format has them (SSSE3 on
@@ -36,6 +37,11 @@ void set_isa_tier(isa_tier t);
 const char* isa_tier_name(isa_tier t);
 // Parses "ref", "generic", "avx2", "avxvnni", "avx512", "avx512vnni"; throws lowbit::error otherwise.
 isa_tier parse_isa_tier(const std::string& name);
+// Whether the generic tier runs its dot-product build (aarch64, kernels/repack_simd128_dotprod.cpp): where
+// the CPU has the extension, unless the environment variable LOWBIT_DOTPROD=0 or set_dotprod(false) turns it
+// off (for comparisons and tests; set_dotprod(true) cannot turn it on where the CPU lacks it).
+bool dotprod_active();
+void set_dotprod(bool on);
 // Human-readable summary, e.g. "avx2 fma f16c avx512f avx512bw ... (tier avx512vnni)".
 std::string cpu_summary();
 

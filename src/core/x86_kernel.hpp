@@ -26,3 +26,12 @@
 #define LOWBIT_SIMD128_KERNEL __attribute__((weak))
 #define LOWBIT_HAVE_SIMD128 0
 #endif
+
+// LOWBIT_HAVE_SIMD128_DOTPROD: aarch64 also builds the generic tier's integer GEMVs with the dot-product
+// extension (kernels/repack_simd128_dotprod.cpp, namespace kernels::dot), taken where the CPU has it
+// (core/cpu.hpp: dotprod_active()).
+#if defined(__aarch64__)
+#define LOWBIT_HAVE_SIMD128_DOTPROD 1
+#else
+#define LOWBIT_HAVE_SIMD128_DOTPROD 0
+#endif

@@ -82,6 +82,7 @@ run_context current_context(int n_threads) {
         }
     c.version = LOWBIT_VERSION;
     c.isa = isa_tier_name(active_isa_tier());
+    if (active_isa_tier() == isa_tier::generic && dotprod_active()) c.isa += "+dotprod";  // its sdot build
     c.n_threads = n_threads;
     std::time_t t = std::time(nullptr);
     char buf[64];

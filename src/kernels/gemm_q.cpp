@@ -6,6 +6,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "core/cpu.hpp"
 #include "core/half.hpp"
 #include "formats/ggml_blocks.hpp"
 #include "formats/ggml_mxfp4.hpp"
@@ -606,7 +607,12 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
     const bool simd128 = LOWBIT_HAVE_SIMD128 && tier == isa_tier::generic;
     const auto pick = [&](gemm_q_fn ref, gemm_q_fn avx2_fn, gemm_q_fn vex, gemm_q_fn evex,
                           gemm_q_fn generic = nullptr) {
-        return vnni512 ? evex : vnni256 ? vex : avx2 ? avx2_fn : simd128 && generic ? generic : ref;
+        if (vnni512 || vnni256 || avx2) return vnni512 ? evex : vnni256 ? vex : avx2_fn;
+        if (!simd128 || !generic) return ref;
+#if LOWBIT_HAVE_SIMD128_DOTPROD
+        if (dotprod_active()) return dot::gemm_kernel_simd128(generic);
+#endif
+        return generic;
     };
     const gemm_q_fn q4_0_gemm =
         pick(gemm_q4_0_q8_0_8x4__ref, gemm_q4_0_q8_0_8x4__avx2, gemm_q4_0_q8_0_8x4__avxvnni,

@@ -323,6 +323,14 @@ LOWBIT_SIMD128_KERNEL void gemm_q8_1s_q8_1_8x4__simd128(int64_t nb, const void* 
 LOWBIT_SIMD128_KERNEL void gemm_q8_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
                                                        int64_t t0, int n_tok, float* y, int64_t ldy,
                                                        int n_rows);
+#if LOWBIT_HAVE_SIMD128_DOTPROD
+namespace dot {
+// aarch64: the sdot build of the generic micro-kernel `plain` (one of the __simd128 ones above;
+// kernels/gemm_q_simd128_dotprod.cpp, -march=armv8.2-a+dotprod), bit-exact with it; `plain` where it has
+// none. gemm_q_kernel takes it where dotprod_active() (core/cpu.hpp).
+gemm_q_fn gemm_kernel_simd128(gemm_q_fn plain);
+}  // namespace dot
+#endif
 void gemm_q5_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows);
 void gemm_q8_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,

@@ -2,7 +2,9 @@
 // (gemm_block_q8x8: also the formats that use those kernels) over Q8_0 activations: 128-bit SIMD, SSSE3
 // on x86 and Advanced SIMD on aarch64 (kernels/simd128.hpp). Each block's 8 rows are two 4-row halves of
 // int32 sums per token; the float step is the __ref kernel's, acc = fma(float(sum), d_w * d_a, acc),
-// so the results are bit-identical with gemm_q8x8_ref (GemmQ.MicroKernelGenericBitExactWithRef).
+// so the results are bit-identical with gemm_q8x8_ref (GemmQ.MicroKernelGenericBitExactWithRef). On
+// aarch64 it is also built with the dot-product extension into namespace kernels::dot
+// (gemm_q_simd128_dotprod.cpp; simd128.hpp's row_acc is one sdot), reached through dot::gemm_kernel_simd128.
 #include "kernels/simd128.hpp"
 
 #if LOWBIT_HAVE_SIMD128
@@ -13,6 +15,9 @@
 #include "kernels/gemm_q.hpp"
 
 namespace lowbit::kernels {
+#if LOWBIT_SIMD128_DOTPROD_COPY
+namespace dot {
+#endif
 using namespace simd128;
 namespace {
 
@@ -45,16 +50,14 @@ inline void block_sums(const Block& w, const int8_t* qa, vi32& s0, vi32& s1) {
 template <bool Unsigned, class Block>
 inline void block_sums(const Block& w, const int8_t* qa, vi32& s0, vi32& s1) {
     if constexpr (Unsigned) {
-        int16x8_t p01 = vdupq_n_s16(0), p23 = p01, p45 = p01, p67 = p01;
+        row_acc16 r0, r1;
         for (int g = 0; g < 8; ++g) {
-            const int8x16_t a = bcast4(qa + 4 * g), w0 = vld1q_s8(w.q[g][0]), w1 = vld1q_s8(w.q[g][4]);
-            p01 = vmlal_s8(p01, vget_low_s8(w0), vget_low_s8(a));
-            p23 = vmlal_high_s8(p23, w0, a);
-            p45 = vmlal_s8(p45, vget_low_s8(w1), vget_low_s8(a));
-            p67 = vmlal_high_s8(p67, w1, a);
+            const int8x16_t a = bcast4(qa + 4 * g);
+            r0.add(vld1q_s8(w.q[g][0]), a);
+            r1.add(vld1q_s8(w.q[g][4]), a);
         }
-        s0 = row_sums(p01, p23);
-        s1 = row_sums(p45, p67);
+        s0 = r0.sums();
+        s1 = r1.sums();
     } else {
         signed_group_sums(w.q, qa, s0, s1);
     }
@@ -89,14 +92,11 @@ inline void k4_sums(const gemm_block_q4_kx8& w, int h, const int8_t* qa, const i
                     vi32& summ) {
     sumi = vdupq_n_s32(0);
     for (int s = 0; s < 8; ++s) {
-        int16x8_t p01 = vdupq_n_s16(0), p23 = p01;
-        for (int g = 0; g < 8; ++g) {
-            const int8x16_t c = vld1q_s8(reinterpret_cast<const int8_t*>(w.q[8 * s + g][4 * h]));
-            const int8x16_t a = bcast4(qa + 32 * s + 4 * g);
-            p01 = vmlal_s8(p01, vget_low_s8(c), vget_low_s8(a));
-            p23 = vmlal_high_s8(p23, c, a);
-        }
-        sumi = vmlaq_s32(sumi, row_sums(p01, p23), even_i16_to_i32(&w.sc[s][8 * h]));
+        row_acc16 r;
+        for (int g = 0; g < 8; ++g)
+            r.add(vld1q_s8(reinterpret_cast<const int8_t*>(w.q[8 * s + g][4 * h])),
+                  bcast4(qa + 32 * s + 4 * g));
+        sumi = vmlaq_s32(sumi, r.sums(), even_i16_to_i32(&w.sc[s][8 * h]));
     }
     int32x4_t m01 = vdupq_n_s32(0), m23 = m01;
     for (int p = 0; p < 4; ++p) {
@@ -133,16 +133,11 @@ inline vi32 k6_sums(const gemm_block_q6_kx8& w, int h, const int8_t* qa, const i
 inline vi32 k6_sums(const gemm_block_q6_kx8& w, int h, const int8_t* qa, const int32_t* cs) {
     int32x4_t sumi = vdupq_n_s32(0);
     for (int s = 0; s < 16; ++s) {
-        int16x8_t p01 = vdupq_n_s16(0), p23 = p01;
-        for (int g = 4 * s; g < 4 * s + 4; ++g) {
-            const int8x16_t c = vld1q_s8(reinterpret_cast<const int8_t*>(w.q[g][4 * h])),
-                            a = bcast4(qa + 4 * g);
-            p01 = vmlal_s8(p01, vget_low_s8(c), vget_low_s8(a));
-            p23 = vmlal_high_s8(p23, c, a);
-        }
+        row_acc16 r;
+        for (int g = 4 * s; g < 4 * s + 4; ++g)
+            r.add(vld1q_s8(reinterpret_cast<const int8_t*>(w.q[g][4 * h])), bcast4(qa + 4 * g));
         const int32_t corr = static_cast<int16_t>(cs[4 + s] & 0xFFFF) + static_cast<int16_t>(cs[4 + s] >> 16);
-        sumi = vmlaq_s32(sumi, vaddq_s32(row_sums(p01, p23), vdupq_n_s32(corr)),
-                         even_i16_to_i32(&w.sc[s][8 * h]));
+        sumi = vmlaq_s32(sumi, vaddq_s32(r.sums(), vdupq_n_s32(corr)), even_i16_to_i32(&w.sc[s][8 * h]));
     }
     return sumi;
 }
@@ -172,14 +167,10 @@ inline void k23_gemm_sums(const Block& w, const int16_t (*pairs)[16], int h, con
                           vi32& side) {
     sumi = vdupq_n_s32(0);
     for (int s = 0; s < 16; ++s) {
-        int16x8_t p01 = vdupq_n_s16(0), p23 = p01;  // products per lane, <= 4 x 7 x 127
-        for (int g = 4 * s; g < 4 * s + 4; ++g) {
-            const int8x16_t c = vld1q_s8(reinterpret_cast<const int8_t*>(w.q[g][4 * h])),
-                            a = bcast4(x.qs + 4 * g);
-            p01 = vmlal_s8(p01, vget_low_s8(c), vget_low_s8(a));
-            p23 = vmlal_high_s8(p23, c, a);
-        }
-        sumi = vmlaq_s32(sumi, row_sums(p01, p23), even_i16_to_i32(&w.sc[s][8 * h]));
+        row_acc16 r;  // products per lane, <= 4 x 7 x 127
+        for (int g = 4 * s; g < 4 * s + 4; ++g)
+            r.add(vld1q_s8(reinterpret_cast<const int8_t*>(w.q[g][4 * h])), bcast4(x.qs + 4 * g));
+        sumi = vmlaq_s32(sumi, r.sums(), even_i16_to_i32(&w.sc[s][8 * h]));
     }
     int32x4_t m01 = vdupq_n_s32(0), m23 = m01;
     for (int p = 0; p < 8; ++p) {
@@ -386,6 +377,30 @@ void gemm_q8_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, 
     gemm_q8x8<false>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
 }
 
+#if LOWBIT_SIMD128_DOTPROD_COPY
+// gemm_q.hpp: the sdot build of a generic micro-kernel.
+gemm_q_fn gemm_kernel_simd128(gemm_q_fn plain) {
+    struct entry {
+        gemm_q_fn plain, fn;
+    };
+    static const entry table[] = {
+        {kernels::gemm_q4_0_q8_0_8x4__simd128, gemm_q4_0_q8_0_8x4__simd128},
+        {kernels::gemm_q5_0_q8_0_8x4__simd128, gemm_q5_0_q8_0_8x4__simd128},
+        {kernels::gemm_q4_k_q8_k_8x4__simd128, gemm_q4_k_q8_k_8x4__simd128},
+        {kernels::gemm_q6_k_q8_k_8x4__simd128, gemm_q6_k_q8_k_8x4__simd128},
+        {kernels::gemm_q3_k_q8_k_8x4__simd128, gemm_q3_k_q8_k_8x4__simd128},
+        {kernels::gemm_q2_k_q8_k_8x4__simd128, gemm_q2_k_q8_k_8x4__simd128},
+        {kernels::gemm_iq4_xs_q8_k_8x4__simd128, gemm_iq4_xs_q8_k_8x4__simd128},
+        {kernels::gemm_q4_1_q8_1_8x4__simd128, gemm_q4_1_q8_1_8x4__simd128},
+        {kernels::gemm_q8_1s_q8_1_8x4__simd128, gemm_q8_1s_q8_1_8x4__simd128},
+        {kernels::gemm_q8_0_q8_0_8x4__simd128, gemm_q8_0_q8_0_8x4__simd128},
+    };
+    for (const entry& e : table)
+        if (e.plain == plain) return e.fn;
+    return plain;
+}
+}  // namespace dot
+#endif
 }  // namespace lowbit::kernels
 
 #endif  // LOWBIT_HAVE_SIMD128

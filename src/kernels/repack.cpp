@@ -2,15 +2,16 @@
 // tile -> prompt-GEMM unpacking, and the kernel table (layouts and math in kernels/repack.hpp).
 #include "kernels/repack.hpp"
 
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <array>
 #include <cstring>
 #include <new>
 #include <string>
 #include <type_traits>
 
+#include "core/cpu.hpp"
 #include "core/half.hpp"
 #include "core/parallel.hpp"
 #include "formats/ggml_blocks.hpp"
@@ -1365,54 +1366,18 @@ repack_kernels repack_kernel(type t, isa_tier tier) {
         default: break;
     }
     if (avx2 && k.gemv) k.gemv2 = gemv2_kernel_avx2(k.gemv);
-    if (tier == isa_tier::generic) {
+    if (tier == isa_tier::generic && LOWBIT_HAVE_SIMD128) {
+#if LOWBIT_HAVE_SIMD128_DOTPROD
+        if (dotprod_active()) {
+            k.gemv = dot::gemv_kernel_simd128(k.gemv);
+            k.unpack = dot::unpack_kernel_simd128(k.unpack);
+            return k;
+        }
+#endif
         k.gemv = gemv_kernel_simd128(k.gemv);
         k.unpack = unpack_kernel_simd128(k.unpack);
     }
     return k;
-}
-
-gemv_tile_fn gemv_kernel_simd128(gemv_tile_fn ref) {
-#if LOWBIT_HAVE_SIMD128
-    if (ref == gemv_q4_0x8_q8_0__ref) return gemv_q4_0x8_q8_0__simd128;
-    if (ref == gemv_q8_0x8_q8_0__ref) return gemv_q8_0x8_q8_0__simd128;
-    if (ref == gemv_iq4_nlx8_q8_0__ref) return gemv_iq4_nlx8_q8_0__simd128;
-    if (ref == gemv_mxfp4x8_q8_0__ref) return gemv_mxfp4x8_q8_0__simd128;
-    if (ref == gemv_nf4x8_q8_0__ref) return gemv_nf4x8_q8_0__simd128;
-    if (ref == gemv_nf4_dqx8_q8_0__ref) return gemv_nf4_dqx8_q8_0__simd128;
-    if (ref == gemv_fp4_e2m1x8_q8_0__ref) return gemv_fp4_e2m1x8_q8_0__simd128;
-    if (ref == gemv_q4_1x8_q8_1__ref) return gemv_q4_1x8_q8_1__simd128;
-    if (ref == gemv_q5_0x8_q8_0__ref) return gemv_q5_0x8_q8_0__simd128;
-    if (ref == gemv_q5_1x8_q8_1__ref) return gemv_q5_1x8_q8_1__simd128;
-    if (ref == gemv_iq4_xsx8_q8_k__ref) return gemv_iq4_xsx8_q8_k__simd128;
-    if (ref == gemv_iq3_xxsx8_q8_k__ref) return gemv_iq3_xxsx8_q8_k__simd128;
-    if (ref == gemv_iq3_sx8_q8_k__ref) return gemv_iq3_sx8_q8_k__simd128;
-    if (ref == gemv_q2_kx8_q8_k__ref) return gemv_q2_kx8_q8_k__simd128;
-    if (ref == gemv_q3_kx8_q8_k__ref) return gemv_q3_kx8_q8_k__simd128;
-    if (ref == gemv_q4_kx8_q8_k__ref) return gemv_q4_kx8_q8_k__simd128;
-    if (ref == gemv_q5_kx8_q8_k__ref) return gemv_q5_kx8_q8_k__simd128;
-    if (ref == gemv_q6_kx8_q8_k__ref) return gemv_q6_kx8_q8_k__simd128;
-    if (ref == gemv_int2x8_q8_0__ref<1> || ref == gemv_int2x8_q8_0__ref<2>) return gemv_int2x8_q8_0__simd128;
-    if (ref == gemv_int3x8_q8_0__ref) return gemv_int3x8_q8_0__simd128;
-    if (ref == gemv_int2ax8_q8_1__ref) return gemv_int2ax8_q8_1__simd128;
-    if (ref == gemv_int3ax8_q8_1__ref) return gemv_int3ax8_q8_1__simd128;
-    if (ref == gemv_int8ax8_q8_1__ref) return gemv_int8ax8_q8_1__simd128;
-    if (ref == gemv_tq2_0x8_q8_k__ref) return gemv_tq2_0x8_q8_k__simd128;
-    if (ref == gemv_fp8_e4m3x8_f32__ref) return gemv_fp8_e4m3x8_f32__simd128;
-    if (ref == gemv_fp8_e5m2x8_f32__ref) return gemv_fp8_e5m2x8_f32__simd128;
-    if (ref == gemv_fp8_e4m3_ptx8_f32__ref) return gemv_fp8_e4m3_ptx8_f32__simd128;
-    if (ref == gemv_fp8_e5m2_ptx8_f32__ref) return gemv_fp8_e5m2_ptx8_f32__simd128;
-    if (ref == gemv_f16x8_f32__ref) return gemv_f16x8_f32__simd128;
-    if (ref == gemv_bf16x8_f32__ref) return gemv_bf16x8_f32__simd128;
-#endif
-    return ref;
-}
-
-repack_unpack_fn unpack_kernel_simd128(repack_unpack_fn ref) {
-#if LOWBIT_HAVE_SIMD128
-    if (ref == repack_unpack_q4_0__ref) return repack_unpack_q4_0__simd128;
-#endif
-    return ref;
 }
 
 bool repack_supported(type t, int64_t n_cols) {

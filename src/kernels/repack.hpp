@@ -556,76 +556,23 @@ repack_kernels repack_kernel(type t, isa_tier tier);
 // kernels of FP8 / F16 / BF16).
 LOWBIT_X86_KERNEL gemv_tile2_fn gemv2_kernel_avx2(gemv_tile_fn one);
 // The generic tier's 128-bit version of a __ref tile GEMV (kernels/repack_simd128.cpp: SSSE3 on x86,
-// Advanced SIMD on aarch64), bit-exact with it; `ref` itself where there is none (or no such file on
-// this architecture). The generic tier has one for every tile layout: Q4_0 and Q8_0 (also the symmetric
-// lowbit int4 / int8 formats), Q4_1 (also int4 asymmetric), Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,
-// IQ4_XS, IQ3_XXS, IQ3_S, the codebook formats on Q4_0's tile (IQ4_NL, MXFP4, NF4, NF4 with
-// double-quantized scales, FP4), TQ2_0 (also TQ1_0), the lowbit int2 / ternary / int3 tiles and their
-// asymmetric twins, int8 asymmetric, FP8 (per group and per row), F16 and BF16.
-gemv_tile_fn gemv_kernel_simd128(gemv_tile_fn ref);
+// Advanced SIMD on aarch64), bit-exact with it; `ref` itself where there is none. The generic tier has one
+// for every tile layout: Q4_0 and Q8_0 (also the symmetric lowbit int4 / int8 formats), Q4_1 (also int4
+// asymmetric), Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS, IQ3_XXS, IQ3_S, the codebook formats on
+// Q4_0's tile (IQ4_NL, MXFP4, NF4, NF4 with double-quantized scales, FP4), TQ2_0 (also TQ1_0), the lowbit
+// int2 / ternary / int3 tiles and their asymmetric twins, int8 asymmetric, FP8 (per group and per row),
+// F16 and BF16. Weak and never called where the file is not built (LOWBIT_HAVE_SIMD128 0).
+LOWBIT_SIMD128_KERNEL gemv_tile_fn gemv_kernel_simd128(gemv_tile_fn ref);
 // The same for the tile unpackers of the prompt path (Q4_0's).
+LOWBIT_SIMD128_KERNEL repack_unpack_fn unpack_kernel_simd128(repack_unpack_fn ref);
+#if LOWBIT_HAVE_SIMD128_DOTPROD
+// aarch64: the same kernels built with the dot-product extension (kernels/repack_simd128_dotprod.cpp,
+// -march=armv8.2-a+dotprod: one sdot per 4 rows x 4 columns), for CPUs that have it (dotprod_active()).
+namespace dot {
+gemv_tile_fn gemv_kernel_simd128(gemv_tile_fn ref);
 repack_unpack_fn unpack_kernel_simd128(repack_unpack_fn ref);
-LOWBIT_SIMD128_KERNEL void repack_unpack_q4_0__simd128(int64_t nb, const void* tiles, void* dst);
-LOWBIT_SIMD128_KERNEL void gemv_q4_0x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a,
-                                                     const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_iq4_nlx8_q8_0__simd128(int64_t nb, const void* tiles, const void* a,
-                                                       const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_mxfp4x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a,
-                                                      const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_nf4x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a,
-                                                    const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_nf4_dqx8_q8_0__simd128(int64_t nb, const void* tiles, const void* a,
-                                                       const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_fp4_e2m1x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a,
-                                                         const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_q5_0x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a,
-                                                     const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_q5_1x8_q8_1__simd128(int64_t nb, const void* tiles, const void* a,
-                                                     const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_q2_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a,
-                                                     const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_q3_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a,
-                                                     const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_iq4_xsx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a,
-                                                       const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_iq3_xxsx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a,
-                                                        const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_iq3_sx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a,
-                                                      const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_q4_1x8_q8_1__simd128(int64_t nb, const void* tiles, const void* a,
-                                                     const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_q4_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a,
-                                                     const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_q5_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a,
-                                                     const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_q6_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a,
-                                                     const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_q8_0x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a,
-                                                     const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_int2x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a,
-                                                     const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_int3x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a,
-                                                     const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_int2ax8_q8_1__simd128(int64_t nb, const void* tiles, const void* a,
-                                                      const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_int3ax8_q8_1__simd128(int64_t nb, const void* tiles, const void* a,
-                                                      const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_int8ax8_q8_1__simd128(int64_t nb, const void* tiles, const void* a,
-                                                      const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_tq2_0x8_q8_k__simd128(int64_t nb, const void* tiles, const void* a,
-                                                      const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_fp8_e4m3x8_f32__simd128(int64_t nb, const void* tiles, const void* a,
-                                                        const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_fp8_e5m2x8_f32__simd128(int64_t nb, const void* tiles, const void* a,
-                                                        const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_fp8_e4m3_ptx8_f32__simd128(int64_t nb, const void* tiles, const void* a,
-                                                           const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_fp8_e5m2_ptx8_f32__simd128(int64_t nb, const void* tiles, const void* a,
-                                                           const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_f16x8_f32__simd128(int64_t nb, const void* tiles, const void* a,
-                                                   const int32_t* side, float* y, int n_rows);
-LOWBIT_SIMD128_KERNEL void gemv_bf16x8_f32__simd128(int64_t nb, const void* tiles, const void* a,
-                                                    const int32_t* side, float* y, int n_rows);
+}  // namespace dot
+#endif
 // Whether matrices of type `t` with rows of n_cols can be repacked (a tiled layout exists and n_cols
 // is a whole number of blocks).
 bool repack_supported(type t, int64_t n_cols);

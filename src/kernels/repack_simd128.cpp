@@ -7,6 +7,10 @@
 // with -ffp-contract=off (CMakeLists.txt), so no multiply is fused into the add that follows it; where
 // __ref fuses (std::fma), so does f_fma (kernels/simd128.hpp).
 //
+// On aarch64 the file is built twice: as it is, and with the dot-product extension into namespace
+// kernels::dot (repack_simd128_dotprod.cpp), where simd128.hpp's row_acc is one sdot per add; only the two
+// table functions at the end have external linkage.
+//
 // Not Highway (libhwy, Debian 12: 1.0.3): it has no lane-preserving int8 dot product (u8 x s8 pairs,
 // SumOfMulQuadAccumulate came in 1.2), and its ReorderWidenMulAccumulate leaves the lane order to the
 // target, where these tiles need lane = row.
@@ -28,6 +32,9 @@
 #include "kernels/simd128.hpp"
 
 namespace lowbit::kernels {
+#if LOWBIT_SIMD128_DOTPROD_COPY
+namespace dot {
+#endif
 using namespace simd128;
 namespace {
 
@@ -344,33 +351,29 @@ inline void load_bf16x8(const uint16_t* p, vf32& lo, vf32& hi) {
 
 #else  // Advanced SIMD
 // Q4_0's tile (also Q4_1's): products of the unsigned nibbles (as signed bytes 0..15) and the
-// activations, each product lane summed in int16 (<= 8 x 15 x 127), widened and added per row at the end.
+// activations, per row (row_acc16: <= 8 x 15 x 127 per int16 lane).
 template <class Tile>
 inline void nibble_sums(const Tile& x, const int8_t* qa, vi32& s0, vi32& s1) {
     const uint8x16_t m4 = vdupq_n_u8(0x0F);
-    int16x8_t p01 = vdupq_n_s16(0), p23 = p01, p45 = p01, p67 = p01;
+    row_acc16 r0, r1;
     for (int c = 0; c < 4; ++c) {
         const int8x16_t al = bcast4(qa + 4 * c), ah = bcast4(qa + 16 + 4 * c);
         const uint8x16_t w0 = vld1q_u8(x.qs[c][0]), w1 = vld1q_u8(x.qs[c][4]);
-        const int8x16_t l0 = vreinterpretq_s8_u8(vandq_u8(w0, m4)),
-                        h0 = vreinterpretq_s8_u8(vshrq_n_u8(w0, 4));
-        const int8x16_t l1 = vreinterpretq_s8_u8(vandq_u8(w1, m4)),
-                        h1 = vreinterpretq_s8_u8(vshrq_n_u8(w1, 4));
-        p01 = vmlal_s8(vmlal_s8(p01, vget_low_s8(l0), vget_low_s8(al)), vget_low_s8(h0), vget_low_s8(ah));
-        p23 = vmlal_high_s8(vmlal_high_s8(p23, l0, al), h0, ah);
-        p45 = vmlal_s8(vmlal_s8(p45, vget_low_s8(l1), vget_low_s8(al)), vget_low_s8(h1), vget_low_s8(ah));
-        p67 = vmlal_high_s8(vmlal_high_s8(p67, l1, al), h1, ah);
+        r0.add(vreinterpretq_s8_u8(vandq_u8(w0, m4)), al);
+        r0.add(vreinterpretq_s8_u8(vshrq_n_u8(w0, 4)), ah);
+        r1.add(vreinterpretq_s8_u8(vandq_u8(w1, m4)), al);
+        r1.add(vreinterpretq_s8_u8(vshrq_n_u8(w1, 4)), ah);
     }
-    s0 = row_sums(p01, p23);
-    s1 = row_sums(p45, p67);
+    s0 = r0.sums();
+    s1 = r1.sums();
 }
 
-// Q5_0 / Q5_1 tiles: codes 0..31 (bits 2c, 2c + 1 of qh moved to bit 4 by a byte shift), products
-// summed per lane in int16 (<= 8 x 31 x 127).
+// Q5_0 / Q5_1 tiles: codes 0..31 (bits 2c, 2c + 1 of qh moved to bit 4 by a byte shift), row_acc16
+// (<= 8 x 31 x 127).
 template <class Tile>
 inline void q5_sums(const Tile& x, const int8_t* qa, vi32& s0, vi32& s1) {
     const uint8x16_t m4 = vdupq_n_u8(0x0F), b4 = vdupq_n_u8(0x10);
-    int16x8_t p[4] = {vdupq_n_s16(0), vdupq_n_s16(0), vdupq_n_s16(0), vdupq_n_s16(0)};
+    row_acc16 r[2];
     for (int h = 0; h < 2; ++h) {
         const uint8x16_t e = vld1q_u8(x.qh[4 * h]);
         for (int c = 0; c < 4; ++c) {
@@ -379,36 +382,31 @@ inline void q5_sums(const Tile& x, const int8_t* qa, vi32& s0, vi32& s1) {
                 vandq_u8(w, m4), vandq_u8(vshlq_u8(e, vdupq_n_s8(static_cast<int8_t>(4 - 2 * c))), b4)));
             const int8x16_t hi = vreinterpretq_s8_u8(vorrq_u8(
                 vshrq_n_u8(w, 4), vandq_u8(vshlq_u8(e, vdupq_n_s8(static_cast<int8_t>(3 - 2 * c))), b4)));
-            const int8x16_t al = bcast4(qa + 4 * c), ah = bcast4(qa + 16 + 4 * c);
-            p[2 * h] = vmlal_s8(vmlal_s8(p[2 * h], vget_low_s8(lo), vget_low_s8(al)), vget_low_s8(hi),
-                                vget_low_s8(ah));
-            p[2 * h + 1] = vmlal_high_s8(vmlal_high_s8(p[2 * h + 1], lo, al), hi, ah);
+            r[h].add(lo, bcast4(qa + 4 * c));
+            r[h].add(hi, bcast4(qa + 16 + 4 * c));
         }
     }
-    s0 = row_sums(p[0], p[1]);
-    s1 = row_sums(p[2], p[3]);
+    s0 = r[0].sums();
+    s1 = r[1].sums();
 }
 
 // Q4_0-shaped tiles with a 16-entry int8 codebook: the codes' values by vqtbl1q, signed products
-// (<= 127 x 127) widened pairwise into int32 per group.
+// (<= 127 x 127) in row_acc32.
 template <const int8_t* Lut>
 inline void table4_group_sums(const uint8_t (*qs)[8][4], const int8_t* qa, vi32& s0, vi32& s1) {
     const uint8x16_t m4 = vdupq_n_u8(0x0F);
     const int8x16_t lut = vld1q_s8(Lut);
-    int32x4_t p[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
+    row_acc32 r[2];
     for (int c = 0; c < 4; ++c) {
         const int8x16_t al = bcast4(qa + 4 * c), ah = bcast4(qa + 16 + 4 * c);
         for (int h = 0; h < 2; ++h) {
             const uint8x16_t w = vld1q_u8(qs[c][4 * h]);
-            const int8x16_t lo = vqtbl1q_s8(lut, vandq_u8(w, m4)), hi = vqtbl1q_s8(lut, vshrq_n_u8(w, 4));
-            p[2 * h] = vpadalq_s16(p[2 * h], vmull_s8(vget_low_s8(lo), vget_low_s8(al)));
-            p[2 * h + 1] = vpadalq_s16(p[2 * h + 1], vmull_high_s8(lo, al));
-            p[2 * h] = vpadalq_s16(p[2 * h], vmull_s8(vget_low_s8(hi), vget_low_s8(ah)));
-            p[2 * h + 1] = vpadalq_s16(p[2 * h + 1], vmull_high_s8(hi, ah));
+            r[h].add(vqtbl1q_s8(lut, vandq_u8(w, m4)), al);
+            r[h].add(vqtbl1q_s8(lut, vshrq_n_u8(w, 4)), ah);
         }
     }
-    s0 = vpaddq_s32(p[0], p[1]);
-    s1 = vpaddq_s32(p[2], p[3]);
+    s0 = r[0].sums();
+    s1 = r[1].sums();
 }
 
 // Bytes 4j .. 4j + 3 of v, zero-extended to the 4 int32 lanes (vqtbl1q gives 0 for index 255).
@@ -457,18 +455,15 @@ inline void scale_min_sums(const Tile& x, int h, const int8_t* qa, const int32_t
     sumi = vdupq_n_s32(0);
     summ = vdupq_n_s32(0);
     for (int j = 0; j < 4; ++j) {
-        int16x8_t lo01 = vdupq_n_s16(0), lo23 = lo01, hi01 = lo01, hi23 = lo01;
+        row_acc16 lo, hi;
         for (int c = 0; c < 8; ++c) {
             int8x16_t wl, wh;
             Codes::get(x, j, c, h, wl, wh);
-            const int8x16_t al = bcast4(qa + 64 * j + 4 * c), ah = bcast4(qa + 64 * j + 32 + 4 * c);
-            lo01 = vmlal_s8(lo01, vget_low_s8(wl), vget_low_s8(al));
-            lo23 = vmlal_high_s8(lo23, wl, al);
-            hi01 = vmlal_s8(hi01, vget_low_s8(wh), vget_low_s8(ah));
-            hi23 = vmlal_high_s8(hi23, wh, ah);
+            lo.add(wl, bcast4(qa + 64 * j + 4 * c));
+            hi.add(wh, bcast4(qa + 64 * j + 32 + 4 * c));
         }
-        sumi = vmlaq_s32(sumi, row_sums(lo01, lo23), bytes4_to_i32(sc_e, j));
-        sumi = vmlaq_s32(sumi, row_sums(hi01, hi23), bytes4_to_i32(sc_o, j));
+        sumi = vmlaq_s32(sumi, lo.sums(), bytes4_to_i32(sc_e, j));
+        sumi = vmlaq_s32(sumi, hi.sums(), bytes4_to_i32(sc_o, j));
         const int32_t sp = side[j];
         summ = vmlaq_n_s32(summ, bytes4_to_i32(mn_e, j), static_cast<int16_t>(sp & 0xFFFF));
         summ =
@@ -498,14 +493,11 @@ inline void q6_k_group(const tile_q6_kx8& x, int h, int r2, const int8_t* qa, co
     const int32x4_t sp = vreinterpretq_s32_s16(vmovl_s8(vld1_s8(x.sc[4 * h + G][4 * r2])));
     const vi32 sc_lo = vmovl_s16(vmovn_s32(sp)), sc_hi = vmovl_s16(vshrn_n_s32(sp, 16));
     for (int half = 0; half < 2; ++half) {
-        int16x8_t p01 = vdupq_n_s16(0), p23 = p01;
-        for (int c = 4 * half; c < 4 * half + 4; ++c) {
-            const int8x16_t w = q6_k_code<G>(x, h, c, r2), a = bcast4(qa + 128 * h + 32 * G + 4 * c);
-            p01 = vmlal_s8(p01, vget_low_s8(w), vget_low_s8(a));
-            p23 = vmlal_high_s8(p23, w, a);
-        }
+        row_acc16 r;
+        for (int c = 4 * half; c < 4 * half + 4; ++c)
+            r.add(q6_k_code<G>(x, h, c, r2), bcast4(qa + 128 * h + 32 * G + 4 * c));
         const vi32 sc = half == 0 ? sc_lo : sc_hi;
-        sumi = vmlaq_s32(sumi, row_sums(p01, p23), sc);
+        sumi = vmlaq_s32(sumi, r.sums(), sc);
         corr = vmlaq_n_s32(corr, sc, bsums[8 * h + 2 * G + half]);
     }
 }
@@ -544,17 +536,14 @@ inline void k23_sums(const Tile& x, int r2, const int8_t* qa, const int16_t* bsu
             side = vmlaq_n_s32(side, vmovl_s16(vshrn_n_s32(side2, 16)), bsums[2 * p + 1]);
             const int8x16_t shift = vdupq_n_s8(static_cast<int8_t>(-2 * g));
             const int8x16_t hshift = vdupq_n_s8(static_cast<int8_t>(2 - p));
-            int16x8_t q[4] = {vdupq_n_s16(0), vdupq_n_s16(0), vdupq_n_s16(0), vdupq_n_s16(0)};
+            row_acc16 q[2];  // sub-blocks 2p, 2p + 1
             for (int c = 0; c < 8; ++c) {
                 uint8x16_t u = vandq_u8(vshlq_u8(vld1q_u8(x.qs[h][c][4 * r2]), shift), m3);
                 if constexpr (Q3) u = vorrq_u8(u, vandq_u8(vshlq_u8(vld1q_u8(x.hm[c][4 * r2]), hshift), m4));
-                const int8x16_t w = vreinterpretq_s8_u8(u), a = bcast4(qa + 128 * h + 32 * g + 4 * c);
-                const int j = c / 4;  // sub-block 2p + j
-                q[2 * j] = vmlal_s8(q[2 * j], vget_low_s8(w), vget_low_s8(a));
-                q[2 * j + 1] = vmlal_high_s8(q[2 * j + 1], w, a);
+                q[c / 4].add(vreinterpretq_s8_u8(u), bcast4(qa + 128 * h + 32 * g + 4 * c));
             }
-            sumi = vmlaq_s32(sumi, row_sums(q[0], q[1]), sc0);
-            sumi = vmlaq_s32(sumi, row_sums(q[2], q[3]), sc1);
+            sumi = vmlaq_s32(sumi, q[0].sums(), sc0);
+            sumi = vmlaq_s32(sumi, q[1].sums(), sc1);
         }
 }
 // Tiles of 2-bit code fields in Q4_0's shape, as on x86 above: Codes(h, k, half) gives the codes (0..7)
@@ -562,18 +551,14 @@ inline void k23_sums(const Tile& x, int r2, const int8_t* qa, const int16_t* bsu
 // x 127: TQ2_0's 16 groups of codes <= 3 24384), reduced to row sums at the end.
 template <int NH, int /*Chunk*/, class Codes>
 inline void crumb_sums(Codes codes, const int8_t* qa, vi32& s0, vi32& s1) {
-    int16x8_t p[4] = {vdupq_n_s16(0), vdupq_n_s16(0), vdupq_n_s16(0), vdupq_n_s16(0)};
+    row_acc16 r[2];
     for (int h = 0; h < NH; ++h)
         for (int k = 0; k < 4; ++k) {
             const int8x16_t a = bcast4(qa + 16 * h + 4 * k);
-            for (int half = 0; half < 2; ++half) {
-                const int8x16_t w = vreinterpretq_s8_u8(codes(h, k, half));
-                p[2 * half] = vmlal_s8(p[2 * half], vget_low_s8(w), vget_low_s8(a));
-                p[2 * half + 1] = vmlal_high_s8(p[2 * half + 1], w, a);
-            }
+            for (int half = 0; half < 2; ++half) r[half].add(vreinterpretq_s8_u8(codes(h, k, half)), a);
         }
-    s0 = row_sums(p[0], p[1]);
-    s1 = row_sums(p[2], p[3]);
+    s0 = r[0].sums();
+    s1 = r[1].sums();
 }
 inline uint8x16_t crumbs(const uint8_t (*qs)[4], int k, int half) {
     return vandq_u8(vshlq_u8(vld1q_u8(qs[4 * half]), vdupq_n_s8(static_cast<int8_t>(-2 * k))), vdupq_n_u8(3));
@@ -695,7 +680,7 @@ void gemv_scale_min(int64_t nb, const void* tiles, const void* a, const int32_t*
 // Q2_K / Q3_K over Q8_K activations, in dot_q2_k / dot_q3_k_q8_k__ref's float order: Q3_K acc +=
 // (d_a d_w[r]) float(sumi - 4 side); Q2_K acc += (d_a d_w[r]) float(sumi) - (d_a dmin_w[r]) float(side).
 template <bool Q3, class Tile>
-void gemv_k23(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+void gemv_k23(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y, int n_rows) {
     gemv_walk<Tile, block_q8_k>(
         nb, tiles, a, y, n_rows, [](const Tile& x, const block_q8_k& q, int64_t, vf32(&acc)[2]) {
             vf32 d[2];
@@ -722,7 +707,8 @@ void gemv_k23(int64_t nb, const void* tiles, const void* a, float* y, int n_rows
 // gemv_iq4_xsx8_q8_k__ref; IQ3 acc += (d_a * d_w) * float(sum), times 2^PostLog2 at the end, as
 // gemv_iq3x8_ref.
 template <const int8_t* Lut, bool Fma, int PostLog2 = 0>
-void gemv_sub8_table4(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+void gemv_sub8_table4(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
+                      int n_rows) {
     const auto step = [](const tile_iq4_xsx8& x, const block_q8_k& q, int64_t, vf32(&acc)[2]) {
         vi32 sum[2] = {i_set(0), i_set(0)};
         for (int s = 0; s < 8; ++s) {
@@ -745,7 +731,7 @@ void gemv_sub8_table4(int64_t nb, const void* tiles, const void* a, float* y, in
 }
 
 // Q6_K over Q8_K activations: acc += (d_a d_w[r]) float(sumi), as gemv_signed_scale_ref.
-void gemv_q6_k(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+void gemv_q6_k(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y, int n_rows) {
     gemv_walk<tile_q6_kx8, block_q8_k>(
         nb, tiles, a, y, n_rows, [](const tile_q6_kx8& x, const block_q8_k& q, int64_t, vf32(&acc)[2]) {
             vf32 d[2];
@@ -773,7 +759,7 @@ inline void int8a_sums(const tile_q8_1x8& x, const int8_t* qa, vi32& s0, vi32& s
 
 // TQ2_0 over Q8_K activations: per 256-column block acc += (d_a d_w[r]) float(sum code a - sum a), as
 // gemv_tq2_0x8_q8_k__ref (its 16 groups of codes <= 3 summed in int16 eight groups at a time).
-void gemv_tq2_0(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+void gemv_tq2_0(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y, int n_rows) {
     gemv_walk<tile_tq2_0x8, block_q8_k>(
         nb, tiles, a, y, n_rows, [](const tile_tq2_0x8& x, const block_q8_k& q, int64_t, vf32(&acc)[2]) {
             vi32 s[2];
@@ -798,7 +784,7 @@ struct f32_block {
 // 2^56): per block s = the float sum of fp8(u) x' in column order, then acc += d_w[r] (s 2^-60), as
 // gemv_fp8_ref (every code decoded exactly, fp8_byte_to_f32).
 template <bool E4M3, class Tile>
-void gemv_fp8(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+void gemv_fp8(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y, int n_rows) {
     const vf32 unscale = f_set(E4M3 ? 0x1p-60f : 0x1p-56f);
     gemv_walk<Tile, f32_block>(nb, tiles, a, y, n_rows,
                                [&](const Tile& x, const f32_block& q, int64_t, vf32(&acc)[2]) {
@@ -821,7 +807,7 @@ void gemv_fp8(int64_t nb, const void* tiles, const void* a, float* y, int n_rows
 // F16 / BF16 (tile_h16x8, f32 activations): per row the float sum of h x in column order, as
 // gemv_half_ref; a column's 8 rows are one 16-byte load.
 template <bool F16>
-void gemv_half(int64_t nb, const void* tiles, const void* a, float* y, int n_rows) {
+void gemv_half(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y, int n_rows) {
     gemv_walk<tile_h16x8, f32_block>(nb, tiles, a, y, n_rows,
                                      [](const tile_h16x8& x, const f32_block& q, int64_t, vf32(&acc)[2]) {
                                          for (int j = 0; j < 32; ++j) {
@@ -836,11 +822,9 @@ void gemv_half(int64_t nb, const void* tiles, const void* a, float* y, int n_row
                                          }
                                      });
 }
-}  // namespace
-
 // Q4_0 tiles -> the prompt GEMM's packed blocks (as repack_unpack_q4_0__ref): scales as floats, low
 // nibbles to groups 0..3, high nibbles to groups 4..7.
-void repack_unpack_q4_0__simd128(int64_t nb, const void* tiles, void* dst) {
+void unpack_q4_0(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const tile_q4_0x8*>(tiles);
     auto* out = static_cast<gemm_block_q8x8*>(dst);
     for (int64_t b = 0; b < nb; ++b) {
@@ -864,132 +848,63 @@ void repack_unpack_q4_0__simd128(int64_t nb, const void* tiles, void* dst) {
     }
 }
 
-void gemv_q6_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
-                               float* y, int n_rows) {
-    gemv_q6_k(nb, tiles, a, y, n_rows);
-}
-void gemv_q4_1x8_q8_1__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
-                               float* y, int n_rows) {
-    gemv_q8_1_act<tile_q4_1x8, nibble_sums<tile_q4_1x8>>(nb, tiles, a, nullptr, y, n_rows);
-}
-void gemv_q4_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                               int n_rows) {
-    gemv_scale_min<tile_q4_kx8, q4_k_codes>(nb, tiles, a, side, y, n_rows);
-}
-void gemv_q5_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                               int n_rows) {
-    gemv_scale_min<tile_q5_kx8, q5_k_codes>(nb, tiles, a, side, y, n_rows);
-}
-void gemv_iq4_nlx8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                                 int n_rows) {
-    gemv_q8_0_act<tile_q4_0x8, table4_sums<k_iq4nl_values, tile_q4_0x8>, false>(nb, tiles, a, side, y,
-                                                                                n_rows);
-}
-void gemv_mxfp4x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                                int n_rows) {
-    gemv_q8_0_act<tile_q4_0x8, table4_sums<k_mxfp4_kvalues, tile_q4_0x8>, false>(nb, tiles, a, side, y,
-                                                                                 n_rows);
-}
-void gemv_nf4x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                              int n_rows) {
-    gemv_q8_0_act<tile_q4_0x8, table4_sums<k_nf4_i8, tile_q4_0x8>, false, 127>(nb, tiles, a, side, y, n_rows);
-}
-void gemv_nf4_dqx8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                                 int n_rows) {
-    gemv_q8_0_act<tile_q4_0x8f, table4_sums<k_nf4_i8, tile_q4_0x8f>, false, 127>(nb, tiles, a, side, y,
-                                                                                 n_rows);
-}
-void gemv_fp4_e2m1x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side,
-                                   float* y, int n_rows) {
-    gemv_q8_0_act<tile_q4_0x8, table4_sums<k_fp4_e2m1_x2, tile_q4_0x8>, false, 2>(nb, tiles, a, side, y,
-                                                                                  n_rows);
-}
-void gemv_q5_0x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                               int n_rows) {
-    gemv_q8_0_act<tile_q5_0x8, q5_sums<tile_q5_0x8>, true>(nb, tiles, a, side, y, n_rows);
-}
-void gemv_q5_1x8_q8_1__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
-                               float* y, int n_rows) {
-    gemv_q8_1_act<tile_q5_1x8, q5_sums<tile_q5_1x8>>(nb, tiles, a, nullptr, y, n_rows);
-}
-void gemv_q2_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
-                               float* y, int n_rows) {
-    gemv_k23<false, tile_q2_kx8>(nb, tiles, a, y, n_rows);
-}
-void gemv_q3_kx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
-                               float* y, int n_rows) {
-    gemv_k23<true, tile_q3_kx8>(nb, tiles, a, y, n_rows);
-}
-void gemv_iq4_xsx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
-                                 float* y, int n_rows) {
-    gemv_sub8_table4<k_iq4nl_values, true>(nb, tiles, a, y, n_rows);
-}
-void gemv_iq3_xxsx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
-                                  float* y, int n_rows) {
-    gemv_sub8_table4<k_iq3xxs_lut16, false, -2>(nb, tiles, a, y, n_rows);
-}
-void gemv_iq3_sx8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
-                                float* y, int n_rows) {
-    gemv_sub8_table4<k_iq3s_lut16, false>(nb, tiles, a, y, n_rows);
-}
-void gemv_q4_0x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                               int n_rows) {
-    gemv_q8_0_act<tile_q4_0x8, nibble_sums<tile_q4_0x8>, true>(nb, tiles, a, side, y, n_rows);
-}
-void gemv_q8_0x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                               int n_rows) {
-    gemv_q8_0_act<tile_q8_0x8, q8_sums, false>(nb, tiles, a, side, y, n_rows);
+}  // namespace
+
+// The kernel table (repack.hpp): each __ref tile GEMV's version here, bit-exact with it.
+gemv_tile_fn gemv_kernel_simd128(gemv_tile_fn ref) {
+    struct entry {
+        gemv_tile_fn ref, fn;
+    };
+    static const entry table[] = {
+        {gemv_q4_0x8_q8_0__ref, gemv_q8_0_act<tile_q4_0x8, nibble_sums<tile_q4_0x8>, true>},
+        {gemv_q8_0x8_q8_0__ref, gemv_q8_0_act<tile_q8_0x8, q8_sums, false>},
+        {gemv_iq4_nlx8_q8_0__ref,
+         gemv_q8_0_act<tile_q4_0x8, table4_sums<k_iq4nl_values, tile_q4_0x8>, false>},
+        {gemv_mxfp4x8_q8_0__ref,
+         gemv_q8_0_act<tile_q4_0x8, table4_sums<k_mxfp4_kvalues, tile_q4_0x8>, false>},
+        {gemv_nf4x8_q8_0__ref, gemv_q8_0_act<tile_q4_0x8, table4_sums<k_nf4_i8, tile_q4_0x8>, false, 127>},
+        {gemv_nf4_dqx8_q8_0__ref,
+         gemv_q8_0_act<tile_q4_0x8f, table4_sums<k_nf4_i8, tile_q4_0x8f>, false, 127>},
+        {gemv_fp4_e2m1x8_q8_0__ref,
+         gemv_q8_0_act<tile_q4_0x8, table4_sums<k_fp4_e2m1_x2, tile_q4_0x8>, false, 2>},
+        {gemv_q4_1x8_q8_1__ref, gemv_q8_1_act<tile_q4_1x8, nibble_sums<tile_q4_1x8>>},
+        {gemv_q5_0x8_q8_0__ref, gemv_q8_0_act<tile_q5_0x8, q5_sums<tile_q5_0x8>, true>},
+        {gemv_q5_1x8_q8_1__ref, gemv_q8_1_act<tile_q5_1x8, q5_sums<tile_q5_1x8>>},
+        {gemv_iq4_xsx8_q8_k__ref, gemv_sub8_table4<k_iq4nl_values, true>},
+        {gemv_iq3_xxsx8_q8_k__ref, gemv_sub8_table4<k_iq3xxs_lut16, false, -2>},
+        {gemv_iq3_sx8_q8_k__ref, gemv_sub8_table4<k_iq3s_lut16, false>},
+        {gemv_q2_kx8_q8_k__ref, gemv_k23<false, tile_q2_kx8>},
+        {gemv_q3_kx8_q8_k__ref, gemv_k23<true, tile_q3_kx8>},
+        {gemv_q4_kx8_q8_k__ref, gemv_scale_min<tile_q4_kx8, q4_k_codes>},
+        {gemv_q5_kx8_q8_k__ref, gemv_scale_min<tile_q5_kx8, q5_k_codes>},
+        {gemv_q6_kx8_q8_k__ref, gemv_q6_k},
+        // the side term carries int2's offset (2, ternary 1) and int3's (4)
+        {gemv_int2x8_q8_0__ref<1>, gemv_q8_0_act<tile_int2x8, int2_sums<tile_int2x8>, true>},
+        {gemv_int2x8_q8_0__ref<2>, gemv_q8_0_act<tile_int2x8, int2_sums<tile_int2x8>, true>},
+        {gemv_int3x8_q8_0__ref, gemv_q8_0_act<tile_int3x8, int3_sums<tile_int3x8>, true>},
+        {gemv_int2ax8_q8_1__ref, gemv_q8_1_act<tile_int2ax8, int2_sums<tile_int2ax8>>},
+        {gemv_int3ax8_q8_1__ref, gemv_q8_1_act<tile_int3ax8, int3_sums<tile_int3ax8>>},
+        {gemv_int8ax8_q8_1__ref, gemv_q8_1_act<tile_q8_1x8, int8a_sums, true>},
+        {gemv_tq2_0x8_q8_k__ref, gemv_tq2_0},
+        {gemv_fp8_e4m3x8_f32__ref, gemv_fp8<true, tile_q8_0x8>},
+        {gemv_fp8_e5m2x8_f32__ref, gemv_fp8<false, tile_q8_0x8>},
+        {gemv_fp8_e4m3_ptx8_f32__ref, gemv_fp8<true, tile_q8_0x8f>},
+        {gemv_fp8_e5m2_ptx8_f32__ref, gemv_fp8<false, tile_q8_0x8f>},
+        {gemv_f16x8_f32__ref, gemv_half<true>},
+        {gemv_bf16x8_f32__ref, gemv_half<false>},
+    };
+    for (const entry& e : table)
+        if (e.ref == ref) return e.fn;
+    return ref;
 }
 
-void gemv_int2x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                               int n_rows) {
-    gemv_q8_0_act<tile_int2x8, int2_sums<tile_int2x8>, true>(nb, tiles, a, side, y, n_rows);
-}
-void gemv_int3x8_q8_0__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                               int n_rows) {
-    gemv_q8_0_act<tile_int3x8, int3_sums<tile_int3x8>, true>(nb, tiles, a, side, y, n_rows);
-}
-void gemv_int2ax8_q8_1__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                                int n_rows) {
-    gemv_q8_1_act<tile_int2ax8, int2_sums<tile_int2ax8>>(nb, tiles, a, side, y, n_rows);
-}
-void gemv_int3ax8_q8_1__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                                int n_rows) {
-    gemv_q8_1_act<tile_int3ax8, int3_sums<tile_int3ax8>>(nb, tiles, a, side, y, n_rows);
-}
-void gemv_int8ax8_q8_1__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y,
-                                int n_rows) {
-    gemv_q8_1_act<tile_q8_1x8, int8a_sums, true>(nb, tiles, a, side, y, n_rows);
-}
-void gemv_tq2_0x8_q8_k__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
-                                float* y, int n_rows) {
-    gemv_tq2_0(nb, tiles, a, y, n_rows);
-}
-void gemv_fp8_e4m3x8_f32__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
-                                  float* y, int n_rows) {
-    gemv_fp8<true, tile_q8_0x8>(nb, tiles, a, y, n_rows);
-}
-void gemv_fp8_e5m2x8_f32__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
-                                  float* y, int n_rows) {
-    gemv_fp8<false, tile_q8_0x8>(nb, tiles, a, y, n_rows);
-}
-void gemv_fp8_e4m3_ptx8_f32__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
-                                     float* y, int n_rows) {
-    gemv_fp8<true, tile_q8_0x8f>(nb, tiles, a, y, n_rows);
-}
-void gemv_fp8_e5m2_ptx8_f32__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/,
-                                     float* y, int n_rows) {
-    gemv_fp8<false, tile_q8_0x8f>(nb, tiles, a, y, n_rows);
-}
-void gemv_f16x8_f32__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                             int n_rows) {
-    gemv_half<true>(nb, tiles, a, y, n_rows);
-}
-void gemv_bf16x8_f32__simd128(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y,
-                              int n_rows) {
-    gemv_half<false>(nb, tiles, a, y, n_rows);
+repack_unpack_fn unpack_kernel_simd128(repack_unpack_fn ref) {
+    return ref == repack_unpack_q4_0__ref ? unpack_q4_0 : ref;
 }
 
+#if LOWBIT_SIMD128_DOTPROD_COPY
+}  // namespace dot
+#endif
 }  // namespace lowbit::kernels
 
 #endif  // LOWBIT_HAVE_SIMD128

@@ -329,19 +329,49 @@ static inline vi32 row_sums(int16x8_t p01, int16x8_t p23) {
     return vpaddq_s32(vpaddlq_s16(p01), vpaddlq_s16(p23));
 }
 
-// 8 groups of 4 columns x 8 rows of signed bytes (q[g][r][i]) times the activations: signed products
-// (<= 128 x 127, int16) widened pairwise into int32 per group, then reduced to row sums.
-static inline void signed_group_sums(const int8_t (*q)[8][4], const int8_t* qa, vi32& s0, vi32& s1) {
-    int32x4_t p01 = vdupq_n_s32(0), p23 = p01, p45 = p01, p67 = p01;
-    for (int g = 0; g < 8; ++g) {
-        const int8x16_t a = bcast4(qa + 4 * g), w0 = vld1q_s8(q[g][0]), w1 = vld1q_s8(q[g][4]);
-        p01 = vpadalq_s16(p01, vmull_s8(vget_low_s8(w0), vget_low_s8(a)));
-        p23 = vpadalq_s16(p23, vmull_high_s8(w0, a));
-        p45 = vpadalq_s16(p45, vmull_s8(vget_low_s8(w1), vget_low_s8(a)));
-        p67 = vpadalq_s16(p67, vmull_high_s8(w1, a));
+// Row sums of 4 rows: each add takes a vector holding a dword of 4 signed bytes per row (row r in lanes
+// 4r .. 4r + 3, the tiles' shape) and the 4 activation bytes broadcast, and adds each row's 4 products.
+#if defined(__ARM_FEATURE_DOTPROD)
+// With the dot-product extension (kernels/repack_simd128_dotprod.cpp): one sdot per add, int32 lanes.
+struct row_acc {
+    int32x4_t v = vdupq_n_s32(0);
+    void add(int8x16_t w, int8x16_t a) { v = vdotq_s32(v, w, a); }
+    vi32 sums() const { return v; }
+};
+using row_acc16 = row_acc;
+using row_acc32 = row_acc;
+#else
+// Products summed per lane in int16 (the caller bounds the number of adds: lanes <= 32767), reduced to row
+// sums at the end.
+struct row_acc16 {
+    int16x8_t lo = vdupq_n_s16(0), hi = vdupq_n_s16(0);  // rows 0, 1 / rows 2, 3
+    void add(int8x16_t w, int8x16_t a) {
+        lo = vmlal_s8(lo, vget_low_s8(w), vget_low_s8(a));
+        hi = vmlal_high_s8(hi, w, a);
     }
-    s0 = vpaddq_s32(p01, p23);
-    s1 = vpaddq_s32(p45, p67);
+    vi32 sums() const { return row_sums(lo, hi); }
+};
+// Products of any signed bytes (<= 128 x 128), widened pairwise into int32 at every add.
+struct row_acc32 {
+    int32x4_t lo = vdupq_n_s32(0), hi = vdupq_n_s32(0);
+    void add(int8x16_t w, int8x16_t a) {
+        lo = vpadalq_s16(lo, vmull_s8(vget_low_s8(w), vget_low_s8(a)));
+        hi = vpadalq_s16(hi, vmull_high_s8(w, a));
+    }
+    vi32 sums() const { return vpaddq_s32(lo, hi); }
+};
+#endif
+
+// 8 groups of 4 columns x 8 rows of signed bytes (q[g][r][i]) times the activations.
+static inline void signed_group_sums(const int8_t (*q)[8][4], const int8_t* qa, vi32& s0, vi32& s1) {
+    row_acc32 r0, r1;
+    for (int g = 0; g < 8; ++g) {
+        const int8x16_t a = bcast4(qa + 4 * g);
+        r0.add(vld1q_s8(q[g][0]), a);
+        r1.add(vld1q_s8(q[g][4]), a);
+    }
+    s0 = r0.sums();
+    s1 = r1.sums();
 }
 
 #endif

@@ -250,10 +250,17 @@ TEST(GemmQ, MicroKernelAvx2BitExactWithRef) {
 TEST(GemmQ, MicroKernelGenericBitExactWithRef) {
     if (!isa_tier_supported(isa_tier::generic)) GTEST_SKIP() << "no 128-bit SIMD tier";
     int n = 0;
+    const bool saved = dotprod_active();
     for (const auto& c : k_cases) {
+        set_dotprod(false);  // the Advanced SIMD build on aarch64
         const gemm_q_fn g = gemm_q_kernel(c.w, isa_tier::generic).gemm;
+        set_dotprod(true);  // its sdot build, where the CPU has the extension
+        const gemm_q_fn gd = gemm_q_kernel(c.w, isa_tier::generic).gemm;
+        set_dotprod(saved);
         if (g == c.ref) continue;
         expect_micro_kernel_bit_exact(c, g, "generic");
+        EXPECT_EQ(gd != g, host_cpu().dotprod) << type_name(c.w);
+        if (gd != g) expect_micro_kernel_bit_exact(c, gd, "generic+dotprod");
         ++n;
     }
 #if LOWBIT_HAVE_SIMD128

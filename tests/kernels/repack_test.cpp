@@ -58,11 +58,29 @@ kernels::dot_fn row_ref(type t) {
     return t == type::iq4_xs ? kernels::dot_iq4_xs_q8_k__ref : kernels::dot_kernel(t, isa_tier::ref);
 }
 
-std::vector<isa_tier> tiers() {
-    std::vector<isa_tier> v = {isa_tier::ref};
-    if (isa_tier_supported(isa_tier::generic)) v.push_back(isa_tier::generic);  // SSSE3 / Advanced SIMD GEMVs
-    if (best_isa_tier() >= isa_tier::avx2) v.push_back(isa_tier::avx2);
+// Every kernel build the host can run: the tiers, and the generic tier twice where the CPU has aarch64's
+// dot-product extension (its Advanced SIMD build and its sdot build, kernels/repack_simd128_dotprod.cpp).
+struct tier_variant {
+    isa_tier tier;
+    bool dotprod;
+    std::string name;
+};
+std::vector<tier_variant> tiers() {
+    std::vector<tier_variant> v = {{isa_tier::ref, false, "ref"}};
+    if (isa_tier_supported(isa_tier::generic)) {  // SSSE3 / Advanced SIMD GEMVs
+        v.push_back({isa_tier::generic, false, "generic"});
+        if (host_cpu().dotprod) v.push_back({isa_tier::generic, true, "generic+dotprod"});
+    }
+    if (best_isa_tier() >= isa_tier::avx2) v.push_back({isa_tier::avx2, false, "avx2"});
     return v;
+}
+// The kernels of type t in variant tv.
+kernels::repack_kernels repack_kernel(type t, const tier_variant& tv) {
+    const bool saved = dotprod_active();
+    set_dotprod(tv.dotprod);
+    const kernels::repack_kernels k = kernels::repack_kernel(t, tv.tier);
+    set_dotprod(saved);
+    return k;
 }
 
 // n_rows raw random rows of type t (every code pattern), or every byte `fill` (fill >= 0: all-equal codes,
@@ -137,8 +155,8 @@ TEST(Repack, TiledGemvEqualsPerRowRefDotBitExact) {
                     const auto a = act_rows(kr0.act, 1, n_cols, rng, saturate);
                     std::vector<int32_t> side(static_cast<size_t>(kernels::repack_act_side_count(t, n_cols)) + 1);
                     kernels::repack_act_sides(t, a.data(), n_cols, side.data());
-                    for (isa_tier tier : tiers()) {
-                        const auto kr = kernels::repack_kernel(t, tier);
+                    for (const tier_variant& tier : tiers()) {
+                        const auto kr = repack_kernel(t, tier);
                         std::vector<float> y(static_cast<size_t>(p->n_tiles) * 8 + 1, -12345.0f);
                         for (int64_t i = 0; i < p->n_tiles; ++i)
                             kr.gemv(p->n_blocks, p->tile(i), a.data(), side.data(), y.data() + 8 * i,
@@ -146,18 +164,37 @@ TEST(Repack, TiledGemvEqualsPerRowRefDotBitExact) {
                         for (int64_t r = 0; r < n_rows; ++r) {
                             const float e = ref(n_cols, w.data() + rb * static_cast<size_t>(r), a.data());
                             ASSERT_EQ(bits(e), bits(y[static_cast<size_t>(r)]))
-                                << type_name(t) << " " << isa_tier_name(tier) << " rows " << n_rows << " cols "
+                                << type_name(t) << " " << tier.name << " rows " << n_rows << " cols "
                                 << n_cols << " saturate " << saturate << " row " << r << ": expected " << e
                                 << " got " << y[static_cast<size_t>(r)] << " (seed " << seed << ")";
                         }
                         for (size_t r = static_cast<size_t>(n_rows); r < y.size(); ++r)
-                            ASSERT_EQ(y[r], -12345.0f) << type_name(t) << " " << isa_tier_name(tier)
+                            ASSERT_EQ(y[r], -12345.0f) << type_name(t) << " " << tier.name
                                                        << ": wrote past row " << n_rows << " at " << r;
                     }
                 }
             }
         }
     }
+}
+
+// The generic tier takes its sdot build exactly where the CPU has the extension and it is not turned off,
+// for the integer tiles; the float tiles (FP8) have one build. Without the extension set_dotprod(true)
+// changes nothing.
+TEST(Repack, GenericDotprodBuildIsTakenWhereTheCpuHasIt) {
+    if (!isa_tier_supported(isa_tier::generic)) GTEST_SKIP() << "no 128-bit SIMD tier";
+    const auto plain = repack_kernel(type::q4_0, tier_variant{isa_tier::generic, false, "generic"});
+    const auto dot = repack_kernel(type::q4_0, tier_variant{isa_tier::generic, true, "generic+dotprod"});
+    const auto ref = kernels::repack_kernel(type::q4_0, isa_tier::ref);
+    EXPECT_NE(plain.gemv, ref.gemv);
+    EXPECT_EQ(dot.gemv != plain.gemv, host_cpu().dotprod);
+    EXPECT_EQ(LOWBIT_HAVE_SIMD128_DOTPROD != 0 || !host_cpu().dotprod, true);
+    const bool saved = dotprod_active();
+    set_dotprod(false);
+    EXPECT_FALSE(dotprod_active());
+    set_dotprod(true);
+    EXPECT_EQ(dotprod_active(), host_cpu().dotprod);
+    set_dotprod(saved);
 }
 
 // Every tier's tiled GEMV on rows whose code bytes are all equal (0xFF: every code at its largest, the
@@ -175,8 +212,8 @@ TEST(Repack, TiledGemvExtremeCodesBitExact) {
             const auto a = act_rows(kr0.act, 1, n_cols, rng, true);
             std::vector<int32_t> side(static_cast<size_t>(kernels::repack_act_side_count(t, n_cols)) + 1);
             kernels::repack_act_sides(t, a.data(), n_cols, side.data());
-            for (isa_tier tier : tiers()) {
-                const auto kr = kernels::repack_kernel(t, tier);
+            for (const tier_variant& tier : tiers()) {
+                const auto kr = repack_kernel(t, tier);
                 std::vector<float> y(static_cast<size_t>(p->n_tiles) * 8);
                 for (int64_t i = 0; i < p->n_tiles; ++i)
                     kr.gemv(p->n_blocks, p->tile(i), a.data(), side.data(), y.data() + 8 * i,
@@ -184,7 +221,7 @@ TEST(Repack, TiledGemvExtremeCodesBitExact) {
                 for (int64_t r = 0; r < n_rows; ++r) {
                     const float e = row_ref(t)(n_cols, w.data() + rb * static_cast<size_t>(r), a.data());
                     ASSERT_EQ(bits(e), bits(y[static_cast<size_t>(r)]))
-                        << type_name(t) << " " << isa_tier_name(tier) << " fill " << fill << " row " << r
+                        << type_name(t) << " " << tier.name << " fill " << fill << " row " << r
                         << ": expected " << e << " got " << y[static_cast<size_t>(r)];
                 }
             }
@@ -259,8 +296,8 @@ TEST(Repack, UnpackEqualsGemmPackOfRows) {
             const size_t n_packed = static_cast<size_t>(n_cols / kq.block);  // TQ2_0: 8 per tile block
             std::vector<uint8_t> want(kq.packed_bytes * n_packed), got(kq.packed_bytes * n_packed);
             kq.pack(w.data(), rb, static_cast<int>(n_rows), n_cols, want.data());
-            for (isa_tier tier : tiers()) {
-                const kernels::repack_unpack_fn unpack = kernels::repack_kernel(t, tier).unpack;
+            for (const tier_variant& tier : tiers()) {
+                const kernels::repack_unpack_fn unpack = repack_kernel(t, tier).unpack;
                 if (!unpack) continue;  // IQ4_XS at AVX2: its row packer feeds the GEMM there
                 std::fill(got.begin(), got.end(), uint8_t(0xA5));
                 unpack(p->n_blocks, p->tile(0), got.data());
@@ -280,7 +317,7 @@ TEST(Repack, UnpackEqualsGemmPackOfRows) {
                             for (int64_t r = n_rows; r < 8; ++r) std::memset(gb[b].q[g][r], 0, 4);
                 }
                 for (size_t i = 0; i < want.size(); ++i)
-                    ASSERT_EQ(want[i], got[i]) << type_name(t) << " " << isa_tier_name(tier) << " rows " << n_rows
+                    ASSERT_EQ(want[i], got[i]) << type_name(t) << " " << tier.name << " rows " << n_rows
                                                << ": byte " << i << " of the packed group differs";
             }
         }
@@ -413,8 +450,8 @@ TEST(Repack, FloatTilesMatchPerRowDot) {
                     for (auto& v : x) v *= xs;
                     std::vector<float> xp = x;
                     if (kr0.prep) kr0.prep(x.data(), xp.data(), n_cols);
-                    for (isa_tier tier : tiers()) {
-                        const auto kr = kernels::repack_kernel(t, tier);
+                    for (const tier_variant& tier : tiers()) {
+                        const auto kr = repack_kernel(t, tier);
                         std::vector<float> y(static_cast<size_t>(p->n_tiles) * 8 + 1, -12345.0f);
                         for (int64_t i = 0; i < p->n_tiles; ++i)
                             kr.gemv(p->n_blocks, p->tile(i), xp.data(), nullptr, y.data() + 8 * i,
@@ -422,10 +459,10 @@ TEST(Repack, FloatTilesMatchPerRowDot) {
                         for (int64_t r = 0; r < n_rows; ++r) {
                             const uint8_t* row = w.data() + rb * static_cast<size_t>(r);
                             const float e = ref(n_cols, row, x.data()), got = y[static_cast<size_t>(r)];
-                            if (tier != isa_tier::avx2) {  // __ref and the generic tier: the same float order
-                                ASSERT_EQ(bits(e), bits(got))
-                                    << type_name(t) << " tile " << isa_tier_name(tier) << " row " << r
-                                    << " seed " << seed;
+                            if (tier.tier !=
+                                isa_tier::avx2) {  // __ref and the generic tier: the same float order
+                                ASSERT_EQ(bits(e), bits(got)) << type_name(t) << " tile " << tier.name
+                                                              << " row " << r << " seed " << seed;
                             } else {
                                 ASSERT_LE(std::fabs(double(got) - e), 1e-5 * fp8_mag(t, row, x.data(), n_cols))
                                     << type_name(t) << " tile __avx2 row " << r << " cols " << n_cols << " x scale " << xs
@@ -508,7 +545,7 @@ TEST(Repack, Fp8TilesDecodeEveryCodeInEveryPosition) {
 TEST(Repack, Fp8GenericGemvEveryCodeEqualsRef) {
     if (!isa_tier_supported(isa_tier::generic)) GTEST_SKIP() << "no 128-bit SIMD tier";
     for (type t : k_fp8_types) {
-        const auto kr = kernels::repack_kernel(t, isa_tier::generic);
+        const auto kr = repack_kernel(t, tier_variant{isa_tier::generic, false, "generic"});
         const auto kr0 = kernels::repack_kernel(t, isa_tier::ref);
         const int64_t n_cols = 64, n_rows = 8;
         const size_t rb = row_bytes(t, n_cols);
