@@ -1,13 +1,13 @@
 // Vector math for AVX2 + FMA translation units only (include it from *_avx2.cpp files).
-// exp256_ps: Cephes-style exp, range reduction x = n*ln2 + r with ln2 split in two constants, degree-6
-// polynomial for e^r, 2^n built in the exponent bits. Relative error < 2e-7 over [-87, 88]; inputs are
-// clamped to that range (e^-87.3 is the smallest normal float), so -inf gives ~0 and never NaN.
+// exp256_ps: exp_poly.hpp's Cephes-style exp in 8 lanes (relative error < 2e-7; -inf gives ~0, never NaN).
 #pragma once
 
 #include <immintrin.h>
 
 #include <cstdint>
 #include <cstring>
+
+#include "kernels/exp_poly.hpp"
 
 namespace lowbit::kernels::avx2 {
 
@@ -45,22 +45,24 @@ inline __m256i dot_i8_i8(__m256i x, __m256i y) {
     return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
 }
 
+// exp_poly.hpp's operations on __m256 (fused multiply-adds).
+struct exp_ops256 {
+    using reg = __m256;
+    static __m256 set(float f) { return _mm256_set1_ps(f); }
+    static __m256 min(__m256 a, __m256 b) { return _mm256_min_ps(a, b); }
+    static __m256 max(__m256 a, __m256 b) { return _mm256_max_ps(a, b); }
+    static __m256 add(__m256 a, __m256 b) { return _mm256_add_ps(a, b); }
+    static __m256 mul(__m256 a, __m256 b) { return _mm256_mul_ps(a, b); }
+    static __m256 muladd(__m256 a, __m256 b, __m256 c) { return _mm256_fmadd_ps(a, b, c); }
+    static __m256 nmuladd(__m256 a, __m256 b, __m256 c) { return _mm256_fnmadd_ps(a, b, c); }
+    static __m256 floor(__m256 v) { return _mm256_floor_ps(v); }
+    static __m256 pow2i(__m256 n) {
+        return _mm256_castsi256_ps(
+            _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127)), 23));
+    }
+};
 inline __m256 exp256_ps(__m256 x) {
-    x = _mm256_min_ps(x, _mm256_set1_ps(88.3762626647949f));
-    x = _mm256_max_ps(x, _mm256_set1_ps(-87.3365478515625f));
-    __m256 fx = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f));
-    fx = _mm256_floor_ps(fx);
-    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
-    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
-    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
-    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
-    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
-    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
-    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
-    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
-    y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
-    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+    return exp_cephes<exp_ops256>(x);
 }
 
 // Lanes [0, rem) set, rem in [0, 8].

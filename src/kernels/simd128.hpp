@@ -20,6 +20,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/exp_poly.hpp"
+
 namespace lowbit::kernels::simd128 {
 
 static inline int32_t load_i32(const void* p) {
@@ -384,23 +386,23 @@ static inline void store_rows(float* y, vf32 lo, vf32 hi, int n_rows) {
     std::memcpy(y, t, sizeof(float) * static_cast<size_t>(n_rows));
 }
 
-// e^x per lane, Cephes-style as avx2_math.hpp's exp256_ps (range reduction x = n ln2 + r with ln2 in two
-// parts, a degree-6 polynomial for e^r, 2^n in the exponent bits); inputs clamped to [-87.3, 88.4], so
-// -inf gives ~0 and never NaN. Relative error ~2e-7 (the same polynomial, its products rounded apart
-// on x86).
+// exp_poly.hpp's operations on vf32: products and sums rounded apart on x86 (this tier may have no FMA
+// unit), fused on aarch64.
+struct exp_ops128 {
+    using reg = vf32;
+    static vf32 set(float f) { return f_set(f); }
+    static vf32 min(vf32 a, vf32 b) { return f_min(a, b); }
+    static vf32 max(vf32 a, vf32 b) { return f_max(a, b); }
+    static vf32 add(vf32 a, vf32 b) { return f_add(a, b); }
+    static vf32 mul(vf32 a, vf32 b) { return f_mul(a, b); }
+    static vf32 muladd(vf32 a, vf32 b, vf32 c) { return f_muladd(a, b, c); }
+    static vf32 nmuladd(vf32 a, vf32 b, vf32 c) { return f_muladd(f_neg(a), b, c); }
+    static vf32 floor(vf32 v) { return f_floor(v); }
+    static vf32 pow2i(vf32 n) { return f_pow2i(n); }
+};
+// e^x per lane (exp_poly.hpp; as avx2_math.hpp's exp256_ps).
 static inline vf32 f_exp(vf32 x) {
-    x = f_max(f_min(x, f_set(88.3762626647949f)), f_set(-87.3365478515625f));
-    const vf32 fx = f_floor(f_muladd(x, f_set(1.44269504088896341f), f_set(0.5f)));
-    x = f_sub(x, f_mul(fx, f_set(0.693359375f)));
-    x = f_sub(x, f_mul(fx, f_set(-2.12194440e-4f)));
-    vf32 y = f_set(1.9875691500e-4f);
-    y = f_muladd(y, x, f_set(1.3981999507e-3f));
-    y = f_muladd(y, x, f_set(8.3334519073e-3f));
-    y = f_muladd(y, x, f_set(4.1665795894e-2f));
-    y = f_muladd(y, x, f_set(1.6666665459e-1f));
-    y = f_muladd(y, x, f_set(5.0000001201e-1f));
-    y = f_muladd(y, f_mul(x, x), f_add(x, f_set(1.0f)));
-    return f_mul(y, f_pow2i(fx));
+    return exp_cephes<exp_ops128>(x);
 }
 
 // Software prefetch 1536 bytes ahead of the tile block being read, as the AVX2 GEMVs do.
