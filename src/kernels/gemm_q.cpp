@@ -601,37 +601,31 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
     const bool avx2 = tier >= isa_tier::avx2;
     // The micro-kernels by tier: AVX-512 VNNI's EVEX vpdpbusd, AVX-VNNI's VEX one at tier avxvnni (tier
     // avx512 has neither: AVX2's).
-    // The generic tier's 128-bit kernels where there are (Q4_0 / Q5_0 / Q8_0's and the K-quants'
-    // packed blocks), else ref.
+    // The generic tier's 128-bit kernel for the __ref one where there is one (gemm_kernel_simd128; on
+    // aarch64 its sdot build where dotprod_active()), else ref.
     const bool vnni512 = tier >= isa_tier::avx512vnni, vnni256 = tier == isa_tier::avxvnni;
     const bool simd128 = LOWBIT_HAVE_SIMD128 && tier == isa_tier::generic;
-    const auto pick = [&](gemm_q_fn ref, gemm_q_fn avx2_fn, gemm_q_fn vex, gemm_q_fn evex,
-                          gemm_q_fn generic = nullptr) {
+    const auto pick = [&](gemm_q_fn ref, gemm_q_fn avx2_fn, gemm_q_fn vex, gemm_q_fn evex) {
         if (vnni512 || vnni256 || avx2) return vnni512 ? evex : vnni256 ? vex : avx2_fn;
-        if (!simd128 || !generic) return ref;
+        if (!simd128) return ref;
 #if LOWBIT_HAVE_SIMD128_DOTPROD
-        if (dotprod_active()) return dot::gemm_kernel_simd128(generic);
+        if (dotprod_active()) return dot::gemm_kernel_simd128(ref);
 #endif
-        return generic;
+        return gemm_kernel_simd128(ref);
     };
-    const gemm_q_fn q4_0_gemm =
-        pick(gemm_q4_0_q8_0_8x4__ref, gemm_q4_0_q8_0_8x4__avx2, gemm_q4_0_q8_0_8x4__avxvnni,
-             gemm_q4_0_q8_0_8x4__avx512vnni, gemm_q4_0_q8_0_8x4__simd128);
-    const gemm_q_fn q5_0_gemm =
-        pick(gemm_q5_0_q8_0_8x4__ref, gemm_q5_0_q8_0_8x4__avx2, gemm_q5_0_q8_0_8x4__avxvnni,
-             gemm_q5_0_q8_0_8x4__avx512vnni, gemm_q5_0_q8_0_8x4__simd128);
-    const gemm_q_fn q8_0_gemm =
-        pick(gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2, gemm_q8_0_q8_0_8x4__avxvnni,
-             gemm_q8_0_q8_0_8x4__avx512vnni, gemm_q8_0_q8_0_8x4__simd128);
+    const gemm_q_fn q4_0_gemm = pick(gemm_q4_0_q8_0_8x4__ref, gemm_q4_0_q8_0_8x4__avx2,
+                                     gemm_q4_0_q8_0_8x4__avxvnni, gemm_q4_0_q8_0_8x4__avx512vnni);
+    const gemm_q_fn q5_0_gemm = pick(gemm_q5_0_q8_0_8x4__ref, gemm_q5_0_q8_0_8x4__avx2,
+                                     gemm_q5_0_q8_0_8x4__avxvnni, gemm_q5_0_q8_0_8x4__avx512vnni);
+    const gemm_q_fn q8_0_gemm = pick(gemm_q8_0_q8_0_8x4__ref, gemm_q8_0_q8_0_8x4__avx2,
+                                     gemm_q8_0_q8_0_8x4__avxvnni, gemm_q8_0_q8_0_8x4__avx512vnni);
     const gemm_q_fn iq4_nl_gemm =
         pick(gemm_iq4_nl_q8_0_8x4__ref, gemm_iq4_nl_q8_0_8x4__avx2, gemm_q8_0_q8_0_8x4__avxvnni,
-             gemm_q8_0_q8_0_8x4__avx512vnni, gemm_q8_0_q8_0_8x4__simd128);  // Q8_0's arithmetic
-    const gemm_q_fn q4_1_gemm =
-        pick(gemm_q4_1_q8_1_8x4__ref, gemm_q4_1_q8_1_8x4__avx2, gemm_q4_1_q8_1_8x4__avx2,
-             gemm_q4_1_q8_1_8x4__avx2, gemm_q4_1_q8_1_8x4__simd128);
-    const gemm_q_fn q8_1s_gemm =
-        pick(gemm_q8_1s_q8_1_8x4__ref, gemm_q8_1s_q8_1_8x4__avx2, gemm_q8_1s_q8_1_8x4__avx2,
-             gemm_q8_1s_q8_1_8x4__avx2, gemm_q8_1s_q8_1_8x4__simd128);
+             gemm_q8_0_q8_0_8x4__avx512vnni);  // Q8_0's arithmetic
+    const gemm_q_fn q4_1_gemm = pick(gemm_q4_1_q8_1_8x4__ref, gemm_q4_1_q8_1_8x4__avx2,
+                                     gemm_q4_1_q8_1_8x4__avx2, gemm_q4_1_q8_1_8x4__avx2);
+    const gemm_q_fn q8_1s_gemm = pick(gemm_q8_1s_q8_1_8x4__ref, gemm_q8_1s_q8_1_8x4__avx2,
+                                      gemm_q8_1s_q8_1_8x4__avx2, gemm_q8_1s_q8_1_8x4__avx2);
     // TQ2_0 / TQ1_0 as unsigned codes on Q4_0's kernel
     const auto two_bit_on_q4_0 = [avx2, q4_0_gemm](gemm_pack_fn pack_ref, gemm_pack_fn pack_avx2) {
         return gemm_q_kernels{type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? pack_avx2 : pack_ref, q4_0_gemm};
@@ -683,31 +677,31 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
             k = {type::q8_k, k_qk_k, sizeof(gemm_block_q4_kx8),
                  avx2 ? gemm_pack_q4_k__avx2 : gemm_pack_q4_k__ref,
                  pick(gemm_q4_k_q8_k_8x4__ref, gemm_q4_k_q8_k_8x4__avx2, gemm_q4_k_q8_k_8x4__avxvnni,
-                      gemm_q4_k_q8_k_8x4__avx512vnni, gemm_q4_k_q8_k_8x4__simd128)};
+                      gemm_q4_k_q8_k_8x4__avx512vnni)};
             break;
         case type::q6_k:
             k = {type::q8_k, k_qk_k, sizeof(gemm_block_q6_kx8),
                  avx2 ? gemm_pack_q6_k__avx2 : gemm_pack_q6_k__ref,
                  pick(gemm_q6_k_q8_k_8x4__ref, gemm_q6_k_q8_k_8x4__avx2, gemm_q6_k_q8_k_8x4__avxvnni,
-                      gemm_q6_k_q8_k_8x4__avx512vnni, gemm_q6_k_q8_k_8x4__simd128)};
+                      gemm_q6_k_q8_k_8x4__avx512vnni)};
             break;
         case type::q5_k:
             k = {type::q8_k, k_qk_k, sizeof(gemm_block_q4_kx8),
                  avx2 ? gemm_pack_q5_k__avx2 : gemm_pack_q5_k__ref,
                  pick(gemm_q5_k_q8_k_8x4__ref, gemm_q5_k_q8_k_8x4__avx2, gemm_q4_k_q8_k_8x4__avxvnni,
-                      gemm_q4_k_q8_k_8x4__avx512vnni, gemm_q4_k_q8_k_8x4__simd128)};
+                      gemm_q4_k_q8_k_8x4__avx512vnni)};
             break;
         case type::q3_k:
             k = {type::q8_k, k_qk_k, sizeof(gemm_block_q3_kx8),
                  avx2 ? gemm_pack_q3_k__avx2 : gemm_pack_q3_k__ref,
                  pick(gemm_q3_k_q8_k_8x4__ref, gemm_q3_k_q8_k_8x4__avx2, gemm_q3_k_q8_k_8x4__avx2,
-                      gemm_q3_k_q8_k_8x4__avx2, gemm_q3_k_q8_k_8x4__simd128)};
+                      gemm_q3_k_q8_k_8x4__avx2)};
             break;
         case type::q2_k:
             k = {type::q8_k, k_qk_k, sizeof(gemm_block_q2_kx8),
                  avx2 ? gemm_pack_q2_k__avx2 : gemm_pack_q2_k__ref,
                  pick(gemm_q2_k_q8_k_8x4__ref, gemm_q2_k_q8_k_8x4__avx2, gemm_q2_k_q8_k_8x4__avx2,
-                      gemm_q2_k_q8_k_8x4__avx2, gemm_q2_k_q8_k_8x4__simd128)};
+                      gemm_q2_k_q8_k_8x4__avx2)};
             break;
         case type::iq4_nl:
             k = {type::q8_0, k_qk4_nl, sizeof(gemm_block_q8x8), avx2 ? gemm_pack_iq4_nl__avx2 : gemm_pack_iq4_nl__ref,
@@ -721,7 +715,7 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
             k = {type::q8_k, k_qk_k, sizeof(gemm_block_iq4_xsx8),
                  avx2 ? gemm_pack_iq4_xs__avx2 : gemm_pack_iq4_xs__ref,
                  pick(gemm_iq4_xs_q8_k_8x4__ref, gemm_iq4_xs_q8_k_8x4__avx2, gemm_iq4_xs_q8_k_8x4__avx2,
-                      gemm_iq4_xs_q8_k_8x4__avx2, gemm_iq4_xs_q8_k_8x4__simd128)};
+                      gemm_iq4_xs_q8_k_8x4__avx2)};
             break;
         // FP8: int16 codes per row and block against 12-bit activations (gemm_q.hpp, "FP8 prompts"); the
         // AVX2 kernel at every SIMD tier

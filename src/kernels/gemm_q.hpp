@@ -282,53 +282,22 @@ LOWBIT_X86_KERNEL void gemm_pack_iq4_xs__avx2(const uint8_t* w, size_t row_strid
 
 void gemm_q4_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,
                              int64_t ldy, int n_rows);
-// The generic tier's 128-bit versions of the three kernels on gemm_block_q8x8 (kernels/gemm_q_simd128.cpp:
-// SSSE3 on x86, Advanced SIMD on aarch64), bit-exact with their __ref.
-LOWBIT_SIMD128_KERNEL void gemm_q4_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
-                                                       int64_t t0, int n_tok, float* y, int64_t ldy,
-                                                       int n_rows);
-LOWBIT_SIMD128_KERNEL void gemm_q5_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
-                                                       int64_t t0, int n_tok, float* y, int64_t ldy,
-                                                       int n_rows);
+// The generic tier's 128-bit version of a __ref micro-kernel (kernels/gemm_q_simd128.cpp: SSSE3 on x86,
+// Advanced SIMD on aarch64), bit-exact with it; `ref` itself where there is none. It has them for Q4_0,
+// Q5_0 and Q8_0's packed blocks (also IQ4_NL's, on Q8_0's arithmetic), Q4_1's and the signed asymmetric
+// one's, Q2_K .. Q6_K's (Q5_K on Q4_K's block) and IQ4_XS's. Weak and never called where the file is not
+// built (LOWBIT_HAVE_SIMD128 0).
+LOWBIT_SIMD128_KERNEL gemm_q_fn gemm_kernel_simd128(gemm_q_fn ref);
 // out[i] = fma(a[i], b[i], c[i]) by those kernels' vector fma (x86: emulated in doubles, rounded to odd;
 // the tests check it against std::fma).
 LOWBIT_SIMD128_KERNEL void fma_f32__simd128(const float* a, const float* b, const float* c, float* out,
                                             int64_t n);
-// Q4_K's packed block (also Q5_K's: codes up to 31), bit-exact with gemm_q4_k_q8_k_8x4__ref.
-LOWBIT_SIMD128_KERNEL void gemm_q4_k_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
-                                                       int64_t t0, int n_tok, float* y, int64_t ldy,
-                                                       int n_rows);
-// Q6_K's packed block, bit-exact with gemm_q6_k_q8_k_8x4__ref.
-LOWBIT_SIMD128_KERNEL void gemm_q6_k_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
-                                                       int64_t t0, int n_tok, float* y, int64_t ldy,
-                                                       int n_rows);
-// Q3_K's and Q2_K's packed blocks, bit-exact with their __ref.
-LOWBIT_SIMD128_KERNEL void gemm_q3_k_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
-                                                       int64_t t0, int n_tok, float* y, int64_t ldy,
-                                                       int n_rows);
-LOWBIT_SIMD128_KERNEL void gemm_q2_k_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
-                                                       int64_t t0, int n_tok, float* y, int64_t ldy,
-                                                       int n_rows);
-// IQ4_XS's packed block, bit-exact with gemm_iq4_xs_q8_k_8x4__ref.
-LOWBIT_SIMD128_KERNEL void gemm_iq4_xs_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
-                                                         int64_t t0, int n_tok, float* y, int64_t ldy,
-                                                         int n_rows);
-// Q4_1's (unsigned codes) and the signed asymmetric one's packed blocks, bit-exact with their __ref.
-LOWBIT_SIMD128_KERNEL void gemm_q4_1_q8_1_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
-                                                       int64_t t0, int n_tok, float* y, int64_t ldy,
-                                                       int n_rows);
-LOWBIT_SIMD128_KERNEL void gemm_q8_1s_q8_1_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
-                                                        int64_t t0, int n_tok, float* y, int64_t ldy,
-                                                        int n_rows);
-LOWBIT_SIMD128_KERNEL void gemm_q8_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a,
-                                                       int64_t t0, int n_tok, float* y, int64_t ldy,
-                                                       int n_rows);
 #if LOWBIT_HAVE_SIMD128_DOTPROD
 namespace dot {
-// aarch64: the sdot build of the generic micro-kernel `plain` (one of the __simd128 ones above;
-// kernels/gemm_q_simd128_dotprod.cpp, -march=armv8.2-a+dotprod), bit-exact with it; `plain` where it has
-// none. gemm_q_kernel takes it where dotprod_active() (core/cpu.hpp).
-gemm_q_fn gemm_kernel_simd128(gemm_q_fn plain);
+// aarch64: the same kernels built with the dot-product extension (kernels/gemm_q_simd128_dotprod.cpp,
+// -march=armv8.2-a+dotprod), bit-exact with them; gemm_q_kernel takes them where dotprod_active()
+// (core/cpu.hpp).
+gemm_q_fn gemm_kernel_simd128(gemm_q_fn ref);
 }  // namespace dot
 #endif
 void gemm_q5_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,

@@ -336,69 +336,31 @@ void fma_f32__simd128(const float* a, const float* b, const float* c, float* out
     }
 }
 
-void gemm_q4_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
-                                 float* y, int64_t ldy, int n_rows) {
-    gemm_q8x8<true>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
-}
-void gemm_q5_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
-                                 float* y, int64_t ldy, int n_rows) {
-    gemm_q8x8<true, 16>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
-}
-void gemm_q4_k_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
-                                 float* y, int64_t ldy, int n_rows) {
-    gemm_k4(nb, pw, a, t0, n_tok, y, ldy, n_rows);
-}
-void gemm_q6_k_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
-                                 float* y, int64_t ldy, int n_rows) {
-    gemm_k6(nb, pw, a, t0, n_tok, y, ldy, n_rows);
-}
-void gemm_q3_k_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
-                                 float* y, int64_t ldy, int n_rows) {
-    gemm_k23<true, gemm_block_q3_kx8>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
-}
-void gemm_q2_k_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
-                                 float* y, int64_t ldy, int n_rows) {
-    gemm_k23<false, gemm_block_q2_kx8>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
-}
-void gemm_iq4_xs_q8_k_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
-                                   float* y, int64_t ldy, int n_rows) {
-    gemm_iq4_xs(nb, pw, a, t0, n_tok, y, ldy, n_rows);
-}
-void gemm_q4_1_q8_1_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
-                                 float* y, int64_t ldy, int n_rows) {
-    gemm_q8x8m<false>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
-}
-void gemm_q8_1s_q8_1_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
-                                  float* y, int64_t ldy, int n_rows) {
-    gemm_q8x8m<true>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
-}
-void gemm_q8_0_q8_0_8x4__simd128(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok,
-                                 float* y, int64_t ldy, int n_rows) {
-    gemm_q8x8<false>(nb, pw, a, t0, n_tok, y, ldy, n_rows);
+// gemm_q.hpp: the micro-kernel here for a __ref one, bit-exact with it.
+gemm_q_fn gemm_kernel_simd128(gemm_q_fn ref) {
+    struct entry {
+        gemm_q_fn ref, fn;
+    };
+    static const entry table[] = {
+        {gemm_q4_0_q8_0_8x4__ref, gemm_q8x8<true>},
+        {gemm_q5_0_q8_0_8x4__ref, gemm_q8x8<true, 16>},
+        {gemm_q8_0_q8_0_8x4__ref, gemm_q8x8<false>},
+        {gemm_iq4_nl_q8_0_8x4__ref, gemm_q8x8<false>},  // Q8_0's arithmetic on the codebook values
+        {gemm_q4_1_q8_1_8x4__ref, gemm_q8x8m<false>},
+        {gemm_q8_1s_q8_1_8x4__ref, gemm_q8x8m<true>},
+        {gemm_q4_k_q8_k_8x4__ref, gemm_k4},
+        {gemm_q5_k_q8_k_8x4__ref, gemm_k4},  // Q4_K's packed block, codes up to 31
+        {gemm_q6_k_q8_k_8x4__ref, gemm_k6},
+        {gemm_q3_k_q8_k_8x4__ref, gemm_k23<true, gemm_block_q3_kx8>},
+        {gemm_q2_k_q8_k_8x4__ref, gemm_k23<false, gemm_block_q2_kx8>},
+        {gemm_iq4_xs_q8_k_8x4__ref, gemm_iq4_xs},
+    };
+    for (const entry& e : table)
+        if (e.ref == ref) return e.fn;
+    return ref;
 }
 
 #if LOWBIT_SIMD128_DOTPROD_COPY
-// gemm_q.hpp: the sdot build of a generic micro-kernel.
-gemm_q_fn gemm_kernel_simd128(gemm_q_fn plain) {
-    struct entry {
-        gemm_q_fn plain, fn;
-    };
-    static const entry table[] = {
-        {kernels::gemm_q4_0_q8_0_8x4__simd128, gemm_q4_0_q8_0_8x4__simd128},
-        {kernels::gemm_q5_0_q8_0_8x4__simd128, gemm_q5_0_q8_0_8x4__simd128},
-        {kernels::gemm_q4_k_q8_k_8x4__simd128, gemm_q4_k_q8_k_8x4__simd128},
-        {kernels::gemm_q6_k_q8_k_8x4__simd128, gemm_q6_k_q8_k_8x4__simd128},
-        {kernels::gemm_q3_k_q8_k_8x4__simd128, gemm_q3_k_q8_k_8x4__simd128},
-        {kernels::gemm_q2_k_q8_k_8x4__simd128, gemm_q2_k_q8_k_8x4__simd128},
-        {kernels::gemm_iq4_xs_q8_k_8x4__simd128, gemm_iq4_xs_q8_k_8x4__simd128},
-        {kernels::gemm_q4_1_q8_1_8x4__simd128, gemm_q4_1_q8_1_8x4__simd128},
-        {kernels::gemm_q8_1s_q8_1_8x4__simd128, gemm_q8_1s_q8_1_8x4__simd128},
-        {kernels::gemm_q8_0_q8_0_8x4__simd128, gemm_q8_0_q8_0_8x4__simd128},
-    };
-    for (const entry& e : table)
-        if (e.plain == plain) return e.fn;
-    return plain;
-}
 }  // namespace dot
 #endif
 }  // namespace lowbit::kernels
