@@ -200,6 +200,14 @@ void gemm_walk(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_
     for (int t = 0; t < n_tok; ++t) store_rows(y + t * ldy, acc[t][0], acc[t][1], n_rows);
 }
 
+// acc + fma(d_a d, float(sumi), -(d_a dmin) float(summ)) for rows 4h .. 4h + 3 of a packed block: the
+// float step of Q2_K's and Q4_K's __ref micro-kernels.
+template <class Block>
+inline vf32 scale_min_fma_step(vf32 acc, vf32 da, const Block& w, int h, vi32 sumi, vi32 summ) {
+    const vf32 m = f_mul(f_mul(da, f_load(w.dmin + 4 * h)), f_from_i32(summ));
+    return f_add(acc, f_fma(f_mul(da, f_load(w.d + 4 * h)), f_from_i32(sumi), f_neg(m)));
+}
+
 // gemm_q3_k / gemm_q2_k_q8_k_8x4__ref's arithmetic per (token, row, 256-column block): Q3_K acc =
 // fma(d_a d, float(sumi - 4 side), acc); Q2_K m = (d_a dmin) float(side), acc = acc + fma(d_a d,
 // float(sumi), -m).
@@ -212,14 +220,13 @@ void gemm_k23(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_t
             const vf32 da = f_set(a.d[i]);
             for (int h = 0; h < 2; ++h) {
                 vi32 sumi, side;
-                const vf32 dd = f_mul(da, f_load(w.d + 4 * h));
                 if constexpr (Q3) {
                     k23_gemm_sums(w, w.sp, h, x, sumi, side);
-                    acc[h] = f_fma(dd, f_from_i32(i_sub(sumi, i_shl2(side))), acc[h]);
+                    acc[h] =
+                        f_fma(f_mul(da, f_load(w.d + 4 * h)), f_from_i32(i_sub(sumi, i_shl2(side))), acc[h]);
                 } else {
                     k23_gemm_sums(w, w.mn, h, x, sumi, side);
-                    const vf32 m = f_mul(f_mul(da, f_load(w.dmin + 4 * h)), f_from_i32(side));
-                    acc[h] = f_add(acc[h], f_fma(dd, f_from_i32(sumi), f_neg(m)));
+                    acc[h] = scale_min_fma_step(acc[h], da, w, h, sumi, side);
                 }
             }
         });
@@ -271,8 +278,7 @@ void gemm_k4(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_to
             for (int h = 0; h < 2; ++h) {
                 vi32 sumi, summ;
                 k4_sums(w, h, x.qs, a.s + i * k_q8_k_sides, sumi, summ);
-                const vf32 m = f_mul(f_mul(da, f_load(w.dmin + 4 * h)), f_from_i32(summ));
-                acc[h] = f_add(acc[h], f_fma(f_mul(da, f_load(w.d + 4 * h)), f_from_i32(sumi), f_neg(m)));
+                acc[h] = scale_min_fma_step(acc[h], da, w, h, sumi, summ);
             }
         });
 }

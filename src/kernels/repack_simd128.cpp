@@ -657,8 +657,13 @@ void gemv_q8_1_act(int64_t nb, const void* tiles, const void* a, const int32_t* 
         });
 }
 
-// Q4_K / Q5_K over Q8_K activations: acc += (d_a d_w[r]) float(sumi) - (d_a dmin_w[r]) float(summ), as
-// gemv_scale_min_ref.
+// acc + ((d_a d_w[r]) float(sumi) - (d_a dmin_w[r]) float(summ)): the float step of the scale / min
+// K-quants' __ref GEMVs (Q2_K, Q4_K, Q5_K).
+inline vf32 scale_min_step(vf32 acc, vf32 da, vf32 d, vf32 dmin, vi32 sumi, vi32 summ) {
+    return f_add(acc, f_sub(f_mul(f_mul(da, d), f_from_i32(sumi)), f_mul(f_mul(da, dmin), f_from_i32(summ))));
+}
+
+// Q4_K / Q5_K over Q8_K activations (scale_min_step), as gemv_scale_min_ref.
 template <class Tile, class Codes>
 void gemv_scale_min(int64_t nb, const void* tiles, const void* a, const int32_t* side, float* y, int n_rows) {
     gemv_walk<Tile, block_q8_k>(nb, tiles, a, y, n_rows,
@@ -670,9 +675,7 @@ void gemv_scale_min(int64_t nb, const void* tiles, const void* a, const int32_t*
                                     for (int h = 0; h < 2; ++h) {
                                         vi32 sumi, summ;
                                         scale_min_sums<Codes>(x, h, q.qs, side + 4 * b, sumi, summ);
-                                        const vf32 t1 = f_mul(f_mul(da, d[h]), f_from_i32(sumi));
-                                        const vf32 t2 = f_mul(f_mul(da, dmin[h]), f_from_i32(summ));
-                                        acc[h] = f_add(acc[h], f_sub(t1, t2));
+                                        acc[h] = scale_min_step(acc[h], da, d[h], dmin[h], sumi, summ);
                                     }
                                 });
 }
@@ -683,21 +686,17 @@ template <bool Q3, class Tile>
 void gemv_k23(int64_t nb, const void* tiles, const void* a, const int32_t* /*side*/, float* y, int n_rows) {
     gemv_walk<Tile, block_q8_k>(
         nb, tiles, a, y, n_rows, [](const Tile& x, const block_q8_k& q, int64_t, vf32(&acc)[2]) {
-            vf32 d[2];
+            vf32 d[2], dmin[2];
             load_scales(x.d, d[0], d[1]);
+            if constexpr (!Q3) load_scales(x.dmin, dmin[0], dmin[1]);
             const vf32 da = f_set(q.d);
             for (int h = 0; h < 2; ++h) {
                 vi32 sumi, side;
                 k23_sums<Q3>(x, h, q.qs, q.bsums, sumi, side);
-                if constexpr (Q3) {
+                if constexpr (Q3)
                     acc[h] = f_add(acc[h], f_mul(f_mul(da, d[h]), f_from_i32(i_sub(sumi, i_shl2(side)))));
-                } else {
-                    vf32 dmin[2];
-                    load_scales(x.dmin, dmin[0], dmin[1]);
-                    const vf32 t1 = f_mul(f_mul(da, d[h]), f_from_i32(sumi));
-                    const vf32 t2 = f_mul(f_mul(da, dmin[h]), f_from_i32(side));
-                    acc[h] = f_add(acc[h], f_sub(t1, t2));
-                }
+                else
+                    acc[h] = scale_min_step(acc[h], da, d[h], dmin[h], sumi, side);
             }
         });
 }
