@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu.hpp"
+
 namespace lowbit::test {
 
 // ../shared (or $LOWBIT_SHARED); tests that need it GTEST_SKIP when it is missing.
@@ -22,5 +24,16 @@ struct cli_result {
 };
 // Runs the built `lowbit` binary with `args` (a shell-quoted string).
 cli_result run_cli(const std::string& args);
+
+// f() with the generic tier's sdot build (aarch64; core/cpu.hpp) turned on or off, the setting restored
+// after: the kernels a dispatcher hands out in each build.
+template <class F>
+auto with_dotprod(bool on, F f) {
+    const bool saved = dotprod_active();
+    set_dotprod(on);
+    auto r = f();
+    set_dotprod(saved);
+    return r;
+}
 
 }  // namespace lowbit::test

@@ -304,13 +304,12 @@ static inline void widen_s8x8(const int8_t* p, vi32& lo, vi32& hi) {
 }
 
 // fcvtl: every half is exact as a float.
-static inline void load_scales(const uint16_t* p, vf32& lo, vf32& hi) {
-    lo = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
-    hi = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p + 4)));
-}
-
 static inline vf32 f16x4_to_f32(const uint16_t* p) {
     return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
+}
+static inline void load_scales(const uint16_t* p, vf32& lo, vf32& hi) {
+    lo = f16x4_to_f32(p);
+    hi = f16x4_to_f32(p + 4);
 }
 
 static inline void load_scales(const float* p, vf32& lo, vf32& hi) {

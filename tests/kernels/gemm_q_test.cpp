@@ -34,6 +34,7 @@
 #include "kernels/int_formats.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/quant_act.hpp"
+#include "test_util.hpp"
 
 namespace lowbit {
 namespace kernels {
@@ -250,13 +251,10 @@ TEST(GemmQ, MicroKernelAvx2BitExactWithRef) {
 TEST(GemmQ, MicroKernelGenericBitExactWithRef) {
     if (!isa_tier_supported(isa_tier::generic)) GTEST_SKIP() << "no 128-bit SIMD tier";
     int n = 0;
-    const bool saved = dotprod_active();
     for (const auto& c : k_cases) {
-        set_dotprod(false);  // the Advanced SIMD build on aarch64
-        const gemm_q_fn g = gemm_q_kernel(c.w, isa_tier::generic).gemm;
-        set_dotprod(true);  // its sdot build, where the CPU has the extension
-        const gemm_q_fn gd = gemm_q_kernel(c.w, isa_tier::generic).gemm;
-        set_dotprod(saved);
+        const auto generic_gemm = [&] { return gemm_q_kernel(c.w, isa_tier::generic).gemm; };
+        const gemm_q_fn g = test::with_dotprod(false, generic_gemm);  // the Advanced SIMD build on aarch64
+        const gemm_q_fn gd = test::with_dotprod(true, generic_gemm);  // its sdot build, where the CPU has it
         if (g == c.ref) continue;
         expect_micro_kernel_bit_exact(c, g, "generic");
         EXPECT_EQ(gd != g, host_cpu().dotprod) << type_name(c.w);

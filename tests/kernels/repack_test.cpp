@@ -76,11 +76,7 @@ std::vector<tier_variant> tiers() {
 }
 // The kernels of type t in variant tv.
 kernels::repack_kernels repack_kernel(type t, const tier_variant& tv) {
-    const bool saved = dotprod_active();
-    set_dotprod(tv.dotprod);
-    const kernels::repack_kernels k = kernels::repack_kernel(t, tv.tier);
-    set_dotprod(saved);
-    return k;
+    return test::with_dotprod(tv.dotprod, [&] { return kernels::repack_kernel(t, tv.tier); });
 }
 
 // n_rows raw random rows of type t (every code pattern), or every byte `fill` (fill >= 0: all-equal codes,
