@@ -583,7 +583,9 @@ gemm_act_layout gemm_act_layout_of(const gemm_q_kernels& kq, int64_t k) {
 
 quantize_act_fn gemm_act_quantizer(const gemm_q_kernels& kq, isa_tier tier) {
     if (!kq.a16) return quantize_act_kernel(kq.act);
-    return tier >= isa_tier::avx2 ? quantize_act_a16__avx2 : quantize_act_a16__ref;
+    if (tier >= isa_tier::avx2) return quantize_act_a16__avx2;
+    return LOWBIT_HAVE_SIMD128 && tier == isa_tier::generic ? quantize_act_a16__simd128
+                                                            : quantize_act_a16__ref;
 }
 
 void gemm_act_token(const gemm_q_kernels& kq, quantize_act_fn quant, const float* x, int64_t k, uint8_t* q,
@@ -634,9 +636,11 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
     const auto lowbit_on_q8_0 = [avx2, q8_0_gemm](gemm_pack_fn pack_ref, gemm_pack_fn pack_avx2) {
         return gemm_q_kernels{type::q8_0, 32, sizeof(gemm_block_q8x8), avx2 ? pack_avx2 : pack_ref, q8_0_gemm};
     };
-    const auto fp8 = [avx2](gemm_pack_fn pack_ref, gemm_pack_fn pack_avx2) {
-        return gemm_q_kernels{type::f32, 32, sizeof(gemm_block_i16x8), avx2 ? pack_avx2 : pack_ref,
-                              avx2 ? gemm_i16_a16_8x4__avx2 : gemm_i16_a16_8x4__ref, true};
+    const gemm_q_fn i16_gemm =
+        pick(gemm_i16_a16_8x4__ref, gemm_i16_a16_8x4__avx2, gemm_i16_a16_8x4__avx2, gemm_i16_a16_8x4__avx2);
+    const auto fp8 = [avx2, i16_gemm](gemm_pack_fn pack_ref, gemm_pack_fn pack_avx2) {
+        return gemm_q_kernels{type::f32, 32,  sizeof(gemm_block_i16x8), avx2 ? pack_avx2 : pack_ref,
+                              i16_gemm,  true};
     };
     gemm_q_kernels k;
     switch (t) {
@@ -718,7 +722,7 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
                       gemm_iq4_xs_q8_k_8x4__avx2)};
             break;
         // FP8: int16 codes per row and block against 12-bit activations (gemm_q.hpp, "FP8 prompts"); the
-        // AVX2 kernel at every SIMD tier
+        // AVX2 kernel at every AVX2 tier, the 128-bit one at generic
         case ext_type::fp8_e4m3: k = fp8(gemm_pack_fp8_e4m3__ref, gemm_pack_fp8_e4m3__avx2); break;
         case ext_type::fp8_e5m2: k = fp8(gemm_pack_fp8_e5m2__ref, gemm_pack_fp8_e5m2__avx2); break;
         case ext_type::fp8_e4m3_pt: k = fp8(gemm_pack_fp8_e4m3_pt__ref, gemm_pack_fp8_e4m3_pt__avx2); break;

@@ -397,6 +397,8 @@ struct gemm_block_i16x8 {
 static_assert(sizeof(gemm_block_i16x8) == 544, "gemm_block_i16x8 must be 544 bytes");
 void quantize_act_a16__ref(const float* x, void* dst, int64_t n);   // n a multiple of 32
 LOWBIT_X86_KERNEL void quantize_act_a16__avx2(const float* x, void* dst, int64_t n);
+LOWBIT_SIMD128_KERNEL void quantize_act_a16__simd128(const float* x, void* dst,
+                                                     int64_t n);  // quant_act_simd128.cpp
 // One row's 32 fp8 codes with its block scale d -> its d and int16 codes in a gemm_block_i16x8 (the
 // reference every packer and unpack equals).
 void fp8_block_to_i16__ref(bool e4m3, const uint8_t* codes, float d, float& d_out, int16_t* q_out, int q_stride);

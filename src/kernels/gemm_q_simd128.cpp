@@ -183,6 +183,34 @@ inline void k23_gemm_sums(const Block& w, const int16_t (*pairs)[16], int h, con
 }
 #endif
 
+// FP8 prompts' packed block (int16 codes, column pairs) times one token's 12-bit activations: per row the
+// exact int32 sum of the 32 products (|.| <= 32 x 30720 x 2047 < 2^31), rows 0..3 in s0, 4..7 in s1.
+#if LOWBIT_SIMD128_X86
+inline void i16_sums(const gemm_block_i16x8& w, const int16_t* qa, vi32& s0, vi32& s1) {
+    s0 = s1 = _mm_setzero_si128();
+    for (int p = 0; p < 16; ++p) {
+        const __m128i a = _mm_set1_epi32(load_i32(qa + 2 * p));
+        s0 = _mm_add_epi32(s0, _mm_madd_epi16(load16(w.q[p][0]), a));
+        s1 = _mm_add_epi32(s1, _mm_madd_epi16(load16(w.q[p][4]), a));
+    }
+}
+#else
+// Widening multiplies of each row's pair with the token's pair, the pair's two halves added at the end.
+inline void i16_sums(const gemm_block_i16x8& w, const int16_t* qa, vi32& s0, vi32& s1) {
+    int32x4_t l0 = vdupq_n_s32(0), h0 = l0, l1 = l0, h1 = l0;
+    for (int p = 0; p < 16; ++p) {
+        const int16x8_t a = vreinterpretq_s16_s32(vdupq_n_s32(load_i32(qa + 2 * p)));
+        const int16x8_t w0 = vld1q_s16(w.q[p][0]), w1 = vld1q_s16(w.q[p][4]);
+        l0 = vmlal_s16(l0, vget_low_s16(w0), vget_low_s16(a));
+        h0 = vmlal_high_s16(h0, w0, a);
+        l1 = vmlal_s16(l1, vget_low_s16(w1), vget_low_s16(a));
+        h1 = vmlal_high_s16(h1, w1, a);
+    }
+    s0 = vpaddq_s32(l0, h0);
+    s1 = vpaddq_s32(l1, h1);
+}
+#endif
+
 // The walk of every generic GEMM, as __ref's ref_gemm_walk: for each packed block b and token t,
 // step(w[b], the token's activation block b, its index i into a.d / a.s, acc) adds the block to the
 // token's two 4-row accumulators, so every (token, row) takes its blocks in order.
@@ -330,6 +358,21 @@ void gemm_q8x8(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_
         });
 }
 
+// gemm_i16_a16_8x4__ref's arithmetic (FP8 prompts): per (token, row) the exact sum, then acc =
+// fma(float(sum), d_w * d_a, acc), blocks in order.
+void gemm_i16(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y, int64_t ldy,
+              int n_rows) {
+    gemm_walk<gemm_block_i16x8, block_a16>(
+        nb, pw, a, t0, n_tok, y, ldy, n_rows,
+        [&](const gemm_block_i16x8& w, const block_a16& x, int64_t i, vf32(&acc)[2]) {
+            vi32 sum[2];
+            i16_sums(w, x.q, sum[0], sum[1]);
+            const vf32 da = f_set(a.d[i]);
+            for (int h = 0; h < 2; ++h)
+                acc[h] = f_fma(f_from_i32(sum[h]), f_mul(f_load(w.d + 4 * h), da), acc[h]);
+        });
+}
+
 }  // namespace
 
 void fma_f32__simd128(const float* a, const float* b, const float* c, float* out, int64_t n) {
@@ -360,6 +403,7 @@ gemm_q_fn gemm_kernel_simd128(gemm_q_fn ref) {
         {gemm_q3_k_q8_k_8x4__ref, gemm_k23<true, gemm_block_q3_kx8>},
         {gemm_q2_k_q8_k_8x4__ref, gemm_k23<false, gemm_block_q2_kx8>},
         {gemm_iq4_xs_q8_k_8x4__ref, gemm_iq4_xs},
+        {gemm_i16_a16_8x4__ref, gemm_i16},
     };
     for (const entry& e : table)
         if (e.ref == ref) return e.fn;

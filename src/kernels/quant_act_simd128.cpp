@@ -12,6 +12,7 @@
 
 #include "core/half.hpp"
 #include "formats/ggml_blocks.hpp"
+#include "kernels/gemm_q.hpp"
 #include "kernels/quant_act.hpp"
 
 namespace lowbit::kernels {
@@ -37,6 +38,13 @@ inline void round_pack16(const float* x, float scale, int8_t* out) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out),
                      _mm_packs_epi16(_mm_packs_epi32(a, b), _mm_packs_epi32(c, d)));
 }
+// 8 values of x * scale, rounded to even, to 8 int16 (the values fit: no saturation but NaN's).
+inline void round_pack8_i16(const float* x, float scale, int16_t* out) {
+    const __m128 s = _mm_set1_ps(scale);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out),
+                     _mm_packs_epi32(_mm_cvtps_epi32(_mm_mul_ps(_mm_loadu_ps(x), s)),
+                                     _mm_cvtps_epi32(_mm_mul_ps(_mm_loadu_ps(x + 4), s))));
+}
 #else
 inline vf32 abs_max(vf32 x, vf32 m) {
     return vmaxnmq_f32(vabsq_f32(x), m);  // maxNum: a NaN x leaves m
@@ -55,6 +63,11 @@ inline void round_pack16(const float* x, float scale, int8_t* out) {
     const int16x8_t hi = vcombine_s16(vqmovn_s32(round_i32(vmulq_f32(vld1q_f32(x + 8), s))),
                                       vqmovn_s32(round_i32(vmulq_f32(vld1q_f32(x + 12), s))));
     vst1q_s8(out, vcombine_s8(vqmovn_s16(lo), vqmovn_s16(hi)));
+}
+inline void round_pack8_i16(const float* x, float scale, int16_t* out) {
+    const float32x4_t s = vdupq_n_f32(scale);
+    vst1q_s16(out, vcombine_s16(vqmovn_s32(round_i32(vmulq_f32(vld1q_f32(x), s))),
+                                vqmovn_s32(round_i32(vmulq_f32(vld1q_f32(x + 4), s)))));
 }
 #endif
 
@@ -90,6 +103,18 @@ void quantize_act_q8_0__simd128(const float* x, void* dst, int64_t n) {
 }
 void quantize_act_q8_1__simd128(const float* x, void* dst, int64_t n) {
     quantize_32<true>(x, dst, n);
+}
+
+// The FP8 prompt GEMM's 12-bit activations, as quantize_act_a16__ref: amax in any order, the same scalar
+// scale expressions, products rounded to nearest even.
+void quantize_act_a16__simd128(const float* x, void* dst, int64_t n) {
+    auto* y = static_cast<block_a16*>(dst);
+    for (int64_t b = 0; b < n / 32; ++b, x += 32) {
+        const float amax = abs_max_of(x, 32);
+        const float id = amax > 0.0f ? 2047.0f / amax : 0.0f;
+        y[b].d = amax / 2047.0f;
+        for (int j = 0; j < 32; j += 8) round_pack8_i16(x + j, id, y[b].q + j);
+    }
 }
 
 void quantize_act_q8_k__simd128(const float* x, void* dst, int64_t n) {

@@ -847,6 +847,57 @@ void unpack_q4_0(int64_t nb, const void* tiles, void* dst) {
     }
 }
 
+// FP8 tiles -> the FP8 prompt GEMM's gemm_block_i16x8, as repack_unpack_fp8_*__ref (fp8_block_to_i16__ref
+// per row): every code decoded exactly (fp8_byte_to_f32) and kept; per row its largest magnitude m (a
+// normal float: the smallest nonzero FP8 value is 2^-16), sh = 14 - exponent(m) from m's bits, the scale
+// d 2^-sh and the factor 2^sh as exact powers of two (zero for an all-zero row); the codes times 2^sh
+// (exact) rounded to nearest even; columns 2p and 2p + 1 of a row become its int16 pair p.
+template <bool E4M3, class Tile>
+void unpack_fp8(int64_t nb, const void* tiles, void* dst) {
+    const auto* x = static_cast<const Tile*>(tiles);
+    auto* out = static_cast<gemm_block_i16x8*>(dst);
+    for (int64_t b = 0; b < nb; ++b) {
+        vf32 v[8][4][2];  // group g (columns 4g .. 4g + 3), byte i, rows 0..3 / 4..7
+        vf32 m[2] = {f_zero(), f_zero()};
+        for (int g = 0; g < 8; ++g) {
+            const auto w0 = load16(x[b].qs[g][0]), w1 = load16(x[b].qs[g][4]);
+            for (int i = 0; i < 4; ++i) {
+                v[g][i][0] = fp8_byte_to_f32<E4M3>(w0, i);
+                v[g][i][1] = fp8_byte_to_f32<E4M3>(w1, i);
+                m[0] = f_max(m[0], f_abs(v[g][i][0]));
+                m[1] = f_max(m[1], f_abs(v[g][i][1]));
+            }
+        }
+        float mr[8], d[8], up[8];
+        f_store(mr, m[0]);
+        f_store(mr + 4, m[1]);
+        vf32 dv[2];
+        load_scales(x[b].d, dv[0], dv[1]);
+        f_store(d, dv[0]);
+        f_store(d + 4, dv[1]);
+        for (int r = 0; r < 8; ++r) {
+            uint32_t bits;
+            std::memcpy(&bits, &mr[r], 4);
+            const int sh = 14 - (static_cast<int>(bits >> 23) - 127);  // 14 - ilogb(m)
+            const uint32_t up_bits = mr[r] > 0.0f ? static_cast<uint32_t>(127 + sh) << 23 : 0u;
+            const uint32_t down_bits = static_cast<uint32_t>(127 - sh) << 23;
+            float down;
+            std::memcpy(&up[r], &up_bits, 4);
+            std::memcpy(&down, &down_bits, 4);
+            out[b].d[r] = mr[r] > 0.0f ? d[r] * down : 0.0f;
+        }
+        for (int h = 0; h < 2; ++h) {
+            const vf32 u = f_load(up + 4 * h);
+            for (int g = 0; g < 8; ++g) {
+                vi32 q[4];
+                for (int i = 0; i < 4; ++i) q[i] = i_round(f_mul(v[g][i][h], u));
+                i_store(out[b].q[2 * g][4 * h], i_pairs16(q[0], q[1]));
+                i_store(out[b].q[2 * g + 1][4 * h], i_pairs16(q[2], q[3]));
+            }
+        }
+    }
+}
+
 }  // namespace
 
 // The kernel table (repack.hpp): each __ref tile GEMV's version here, bit-exact with it.
@@ -898,7 +949,19 @@ gemv_tile_fn gemv_kernel_simd128(gemv_tile_fn ref) {
 }
 
 repack_unpack_fn unpack_kernel_simd128(repack_unpack_fn ref) {
-    return ref == repack_unpack_q4_0__ref ? unpack_q4_0 : ref;
+    struct entry {
+        repack_unpack_fn ref, fn;
+    };
+    static const entry table[] = {
+        {repack_unpack_q4_0__ref, unpack_q4_0},
+        {repack_unpack_fp8_e4m3__ref, unpack_fp8<true, tile_q8_0x8>},
+        {repack_unpack_fp8_e5m2__ref, unpack_fp8<false, tile_q8_0x8>},
+        {repack_unpack_fp8_e4m3_pt__ref, unpack_fp8<true, tile_q8_0x8f>},
+        {repack_unpack_fp8_e5m2_pt__ref, unpack_fp8<false, tile_q8_0x8f>},
+    };
+    for (const entry& e : table)
+        if (e.ref == ref) return e.fn;
+    return ref;
 }
 
 #if LOWBIT_SIMD128_DOTPROD_COPY

@@ -133,6 +133,21 @@ static inline vi32 i_sub(vi32 a, vi32 b) {
 static inline vi32 i_shl2(vi32 a) {
     return _mm_slli_epi32(a, 2);
 }
+static inline void i_store(void* p, vi32 v) {
+    _mm_storeu_si128(static_cast<__m128i*>(p), v);
+}
+static inline vf32 f_abs(vf32 v) {
+    return _mm_andnot_ps(_mm_set1_ps(-0.0f), v);
+}
+// v rounded to the nearest int32, ties to even (cvtps2dq under the default MXCSR, as std::nearbyint);
+// |v| < 2^31 (NaN gives INT_MIN).
+static inline vi32 i_round(vf32 v) {
+    return _mm_cvtps_epi32(v);
+}
+// (lo, hi) as one int16 pair per int32 lane: the low 16 bits of lo, then those of hi.
+static inline vi32 i_pairs16(vi32 lo, vi32 hi) {
+    return _mm_or_si128(_mm_and_si128(lo, _mm_set1_epi32(0xFFFF)), _mm_slli_epi32(hi, 16));
+}
 // Low 32 bits of a * b per lane (SSE4.1's pmulld, from two pmuludq: the low half of a product does not
 // depend on the signs).
 static inline vi32 i_mul(vi32 a, vi32 b) {
@@ -289,6 +304,18 @@ static inline vi32 i_sub(vi32 a, vi32 b) {
 }
 static inline vi32 i_shl2(vi32 a) {
     return vshlq_n_s32(a, 2);
+}
+static inline void i_store(void* p, vi32 v) {
+    vst1q_s32(static_cast<int32_t*>(p), v);
+}
+static inline vf32 f_abs(vf32 v) {
+    return vabsq_f32(v);
+}
+static inline vi32 i_round(vf32 v) {
+    return vcvtnq_s32_f32(v);  // nearest, ties to even
+}
+static inline vi32 i_pairs16(vi32 lo, vi32 hi) {
+    return vreinterpretq_s32_u32(vsliq_n_u32(vreinterpretq_u32_s32(lo), vreinterpretq_u32_s32(hi), 16));
 }
 static inline vi32 i_mul(vi32 a, vi32 b) {
     return vmulq_s32(a, b);

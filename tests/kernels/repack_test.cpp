@@ -630,67 +630,100 @@ TEST(Repack, Fp8PromptBlockScaling) {
 // tile unpacks write the same bytes (and the unpack equals the rows' pack), the 12-bit activation
 // quantizer the same blocks (zero blocks and single large values included), and the micro-kernel the
 // same floats for 1..4 tokens, 1..8 rows and a token offset, with nothing written past the rows.
-TEST(Repack, Fp8PromptGemmAvx2MatchesRef) {
-    if (best_isa_tier() < isa_tier::avx2) GTEST_SKIP() << "no AVX2";
+// The FP8 prompt path at each SIMD tier (the AVX2 kernels; the generic tier's 128-bit unpack, activation
+// quantizer and GEMM, with its packer the ref one) against ref, byte for byte and bit for bit: 1-8 rows,
+// 1-4 tokens, zero and -0 blocks, a zero activation block and a large activation, sentinels past the tile.
+TEST(Repack, Fp8PromptGemmMatchesRefAtEveryTier) {
     const type types[] = {ext_type::fp8_e4m3, ext_type::fp8_e5m2, ext_type::fp8_e4m3_pt, ext_type::fp8_e5m2_pt};
-    for (type t : types)
-        for (int n_rows = 1; n_rows <= 8; ++n_rows) {
-            const int64_t n_cols = 160, nb = n_cols / 32;
-            std::mt19937 rng(k_seed + 53 + static_cast<uint32_t>(t) + static_cast<uint32_t>(n_rows));
-            auto w = fp8_rows(t, n_rows, n_cols, rng);
-            const size_t rb = row_bytes(t, n_cols);
-            if (n_rows == 3) {  // a block of zeros and one of -0 in row 1 (blocks 1 and 2)
+    int n_tiers = 0;
+    for (const tier_variant& tv : tiers()) {
+        if (tv.tier == isa_tier::ref) continue;
+        ++n_tiers;
+        for (type t : types)
+            for (int n_rows = 1; n_rows <= 8; ++n_rows) {
+                const std::string what =
+                    std::string(type_name(t)) + " " + tv.name + " rows " + std::to_string(n_rows);
+                const int64_t n_cols = 160, nb = n_cols / 32;
+                std::mt19937 rng(k_seed + 53 + static_cast<uint32_t>(t) + static_cast<uint32_t>(n_rows));
+                auto w = fp8_rows(t, n_rows, n_cols, rng);
+                const size_t rb = row_bytes(t, n_cols);
                 const bool per_row = t == ext_type::fp8_e4m3_pt || t == ext_type::fp8_e5m2_pt;
                 const size_t block = per_row ? 32 : sizeof(block_fp8), first = per_row ? 4 : 2;  // codes of block 0
-                uint8_t* codes = w.data() + rb + first + block;
-                std::memset(codes, 0, 32);
-                std::memset(codes + block, 0x80, 32);
-            }
-            const auto kq = kernels::gemm_q_kernel(t, isa_tier::avx2), kq0 = kernels::gemm_q_kernel(t, isa_tier::ref);
-            ASSERT_TRUE(kq.a16 && kq0.a16) << type_name(t);
-            std::vector<kernels::gemm_block_i16x8> pa(nb), pr(nb), ua(nb), ur(nb);
-            std::memset(pa.data(), 0x5A, nb * sizeof(pa[0]));
-            kq.pack(w.data(), rb, n_rows, n_cols, pa.data());
-            kq0.pack(w.data(), rb, n_rows, n_cols, pr.data());
-            ASSERT_EQ(std::memcmp(pa.data(), pr.data(), nb * sizeof(pa[0])), 0) << type_name(t) << " rows " << n_rows;
-            const auto tiles = repack_matrix(t, w.data(), rb, n_rows, n_cols, 1);
-            const auto kr = kernels::repack_kernel(t, isa_tier::avx2), kr0 = kernels::repack_kernel(t, isa_tier::ref);
-            kr.unpack(tiles->n_blocks, tiles->tile(0), ua.data());
-            kr0.unpack(tiles->n_blocks, tiles->tile(0), ur.data());
-            ASSERT_EQ(std::memcmp(ua.data(), ur.data(), nb * sizeof(ua[0])), 0) << type_name(t) << " rows " << n_rows;
-            ASSERT_EQ(std::memcmp(ua.data(), pr.data(), nb * sizeof(ua[0])), 0) << type_name(t) << " rows " << n_rows;
+                const auto codes = [&](int r, int b) {
+                    return w.data() + rb * static_cast<size_t>(r) + first + block * b;
+                };
+                if (n_rows == 3) {  // a block of zeros and one of -0 in row 1 (blocks 1 and 2)
+                    std::memset(codes(1, 1), 0, 32);
+                    std::memset(codes(1, 2), 0x80, 32);
+                }
+                if (n_rows ==
+                    5) {  // subnormal codes only (the largest shifts) in row 2; the smallest in row 4
+                    for (int j = 0; j < 32; ++j) codes(2, 3)[j] &= 0x83;
+                    for (int j = 0; j < 32; ++j)
+                        codes(4, 4)[j] = static_cast<uint8_t>(j % 3 == 0 ? 0x01 : j % 3 == 1 ? 0x81 : 0);
+                }
+                const auto kq =
+                    test::with_dotprod(tv.dotprod, [&] { return kernels::gemm_q_kernel(t, tv.tier); });
+                const auto kq0 = kernels::gemm_q_kernel(t, isa_tier::ref);
+                ASSERT_TRUE(kq.a16 && kq0.a16) << what;
+                if (tv.tier == isa_tier::generic && LOWBIT_HAVE_SIMD128) {
+                    ASSERT_NE(kq.gemm, kq0.gemm) << what;
+                }
+                std::vector<kernels::gemm_block_i16x8> pa(nb), pr(nb), ua(nb), ur(nb);
+                std::memset(pa.data(), 0x5A, nb * sizeof(pa[0]));
+                std::memset(ua.data(), 0x5A, nb * sizeof(ua[0]));
+                kq.pack(w.data(), rb, n_rows, n_cols, pa.data());
+                kq0.pack(w.data(), rb, n_rows, n_cols, pr.data());
+                ASSERT_EQ(std::memcmp(pa.data(), pr.data(), nb * sizeof(pa[0])), 0) << what;
+                const auto tiles = repack_matrix(t, w.data(), rb, n_rows, n_cols, 1);
+                const auto kr = repack_kernel(t, tv), kr0 = kernels::repack_kernel(t, isa_tier::ref);
+                if (tv.tier == isa_tier::generic && LOWBIT_HAVE_SIMD128) {
+                    ASSERT_NE(kr.unpack, kr0.unpack) << what;
+                }
+                kr.unpack(tiles->n_blocks, tiles->tile(0), ua.data());
+                kr0.unpack(tiles->n_blocks, tiles->tile(0), ur.data());
+                ASSERT_EQ(std::memcmp(ua.data(), ur.data(), nb * sizeof(ua[0])), 0) << what;
+                ASSERT_EQ(std::memcmp(ua.data(), pr.data(), nb * sizeof(ua[0])), 0) << what;
 
-            const int64_t n_tok = 6;
-            std::normal_distribution<float> nd(0.0f, 1.0f);
-            std::vector<float> x(static_cast<size_t>(n_tok * n_cols));
-            for (auto& v : x) v = nd(rng) * std::ldexp(1.0f, static_cast<int>(rng() % 20) - 10);
-            for (int j = 0; j < 32; ++j) x[static_cast<size_t>(n_cols + 64 + j)] = 0.0f;  // a zero block
-            x[7] = 1e6f;
-            std::vector<kernels::block_a16> qa(static_cast<size_t>(n_tok * nb)), qr(qa.size());
-            std::vector<float> da(qa.size());
-            for (int64_t tk = 0; tk < n_tok; ++tk) {
-                kernels::quantize_act_a16__avx2(x.data() + tk * n_cols, qa.data() + tk * nb, n_cols);
-                kernels::quantize_act_a16__ref(x.data() + tk * n_cols, qr.data() + tk * nb, n_cols);
+                const int64_t n_tok = 6;
+                std::normal_distribution<float> nd(0.0f, 1.0f);
+                std::vector<float> x(static_cast<size_t>(n_tok * n_cols));
+                for (auto& v : x) v = nd(rng) * std::ldexp(1.0f, static_cast<int>(rng() % 20) - 10);
+                for (int j = 0; j < 32; ++j) x[static_cast<size_t>(n_cols + 64 + j)] = 0.0f;  // a zero block
+                x[7] = 1e6f;
+                std::vector<kernels::block_a16> qa(static_cast<size_t>(n_tok * nb)), qr(qa.size());
+                std::vector<float> da(qa.size());
+                const auto quant = kernels::gemm_act_quantizer(kq, tv.tier);
+                if (tv.tier == isa_tier::generic && LOWBIT_HAVE_SIMD128) {
+                    ASSERT_NE(quant, kernels::quantize_act_a16__ref);
+                }
+                for (int64_t tk = 0; tk < n_tok; ++tk) {
+                    quant(x.data() + tk * n_cols, qa.data() + tk * nb, n_cols);
+                    kernels::quantize_act_a16__ref(x.data() + tk * n_cols, qr.data() + tk * nb, n_cols);
+                }
+                ASSERT_EQ(std::memcmp(qa.data(), qr.data(), qa.size() * sizeof(qa[0])), 0) << what;
+                for (size_t i = 0; i < qa.size(); ++i) da[i] = qa[i].d;
+                kernels::gemm_act a;
+                a.q = reinterpret_cast<const uint8_t*>(qa.data());
+                a.row_bytes = nb * sizeof(kernels::block_a16);
+                a.d = da.data();
+                a.n_blocks = nb;
+                for (int tok = 1; tok <= 4; ++tok) {
+                    const int64_t ldy = 11;
+                    std::vector<float> ya(static_cast<size_t>(4 * ldy), -12345.0f), yr(ya);
+                    kq.gemm(nb, pr.data(), a, 2, tok, ya.data(), ldy, n_rows);
+                    kq0.gemm(nb, pr.data(), a, 2, tok, yr.data(), ldy, n_rows);
+                    for (size_t i = 0; i < ya.size(); ++i)
+                        ASSERT_EQ(bits(ya[i]), bits(yr[i])) << what << " tokens " << tok << " at " << i;
+                    for (int tk = 0; tk < 4; ++tk)
+                        for (int64_t r = 0; r < ldy; ++r)
+                            if (tk >= tok || r >= n_rows) {
+                                ASSERT_EQ(ya[static_cast<size_t>(tk * ldy + r)], -12345.0f);
+                            }
+                }
             }
-            ASSERT_EQ(std::memcmp(qa.data(), qr.data(), qa.size() * sizeof(qa[0])), 0) << type_name(t);
-            for (size_t i = 0; i < qa.size(); ++i) da[i] = qa[i].d;
-            kernels::gemm_act a;
-            a.q = reinterpret_cast<const uint8_t*>(qa.data());
-            a.row_bytes = nb * sizeof(kernels::block_a16);
-            a.d = da.data();
-            a.n_blocks = nb;
-            for (int tok = 1; tok <= 4; ++tok) {
-                const int64_t ldy = 11;
-                std::vector<float> ya(static_cast<size_t>(4 * ldy), -12345.0f), yr(ya);
-                kq.gemm(nb, pr.data(), a, 2, tok, ya.data(), ldy, n_rows);
-                kq0.gemm(nb, pr.data(), a, 2, tok, yr.data(), ldy, n_rows);
-                for (size_t i = 0; i < ya.size(); ++i)
-                    ASSERT_EQ(bits(ya[i]), bits(yr[i])) << type_name(t) << " rows " << n_rows << " tokens " << tok << " at " << i;
-                for (int tk = 0; tk < 4; ++tk)
-                    for (int64_t r = 0; r < ldy; ++r)
-                        if (tk >= tok || r >= n_rows) { ASSERT_EQ(ya[static_cast<size_t>(tk * ldy + r)], -12345.0f); }
-            }
-        }
+    }
+    if (n_tiers == 0) GTEST_SKIP() << "no SIMD tier";
 }
 
 // The error bound of the FP8 prompt GEMM against the exact product (gemm_q.hpp, "FP8 prompts"): per
