@@ -200,7 +200,7 @@ if fmt_rows:
     out.append("**lowbit formats vs the nearest ggml type in the model** (`lowbit bench -p 64 -n 32 -r 1 -t %s` of "
                "synthetic dim-2048 models, one per type, %d rounds per pair in alternating order; what `lowbit run` does, tiles included: "
                "every INT format on the tile of its width (kernels/int_formats.hpp), nf4 / nf4_dq / fp4_e2m1 on Q4_0's shape, "
-               "FP8 on Q8_0's tiles (float GEMV, prompts a float GEMM over panels decoded from them), prompts of the others on the integer GEMMs; "
+               "FP8 on Q8_0's tiles (float GEMV; prompts the int16 GEMM over blocks unpacked from them), prompts of the others on the integer GEMMs; "
                "median t/s; speed = median (range) of the per-round ratios lowbit t/s / ggml t/s, target >= 0.80):" % (threads, n_rounds))
     out.append("")
     out.append("| lowbit format | ggml type | tg32 lowbit / ggml t/s | tg speed | pp64 lowbit / ggml t/s | pp speed |")
@@ -222,31 +222,10 @@ if fmt_rows:
 llama = read("llama.md")
 if llama:
     out.append("")
-    out.append("**Against llama.cpp** (`bench/compare_llama_cpp.sh`, %s threads, same GGUF files, 3 alternating rounds: median t/s, median and range of the per-round ratios; "
-               "synthetic model dim 2048, ffn 5632, 8 layers):" % threads)
+    out.append("**Against llama.cpp** (`bench/compare_llama_cpp.sh`, %s threads, same GGUF files, %s alternating rounds: median t/s, median and range of the per-round ratios; "
+               "synthetic model dim 2048, ffn 5632, 8 layers; each round also measures the read bandwidth, for the second table):" % (threads, os.environ.get("ROUNDS", "3")))
     out.append("")
     out.append(llama)
-    # Generation reads every weight once per token: t/s x file bytes is the read rate it achieved.
-    cmp_dir = os.environ.get("WORK", "/tmp/lowbit-cmp")
-    nthreads = int(threads)
-    rows = []
-    for line in llama.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) >= 5 and cells[1] == "tg64":
-            f = os.path.join(cmp_dir, "synth-2048-%s.gguf" % cells[0])
-            if os.path.exists(f) and bw.get(nthreads):
-                gb = os.path.getsize(f) / 1e9
-                rows.append("| %s | %.0f | %.1f GB/s (%.0f%%) | %.1f GB/s (%.0f%%) |" % (
-                    cells[0], os.path.getsize(f) / 1e6, float(cells[2]) * gb, 100 * float(cells[2]) * gb / bw[nthreads],
-                    float(cells[3]) * gb, 100 * float(cells[3]) * gb / bw[nthreads]))
-    if rows:
-        out.append("")
-        out.append("Generation's read rate (tg64 t/s x file bytes, every weight read once per token) against the "
-                   "read bandwidth measured above with %d threads (%.1f GB/s):" % (nthreads, bw[nthreads]))
-        out.append("")
-        out.append("| type | file MB | lowbit | llama.cpp |")
-        out.append("|---|---:|---:|---:|")
-        out.extend(rows)
 depth = read("llama_depth.md")
 if depth:
     out.append("")
