@@ -638,9 +638,9 @@ gemm_q_kernels gemm_q_kernel(type t, isa_tier tier) {
     };
     const gemm_q_fn i16_gemm =
         pick(gemm_i16_a16_8x4__ref, gemm_i16_a16_8x4__avx2, gemm_i16_a16_8x4__avx2, gemm_i16_a16_8x4__avx2);
-    const auto fp8 = [avx2, i16_gemm](gemm_pack_fn pack_ref, gemm_pack_fn pack_avx2) {
-        return gemm_q_kernels{type::f32, 32,  sizeof(gemm_block_i16x8), avx2 ? pack_avx2 : pack_ref,
-                              i16_gemm,  true};
+    const auto fp8 = [avx2, simd128, i16_gemm](gemm_pack_fn pack_ref, gemm_pack_fn pack_avx2) {
+        const gemm_pack_fn pack = avx2 ? pack_avx2 : simd128 ? gemm_pack_kernel_simd128(pack_ref) : pack_ref;
+        return gemm_q_kernels{type::f32, 32, sizeof(gemm_block_i16x8), pack, i16_gemm, true};
     };
     gemm_q_kernels k;
     switch (t) {

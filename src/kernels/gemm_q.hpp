@@ -288,6 +288,9 @@ void gemm_q4_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int6
 // one's, Q2_K .. Q6_K's (Q5_K on Q4_K's block) and IQ4_XS's. Weak and never called where the file is not
 // built (LOWBIT_HAVE_SIMD128 0).
 LOWBIT_SIMD128_KERNEL gemm_q_fn gemm_kernel_simd128(gemm_q_fn ref);
+// The generic tier's row packer for a __ref one, byte-exact with it (kernels/repack_simd128.cpp; FP8's,
+// else ref itself).
+LOWBIT_SIMD128_KERNEL gemm_pack_fn gemm_pack_kernel_simd128(gemm_pack_fn ref);
 // out[i] = fma(a[i], b[i], c[i]) by those kernels' vector fma (x86: emulated in doubles, rounded to odd;
 // the tests check it against std::fma).
 LOWBIT_SIMD128_KERNEL void fma_f32__simd128(const float* a, const float* b, const float* c, float* out,
@@ -298,6 +301,7 @@ namespace dot {
 // -march=armv8.2-a+dotprod), bit-exact with them; gemm_q_kernel takes them where dotprod_active()
 // (core/cpu.hpp).
 gemm_q_fn gemm_kernel_simd128(gemm_q_fn ref);
+gemm_pack_fn gemm_pack_kernel_simd128(gemm_pack_fn ref);  // (built in that copy too; unused)
 }  // namespace dot
 #endif
 void gemm_q5_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,

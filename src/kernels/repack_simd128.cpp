@@ -26,6 +26,7 @@
 #include "formats/ggml_blocks.hpp"
 #include "formats/ggml_mxfp4.hpp"
 #include "formats/iq_grids.hpp"
+#include "formats/lowbit_blocks.hpp"
 #include "kernels/dot.hpp"
 #include "kernels/gemm_q.hpp"
 #include "kernels/repack.hpp"
@@ -847,54 +848,89 @@ void unpack_q4_0(int64_t nb, const void* tiles, void* dst) {
     }
 }
 
-// FP8 tiles -> the FP8 prompt GEMM's gemm_block_i16x8, as repack_unpack_fp8_*__ref (fp8_block_to_i16__ref
-// per row): every code decoded exactly (fp8_byte_to_f32) and kept; per row its largest magnitude m (a
-// normal float: the smallest nonzero FP8 value is 2^-16), sh = 14 - exponent(m) from m's bits, the scale
-// d 2^-sh and the factor 2^sh as exact powers of two (zero for an all-zero row); the codes times 2^sh
-// (exact) rounded to nearest even; columns 2p and 2p + 1 of a row become its int16 pair p.
+// One 32-column block of 8 rows of FP8 codes (dword (g, r) = row r's codes of columns 4g .. 4g + 3, the
+// tiles' layout) with the rows' scales d -> the FP8 prompt GEMM's gemm_block_i16x8, as
+// fp8_block_to_i16__ref per row: every code decoded exactly (fp8_byte_to_f32) and kept; per row its
+// largest magnitude m (a normal float: the smallest nonzero FP8 value is 2^-16), sh = 14 - exponent(m)
+// from m's bits, the scale d 2^-sh and the factor 2^sh as exact powers of two (zero for an all-zero
+// row); the codes times 2^sh (exact) rounded to nearest even; columns 2p and 2p + 1 of a row become its
+// int16 pair p.
+template <bool E4M3>
+void fp8_block_to_i16(const int8_t (*qs)[8][4], const float* d, gemm_block_i16x8& out) {
+    vf32 v[8][4][2];  // group g (columns 4g .. 4g + 3), byte i, rows 0..3 / 4..7
+    vf32 m[2] = {f_zero(), f_zero()};
+    for (int g = 0; g < 8; ++g) {
+        const auto w0 = load16(qs[g][0]), w1 = load16(qs[g][4]);
+        for (int i = 0; i < 4; ++i) {
+            v[g][i][0] = fp8_byte_to_f32<E4M3>(w0, i);
+            v[g][i][1] = fp8_byte_to_f32<E4M3>(w1, i);
+            m[0] = f_max(m[0], f_abs(v[g][i][0]));
+            m[1] = f_max(m[1], f_abs(v[g][i][1]));
+        }
+    }
+    float mr[8], up[8];
+    f_store(mr, m[0]);
+    f_store(mr + 4, m[1]);
+    for (int r = 0; r < 8; ++r) {
+        uint32_t bits;
+        std::memcpy(&bits, &mr[r], 4);
+        const int sh = 14 - (static_cast<int>(bits >> 23) - 127);  // 14 - ilogb(m)
+        const uint32_t up_bits = mr[r] > 0.0f ? static_cast<uint32_t>(127 + sh) << 23 : 0u;
+        const uint32_t down_bits = static_cast<uint32_t>(127 - sh) << 23;
+        float down;
+        std::memcpy(&up[r], &up_bits, 4);
+        std::memcpy(&down, &down_bits, 4);
+        out.d[r] = mr[r] > 0.0f ? d[r] * down : 0.0f;
+    }
+    for (int h = 0; h < 2; ++h) {
+        const vf32 u = f_load(up + 4 * h);
+        for (int g = 0; g < 8; ++g) {
+            vi32 q[4];
+            for (int i = 0; i < 4; ++i) q[i] = i_round(f_mul(v[g][i][h], u));
+            i_store(out.q[2 * g][4 * h], i_pairs16(q[0], q[1]));
+            i_store(out.q[2 * g + 1][4 * h], i_pairs16(q[2], q[3]));
+        }
+    }
+}
+
+// FP8 tiles (tile_q8_0x8: fp16 row scales; tile_q8_0x8f: f32) -> gemm_block_i16x8.
 template <bool E4M3, class Tile>
 void unpack_fp8(int64_t nb, const void* tiles, void* dst) {
     const auto* x = static_cast<const Tile*>(tiles);
     auto* out = static_cast<gemm_block_i16x8*>(dst);
     for (int64_t b = 0; b < nb; ++b) {
-        vf32 v[8][4][2];  // group g (columns 4g .. 4g + 3), byte i, rows 0..3 / 4..7
-        vf32 m[2] = {f_zero(), f_zero()};
-        for (int g = 0; g < 8; ++g) {
-            const auto w0 = load16(x[b].qs[g][0]), w1 = load16(x[b].qs[g][4]);
-            for (int i = 0; i < 4; ++i) {
-                v[g][i][0] = fp8_byte_to_f32<E4M3>(w0, i);
-                v[g][i][1] = fp8_byte_to_f32<E4M3>(w1, i);
-                m[0] = f_max(m[0], f_abs(v[g][i][0]));
-                m[1] = f_max(m[1], f_abs(v[g][i][1]));
-            }
-        }
-        float mr[8], d[8], up[8];
-        f_store(mr, m[0]);
-        f_store(mr + 4, m[1]);
+        float d[8];
         vf32 dv[2];
         load_scales(x[b].d, dv[0], dv[1]);
         f_store(d, dv[0]);
         f_store(d + 4, dv[1]);
-        for (int r = 0; r < 8; ++r) {
-            uint32_t bits;
-            std::memcpy(&bits, &mr[r], 4);
-            const int sh = 14 - (static_cast<int>(bits >> 23) - 127);  // 14 - ilogb(m)
-            const uint32_t up_bits = mr[r] > 0.0f ? static_cast<uint32_t>(127 + sh) << 23 : 0u;
-            const uint32_t down_bits = static_cast<uint32_t>(127 - sh) << 23;
-            float down;
-            std::memcpy(&up[r], &up_bits, 4);
-            std::memcpy(&down, &down_bits, 4);
-            out[b].d[r] = mr[r] > 0.0f ? d[r] * down : 0.0f;
-        }
-        for (int h = 0; h < 2; ++h) {
-            const vf32 u = f_load(up + 4 * h);
-            for (int g = 0; g < 8; ++g) {
-                vi32 q[4];
-                for (int i = 0; i < 4; ++i) q[i] = i_round(f_mul(v[g][i][h], u));
-                i_store(out[b].q[2 * g][4 * h], i_pairs16(q[0], q[1]));
-                i_store(out[b].q[2 * g + 1][4 * h], i_pairs16(q[2], q[3]));
+        fp8_block_to_i16<E4M3>(x[b].qs, d, out[b]);
+    }
+}
+
+// FP8 rows (block_fp8, or per row an f32 scale then the codes) -> gemm_block_i16x8, as
+// gemm_pack_fp8_*__ref: each block's 8 rows gathered into the tiles' layout (rows past n_rows zero), then
+// the tiles' conversion.
+template <bool E4M3, bool PerRow>
+void pack_fp8(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* dst) {
+    auto* out = static_cast<gemm_block_i16x8*>(dst);
+    float d[8] = {};
+    for (int r = 0; r < n_rows && PerRow; ++r) std::memcpy(&d[r], w + row_stride * static_cast<size_t>(r), 4);
+    for (int64_t b = 0; b < k / 32; ++b) {
+        int8_t qs[8][8][4] = {};
+        for (int r = 0; r < n_rows; ++r) {
+            const uint8_t* row = w + row_stride * static_cast<size_t>(r);
+            const uint8_t* codes;
+            if constexpr (PerRow) {
+                codes = row + sizeof(row_header_fp8_pt) + 32 * b;
+            } else {
+                const auto& blk = reinterpret_cast<const block_fp8*>(row)[b];
+                d[r] = fp16_to_f32(blk.d);
+                codes = blk.qs;
             }
+            for (int g = 0; g < 8; ++g) std::memcpy(qs[g][r], codes + 4 * g, 4);
         }
+        fp8_block_to_i16<E4M3>(qs, d, out[b]);
     }
 }
 
@@ -942,6 +978,21 @@ gemv_tile_fn gemv_kernel_simd128(gemv_tile_fn ref) {
         {gemv_fp8_e5m2_ptx8_f32__ref, gemv_fp8<false, tile_q8_0x8f>},
         {gemv_f16x8_f32__ref, gemv_half<true>},
         {gemv_bf16x8_f32__ref, gemv_half<false>},
+    };
+    for (const entry& e : table)
+        if (e.ref == ref) return e.fn;
+    return ref;
+}
+
+gemm_pack_fn gemm_pack_kernel_simd128(gemm_pack_fn ref) {
+    struct entry {
+        gemm_pack_fn ref, fn;
+    };
+    static const entry table[] = {
+        {gemm_pack_fp8_e4m3__ref, pack_fp8<true, false>},
+        {gemm_pack_fp8_e5m2__ref, pack_fp8<false, false>},
+        {gemm_pack_fp8_e4m3_pt__ref, pack_fp8<true, true>},
+        {gemm_pack_fp8_e5m2_pt__ref, pack_fp8<false, true>},
     };
     for (const entry& e : table)
         if (e.ref == ref) return e.fn;

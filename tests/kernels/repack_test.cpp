@@ -630,8 +630,8 @@ TEST(Repack, Fp8PromptBlockScaling) {
 // tile unpacks write the same bytes (and the unpack equals the rows' pack), the 12-bit activation
 // quantizer the same blocks (zero blocks and single large values included), and the micro-kernel the
 // same floats for 1..4 tokens, 1..8 rows and a token offset, with nothing written past the rows.
-// The FP8 prompt path at each SIMD tier (the AVX2 kernels; the generic tier's 128-bit unpack, activation
-// quantizer and GEMM, with its packer the ref one) against ref, byte for byte and bit for bit: 1-8 rows,
+// The FP8 prompt path at each SIMD tier (the AVX2 kernels; the generic tier's 128-bit row packer, tile
+// unpack, activation quantizer and GEMM) against ref, byte for byte and bit for bit: 1-8 rows,
 // 1-4 tokens, zero and -0 blocks, a zero activation block and a large activation, sentinels past the tile.
 TEST(Repack, Fp8PromptGemmMatchesRefAtEveryTier) {
     const type types[] = {ext_type::fp8_e4m3, ext_type::fp8_e5m2, ext_type::fp8_e4m3_pt, ext_type::fp8_e5m2_pt};
@@ -668,6 +668,7 @@ TEST(Repack, Fp8PromptGemmMatchesRefAtEveryTier) {
                 ASSERT_TRUE(kq.a16 && kq0.a16) << what;
                 if (tv.tier == isa_tier::generic && LOWBIT_HAVE_SIMD128) {
                     ASSERT_NE(kq.gemm, kq0.gemm) << what;
+                    ASSERT_NE(kq.pack, kq0.pack) << what;
                 }
                 std::vector<kernels::gemm_block_i16x8> pa(nb), pr(nb), ua(nb), ur(nb);
                 std::memset(pa.data(), 0x5A, nb * sizeof(pa[0]));
