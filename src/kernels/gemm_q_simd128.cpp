@@ -387,10 +387,7 @@ void fma_f32__simd128(const float* a, const float* b, const float* c, float* out
 
 // gemm_q.hpp: the micro-kernel here for a __ref one, bit-exact with it.
 gemm_q_fn gemm_kernel_simd128(gemm_q_fn ref) {
-    struct entry {
-        gemm_q_fn ref, fn;
-    };
-    static const entry table[] = {
+    static const kernel_entry<gemm_q_fn> table[] = {
         {gemm_q4_0_q8_0_8x4__ref, gemm_q8x8<true>},
         {gemm_q5_0_q8_0_8x4__ref, gemm_q8x8<true, 16>},
         {gemm_q8_0_q8_0_8x4__ref, gemm_q8x8<false>},
@@ -405,9 +402,7 @@ gemm_q_fn gemm_kernel_simd128(gemm_q_fn ref) {
         {gemm_iq4_xs_q8_k_8x4__ref, gemm_iq4_xs},
         {gemm_i16_a16_8x4__ref, gemm_i16},
     };
-    for (const entry& e : table)
-        if (e.ref == ref) return e.fn;
-    return ref;
+    return find_kernel(table, ref);
 }
 
 #if LOWBIT_SIMD128_DOTPROD_COPY

@@ -938,10 +938,7 @@ void pack_fp8(const uint8_t* w, size_t row_stride, int n_rows, int64_t k, void* 
 
 // The kernel table (repack.hpp): each __ref tile GEMV's version here, bit-exact with it.
 gemv_tile_fn gemv_kernel_simd128(gemv_tile_fn ref) {
-    struct entry {
-        gemv_tile_fn ref, fn;
-    };
-    static const entry table[] = {
+    static const kernel_entry<gemv_tile_fn> table[] = {
         {gemv_q4_0x8_q8_0__ref, gemv_q8_0_act<tile_q4_0x8, nibble_sums<tile_q4_0x8>, true>},
         {gemv_q8_0x8_q8_0__ref, gemv_q8_0_act<tile_q8_0x8, q8_sums, false>},
         {gemv_iq4_nlx8_q8_0__ref,
@@ -979,40 +976,28 @@ gemv_tile_fn gemv_kernel_simd128(gemv_tile_fn ref) {
         {gemv_f16x8_f32__ref, gemv_half<true>},
         {gemv_bf16x8_f32__ref, gemv_half<false>},
     };
-    for (const entry& e : table)
-        if (e.ref == ref) return e.fn;
-    return ref;
+    return find_kernel(table, ref);
 }
 
 gemm_pack_fn gemm_pack_kernel_simd128(gemm_pack_fn ref) {
-    struct entry {
-        gemm_pack_fn ref, fn;
-    };
-    static const entry table[] = {
+    static const kernel_entry<gemm_pack_fn> table[] = {
         {gemm_pack_fp8_e4m3__ref, pack_fp8<true, false>},
         {gemm_pack_fp8_e5m2__ref, pack_fp8<false, false>},
         {gemm_pack_fp8_e4m3_pt__ref, pack_fp8<true, true>},
         {gemm_pack_fp8_e5m2_pt__ref, pack_fp8<false, true>},
     };
-    for (const entry& e : table)
-        if (e.ref == ref) return e.fn;
-    return ref;
+    return find_kernel(table, ref);
 }
 
 repack_unpack_fn unpack_kernel_simd128(repack_unpack_fn ref) {
-    struct entry {
-        repack_unpack_fn ref, fn;
-    };
-    static const entry table[] = {
+    static const kernel_entry<repack_unpack_fn> table[] = {
         {repack_unpack_q4_0__ref, unpack_q4_0},
         {repack_unpack_fp8_e4m3__ref, unpack_fp8<true, tile_q8_0x8>},
         {repack_unpack_fp8_e5m2__ref, unpack_fp8<false, tile_q8_0x8>},
         {repack_unpack_fp8_e4m3_pt__ref, unpack_fp8<true, tile_q8_0x8f>},
         {repack_unpack_fp8_e5m2_pt__ref, unpack_fp8<false, tile_q8_0x8f>},
     };
-    for (const entry& e : table)
-        if (e.ref == ref) return e.fn;
-    return ref;
+    return find_kernel(table, ref);
 }
 
 #if LOWBIT_SIMD128_DOTPROD_COPY

@@ -432,6 +432,19 @@ static inline vf32 f_exp(vf32 x) {
 }
 
 // Software prefetch 1536 bytes ahead of the tile block being read, as the AVX2 GEMVs do.
+// A kernel table's entry: the __ref kernel and this tier's version of it.
+template <class Fn>
+struct kernel_entry {
+    Fn ref, fn;
+};
+// The version of ref in table, or ref itself where the table has none.
+template <class Fn, size_t N>
+static inline Fn find_kernel(const kernel_entry<Fn> (&table)[N], Fn ref) {
+    for (const kernel_entry<Fn>& e : table)
+        if (e.ref == ref) return e.fn;
+    return ref;
+}
+
 template <size_t N>
 static inline void prefetch_ahead(const void* block) {
     const char* p = static_cast<const char*>(block) + 1536;
