@@ -237,7 +237,7 @@ TEST(Attention, GenericEqualsReferenceBitExact) {
         int64_t n_q, pos0;
     };
     const qcase cases[] = {{1, 0}, {1, 6}, {3, 0}, {9, 0}, {17, 5}, {40, 31}, {1, 300}};
-    for (int64_t n_heads : {1, 3})
+    for (int64_t n_heads : {1, 3, 4})
         for (int64_t hd : {2, 4, 6, 8, 12, 64, 128})
             for (const auto& qc : cases) {
                 const int64_t n_kv = qc.pos0 + qc.n_q, ld_kv = n_kv + 3;
