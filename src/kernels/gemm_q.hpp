@@ -301,7 +301,6 @@ namespace dot {
 // -march=armv8.2-a+dotprod), bit-exact with them; gemm_q_kernel takes them where dotprod_active()
 // (core/cpu.hpp).
 gemm_q_fn gemm_kernel_simd128(gemm_q_fn ref);
-gemm_pack_fn gemm_pack_kernel_simd128(gemm_pack_fn ref);  // (built in that copy too; unused)
 }  // namespace dot
 #endif
 void gemm_q5_0_q8_0_8x4__ref(int64_t nb, const void* pw, const gemm_act& a, int64_t t0, int n_tok, float* y,

@@ -22,7 +22,7 @@ namespace {
 #if LOWBIT_SIMD128_X86
 // max(|x|, m) per lane; a NaN x leaves m (maxps returns its second operand when one is NaN).
 inline vf32 abs_max(vf32 x, vf32 m) {
-    return _mm_max_ps(_mm_andnot_ps(_mm_set1_ps(-0.0f), x), m);
+    return _mm_max_ps(f_abs(x), m);
 }
 inline float hmax(vf32 v) {
     v = _mm_max_ps(v, _mm_movehl_ps(v, v));
@@ -47,7 +47,7 @@ inline void round_pack8_i16(const float* x, float scale, int16_t* out) {
 }
 #else
 inline vf32 abs_max(vf32 x, vf32 m) {
-    return vmaxnmq_f32(vabsq_f32(x), m);  // maxNum: a NaN x leaves m
+    return vmaxnmq_f32(f_abs(x), m);  // maxNum: a NaN x leaves m
 }
 inline float hmax(vf32 v) {
     return vmaxvq_f32(v);

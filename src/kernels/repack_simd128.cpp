@@ -979,6 +979,7 @@ gemv_tile_fn gemv_kernel_simd128(gemv_tile_fn ref) {
     return find_kernel(table, ref);
 }
 
+#if !LOWBIT_SIMD128_DOTPROD_COPY  // the packers hold no integer dot products: one build serves both
 gemm_pack_fn gemm_pack_kernel_simd128(gemm_pack_fn ref) {
     static const kernel_entry<gemm_pack_fn> table[] = {
         {gemm_pack_fp8_e4m3__ref, pack_fp8<true, false>},
@@ -988,6 +989,7 @@ gemm_pack_fn gemm_pack_kernel_simd128(gemm_pack_fn ref) {
     };
     return find_kernel(table, ref);
 }
+#endif
 
 repack_unpack_fn unpack_kernel_simd128(repack_unpack_fn ref) {
     static const kernel_entry<repack_unpack_fn> table[] = {
